@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up a fresh clone on Debian 12 and runs the main job: installs the system
+# packages and the Python package (which builds the C runtime from source), then
+# builds a small static C program and runs it sealed in a picoprocess.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need_apt=()
+for pkg in gcc make binutils musl-tools libseccomp2 libarchive13; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${need_apt[*]}"
+    if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "bootstrap: installing xax-emu (builds runtime_c/ with gcc)"
+python3 -m pip install -q -e '.[test]'
+
+echo "bootstrap: main job: a static C program, run sealed"
+demo_dir=$(mktemp -d)
+trap 'rm -rf "$demo_dir"' EXIT
+musl-gcc -static -O2 -o "$demo_dir/hello" tests/programs/hello.c
+xax-emu run --memory 256M --wall-seconds 30 "$demo_dir/hello" -- from the picoprocess

@@ -1,0 +1,248 @@
+/* The boot block: trusted code that runs once inside the new picoprocess.
+ *
+ * It reads the BOOT message from the Monitor on the channel, then, in order:
+ * parent-death signal (re-checked with getppid), resource limits, capabilities
+ * dropped, not dumpable, no_new_privs, the SIGSYS handler on its own stack,
+ * every fd but the channel closed, and finally the seccomp filter the Monitor
+ * built.  Only then does it pass control to the (untrusted) PAL.
+ *
+ * Failures before stderr is closed print one line; every failure exits with
+ * XAX_BOOT_FAILED so the Monitor can tell a boot failure from the program. */
+#include <asm/signal.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/resource.h>
+#include <linux/seccomp.h>
+
+#include "../lib/sys.h"
+#include "xax_protocol.h"
+#include "xax_runtime.h"
+
+#define XAX_BOOT_FAILED 125
+#define XAX_SEAL_FAILED 126
+#define SIGALTSTACK_SIZE (256 * 1024)
+
+void xax_self_relocate(void);
+
+static int stderr_open = 1;
+
+static __attribute__((noreturn)) void fail(const char *why, long err)
+{
+    if (stderr_open) {
+        static const char prefix[] = "xax-boot: ";
+        sys3(__NR_write, 2, (long)prefix, sizeof prefix - 1);
+        sys3(__NR_write, 2, (long)why, strlen(why));
+        if (err < 0) {
+            char num[24];
+            int i = sizeof num;
+            unsigned long e = (unsigned long)-err;
+            num[--i] = '\n';
+            do
+                num[--i] = '0' + e % 10;
+            while ((e /= 10) && i > 8);
+            sys3(__NR_write, 2, (long)" (errno ", 8);
+            sys3(__NR_write, 2, (long)&num[i], sizeof num - i - 1);
+            sys3(__NR_write, 2, (long)")\n", 2);
+        } else {
+            sys3(__NR_write, 2, (long)"\n", 1);
+        }
+    }
+    sys_exit_group(XAX_BOOT_FAILED);
+}
+
+static void *boot_mmap(size_t len)
+{
+    long p = sys6(__NR_mmap, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p < 0 && p > -4096)
+        fail("cannot allocate boot memory", p);
+    return (void *)p;
+}
+
+static int parse_fd(const char *s)
+{
+    int v = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > 100000)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+/* Split `count` NUL-terminated strings out of [p, end); NULL if malformed. */
+static const char **split_strings(const char *p, const char *end, uint32_t count)
+{
+    const char **list = boot_mmap((count + 1) * sizeof(char *));
+    for (uint32_t i = 0; i < count; i++) {
+        const char *s = p;
+        while (p < end && *p)
+            p++;
+        if (p >= end)
+            return 0;
+        list[i] = s;
+        p++;
+    }
+    list[count] = 0;
+    return list;
+}
+
+static void set_limit(unsigned resource, uint64_t soft, uint64_t hard)
+{
+    struct rlimit64 {
+        uint64_t cur, max;
+    } lim = {soft, hard};
+    long r = sys4(__NR_prlimit64, 0, resource, (long)&lim, 0);
+    if (r < 0)
+        fail("cannot set a resource limit", r);
+}
+
+static void drop_capabilities(void)
+{
+    /* Bounding set first (needs CAP_SETPCAP, which we may still have), then
+     * ambient, then the permitted/effective/inheritable sets. */
+    for (long cap = 0; cap < 64; cap++)
+        sys2(__NR_prctl, PR_CAPBSET_DROP, cap);
+    sys4(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0);
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    long r = sys2(__NR_capset, (long)&hdr, (long)data);
+    if (r < 0)
+        fail("cannot drop capabilities", r);
+}
+
+struct kernel_sigaction {
+    void *handler;
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
+__attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
+{
+    xax_self_relocate();
+
+    long argc = (long)sp[0];
+    char **argv = (char **)(sp + 1);
+    char **envp = argv + argc + 1;
+    while (*envp)
+        envp++;
+    const uint64_t *auxv = (const uint64_t *)(envp + 1);
+
+    if (argc != 2)
+        fail("usage: xax-boot CHANNEL_FD (started by the xax-emu Monitor, not by hand)", 0);
+    int fd = parse_fd(argv[1]);
+    if (fd < 0)
+        fail("the channel fd is not a number", 0);
+    if (fd != XAX_CHANNEL_FD) {
+        long r = sys3(__NR_dup3, fd, XAX_CHANNEL_FD, 0);
+        if (r < 0)
+            fail("cannot move the channel to fd 3", r);
+        sys1(__NR_close, fd);
+    }
+
+    /* The BOOT message: from the trusted Monitor, but parsed with care anyway. */
+    size_t cap = XAX_HEADER_SIZE + XAX_MAX_BOOT + 1;
+    unsigned char *msg = boot_mmap(cap);
+    long n = sys3(__NR_read, XAX_CHANNEL_FD, (long)msg, cap);
+    if (n < 0)
+        fail("cannot read the boot message", n);
+    struct xax_msg_hdr hdr;
+    struct xax_boot_fixed fixed;
+    if ((size_t)n < sizeof hdr + sizeof fixed || (size_t)n > cap - 1)
+        fail("boot message has a bad size", 0);
+    memcpy(&hdr, msg, sizeof hdr);
+    memcpy(&fixed, msg + sizeof hdr, sizeof fixed);
+    if (hdr.magic != XAX_MAGIC || hdr.version != XAX_VERSION || hdr.type != XAX_MSG_BOOT ||
+        hdr.len != (uint64_t)n - sizeof hdr)
+        fail("boot message has a bad header (Monitor and runtime versions differ?)", 0);
+    uint64_t want = sizeof fixed + (uint64_t)fixed.nbpf * 8 + fixed.strings_len;
+    if (want != hdr.len || fixed.nbpf == 0 || fixed.nbpf > BPF_MAXINSNS || fixed.nargs < 1 ||
+        fixed.nargs > 65536 || fixed.nenv > 65536)
+        fail("boot message has inconsistent sizes", 0);
+    struct sock_filter *bpf = boot_mmap(fixed.nbpf * sizeof(struct sock_filter));
+    memcpy(bpf, msg + sizeof hdr + sizeof fixed, fixed.nbpf * 8);
+    const char *strings = (const char *)msg + sizeof hdr + sizeof fixed + fixed.nbpf * 8;
+    const char *strings_end = strings + fixed.strings_len;
+
+    static struct xax_boot_info info;
+    info.flags = fixed.flags;
+    info.nargs = fixed.nargs;
+    info.args = split_strings(strings, strings_end, fixed.nargs);
+    if (!info.args)
+        fail("boot message arguments are malformed", 0);
+    const char *env_start = info.args[fixed.nargs - 1] + strlen(info.args[fixed.nargs - 1]) + 1;
+    info.nenv = fixed.nenv;
+    info.env = split_strings(env_start, strings_end, fixed.nenv);
+    if (!info.env)
+        fail("boot message environment is malformed", 0);
+    memcpy(info.random, fixed.random, sizeof info.random);
+    info.host_auxv = auxv;
+
+    /* The Monitor's death ends the picoprocess; re-check in case it died
+     * before the signal was armed (we would have been re-parented). */
+    long r = sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL);
+    if (r < 0)
+        fail("cannot set the parent-death signal", r);
+    if ((uint64_t)sys0(__NR_getppid) != fixed.monitor_pid)
+        sys_exit_group(XAX_BOOT_FAILED);
+
+    set_limit(RLIMIT_CORE, 0, 0);
+    set_limit(RLIMIT_FSIZE, 0, 0);
+    set_limit(RLIMIT_MEMLOCK, 0, 0);
+    set_limit(RLIMIT_MSGQUEUE, 0, 0);
+    set_limit(RLIMIT_NPROC, 0, 0);
+    set_limit(RLIMIT_LOCKS, 0, 0);
+    if (fixed.limit_as)
+        set_limit(RLIMIT_AS, fixed.limit_as, fixed.limit_as);
+    if (fixed.limit_cpu) /* SIGXCPU at the soft limit, SIGKILL one second later */
+        set_limit(RLIMIT_CPU, fixed.limit_cpu, fixed.limit_cpu + 1);
+
+    drop_capabilities();
+    r = sys2(__NR_prctl, PR_SET_DUMPABLE, 0);
+    if (r < 0)
+        fail("cannot make the process non-dumpable", r);
+    r = sys6(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
+    if (r < 0)
+        fail("cannot set no_new_privs", r);
+
+    /* The SIGSYS handler runs on its own stack with every signal blocked. */
+    stack_t ss = {.ss_sp = boot_mmap(SIGALTSTACK_SIZE), .ss_flags = 0, .ss_size = SIGALTSTACK_SIZE};
+    r = sys2(__NR_sigaltstack, (long)&ss, 0);
+    if (r < 0)
+        fail("cannot install the signal stack", r);
+    struct kernel_sigaction sa = {
+        .handler = (void *)xax_sigsys_handler,
+        .flags = SA_SIGINFO | SA_ONSTACK | SA_RESTORER,
+        .restorer = xax_sigreturn_restorer,
+        .mask = ~0ULL,
+    };
+    r = sys4(__NR_rt_sigaction, SIGSYS, (long)&sa, 0, 8);
+    if (r < 0)
+        fail("cannot install the SIGSYS handler", r);
+    uint64_t empty = 0;
+    r = sys4(__NR_rt_sigprocmask, SIG_SETMASK, (long)&empty, 0, 8);
+    if (r < 0)
+        fail("cannot unblock signals", r);
+
+    /* Nothing but the channel stays open. */
+    r = sys3(__NR_close_range, XAX_CHANNEL_FD + 1, ~0U, 0);
+    if (r < 0)
+        fail("cannot close inherited fds", r);
+    r = sys3(__NR_close_range, 0, XAX_CHANNEL_FD - 1, 0);
+    stderr_open = 0;
+    if (r < 0)
+        sys_exit_group(XAX_BOOT_FAILED);
+
+    struct sock_fprog prog = {.len = (unsigned short)fixed.nbpf, .filter = bpf};
+    r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog);
+    if (r < 0)
+        sys_exit_group(XAX_SEAL_FAILED);
+
+    /* Sealed.  From here on nothing in this process is trusted. */
+    pal_start(&info);
+}

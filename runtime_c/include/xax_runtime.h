@@ -1,0 +1,37 @@
+/* Internal interfaces between the boot block, the PAL and the layer. */
+#ifndef XAX_RUNTIME_H
+#define XAX_RUNTIME_H
+
+#include <stdint.h>
+#include "xabi.h"
+
+/* The one fd a sealed picoprocess has: its channel to the Monitor. */
+#define XAX_CHANNEL_FD 3
+
+/* What the trusted boot block hands to the PAL when it has sealed the process. */
+struct xax_boot_info {
+    uint32_t flags;                 /* XAX_BOOT_FLAG_* */
+    uint32_t nargs;
+    const char **args;              /* NULL-terminated: image URL, then argv */
+    uint32_t nenv;
+    const char **env;               /* NULL-terminated */
+    uint8_t random[32];             /* from the Monitor, for AT_RANDOM and seeds */
+    const uint64_t *host_auxv;      /* the boot process's own auxv (vDSO, hwcaps) */
+};
+
+/* boot -> PAL */
+__attribute__((noreturn)) void pal_start(const struct xax_boot_info *info);
+void xax_sigsys_handler(int sig, void *siginfo, void *ucontext);
+void xax_sigreturn_restorer(void);
+__attribute__((noreturn)) void xax_enter_program(uintptr_t entry, uintptr_t stack);
+
+/* PAL internals used by the layer */
+extern struct xabi_table xax_pal_table;
+extern const struct xax_boot_info *xax_boot;
+void pal_trace(int syscall_nr, int disposition);
+__attribute__((noreturn)) void pal_fatal(const char *why);
+
+/* loader -> layer: where the program's break starts */
+void layer_init(uintptr_t brk_start);
+
+#endif

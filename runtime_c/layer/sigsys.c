@@ -1,0 +1,22 @@
+/* The SIGSYS handler: every system call the seccomp filter does not allow
+ * arrives here (SECCOMP_RET_TRAP), on the signal stack, with all signals blocked.
+ * It runs on the program's TLS, so it uses no libc and no thread pointer. */
+#include "frame.h"
+
+#include "layer.h"
+#include "xax_runtime.h"
+
+void xax_sigsys_handler(int sig, void *info, void *context)
+{
+    siginfo_t *si = info;
+    struct ucontext *uc = context;
+    struct sigcontext *mc = &uc->uc_mcontext;
+    if (sig != SIGSYS || si->si_code != 1 /* SYS_SECCOMP */)
+        return;
+    struct layer_call c = {
+        .nr = si->si_syscall,
+        .a = {mc->rdi, mc->rsi, mc->rdx, mc->r10, mc->r8, mc->r9},
+        .uc = uc,
+    };
+    mc->rax = (uint64_t)layer_dispatch(&c);
+}

@@ -1,0 +1,123 @@
+/* read, write, readv, writev, ioctl — on fds 0, 1, 2, which are the stdio
+ * channels in `run` mode.  Blocking semantics on top of the ABI's
+ * non-blocking read/write: 0 means "not ready", so poll with block and retry. */
+#include <linux/uio.h>
+
+#include "../lib/sys.h"
+#include "layer.h"
+#include "xax_protocol.h"
+#include "xax_runtime.h"
+
+#define ENOTTY_ 25
+
+static int stdio_chan(int fd, int for_write)
+{
+    if (!(xax_boot->flags & XAX_BOOT_FLAG_STDIO))
+        return -1;
+    if (fd == 0 && !for_write)
+        return XAX_STDIN_CHAN;
+    if (fd == 1 && for_write)
+        return XAX_STDOUT_CHAN;
+    if (fd == 2 && for_write)
+        return XAX_STDERR_CHAN;
+    return -1;
+}
+
+static void wait_for(int chan, short events)
+{
+    xabi_poll_fd p = {chan, events, 0};
+    xax_pal_table.poll(&p, 1, true);
+}
+
+static long chan_read(int chan, char *buf, uint64_t len)
+{
+    if (len == 0)
+        return 0;
+    if (len > 0x7fffffff)
+        len = 0x7fffffff;
+    for (;;) {
+        int n = xax_pal_table.read(chan, buf, (int)len);
+        if (n > 0)
+            return n;
+        if (n < 0)
+            return 0; /* closed: end of file */
+        wait_for(chan, XABI_POLLIN);
+    }
+}
+
+static long chan_write(int chan, const char *buf, uint64_t len)
+{
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t left = len - done;
+        int n = xax_pal_table.write(chan, (char *)buf + done, left > 0x7fffffff ? 0x7fffffff : (int)left);
+        if (n > 0)
+            done += n;
+        else if (n < 0)
+            return done ? (long)done : -EPIPE;
+        else
+            wait_for(chan, XABI_POLLOUT);
+    }
+    return (long)done;
+}
+
+long layer_read(struct layer_call *c)
+{
+    int chan = stdio_chan(arg_fd(c->a[0]), 0);
+    if (chan < 0)
+        return -EBADF;
+    return chan_read(chan, (char *)c->a[1], c->a[2]);
+}
+
+long layer_write(struct layer_call *c)
+{
+    int chan = stdio_chan(arg_fd(c->a[0]), 1);
+    if (chan < 0)
+        return -EBADF;
+    return chan_write(chan, (const char *)c->a[1], c->a[2]);
+}
+
+long layer_readv(struct layer_call *c)
+{
+    int chan = stdio_chan(arg_fd(c->a[0]), 0);
+    if (chan < 0)
+        return -EBADF;
+    const struct iovec *iov = (const struct iovec *)c->a[1];
+    int cnt = (int)c->a[2];
+    if (cnt < 0 || cnt > 1024)
+        return -EINVAL;
+    /* One read into the first non-empty buffer: a short read is what a pipe gives too. */
+    for (int i = 0; i < cnt; i++)
+        if (iov[i].iov_len)
+            return chan_read(chan, iov[i].iov_base, iov[i].iov_len);
+    return 0;
+}
+
+long layer_writev(struct layer_call *c)
+{
+    int chan = stdio_chan(arg_fd(c->a[0]), 1);
+    if (chan < 0)
+        return -EBADF;
+    const struct iovec *iov = (const struct iovec *)c->a[1];
+    int cnt = (int)c->a[2];
+    if (cnt < 0 || cnt > 1024)
+        return -EINVAL;
+    long total = 0;
+    for (int i = 0; i < cnt; i++) {
+        long n = chan_write(chan, iov[i].iov_base, iov[i].iov_len);
+        if (n < 0)
+            return total ? total : n;
+        total += n;
+        if ((uint64_t)n < iov[i].iov_len)
+            break;
+    }
+    return total;
+}
+
+long layer_ioctl(struct layer_call *c)
+{
+    int fd = arg_fd(c->a[0]);
+    if (stdio_chan(fd, fd != 0) >= 0)
+        return -ENOTTY_; /* stdio channels are not terminals */
+    return -EBADF;
+}

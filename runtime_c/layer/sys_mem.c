@@ -1,0 +1,56 @@
+/* brk, and the mmap calls the filter does not let through (file-backed,
+ * shared, huge pages, unknown flags). */
+#include <linux/mman.h>
+
+#include "../lib/sys.h"
+#include "layer.h"
+#include "xax_runtime.h"
+
+static uintptr_t brk_start, brk_cur, brk_mapped;
+
+void layer_init(uintptr_t start)
+{
+    brk_start = brk_cur = brk_mapped = XAX_PAGE_UP(start);
+}
+
+long layer_brk(struct layer_call *c)
+{
+    uintptr_t want = c->a[0];
+    if (want < brk_start || want - brk_start > (1UL << 40))
+        return (long)brk_cur;
+    uintptr_t need = XAX_PAGE_UP(want);
+    if (need > brk_mapped) {
+        long p = sys6(__NR_mmap, brk_mapped, need - brk_mapped, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if ((uintptr_t)p != brk_mapped) {
+            if (!(p < 0 && p > -4096))
+                sys2(__NR_munmap, p, need - brk_mapped);
+            return (long)brk_cur; /* Linux reports failure by not moving the break */
+        }
+        brk_mapped = need;
+    } else if (need < brk_mapped) {
+        sys2(__NR_munmap, need, brk_mapped - need);
+        brk_mapped = need;
+    }
+    brk_cur = want;
+    return (long)brk_cur;
+}
+
+long layer_mmap(struct layer_call *c)
+{
+    uint64_t flags = c->a[3], prot = c->a[2];
+    if (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
+        return -EINVAL;
+    if (flags & MAP_HUGETLB)
+        return -ENOMEM; /* no huge pages in a picoprocess */
+    if (!(flags & MAP_ANONYMOUS))
+        return -EBADF; /* no files yet: no fd refers to one */
+    if ((flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE) {
+        /* Without fork, shared anonymous memory is private anonymous memory. */
+        uint64_t keep = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | MAP_POPULATE | MAP_STACK;
+        if (flags & ~(keep | MAP_TYPE | MAP_ANONYMOUS))
+            return -EINVAL;
+        return sys6(__NR_mmap, c->a[0], c->a[1], prot, (flags & keep) | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    }
+    return -EINVAL;
+}

@@ -1,0 +1,135 @@
+/* The Xax ABI (xabi.h) implemented with xaxcalls, and the table that carries it. */
+#include <linux/mman.h>
+
+#include "../lib/sys.h"
+#include "xaxcall.h"
+#include "xax_protocol.h"
+#include "xax_runtime.h"
+
+/* Regions handed out by xabi_alloc, so that xabi_free(start) knows the length. */
+#define MAX_REGIONS 4096
+static struct {
+    uintptr_t start, len;
+} regions[MAX_REGIONS];
+
+static void *pal_alloc(void *start, long len)
+{
+    if (len <= 0)
+        return 0;
+    int slot = -1;
+    for (int i = 0; i < MAX_REGIONS; i++)
+        if (!regions[i].start) {
+            slot = i;
+            break;
+        }
+    if (slot < 0)
+        return 0;
+    long flags = MAP_PRIVATE | MAP_ANONYMOUS | (start ? MAP_FIXED_NOREPLACE : 0);
+    long p = sys6(__NR_mmap, (long)start, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (p < 0 && p > -4096)
+        return 0;
+    if (start && (void *)p != start) { /* old kernels ignore MAP_FIXED_NOREPLACE */
+        sys2(__NR_munmap, p, len);
+        return 0;
+    }
+    regions[slot].start = (uintptr_t)p;
+    regions[slot].len = (uintptr_t)len;
+    return (void *)p;
+}
+
+static int pal_free(void *start)
+{
+    for (int i = 0; i < MAX_REGIONS; i++)
+        if (regions[i].start && regions[i].start == (uintptr_t)start) {
+            long r = sys2(__NR_munmap, (long)start, regions[i].len);
+            regions[i].start = 0;
+            return r < 0 ? -1 : 0;
+        }
+    return -1;
+}
+
+static int pal_accept(void)
+{
+    return xaxcall(XAX_MSG_ACCEPT, -1, 0, 0, 0, 0, 0, 0);
+}
+
+static int pal_open_url(const char *method, const char *url)
+{
+    static char payload[16 + XAX_MAX_URL + 2];
+    size_t m = strlen(method), u = strlen(url);
+    if (m > 15 || u > XAX_MAX_URL)
+        return -1;
+    memcpy(payload, method, m + 1);
+    memcpy(payload + m + 1, url, u + 1);
+    return xaxcall(XAX_MSG_OPEN_URL, -1, 0, payload, m + u + 2, 0, 0, 0);
+}
+
+static int pal_read(int chnl, char *buf, int len)
+{
+    if (len < 0)
+        return -1;
+    if (len > XAX_MAX_PAYLOAD)
+        len = XAX_MAX_PAYLOAD;
+    uint32_t got = 0;
+    int r = xaxcall(XAX_MSG_READ, chnl, len, 0, 0, buf, len, &got);
+    if (r > 0 && (uint32_t)r != got)
+        pal_fatal("READ reply length does not match its result");
+    return r;
+}
+
+static int pal_write(int chnl, char *buf, int len)
+{
+    if (len < 0)
+        return -1;
+    if (len > XAX_MAX_PAYLOAD)
+        len = XAX_MAX_PAYLOAD;
+    return xaxcall(XAX_MSG_WRITE, chnl, 0, buf, len, 0, 0, 0);
+}
+
+static int pal_poll(xabi_poll_fd *pfds, int npfds, bool block)
+{
+    if (npfds < 0 || npfds > XAX_MAX_POLL_FDS)
+        return -1;
+    uint32_t size = npfds * sizeof(xabi_poll_fd), got = 0;
+    return xaxcall(XAX_MSG_POLL, -1, block ? 1 : 0, pfds, size, pfds, size, &got);
+}
+
+static int pal_close(int chnl)
+{
+    return xaxcall(XAX_MSG_CLOSE, chnl, 0, 0, 0, 0, 0, 0);
+}
+
+static const char **pal_args(void)
+{
+    return xax_boot->args;
+}
+
+static __attribute__((noreturn)) void pal_exit(void)
+{
+    sys_exit_group(0);
+}
+
+struct xabi_table xax_pal_table = {
+    .version = XABI_TABLE_VERSION,
+    .alloc = pal_alloc,
+    .free = pal_free,
+    .accept = pal_accept,
+    .open_url = pal_open_url,
+    .read = pal_read,
+    .write = pal_write,
+    .poll = pal_poll,
+    .close = pal_close,
+    .args = pal_args,
+    .exit = pal_exit,
+};
+
+void pal_trace(int syscall_nr, int disposition)
+{
+    xaxcall_oneway(XAX_MSG_TRACE, disposition, syscall_nr);
+}
+
+__attribute__((noreturn)) void pal_fatal(const char *why)
+{
+    (void)why; /* the process has no stderr of its own; the exit code tells */
+    sys_exit_group(124);
+}

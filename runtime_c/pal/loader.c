@@ -1,0 +1,248 @@
+/* The loader: fetch the program named by xabi_args()[0] through the ABI, map
+ * its segments into anonymous memory, build the initial stack, and jump.
+ * Static programs only for now (non-PIE and static-PIE); a PT_INTERP is refused. */
+#include <elf.h>
+#include <linux/mman.h>
+
+#include "../lib/sys.h"
+#include "loader.h"
+#include "xax_protocol.h"
+#include "xax_runtime.h"
+
+#define STACK_SIZE (8UL << 20)
+#define MAX_PROGRAM (1UL << 31)
+
+/* Read a whole channel into memory from xabi_alloc; 0 on failure. */
+static const unsigned char *fetch(const char *url, size_t *size)
+{
+    int chan = xax_pal_table.open_url("get", url);
+    if (chan < 0)
+        return 0;
+    size_t cap = 1 << 20, len = 0;
+    unsigned char *buf = xax_pal_table.alloc(0, cap);
+    if (!buf)
+        return 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= MAX_PROGRAM)
+                return 0;
+            unsigned char *bigger = xax_pal_table.alloc(0, cap * 2);
+            if (!bigger)
+                return 0;
+            memcpy(bigger, buf, len);
+            xax_pal_table.free(buf);
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t want = cap - len > XAX_MAX_PAYLOAD ? XAX_MAX_PAYLOAD : cap - len;
+        int n = xax_pal_table.read(chan, (char *)buf + len, (int)want);
+        if (n > 0) {
+            len += n;
+        } else if (n < 0) {
+            break; /* closed: the whole body has arrived */
+        } else {
+            xabi_poll_fd p = {chan, XABI_POLLIN, 0};
+            xax_pal_table.poll(&p, 1, true);
+        }
+    }
+    xax_pal_table.close(chan);
+    *size = len;
+    return buf;
+}
+
+static int prot_of(uint32_t pflags)
+{
+    return (pflags & PF_R ? PROT_READ : 0) | (pflags & PF_W ? PROT_WRITE : 0) | (pflags & PF_X ? PROT_EXEC : 0);
+}
+
+/* Check the ELF header and program headers against the file size. */
+static const char *check_elf(const unsigned char *img, size_t size)
+{
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+    if (size < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+        return "not an ELF file";
+    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_machine != EM_X86_64)
+        return "not an x86-64 ELF file";
+    if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
+        return "not an executable";
+    if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 || eh->e_phnum > 64 || eh->e_phoff > size ||
+        size - eh->e_phoff < (size_t)eh->e_phnum * sizeof(Elf64_Phdr))
+        return "bad program headers";
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+    int loads = 0;
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_INTERP)
+            return "dynamically linked programs are not supported yet";
+        if (ph[i].p_type != PT_LOAD)
+            continue;
+        loads++;
+        if (ph[i].p_filesz > ph[i].p_memsz || ph[i].p_offset > size || size - ph[i].p_offset < ph[i].p_filesz ||
+            ph[i].p_memsz > MAX_PROGRAM || ph[i].p_vaddr > (1UL << 46) ||
+            (ph[i].p_vaddr % XAX_PAGE) != (ph[i].p_offset % XAX_PAGE))
+            return "bad PT_LOAD segment";
+    }
+    return loads ? 0 : "no loadable segments";
+}
+
+const char *load_program(const char *url, struct loaded_program *out)
+{
+    size_t size = 0;
+    const unsigned char *img = fetch(url, &size);
+    if (!img)
+        return "cannot fetch the program";
+    const char *err = check_elf(img, size);
+    if (err)
+        return err;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+
+    uintptr_t lo = ~0UL, hi = 0;
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD)
+            continue;
+        if (XAX_PAGE_DOWN(ph[i].p_vaddr) < lo)
+            lo = XAX_PAGE_DOWN(ph[i].p_vaddr);
+        if (XAX_PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz) > hi)
+            hi = XAX_PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz);
+    }
+    /* One writable anonymous mapping for the whole span; a PIE goes where the
+     * kernel puts it, a fixed-address program exactly at its addresses. */
+    long flags = MAP_PRIVATE | MAP_ANONYMOUS | (eh->e_type == ET_EXEC ? MAP_FIXED_NOREPLACE : 0);
+    long m = sys6(__NR_mmap, eh->e_type == ET_EXEC ? (long)lo : 0, hi - lo, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (m < 0 && m > -4096)
+        return "cannot map the program (address in use or memory limit)";
+    if (eh->e_type == ET_EXEC && (uintptr_t)m != lo)
+        return "cannot map the program at its fixed address";
+    uintptr_t bias = (uintptr_t)m - lo;
+
+    for (int i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD)
+            memcpy((void *)(bias + ph[i].p_vaddr), img + ph[i].p_offset, ph[i].p_filesz);
+    /* Final protections; a page shared by two segments (first or last page of
+     * one lying in the other) gets both segments' protections. */
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD)
+            continue;
+        uintptr_t a = XAX_PAGE_DOWN(ph[i].p_vaddr), b = XAX_PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz);
+        sys3(__NR_mprotect, bias + a, b - a, prot_of(ph[i].p_flags));
+    }
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD)
+            continue;
+        uintptr_t edges[2] = {XAX_PAGE_DOWN(ph[i].p_vaddr), XAX_PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz) - XAX_PAGE};
+        for (int j = 0; j < eh->e_phnum; j++) {
+            if (j == i || ph[j].p_type != PT_LOAD)
+                continue;
+            uintptr_t c = XAX_PAGE_DOWN(ph[j].p_vaddr), d = XAX_PAGE_UP(ph[j].p_vaddr + ph[j].p_memsz);
+            for (int e = 0; e < 2; e++)
+                if (edges[e] >= c && edges[e] < d)
+                    sys3(__NR_mprotect, bias + edges[e], XAX_PAGE, prot_of(ph[i].p_flags) | prot_of(ph[j].p_flags));
+        }
+    }
+
+    out->entry = bias + eh->e_entry;
+    out->phnum = eh->e_phnum;
+    out->phdr = 0;
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_PHDR)
+            out->phdr = bias + ph[i].p_vaddr;
+    }
+    if (!out->phdr) { /* no PT_PHDR: find the segment that maps e_phoff */
+        for (int i = 0; i < eh->e_phnum; i++)
+            if (ph[i].p_type == PT_LOAD && eh->e_phoff >= ph[i].p_offset &&
+                eh->e_phoff - ph[i].p_offset < ph[i].p_filesz)
+                out->phdr = bias + ph[i].p_vaddr + (eh->e_phoff - ph[i].p_offset);
+    }
+    if (!out->phdr)
+        return "program headers are not in a loaded segment";
+    out->brk_start = bias + hi;
+    return 0;
+}
+
+static uint64_t host_aux(uint64_t type)
+{
+    for (const uint64_t *a = xax_boot->host_auxv; a[0] != AT_NULL; a += 2)
+        if (a[0] == type)
+            return a[1];
+    return 0;
+}
+
+/* The initial stack the x86-64 ABI describes: argc, argv, envp, auxv, with the
+ * strings and AT_RANDOM's bytes above them. */
+uintptr_t build_stack(const struct loaded_program *prog, const char *const *argv, const char *const *envp)
+{
+    long m = sys6(__NR_mmap, 0, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (m < 0 && m > -4096)
+        pal_fatal("cannot allocate the program's stack");
+    uintptr_t top = (uintptr_t)m + STACK_SIZE;
+    int argc = 0, envc = 0;
+    while (argv[argc])
+        argc++;
+    while (envp[envc])
+        envc++;
+
+    char *p = (char *)top;
+    static const char platform[] = "x86_64";
+    p -= sizeof platform;
+    memcpy(p, platform, sizeof platform);
+    uintptr_t platform_at = (uintptr_t)p;
+    p -= 16;
+    memcpy(p, xax_boot->random, 16);
+    uintptr_t random_at = (uintptr_t)p;
+
+    /* strings: copy back to front, remember where each went */
+    uintptr_t *argp = (uintptr_t *)xax_pal_table.alloc(0, (argc + envc + 2) * sizeof(uintptr_t));
+    if (!argp)
+        pal_fatal("cannot allocate argument table");
+    for (int i = envc - 1; i >= 0; i--) {
+        size_t n = strlen(envp[i]) + 1;
+        p -= n;
+        memcpy(p, envp[i], n);
+        argp[argc + i] = (uintptr_t)p;
+    }
+    for (int i = argc - 1; i >= 0; i--) {
+        size_t n = strlen(argv[i]) + 1;
+        p -= n;
+        memcpy(p, argv[i], n);
+        argp[i] = (uintptr_t)p;
+    }
+    uintptr_t execfn = argc ? argp[0] : platform_at;
+
+    uint64_t aux[][2] = {
+        {AT_PHDR, prog->phdr},
+        {AT_PHENT, sizeof(Elf64_Phdr)},
+        {AT_PHNUM, prog->phnum},
+        {AT_PAGESZ, XAX_PAGE},
+        {AT_BASE, 0},
+        {AT_FLAGS, 0},
+        {AT_ENTRY, prog->entry},
+        {AT_UID, 1000},
+        {AT_EUID, 1000},
+        {AT_GID, 1000},
+        {AT_EGID, 1000},
+        {AT_SECURE, 0},
+        {AT_RANDOM, random_at},
+        {AT_HWCAP, host_aux(AT_HWCAP)},
+        {AT_HWCAP2, host_aux(AT_HWCAP2)},
+        {AT_CLKTCK, 100},
+        {AT_PLATFORM, platform_at},
+        {AT_EXECFN, execfn},
+        {AT_SYSINFO_EHDR, host_aux(AT_SYSINFO_EHDR)},
+        {AT_MINSIGSTKSZ, host_aux(AT_MINSIGSTKSZ)},
+        {AT_XAX_ABI, (uintptr_t)&xax_pal_table},
+        {AT_NULL, 0},
+    };
+    size_t words = 1 + argc + 1 + envc + 1 + sizeof aux / sizeof(uint64_t);
+    uintptr_t *sp = (uintptr_t *)(((uintptr_t)p - words * 8) & ~15UL);
+    uintptr_t *w = sp;
+    *w++ = argc;
+    for (int i = 0; i < argc; i++)
+        *w++ = argp[i];
+    *w++ = 0;
+    for (int i = 0; i < envc; i++)
+        *w++ = argp[argc + i];
+    *w++ = 0;
+    memcpy(w, aux, sizeof aux);
+    xax_pal_table.free(argp);
+    return (uintptr_t)sp;
+}

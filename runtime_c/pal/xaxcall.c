@@ -1,0 +1,49 @@
+/* The PAL's side of the channel protocol (see xax_emu/protocol.py). */
+#include "xaxcall.h"
+#include "../lib/sys.h"
+#include "xax_protocol.h"
+#include "xax_runtime.h"
+
+static unsigned char buf[XAX_HEADER_SIZE + XAX_MAX_PAYLOAD];
+static uint32_t next_seq = 1;
+
+static void send_msg(uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len, uint32_t seq)
+{
+    struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, type, chan, arg, len, seq};
+    memcpy(buf, &h, sizeof h);
+    if (len)
+        memcpy(buf + sizeof h, payload, len);
+    long n = sys3(__NR_write, XAX_CHANNEL_FD, (long)buf, sizeof h + len);
+    if (n != (long)(sizeof h + len))
+        pal_fatal("channel write failed");
+}
+
+int32_t xaxcall(uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len,
+                void *out, uint32_t outcap, uint32_t *outlen)
+{
+    if (len > XAX_MAX_PAYLOAD)
+        pal_fatal("xaxcall payload too large");
+    uint32_t seq = next_seq++;
+    send_msg(type, chan, arg, payload, len, seq);
+    long n = sys3(__NR_read, XAX_CHANNEL_FD, (long)buf, sizeof buf);
+    if (n == 0)
+        sys_exit_group(137); /* the Monitor is gone */
+    if (n < (long)XAX_HEADER_SIZE)
+        pal_fatal("channel read failed");
+    struct xax_msg_hdr h;
+    memcpy(&h, buf, sizeof h);
+    if (h.magic != XAX_MAGIC || h.version != XAX_VERSION || h.type != (type | XAX_REPLY) || h.seq != seq ||
+        h.len != (uint64_t)n - sizeof h)
+        pal_fatal("malformed reply from the Monitor");
+    uint32_t copy = h.len < outcap ? h.len : outcap;
+    if (copy)
+        memcpy(out, buf + sizeof h, copy);
+    if (outlen)
+        *outlen = h.len;
+    return h.arg;
+}
+
+void xaxcall_oneway(uint16_t type, int32_t chan, int32_t arg)
+{
+    send_msg(type, chan, arg, 0, 0, 0);
+}

@@ -1,0 +1,76 @@
+"""Shared fixtures: building small C programs, and running them in a picoprocess.
+
+`build(source, libc="musl"|"glibc", extra=[...])` compiles a program under
+tests/ statically (cached per session) and returns its path.
+`run_pico(program, args=..., stdin=b"", ...)` runs it under a fresh Monitor and
+returns a Result with the report and the bytes written to stdout and stderr.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from xax_emu import runtime
+from xax_emu.monitor import ExitReport, Limits, Monitor, Stdio
+from xax_emu.program import resolve
+
+TESTS = Path(__file__).resolve().parent
+COMPILERS = {"musl": ["musl-gcc", "-static"], "glibc": ["gcc", "-static"], "glibc-pie": ["gcc", "-static-pie", "-fPIE"]}
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("programs")
+
+    def _build(source: str, libc: str = "musl", extra: list[str] | None = None) -> Path:
+        src = TESTS / source
+        cc = COMPILERS[libc]
+        if shutil.which(cc[0]) is None:
+            pytest.fail(f"{cc[0]} is not installed (.ci/run installs it)")
+        flags = ["-O2", "-Wall", "-I", str(runtime.include_dir()), *(extra or [])]
+        key = hashlib.sha256(repr((src.read_bytes(), cc, flags)).encode()).hexdigest()[:12]
+        out = out_dir / f"{src.stem}-{libc}-{key}"
+        if not out.exists():
+            subprocess.run([*cc, *flags, "-o", str(out), str(src)], check=True)
+        return out
+
+    return _build
+
+
+@dataclass
+class Result:
+    report: ExitReport
+    stdout: bytes
+    stderr: bytes
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def code(self) -> int:
+        return self.report.exit_code
+
+
+def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes = b"", env: list[str] | None = None,
+             limits: Limits | None = None, origin=None, trace_all: bool = False, monitor: Monitor | None = None) -> Result:
+    out, err, log = bytearray(), bytearray(), []
+    prog = resolve(str(program), origin)
+    own = monitor is None
+    monitor = monitor or Monitor(log=log.append)
+    try:
+        pico = monitor.start(image_url=prog.image_url, argv=[str(program), *(args or [])], env=env or [],
+                             origin=prog.origin, limits=limits or Limits(wall_seconds=60),
+                             local_files=prog.local_files, trace_all=trace_all,
+                             stdio=Stdio(stdout=out.extend, stderr=err.extend, stdin_bytes=stdin))
+        (report,) = monitor.run_until_done([pico])
+    finally:
+        if own:
+            monitor.close()
+    return Result(report, bytes(out), bytes(err), log)
+
+
+def run_native(program: Path, args: list[str] | None = None, *, stdin: bytes = b"", env: dict | None = None):
+    return subprocess.run([str(program), *(args or [])], input=stdin, capture_output=True, env=env or {}, timeout=60)

@@ -1,0 +1,80 @@
+"""Static programs give the same bytes and exit status inside the picoprocess as natively."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import run_native, run_pico
+
+LIBCS = ["musl", "glibc", "glibc-pie"]  # musl-gcc on Debian 12 cannot link a static PIE
+
+
+@pytest.mark.parametrize("libc", LIBCS)
+@pytest.mark.parametrize("args", [[], ["one"], ["x", "y"]])
+def test_hello_matches_native(build, libc, args):
+    prog = build("programs/hello.c", libc)
+    native = run_native(prog, args, env={"GREETING": "hi"})
+    sealed = run_pico(prog, args, env=["GREETING=hi"])
+    assert sealed.stdout == native.stdout
+    assert sealed.stderr == native.stderr
+    assert sealed.code == native.returncode
+    assert sealed.report.reason is None
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_filter_matches_native(build, libc):
+    prog = build("programs/filter.c", libc)
+    data = b"".join(b"line %d of the input, with some text\n" % i for i in range(5000)) + b"no newline at end"
+    native = run_native(prog, stdin=data)
+    sealed = run_pico(prog, stdin=data)
+    assert sealed.stdout == native.stdout == data.upper()
+    assert sealed.stderr == native.stderr
+    assert sealed.code == native.returncode == 5000 % 256
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_filter_empty_stdin(build, libc):
+    prog = build("programs/filter.c", libc)
+    sealed = run_pico(prog, stdin=b"")
+    assert (sealed.stdout, sealed.stderr, sealed.code) == (b"", b"0 lines, 0 bytes\n", 0)
+
+
+def test_cli_run_relays_stdio_and_exit_status(build):
+    prog = build("programs/filter.c")
+    proc = subprocess.run([sys.executable, "-m", "xax_emu", "run", str(prog)], input=b"a\nb\nc\n",
+                          capture_output=True, timeout=60)
+    assert proc.stdout == b"A\nB\nC\n"
+    assert proc.stderr == b"3 lines, 6 bytes\n"
+    assert proc.returncode == 3
+
+
+def test_cli_run_passes_arguments_after_double_dash(build):
+    prog = build("programs/hello.c", "glibc")
+    proc = subprocess.run([sys.executable, "-m", "xax_emu", "run", str(prog), "--env", "GREETING=yo", "--",
+                           "--not-an-option", "x"], capture_output=True, timeout=60)
+    native = run_native(prog, ["--not-an-option", "x"], env={"GREETING": "yo"})
+    assert (proc.stdout, proc.returncode) == (native.stdout, native.returncode)
+
+
+def test_cli_refuses_dynamic_program():
+    proc = subprocess.run([sys.executable, "-m", "xax_emu", "run", "/bin/true"], capture_output=True, timeout=60)
+    assert proc.returncode == 2
+    assert b"/bin/true: dynamically linked" in proc.stderr
+
+
+@pytest.mark.parametrize("path,words", [("/nonexistent/prog", b"no such file"), ("/etc/hostname", b"not an ELF"),
+                                        ("/tmp", b"is a directory")])
+def test_cli_refuses_bad_program(path, words):
+    proc = subprocess.run([sys.executable, "-m", "xax_emu", "run", path], capture_output=True, timeout=60)
+    assert proc.returncode == 2
+    assert words in proc.stderr and path.encode() in proc.stderr
+    assert proc.stderr.count(b"\n") == 1
+
+
+def test_monitor_environment_is_not_passed(build):
+    prog = build("programs/hello.c")
+    env = dict(os.environ, GREETING="secret-from-monitor")
+    proc = subprocess.run([sys.executable, "-m", "xax_emu", "run", str(prog)], capture_output=True, env=env,
+                          timeout=60)
+    assert b"GREETING=(unset)" in proc.stdout

@@ -1,0 +1,106 @@
+"""The xax-emu command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+
+from . import __version__
+from .errors import XaxError
+from .monitor import Limits, Monitor, Stdio, parse_origin
+from .monitor.fetch import HttpCache
+from .program import resolve
+
+_SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    m = _SIZE.match(text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 512M, 2G)")
+    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m.group(2).upper()]
+
+
+def _env_pair(text: str) -> str:
+    if "=" not in text or text.startswith("="):
+        raise argparse.ArgumentTypeError(f"--env takes NAME=VALUE, not {text!r}")
+    return text
+
+
+def _add_limits(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--memory", type=parse_size, default=Limits.memory,
+                    help="address-space limit of the picoprocess (default 4G)")
+    sp.add_argument("--cpu-seconds", type=int, default=0, help="CPU-time limit (default: none)")
+    sp.add_argument("--wall-seconds", type=float, default=0.0, help="wall-clock limit (default: none)")
+    sp.add_argument("--download-limit", type=parse_size, default=Limits.download,
+                    help="largest download or upload through the origin (default 256M)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="xax-emu", description="Run legacy native programs in a sealed picoprocess.")
+    ap.add_argument("--version", action="version", version=f"xax-emu {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a static x86-64 program sealed; the exit status is the program's",
+                         usage="xax-emu run [options] PROGRAM [-- ARGS...]")
+    run.add_argument("program", help="a local static ELF, or its http(s) URL (which becomes the origin)")
+    run.add_argument("--origin", help="the origin a local program may fetch from (default: no network)")
+    run.add_argument("--env", action="append", type=_env_pair, default=[], metavar="NAME=VALUE",
+                     help="an environment variable for the program (the Monitor's own are not passed)")
+    run.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache")
+    run.add_argument("--report", choices=("none", "json"), default="none",
+                     help="after the run, print a report of the picoprocess on stderr")
+    _add_limits(run)
+    return ap
+
+
+def _write_to(fd: int):
+    def sink(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+    return sink
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    origin = parse_origin(ns.origin) if ns.origin else None
+    program = resolve(ns.program, origin)
+    limits = Limits(memory=ns.memory, cpu_seconds=ns.cpu_seconds, wall_seconds=ns.wall_seconds,
+                    download=ns.download_limit)
+    cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
+    with Monitor(cache=cache) as monitor:
+        pico = monitor.start(image_url=program.image_url, argv=[ns.program, *ns.args], env=ns.env,
+                             origin=program.origin, limits=limits, local_files=program.local_files,
+                             stdio=Stdio(stdout=_write_to(1), stderr=_write_to(2), stdin_fd=0, stdin_bytes=None))
+        (report,) = monitor.run_until_done([pico])
+    if report.reason:
+        print(f"xax-emu: {report.reason}", file=sys.stderr)
+    if ns.report == "json":
+        print(json.dumps({
+            "exit_code": report.exit_code, "signal": report.signal, "reason": report.reason,
+            "cpu_seconds": report.cpu_seconds, "wall_seconds": report.wall_seconds,
+            "missing_syscalls": {str(k): v for k, v in sorted(report.missing.items())},
+        }), file=sys.stderr)
+    return report.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first "--" belongs to the program, options included.
+    program_args = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    ns = build_parser().parse_args(argv)
+    ns.args = program_args
+    try:
+        return {"run": cmd_run}[ns.command](ns)
+    except XaxError as e:
+        print(f"xax-emu: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""HTTP for picoprocesses: GET through a validating cache, PUT, redirects re-checked.
+
+Runs in the Monitor's worker threads, never on its event loop.  Every hop of a
+redirect chain is checked against the picoprocess's origin; bodies are capped
+at the download limit.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import OriginError
+from .origin import Origin, Url, check_same_origin, resolve_redirect
+
+MAX_REDIRECTS = 5
+TIMEOUT = 30.0
+
+
+class FetchError(Exception):
+    """A fetch failed; the message says why (shown in the Monitor's log)."""
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+
+
+def _connect(u: Url) -> http.client.HTTPConnection:
+    if u.origin.scheme == "https":
+        return http.client.HTTPSConnection(u.origin.host, u.origin.port, timeout=TIMEOUT,
+                                           context=ssl.create_default_context())
+    return http.client.HTTPConnection(u.origin.host, u.origin.port, timeout=TIMEOUT)
+
+
+def _read_capped(resp: http.client.HTTPResponse, limit: int, url: Url) -> bytes:
+    declared = resp.getheader("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise FetchError(f"{url}: {declared} bytes exceed the download limit of {limit}")
+    chunks, total = [], 0
+    while True:
+        chunk = resp.read(min(1 << 20, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            raise FetchError(f"{url}: body exceeds the download limit of {limit} bytes")
+        chunks.append(chunk)
+
+
+class HttpCache:
+    """A small validating cache on disk: fresh entries are served as they are,
+    stale ones revalidated with If-None-Match / If-Modified-Since."""
+
+    def __init__(self, directory: Path | None):
+        self.directory = directory
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def default_directory() -> Path:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return Path(base) / "xax-emu" / "http"
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        assert self.directory is not None
+        h = hashlib.sha256(key.encode()).hexdigest()
+        return self.directory / f"{h}.body", self.directory / f"{h}.json"
+
+    def lookup(self, key: str) -> tuple[dict, bytes] | None:
+        if self.directory is None:
+            return None
+        body_path, meta_path = self._paths(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+            body = body_path.read_bytes()
+        except (OSError, ValueError):
+            return None
+        if meta.get("url") != key or hashlib.sha256(body).hexdigest() != meta.get("sha256"):
+            return None
+        return meta, body
+
+    def store(self, key: str, headers: http.client.HTTPMessage, body: bytes) -> None:
+        if self.directory is None:
+            return
+        cache_control = (headers.get("Cache-Control") or "").lower()
+        if "no-store" in cache_control or "private" in cache_control:
+            return
+        max_age = 0
+        for part in cache_control.split(","):
+            name, _, value = part.strip().partition("=")
+            if name == "max-age" and value.isdigit():
+                max_age = int(value)
+        if "no-cache" in cache_control:
+            max_age = 0
+        meta = {
+            "url": key,
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "etag": headers.get("ETag"),
+            "last_modified": headers.get("Last-Modified"),
+            "expires": time.time() + max_age,
+        }
+        if not meta["etag"] and not meta["last_modified"] and max_age == 0:
+            return  # nothing to revalidate with: caching would only serve stale data
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            body_path, meta_path = self._paths(key)
+            tmp = body_path.with_suffix(f".tmp{threading.get_ident()}")
+            tmp.write_bytes(body)
+            os.replace(tmp, body_path)
+            tmp = meta_path.with_suffix(f".tmp{threading.get_ident()}")
+            tmp.write_text(json.dumps(meta))
+            os.replace(tmp, meta_path)
+
+    def touch(self, key: str, meta: dict, headers: http.client.HTTPMessage) -> None:
+        """A 304 revalidated the entry: extend its freshness if the server says so."""
+        if self.directory is None:
+            return
+        cache_control = (headers.get("Cache-Control") or "").lower()
+        for part in cache_control.split(","):
+            name, _, value = part.strip().partition("=")
+            if name == "max-age" and value.isdigit():
+                meta["expires"] = time.time() + int(value)
+                _, meta_path = self._paths(key)
+                meta_path.write_text(json.dumps(meta))
+
+
+def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str]) -> http.client.HTTPResponse:
+    conn = _connect(u)
+    try:
+        conn.request(method, u.path, body=body, headers={"Host": u.host_header, "User-Agent": "xax-emu", **headers})
+        return conn.getresponse()
+    except (OSError, http.client.HTTPException) as e:
+        conn.close()
+        raise FetchError(f"{u}: {e}") from None
+
+
+def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = None,
+          limit: int, cache: HttpCache | None = None) -> Response:
+    """GET or PUT `url` under the Same Origin Policy, following redirects that stay on the origin."""
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            u = check_same_origin(current, origin)
+        except OriginError as e:
+            raise FetchError(str(e)) from None
+        key = str(u)
+        headers: dict[str, str] = {}
+        cached = cache.lookup(key) if (cache and method == "GET") else None
+        if cached:
+            meta, cached_body = cached
+            if meta.get("expires", 0) > time.time():
+                return Response(200, cached_body)
+            if meta.get("etag"):
+                headers["If-None-Match"] = meta["etag"]
+            if meta.get("last_modified"):
+                headers["If-Modified-Since"] = meta["last_modified"]
+        resp = _request(method, u, body, headers)
+        try:
+            if resp.status in (301, 302, 303, 307, 308):
+                location = resp.getheader("Location")
+                if not location:
+                    raise FetchError(f"{u}: redirect without a Location")
+                current = resolve_redirect(u, location)
+                if resp.status == 303:
+                    method, body = "GET", None
+                continue
+            if resp.status == 304 and cached:
+                cache.touch(key, cached[0], resp.msg)
+                return Response(200, cached[1])
+            data = _read_capped(resp, limit, u)
+            if method == "GET" and resp.status == 200 and cache:
+                cache.store(key, resp.msg, data)
+            return Response(resp.status, data)
+        finally:
+            resp.close()
+    raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
+

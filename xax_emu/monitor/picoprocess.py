@@ -1,0 +1,385 @@
+"""One picoprocess as the Monitor sees it: its launch, its channels, its xaxcalls.
+
+Everything that arrives on the channel is hostile until checked: the datagram
+is copied, decoded and validated (sizes, channel ids, state) before anything
+acts on it, and any violation kills this picoprocess and only this one.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from .. import protocol as p
+from ..errors import OriginError, ProtocolViolation, SealError
+from ..runtime import pico_binary
+from ..seal import filter_bpf
+from .channels import CLOSED, BodyChannel, Channel, InputChannel, OutputChannel, PutChannel, SocketChannel
+from .origin import Origin, check_same_origin
+
+if TYPE_CHECKING:
+    from .loop import Monitor
+
+RECV_SIZE = p.HEADER_SIZE + p.MAX_PAYLOAD
+MAX_CHANNELS = 1024
+BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
+
+
+@dataclass
+class Limits:
+    memory: int = 4 << 30          # RLIMIT_AS, bytes
+    cpu_seconds: int = 0           # RLIMIT_CPU; 0: none
+    wall_seconds: float = 0.0      # enforced by the Monitor; 0: none
+    download: int = 256 << 20      # bytes per download or upload
+
+
+@dataclass
+class Stdio:
+    """Where a `run` picoprocess's fds 0-2 lead.  stdin is an fd the Monitor reads,
+    or bytes given up front; stdout and stderr are sinks."""
+
+    stdout: Callable[[bytes], None]
+    stderr: Callable[[bytes], None]
+    stdin_fd: int | None = None
+    stdin_bytes: bytes | None = b""
+
+
+@dataclass
+class ExitReport:
+    exit_code: int                  # the program's, or 128 + signal
+    signal: int | None
+    reason: str | None              # one line when the picoprocess did not exit by itself
+    cpu_seconds: float
+    wall_seconds: float
+    trace: Counter = field(default_factory=Counter)  # (syscall nr, disposition) -> count
+
+    @property
+    def missing(self) -> dict[int, int]:
+        return {nr: n for (nr, kind), n in self.trace.items() if kind == 0}
+
+
+class Picoprocess:
+    def __init__(self, monitor: "Monitor", *, image_url: str, argv: list[str], env: dict[str, str] | list[str],
+                 origin: Origin | None, limits: Limits, local_files: dict[str, bytes] | None = None,
+                 stdio: Stdio | None = None, trace_all: bool = False):
+        self.monitor = monitor
+        self.image_url = image_url
+        self.argv = list(argv)
+        self.env = [f"{k}={v}" for k, v in env.items()] if isinstance(env, dict) else list(env)
+        self.origin = origin
+        self.limits = limits
+        self.local_files = dict(local_files or {})
+        self.stdio = stdio
+        self.trace_all = trace_all
+        self.channels: dict[int, Channel] = {}
+        self.next_chan = 3
+        self.pending: p.Message | None = None   # a request whose reply is deferred
+        self.parked_poll: tuple[p.Message, list[tuple[int, int]]] | None = None
+        self.messages = 0
+        self.trace: Counter = Counter()
+        self.kill_reason: str | None = None
+        self.report: ExitReport | None = None
+        self.closing_deadline: float | None = None
+        self.stdin: InputChannel | None = None
+
+    # -- launch ---------------------------------------------------------------
+
+    def spawn(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        try:
+            self.proc = subprocess.Popen(
+                [str(pico_binary()), str(child.fileno())],
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE, start_new_session=True, env={},
+            )
+        finally:
+            child.close()
+        self.started = time.monotonic()
+        self.sock = parent
+        self.pid = self.proc.pid
+        self.pidfd = os.pidfd_open(self.pid)
+        flags = p.BOOT_FLAG_STDIO if self.stdio else 0
+        if self.trace_all:
+            flags |= p.BOOT_FLAG_TRACE
+        boot = p.encode_boot(
+            monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
+            flags=flags, bpf=filter_bpf(),
+            args=[a.encode() for a in [self.image_url, *self.argv]],
+            env=[e.encode() for e in self.env], random=os.urandom(32),
+        )
+        try:
+            self.sock.sendall(boot)
+        except OSError as e:
+            self.kill(f"could not send the boot message: {e}")
+        self.sock.setblocking(False)
+        if self.stdio:
+            self.stdin = InputChannel()
+            if self.stdio.stdin_bytes is not None and self.stdio.stdin_fd is None:
+                self.stdin.feed(self.stdio.stdin_bytes)
+                self.stdin.feed(b"")
+            self.channels[p.STDIN_CHAN] = self.stdin
+            self.channels[p.STDOUT_CHAN] = OutputChannel(self.stdio.stdout)
+            self.channels[p.STDERR_CHAN] = OutputChannel(self.stdio.stderr)
+
+    @property
+    def deadline(self) -> float | None:
+        deadlines = [d for d in (self.closing_deadline,
+                                 self.started + self.limits.wall_seconds if self.limits.wall_seconds else None)
+                     if d is not None]
+        return min(deadlines) if deadlines else None
+
+    def kill(self, reason: str) -> None:
+        if self.report is None and self.kill_reason is None:
+            self.kill_reason = reason
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def on_deadline(self) -> None:
+        now = time.monotonic()
+        if self.closing_deadline is not None and now >= self.closing_deadline:
+            self.kill("protocol violation: empty message on the channel")
+        elif self.limits.wall_seconds and now >= self.started + self.limits.wall_seconds:
+            self.kill(f"wall-clock limit of {self.limits.wall_seconds:g} s reached")
+
+    # -- the channel ------------------------------------------------------------
+
+    def on_readable(self) -> None:
+        """Read every datagram waiting on the channel and serve it."""
+        while self.report is None and self.kill_reason is None:
+            try:
+                data, _, flags, _ = self.sock.recvmsg(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.closing_deadline = self.closing_deadline or time.monotonic() + 1.0
+                return
+            if flags & socket.MSG_TRUNC:
+                self.kill(f"protocol violation: message larger than {RECV_SIZE} bytes")
+                return
+            if not data:
+                # EOF (the process is exiting) or a zero-length datagram (hostile):
+                # give the exit a second to show on the pidfd, then kill.
+                self.closing_deadline = self.closing_deadline or time.monotonic() + 1.0
+                self.monitor.stop_reading(self)
+                return
+            try:
+                self.serve(p.decode_request(data))
+            except ProtocolViolation as e:
+                self.kill(f"protocol violation: {e}")
+                return
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.sock.send(data)
+        except BlockingIOError:
+            self.kill("protocol violation: the picoprocess does not read its replies")
+        except OSError:
+            pass  # it is gone; the pidfd will tell
+
+    def reply(self, msg: p.Message, arg: int, payload: bytes = b"") -> None:
+        self.pending = None
+        self.send(p.reply(msg, arg, payload))
+
+    # -- xaxcalls ---------------------------------------------------------------
+
+    def serve(self, msg: p.Message) -> None:
+        self.messages += 1
+        name = msg.type_name
+        if name == "TRACE":
+            if msg.payload:
+                raise ProtocolViolation("TRACE carries no payload")
+            if msg.chan not in (0, 1, 2, 3):
+                raise ProtocolViolation(f"TRACE: unknown disposition {msg.chan}")
+            nr = msg.arg if 0 <= msg.arg < 1024 else -1
+            self.trace[(nr, msg.chan)] += 1
+            return
+        if self.pending is not None or self.parked_poll is not None:
+            raise ProtocolViolation(f"{name} sent while another request awaits its reply")
+        handler = getattr(self, f"_x_{name.lower()}")
+        handler(msg)
+
+    def _channel(self, msg: p.Message) -> Channel | None:
+        return self.channels.get(msg.chan)
+
+    def _x_null(self, msg: p.Message) -> None:
+        self.reply(msg, 0)
+
+    def _x_accept(self, msg: p.Message) -> None:
+        if msg.payload:
+            raise ProtocolViolation("ACCEPT carries no payload")
+        self.reply(msg, -1)  # `run` has no incoming connections
+
+    def _x_read(self, msg: p.Message) -> None:
+        if msg.payload:
+            raise ProtocolViolation("READ carries no payload")
+        if not 0 <= msg.arg <= p.MAX_PAYLOAD:
+            raise ProtocolViolation(f"READ of {msg.arg} bytes is outside 0..{p.MAX_PAYLOAD}")
+        chan = self._channel(msg)
+        if chan is None:
+            self.reply(msg, CLOSED)
+            return
+        if msg.arg == 0:
+            self.reply(msg, 0)
+            return
+        out = chan.read(msg.arg)
+        if isinstance(out, int):
+            self.reply(msg, out)
+        else:
+            self.reply(msg, len(out), out)
+
+    def _x_write(self, msg: p.Message) -> None:
+        chan = self._channel(msg)
+        if chan is None:
+            self.reply(msg, CLOSED)
+            return
+        self.reply(msg, chan.write(msg.payload) if msg.payload else 0)
+
+    def _x_close(self, msg: p.Message) -> None:
+        if msg.payload:
+            raise ProtocolViolation("CLOSE carries no payload")
+        chan = self.channels.pop(msg.chan, None)
+        if chan is None:
+            self.reply(msg, -1)
+            return
+        chan.close()
+        self.monitor.forget_channel(self, chan)
+        self.reply(msg, 0)
+
+    def _x_poll(self, msg: p.Message) -> None:
+        entries = p.decode_poll_entries(msg.payload)
+        if msg.arg not in (0, 1):
+            raise ProtocolViolation(f"POLL: block must be 0 or 1, not {msg.arg}")
+        if not self.answer_poll(msg, entries) and msg.arg == 1:
+            self.parked_poll = (msg, entries)
+
+    def answer_poll(self, msg: p.Message, entries: list[tuple[int, int]]) -> bool:
+        """Reply if any entry is ready (or the poll does not block); True if replied."""
+        results, ready = [], 0
+        for chan_id, events in entries:
+            chan = self.channels.get(chan_id)
+            revents = p.POLLERR if chan is None else chan.poll(events)
+            ready += revents != 0
+            results.append((chan_id, events, revents))
+        if ready or msg.arg == 0:
+            self.parked_poll = None
+            self.reply(msg, ready, p.encode_poll_entries(results))
+            return True
+        return False
+
+    def retry_parked_poll(self) -> None:
+        if self.parked_poll is not None and self.report is None:
+            self.answer_poll(*self.parked_poll)
+
+    def _new_channel(self, chan: Channel) -> int:
+        if len(self.channels) >= MAX_CHANNELS:
+            return -1
+        while self.next_chan in self.channels:
+            self.next_chan += 1
+        cid = self.next_chan
+        self.next_chan += 1
+        self.channels[cid] = chan
+        return cid
+
+    def _x_open_url(self, msg: p.Message) -> None:
+        method, url = p.split_open_url(msg.payload)
+        if method not in ("get", "put", "connect"):
+            self.monitor.log(self, f"open_url: unknown method {method!r}")
+            self.reply(msg, -1)
+            return
+        if method == "get" and url in self.local_files:
+            self.reply(msg, self._new_channel(BodyChannel(self.local_files[url])))
+            return
+        try:
+            parsed = check_same_origin(url, self.origin)
+        except OriginError as e:
+            self.monitor.log(self, f"open_url {method} refused: {e}")
+            self.reply(msg, -1)
+            return
+        if method == "get":
+            self.pending = msg
+            self.monitor.fetch_async(self, msg, "GET", str(parsed), None)
+        elif method == "put":
+            chan = PutChannel(self.limits.download, lambda c: self.monitor.put_async(self, c, str(parsed)))
+            self.reply(msg, self._new_channel(chan))
+        else:
+            self.pending = msg
+            self.monitor.connect_async(self, msg, parsed.origin.host, parsed.origin.port)
+
+    def fetched(self, msg: p.Message, body: bytes | None) -> None:
+        """A GET finished (body) or failed (None): answer the deferred OPEN_URL."""
+        if self.report is not None or self.pending is not msg:
+            return
+        self.reply(msg, -1 if body is None else self._new_channel(BodyChannel(body)))
+
+    def connected(self, msg: p.Message, sock: socket.socket | None) -> None:
+        if self.report is not None or self.pending is not msg:
+            if sock:
+                sock.close()
+            return
+        if sock is None:
+            self.reply(msg, -1)
+            return
+        chan = SocketChannel(sock)
+        cid = self._new_channel(chan)
+        if cid < 0:
+            sock.close()
+        else:
+            self.monitor.watch_socket(self, chan)
+        self.reply(msg, cid)
+
+    # -- the end ----------------------------------------------------------------
+
+    def finish(self) -> ExitReport:
+        """The process has exited (pidfd readable): collect its status and explain it."""
+        _, status, rusage = os.wait4(self.pid, 0)
+        self.proc.returncode = status
+        self.on_readable_after_exit()
+        boot_err = b""
+        if self.proc.stderr is not None:
+            boot_err = self.proc.stderr.read(4096)
+            self.proc.stderr.close()
+        cpu = rusage.ru_utime + rusage.ru_stime
+        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
+        reason = self.kill_reason
+        if sig is None and self.messages == 0 and code in (BOOT_FAILED, SEAL_FAILED):
+            detail = boot_err.decode(errors="replace").strip() or "could not install the seccomp filter"
+            raise SealError(f"the picoprocess did not start: {detail}")
+        if reason is None and sig is not None:
+            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and self.limits.cpu_seconds
+                                         and cpu >= self.limits.cpu_seconds):
+                reason = f"CPU time limit of {self.limits.cpu_seconds} s reached"
+            elif sig == signal.SIGSYS:
+                reason = ("killed by SIGSYS: a forbidden system call (another architecture, "
+                          "an x32 number, or one made with SIGSYS blocked)")
+            else:
+                reason = f"killed by {signal.Signals(sig).name}"
+        for chan in self.channels.values():
+            chan.close()
+        self.sock.close()
+        os.close(self.pidfd)
+        self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace)
+        return self.report
+
+    def on_readable_after_exit(self) -> None:
+        """Count the trace events still queued on the channel; reply to nothing."""
+        while True:
+            try:
+                data, _, flags, _ = self.sock.recvmsg(RECV_SIZE)
+            except OSError:
+                return
+            if not data or flags & socket.MSG_TRUNC:
+                return
+            try:
+                msg = p.decode_request(data)
+            except ProtocolViolation:
+                return
+            if msg.type_name == "TRACE" and msg.chan in (0, 1, 2, 3):
+                self.trace[(msg.arg if 0 <= msg.arg < 1024 else -1, msg.chan)] += 1

@@ -1,0 +1,186 @@
+"""The channel protocol between a picoprocess and the Monitor, defined once.
+
+This module is the single source of the wire format: `tools/gen_protocol.py`
+turns it into `runtime_c/include/xax_protocol.h`, and a test checks that the
+committed header is current.  The Python side encodes and decodes with
+`struct` from the same table.
+
+Every message is one SOCK_SEQPACKET datagram: a fixed 24-byte header followed by
+`len` payload bytes.  Requests carry a sequence number that the reply echoes;
+replies have `type | REPLY` and the result in `arg`.  Nothing the picoprocess
+sends is trusted: `decode_request` checks every field and raises
+`ProtocolViolation` naming what was wrong.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from .errors import ProtocolViolation
+
+MAGIC = 0x31584158  # b"XAX1" little-endian
+VERSION = 1
+REPLY = 0x8000
+
+# Limits shared by both sides.  A datagram larger than HEADER_SIZE + MAX_PAYLOAD
+# is a violation (the Monitor reads with MSG_TRUNC detection).
+MAX_PAYLOAD = 65536
+MAX_POLL_FDS = 256
+MAX_URL = 4096
+MAX_BOOT = 1 << 20
+
+# (name, C type, struct code) in wire order.
+HEADER_FIELDS = (
+    ("magic", "uint32_t", "I"),
+    ("version", "uint16_t", "H"),
+    ("type", "uint16_t", "H"),
+    ("chan", "int32_t", "i"),
+    ("arg", "int32_t", "i"),
+    ("len", "uint32_t", "I"),
+    ("seq", "uint32_t", "I"),
+)
+HEADER = struct.Struct("<" + "".join(code for _, _, code in HEADER_FIELDS))
+HEADER_SIZE = HEADER.size
+
+# Message types: (name, number, direction, meaning).
+MESSAGES = (
+    ("BOOT", 1, "monitor->boot", "boot configuration, read by the trusted boot block before the seal"),
+    ("OPEN_URL", 2, "pico->monitor", "payload 'method\\0url\\0'; reply arg = channel or -1"),
+    ("READ", 3, "pico->monitor", "arg = max bytes; reply arg = n (payload), 0 not ready, -1 closed/failed"),
+    ("WRITE", 4, "pico->monitor", "payload = bytes; reply arg = n accepted, 0 not ready, -1 closed/failed"),
+    ("POLL", 5, "pico->monitor", "arg = block; payload = poll entries; reply arg = ready count, payload = entries"),
+    ("CLOSE", 6, "pico->monitor", "reply arg = 0 or -1"),
+    ("ACCEPT", 7, "pico->monitor", "reply arg = channel of an incoming connection, or -1"),
+    ("TRACE", 8, "pico->monitor", "one-way: arg = syscall number, chan = disposition; no reply"),
+    ("NULL", 9, "pico->monitor", "null xaxcall; reply arg = 0"),
+)
+TYPES = {name: number for name, number, _, _ in MESSAGES}
+TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
+
+# Poll entry: struct xabi_poll_fd from the ABI header (chan, events, revents).
+POLL_FIELDS = (
+    ("chan", "int32_t", "i"),
+    ("events", "int16_t", "h"),
+    ("revents", "int16_t", "h"),
+)
+POLL_ENTRY = struct.Struct("<" + "".join(code for _, _, code in POLL_FIELDS))
+POLLIN = 0x1
+POLLOUT = 0x4
+POLLERR = 0x8
+POLLHUP = 0x10
+
+# Trace dispositions carried in TRACE.chan.
+TRACE_KINDS = (
+    ("MISSING", 0, "no disposition: -ENOSYS"),
+    ("EMULATED", 1, "handled inside the layer"),
+    ("REJECTED", 2, "failed with a fixed errno or value"),
+    ("FORWARDED", 3, "turned into an xaxcall"),
+)
+
+# Boot configuration: fixed part, then `nbpf` 8-byte BPF instructions, then
+# `strings_len` bytes holding `nargs` argument strings followed by `nenv`
+# environment strings, each NUL-terminated.
+BOOT_FIELDS = (
+    ("monitor_pid", "uint64_t", "Q"),
+    ("limit_as", "uint64_t", "Q"),
+    ("limit_cpu", "uint64_t", "Q"),
+    ("flags", "uint32_t", "I"),
+    ("nbpf", "uint32_t", "I"),
+    ("nargs", "uint32_t", "I"),
+    ("nenv", "uint32_t", "I"),
+    ("strings_len", "uint32_t", "I"),
+    ("reserved", "uint32_t", "I"),
+    ("random", "uint8_t", "32s"),
+)
+BOOT = struct.Struct("<" + "".join(code for _, _, code in BOOT_FIELDS))
+BOOT_FLAG_STDIO = 0x1  # channels 0, 1, 2 are the program's stdin, stdout, stderr
+BOOT_FLAG_TRACE = 0x2  # the layer reports every call it handles, not only missing ones
+
+STDIN_CHAN, STDOUT_CHAN, STDERR_CHAN = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Message:
+    type: int
+    chan: int
+    arg: int
+    seq: int
+    payload: bytes
+
+    @property
+    def type_name(self) -> str:
+        return TYPE_NAMES.get(self.type, f"#{self.type}")
+
+
+def encode(type_: int, chan: int = -1, arg: int = 0, payload: bytes = b"", seq: int = 0) -> bytes:
+    """One datagram; used for replies and for BOOT."""
+    if len(payload) > MAX_BOOT:
+        raise ValueError(f"payload of {len(payload)} bytes is over the protocol limit")
+    return HEADER.pack(MAGIC, VERSION, type_, chan, arg, len(payload), seq) + payload
+
+
+def reply(request: Message, arg: int, payload: bytes = b"") -> bytes:
+    return encode(request.type | REPLY, request.chan, arg, payload, request.seq)
+
+
+def decode_request(datagram: bytes) -> Message:
+    """Parse one datagram from a picoprocess; every field is checked."""
+    if len(datagram) < HEADER_SIZE:
+        raise ProtocolViolation(f"message of {len(datagram)} bytes is shorter than the {HEADER_SIZE}-byte header")
+    magic, version, type_, chan, arg, length, seq = HEADER.unpack_from(datagram)
+    if magic != MAGIC:
+        raise ProtocolViolation(f"bad magic 0x{magic:08x}")
+    if version != VERSION:
+        raise ProtocolViolation(f"protocol version {version}, expected {VERSION}")
+    if type_ not in TYPE_NAMES or type_ == TYPES["BOOT"]:
+        raise ProtocolViolation(f"unknown or forbidden message type {type_}")
+    if length != len(datagram) - HEADER_SIZE:
+        raise ProtocolViolation(
+            f"{TYPE_NAMES[type_]}: header says {length} payload bytes, datagram holds {len(datagram) - HEADER_SIZE}"
+        )
+    if length > MAX_PAYLOAD:
+        raise ProtocolViolation(f"{TYPE_NAMES[type_]}: payload of {length} bytes exceeds {MAX_PAYLOAD}")
+    return Message(type_, chan, arg, seq, bytes(datagram[HEADER_SIZE:]))
+
+
+def decode_poll_entries(payload: bytes) -> list[tuple[int, int]]:
+    if len(payload) % POLL_ENTRY.size:
+        raise ProtocolViolation(f"POLL: payload of {len(payload)} bytes is not a whole number of entries")
+    count = len(payload) // POLL_ENTRY.size
+    if count > MAX_POLL_FDS:
+        raise ProtocolViolation(f"POLL: {count} entries exceed {MAX_POLL_FDS}")
+    return [(chan, events) for chan, events, _ in POLL_ENTRY.iter_unpack(payload)]
+
+
+def encode_poll_entries(entries: list[tuple[int, int, int]]) -> bytes:
+    return b"".join(POLL_ENTRY.pack(chan, events, revents) for chan, events, revents in entries)
+
+
+def split_open_url(payload: bytes) -> tuple[str, str]:
+    parts = payload.split(b"\0")
+    if len(parts) != 3 or parts[2] != b"":
+        raise ProtocolViolation("OPEN_URL: payload must be 'method\\0url\\0'")
+    method, url = parts[0], parts[1]
+    if len(url) > MAX_URL:
+        raise ProtocolViolation(f"OPEN_URL: URL of {len(url)} bytes exceeds {MAX_URL}")
+    try:
+        return method.decode("ascii"), url.decode("ascii")
+    except UnicodeDecodeError:
+        raise ProtocolViolation("OPEN_URL: method and URL must be ASCII") from None
+
+
+def encode_boot(*, monitor_pid: int, limit_as: int, limit_cpu: int, flags: int, bpf: bytes,
+                args: list[bytes], env: list[bytes], random: bytes) -> bytes:
+    """The BOOT datagram (Monitor -> trusted boot block)."""
+    if len(bpf) % 8:
+        raise ValueError("BPF program length is not a multiple of 8")
+    for s in (*args, *env):
+        if b"\0" in s:
+            raise ValueError(f"argument or environment string contains NUL: {s!r}")
+    strings = b"".join(s + b"\0" for s in (*args, *env))
+    fixed = BOOT.pack(monitor_pid, limit_as, limit_cpu, flags, len(bpf) // 8, len(args), len(env),
+                      len(strings), 0, random)
+    payload = fixed + bpf + strings
+    if len(payload) > MAX_BOOT:
+        raise ValueError(f"boot message of {len(payload)} bytes exceeds {MAX_BOOT}: too many arguments or environment")
+    return encode(TYPES["BOOT"], -1, 0, payload)

@@ -1,0 +1,56 @@
+"""The seal: the seccomp filter built from the allowlist with libseccomp.
+
+The Monitor builds the filter (raw BPF) once and hands it to the trusted boot
+block in the BOOT message; the boot block installs it last, after closing
+every fd but the channel.
+"""
+from __future__ import annotations
+
+import functools
+
+from ..errors import SealError
+from . import _libseccomp as sc
+from .allowlist import ALLOWLIST, Entry, allowed_names, entry
+
+__all__ = ["ALLOWLIST", "Entry", "allowed_names", "entry", "filter_bpf", "filter_pfc", "syscall_number"]
+
+
+def syscall_number(name: str) -> int:
+    nr = sc.lib().seccomp_syscall_resolve_name(name.encode())
+    if nr < 0:
+        raise SealError(f"libseccomp does not know the system call {name!r}")
+    return nr
+
+
+def _build(ctx) -> None:
+    lib = sc.lib()
+    # A call from another ABI (i386 via int 0x80, 32-bit mode) kills the process.
+    sc.check(lib.seccomp_attr_set(ctx, sc.ATTR_ACT_BADARCH, sc.ACT_KILL_PROCESS), "setting the bad-arch action")
+    # The boot block sets no_new_privs itself (and checks it), before the filter.
+    sc.check(lib.seccomp_attr_set(ctx, sc.ATTR_CTL_NNP, 0), "clearing the NNP attribute")
+    for e in ALLOWLIST:
+        nr = syscall_number(e.syscall)
+        for rule in e.rules():
+            cmps = sc.ffi.new("struct scmp_arg_cmp[]", max(1, len(rule.checks)))
+            for i, c in enumerate(rule.checks):
+                cmps[i].arg = c.index
+                cmps[i].op = sc.CMP_MASKED_EQ
+                cmps[i].datum_a = c.mask
+                cmps[i].datum_b = c.value
+            sc.check(lib.seccomp_rule_add_exact_array(ctx, sc.ACT_ALLOW, nr, len(rule.checks), cmps),
+                     f"adding the rule for {e.syscall}")
+
+
+@functools.lru_cache(maxsize=None)
+def filter_bpf() -> bytes:
+    """The filter as raw BPF (struct sock_filter[]), default action TRAP."""
+    with sc.filter_context(sc.ACT_TRAP) as ctx:
+        _build(ctx)
+        return sc.export(ctx)
+
+
+def filter_pfc() -> str:
+    """The same filter in libseccomp's readable pseudo-filter-code form."""
+    with sc.filter_context(sc.ACT_TRAP) as ctx:
+        _build(ctx)
+        return sc.export(ctx, pfc=True).decode()

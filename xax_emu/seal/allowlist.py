@@ -1,0 +1,162 @@
+"""The seccomp allowlist: the only system calls a picoprocess makes to the host kernel.
+
+This is the one place the allowlist lives.  Every entry says why it is harmless
+when hostile code calls it directly, with any arguments; every entry has a
+hostile test in tests/test_hostile.py.  Everything not listed here traps
+(SECCOMP_RET_TRAP) to the SIGSYS handler inside the picoprocess, which may
+emulate it or refuse it.  A system call of another architecture (i386 through
+int 0x80 or from 32-bit mode) or an x32 number kills the process.
+
+Argument checks compare what the kernel will use: an `int` argument is
+compared on its low 32 bits (the kernel truncates it), an `unsigned long`
+argument on all 64.  Nothing is ever allowed by instruction pointer.
+
+Flag values come from the kernel's uapi headers (<asm-generic/mman-common.h>,
+<linux/futex.h>, <asm/prctl.h>, <linux/time.h>); syscall numbers are resolved
+by libseccomp from its own tables, never typed here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CHANNEL_FD = 3  # the picoprocess's only fd (runtime_c/include/xax_runtime.h)
+
+LOW32 = 0xFFFF_FFFF
+ALL64 = 0xFFFF_FFFF_FFFF_FFFF
+
+# <asm-generic/mman-common.h>, <asm/mman.h>
+PROT_READ, PROT_WRITE, PROT_EXEC = 0x1, 0x2, 0x4
+MAP_PRIVATE = 0x02
+MAP_FIXED = 0x10
+MAP_ANONYMOUS = 0x20
+MAP_32BIT = 0x40
+MAP_GROWSDOWN = 0x0100
+MAP_DENYWRITE = 0x0800
+MAP_EXECUTABLE = 0x1000
+MAP_NORESERVE = 0x4000
+MAP_POPULATE = 0x8000
+MAP_NONBLOCK = 0x10000
+MAP_STACK = 0x20000
+MAP_FIXED_NOREPLACE = 0x100000
+# Flags an anonymous private mapping may carry: they place or pre-fault the
+# mapping, nothing more.  Not here (so they trap): MAP_SHARED and
+# MAP_SHARED_VALIDATE, MAP_HUGETLB and its size bits, MAP_LOCKED, MAP_SYNC,
+# MAP_UNINITIALIZED, and every bit the kernel does not define yet.
+MMAP_HARMLESS_FLAGS = (MAP_FIXED | MAP_32BIT | MAP_GROWSDOWN | MAP_DENYWRITE | MAP_EXECUTABLE
+                       | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_FIXED_NOREPLACE)
+
+# <asm-generic/mman-common.h>: advice that only changes how the process's own
+# pages are paged.  Not here: MADV_HWPOISON and MADV_SOFT_OFFLINE (they act on
+# physical pages for a privileged caller), MADV_MERGEABLE (KSM merging across
+# processes is a side channel), and the rest.
+MADV_HARMLESS = {
+    "MADV_NORMAL": 0, "MADV_RANDOM": 1, "MADV_SEQUENTIAL": 2, "MADV_WILLNEED": 3,
+    "MADV_DONTNEED": 4, "MADV_FREE": 8, "MADV_HUGEPAGE": 14, "MADV_NOHUGEPAGE": 15,
+    "MADV_DONTDUMP": 16, "MADV_DODUMP": 17,
+}
+
+# <linux/futex.h>
+FUTEX_PRIVATE_FLAG = 128
+FUTEX_CLOCK_REALTIME = 256
+FUTEX_OPS_HARMLESS = {"FUTEX_WAIT": 0, "FUTEX_WAKE": 1, "FUTEX_WAIT_BITSET": 9, "FUTEX_WAKE_BITSET": 10}
+
+# <asm/prctl.h>
+ARCH_PRCTL_HARMLESS = {"ARCH_SET_GS": 0x1001, "ARCH_SET_FS": 0x1002, "ARCH_GET_FS": 0x1003, "ARCH_GET_GS": 0x1004}
+
+# <linux/time.h>: CLOCK_REALTIME (0) .. CLOCK_BOOTTIME (7) are the caller's own
+# clocks; negative ids name another process's or thread's CPU clock.
+OWN_CLOCKS_MASK = LOW32 & ~0x7
+
+
+@dataclass(frozen=True)
+class ArgCheck:
+    """(argument `index` & `mask`) == `value`, as the seccomp filter evaluates it."""
+
+    index: int
+    mask: int
+    value: int
+
+    def matches(self, args: tuple[int, ...]) -> bool:
+        return (args[self.index] & self.mask) == self.value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One allowed form of a system call: all of `checks` must hold."""
+
+    syscall: str
+    checks: tuple[ArgCheck, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    syscall: str
+    reason: str
+    forms: tuple[tuple[ArgCheck, ...], ...] = field(default=((),))  # any one form allows the call
+
+    def rules(self) -> list[Rule]:
+        return [Rule(self.syscall, form) for form in self.forms]
+
+    def allows(self, args: tuple[int, ...]) -> bool:
+        """What the filter decides for these six argument values (for tests and docs)."""
+        return any(all(c.matches(args) for c in form) for form in self.forms)
+
+
+def _fd_is_channel() -> tuple[tuple[ArgCheck, ...], ...]:
+    return ((ArgCheck(0, LOW32, CHANNEL_FD),),)
+
+
+ALLOWLIST: tuple[Entry, ...] = (
+    Entry("read",
+          "Only on fd 3, the channel to the Monitor (the fd is an int: low 32 bits compared). "
+          "Reading the channel can only take the picoprocess's own replies into its own memory.",
+          _fd_is_channel()),
+    Entry("write",
+          "Only on fd 3, the channel.  Every byte written there is checked by the Monitor, "
+          "which kills the picoprocess on any violation.",
+          _fd_is_channel()),
+    Entry("mmap",
+          "Only private anonymous memory (MAP_PRIVATE|MAP_ANONYMOUS with placement flags; "
+          "PROT_READ/WRITE/EXEC only; all 64 bits of flags and prot checked).  With "
+          "MAP_ANONYMOUS the fd is ignored, so no file, device or shared memory is reached; "
+          "RLIMIT_AS bounds the total.",
+          ((ArgCheck(2, ALL64 & ~(PROT_READ | PROT_WRITE | PROT_EXEC), 0),
+            ArgCheck(3, ALL64 & ~MMAP_HARMLESS_FLAGS, MAP_PRIVATE | MAP_ANONYMOUS)),)),
+    Entry("munmap", "Unmaps the picoprocess's own memory; at worst it crashes itself."),
+    Entry("mprotect", "Changes protections of the picoprocess's own memory; at worst it crashes itself."),
+    Entry("madvise",
+          "Only paging advice about its own pages: "
+          + ", ".join(MADV_HARMLESS) + " (the advice is an int).",
+          tuple((ArgCheck(2, LOW32, v),) for v in MADV_HARMLESS.values())),
+    Entry("futex",
+          "Only wait and wake (plain and bitset, private or not, either clock): they block on or "
+          "wake a word in the picoprocess's own memory.  No priority-inheritance or requeue ops "
+          "(the op is an int; its PRIVATE and CLOCK_REALTIME bits are ignored by the check).",
+          tuple((ArgCheck(1, LOW32 & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), v),)
+                for v in FUTEX_OPS_HARMLESS.values())),
+    Entry("arch_prctl",
+          "Only getting and setting the FS and GS bases: the program's own thread pointer, which "
+          "static libcs set at start-up and which rt_sigreturn does not restore (so the layer "
+          "could not emulate it).",
+          tuple((ArgCheck(0, LOW32, v),) for v in ARCH_PRCTL_HARMLESS.values())),
+    Entry("clock_gettime",
+          "Only the caller's own clocks (ids 0-7, compared on 32 bits): reading the time, as the "
+          "vDSO does without a system call; other processes' CPU clocks trap.",
+          ((ArgCheck(0, OWN_CLOCKS_MASK, 0),),)),
+    Entry("rt_sigreturn", "Returns from a signal handler (the SIGSYS handler needs it).  A forged "
+          "frame can only change this process's own registers and mask; a mask blocking SIGSYS "
+          "makes the kernel kill the process at its next trapped call."),
+    Entry("exit", "Ends the only thread, and so the picoprocess."),
+    Entry("exit_group", "Ends the picoprocess."),
+)
+
+
+def allowed_names() -> list[str]:
+    return [e.syscall for e in ALLOWLIST]
+
+
+def entry(name: str) -> Entry:
+    for e in ALLOWLIST:
+        if e.syscall == name:
+            return e
+    raise KeyError(name)
