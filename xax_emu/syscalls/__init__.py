@@ -1,0 +1,1 @@
+"""Declarative emulation profiles and the syscall catalogue (the profiles issue builds this)."""
