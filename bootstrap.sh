@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 need_apt=()
-for pkg in gcc make binutils musl-tools libseccomp2 libarchive13; do
+for pkg in gcc make binutils musl-tools libseccomp2 libarchive13 busybox-static; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -8,7 +8,7 @@ import re
 import sys
 
 from . import __version__
-from .errors import XaxError
+from .errors import SealError, XaxError
 from .monitor import Limits, Monitor, Stdio, parse_origin
 from .monitor.fetch import HttpCache
 from .program import resolve
@@ -75,6 +75,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
                              origin=program.origin, limits=limits, local_files=program.local_files,
                              stdio=Stdio(stdout=_write_to(1), stderr=_write_to(2), stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
+    if report.boot_error:
+        raise SealError(report.boot_error)
     if report.reason:
         print(f"xax-emu: {report.reason}", file=sys.stderr)
     if ns.report == "json":

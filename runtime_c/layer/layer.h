@@ -30,6 +30,10 @@ long layer_write(struct layer_call *c);
 long layer_readv(struct layer_call *c);
 long layer_writev(struct layer_call *c);
 long layer_ioctl(struct layer_call *c);
+long layer_close(struct layer_call *c);
+long layer_fcntl(struct layer_call *c);
+long layer_fstat(struct layer_call *c);
+long layer_newfstatat(struct layer_call *c);
 /* memory (sys_mem.c) */
 long layer_brk(struct layer_call *c);
 long layer_mmap(struct layer_call *c);

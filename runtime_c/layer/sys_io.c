@@ -1,6 +1,9 @@
 /* read, write, readv, writev, ioctl — on fds 0, 1, 2, which are the stdio
  * channels in `run` mode.  Blocking semantics on top of the ABI's
  * non-blocking read/write: 0 means "not ready", so poll with block and retry. */
+#include <linux/fcntl.h>
+#include <asm/stat.h>
+#include <linux/stat.h>
 #include <linux/uio.h>
 
 #include "../lib/sys.h"
@@ -8,11 +11,13 @@
 #include "xax_protocol.h"
 #include "xax_runtime.h"
 
-#define ENOTTY_ 25
+
+/* fds 0-2 until the program closes them (the profiles issue brings a full fd table) */
+static int stdio_closed[3];
 
 static int stdio_chan(int fd, int for_write)
 {
-    if (!(xax_boot->flags & XAX_BOOT_FLAG_STDIO))
+    if (!(xax_boot->flags & XAX_BOOT_FLAG_STDIO) || fd < 0 || fd > 2 || stdio_closed[fd])
         return -1;
     if (fd == 0 && !for_write)
         return XAX_STDIN_CHAN;
@@ -118,6 +123,66 @@ long layer_ioctl(struct layer_call *c)
 {
     int fd = arg_fd(c->a[0]);
     if (stdio_chan(fd, fd != 0) >= 0)
-        return -ENOTTY_; /* stdio channels are not terminals */
+        return -ENOTTY; /* stdio channels are not terminals */
     return -EBADF;
+}
+
+long layer_close(struct layer_call *c)
+{
+    int fd = arg_fd(c->a[0]);
+    int chan = stdio_chan(fd, fd != 0);
+    if (chan < 0)
+        return -EBADF;
+    stdio_closed[fd] = 1;
+    xax_pal_table.close(chan);
+    return 0;
+}
+
+/* fcntl on the stdio fds: their flags (a pipe's: O_RDONLY for 0, O_WRONLY for
+ * 1 and 2) and FD_CLOEXEC (accepted: there is no exec to close them on). */
+long layer_fcntl(struct layer_call *c)
+{
+    int fd = arg_fd(c->a[0]);
+    if (stdio_chan(fd, fd != 0) < 0)
+        return -EBADF;
+    switch ((int)c->a[1]) {
+    case F_GETFL:
+        return fd == 0 ? O_RDONLY : O_WRONLY;
+    case F_SETFL: /* the channels block; a request for non-blocking I/O is refused, not ignored */
+        return (c->a[2] & (O_NONBLOCK | FASYNC | O_DIRECT)) ? -EINVAL : 0;
+    case F_GETFD:
+    case F_SETFD:
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* fstat of a stdio fd: it is a pipe to the Monitor, owned by the virtual user. */
+static long stat_stdio(int fd, struct stat *st)
+{
+    if (stdio_chan(fd, fd != 0) < 0)
+        return -EBADF;
+    memset(st, 0, sizeof *st);
+    st->st_mode = S_IFIFO | 0600;
+    st->st_nlink = 1;
+    st->st_uid = 1000;
+    st->st_gid = 1000;
+    st->st_blksize = 4096;
+    st->st_ino = 1 + fd;
+    return 0;
+}
+
+long layer_fstat(struct layer_call *c)
+{
+    return stat_stdio(arg_fd(c->a[0]), (struct stat *)c->a[1]);
+}
+
+long layer_newfstatat(struct layer_call *c)
+{
+    const char *path = (const char *)c->a[1];
+    if ((c->a[3] & AT_EMPTY_PATH) && path && !path[0])
+        return stat_stdio(arg_fd(c->a[0]), (struct stat *)c->a[2]);
+    pal_trace((int)c->nr, XAX_TRACE_MISSING); /* paths: the profiles issue's VFS */
+    return -ENOSYS;
 }

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from .. import protocol as p
-from ..errors import OriginError, ProtocolViolation, SealError
+from ..errors import OriginError, ProtocolViolation
 from ..runtime import pico_binary
 from ..seal import filter_bpf
 from .channels import CLOSED, BodyChannel, Channel, InputChannel, OutputChannel, PutChannel, SocketChannel
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 RECV_SIZE = p.HEADER_SIZE + p.MAX_PAYLOAD
 MAX_CHANNELS = 1024
+MAX_BATCH = 64                 # datagrams served per wake-up of one picoprocess
+BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many download limits
 BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 
 
@@ -57,6 +59,7 @@ class ExitReport:
     cpu_seconds: float
     wall_seconds: float
     trace: Counter = field(default_factory=Counter)  # (syscall nr, disposition) -> count
+    boot_error: str | None = None   # the boot block failed: the program never started
 
     @property
     def missing(self) -> dict[int, int]:
@@ -151,8 +154,11 @@ class Picoprocess:
     # -- the channel ------------------------------------------------------------
 
     def on_readable(self) -> None:
-        """Read every datagram waiting on the channel and serve it."""
-        while self.report is None and self.kill_reason is None:
+        """Serve the datagrams waiting on the channel, a bounded number at a time
+        so that a flood from one picoprocess cannot starve the others."""
+        for _ in range(MAX_BATCH):
+            if self.report is not None or self.kill_reason is not None:
+                return
             try:
                 data, _, flags, _ = self.sock.recvmsg(RECV_SIZE)
             except (BlockingIOError, InterruptedError):
@@ -316,6 +322,11 @@ class Picoprocess:
         """A GET finished (body) or failed (None): answer the deferred OPEN_URL."""
         if self.report is not None or self.pending is not msg:
             return
+        held = sum(len(c.body or b"") for c in self.channels.values() if isinstance(c, BodyChannel))
+        if body is not None and held + len(body) > BODY_BUDGET_FACTOR * self.limits.download:
+            self.monitor.log(self, f"open_url refused: {held + len(body)} downloaded bytes would be held at once, "
+                                   f"over {BODY_BUDGET_FACTOR} x the download limit")
+            body = None
         self.reply(msg, -1 if body is None else self._new_channel(BodyChannel(body)))
 
     def connected(self, msg: p.Message, sock: socket.socket | None) -> None:
@@ -349,9 +360,10 @@ class Picoprocess:
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
         reason = self.kill_reason
+        boot_error = None
         if sig is None and self.messages == 0 and code in (BOOT_FAILED, SEAL_FAILED):
             detail = boot_err.decode(errors="replace").strip() or "could not install the seccomp filter"
-            raise SealError(f"the picoprocess did not start: {detail}")
+            boot_error = reason = f"the picoprocess did not start: {detail}"
         if reason is None and sig is not None:
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and self.limits.cpu_seconds
                                          and cpu >= self.limits.cpu_seconds):
@@ -365,7 +377,7 @@ class Picoprocess:
             chan.close()
         self.sock.close()
         os.close(self.pidfd)
-        self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace)
+        self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace, boot_error)
         return self.report
 
     def on_readable_after_exit(self) -> None:
