@@ -78,3 +78,13 @@ def test_monitor_environment_is_not_passed(build):
     proc = subprocess.run([sys.executable, "-m", "xax_emu", "run", str(prog)], capture_output=True, env=env,
                           timeout=60)
     assert b"GREETING=(unset)" in proc.stdout
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_time_calls_match_native(build, libc):
+    prog = build("programs/timecalls.c", libc)
+    native = run_native(prog)
+    sealed = run_pico(prog)
+    assert b"bad" not in native.stdout
+    assert sealed.stdout == native.stdout
+    assert sealed.code == native.returncode == 0

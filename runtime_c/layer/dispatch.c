@@ -29,6 +29,11 @@ static const layer_handler table[NR_MAX] = {
     [__NR_set_tid_address] = layer_set_tid_address,
     [__NR_uname] = layer_uname,
     [__NR_rt_sigprocmask] = layer_rt_sigprocmask,
+    [__NR_gettimeofday] = layer_gettimeofday,
+    [__NR_time] = layer_time,
+    [__NR_clock_getres] = layer_clock_getres,
+    [__NR_nanosleep] = layer_nanosleep,
+    [__NR_clock_nanosleep] = layer_clock_nanosleep,
 };
 
 static uint32_t missing_count[NR_MAX];

@@ -41,6 +41,12 @@ long layer_mmap(struct layer_call *c);
 long layer_getpid(struct layer_call *c);
 long layer_set_tid_address(struct layer_call *c);
 long layer_uname(struct layer_call *c);
+/* time (sys_time.c) */
+long layer_gettimeofday(struct layer_call *c);
+long layer_time(struct layer_call *c);
+long layer_clock_getres(struct layer_call *c);
+long layer_nanosleep(struct layer_call *c);
+long layer_clock_nanosleep(struct layer_call *c);
 /* signals (sys_signal.c) */
 long layer_rt_sigprocmask(struct layer_call *c);
 

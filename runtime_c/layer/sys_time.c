@@ -1,0 +1,95 @@
+/* Time: gettimeofday, time, clock_getres, nanosleep, clock_nanosleep.
+ *
+ * The vDSO answers most time calls without a system call; these handle the
+ * vDSO's fallbacks and the calls that have no vDSO form.  Reading a clock uses
+ * clock_gettime on the process's own clocks (allowed); sleeping is a futex
+ * wait on a word that nothing will ever wake (allowed), with the timeout. */
+#include <linux/futex.h>
+#include <linux/time.h>
+#include <linux/time_types.h>
+
+#include "../lib/sys.h"
+#include "layer.h"
+
+struct timeval_k {
+    long tv_sec, tv_usec;
+};
+
+long layer_gettimeofday(struct layer_call *c)
+{
+    struct timeval_k *tv = (struct timeval_k *)c->a[0];
+    struct __kernel_timespec ts;
+    long r = sys2(__NR_clock_gettime, CLOCK_REALTIME, (long)&ts);
+    if (r < 0)
+        return r;
+    if (tv) {
+        tv->tv_sec = ts.tv_sec;
+        tv->tv_usec = ts.tv_nsec / 1000;
+    }
+    if (c->a[1]) /* struct timezone: UTC */
+        memset((void *)c->a[1], 0, 8);
+    return 0;
+}
+
+long layer_time(struct layer_call *c)
+{
+    struct __kernel_timespec ts;
+    long r = sys2(__NR_clock_gettime, CLOCK_REALTIME, (long)&ts);
+    if (r < 0)
+        return r;
+    if (c->a[0])
+        *(long *)c->a[0] = ts.tv_sec;
+    return ts.tv_sec;
+}
+
+long layer_clock_getres(struct layer_call *c)
+{
+    int clock = (int)c->a[0];
+    if (clock < 0 || clock > CLOCK_BOOTTIME)
+        return -EINVAL;
+    struct __kernel_timespec *res = (struct __kernel_timespec *)c->a[1];
+    if (res) {
+        int coarse = clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE;
+        res->tv_sec = 0;
+        res->tv_nsec = coarse ? 4000000 : 1;
+    }
+    return 0;
+}
+
+static long sleep_futex(int clock, int absolute, const struct __kernel_timespec *t)
+{
+    if (!t)
+        return -EFAULT;
+    if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L)
+        return -EINVAL;
+    static int never_woken;
+    long r;
+    if (absolute) { /* FUTEX_WAIT_BITSET takes an absolute time, on MONOTONIC or (flagged) REALTIME */
+        int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (clock == CLOCK_REALTIME ? FUTEX_CLOCK_REALTIME : 0);
+        r = sys6(__NR_futex, (long)&never_woken, op, 0, (long)t, 0, FUTEX_BITSET_MATCH_ANY);
+    } else {
+        r = sys4(__NR_futex, (long)&never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)t);
+    }
+    return r == -ETIMEDOUT ? 0 : r;
+}
+
+long layer_nanosleep(struct layer_call *c)
+{
+    long r = sleep_futex(CLOCK_MONOTONIC, 0, (const struct __kernel_timespec *)c->a[0]);
+    if (r == 0 && c->a[1])
+        memset((void *)c->a[1], 0, sizeof(struct __kernel_timespec));
+    return r;
+}
+
+long layer_clock_nanosleep(struct layer_call *c)
+{
+    int clock = (int)c->a[0];
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME)
+        return clock >= 0 && clock <= CLOCK_BOOTTIME ? -EOPNOTSUPP : -EINVAL; /* as Linux answers */
+    int absolute = (c->a[1] & TIMER_ABSTIME) != 0;
+    long r = sleep_futex(clock == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC, absolute,
+                         (const struct __kernel_timespec *)c->a[2]);
+    if (r == 0 && !absolute && c->a[3])
+        memset((void *)c->a[3], 0, sizeof(struct __kernel_timespec));
+    return r;
+}
