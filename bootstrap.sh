@@ -9,10 +9,15 @@ need_apt=()
 for pkg in gcc make binutils musl-tools libseccomp2 libarchive13 busybox-static; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
-if [ ${#need_apt[@]} -gt 0 ]; then
-    echo "bootstrap: installing ${need_apt[*]}"
+# The kernel's own headers (include/linux/syscalls.h) for the syscall catalogue's generator.
+kernel_headers=$(compgen -G '/usr/src/linux-headers-*-common/include/linux/syscalls.h' || true)
+if [ ${#need_apt[@]} -gt 0 ] || [ -z "$kernel_headers" ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
     $SUDO apt-get update -qq
+    if [ -z "$kernel_headers" ]; then
+        need_apt+=("$(apt-cache pkgnames linux-headers- | grep -E '^linux-headers-[0-9.]+-[0-9]+-common$' | sort -V | tail -n 1)")
+    fi
+    echo "bootstrap: installing ${need_apt[*]}"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
