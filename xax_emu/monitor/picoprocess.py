@@ -6,10 +6,13 @@ acts on it, and any violation kills this picoprocess and only this one.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
+import struct
 import subprocess
+import termios
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -208,8 +211,18 @@ class Picoprocess:
             return
         if self.pending is not None or self.parked_poll is not None:
             raise ProtocolViolation(f"{name} sent while another request awaits its reply")
+        if self._reply_unread():
+            raise ProtocolViolation(f"{name} sent before the reply to the previous request was read")
         handler = getattr(self, f"_x_{name.lower()}")
         handler(msg)
+
+    def _reply_unread(self) -> bool:
+        """A reply still queued on the picoprocess's side (SIOCOUTQ: bytes we sent
+        that it has not read): requests come one at a time, each after its reply."""
+        try:
+            return struct.unpack("i", fcntl.ioctl(self.sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0] > 0
+        except OSError:
+            return False
 
     def _channel(self, msg: p.Message) -> Channel | None:
         return self.channels.get(msg.chan)
