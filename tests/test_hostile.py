@@ -5,17 +5,50 @@ loopback listener accepts nothing) and that the Monitor stays up.
 Results printed by the programs are the values the attempts got back: -38 is
 -ENOSYS, the layer's answer to a call it has no handler for."""
 import errno
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from hostile_support import hostile
+from xax_emu.seal import ALLOWLIST
+from xax_emu.syscalls import catalogue
 
 ENOSYS = -errno.ENOSYS
+EBADF, EINVAL, ENOMEM, EAGAIN = -errno.EBADF, -errno.EINVAL, -errno.ENOMEM, -errno.EAGAIN
+ETIMEDOUT, ENXIO = -errno.ETIMEDOUT, -errno.ENXIO
+MISSING, EMULATED = 0, 1  # xax_emu.protocol.TRACE_KINDS
+TESTS = Path(__file__).resolve().parent
+# The kernel's uapi headers (linux/, asm/), for the flag values musl does not define.
+UAPI = ["-idirafter", "/usr/include", "-idirafter", "/usr/include/x86_64-linux-gnu"]
+
+
+def nr(name: str) -> int:
+    """A syscall number, from the catalogue generated from the kernel's headers."""
+    return catalogue.by_name(name).nr
+
+
+def traced(r, kind: int) -> dict[str, int]:
+    """How many times each named syscall reached the layer with this disposition."""
+    return {catalogue.by_number(n).name: c for (n, k), c in r.report.trace.items() if k == kind and n >= 0}
+
+
+def assert_missing(r, expected: dict[str, int]) -> None:
+    """The -ENOSYS answers came from the layer: exactly these calls were trapped and
+    found no handler (the program's own libc makes none)."""
+    assert traced(r, MISSING) == expected
 
 
 def parse(stdout: bytes) -> dict[str, int]:
+    """The "name = value" lines a program printed (other lines are ignored)."""
     out = {}
     for line in stdout.decode().splitlines():
-        name, _, value = line.partition(" = ")
-        out[name] = int(value)
+        name, sep, value = line.partition(" = ")
+        if sep:
+            out[name] = int(value)
     return out
 
 
@@ -25,3 +58,347 @@ def test_path_calls_reach_no_host_file(build, tmp_path):
     results = parse(r.stdout)
     assert len(results) == 11
     assert all(v == ENOSYS for v in results.values()), results
+
+
+def test_network_is_unreachable(build, tmp_path):
+    """socket of every family, connect/bind/sendto/listen/accept on the channel and fd 0
+    (towards the test's loopback listener), socketpair: all -ENOSYS from the layer."""
+    r = hostile(build, tmp_path, "network.c")
+    assert r.code == 0
+    attempts = ["socket_inet", "socket_inet6", "socket_unix", "socket_netlink", "socket_packet", "connect_chan",
+                "connect_fd0", "connect_chan_junk", "sendto_chan", "sendmsg_chan", "bind_chan", "bind_inet",
+                "listen_chan", "accept_chan", "socketpair"]
+    assert parse(r.stdout) == {**{n: ENOSYS for n in attempts}, "pair_untouched": 1}
+    assert_missing(r, {"socket": 5, "connect": 3, "sendto": 1, "sendmsg": 1, "bind": 2, "listen": 1, "accept": 1,
+                       "socketpair": 1})
+
+
+def test_exec_is_impossible(build, tmp_path):
+    """execve/execveat of /bin/sh (a command that would read the canary and create a
+    file beside it), by path, by fd, and with junk above the syscall number."""
+    r = hostile(build, tmp_path, "exec.c")
+    assert r.code == 0
+    assert parse(r.stdout) == {n: ENOSYS for n in
+                               ["execve", "execve_junk", "execveat", "execveat_fd0", "execveat_chan"]}
+    assert_missing(r, {"execve": 2, "execveat": 3})
+
+
+def test_no_second_process_or_thread(build, tmp_path):
+    """fork, vfork, clone (process, shared-memory process, thread), clone3 (process,
+    thread): -ENOSYS, and no child ran: it would have set the shared flag or sent the
+    Monitor a TRACE for number 1000+i, and the FUTEX_WAIT on the flag timed out."""
+    r = hostile(build, tmp_path, "spawn.c", extra=UAPI)
+    assert r.code == 0
+    attempts = ["fork", "vfork", "clone_process", "clone_vm_process", "clone_thread", "clone3_process",
+                "clone3_thread", "fork_junk"]
+    assert parse(r.stdout) == {**{n: ENOSYS for n in attempts}, "wait": ETIMEDOUT, "flag": 0}
+    assert_missing(r, {"fork": 2, "vfork": 1, "clone": 3, "clone3": 2})
+    assert not [key for key in r.report.trace if 1000 <= key[0] < 1008], r.report.trace
+
+
+def test_other_processes_are_out_of_reach(build, tmp_path):
+    """ptrace, process_vm_readv/writev, kill/tkill/tgkill/rt_sigqueueinfo, pidfd_* at the
+    Monitor (the test process: kill(monitor, 0) is a permission probe) and at a
+    sacrificial `sleep` (SIGKILL): all -ENOSYS, and the victim lives."""
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        r = hostile(build, tmp_path, "other_processes.c", [str(os.getpid()), str(victim.pid)])
+        assert victim.poll() is None, "the victim was killed"
+    finally:
+        victim.kill()
+        victim.wait()
+    assert r.code == 0
+    attempts = ["ptrace_attach_monitor", "ptrace_seize_victim", "ptrace_traceme", "process_vm_readv",
+                "process_vm_writev", "kill_monitor_probe", "kill_victim", "kill_group", "tkill_victim",
+                "tgkill_victim", "rt_sigqueueinfo_victim", "pidfd_open_monitor", "pidfd_send_signal", "pidfd_getfd",
+                "getppid"]
+    assert parse(r.stdout) == {n: ENOSYS for n in attempts}
+    assert_missing(r, {"ptrace": 3, "process_vm_readv": 1, "process_vm_writev": 1, "kill": 3, "tkill": 1,
+                       "tgkill": 1, "rt_sigqueueinfo": 1, "pidfd_open": 1, "pidfd_send_signal": 1, "pidfd_getfd": 1,
+                       "getppid": 1})
+
+
+def test_no_privilege_and_no_way_to_loosen_the_seal(build, tmp_path):
+    """unshare, setns, io_uring, memfd, prctl (dumpable, seccomp, parent-death signal),
+    personality, seccomp (allow-all filter, strict), bpf, perf_event_open, userfaultfd,
+    mount, chroot, pivot_root, reboot, set*id, capset; then the canary again."""
+    r = hostile(build, tmp_path, "privileged.c", extra=UAPI)
+    assert r.code == 0
+    attempts = ["unshare_user", "unshare_files", "setns", "io_uring_setup", "memfd_create", "prctl_dumpable",
+                "prctl_seccomp_strict", "prctl_seccomp_filter", "prctl_pdeathsig", "prctl_get_seccomp", "personality",
+                "personality_query", "seccomp_filter", "seccomp_strict", "bpf", "perf_event_open", "userfaultfd",
+                "mount", "umount2", "chroot", "pivot_root", "reboot", "setuid", "setresuid", "setgid", "capset",
+                "open_after"]
+    assert parse(r.stdout) == {n: ENOSYS for n in attempts}
+    assert_missing(r, {"unshare": 2, "setns": 1, "io_uring_setup": 1, "memfd_create": 1, "prctl": 5,
+                       "personality": 2, "seccomp": 2, "bpf": 1, "perf_event_open": 1, "userfaultfd": 1, "mount": 1,
+                       "umount2": 1, "chroot": 1, "pivot_root": 1, "reboot": 1, "setuid": 1, "setresuid": 1,
+                       "setgid": 1, "capset": 1, "openat": 1})
+
+
+def test_no_fd_but_the_channel_and_stdio(build, tmp_path):
+    """read/write on fds that do not exist and on stdio in the wrong direction: -EBADF
+    from the layer (the trace proves every read and write was trapped: none is on fd 3).
+    Junk above an fd is truncated as the kernel does: 1|(1<<32) is stdout, 2|(..) is
+    stderr, 0|(..) is stdin.  Copying or reconfiguring the channel (dup*, fcntl,
+    ioctl, close, close_range, pread/pwrite, sendfile, splice) fails, and the
+    channel still works afterwards."""
+    r = hostile(build, tmp_path, "fds.c", stdin=b"hello-stdin", trace_all=True)
+    assert r.code == 0
+    assert parse(r.stdout) == {
+        "write_fd4": EBADF, "write_fd_minus1": EBADF, "read_fd5_junk": EBADF, "read_fd1": EBADF, "write_fd0": EBADF,
+        "write_stdout_junk": 29, "write_stderr_junk": 34, "read_stdin_junk": len(b"hello-stdin"),
+        "readv_chan": EBADF, "writev_chan": EBADF, "pread_chan": ENOSYS, "pwrite_chan": ENOSYS, "sendfile": ENOSYS,
+        "splice": ENOSYS, "dup_chan": ENOSYS, "dup2_chan": ENOSYS, "dup3_chan": ENOSYS, "fcntl_dupfd_chan": EBADF,
+        "fcntl_setfl_chan": EBADF, "ioctl_fionbio_chan": EBADF, "close_chan": EBADF, "close_range": ENOSYS,
+        "still_served": 1,
+    }
+    assert b"written through fd 1|(1<<32)\n" in r.stdout
+    assert b"stdin said: hello-stdin\n" in r.stdout
+    assert r.stderr == b"written through fd 2|(0xdead<<32)\n"
+    emulated = traced(r, EMULATED)
+    assert (emulated["write"], emulated["read"]) == (5, 3)  # every raw write and read of the program
+    assert (emulated["close"], emulated["fcntl"]) == (1, 2) and emulated["ioctl"] >= 1
+    assert_missing(r, {"pread64": 1, "pwrite64": 1, "sendfile": 1, "splice": 1, "dup": 1, "dup2": 1, "dup3": 1,
+                       "close_range": 1})
+
+
+def test_garbage_on_the_channel_is_a_protocol_violation(build, tmp_path):
+    """write(3|(junk<<32), garbage): the fd truncates to the channel, so the Monitor
+    receives bytes that are not a message: it kills this picoprocess (and serves the
+    next one: hostile() checks)."""
+    r = hostile(build, tmp_path, "channel_garbage.c")
+    assert (r.report.signal, r.code) == (signal.SIGKILL, 128 + signal.SIGKILL), r.report
+    assert r.report.reason.startswith("protocol violation"), r.report.reason
+    assert r.stdout == b"before = 1\n"
+
+
+def test_mmap_only_private_anonymous_memory(build, tmp_path):
+    """File mappings of the channel and of stdin: -EBADF; huge pages: -ENOMEM; unknown
+    flag or prot bits (upper 32 bits too), MAP_LOCKED, unknown shared-validate flags:
+    -EINVAL.  Shared anonymous memory (even naming fd 3) becomes private memory that
+    works.  Every mmap but the plain private one was trapped (14 reached the layer)."""
+    r = hostile(build, tmp_path, "mmap.c", trace_all=True, extra=UAPI)
+    assert r.code == 0
+    assert parse(r.stdout) == {
+        "file_chan_private": EBADF, "file_chan_shared": EBADF, "file_stdin_private": EBADF,
+        "file_stdin_shared_validate": EBADF, "hugetlb": ENOMEM, "hugetlb_2mb": ENOMEM, "flags_upper_bit": EINVAL,
+        "flags_upper_bits_shared": EINVAL, "prot_upper_bit": EINVAL, "prot_sem": EINVAL, "locked": EINVAL,
+        "shared_validate_unknown": EINVAL, "shared_anon_ok": 1, "shared_anon_zeroed": 1, "shared_anon_usable": 1,
+        "shared_anon_munmap": 0, "shared_validate_anon_ok": 1, "private_anon_ok": 1, "mremap": ENOSYS,
+        "remap_file_pages": ENOSYS, "mbind": ENOSYS, "mlock": ENOSYS,
+    }
+    assert traced(r, EMULATED)["mmap"] == 14
+    assert_missing(r, {"mremap": 1, "remap_file_pages": 1, "mbind": 1, "mlock": 1})
+
+
+def test_futex_only_wait_and_wake(build, tmp_path):
+    """PI, requeue and wake-op futex operations are trapped (-ENOSYS; the PI word is
+    untouched), junk above the op included.  Wait and wake give the kernel's answers:
+    -EAGAIN on a non-matching value, -ETIMEDOUT after the timeout, 0 woken."""
+    r = hostile(build, tmp_path, "futex.c", extra=UAPI)
+    assert r.code == 0
+    trapped = ["lock_pi", "lock_pi_private", "lock_pi_junk", "lock_pi2", "trylock_pi", "unlock_pi", "requeue",
+               "cmp_requeue", "cmp_requeue_pi", "wait_requeue_pi", "wake_op"]
+    assert parse(r.stdout) == {**{n: ENOSYS for n in trapped}, "pi_word": 0, "wait_nonmatching": EAGAIN,
+                               "wait_matching_timeout": ETIMEDOUT, "wait_bitset_nonmatching": EAGAIN,
+                               "wake_junk": 0}
+    assert_missing(r, {"futex": len(trapped)})
+
+
+def test_madvise_only_own_paging(build, tmp_path):
+    """MADV_HWPOISON (also with junk above the int), MADV_SOFT_OFFLINE, MADV_MERGEABLE
+    and other advice not on the list are trapped, and the page is intact; MADV_DONTNEED
+    is the kernel's: 0 and the page reads back as zeros, junk above the int included."""
+    r = hostile(build, tmp_path, "madvise.c", extra=UAPI)
+    assert r.code == 0
+    trapped = ["hwpoison", "hwpoison_junk", "soft_offline", "mergeable", "remove", "dontfork", "wipeonfork",
+               "pageout", "collapse", "process_madvise"]
+    assert parse(r.stdout) == {**{n: ENOSYS for n in trapped}, "page_intact": 1, "dontneed": 0,
+                               "dontneed_zeroed": 1, "other_page_intact": 1, "dontneed_junk": 0,
+                               "dontneed_junk_zeroed": 1}
+    assert_missing(r, {"madvise": 9, "process_madvise": 1})
+
+
+def test_clock_gettime_only_own_clocks(build, tmp_path):
+    """Another process's CPU clock (init's, the Monitor's), the own thread's CPU clock,
+    CLOCK_TAI and a process clock id with junk above the int are trapped and the
+    buffer untouched; CLOCK_MONOTONIC and CLOCK_REALTIME work (with junk above too)."""
+    r = hostile(build, tmp_path, "clocks.c", [str(os.getpid())])
+    assert r.code == 0
+    trapped = ["init_cpu", "monitor_cpu", "monitor_cpu_prof", "self_thread_cpu", "monitor_cpu_junk", "tai"]
+    assert parse(r.stdout) == {
+        **{n: ENOSYS for n in trapped}, "untouched": 1,
+        "getres_monitor": EINVAL,  # the layer's clock_getres: own clocks only
+        "settime": ENOSYS, "adjtime": ENOSYS,
+        "nanosleep": 0,  # the layer's clock_nanosleep (a futex wait), zero timeout
+        "monotonic": 0, "monotonic_set": 1, "monotonic_junk": 0, "monotonic_advances": 1, "realtime": 0,
+        "realtime_plausible": 1,
+    }
+    assert_missing(r, {"clock_gettime": len(trapped), "clock_settime": 1, "clock_adjtime": 1})
+
+
+def test_arch_prctl_only_fs_and_gs(build, tmp_path):
+    """CPUID faulting, vDSO mapping, AMX permissions, shadow stacks, LAM, code 0 and a
+    code with junk above the int are trapped; GET_FS (junk above included), SET_FS to
+    the same value and GET_GS are the kernel's."""
+    r = hostile(build, tmp_path, "arch_prctl.c", extra=UAPI)
+    assert r.code == 0
+    trapped = ["get_cpuid", "set_cpuid", "map_vdso_64", "map_vdso_32", "map_vdso_x32", "get_xcomp_supp",
+               "req_xcomp_perm", "shstk_enable", "lam_enable", "code_junk", "code_zero"]
+    assert parse(r.stdout) == {**{n: ENOSYS for n in trapped}, "untouched": 1, "get_fs": 0, "fs_is_tp": 1,
+                               "get_fs_junk": 0, "fs_junk_is_tp": 1, "set_fs_same": 0, "get_gs": 0,
+                               "gs_is_zero": 1}
+    assert_missing(r, {"arch_prctl": len(trapped)})
+
+
+MUNMAP_MPROTECT = {
+    "mprotect_rwx": 0, "ran_own_code": 1, "mprotect_unknown_bit": EINVAL, "mprotect_upper_bit": EINVAL,
+    "mprotect_growsdown": EINVAL, "mprotect_unaligned": EINVAL, "mprotect_sem": 0, "munmap_unaligned": EINVAL,
+    "munmap_zero_len": EINVAL, "munmap_noncanonical": EINVAL, "munmap_second_page": 0, "first_page_intact": 1,
+    "pkey_mprotect": ENOSYS,
+}
+
+
+def test_munmap_mprotect_only_touch_own_memory(build, tmp_path):
+    """munmap and mprotect are allowed outright: they answer as the kernel does (never
+    trapped: no trace), pkey_mprotect is not allowed."""
+    r = hostile(build, tmp_path, "munmap_mprotect.c", ["keep"], trace_all=True, extra=UAPI)
+    assert r.code == 0
+    assert parse(r.stdout) == MUNMAP_MPROTECT
+    assert not {nr("munmap"), nr("mprotect")} & {n for n, _ in r.report.trace}
+    assert_missing(r, {"pkey_mprotect": 1})
+
+
+def test_unmapping_everything_only_kills_itself(build, tmp_path):
+    """munmap of the whole address space (program, PAL, layer, stacks): SIGSEGV."""
+    r = hostile(build, tmp_path, "munmap_mprotect.c", ["unmap_all"], extra=UAPI)
+    assert (r.report.signal, r.code) == (signal.SIGSEGV, 128 + signal.SIGSEGV), r.report
+    assert r.report.reason == "killed by SIGSEGV"
+    assert parse(r.stdout) == {**MUNMAP_MPROTECT, "unmapping": 1}
+
+
+@pytest.mark.parametrize("mode, code", [("exit", 0x07), ("exit_group", 0x29)])
+def test_exit_status_is_truncated_like_the_kernel(build, tmp_path, mode, code):
+    """exit and exit_group with junk above the int status: the low 8 bits are the code."""
+    r = hostile(build, tmp_path, "exit.c", [mode])
+    assert (r.code, r.report.signal, r.report.reason) == (code, None, None)
+    assert r.stdout == b"exiting = 1\n"
+
+
+@pytest.mark.parametrize("mode", ["plain", "iopl"])
+def test_forged_sigreturn_frame_gains_no_privilege(build, tmp_path, mode):
+    """rt_sigreturn with a forged frame resumes where the frame says, but eflags keep
+    only user flags: no IOPL (port I/O, cli), no NT, VM or VIF."""
+    r = hostile(build, tmp_path, "sigreturn_privilege.c", [mode])
+    assert r.code == 0
+    assert parse(r.stdout) == {"forging": 1, "resumed": 1, "iopl": 0, "nt_vm_vif": 0, "if": 1}
+
+
+def test_forged_sigreturn_frame_cannot_load_the_kernel_code_segment(build, tmp_path):
+    r = hostile(build, tmp_path, "sigreturn_privilege.c", ["kernel_cs"])
+    assert (r.report.signal, r.report.reason) == (signal.SIGSEGV, "killed by SIGSEGV"), r.report
+    assert r.stdout == b"forging = 1\n"
+
+
+# Linux (x86-64) runs these without consulting seccomp at all: uretprobe since 6.11,
+# uprobe since 6.18.  Outside the kernel's uprobe trampoline they SIGILL the caller
+# or fail.  Neither libseccomp 2.5 nor the headers the catalogue comes from (6.1)
+# name them, hence the numbers.
+KERNEL_PASSTHROUGH = {"uretprobe": 335, "uprobe": 336}
+
+
+def test_kernel_passthrough_numbers_are_unknown_to_the_catalogue():
+    for name, number in KERNEL_PASSTHROUGH.items():
+        if name in catalogue.names():
+            assert nr(name) == number  # newer headers: the catalogue must agree
+        else:
+            with pytest.raises(catalogue.UnknownSyscall):
+                catalogue.by_number(number)
+
+
+@pytest.mark.parametrize("name", sorted(KERNEL_PASSTHROUGH))
+def test_kernel_passthrough_calls_are_harmless(build, tmp_path, name):
+    """Either trapped (an older kernel: -ENOSYS from the layer), or the kernel's own
+    answer, which outside the trampoline is SIGILL or -ENOSYS/-ENXIO: never a success."""
+    number = KERNEL_PASSTHROUGH[name]
+    r = hostile(build, tmp_path, "kernel_passthrough.c", [str(number)], trace_all=True)
+    results = parse(r.stdout)
+    assert results["calling"] == number
+    reached_layer = {k for (n, k) in r.report.trace if n == number}
+    if r.report.signal is not None:
+        assert (r.report.signal, r.report.reason) == (signal.SIGILL, "killed by SIGILL"), r.report
+        assert "survived" not in results and not reached_layer
+    else:
+        assert r.code == 0
+        if reached_layer:
+            assert (reached_layer, results["survived"]) == ({MISSING}, ENOSYS)
+        else:
+            assert results["survived"] in (ENOSYS, ENXIO)
+
+
+PROBE_LIMIT = 1024  # tests/hostile/every_syscall.c: PROBE_MAX
+
+
+def test_every_syscall_number_is_trapped_unless_allowed(build, tmp_path):
+    """Every number 0..1023 with six junk arguments, then again with junk above the
+    number, then -1, 0xffffffff and 0x3fffffff: the Monitor's trace must show each
+    one reaching the layer exactly twice (plain and junk-numbered), except the calls
+    the allowlist allows for exactly these arguments (computed from ALLOWLIST), which
+    must never reach it.  The difference from a run that probes nothing is exactly
+    the probe.  Calls answered without a handler return -ENOSYS; the allowed ones
+    return the kernel's answer; junk above the number changes no answer."""
+    assert catalogue.MAX_NR < PROBE_LIMIT  # the probe covers every number the headers know
+    skip = ",".join(str(n) for n in sorted(KERNEL_PASSTHROUGH.values()))
+    runs = {}
+    for mode in ("baseline", "probe"):
+        (tmp_path / mode).mkdir()
+        runs[mode] = hostile(build, tmp_path / mode, "every_syscall.c", [mode, skip], trace_all=True)
+        assert runs[mode].code == 0, runs[mode].report
+    probe = runs["probe"]
+    diff = probe.report.trace - runs["baseline"].report.trace
+    assert sum((runs["baseline"].report.trace - probe.report.trace).values()) == 0
+
+    results = parse(probe.stdout)
+    args = (results.pop("arg"),) * 6  # the program's one argument value, for all six
+    assert args[0] >> 32 and args[0] & 0xFFFF_FFFF  # junk in both halves
+    allowed = {nr(e.syscall) for e in ALLOWLIST if e.allows(args)}
+    skipped = {nr("exit"), nr("exit_group"), nr("rt_sigreturn"), *KERNEL_PASSTHROUGH.values()}
+    probed = set(range(PROBE_LIMIT)) - skipped
+    must_trap = probed - allowed
+    assert allowed & probed, "the probe should also reach calls the filter allows"
+
+    calls = {}  # number -> calls that reached the layer (an emulation may also report a missing part)
+    for (n, kind), count in diff.items():
+        calls[n] = max(calls.get(n, 0), count)
+    assert set(calls) == must_trap | {-1}, (sorted(set(calls) ^ (must_trap | {-1})))
+    assert {n: c for n, c in calls.items() if c != 2 and n != -1} == {}
+    assert calls[-1] == 3
+
+    assert (results.pop("done"), results.pop("minus1"), results.pop("ffffffff"), results.pop("3fffffff")) == (
+        1, ENOSYS, ENOSYS, ENOSYS)
+    plain = {int(k[1:]): v for k, v in results.items() if k[0] == "r"}
+    junk = {int(k[1:]): v for k, v in results.items() if k[0] == "j"}
+    assert len(plain) + len(junk) == len(results)
+    emulated = {n for (n, kind) in diff if kind == EMULATED}
+    # Only emulated and allowed calls answer anything but -ENOSYS ...
+    assert set(plain) <= emulated | allowed
+    # ... and the allowed ones answer as the kernel does to these arguments (unaligned address).
+    assert {n: plain.get(n, ENOSYS) for n in allowed & {nr("munmap"), nr("mprotect")}} == {
+        n: EINVAL for n in allowed & {nr("munmap"), nr("mprotect")}}
+    assert set(junk) == set(plain)
+    assert {n: v for n, v in junk.items() if n != nr("time")} == {n: v for n, v in plain.items() if n != nr("time")}
+
+
+def test_every_allowlist_entry_has_a_hostile_test():
+    """Each allowed system call is called by name (raw*(SYS_<name>, ...)) in a hostile
+    program that a hostile test runs: a new entry without its test fails here."""
+    used = set()
+    for test_file in TESTS.glob("test_hostile*.py"):
+        used |= set(re.findall(r'"([\w.-]+\.c)"', test_file.read_text()))
+    used.discard("every_syscall.c")  # calls every number, none by name
+    sources = "\n".join((TESTS / "hostile" / name).read_text() for name in sorted(used)
+                        if (TESTS / "hostile" / name).exists())
+    untested = [e.syscall for e in ALLOWLIST
+                if not re.search(rf"raw\d\(\s*SYS_{e.syscall}\b|\"a\"\(SYS_{e.syscall}\)", sources)]
+    assert untested == []

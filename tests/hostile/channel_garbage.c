@@ -1,0 +1,17 @@
+/* Attack: write bytes that are not a message to the channel.  write() is
+ * allowed on fd 3 only; 3|(junk<<32) IS fd 3 (the kernel truncates the int),
+ * so the garbage reaches the Monitor, which must kill this picoprocess for a
+ * protocol violation and go on serving others.  "after" must never appear. */
+#include "hostile.h"
+
+int main(int argc, char **argv)
+{
+    static const char garbage[] = "GARBAGE! not a message";
+    report("before", 1);
+    long r = raw3(SYS_write, 3 | (0xbadL << 32), (long)garbage, sizeof garbage - 1);
+    report("after", r); /* an xaxcall: the Monitor has killed us by now */
+    for (;;)
+        raw0(SYS_getpid);
+    (void)argc;
+    (void)argv;
+}
