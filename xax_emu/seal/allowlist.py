@@ -11,6 +11,12 @@ Argument checks compare what the kernel will use: an `int` argument is
 compared on its low 32 bits (the kernel truncates it), an `unsigned long`
 argument on all 64.  Nothing is ever allowed by instruction pointer.
 
+Two calls never reach the filter at all: since Linux 6.11 the kernel runs
+`uretprobe` (and on newer kernels `uprobe`) without consulting seccomp.  They
+act only on the kernel's own uprobe trampoline: called from anywhere else they
+kill the caller (SIGILL) or fail, so they are harmless; tests/hostile/
+kernel_passthrough.c checks that they never succeed.
+
 Flag values come from the kernel's uapi headers (<asm-generic/mman-common.h>,
 <linux/futex.h>, <asm/prctl.h>, <linux/time.h>); syscall numbers are resolved
 by libseccomp from its own tables, never typed here.
