@@ -17,6 +17,8 @@ import pytest
 
 from xax_emu import runtime
 from xax_emu.monitor import ExitReport, Limits, Monitor, Stdio
+from xax_emu.layers import layer_for
+from xax_emu.profiles import DEFAULT
 from xax_emu.program import resolve
 
 TESTS = Path(__file__).resolve().parent
@@ -32,11 +34,13 @@ def build(tmp_path_factory):
         cc = COMPILERS[libc]
         if shutil.which(cc[0]) is None:
             pytest.fail(f"{cc[0]} is not installed (.ci/run installs it)")
-        flags = ["-O2", "-Wall", "-I", str(runtime.include_dir()), *(extra or [])]
+        base = ["-O2", "-Wall", "-I", str(runtime.include_dir())]
+        flags = [*base, *(extra or [])]
         key = hashlib.sha256(repr((src.read_bytes(), cc, flags)).encode()).hexdigest()[:12]
         out = out_dir / f"{src.stem}-{libc}-{key}"
         if not out.exists():
-            subprocess.run([*cc, *flags, "-o", str(out), str(src)], check=True)
+            # extra after the source, so that static libraries (libxax.a) resolve its symbols
+            subprocess.run([*cc, *base, "-o", str(out), str(src), *(extra or [])], check=True)
         return out
 
     return _build
@@ -55,7 +59,8 @@ class Result:
 
 
 def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes = b"", env: list[str] | None = None,
-             limits: Limits | None = None, origin=None, trace_all: bool = False, monitor: Monitor | None = None) -> Result:
+             limits: Limits | None = None, origin=None, trace_all: bool = False, monitor: Monitor | None = None,
+             profile: str = DEFAULT) -> Result:
     out, err, log = bytearray(), bytearray(), []
     prog = resolve(str(program), origin)
     own = monitor is None
@@ -63,6 +68,7 @@ def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes
     try:
         pico = monitor.start(image_url=prog.image_url, argv=[str(program), *(args or [])], env=env or [],
                              origin=prog.origin, limits=limits or Limits(wall_seconds=60),
+                             layer=layer_for(profile),
                              local_files=prog.local_files, trace_all=trace_all,
                              stdio=Stdio(stdout=out.extend, stderr=err.extend, stdin_bytes=stdin))
         (report,) = monitor.run_until_done([pico])

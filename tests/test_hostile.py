@@ -20,7 +20,7 @@ from xax_emu.syscalls import catalogue
 ENOSYS = -errno.ENOSYS
 EBADF, EINVAL, ENOMEM, EAGAIN = -errno.EBADF, -errno.EINVAL, -errno.ENOMEM, -errno.EAGAIN
 ETIMEDOUT, ENXIO = -errno.ETIMEDOUT, -errno.ENXIO
-MISSING, EMULATED = 0, 1  # xax_emu.protocol.TRACE_KINDS
+MISSING, EMULATED, REJECTED = 0, 1, 2  # xax_emu.protocol.TRACE_KINDS
 TESTS = Path(__file__).resolve().parent
 # The kernel's uapi headers (linux/, asm/), for the flag values musl does not define.
 UAPI = ["-idirafter", "/usr/include", "-idirafter", "/usr/include/x86_64-linux-gnu"]
@@ -380,9 +380,9 @@ def test_every_syscall_number_is_trapped_unless_allowed(build, tmp_path):
     plain = {int(k[1:]): v for k, v in results.items() if k[0] == "r"}
     junk = {int(k[1:]): v for k, v in results.items() if k[0] == "j"}
     assert len(plain) + len(junk) == len(results)
-    emulated = {n for (n, kind) in diff if kind == EMULATED}
-    # Only emulated and allowed calls answer anything but -ENOSYS ...
-    assert set(plain) <= emulated | allowed
+    handled = {n for (n, kind) in diff if kind in (EMULATED, REJECTED)}
+    # Only emulated, rejected (with the profile's fixed answer) and allowed calls answer anything but -ENOSYS ...
+    assert set(plain) <= handled | allowed
     # ... and the allowed ones answer as the kernel does to these arguments (unaligned address).
     assert {n: plain.get(n, ENOSYS) for n in allowed & {nr("munmap"), nr("mprotect")}} == {
         n: EINVAL for n in allowed & {nr("munmap"), nr("mprotect")}}

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from hostile_support import hostile
 from xax_emu import protocol as p
 from xax_emu.errors import ProtocolViolation
+from xax_emu.layers import layer_for
 from xax_emu.monitor import Limits, Monitor, Stdio
 from xax_emu.program import resolve
 from xax_emu.seal import syscall_number
@@ -227,7 +228,8 @@ def test_violation_leaves_a_concurrent_picoprocess_served(build):
             def start(prog, args, stdio):
                 pr = resolve(str(prog), None)
                 return monitor.start(image_url=pr.image_url, argv=[str(prog), *args], env=[], origin=None,
-                                     limits=Limits(wall_seconds=20), local_files=pr.local_files, stdio=stdio)
+                                     limits=Limits(wall_seconds=20), local_files=pr.local_files, stdio=stdio,
+                                     layer=layer_for())
             good = start(good_prog, [], Stdio(stdout=out.extend, stderr=lambda b: None, stdin_fd=r,
                                               stdin_bytes=None))
             bad = start(bad_prog, ["unused", "0", "bad_magic"], Stdio(stdout=lambda b: None, stderr=lambda b: None))

@@ -6,12 +6,17 @@ import json
 import os
 import re
 import sys
+from collections import Counter
 
 from . import __version__
 from .errors import SealError, XaxError
 from .monitor import Limits, Monitor, Stdio, parse_origin
 from .monitor.fetch import HttpCache
-from .program import resolve
+from .layers import layer_for
+from .profiles import DEFAULT, load
+from .program import resolve as resolve_program
+from .syscalls.compiler import table
+from .syscalls.profile import resolve
 
 _SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
 
@@ -48,10 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--origin", help="the origin a local program may fetch from (default: no network)")
     run.add_argument("--env", action="append", type=_env_pair, default=[], metavar="NAME=VALUE",
                      help="an environment variable for the program (the Monitor's own are not passed)")
+    run.add_argument("--profile", default=DEFAULT,
+                     help=f"the emulation profile: a shipped one by name, or FILE.py:NAME (default {DEFAULT})")
     run.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache")
     run.add_argument("--report", choices=("none", "json"), default="none",
                      help="after the run, print a report of the picoprocess on stderr")
     _add_limits(run)
+    sc = sub.add_parser("syscalls", help="the compiled syscall table of a profile, as a compatibility report")
+    sc.add_argument("profile", help="a shipped profile by name, or FILE.py:NAME")
+    sc.add_argument("--json", action="store_true", help="machine-readable output")
+    sc.add_argument("--all", action="store_true", help="list the missing syscalls too (text output)")
     return ap
 
 
@@ -66,13 +77,14 @@ def _write_to(fd: int):
 
 def cmd_run(ns: argparse.Namespace) -> int:
     origin = parse_origin(ns.origin) if ns.origin else None
-    program = resolve(ns.program, origin)
+    program = resolve_program(ns.program, origin)
     limits = Limits(memory=ns.memory, cpu_seconds=ns.cpu_seconds, wall_seconds=ns.wall_seconds,
                     download=ns.download_limit)
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
     with Monitor(cache=cache) as monitor:
         pico = monitor.start(image_url=program.image_url, argv=[ns.program, *ns.args], env=ns.env,
                              origin=program.origin, limits=limits, local_files=program.local_files,
+                             layer=layer_for(ns.profile),
                              stdio=Stdio(stdout=_write_to(1), stderr=_write_to(2), stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
     if report.boot_error:
@@ -88,6 +100,27 @@ def cmd_run(ns: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_syscalls(ns: argparse.Namespace) -> int:
+    profile = load(ns.profile)
+    rows = table(resolve(profile))
+    if ns.json:
+        print(json.dumps({
+            "profile": profile.name,
+            "syscalls": [{"nr": r.nr, "name": r.name, "disposition": r.kind, "detail": r.disposition.describe(),
+                          "note": r.disposition.note, "from": r.source} for r in rows],
+        }, indent=1))
+        return 0
+    counts = Counter(r.kind for r in rows)
+    print(f"profile {profile.name}: {len(rows)} x86-64 system calls: "
+          + ", ".join(f"{counts[k]} {k}" for k in ("emulate", "reject", "forward", "missing")))
+    for r in rows:
+        if r.kind == "missing" and not ns.all:
+            continue
+        note = f"  — {r.disposition.note}" if r.disposition.note else ""
+        print(f"{r.nr:4d} {r.name:<24} {r.disposition.describe()}{note}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Everything after the first "--" belongs to the program, options included.
@@ -96,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     ns.args = program_args
     try:
-        return {"run": cmd_run}[ns.command](ns)
+        return {"run": cmd_run, "syscalls": cmd_syscalls}[ns.command](ns)
     except XaxError as e:
         print(f"xax-emu: {e}", file=sys.stderr)
         return 2

@@ -58,5 +58,5 @@ def resolve(program: str, origin: Origin | None) -> Program:
     except PermissionError:
         raise ProgramError(f"{program}: permission denied", program) from None
     check_static_elf(data, program)
-    url = LOCAL_SCHEME + path.name
+    url = f"{LOCAL_SCHEME}program/{path.name}"
     return Program(url, origin, {url: data})

@@ -78,8 +78,9 @@ TRACE_KINDS = (
 )
 
 # Boot configuration: fixed part, then `nbpf` 8-byte BPF instructions, then
-# `strings_len` bytes holding `nargs` argument strings followed by `nenv`
-# environment strings, each NUL-terminated.
+# `strings_len` bytes holding `nargs` argument strings, `nenv` environment
+# strings and `npal` PAL settings ("key=value": where the layer is, ...), each
+# NUL-terminated.
 BOOT_FIELDS = (
     ("monitor_pid", "uint64_t", "Q"),
     ("limit_as", "uint64_t", "Q"),
@@ -89,7 +90,7 @@ BOOT_FIELDS = (
     ("nargs", "uint32_t", "I"),
     ("nenv", "uint32_t", "I"),
     ("strings_len", "uint32_t", "I"),
-    ("reserved", "uint32_t", "I"),
+    ("npal", "uint32_t", "I"),
     ("random", "uint8_t", "32s"),
 )
 BOOT = struct.Struct("<" + "".join(code for _, _, code in BOOT_FIELDS))
@@ -170,16 +171,16 @@ def split_open_url(payload: bytes) -> tuple[str, str]:
 
 
 def encode_boot(*, monitor_pid: int, limit_as: int, limit_cpu: int, flags: int, bpf: bytes,
-                args: list[bytes], env: list[bytes], random: bytes) -> bytes:
+                args: list[bytes], env: list[bytes], random: bytes, pal: list[bytes] = ()) -> bytes:
     """The BOOT datagram (Monitor -> trusted boot block)."""
     if len(bpf) % 8:
         raise ValueError("BPF program length is not a multiple of 8")
-    for s in (*args, *env):
+    for s in (*args, *env, *pal):
         if b"\0" in s:
             raise ValueError(f"argument or environment string contains NUL: {s!r}")
-    strings = b"".join(s + b"\0" for s in (*args, *env))
+    strings = b"".join(s + b"\0" for s in (*args, *env, *pal))
     fixed = BOOT.pack(monitor_pid, limit_as, limit_cpu, flags, len(bpf) // 8, len(args), len(env),
-                      len(strings), 0, random)
+                      len(strings), len(pal), random)
     payload = fixed + bpf + strings
     if len(payload) > MAX_BOOT:
         raise ValueError(f"boot message of {len(payload)} bytes exceeds {MAX_BOOT}: too many arguments or environment")

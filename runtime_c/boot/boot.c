@@ -162,7 +162,7 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
         fail("boot message has a bad header (Monitor and runtime versions differ?)", 0);
     uint64_t want = sizeof fixed + (uint64_t)fixed.nbpf * 8 + fixed.strings_len;
     if (want != hdr.len || fixed.nbpf == 0 || fixed.nbpf > BPF_MAXINSNS || fixed.nargs < 1 ||
-        fixed.nargs > 65536 || fixed.nenv > 65536)
+        fixed.nargs > 65536 || fixed.nenv > 65536 || fixed.npal > 64)
         fail("boot message has inconsistent sizes", 0);
     struct sock_filter *bpf = boot_mmap(fixed.nbpf * sizeof(struct sock_filter));
     memcpy(bpf, msg + sizeof hdr + sizeof fixed, fixed.nbpf * 8);
@@ -180,6 +180,11 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     info.env = split_strings(env_start, strings_end, fixed.nenv);
     if (!info.env)
         fail("boot message environment is malformed", 0);
+    const char *pal_start_at = fixed.nenv ? info.env[fixed.nenv - 1] + strlen(info.env[fixed.nenv - 1]) + 1 : env_start;
+    info.npal = fixed.npal;
+    info.pal = split_strings(pal_start_at, strings_end, fixed.npal);
+    if (!info.pal)
+        fail("boot message PAL settings are malformed", 0);
     memcpy(info.random, fixed.random, sizeof info.random);
     info.host_auxv = auxv;
 

@@ -55,7 +55,7 @@ struct xax_boot_fixed {
     uint32_t nargs;
     uint32_t nenv;
     uint32_t strings_len;
-    uint32_t reserved;
+    uint32_t npal;
     uint8_t random[32];
 };
 _Static_assert(sizeof(struct xax_boot_fixed) == 80, "xax_boot_fixed must match xax_emu/protocol.py");

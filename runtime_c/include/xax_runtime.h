@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "xabi.h"
+#include "xax_layer.h"
 
 /* The one fd a sealed picoprocess has: its channel to the Monitor. */
 #define XAX_CHANNEL_FD 3
@@ -15,6 +16,8 @@ struct xax_boot_info {
     const char **args;              /* NULL-terminated: image URL, then argv */
     uint32_t nenv;
     const char **env;               /* NULL-terminated */
+    uint32_t npal;
+    const char **pal;               /* NULL-terminated "key=value" settings: layer=URL, ... */
     uint8_t random[32];             /* from the Monitor, for AT_RANDOM and seeds */
     const uint64_t *host_auxv;      /* the boot process's own auxv (vDSO, hwcaps) */
 };
@@ -25,13 +28,11 @@ void xax_sigsys_handler(int sig, void *siginfo, void *ucontext);
 void xax_sigreturn_restorer(void);
 __attribute__((noreturn)) void xax_enter_program(uintptr_t entry, uintptr_t stack);
 
-/* PAL internals used by the layer */
+/* PAL internals */
 extern struct xabi_table xax_pal_table;
 extern const struct xax_boot_info *xax_boot;
+extern const struct xax_layer_exports *xax_layer; /* 0 until the layer is loaded */
 void pal_trace(int syscall_nr, int disposition);
 __attribute__((noreturn)) void pal_fatal(const char *why);
-
-/* loader -> layer: where the program's break starts */
-void layer_init(uintptr_t brk_start);
 
 #endif

@@ -1,20 +1,29 @@
 /* The interposition layer: the SIGSYS handler's dispatcher and its handlers.
  * Handlers return the system call's result: >= 0, or -errno. */
-#ifndef XAX_LAYER_H
-#define XAX_LAYER_H
+#ifndef XAX_LAYER_INTERNAL_H
+#define XAX_LAYER_INTERNAL_H
 
 #include <asm/errno.h>
 #include <stdint.h>
 
-struct ucontext;
-
-struct layer_call {
-    long nr;
-    uint64_t a[6];          /* rdi, rsi, rdx, r10, r8, r9 as the program passed them */
-    struct ucontext *uc;    /* the interrupted context: its signal mask is the program's */
-};
+#include "xax_layer.h"
 
 typedef long (*layer_handler)(struct layer_call *c);
+
+/* The PAL's services, as handed to xax_layer_start. */
+extern const struct xax_layer_host *layer_host;
+#define LAYER_ABI (layer_host->abi)
+
+/* One entry of the table the profile compiler generates (layer_table.c). */
+enum { LAYER_MISSING = 0, LAYER_EMULATE = 1, LAYER_REJECT = 2, LAYER_FORWARD = 3 };
+struct layer_entry {
+    uint8_t kind;
+    layer_handler handler;  /* LAYER_EMULATE */
+    long result;            /* LAYER_REJECT: returned as it is (-errno or a value) */
+};
+#define LAYER_NR_MAX 512
+extern const struct layer_entry layer_table[LAYER_NR_MAX];
+extern const char layer_profile_name[];
 
 long layer_dispatch(struct layer_call *c);
 
@@ -35,6 +44,7 @@ long layer_fcntl(struct layer_call *c);
 long layer_fstat(struct layer_call *c);
 long layer_newfstatat(struct layer_call *c);
 /* memory (sys_mem.c) */
+void layer_program_loaded(uintptr_t brk_start);
 long layer_brk(struct layer_call *c);
 long layer_mmap(struct layer_call *c);
 /* process identity (sys_proc.c) */

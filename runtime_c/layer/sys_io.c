@@ -9,7 +9,6 @@
 #include "../lib/sys.h"
 #include "layer.h"
 #include "xax_protocol.h"
-#include "xax_runtime.h"
 
 
 /* fds 0-2 until the program closes them (the profiles issue brings a full fd table) */
@@ -17,7 +16,7 @@ static int stdio_closed[3];
 
 static int stdio_chan(int fd, int for_write)
 {
-    if (!(xax_boot->flags & XAX_BOOT_FLAG_STDIO) || fd < 0 || fd > 2 || stdio_closed[fd])
+    if (!(layer_host->flags & XAX_BOOT_FLAG_STDIO) || fd < 0 || fd > 2 || stdio_closed[fd])
         return -1;
     if (fd == 0 && !for_write)
         return XAX_STDIN_CHAN;
@@ -31,7 +30,7 @@ static int stdio_chan(int fd, int for_write)
 static void wait_for(int chan, short events)
 {
     xabi_poll_fd p = {chan, events, 0};
-    xax_pal_table.poll(&p, 1, true);
+    LAYER_ABI->poll(&p, 1, true);
 }
 
 static long chan_read(int chan, char *buf, uint64_t len)
@@ -41,7 +40,7 @@ static long chan_read(int chan, char *buf, uint64_t len)
     if (len > 0x7fffffff)
         len = 0x7fffffff;
     for (;;) {
-        int n = xax_pal_table.read(chan, buf, (int)len);
+        int n = LAYER_ABI->read(chan, buf, (int)len);
         if (n > 0)
             return n;
         if (n < 0)
@@ -55,7 +54,7 @@ static long chan_write(int chan, const char *buf, uint64_t len)
     uint64_t done = 0;
     while (done < len) {
         uint64_t left = len - done;
-        int n = xax_pal_table.write(chan, (char *)buf + done, left > 0x7fffffff ? 0x7fffffff : (int)left);
+        int n = LAYER_ABI->write(chan, (char *)buf + done, left > 0x7fffffff ? 0x7fffffff : (int)left);
         if (n > 0)
             done += n;
         else if (n < 0)
@@ -134,7 +133,7 @@ long layer_close(struct layer_call *c)
     if (chan < 0)
         return -EBADF;
     stdio_closed[fd] = 1;
-    xax_pal_table.close(chan);
+    LAYER_ABI->close(chan);
     return 0;
 }
 
@@ -183,6 +182,6 @@ long layer_newfstatat(struct layer_call *c)
     const char *path = (const char *)c->a[1];
     if ((c->a[3] & AT_EMPTY_PATH) && path && !path[0])
         return stat_stdio(arg_fd(c->a[0]), (struct stat *)c->a[2]);
-    pal_trace((int)c->nr, XAX_TRACE_MISSING); /* paths: the profiles issue's VFS */
+    layer_host->trace((int)c->nr, XAX_TRACE_MISSING); /* paths: the VFS comes next */
     return -ENOSYS;
 }

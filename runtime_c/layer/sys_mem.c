@@ -4,11 +4,10 @@
 
 #include "../lib/sys.h"
 #include "layer.h"
-#include "xax_runtime.h"
 
 static uintptr_t brk_start, brk_cur, brk_mapped;
 
-void layer_init(uintptr_t start)
+void layer_program_loaded(uintptr_t start)
 {
     brk_start = brk_cur = brk_mapped = XAX_PAGE_UP(start);
 }

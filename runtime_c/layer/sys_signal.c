@@ -2,7 +2,7 @@
  * sets is the one rt_sigreturn will restore, minus SIGSYS (blocking SIGSYS
  * would make the kernel kill the process at the next trapped call), SIGKILL
  * and SIGSTOP.  The kernel's sigset is 8 bytes (glibc's is 128: write 8). */
-#include "frame.h"
+#include "xax_frame.h"
 
 #include "../lib/sys.h"
 #include "layer.h"
@@ -17,8 +17,9 @@ long layer_rt_sigprocmask(struct layer_call *c)
     uint64_t *old = (uint64_t *)c->a[2];
     if (c->a[3] != 8)
         return -EINVAL;
+    struct ucontext *uc = c->uc;
     uint64_t cur;
-    memcpy(&cur, &c->uc->uc_sigmask, 8);
+    memcpy(&cur, &uc->uc_sigmask, 8);
     if (set) {
         uint64_t s;
         memcpy(&s, set, 8);
@@ -32,8 +33,8 @@ long layer_rt_sigprocmask(struct layer_call *c)
             return -EINVAL;
     }
     if (old)
-        memcpy(old, &c->uc->uc_sigmask, 8);
+        memcpy(old, &uc->uc_sigmask, 8);
     cur &= ~NEVER_BLOCKED;
-    memcpy(&c->uc->uc_sigmask, &cur, 8);
+    memcpy(&uc->uc_sigmask, &cur, 8);
     return 0;
 }

@@ -1,6 +1,7 @@
-/* The loader: fetch the program named by xabi_args()[0] through the ABI, map
- * its segments into anonymous memory, build the initial stack, and jump.
- * Static programs only for now (non-PIE and static-PIE); a PT_INTERP is refused. */
+/* The loader: fetch an ELF through the ABI, map its segments into anonymous
+ * memory; for a program, build the initial stack.  Used for the program
+ * (non-PIE or static-PIE; a PT_INTERP is refused for now) and for the layer
+ * (a freestanding static PIE). */
 #include <elf.h>
 #include <linux/mman.h>
 
@@ -13,7 +14,7 @@
 #define MAX_PROGRAM (1UL << 31)
 
 /* Read a whole channel into memory from xabi_alloc; 0 on failure. */
-static const unsigned char *fetch(const char *url, size_t *size)
+const unsigned char *pal_fetch(const char *url, size_t *size)
 {
     int chan = xax_pal_table.open_url("get", url);
     if (chan < 0)
@@ -84,12 +85,8 @@ static const char *check_elf(const unsigned char *img, size_t size)
     return loads ? 0 : "no loadable segments";
 }
 
-const char *load_program(const char *url, struct loaded_program *out)
+const char *map_elf(const unsigned char *img, size_t size, struct loaded_program *out)
 {
-    size_t size = 0;
-    const unsigned char *img = fetch(url, &size);
-    if (!img)
-        return "cannot fetch the program";
     const char *err = check_elf(img, size);
     if (err)
         return err;

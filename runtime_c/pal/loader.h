@@ -1,12 +1,15 @@
 #ifndef XAX_LOADER_H
 #define XAX_LOADER_H
+#include <stddef.h>
 #include <stdint.h>
 
 struct loaded_program {
     uintptr_t entry, phdr, phnum, brk_start;
 };
 
-/* NULL on success, else a one-line reason. */
-const char *load_program(const char *url, struct loaded_program *out);
+/* A whole URL through xabi_open_url("get"), into xabi_alloc'ed memory; 0 on failure. */
+const unsigned char *pal_fetch(const char *url, size_t *size);
+/* Map an ELF image: NULL on success, else a one-line reason. */
+const char *map_elf(const unsigned char *img, size_t size, struct loaded_program *out);
 uintptr_t build_stack(const struct loaded_program *prog, const char *const *argv, const char *const *envp);
 #endif

@@ -33,6 +33,7 @@ MAX_CHANNELS = 1024
 MAX_BATCH = 64                 # datagrams served per wake-up of one picoprocess
 BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many download limits
 BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
+LAYER_URL = "xax-local:layer"
 
 
 @dataclass
@@ -71,7 +72,7 @@ class ExitReport:
 
 class Picoprocess:
     def __init__(self, monitor: "Monitor", *, image_url: str, argv: list[str], env: dict[str, str] | list[str],
-                 origin: Origin | None, limits: Limits, local_files: dict[str, bytes] | None = None,
+                 origin: Origin | None, limits: Limits, layer: bytes, local_files: dict[str, bytes] | None = None,
                  stdio: Stdio | None = None, trace_all: bool = False):
         self.monitor = monitor
         self.image_url = image_url
@@ -80,6 +81,7 @@ class Picoprocess:
         self.origin = origin
         self.limits = limits
         self.local_files = dict(local_files or {})
+        self.local_files[LAYER_URL] = layer  # the interposition layer the PAL loads first
         self.stdio = stdio
         self.trace_all = trace_all
         self.channels: dict[int, Channel] = {}
@@ -117,6 +119,7 @@ class Picoprocess:
             flags=flags, bpf=filter_bpf(),
             args=[a.encode() for a in [self.image_url, *self.argv]],
             env=[e.encode() for e in self.env], random=os.urandom(32),
+            pal=[f"layer={LAYER_URL}".encode()],
         )
         try:
             self.sock.sendall(boot)
@@ -248,6 +251,8 @@ class Picoprocess:
             self.reply(msg, 0)
             return
         out = chan.read(msg.arg)
+        if isinstance(chan, SocketChannel):
+            self.monitor.resume_socket(self, chan)
         if isinstance(out, int):
             self.reply(msg, out)
         else:

@@ -1,11 +1,12 @@
 /* The SIGSYS handler: every system call the seccomp filter does not allow
  * arrives here (SECCOMP_RET_TRAP), on the signal stack, with all signals blocked.
  * It runs on the program's TLS, so it uses no libc and no thread pointer. */
+#include <asm/errno.h>
 #include <linux/audit.h>
 
-#include "frame.h"
+#include "xax_frame.h"
 
-#include "layer.h"
+#include "xax_layer.h"
 #include "xax_runtime.h"
 
 void xax_sigsys_handler(int sig, void *info, void *context)
@@ -26,5 +27,5 @@ void xax_sigsys_handler(int sig, void *info, void *context)
         .a = {mc->rdi, mc->rsi, mc->rdx, mc->r10, mc->r8, mc->r9},
         .uc = uc,
     };
-    mc->rax = (uint64_t)layer_dispatch(&c);
+    mc->rax = xax_layer ? (uint64_t)xax_layer->dispatch(&c) : (uint64_t)-ENOSYS;
 }

@@ -1,0 +1,39 @@
+/* The contract between the PAL and an interposition layer.
+ *
+ * A layer is a freestanding static-PIE ELF compiled from a profile (the
+ * generic sources in runtime_c/layer/ plus the generated table).  The PAL maps
+ * it like a program and calls its entry point, xax_layer_start(host), which
+ * relocates the layer and returns its exports.  From then on the PAL's SIGSYS
+ * handler hands every trapped system call to exports->dispatch. */
+#ifndef XAX_LAYER_H
+#define XAX_LAYER_H
+
+#include <stdint.h>
+#include "xabi.h"
+
+#define XAX_LAYER_VERSION 1
+
+struct layer_call {
+    long nr;
+    uint64_t a[6];          /* rdi, rsi, rdx, r10, r8, r9 as the program passed them */
+    void *uc;               /* the interrupted struct ucontext: its mask is the program's */
+};
+
+struct xax_layer_host {
+    uint32_t version;                       /* XAX_LAYER_VERSION */
+    uint32_t flags;                         /* XAX_BOOT_FLAG_* */
+    const struct xabi_table *abi;
+    void (*trace)(int syscall_nr, int disposition);
+    const uint8_t *random;                  /* 32 bytes from the Monitor */
+};
+
+struct xax_layer_exports {
+    uint32_t version;                       /* XAX_LAYER_VERSION */
+    long (*dispatch)(struct layer_call *c);
+    void (*program_loaded)(uintptr_t brk_start);
+    const char *profile;                    /* the profile it was compiled from */
+};
+
+typedef const struct xax_layer_exports *(*xax_layer_entry)(const struct xax_layer_host *host);
+
+#endif

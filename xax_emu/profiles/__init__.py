@@ -1,0 +1,39 @@
+"""Shipped profiles: reusable bases that apps extend, found by name.
+
+`load("static-libc")` returns a shipped profile; `load("path/to/file.py:NAME")`
+loads the Profile called NAME from a Python file (an app's own profile).
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from ..syscalls.profile import Profile, ProfileError
+from .posix_core import POSIX_CORE
+from .static_libc import STATIC_LIBC
+
+SHIPPED: dict[str, Profile] = {p.name: p for p in (POSIX_CORE, STATIC_LIBC)}
+DEFAULT = "static-libc"
+
+
+def load(spec: str, base_dir: Path | None = None) -> Profile:
+    if ":" not in spec:
+        try:
+            return SHIPPED[spec]
+        except KeyError:
+            raise ProfileError(f"no shipped profile {spec!r} (shipped: {', '.join(sorted(SHIPPED))}; "
+                               "or give FILE.py:NAME)") from None
+    file_part, _, name = spec.rpartition(":")
+    path = (base_dir or Path.cwd()) / file_part
+    if not path.is_file():
+        raise ProfileError(f"{path}: no such profile file (from {spec!r})")
+    module_spec = importlib.util.spec_from_file_location(f"xax_profile_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except ProfileError as e:
+        raise ProfileError(f"{path}: {e}") from None
+    profile = getattr(module, name, None)
+    if not isinstance(profile, Profile):
+        raise ProfileError(f"{path}: no Profile named {name!r}")
+    return profile
