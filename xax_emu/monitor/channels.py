@@ -134,6 +134,8 @@ class PutChannel(BodyChannel):
         if self.sent:
             return CLOSED
         if len(self.request) + len(data) > self.limit:
+            # over the limit: the upload has failed, and a truncated body is never sent
+            self.sent = self.failed = True
             return CLOSED
         self.request += data
         return len(data)

@@ -46,8 +46,13 @@ def _read_capped(resp: http.client.HTTPResponse, limit: int, url: Url) -> bytes:
         raise FetchError(f"{url}: {declared} bytes exceed the download limit of {limit}")
     chunks, total = [], 0
     while True:
-        chunk = resp.read(min(1 << 20, limit + 1 - total))
+        try:
+            chunk = resp.read(min(1 << 20, limit + 1 - total))
+        except (OSError, ValueError, http.client.HTTPException) as e:
+            raise FetchError(f"{url}: the body could not be read: {e!r}") from None
         if not chunk:
+            if resp.length:  # http.client returns a short body quietly when the server closes early
+                raise FetchError(f"{url}: the body ended {resp.length} bytes short of its Content-Length")
             return b"".join(chunks)
         total += len(chunk)
         if total > limit:
@@ -82,7 +87,11 @@ class HttpCache:
             body = body_path.read_bytes()
         except (OSError, ValueError):
             return None
-        if meta.get("url") != key or hashlib.sha256(body).hexdigest() != meta.get("sha256"):
+        if (not isinstance(meta, dict) or meta.get("url") != key
+                or hashlib.sha256(body).hexdigest() != meta.get("sha256")
+                or not isinstance(meta.get("expires"), (int, float))
+                or not all(meta.get(k) is None or (isinstance(meta[k], str) and meta[k].isprintable())
+                           for k in ("etag", "last_modified"))):
             return None
         return meta, body
 
@@ -109,26 +118,34 @@ class HttpCache:
         if not meta["etag"] and not meta["last_modified"] and max_age == 0:
             return  # nothing to revalidate with: caching would only serve stale data
         with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            body_path, meta_path = self._paths(key)
-            tmp = body_path.with_suffix(f".tmp{threading.get_ident()}")
-            tmp.write_bytes(body)
-            os.replace(tmp, body_path)
-            tmp = meta_path.with_suffix(f".tmp{threading.get_ident()}")
-            tmp.write_text(json.dumps(meta))
-            os.replace(tmp, meta_path)
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                body_path, meta_path = self._paths(key)
+                tmp = body_path.with_suffix(f".tmp{threading.get_ident()}")
+                tmp.write_bytes(body)
+                os.replace(tmp, body_path)
+                tmp = meta_path.with_suffix(f".tmp{threading.get_ident()}")
+                tmp.write_text(json.dumps(meta))
+                os.replace(tmp, meta_path)
+            except OSError:
+                pass  # the cache is best effort; the download itself succeeded
 
     def touch(self, key: str, meta: dict, headers: http.client.HTTPMessage) -> None:
         """A 304 revalidated the entry: extend its freshness if the server says so."""
         if self.directory is None:
             return
         cache_control = (headers.get("Cache-Control") or "").lower()
+        if "no-cache" in cache_control or "no-store" in cache_control:
+            return
         for part in cache_control.split(","):
             name, _, value = part.strip().partition("=")
             if name == "max-age" and value.isdigit():
                 meta["expires"] = time.time() + int(value)
                 _, meta_path = self._paths(key)
-                meta_path.write_text(json.dumps(meta))
+                try:
+                    meta_path.write_text(json.dumps(meta))
+                except OSError:
+                    pass
 
 
 def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str]) -> http.client.HTTPResponse:
@@ -153,6 +170,8 @@ def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = 
         key = str(u)
         headers: dict[str, str] = {}
         cached = cache.lookup(key) if (cache and method == "GET") else None
+        if cached and len(cached[1]) > limit:
+            cached = None  # cached under a larger limit: fetch it again, under this one
         if cached:
             meta, cached_body = cached
             if meta.get("expires", 0) > time.time():
@@ -167,7 +186,10 @@ def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = 
                 location = resp.getheader("Location")
                 if not location:
                     raise FetchError(f"{u}: redirect without a Location")
-                current = resolve_redirect(u, location)
+                try:
+                    current = resolve_redirect(u, location)
+                except OriginError as e:
+                    raise FetchError(str(e)) from None
                 if resp.status == 303:
                     method, body = "GET", None
                 continue

@@ -67,6 +67,11 @@ class Monitor:
     def watch_socket(self, pico: Picoprocess, chan: SocketChannel) -> None:
         self.selector.register(chan.sock, selectors.EVENT_READ, ("sock", (pico, chan)))
 
+    def resume_socket(self, pico: Picoprocess, chan: SocketChannel) -> None:
+        """The program read from a relay whose buffer was full: read its socket again."""
+        if chan.wants_input() and chan.sock not in self.selector.get_map():
+            self.watch_socket(pico, chan)
+
     def _retire(self, pico: Picoprocess) -> ExitReport:
         self._unregister(pico.sock)
         self._unregister(pico.pidfd)
@@ -96,7 +101,12 @@ class Monitor:
                     self._post(lambda: self.log(pico, f"GET {url}: HTTP {resp.status}"))
             except FetchError as e:
                 result = None
-                self._post(lambda: self.log(pico, f"GET failed: {e}"))
+                line = f"GET failed: {e}"  # not `e` in the lambda: Python unbinds it after the except block
+                self._post(lambda: self.log(pico, line))
+            except Exception as e:  # a bug here must not leave the picoprocess waiting forever
+                result = None
+                line = f"GET failed unexpectedly: {e!r}"
+                self._post(lambda: self.log(pico, line))
             self._post(lambda: pico.fetched(msg, result))
 
         self.pool.submit(work)
@@ -106,9 +116,10 @@ class Monitor:
             try:
                 resp = fetch("PUT", url, pico.origin, body=bytes(chan.request), limit=pico.limits.download)
                 ok = 200 <= resp.status < 300
-            except FetchError as e:
+            except Exception as e:  # FetchError, or a bug: either way the program sees -1, never a hang
                 resp, ok = None, False
-                self._post(lambda: self.log(pico, f"PUT failed: {e}"))
+                line = f"PUT failed: {e}"  # not `e` in the lambda: Python unbinds it after the except block
+                self._post(lambda: self.log(pico, line))
 
             def deliver() -> None:
                 if ok:
@@ -127,7 +138,8 @@ class Monitor:
                 sock.setblocking(False)
             except OSError as e:
                 sock = None
-                self._post(lambda: self.log(pico, f"connect {host}:{port} failed: {e}"))
+                line = f"connect {host}:{port} failed: {e}"  # not `e` in the lambda (unbound after the except block)
+                self._post(lambda: self.log(pico, line))
             self._post(lambda: pico.connected(msg, sock))
 
         self.pool.submit(work)

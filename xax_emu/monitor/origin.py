@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from ..errors import OriginError
 
@@ -18,6 +18,11 @@ _HOST_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Characters a canonical path and query may carry as they are; anything else
 # (spaces, control bytes, backslashes, raw non-ASCII) is refused, not guessed at.
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$")
+# host[:port] exactly: a bracketed IPv6 literal (no zone id) or a name, then an optional port.
+_NETLOC = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\[\]:]*)(:[0-9]*)?$")
+# A last label that a resolver or the WHATWG URL parser reads as a number (decimal, octal
+# with a leading 0, or hex with 0x): the whole host is then an IPv4 address in some form.
+_NUMERIC_LABEL = re.compile(r"^([0-9]+|0x[0-9a-f]*)$")
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def _canonical_host(raw: str, url: str) -> str:
     labels = host.split(".")
     if not all(_HOST_LABEL.match(label) for label in labels):
         raise OriginError(f"URL host is not a plain DNS name or IP address: {url}", url)
-    if labels[-1].isdigit():  # "0x7f.1" and friends: numeric forms that resolvers reinterpret
+    if _NUMERIC_LABEL.match(labels[-1]):  # "0x7f.0x1", "0x7f000001", "127.1": numeric forms resolvers reinterpret
         raise OriginError(f"URL host looks like a non-canonical IP address: {url}", url)
     return host
 
@@ -76,8 +81,10 @@ def parse_url(url: str) -> Url:
         raise OriginError(f"URL scheme {scheme or '(none)'!r} is not http or https: {url}", url)
     if parts.username is not None or parts.password is not None:
         raise OriginError(f"URL must not carry credentials: {url}", url)
-    if parts.fragment:
+    if parts.fragment or "#" in url:
         raise OriginError(f"URL must not carry a fragment: {url}", url)
+    if not _NETLOC.match(parts.netloc) or port == 0:
+        raise OriginError(f"URL host or port is malformed: {url}", url)
     host = _canonical_host(parts.hostname or "", url)
     path = parts.path or "/"
     if not path.startswith("/"):
@@ -108,11 +115,9 @@ def check_same_origin(url: str, origin: Origin | None) -> Url:
 
 def resolve_redirect(base: Url, location: str) -> str:
     """An absolute URL for a Location header, relative to the URL that answered."""
-    if location.startswith("//"):
-        return f"{base.origin.scheme}:{location}"
-    if location.startswith("/"):
-        return f"{base.origin}{location}"
-    if "://" in location:
-        return location
-    directory = base.path.split("?", 1)[0].rsplit("/", 1)[0]
-    return urlunsplit((base.origin.scheme, base.host_header, f"{directory}/{location}", "", ""))
+    # RFC 3986 reference resolution (query-only and dot-segment references included);
+    # a fragment is not part of what is fetched.
+    try:
+        return urljoin(str(base), location).split("#", 1)[0]
+    except ValueError as e:  # "http://[" and the like
+        raise OriginError(f"malformed redirect Location {location!r}: {e}", location) from None

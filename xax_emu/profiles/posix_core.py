@@ -1,6 +1,5 @@
 """posix-core: what nearly every program needs from a POSIX kernel, emulated
 inside the picoprocess."""
-import errno  # noqa: F401  (reject() takes errno values)
 
 from ..syscalls.profile import Profile, emulate, reject
 
