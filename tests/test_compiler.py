@@ -73,10 +73,10 @@ def test_rejected_call_gets_the_declared_errno_sealed(build, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode().splitlines() == [
         f"socket = -1 errno = {errno.EACCES}", "getuid = 4242 errno = 0", "sched_yield = 0"]
-    # and the default profile leaves both missing: -ENOSYS
+    # and the default profile leaves socket missing (-ENOSYS) and answers getuid with the virtual user
     default = run_pico(prog)
     assert default.stdout.decode().splitlines()[:2] == [
-        f"socket = -1 errno = {errno.ENOSYS}", f"getuid = -1 errno = {errno.ENOSYS}"]
+        f"socket = -1 errno = {errno.ENOSYS}", "getuid = 1000 errno = 0"]
 
 
 def test_syscalls_command_text_and_json():
@@ -101,3 +101,23 @@ def test_unknown_profile_is_a_one_line_error():
                        timeout=60)
     assert r.returncode == 2
     assert r.stderr == "xax-emu: no shipped profile 'nope' (shipped: posix-core, static-libc; or give FILE.py:NAME)\n"
+
+
+def test_identity_and_uname_knobs_reach_the_program(tmp_path):
+    (tmp_path / "knobs.py").write_text(
+        "from xax_emu.profiles import load\n"
+        "from xax_emu.syscalls.profile import Identity, Profile, Uname\n"
+        "APP = Profile('knobs', extends=[load('static-libc')], identity=Identity(uid=4321, gid=77, euid=4321, egid=77),\n"
+        "              uname=Uname(nodename='box\"\\\\1', release='9.9.9'))\n")
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "xax_emu", "run", "--profile", f"{tmp_path}/knobs.py:APP",
+                               "/bin/busybox", "--", *argv], capture_output=True, text=True, timeout=60)
+    assert run("id", "-u").stdout == "4321\n"
+    assert run("id", "-g").stdout == "77\n"
+    assert run("uname", "-n", "-r").stdout == 'box"\\1 9.9.9\n'
+
+
+def test_oversized_uname_field_is_refused():
+    from xax_emu.syscalls.profile import Uname
+    with pytest.raises(ProfileError, match="uname field 'nodename' is over 64 bytes"):
+        generate_c(Profile("p", uname=Uname(nodename="x" * 65)))

@@ -27,8 +27,14 @@ struct xax_layer_host {
     const uint8_t *random;                  /* 32 bytes from the Monitor */
 };
 
+/* The virtual user the program runs as (the profile's identity knob). */
+struct xax_layer_identity {
+    uint32_t uid, gid, euid, egid;
+};
+
 struct xax_layer_exports {
     uint32_t version;                       /* XAX_LAYER_VERSION */
+    const struct xax_layer_identity *identity; /* for AT_UID, AT_GID, ... */
     long (*dispatch)(struct layer_call *c);
     void (*program_loaded)(uintptr_t brk_start);
     const char *profile;                    /* the profile it was compiled from */

@@ -25,6 +25,13 @@ struct layer_entry {
 extern const struct layer_entry layer_table[LAYER_NR_MAX];
 extern const char layer_profile_name[];
 
+/* The profile's knobs, generated with the table. */
+struct layer_knobs {
+    struct xax_layer_identity identity;
+    const char *uname[6]; /* sysname, nodename, release, version, machine, domainname */
+};
+extern const struct layer_knobs layer_knobs;
+
 long layer_dispatch(struct layer_call *c);
 
 /* The kernel takes fds as int: truncate exactly as it does. */
@@ -51,6 +58,12 @@ long layer_mmap(struct layer_call *c);
 long layer_getpid(struct layer_call *c);
 long layer_set_tid_address(struct layer_call *c);
 long layer_uname(struct layer_call *c);
+long layer_getuid(struct layer_call *c);
+long layer_getgid(struct layer_call *c);
+long layer_geteuid(struct layer_call *c);
+long layer_getegid(struct layer_call *c);
+long layer_getresuid(struct layer_call *c);
+long layer_getresgid(struct layer_call *c);
 /* time (sys_time.c) */
 long layer_gettimeofday(struct layer_call *c);
 long layer_time(struct layer_call *c);

@@ -19,5 +19,6 @@ const struct xax_layer_exports *xax_layer_start(const struct xax_layer_host *hos
     exports.dispatch = layer_dispatch;
     exports.program_loaded = layer_program_loaded;
     exports.profile = layer_profile_name;
+    exports.identity = &layer_knobs.identity;
     return &exports;
 }

@@ -165,8 +165,8 @@ static long stat_stdio(int fd, struct stat *st)
     memset(st, 0, sizeof *st);
     st->st_mode = S_IFIFO | 0600;
     st->st_nlink = 1;
-    st->st_uid = 1000;
-    st->st_gid = 1000;
+    st->st_uid = layer_knobs.identity.uid;
+    st->st_gid = layer_knobs.identity.gid;
     st->st_blksize = 4096;
     st->st_ino = 1 + fd;
     return 0;

@@ -21,8 +21,9 @@ long layer_set_tid_address(struct layer_call *c)
 
 static void field(char *dst, const char *src)
 {
+    size_t n = strlen(src);
     memset(dst, 0, __NEW_UTS_LEN + 1);
-    memcpy(dst, src, strlen(src));
+    memcpy(dst, src, n > __NEW_UTS_LEN ? __NEW_UTS_LEN : n);
 }
 
 long layer_uname(struct layer_call *c)
@@ -30,11 +31,54 @@ long layer_uname(struct layer_call *c)
     struct new_utsname *u = (struct new_utsname *)c->a[0];
     if (!u)
         return -EFAULT;
-    field(u->sysname, "Linux");
-    field(u->nodename, "xax");
-    field(u->release, "6.1.0-xax");
-    field(u->version, "#1 SMP xax-emu picoprocess");
-    field(u->machine, "x86_64");
-    field(u->domainname, "(none)");
+    char *fields[6] = {u->sysname, u->nodename, u->release, u->version, u->machine, u->domainname};
+    for (int i = 0; i < 6; i++)
+        field(fields[i], layer_knobs.uname[i]);
     return 0;
+}
+
+/* The getuid family: the profile's virtual user; no saved ids differ. */
+long layer_getuid(struct layer_call *c)
+{
+    (void)c;
+    return layer_knobs.identity.uid;
+}
+
+long layer_getgid(struct layer_call *c)
+{
+    (void)c;
+    return layer_knobs.identity.gid;
+}
+
+long layer_geteuid(struct layer_call *c)
+{
+    (void)c;
+    return layer_knobs.identity.euid;
+}
+
+long layer_getegid(struct layer_call *c)
+{
+    (void)c;
+    return layer_knobs.identity.egid;
+}
+
+static long three_ids(struct layer_call *c, uint32_t real, uint32_t effective)
+{
+    uint32_t *r = (uint32_t *)c->a[0], *e = (uint32_t *)c->a[1], *s = (uint32_t *)c->a[2];
+    if (!r || !e || !s)
+        return -EFAULT;
+    *r = real;
+    *e = effective;
+    *s = effective;
+    return 0;
+}
+
+long layer_getresuid(struct layer_call *c)
+{
+    return three_ids(c, layer_knobs.identity.uid, layer_knobs.identity.euid);
+}
+
+long layer_getresgid(struct layer_call *c)
+{
+    return three_ids(c, layer_knobs.identity.gid, layer_knobs.identity.egid);
 }

@@ -62,7 +62,7 @@ static void load_layer(void)
     layer_host.trace = pal_trace;
     layer_host.random = xax_boot->random;
     const struct xax_layer_exports *ex = ((xax_layer_entry)layer.entry)(&layer_host);
-    if (!ex || ex->version != XAX_LAYER_VERSION || !ex->dispatch || !ex->program_loaded)
+    if (!ex || ex->version != XAX_LAYER_VERSION || !ex->dispatch || !ex->program_loaded || !ex->identity)
         give_up("layer", "it does not speak this PAL's layer interface");
     xax_layer = ex;
 }

@@ -18,7 +18,8 @@ from ..errors import RuntimeNotBuilt, XaxError
 from ..runtime import SOURCE_DIR
 from . import catalogue
 from .handlers import HANDLERS, c_function
-from .profile import Disposition, Emulate, Forward, Profile, ProfileError, Reject, Resolved, resolve
+from .profile import (Disposition, Emulate, Forward, Identity, Profile, ProfileError, Reject, Resolved, Uname,
+                      resolve)
 
 LAYER_NR_MAX = 512  # runtime_c/layer/layer.h
 
@@ -71,6 +72,39 @@ def _comment(text: str) -> str:
     return text.replace("*/", "* /").replace("\n", " ")
 
 
+def _c_string(text: str) -> str:
+    """A C string literal: printable ASCII as it is, everything else as octal escapes."""
+    out = []
+    for byte in text.encode():
+        ch = chr(byte)
+        if ch in '"\\?':
+            out.append("\\" + ch)
+        elif 0x20 <= byte < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def _knobs_c(resolved: Resolved) -> list[str]:
+    ident = resolved.knobs.get("identity") or Identity()
+    uname = resolved.knobs.get("uname") or Uname()
+    fields = [uname.sysname, uname.nodename, uname.release, uname.version, uname.machine, uname.domainname]
+    for name, value in zip(("sysname", "nodename", "release", "version", "machine", "domainname"), fields):
+        if len(value.encode()) > 64:
+            raise ProfileError(f"profile {resolved.name!r}: uname field {name!r} is over 64 bytes: {value!r}")
+    for name in ("uid", "gid", "euid", "egid"):
+        if not 0 <= getattr(ident, name) < 2**32 - 1:
+            raise ProfileError(f"profile {resolved.name!r}: identity {name} {getattr(ident, name)} is not a uid")
+    return [
+        "const struct layer_knobs layer_knobs = {",
+        f"    .identity = {{{ident.uid}, {ident.gid}, {ident.euid}, {ident.egid}}},",
+        f"    .uname = {{{', '.join(_c_string(v) for v in fields)}}},",
+        "};",
+        "",
+    ]
+
+
 def generate_c(profile: Profile) -> str:
     resolved = resolve(profile)
     rows = table(resolved)
@@ -82,8 +116,9 @@ def generate_c(profile: Profile) -> str:
     ]
     functions = sorted({c_function(r.disposition.handler, r.name) for r in rows if isinstance(r.disposition, Emulate)})
     out += [f"long {fn}(struct layer_call *c);" for fn in functions]
-    out += ["", f'const char layer_profile_name[] = "{_comment(profile.name)}";', "",
-            "const struct layer_entry layer_table[LAYER_NR_MAX] = {"]
+    out += ["", f"const char layer_profile_name[] = {_c_string(profile.name)};", ""]
+    out += _knobs_c(resolved)
+    out += ["const struct layer_entry layer_table[LAYER_NR_MAX] = {"]
     for r in rows:
         d = r.disposition
         note = f": {_comment(d.note)}" if d.note else ""

@@ -26,10 +26,13 @@ HANDLERS: dict[str, Handler] = {
                    {"brk": "layer_brk"}),
     "mmap": Handler("the mmap forms the filter traps: shared anonymous becomes private, huge pages ENOMEM, "
                     "files EBADF until the VFS maps them", {"mmap": "layer_mmap"}),
-    "identity": Handler("one process with one thread, with a fixed virtual pid",
+    "identity": Handler("one process with one thread, with a fixed virtual pid, run by the profile's "
+                        "virtual user (the identity knob)",
                         {"getpid": "layer_getpid", "gettid": "layer_getpid",
-                         "set_tid_address": "layer_set_tid_address"}),
-    "uname": Handler("fixed, virtual uname fields", {"uname": "layer_uname"}),
+                         "set_tid_address": "layer_set_tid_address", "getuid": "layer_getuid",
+                         "getgid": "layer_getgid", "geteuid": "layer_geteuid", "getegid": "layer_getegid",
+                         "getresuid": "layer_getresuid", "getresgid": "layer_getresgid"}),
+    "uname": Handler("the profile's uname knob", {"uname": "layer_uname"}),
     "sigmask": Handler("the signal mask, kept in the signal frame; SIGSYS can never be blocked",
                        {"rt_sigprocmask": "layer_rt_sigprocmask"}),
     "time": Handler("clocks read with the allowed clock_gettime; sleeps as futex waits with a timeout",
