@@ -25,6 +25,9 @@ struct xax_layer_host {
     const struct xabi_table *abi;
     void (*trace)(int syscall_nr, int disposition);
     const uint8_t *random;                  /* 32 bytes from the Monitor */
+    const void *image;                      /* the app's tar image in memory (tar routes), or 0 */
+    uint64_t image_size;
+    const char *origin;                     /* "scheme://host[:port]" the app came from, or 0 */
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */

@@ -32,6 +32,24 @@ struct layer_knobs {
 };
 extern const struct layer_knobs layer_knobs;
 
+/* The profile's routes: path prefix -> backend, generated with the table. */
+enum { LAYER_ROUTE_TAR = 1, LAYER_ROUTE_RAM = 2, LAYER_ROUTE_ORIGIN = 3, LAYER_ROUTE_DENY = 4 };
+struct layer_route {
+    const char *prefix;     /* absolute, no trailing slash ("/" for the root) */
+    int kind;
+    const char *where;      /* tar: subdirectory of the image ("" = its root); origin: URL path prefix */
+    uint64_t size;          /* ram: the cap in bytes */
+};
+struct layer_pin {          /* origin: a file's expected sha256 */
+    const char *prefix;     /* the route */
+    const char *path;       /* relative to the route */
+    uint8_t sha256[32];
+};
+extern const struct layer_route layer_routes[];
+extern const unsigned layer_nroutes;
+extern const struct layer_pin layer_pins[];
+extern const unsigned layer_npins;
+
 long layer_dispatch(struct layer_call *c);
 
 /* The kernel takes fds as int: truncate exactly as it does. */

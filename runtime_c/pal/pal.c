@@ -61,6 +61,15 @@ static void load_layer(void)
     layer_host.abi = &xax_pal_table;
     layer_host.trace = pal_trace;
     layer_host.random = xax_boot->random;
+    layer_host.origin = setting("origin");
+    const char *image_url = setting("image");
+    if (image_url) { /* the filesystem image for the profile's tar routes */
+        size_t image_size;
+        layer_host.image = pal_fetch(image_url, &image_size);
+        if (!layer_host.image)
+            give_up("layer", "cannot fetch the filesystem image");
+        layer_host.image_size = image_size;
+    }
     const struct xax_layer_exports *ex = ((xax_layer_entry)layer.entry)(&layer_host);
     if (!ex || ex->version != XAX_LAYER_VERSION || !ex->dispatch || !ex->program_loaded || !ex->identity)
         give_up("layer", "it does not speak this PAL's layer interface");

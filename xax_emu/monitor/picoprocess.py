@@ -34,6 +34,7 @@ MAX_BATCH = 64                 # datagrams served per wake-up of one picoprocess
 BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many download limits
 BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 LAYER_URL = "xax-local:layer"
+FS_IMAGE_URL = "xax-local:image"
 
 
 @dataclass
@@ -73,7 +74,7 @@ class ExitReport:
 class Picoprocess:
     def __init__(self, monitor: "Monitor", *, image_url: str, argv: list[str], env: dict[str, str] | list[str],
                  origin: Origin | None, limits: Limits, layer: bytes, local_files: dict[str, bytes] | None = None,
-                 stdio: Stdio | None = None, trace_all: bool = False):
+                 stdio: Stdio | None = None, trace_all: bool = False, fs_image: bytes | None = None):
         self.monitor = monitor
         self.image_url = image_url
         self.argv = list(argv)
@@ -82,6 +83,12 @@ class Picoprocess:
         self.limits = limits
         self.local_files = dict(local_files or {})
         self.local_files[LAYER_URL] = layer  # the interposition layer the PAL loads first
+        self.pal_settings = [f"layer={LAYER_URL}"]
+        if fs_image is not None:  # the tar the profile's Tar routes read
+            self.local_files[FS_IMAGE_URL] = fs_image
+            self.pal_settings.append(f"image={FS_IMAGE_URL}")
+        if origin is not None:
+            self.pal_settings.append(f"origin={origin}")
         self.stdio = stdio
         self.trace_all = trace_all
         self.channels: dict[int, Channel] = {}
@@ -119,7 +126,7 @@ class Picoprocess:
             flags=flags, bpf=filter_bpf(),
             args=[a.encode() for a in [self.image_url, *self.argv]],
             env=[e.encode() for e in self.env], random=os.urandom(32),
-            pal=[f"layer={LAYER_URL}".encode()],
+            pal=[setting.encode() for setting in self.pal_settings],
         )
         try:
             self.sock.sendall(boot)

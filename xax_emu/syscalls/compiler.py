@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -18,8 +19,8 @@ from ..errors import RuntimeNotBuilt, XaxError
 from ..runtime import SOURCE_DIR
 from . import catalogue
 from .handlers import HANDLERS, c_function
-from .profile import (Disposition, Emulate, Forward, Identity, Profile, ProfileError, Reject, Resolved, Uname,
-                      resolve)
+from .profile import (Deny, Disposition, Emulate, Forward, Identity, Origin, Profile, ProfileError, RamDisk, Reject,
+                      Resolved, Tar, Uname, resolve)
 
 LAYER_NR_MAX = 512  # runtime_c/layer/layer.h
 
@@ -105,6 +106,47 @@ def _knobs_c(resolved: Resolved) -> list[str]:
     ]
 
 
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _relative_path(text: str) -> bool:
+    return not text.startswith("/") and all(part not in ("", ".", "..") for part in text.split("/"))
+
+
+def _routes_c(resolved: Resolved) -> list[str]:
+    routes, pins = [], []
+    for prefix in sorted(resolved.routes):
+        b = resolved.routes[prefix]
+        where = f"route {prefix!r} of profile {resolved.name!r}"
+        if isinstance(b, Tar):
+            if b.subdir and not _relative_path(b.subdir):
+                raise ProfileError(f"{where}: Tar subdir {b.subdir!r} must be a relative path inside the image")
+            routes.append(f"    {{{_c_string(prefix)}, LAYER_ROUTE_TAR, {_c_string(b.subdir)}, 0}},")
+        elif isinstance(b, RamDisk):
+            if not 0 < b.size <= 1 << 40:
+                raise ProfileError(f"{where}: RamDisk size {b.size} must be between 1 byte and 1 TiB")
+            routes.append(f"    {{{_c_string(prefix)}, LAYER_ROUTE_RAM, 0, {b.size}ULL}},")
+        elif isinstance(b, Origin):
+            if not b.url_prefix.startswith("/") or "://" in b.url_prefix:
+                raise ProfileError(f"{where}: origin() takes a path under the app's origin, like '/data', "
+                                   f"not {b.url_prefix!r}")
+            routes.append(f"    {{{_c_string(prefix)}, LAYER_ROUTE_ORIGIN, {_c_string(b.url_prefix)}, 0}},")
+            for rel, digest in b.sha256:
+                if not _relative_path(rel) or not _HEX64.match(digest):
+                    raise ProfileError(f"{where}: pin {rel!r}: {digest!r} must be a relative path and 64 hex digits")
+                data = ", ".join(f"0x{digest[i:i + 2]}" for i in range(0, 64, 2))
+                pins.append(f"    {{{_c_string(prefix)}, {_c_string(rel)}, {{{data}}}}},")
+        elif isinstance(b, Deny):
+            routes.append(f"    {{{_c_string(prefix)}, LAYER_ROUTE_DENY, 0, 0}},")
+        else:
+            raise ProfileError(f"{where}: unknown backend {b!r}")
+    out = ["const struct layer_route layer_routes[] = {", *routes, "    {0, 0, 0, 0},", "};",
+           f"const unsigned layer_nroutes = {len(routes)};",
+           "const struct layer_pin layer_pins[] = {", *pins, "    {0, 0, {0}},", "};",
+           f"const unsigned layer_npins = {len(pins)};", ""]
+    return out
+
+
 def generate_c(profile: Profile) -> str:
     resolved = resolve(profile)
     rows = table(resolved)
@@ -118,6 +160,7 @@ def generate_c(profile: Profile) -> str:
     out += [f"long {fn}(struct layer_call *c);" for fn in functions]
     out += ["", f"const char layer_profile_name[] = {_c_string(profile.name)};", ""]
     out += _knobs_c(resolved)
+    out += _routes_c(resolved)
     out += ["const struct layer_entry layer_table[LAYER_NR_MAX] = {"]
     for r in rows:
         d = r.disposition
