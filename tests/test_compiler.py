@@ -146,3 +146,16 @@ def test_route_mistakes_are_named(route, message):
     from xax_emu.syscalls.profile import RamDisk, Tar, origin  # noqa: F401  (used by eval)
     with pytest.raises(ProfileError, match=message):
         generate_c(Profile("p", routes={"/mnt": eval(route)}))
+
+
+def test_env_knob_reaches_the_program_and_env_option_overrides(build, tmp_path):
+    (tmp_path / "envp.py").write_text(
+        "from xax_emu.profiles import load\n"
+        "from xax_emu.syscalls.profile import Profile\n"
+        "APP = Profile('envp', extends=[load('static-libc')], env={'GREETING': 'from-profile', 'LANG': 'C'})\n")
+    prog = build("programs/hello.c")
+    base = [sys.executable, "-m", "xax_emu", "run", "--profile", f"{tmp_path}/envp.py:APP"]
+    r = subprocess.run([*base, str(prog)], capture_output=True, text=True, timeout=60)
+    assert "GREETING=from-profile\n" in r.stdout
+    r = subprocess.run([*base, "--env", "GREETING=cli", str(prog)], capture_output=True, text=True, timeout=60)
+    assert "GREETING=cli\n" in r.stdout

@@ -12,7 +12,7 @@ from . import __version__
 from .errors import SealError, XaxError
 from .monitor import Limits, Monitor, Stdio, parse_origin
 from .monitor.fetch import HttpCache
-from .layers import layer_for
+from .layers import layer_for, program_env
 from .profiles import DEFAULT, load
 from .program import resolve as resolve_program
 from .syscalls.compiler import table
@@ -82,7 +82,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
                     download=ns.download_limit)
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
     with Monitor(cache=cache) as monitor:
-        pico = monitor.start(image_url=program.image_url, argv=[ns.program, *ns.args], env=ns.env,
+        pico = monitor.start(image_url=program.image_url, argv=[ns.program, *ns.args],
+                             env=program_env(ns.profile, ns.env),
                              origin=program.origin, limits=limits, local_files=program.local_files,
                              layer=layer_for(ns.profile),
                              stdio=Stdio(stdout=_write_to(1), stderr=_write_to(2), stdin_fd=0, stdin_bytes=None))
