@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("profile", help="a shipped profile by name, or FILE.py:NAME")
     sc.add_argument("--json", action="store_true", help="machine-readable output")
     sc.add_argument("--all", action="store_true", help="list the missing syscalls too (text output)")
+    pk = sub.add_parser("pack", help="build an image from a manifest; prints the image id (its sha256)")
+    pk.add_argument("manifest", help="the app's manifest (TOML)")
+    pk.add_argument("-o", "--output", help="the image to write (default: NAME.tar, NAME from the manifest)")
+    pk.add_argument("--json", action="store_true", help='print {"id", "path", "files", "bytes"}')
+    ins = sub.add_parser("inspect", help="what is inside an image (checked first)")
+    ins.add_argument("image", help="an image written by xax-emu pack")
+    ins.add_argument("--json", action="store_true", help="machine-readable output")
     return ap
 
 
@@ -122,6 +129,41 @@ def cmd_syscalls(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pack(ns: argparse.Namespace) -> int:
+    from .image import load_manifest, pack_image
+
+    manifest = load_manifest(ns.manifest)
+    out = ns.output or f"{manifest.name}.tar"
+    step = {"bytes": 0, "files": 0}
+
+    def progress(p) -> None:  # on large images only: every 32 MiB or 1000 files, and at the end
+        if p.bytes_total < 32 << 20 and p.files_total < 1000:
+            return
+        last = p.files_done == p.files_total
+        if last or p.bytes_done - step["bytes"] >= 32 << 20 or p.files_done - step["files"] >= 1000:
+            step.update(bytes=p.bytes_done, files=p.files_done)
+            print(f"xax-emu: pack: {'hashing' if p.phase == 'hash' else 'writing'} {p.files_done}/{p.files_total} "
+                  f"files, {p.bytes_done >> 20}/{p.bytes_total >> 20} MiB", file=sys.stderr)
+            if last:
+                step.update(bytes=0, files=0)
+
+    result = pack_image(ns.manifest, out, progress)
+    if ns.json:
+        print(json.dumps({"id": result.id, "path": result.path, "files": result.files, "bytes": result.bytes}))
+    else:
+        print(f"xax-emu: wrote {result.path}: {result.files} files, {result.bytes} bytes", file=sys.stderr)
+        print(result.id)
+    return 0
+
+
+def cmd_inspect(ns: argparse.Namespace) -> int:
+    from .image import describe, inspect
+
+    info = inspect(ns.image)
+    print(json.dumps(info, indent=1) if ns.json else describe(info))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Everything after the first "--" belongs to the program, options included.
@@ -130,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     ns.args = program_args
     try:
-        return {"run": cmd_run, "syscalls": cmd_syscalls}[ns.command](ns)
+        return {"run": cmd_run, "syscalls": cmd_syscalls, "pack": cmd_pack, "inspect": cmd_inspect}[ns.command](ns)
     except XaxError as e:
         print(f"xax-emu: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,331 @@
+"""Bad images are refused with a one-line ImageError naming the member, never a crash:
+every case of the issue, then hypothesis fuzzing of the reader (random bytes, mutated
+valid images, truncations)."""
+import io
+import json
+import os
+import tarfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from image_support import APP, END, LAYER, file_info, fix_checksum, header, image, member, meta, pax, pax_record
+from xax_emu.errors import XaxError
+from xax_emu.image import ImageError, pack, validate
+from xax_emu.image.format import HEADER_MAX
+
+
+def _short(value):
+    """Test ids: raw bytes and member lists are shown as their size."""
+    return f"{len(value)}B" if isinstance(value, (bytes, bytearray)) else (
+        f"{len(value)}members" if isinstance(value, list) else None)
+
+
+def refused(data: bytes, words: str, member_name: str | None = None) -> ImageError:
+    with pytest.raises(ImageError) as e:
+        validate(data)
+    text = str(e.value)
+    assert "\n" not in text and "\r" not in text
+    assert words in text, text
+    if member_name is not None:
+        assert e.value.member == member_name and text.startswith(repr(member_name)), text
+    assert isinstance(e.value, XaxError) and isinstance(e.value, ValueError)
+    return e.value
+
+
+def test_a_valid_raw_image_is_accepted():
+    im = validate(image([member("lib/", typeflag=b"5"), member("lib/x", b"x")], listed={"/lib/x": file_info(b"x")}))
+    assert im.meta["app"]["entry"] == "/bin/app" and im.member("/lib/x").size == 1
+    # symlinks inside the image (absolute ones from the image root), case kept, a root "./" entry
+    files = {"/A": file_info(b"A"), "/a": file_info(b"a"),
+             "/l1": {"type": "symlink", "target": "/bin/app"}, "/bin/l2": {"type": "symlink", "target": "../a"},
+             "/bin/l3": {"type": "symlink", "target": "/nowhere/at/all"}}
+    data = image([member("./", typeflag=b"5"), member("A", b"A"), member("a", b"a"),
+                  member("l1", typeflag=b"2", link="/bin/app"), member("bin/l2", typeflag=b"2", link="../a"),
+                  member("bin/l3", typeflag=b"2", link="/nowhere/at/all")], listed=files)
+    assert validate(data).member("/l1").link == "/bin/app"
+
+
+@pytest.mark.parametrize("members, words, name", ids=_short, argvalues=[
+    ([member("/etc/passwd", b"x")], "absolute name", "/etc/passwd"),
+    ([member("a/../../x", b"x")], "'..' in the name", "a/../../x"),
+    ([member("..", typeflag=b"5")], "'..' in the name", ".."),
+    ([member("a", b"1"), member("./a", b"2")], "collides with the earlier member 'a'", "./a"),
+    ([member("d/", typeflag=b"5"), member("d/b", b"1"), member("d/./b", b"2")], "collides", "d/./b"),
+    ([member("d/b", b"1"), member("d//b", b"2")], "collides", "d//b"),
+    ([member("d/", typeflag=b"5"), member("d", typeflag=b"5")], "collides", "d"),
+    ([member("f", b"1"), member("f/x", b"2")], "is under 'f', which is a file", "f/x"),
+    ([member("s", typeflag=b"2", link="bin"), member("s/x", b"2")], "which is a symlink", "s/x"),
+    ([member("esc", typeflag=b"2", link="../etc/passwd")], "leaves the image", "esc"),
+    ([member("d/", typeflag=b"5"), member("d/esc", typeflag=b"2", link="../../x")], "leaves the image", "d/esc"),
+    ([member("abs", typeflag=b"2", link="/../x")], "leaves the image", "abs"),
+    ([member("root", typeflag=b"2", link="/"), member("via", typeflag=b"2", link="root/..")],
+     "leaves the image", "via"),
+    ([member("d/", typeflag=b"5"), member("d/up", typeflag=b"2", link="/bin/.."),
+      member("chain", typeflag=b"2", link="d/up/../..")], "leaves the image", "chain"),
+    ([member("empty", typeflag=b"2", link="")], "empty target", "empty"),
+    ([member("h", typeflag=b"1", link="missing")], "hard link to a missing member", "h"),
+    ([member("h", typeflag=b"1", link="later"), member("later", b"x")], "hard link to a missing member", "h"),
+    ([member("h", typeflag=b"1", link="h")], "hard link to a missing member", "h"),
+    ([member("d/", typeflag=b"5"), member("h", typeflag=b"1", link="d")], "hard link to a dir member", "h"),
+    ([member("a\nb", b"x")], "is not listed", "a\nb"),
+    ([pax(pax_record("path", "y" * 256)) + member("short", b"x")], "component over 255 bytes", "y" * 256),
+])
+def test_bad_names_and_links(members, words, name):
+    refused(image(members), words, name)
+
+
+def test_the_error_is_one_line_even_for_a_name_with_newlines():
+    e = refused(image([member("a\nb\rc", b"x")]), "not listed")
+    assert "a\\nb\\rc" in str(e)
+
+
+def test_oversized_headers_are_capped():
+    big = pax_record("comment", "c" * HEADER_MAX)
+    refused(image([pax(big) + member("x", b"x")]), "pax header of", None)
+    refused(image([pax(big, typeflag=b"g") + member("x", b"x")]), "over the 64 KiB cap")
+    refused(image([member(b"././@LongLink", b"n" * (HEADER_MAX + 1), typeflag=b"L") + member("x", b"x")]),
+            "GNU long-name header of 65537 bytes is over the 64 KiB cap")
+    refused(image([member(b"././@LongLink", b"n" * (HEADER_MAX + 1), typeflag=b"K") + member("x", b"x")]),
+            "over the 64 KiB cap")
+
+
+def test_long_names_and_pax_headers_are_read():
+    long = "d/" + "n" * 200
+    data = image([member("d/", typeflag=b"5"),
+                  member(b"././@LongLink", long.encode() + b"\0", typeflag=b"L") + member("d/short", b"L"),
+                  pax(pax_record("path", "d/é") + pax_record("mtime", "12.5")) + member("d/other", b"P")],
+                 listed={"/" + long: file_info(b"L"), "/d/é": file_info(b"P")})
+    im = validate(data)
+    assert im.member("/" + long).size == 1 and im.member("/d/é").mtime == 12
+
+
+@pytest.mark.parametrize("data, words", ids=_short, argvalues=[
+    (image([header(b"big", size_field=b"77777777777\0")]), "runs past the end"),
+    (image([header(b"big", size_field=b"\x80" + bytes(3) + b"\xff" * 8)]), "runs past the end"),
+    (image([pax(pax_record("size", "999999999")) + member("x", b"x")]), "runs past the end"),
+    (image([pax(pax_record("size", "-1")) + member("x", b"x")]), "runs past the end"),
+    (image([header(b"neg", size_field=b"\xff" * 12)]), "bad size field"),
+    (image([header(b"x", size_field=b"12345678901z")]), "bad size field"),
+    (image([member("x", b"data", typeflag=b"5")]), "a dir member with 4 bytes of data"),
+    (image([member("x", b"data", typeflag=b"2", link="y")]), "a symlink member with 4 bytes of data"),
+    (image([member("sparse", b"", typeflag=b"S")]), "unsupported member type b'S'"),
+    (image([member("m", b"", typeflag=b"M")]), "unsupported member type b'M'"),
+    (image([header(b"x", checksum=False)]), "bad checksum"),
+    (image([header(b"x", magic=b"\0" * 8)]), "not a ustar/pax header"),
+    (image([pax(pax_record("a", "b"))]), "no member after it"),
+    (image([pax(b"99 path=x\n") + member("x", b"x")]), "runs past its header"),
+    (image([pax(b"x path=y\n") + member("x", b"x")]), "malformed record length"),
+    (image([pax(b"11 novalue\n") + member("x", b"x")]), "without key=value"),
+    (image([pax(pax_record("path", b"\xff\xfe")) + member("x", b"x")]), "not UTF-8"),
+    (image([member(b"\xff", b"x")]), "the name is not UTF-8"),
+    (image([member(b"././@LongLink", b"\0", typeflag=b"L") + member("x", b"x")]), "empty GNU long name"),
+    (image([]) + b"junk", None),  # after the end blocks: ignored
+    (image([], end=bytes(512)), "incomplete end-of-archive"),
+    (image([], end=b""), "no end-of-archive blocks"),
+    (image([], end=bytes(1024))[:-1], "incomplete end-of-archive"),
+])
+def test_bad_headers(data, words):
+    if words is None:
+        validate(data)
+    else:
+        refused(data, words)
+
+
+@pytest.mark.parametrize("data, words", ids=_short, argvalues=[
+    (b"", "not a tar archive"),
+    (b"hello world\n" * 100, "not a tar archive"),
+    (bytes(100), "not a tar archive"),
+    (b"PK\x03\x04" + bytes(2000), "not a tar archive"),
+    (bytes(2048), "no .xax/meta.json"),
+])
+def test_non_tar_input(data, words):
+    refused(data, words)
+
+
+def test_truncated_images_are_refused():
+    data = image([member("lib/", typeflag=b"5"), member("lib/x", b"x" * 3000)],
+                 listed={"/lib/x": file_info(b"x" * 3000)})
+    validate(data)
+    for n in range(0, len(data) - 1, 97):
+        with pytest.raises(ImageError):
+            validate(data[:n])
+
+
+META_CASES = [
+    (b"not json", "not valid UTF-8 JSON"),
+    (b"\xff\xfe", "not valid UTF-8 JSON"),
+    (b"[1, 2]", "not a JSON object"),
+    pytest.param(b"[" * 100000, "JSON", id="deeply-nested"),
+    (json.dumps(meta({}, format="zip")).encode(), "format is not 'xax-image'"),
+    (json.dumps(meta({}, version=2)).encode(), "version 2 is not 1"),
+    (json.dumps(meta({}, app={"name": "t"})).encode(), "app.entry is not an absolute path"),
+    (json.dumps(meta({}, app={"name": "t", "entry": "/a", "cwd": "/", "args": [1], "env": {}})).encode(),
+     "app.args"),
+    (json.dumps(meta({}, app={"name": "t", "entry": "/a", "cwd": "/", "args": [], "env": {"A": 1}})).encode(),
+     "app.env"),
+    (json.dumps(meta({}, limits={"memory": -1})).encode(), "limits"),
+    (json.dumps(meta({}, limits={"memory": float("inf"), "cpu_seconds": None, "wall_seconds": None,
+                                 "download": None})).encode(), "Infinity is not a number JSON allows"),
+    (json.dumps(meta({}, layer={"member": "elsewhere"})).encode(), "layer is not"),
+    (json.dumps(meta({"/bin/app": {"type": "file", "size": 6}})).encode(), "needs a size and a sha256"),
+    (json.dumps(meta({"/bin/app": {"type": "fifo"}})).encode(), "neither file nor symlink"),
+    (json.dumps(meta({"bin/app": file_info(b"#!app\n")})).encode(), "normalized absolute path"),
+    (json.dumps(meta({"/bin//app": file_info(b"#!app\n")})).encode(), "normalized absolute path"),
+    (json.dumps(meta({"/bin/app": file_info(b"#!app\n")}, profile=None)).encode(), "profile is not"),
+]
+
+
+@pytest.mark.parametrize("meta_bytes, words", META_CASES, ids=_short)
+def test_bad_metadata(meta_bytes, words):
+    refused(image([], meta_bytes=meta_bytes), words, ".xax/meta.json")
+
+
+def test_missing_metadata_and_layer():
+    refused(member("bin/app", b"x") + END, "no .xax/meta.json: not an xax-emu image")
+    app = {"/bin/app": file_info(APP)}
+    data = member(".xax/meta.json", json.dumps(meta(app)).encode()) + member("bin/app", APP) + END
+    refused(data, "missing, or not a regular file", ".xax/layer")
+    data = image([], meta_obj=meta(app, layer={"member": ".xax/layer", "size": len(LAYER), "sha256": "0" * 64}))
+    refused(data, "does not match", ".xax/layer")
+
+
+def test_contents_must_match_the_metadata():
+    app = {"/bin/app": file_info(APP)}
+    # a file the metadata does not list, a listed file that is missing, a changed file
+    refused(image([member("extra", b"x")]), "is not listed in .xax/meta.json", "extra")
+    refused(image([], listed={"/gone": file_info(b"x")}), "lists it, the image does not have it", "/gone")
+    refused(image([member("bin/app", b"#!XXX\n")], listed=app, app=False), "does not match", "bin/app")
+    refused(image([member("bin/app", typeflag=b"2", link="x")], listed=app, app=False),
+            "is a symlink, .xax/meta.json says file", "bin/app")
+    refused(image([member("l", typeflag=b"2", link="a")], listed={"/l": {"type": "symlink", "target": "b"}}),
+            "symlink target 'a', .xax/meta.json says 'b'", "l")
+    refused(image([member(".xax/other", b"x")]), "unknown member in /.xax", ".xax/other")
+    # padding members are the image's own
+    validate(image([member(".xax/pad/000001", bytes(512))]))
+    # check_data=False trusts the sizes and skips the hashes
+    validate(image([member("bin/app", b"#!XXX\n")], listed=app, app=False), check_data=False)
+
+
+@pytest.mark.parametrize("entry, members, listed, words", ids=_short, argvalues=[
+    ("/bin/none", [], {}, "the entry /bin/none is not a regular file in the image"),
+    ("/bin", [], {}, "the entry /bin is not a regular file"),
+    ("/bin/app/x", [], {}, "the entry /bin/app/x is not a regular file"),
+    ("/loop", [member("loop", typeflag=b"2", link="loop")], {"/loop": {"type": "symlink", "target": "loop"}},
+     "the entry /loop is not a regular file"),
+    ("/up", [member("up", typeflag=b"2", link="..")], {"/up": {"type": "symlink", "target": ".."}},
+     "leaves the image"),
+])
+def test_entry_must_be_a_file_in_the_image(entry, members, listed, words):
+    files = {"/bin/app": file_info(APP), **listed}
+    refused(image(members, listed=listed, meta_obj=meta(files, entry=entry)), words)
+
+
+def test_entry_through_a_symlink():
+    listed = {"/run": {"type": "symlink", "target": "bin/app"}}
+    validate(image([member("run", typeflag=b"2", link="bin/app")], listed=listed,
+                   meta_obj=meta({"/bin/app": file_info(APP), **listed}, entry="/run")))
+
+
+def test_a_file_that_is_not_readable(tmp_path):
+    with pytest.raises(ImageError, match="cannot open the image"):
+        validate(tmp_path / "nothing.tar")
+    with pytest.raises(ImageError, match="cannot"):
+        validate(tmp_path)  # a directory
+
+
+# -- fuzzing: whatever the bytes, ImageError or an image -----------------------------------
+
+
+def check(data: bytes) -> None:
+    try:
+        validate(data)
+    except ImageError as e:
+        assert "\n" not in str(e)
+
+
+VALID = image([member("lib/", typeflag=b"5"), member("lib/x", b"x" * 700),
+               member("lib/l", typeflag=b"2", link="x"),
+               pax(pax_record("path", "lib/é")) + member("p", b"p"),
+               member(b"././@LongLink", b"lib/" + b"n" * 120 + b"\0", typeflag=b"L") + member("n", b"n")],
+              listed={"/lib/x": file_info(b"x" * 700),
+                      "/lib/l": {"type": "symlink", "target": "x"}, "/lib/é": file_info(b"p"),
+                      "/lib/" + "n" * 120: file_info(b"n")})
+HEADERS = [m.header_offset for m in validate(VALID).members] + [
+    m.data_offset - 512 for m in validate(VALID).members]
+
+# bounded for CI; XAX_FUZZ_EXAMPLES=20000 for a longer local run
+FUZZ = settings(max_examples=int(os.environ.get("XAX_FUZZ_EXAMPLES", "150")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(st.binary(max_size=4096))
+def test_fuzz_random_bytes(data):
+    check(data)
+
+
+@FUZZ
+@given(st.binary(min_size=1, max_size=2048))
+def test_fuzz_random_bytes_after_a_valid_header(tail):
+    check(header(b"x", size=len(tail)) + tail)
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=8))
+def test_fuzz_mutated_image(changes):
+    data = bytearray(VALID)
+    for pos, value in changes:
+        data[pos] = value
+    check(bytes(data))
+
+
+@FUZZ
+@given(st.sampled_from(sorted(set(HEADERS))), st.lists(st.tuples(st.integers(0, 511), st.integers(0, 255)),
+                                                        min_size=1, max_size=6))
+def test_fuzz_mutated_headers_with_good_checksums(offset, changes):
+    """Mutations inside one header, the checksum fixed: past the first check, into the fields."""
+    data = bytearray(VALID)
+    block = bytearray(data[offset:offset + 512])
+    for pos, value in changes:
+        if not 148 <= pos < 156:
+            block[pos] = value
+    fix_checksum(block)
+    data[offset:offset + 512] = block
+    check(bytes(data))
+
+
+@FUZZ
+@given(st.integers(0, len(VALID)), st.binary(max_size=600))
+def test_fuzz_truncated_and_extended(n, tail):
+    check(VALID[:n] + tail)
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fuzz")
+    (d / "app").write_text("#!/bin/sh\n")
+    (d / "m.toml").write_text('[app]\nname = "f"\nentry = "/app"\n[files]\n"/app" = "app"\n"/bin/ls" = "/bin/ls"\n')
+    pack(d / "m.toml", d / "f.tar")
+    return (d / "f.tar").read_bytes()
+
+
+def test_fuzz_mutated_packed_image(packed):
+    validate(packed)
+    with tarfile.open(fileobj=io.BytesIO(packed)) as t:
+        offsets = [m.offset for m in t.getmembers()]
+
+    @FUZZ
+    @given(st.sampled_from(offsets), st.lists(st.tuples(st.integers(0, 511), st.integers(0, 255)), max_size=4),
+           st.integers(0, len(packed)))
+    def run(offset, changes, cut):
+        data = bytearray(packed)
+        block = bytearray(data[offset:offset + 512])
+        for pos, value in changes:
+            block[pos] = value
+        fix_checksum(block)
+        data[offset:offset + 512] = block
+        check(bytes(data[:cut]))
+
+    run()

@@ -1,0 +1,108 @@
+"""`xax-emu inspect`: what an image holds, after validate() has accepted it."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+from ..syscalls.profile import ProfileError
+from .errors import ImageError
+from .format import PAGE, RESERVED
+from .profileinfo import is_shipped, syscall_counts
+from .validate import validate
+
+
+def image_id(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError as e:
+        raise ImageError(f"cannot read the image {os.fspath(path)}: {e.strerror or e}") from None
+    return h.hexdigest()
+
+
+def _syscalls(profile: dict) -> tuple[dict, str]:
+    """For a shipped profile, the table of the profile as shipped now; otherwise (or if it is
+    gone) the counts recorded when the image was packed."""
+    if profile["shipped"] and is_shipped(profile["spec"]):
+        from ..profiles import load
+        try:
+            return syscall_counts(load(profile["spec"])), "shipped profile"
+        except ProfileError:
+            pass
+    return dict(profile["syscalls"]), "image metadata"
+
+
+def inspect(image_path: str | os.PathLike) -> dict:
+    image = validate(image_path)
+    meta = image.meta
+    files = []
+    for m in sorted(image.members, key=lambda m: m.name):
+        if m.type == "dir" or m.name == "" or m.name == RESERVED or m.name.startswith(RESERVED + "/"):
+            continue
+        entry = {"path": "/" + m.name, "type": m.type, "size": m.size}
+        if m.type == "symlink":
+            entry["target"] = m.link
+        info = meta["files"].get("/" + m.name, {})
+        if info.get("elf"):
+            entry["elf"] = True
+            entry["aligned"] = m.data_offset % PAGE == 0
+        files.append(entry)
+    counts, counts_from = _syscalls(meta["profile"])
+    app = meta["app"]
+    return {
+        "id": image_id(image_path),
+        "path": os.fspath(image_path),
+        "bytes": image.size,
+        "format": meta["format"],
+        "version": meta["version"],
+        "name": app["name"],
+        "entry": app["entry"],
+        "args": app["args"],
+        "env": app["env"],
+        "cwd": app["cwd"],
+        "profile": {k: meta["profile"][k] for k in ("spec", "name", "shipped")},
+        "routes": meta["profile"]["routes"],
+        "syscalls": counts,
+        "syscalls_from": counts_from,
+        "limits": meta["limits"],
+        "layer": {"size": meta["layer"]["size"], "sha256": meta["layer"]["sha256"]},
+        "files": files,
+        "file_count": len(files),
+        "files_bytes": sum(f["size"] for f in files),
+    }
+
+
+def _mib(n: int) -> str:
+    return f"{n} bytes" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
+
+
+def describe(info: dict) -> str:
+    """inspect()'s answer as text."""
+    lines = [f"image    {info['id']}", f"path     {info['path']} ({_mib(info['bytes'])})",
+             f"app      {info['name']}", "entry    " + " ".join([info["entry"], *info["args"]]),
+             f"cwd      {info['cwd']}"]
+    if info["env"]:
+        lines.append("env      " + " ".join(f"{k}={v}" for k, v in sorted(info["env"].items())))
+    p = info["profile"]
+    c = info["syscalls"]
+    lines.append(f"profile  {p['name']} ({p['spec']}{', shipped' if p['shipped'] else ''}): {c['total']} syscalls: "
+                 + ", ".join(f"{c[k]} {k}" for k in ("emulate", "reject", "forward", "missing")))
+    if not info["routes"]:
+        lines.append("routes   (none)")
+    for r in info["routes"]:
+        extra = {k: v for k, v in r.items() if k not in ("prefix", "backend")}
+        detail = ", ".join(f"{k} {v!r}" if isinstance(v, str) else f"{k} {v}" for k, v in extra.items())
+        lines.append(f"route    {r['prefix']} -> {r['backend']}" + (f" ({detail})" if detail else ""))
+    limits = {k: v for k, v in info["limits"].items() if v is not None}
+    if limits:
+        lines.append("limits   " + ", ".join(f"{k} {v}" for k, v in limits.items()))
+    lines.append(f"layer    {_mib(info['layer']['size'])}, sha256 {info['layer']['sha256'][:16]}...")
+    lines.append(f"files    {info['file_count']} ({_mib(info['files_bytes'])})")
+    for f in info["files"]:
+        if f["type"] == "symlink":
+            lines.append(f"  {'':>10}  {f['path']} -> {f['target']}")
+        else:
+            lines.append(f"  {f['size']:>10}  {f['path']}" + ("  (ELF, page-aligned)" if f.get("aligned") else ""))
+    return "\n".join(lines)

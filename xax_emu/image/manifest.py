@@ -1,0 +1,220 @@
+"""The manifest: an app's image declared in TOML.
+
+    exclude = ["*.pyc", "__pycache__"]    # optional, before the tables: image paths left out
+
+    [app]
+    name = "lua"
+    entry = "/usr/bin/lua5.4"      # the program, as a path inside the image
+    args = []                      # argv[1:] placed before the user's own arguments
+    env = { LC_ALL = "C" }
+    cwd = "/"
+    profile = "static-libc"        # a shipped profile by name, or "file.py:NAME" beside the manifest
+
+    [files]                        # image path = host source: a file, a directory (recursive) or a glob
+    "/usr/bin/lua5.4" = "/usr/bin/lua5.4"
+
+    [limits]                       # all optional; the command line may lower them
+    memory = "256M"
+    cpu_seconds = 10
+    wall_seconds = 30
+    download = "64M"
+
+Unknown keys and wrong types are errors naming the file and the key.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ManifestError
+from .format import NAME_MAX, PATH_MAX, RESERVED, split_image_path
+
+DEFAULT_PROFILE = "static-libc"
+_SIZE = re.compile(r"^(\d+)\s*([KMGT]?)(?:i?B)?$", re.IGNORECASE)
+_SHIFT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    image_path: str  # normalized, absolute
+    source: str  # as the manifest gives it
+    key: str  # the key in the manifest, for messages: files."/usr/bin/x"
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: int | None = None
+    cpu_seconds: int | None = None
+    wall_seconds: float | None = None
+    download: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"memory": self.memory, "cpu_seconds": self.cpu_seconds, "wall_seconds": self.wall_seconds,
+                "download": self.download}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    entry: str
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str = "/"
+    profile: str = DEFAULT_PROFILE
+    files: tuple[FileSpec, ...] = ()
+    exclude: tuple[str, ...] = ()
+    limits: Limits = Limits()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+class _Reader:
+    def __init__(self, path: Path):
+        self.file = str(path)
+
+    def error(self, key: str, message: str) -> ManifestError:
+        return ManifestError(message, self.file, key)
+
+    def table(self, data: dict, name: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise self.error(name, f"must be a table, not {_kind(value)}")
+        for key in value:
+            if key not in allowed:
+                raise self.error(f"{name}.{_key(key)}",
+                                 f"unknown key (known: {', '.join(sorted(allowed))})")
+        for key in sorted(required):
+            if key not in value:
+                raise self.error(f"{name}.{key}", "missing")
+        return value
+
+    def string(self, key: str, value) -> str:
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, not {_kind(value)}")
+        if "\0" in value:
+            raise self.error(key, "must not contain NUL")
+        return value
+
+    def absolute(self, key: str, value) -> str:
+        text = self.string(key, value)
+        parts = split_image_path(text)
+        if parts is None:
+            raise self.error(key, f"{text!r} must be an absolute path inside the image, without '..'")
+        for part in parts:
+            if len(part.encode()) > NAME_MAX:
+                raise self.error(key, f"a component of {text!r} is over {NAME_MAX} bytes")
+        path = "/" + "/".join(parts)
+        if len(path.encode()) > PATH_MAX:
+            raise self.error(key, f"{text!r} is over {PATH_MAX} bytes")
+        return path
+
+    def strings(self, key: str, value) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.error(key, f"must be an array of strings, not {_kind(value)}")
+        return tuple(self.string(f"{key}[{i}]", v) for i, v in enumerate(value))
+
+    def size(self, key: str, value) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise self.error(key, f"must be a size like 256M or a number of bytes, not {_kind(value)}")
+        if isinstance(value, str):
+            m = _SIZE.match(value.strip())
+            if not m:
+                raise self.error(key, f"{value!r} is not a size (e.g. 512K, 256M, 2G)")
+            value = int(m.group(1)) << _SHIFT[m.group(2).upper()]
+        if value <= 0:
+            raise self.error(key, "must be more than 0")
+        return value
+
+    def seconds(self, key: str, value, integer: bool) -> float:
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise self.error(key, f"must be {'an integer' if integer else 'a number'} of seconds, not {_kind(value)}")
+        if not value > 0:
+            raise self.error(key, "must be more than 0")
+        return value
+
+
+def _kind(value) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
+            dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    path = Path(path).absolute()
+    r = _Reader(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError("no such manifest", str(path)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ManifestError(f"cannot read the manifest: {e}", str(path)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ManifestError(f"not valid TOML: {e}", str(path)) from None
+
+    for key in data:
+        if key not in ("app", "files", "limits", "exclude"):
+            raise r.error(_key(key), "unknown key (known: app, files, limits, exclude)")
+
+    app = r.table(data, "app", {"name", "entry", "args", "env", "cwd", "profile"}, {"name", "entry"})
+    name = r.string("app.name", app["name"])
+    if not name or len(name) > 128 or any(ord(c) < 32 or c in "/\x7f" for c in name):
+        raise r.error("app.name", f"{name!r} must be 1 to 128 printable characters, without '/'")
+    entry = r.absolute("app.entry", app["entry"])
+    args = r.strings("app.args", app.get("args", []))
+    env_value = app.get("env", {})
+    if not isinstance(env_value, dict):
+        raise r.error("app.env", f"must be a table of strings, not {_kind(env_value)}")
+    env = {}
+    for k, v in env_value.items():
+        if not k or "=" in k or "\0" in k:
+            raise r.error(f"app.env.{_key(k)}", "an environment variable's name must be non-empty, without '=' or NUL")
+        env[k] = r.string(f"app.env.{_key(k)}", v)
+    cwd = r.absolute("app.cwd", app.get("cwd", "/"))
+    profile = r.string("app.profile", app.get("profile", DEFAULT_PROFILE))
+    if not profile:
+        raise r.error("app.profile", "must name a shipped profile or FILE.py:NAME")
+
+    files_table = data.get("files", {})
+    if not isinstance(files_table, dict):
+        raise r.error("files", f"must be a table, not {_kind(files_table)}")
+    files, seen = [], {}
+    for raw, source in files_table.items():
+        key = f"files.{_key(raw)}"
+        if raw == "exclude":
+            raise r.error(key, "image paths are absolute; to leave files out, put exclude = [...] "
+                               "at the top of the manifest, before the tables")
+        image_path = r.absolute(key, raw)
+        if image_path == "/" + RESERVED or image_path.startswith("/" + RESERVED + "/"):
+            raise r.error(key, f"/{RESERVED} is the image's own directory")
+        source = r.string(key, source)
+        if not source:
+            raise r.error(key, "the host source must not be empty")
+        if image_path in seen:
+            raise r.error(key, f"names the same image path {image_path!r} as {seen[image_path]}")
+        seen[image_path] = key
+        files.append(FileSpec(image_path, source, key))
+
+    exclude = r.strings("exclude", data.get("exclude", []))
+    for i, pattern in enumerate(exclude):
+        if not pattern:
+            raise r.error(f"exclude[{i}]", "an empty pattern")
+
+    lim = r.table(data, "limits", {"memory", "cpu_seconds", "wall_seconds", "download"})
+    limits = Limits(
+        memory=r.size("limits.memory", lim["memory"]) if "memory" in lim else None,
+        cpu_seconds=r.seconds("limits.cpu_seconds", lim["cpu_seconds"], True) if "cpu_seconds" in lim else None,
+        wall_seconds=(float(r.seconds("limits.wall_seconds", lim["wall_seconds"], False))
+                      if "wall_seconds" in lim else None),
+        download=r.size("limits.download", lim["download"]) if "download" in lim else None,
+    )
+    return Manifest(path=path, name=name, entry=entry, args=args, env=env, cwd=cwd, profile=profile,
+                    files=tuple(files), exclude=exclude, limits=limits)
