@@ -1,0 +1,54 @@
+/* The current directory: chdir, fchdir (ENOTDIR, EACCES without search
+ * permission) and getcwd (ERANGE when the buffer is short, ENOENT once the
+ * directory has been removed).  The cwd holds a reference on its node. */
+#include "vfs_int.h"
+
+static long set_cwd(struct vfs *v, struct vnode *n)
+{
+    if (!VFS_ISDIR(n->mode))
+        return -ENOTDIR;
+    long r = vfs_permission(v, n, MAY_X);
+    if (r < 0)
+        return r;
+    node_get(n);
+    struct vnode *old = v->cwd;
+    v->cwd = n;
+    node_put(v, old);
+    return 0;
+}
+
+long vfs_chdir(struct vfs *v, const char *path)
+{
+    if (!v)
+        return -EINVAL;
+    struct walk w;
+    long r = vfs_walk(v, AT_FDCWD, path, W_FOLLOW | W_DIRECTORY, &w);
+    if (r < 0)
+        return r;
+    return set_cwd(v, w.node);
+}
+
+long vfs_fchdir(struct vfs *v, int fd)
+{
+    struct ofd *f = fd_get(v, fd);
+    if (!f)
+        return -EBADF;
+    if (f->kind != OFD_NODE)
+        return -ENOTDIR;
+    return set_cwd(v, f->node);
+}
+
+long vfs_getcwd(struct vfs *v, char *buf, size_t size)
+{
+    if (!v)
+        return -EINVAL;
+    int len = node_path(v, v->cwd, v->scratch, VFS_PATH_MAX);
+    if (len < 0)
+        return len;
+    if ((size_t)len > size)
+        return -ERANGE;
+    if (!buf)
+        return -EFAULT;
+    memcpy(buf, v->scratch, (size_t)len);
+    return len;
+}

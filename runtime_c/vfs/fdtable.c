@@ -1,0 +1,199 @@
+/* The virtual fd table: fd_get / fd_get_io / fd_alloc / fd_install, open file
+ * descriptions (ofd_new, ofd_put: shared by dup'ed fds, holding a reference on
+ * their node), and the calls that work on fds alone: close, dup, dup2, dup3,
+ * fcntl (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL — O_APPEND,
+ * O_NONBLOCK, O_DIRECT, O_NOATIME, kept and shown, O_APPEND the only one that changes
+ * anything — and the record locks, which always succeed: there is one process). */
+#include "vfs_int.h"
+
+struct ofd *fd_get(struct vfs *v, int fd)
+{
+    if (!v || fd < 0 || fd >= v->fd_limit)
+        return 0;
+    return v->fds[fd];
+}
+
+struct ofd *fd_get_io(struct vfs *v, int fd)
+{
+    struct ofd *f = fd_get(v, fd);
+    return (f && !(f->fmode & FM_PATH)) ? f : 0;
+}
+
+long fd_alloc(struct vfs *v, int from)
+{
+    if (from < 0)
+        from = 0;
+    for (int fd = from; fd < v->fd_limit; fd++)
+        if (!v->fds[fd])
+            return fd;
+    return -EMFILE;
+}
+
+void fd_install(struct vfs *v, int fd, struct ofd *f, int cloexec)
+{
+    v->fds[fd] = f;
+    v->cloexec[fd] = cloexec ? 1 : 0;
+}
+
+struct ofd *ofd_new(struct vfs *v)
+{
+    struct ofd *f = vmem_zalloc(v, sizeof *f);
+    if (f)
+        f->refs = 1;
+    return f;
+}
+
+void ofd_put(struct vfs *v, struct ofd *f)
+{
+    if (!f || --f->refs)
+        return;
+    if (f->kind == OFD_NODE && f->node)
+        node_put(v, f->node);
+    else if (f->kind == OFD_STDIO && v->env.chan_close)
+        v->env.chan_close(v->env.ctx, f->chan);
+    vmem_free(v, f, sizeof *f);
+}
+
+long vfs_close(struct vfs *v, int fd)
+{
+    struct ofd *f = fd_get(v, fd);
+    if (!f)
+        return -EBADF;
+    v->fds[fd] = 0;
+    v->cloexec[fd] = 0;
+    ofd_put(v, f);
+    return 0;
+}
+
+long vfs_dup(struct vfs *v, int fd)
+{
+    struct ofd *f = fd_get(v, fd);
+    if (!f)
+        return -EBADF;
+    long nfd = fd_alloc(v, 0);
+    if (nfd < 0)
+        return nfd;
+    f->refs++;
+    fd_install(v, (int)nfd, f, 0);
+    return nfd;
+}
+
+static long do_dup2(struct vfs *v, struct ofd *f, int newfd, int cloexec)
+{
+    struct ofd *old = v->fds[newfd];
+    f->refs++;
+    fd_install(v, newfd, f, cloexec);
+    if (old)
+        ofd_put(v, old);
+    return newfd;
+}
+
+long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags)
+{
+    if (!v)
+        return -EBADF;
+    if (flags & ~O_CLOEXEC)
+        return -EINVAL;
+    if (oldfd == newfd)
+        return -EINVAL;
+    if ((unsigned)newfd >= (unsigned)v->fd_limit)
+        return -EBADF;
+    struct ofd *f = fd_get(v, oldfd);
+    if (!f)
+        return -EBADF;
+    return do_dup2(v, f, newfd, flags & O_CLOEXEC);
+}
+
+long vfs_dup2(struct vfs *v, int oldfd, int newfd)
+{
+    if (!v)
+        return -EBADF;
+    if (oldfd == newfd)
+        return fd_get(v, oldfd) ? newfd : -EBADF;
+    return vfs_dup3(v, oldfd, newfd, 0);
+}
+
+/* struct flock of x86-64 */
+struct vfs_flock {
+    int16_t l_type;
+    int16_t l_whence;
+    int64_t l_start;
+    int64_t l_len;
+    int32_t l_pid;
+};
+
+static long do_lock(struct ofd *f, int cmd, struct vfs_flock *fl)
+{
+    if (!fl)
+        return -EFAULT;
+    if (f->kind != OFD_NODE)
+        return -EINVAL; /* pipes take locks on Linux; the channels do not need them */
+    if (fl->l_whence < 0 || fl->l_whence > 2)
+        return -EINVAL;
+    if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+        if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK)
+            return -EINVAL;
+        fl->l_type = F_UNLCK; /* nobody else holds a lock */
+        return 0;
+    }
+    switch (fl->l_type) {
+    case F_RDLCK:
+        return (f->fmode & FM_READ) ? 0 : -EBADF;
+    case F_WRLCK:
+        return (f->fmode & FM_WRITE) ? 0 : -EBADF;
+    case F_UNLCK:
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+#define SETFL_MASK (O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME)
+
+long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg)
+{
+    struct ofd *f = fd_get(v, fd);
+    if (!f)
+        return -EBADF;
+    if ((f->fmode & FM_PATH) && cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_GETFD &&
+        cmd != F_SETFD && cmd != F_GETFL)
+        return -EBADF;
+    switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+        unsigned from = (unsigned)(int)arg;
+        if (from >= (unsigned)v->fd_limit)
+            return -EINVAL;
+        long nfd = fd_alloc(v, (int)from);
+        if (nfd < 0)
+            return nfd;
+        f->refs++;
+        fd_install(v, (int)nfd, f, cmd == F_DUPFD_CLOEXEC);
+        return nfd;
+    }
+    case F_GETFD:
+        return v->cloexec[fd] ? FD_CLOEXEC : 0;
+    case F_SETFD:
+        v->cloexec[fd] = (arg & FD_CLOEXEC) ? 1 : 0;
+        return 0;
+    case F_GETFL:
+        return f->flags;
+    case F_SETFL: {
+        uint32_t a = (uint32_t)arg;
+        if (f->kind == OFD_STDIO)
+            /* the channels block: non-blocking I/O is refused, not ignored */
+            return (a & (O_NONBLOCK | FASYNC | O_DIRECT)) ? -EINVAL : 0;
+        f->flags = (a & SETFL_MASK) | (f->flags & ~(uint32_t)SETFL_MASK);
+        return 0;
+    }
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+        return do_lock(f, cmd, (struct vfs_flock *)(uintptr_t)arg);
+    default:
+        return -EINVAL;
+    }
+}

@@ -1,0 +1,166 @@
+/* openat: flags O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ * O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH (O_NONBLOCK, O_DIRECT, O_NOATIME,
+ * O_SYNC/O_DSYNC are kept for F_GETFL and otherwise change nothing; O_TMPFILE
+ * is EOPNOTSUPP).  The checks and their order are those of Linux's
+ * build_open_flags, do_sys_openat2 (name, then fd, then walk), lookup_open,
+ * do_open and may_open: EINVAL for O_CREAT|O_DIRECTORY, EMFILE, the walk's
+ * errors, EEXIST, EISDIR, ENOTDIR, EROFS, ELOOP for O_NOFOLLOW on a symlink,
+ * EACCES, ENOSPC.  F_GETFL then shows the flags minus O_CREAT, O_EXCL,
+ * O_NOCTTY, O_TRUNC and O_CLOEXEC, plus O_LARGEFILE (O_PATH: only O_PATH,
+ * O_DIRECTORY and O_NOFOLLOW). */
+#include "vfs_int.h"
+
+#define VALID_OPEN_FLAGS                                                                                   \
+    (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | FASYNC | O_DIRECT | \
+     O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | __O_SYNC | O_PATH | __O_TMPFILE)
+#define O_PATH_FLAGS (O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)
+
+/* Creates a regular file `name` in dir (found absent by the walk). */
+static long create_file(struct vfs *v, struct walk *w, uint32_t mode, struct vnode **out)
+{
+    struct vnode *dir = w->dir;
+    if (dir->flags & VN_DEAD)
+        return -ENOENT;
+    if (!dir->rt->ops->create)
+        return -EROFS;
+    long r = vfs_permission(v, dir, MAY_W | MAY_X);
+    if (r < 0)
+        return r;
+    struct vnode *n;
+    r = dir->rt->ops->create(v, dir->rt, S_IFREG | (mode & VFS_PERM_MASK & ~v->umask), &n);
+    if (r < 0)
+        return r;
+    r = node_set_name(v, n, w->name, w->len, 1);
+    if (r < 0) {
+        n->flags |= VN_DEAD;
+        node_destroy(v, n);
+        return r;
+    }
+    node_link(dir, n);
+    vfs_now(v, &dir->mtime);
+    dir->ctime = dir->mtime;
+    *out = n;
+    return 0;
+}
+
+/* may_open: what the file's type and the virtual user's rights allow */
+static long may_open(struct vfs *v, struct vnode *n, int acc)
+{
+    switch (n->mode & S_IFMT) {
+    case S_IFLNK:
+        return -ELOOP;
+    case S_IFDIR:
+        if (acc & MAY_W)
+            return -EISDIR;
+        break;
+    case S_IFREG:
+        break;
+    case S_IFSOCK:
+        return -ENXIO;
+    default:
+        return -EACCES; /* devices and FIFOs: as on a nodev mount */
+    }
+    return vfs_permission(v, n, acc);
+}
+
+long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mode)
+{
+    if (!v)
+        return -EINVAL;
+    uint32_t fl = (uint32_t)flags & VALID_OPEN_FLAGS;
+    if (fl & O_PATH)
+        fl &= O_PATH_FLAGS;
+    if ((fl & O_CREAT) && (fl & O_DIRECTORY))
+        return -EINVAL;
+    if (fl & __O_TMPFILE)
+        return ((fl & O_TMPFILE) != O_TMPFILE || (fl & O_ACCMODE) == O_RDONLY) ? -EINVAL : -EOPNOTSUPP;
+
+    int acc = 0;
+    uint32_t fmode = 0;
+    int wflags = 0;
+    if (fl & O_PATH) {
+        fmode = FM_PATH;
+        if (!(fl & O_NOFOLLOW))
+            wflags |= W_FOLLOW;
+        if (fl & O_DIRECTORY)
+            wflags |= W_DIRECTORY;
+    } else {
+        switch (fl & O_ACCMODE) {
+        case O_RDONLY: acc = MAY_R; fmode = FM_READ; break;
+        case O_WRONLY: acc = MAY_W; fmode = FM_WRITE; break;
+        case O_RDWR: acc = MAY_R | MAY_W; fmode = FM_READ | FM_WRITE; break;
+        default: acc = MAY_R | MAY_W; fmode = 0; break; /* 3: rights checked, no reads or writes */
+        }
+        if (fl & O_TRUNC)
+            acc |= MAY_W;
+        if (!(fl & O_NOFOLLOW) && !((fl & O_CREAT) && (fl & O_EXCL)))
+            wflags |= W_FOLLOW;
+        if (fl & O_CREAT)
+            wflags |= W_CREATE;
+        if ((acc & MAY_W) || (fl & O_CREAT))
+            wflags |= W_WRITE;
+    }
+
+    /* the name first, then the fd, then the walk */
+    if (!path)
+        return -EFAULT;
+    size_t len = 0;
+    while (path[len])
+        if (++len >= VFS_PATH_MAX)
+            return -ENAMETOOLONG;
+    if (len == 0)
+        return -ENOENT;
+    long fd = fd_alloc(v, 0);
+    if (fd < 0)
+        return fd;
+
+    struct walk w;
+    long r = vfs_walk(v, dirfd, path, wflags, &w);
+    if (r < 0)
+        return r;
+    struct vnode *n = w.node;
+    uint32_t shown;
+    if (fl & O_PATH) {
+        shown = fl & (O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    } else {
+        int created = 0;
+        if (fl & O_CREAT) {
+            if (!n) {
+                r = create_file(v, &w, mode, &n);
+                if (r < 0)
+                    return r;
+                created = 1;
+            } else {
+                if (fl & O_EXCL)
+                    return -EEXIST;
+                if (VFS_ISDIR(n->mode))
+                    return -EISDIR;
+            }
+        }
+        if (!created) {
+            if ((fl & O_DIRECTORY) && !VFS_ISDIR(n->mode))
+                return -ENOTDIR;
+            if (VFS_ISREG(n->mode) && (fl & O_TRUNC) && !n->rt->ops->truncate)
+                return -EROFS;
+            r = may_open(v, n, acc);
+            if (r < 0)
+                return r;
+            if (VFS_ISREG(n->mode) && (fl & O_TRUNC) && n->size) {
+                r = n->rt->ops->truncate(v, n, 0);
+                if (r < 0)
+                    return r;
+            }
+        }
+        shown = (fl & ~(uint32_t)(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+    }
+    struct ofd *f = ofd_new(v);
+    if (!f)
+        return -ENOMEM;
+    f->kind = OFD_NODE;
+    f->fmode = fmode;
+    f->flags = shown;
+    f->node = n;
+    node_get(n);
+    fd_install(v, (int)fd, f, fl & O_CLOEXEC);
+    return fd;
+}

@@ -1,0 +1,172 @@
+/* The origin backend: origin_fetch (called by the walk when a path under an
+ * origin route names something not fetched yet) and the read-only file
+ * operations on what was fetched.
+ *
+ * The URL is the route's url_prefix followed by the path relative to the route,
+ * percent-encoded (so that no name can add a query, a fragment or a "..").  The
+ * whole file comes through env->fetch; when the route pins the file's sha256 it
+ * is checked (-EIO on a mismatch, and nothing is kept).  What is fetched is kept
+ * for later opens: a read-only file (0444) and the directories leading to it
+ * (0555).  Failures are not kept: -ENOENT or -EIO each time. */
+#include "vfs_int.h"
+
+static int unreserved(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~' || c == '/';
+}
+
+static const struct vfs_pin *find_pin(const struct route *rt, const char *path, size_t len)
+{
+    for (const struct vfs_pin *p = rt->pins; p; p = p->next)
+        if (name_eq(p->path, p->len, path, len))
+            return p;
+    return 0;
+}
+
+long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen, struct vnode **out)
+{
+    struct route *rt = dir->rt;
+    *out = 0;
+    if (rt->kind != RT_ORIGIN || rellen == 0)
+        return -ENOENT;
+    /* the path relative to the route (v->scratch's first half may hold rel) */
+    char *full = v->scratch + VFS_PATH_MAX;
+    long dl = vfs_rel_path(dir, full, VFS_PATH_MAX);
+    if (dl < 0)
+        return dl;
+    size_t len = (size_t)dl;
+    if (len + 1 + rellen >= VFS_PATH_MAX)
+        return -ENAMETOOLONG;
+    if (len)
+        full[len++] = '/';
+    memcpy(full + len, rel, rellen);
+    len += rellen;
+    full[len] = 0;
+
+    if (!v->env.fetch)
+        return -EIO;
+    size_t ulen = rt->urllen + 3 * len + 1;
+    char *url = vmem_alloc(v, ulen);
+    if (!url)
+        return -ENOMEM;
+    memcpy(url, rt->url, rt->urllen);
+    size_t u = rt->urllen;
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)full[i];
+        if (unreserved(c)) {
+            url[u++] = (char)c;
+        } else {
+            url[u++] = '%';
+            url[u++] = hex[c >> 4];
+            url[u++] = hex[c & 15];
+        }
+    }
+    url[u] = 0;
+    void *data = 0;
+    size_t dlen = 0;
+    int r = v->env.fetch(v->env.ctx, url, &data, &dlen);
+    vmem_free(v, url, ulen);
+    if (r != 0) {
+        if (r > 0 && data)
+            v->env.release(v->env.ctx, data, dlen);
+        return r == -ENOENT ? -ENOENT : -EIO;
+    }
+    if (!data && dlen)
+        return -EIO;
+    const struct vfs_pin *pin = find_pin(rt, full, len);
+    if (pin) {
+        uint8_t h[32];
+        vfs_sha256(data, dlen, h);
+        if (memcmp(h, pin->hash, 32) != 0) {
+            if (data)
+                v->env.release(v->env.ctx, data, dlen);
+            return -EIO;
+        }
+    }
+
+    /* keep it: the directories leading to it, then the file */
+    long err = 0;
+    struct vnode *d = dir;
+    size_t i = 0;
+    const char *name = 0;
+    size_t namelen = 0;
+    while (i < rellen) {
+        while (i < rellen && rel[i] == '/')
+            i++;
+        size_t j = i;
+        while (j < rellen && rel[j] != '/')
+            j++;
+        if (j == i)
+            break;
+        size_t k = j;
+        while (k < rellen && rel[k] == '/')
+            k++;
+        if (k == rellen) {
+            name = rel + i;
+            namelen = j - i;
+            break;
+        }
+        struct vnode *c = node_child(d, rel + i, j - i);
+        if (!c) {
+            c = node_new(v, rt, S_IFDIR | 0555);
+            if (!c) {
+                err = -ENOMEM;
+                break;
+            }
+            err = node_set_name(v, c, rel + i, j - i, 1);
+            if (err < 0) {
+                node_destroy(v, c);
+                break;
+            }
+            node_link(d, c);
+        } else if (!VFS_ISDIR(c->mode)) {
+            err = -ENOTDIR;
+            break;
+        }
+        d = c;
+        i = j;
+    }
+    struct vnode *n = 0;
+    if (!err && (!name || node_child(d, name, namelen)))
+        err = -EIO;
+    if (!err) {
+        n = node_new(v, rt, S_IFREG | 0444);
+        if (!n)
+            err = -ENOMEM;
+        else if ((err = node_set_name(v, n, name, namelen, 1)) < 0)
+            node_destroy(v, n);
+    }
+    if (err) {
+        if (data)
+            v->env.release(v->env.ctx, data, dlen);
+        return err;
+    }
+    n->data = data;
+    n->size = dlen;
+    n->flags |= VN_OWN_DATA;
+    node_link(d, n);
+    *out = n;
+    return 0;
+}
+
+static long origin_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off)
+{
+    (void)v;
+    if (off >= n->size || !n->data)
+        return 0;
+    if (len > n->size - off)
+        len = (size_t)(n->size - off);
+    memcpy(buf, n->data + off, len);
+    return (long)len;
+}
+
+static void origin_drop(struct vfs *v, struct vnode *n)
+{
+    if ((n->flags & VN_OWN_DATA) && n->data)
+        v->env.release(v->env.ctx, (void *)n->data, n->size);
+    n->data = 0;
+}
+
+const struct vfs_backend vfs_origin_backend = {RT_ORIGIN, origin_read, 0, 0, 0, origin_drop};

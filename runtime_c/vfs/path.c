@@ -1,0 +1,351 @@
+/* Path resolution: vfs_walk (what every call taking a path uses), lookup_entry
+ * (one directory entry as the namespace shows it, mounts included) and
+ * vfs_permission (the virtual user's access rights).
+ *
+ * Follows Linux's link_path_walk: a start (the root for absolute paths, else the
+ * cwd or dirfd, which must be a directory), then component by component: search
+ * permission on each directory, ENOTDIR for a non-directory used as one,
+ * ENAMETOOLONG for a component over NAME_MAX, "." and "..", repeated and
+ * trailing slashes (a trailing slash means "must be a directory" and follows a
+ * final symlink), symlinks followed up to 40 times (ELOOP).
+ *
+ * Routes are mounts: entering a route prefix enters the route's root, ".." at a
+ * route's root goes to the directory holding the prefix, ".." at "/" stays.  A
+ * symlink (tar images only) resolves inside its route: an absolute target starts
+ * at the route's root and ".." in the target stops there.  On an origin route,
+ * components that have not been fetched are collected and fetched as one path at
+ * the end of the walk ("x/../y" is then taken as "y" without asking whether x
+ * exists).  Deny routes: ENOENT, or EACCES when the walk is for writing. */
+#include "vfs_int.h"
+
+long vfs_permission(struct vfs *v, const struct vnode *n, int mask)
+{
+    if (!mask)
+        return 0;
+    uint32_t mode = n->mode;
+    if ((mask & MAY_W) && !n->rt->ops->create &&
+        (VFS_ISREG(mode) || VFS_ISDIR(mode) || VFS_ISLNK(mode)))
+        return -EROFS;
+    if (v->uid == 0) {
+        /* root: reads and writes always; execute needs one x bit (directories: search always) */
+        if ((mask & MAY_X) && !VFS_ISDIR(mode) && !(mode & 0111))
+            return -EACCES;
+        return 0;
+    }
+    /* the virtual user owns every file: the owner's bits */
+    uint32_t perm = (mode >> 6) & 7;
+    return ((uint32_t)mask & perm) == (uint32_t)mask ? 0 : -EACCES;
+}
+
+static long deny_error(int wflags)
+{
+    return (wflags & W_WRITE) ? -EACCES : -ENOENT;
+}
+
+long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
+                  struct vnode **out, int *mnt)
+{
+    (void)v;
+    *out = 0;
+    *mnt = 0;
+    if (len > VFS_NAME_MAX)
+        return -ENAMETOOLONG;
+    if (dir->rt->kind == RT_DENY) {
+        *mnt = 2;
+        return deny_error(wflags);
+    }
+    struct vnode *s = skel_of(dir);
+    if (s) {
+        struct vnode *sc = node_child(s, name, len);
+        if (sc) {
+            if (sc->mount) {
+                if (sc->mount->kind == RT_DENY) {
+                    *mnt = 2;
+                    return deny_error(wflags);
+                }
+                *mnt = 1;
+                *out = sc->mount->root;
+                return 0;
+            }
+            if (dir->rt->kind != RT_SKEL) {
+                struct vnode *c = node_child(dir, name, len);
+                if (c && VFS_ISDIR(c->mode)) {
+                    *out = c;
+                    return 0;
+                }
+            }
+            *mnt = 1;
+            *out = sc;
+            return 0;
+        }
+    }
+    struct vnode *c = node_child(dir, name, len);
+    if (!c)
+        return -ENOENT;
+    *out = c;
+    return 0;
+}
+
+static struct vnode *dotdot(struct vfs *v, struct vnode *cur, const struct route *confine)
+{
+    if (cur->rt->kind != RT_SKEL && cur != cur->rt->root)
+        return cur->parent ? cur->parent : cur;
+    if (cur->rt == confine)
+        return cur; /* a symlink's target never leaves its image */
+    struct vnode *s = cur->rt->kind == RT_SKEL ? cur : cur->rt->mountpoint;
+    if (s == v->skel_root)
+        return cur; /* ".." at "/" is "/" */
+    return resolve_skel(v, s->parent);
+}
+
+/* n's path relative to its route's root ("" for the root) */
+long vfs_rel_path(const struct vnode *n, char *buf, size_t size)
+{
+    size_t pos = size;
+    while (n != n->rt->root) {
+        if (!n->parent || (n->flags & VN_DEAD))
+            return -ENOENT;
+        if (pos < n->namelen + 1)
+            return -ENAMETOOLONG;
+        pos -= n->namelen;
+        memcpy(buf + pos, n->name, n->namelen);
+        buf[--pos] = '/';
+        n = n->parent;
+    }
+    if (pos < size)
+        pos++; /* no leading slash */
+    size_t len = size - pos;
+    memmove(buf, buf + pos, len);
+    return (long)len;
+}
+
+struct frame {
+    const char *p;
+    size_t len, pos;
+    const struct route *confine; /* a symlink's target: ".." stops at this route's root */
+};
+
+long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk *w)
+{
+    memset(w, 0, sizeof *w);
+    if (!path)
+        return -EFAULT;
+    size_t len = 0;
+    while (path[len])
+        if (++len >= VFS_PATH_MAX)
+            return -ENAMETOOLONG;
+    if (len == 0 && !(flags & (W_EMPTY | W_EMPTY_ENOENT)))
+        return -ENOENT;
+
+    struct vnode *cur;
+    if (path[0] == '/') {
+        cur = vfs_root(v);
+    } else if (dirfd == AT_FDCWD) {
+        cur = v->cwd;
+    } else {
+        struct ofd *f = fd_get(v, dirfd);
+        if (!f)
+            return -EBADF;
+        if (f->kind != OFD_NODE)
+            return len ? -ENOTDIR : -ENOENT;
+        cur = f->node;
+        if (len && !VFS_ISDIR(cur->mode))
+            return -ENOTDIR;
+    }
+    if (len == 0) {
+        if (flags & W_EMPTY_ENOENT && !VFS_ISLNK(cur->mode))
+            return -ENOENT;
+        w->node = cur;
+        w->dir = cur;
+        w->empty = 1;
+        w->type = LAST_DOT;
+        return 0;
+    }
+
+    struct frame fr[VFS_MAXSYMLINKS + 1];
+    int depth = 1, links = 0;
+    fr[0].p = path;
+    fr[0].len = len;
+    fr[0].pos = 0;
+    fr[0].confine = 0;
+    int type = path[0] == '/' ? LAST_ROOT : LAST_DOT;
+    int slash = 0;
+
+    /* origin: components not fetched yet, relative to pend_base, in v->scratch */
+    struct vnode *pend_base = 0;
+    size_t pend_len = 0;
+    int pend_depth = 0, pend_dir = 0;
+    char *pend = v->scratch;
+
+    for (;;) {
+        struct frame *f = &fr[depth - 1];
+        while (f->pos < f->len && f->p[f->pos] == '/')
+            f->pos++;
+        if (f->pos == f->len) {
+            if (depth == 1)
+                break;
+            depth--;
+            continue;
+        }
+        const char *c = f->p + f->pos;
+        size_t cl = 0;
+        while (f->pos + cl < f->len && c[cl] != '/')
+            cl++;
+        f->pos += cl;
+        int last = 1;
+        slash = 0;
+        for (int i = depth - 1; i >= 0 && last; i--) {
+            for (size_t k = fr[i].pos; k < fr[i].len; k++) {
+                if (fr[i].p[k] != '/') {
+                    last = 0;
+                    break;
+                }
+                slash = 1;
+            }
+        }
+        if (!last)
+            slash = 0;
+        int ctype = LAST_NORM;
+        if (cl == 1 && c[0] == '.')
+            ctype = LAST_DOT;
+        else if (cl == 2 && c[0] == '.' && c[1] == '.')
+            ctype = LAST_DOTDOT;
+
+        if (pend_base) {
+            /* origin, past what is known: collect */
+            if (last && (flags & W_PARENT))
+                return -EROFS;
+            if (ctype == LAST_DOT) {
+                pend_dir = 1;
+                continue;
+            }
+            if (ctype == LAST_DOTDOT) {
+                while (pend_len && pend[pend_len - 1] != '/')
+                    pend_len--;
+                if (pend_len)
+                    pend_len--;
+                if (--pend_depth == 0) {
+                    cur = pend_base;
+                    pend_base = 0;
+                    type = LAST_DOTDOT;
+                }
+                pend_dir = 0;
+                continue;
+            }
+            if (cl > VFS_NAME_MAX)
+                return -ENAMETOOLONG;
+            if (pend_len + 1 + cl >= VFS_PATH_MAX)
+                return -ENAMETOOLONG;
+            pend[pend_len++] = '/';
+            memcpy(pend + pend_len, c, cl);
+            pend_len += cl;
+            pend_depth++;
+            pend_dir = 0;
+            continue;
+        }
+
+        if (cur->rt->kind == RT_DENY)
+            return deny_error(flags);
+        if (!VFS_ISDIR(cur->mode))
+            return -ENOTDIR;
+        long r = vfs_permission(v, cur, MAY_X);
+        if (r < 0)
+            return r;
+        if (last && (flags & W_PARENT)) {
+            w->dir = cur;
+            w->name = c;
+            w->len = cl;
+            w->type = ctype;
+            w->slash = slash;
+            return 0;
+        }
+        if (ctype == LAST_DOT) {
+            type = LAST_DOT;
+            continue;
+        }
+        if (ctype == LAST_DOTDOT) {
+            type = LAST_DOTDOT;
+            cur = dotdot(v, cur, f->confine);
+            continue;
+        }
+        type = LAST_NORM;
+        if (last && (flags & W_CREATE) && slash)
+            return -EISDIR;
+        struct vnode *child;
+        int mnt;
+        r = lookup_entry(v, cur, c, cl, flags, &child, &mnt);
+        if (r == -ENOENT && mnt != 2 && cur->rt->kind == RT_ORIGIN && !(cur->flags & VN_DEAD)) {
+            if (last) {
+                r = origin_fetch(v, cur, c, cl, &child);
+                if (r == -ENOENT && (flags & W_CREATE))
+                    return -EROFS;
+            } else {
+                pend_base = cur;
+                memcpy(pend, c, cl);
+                pend_len = cl;
+                pend_depth = 1;
+                pend_dir = 0;
+                continue;
+            }
+        }
+        if (r == -ENOENT && last && (flags & W_CREATE)) {
+            w->dir = cur;
+            w->name = c;
+            w->len = cl;
+            w->type = LAST_NORM;
+            return 0;
+        }
+        if (r < 0)
+            return r;
+        if (VFS_ISLNK(child->mode) && (!last || (flags & W_FOLLOW) || slash)) {
+            if (++links > VFS_MAXSYMLINKS || depth > VFS_MAXSYMLINKS)
+                return -ELOOP;
+            if (child->size == 0 || !child->data)
+                return -ENOENT;
+            fr[depth].p = (const char *)child->data;
+            fr[depth].len = child->size;
+            fr[depth].pos = 0;
+            fr[depth].confine = child->rt;
+            depth++;
+            if (child->data[0] == '/') {
+                cur = child->rt->root;
+                type = LAST_ROOT;
+            }
+            continue;
+        }
+        cur = child;
+        if (last)
+            break;
+    }
+
+    if (pend_base) {
+        if (flags & W_PARENT)
+            return -EROFS;
+        if ((flags & W_CREATE) && slash)
+            return -EISDIR;
+        struct vnode *got;
+        long r = origin_fetch(v, pend_base, pend, pend_len, &got);
+        if (r == -ENOENT && (flags & W_CREATE))
+            return -EROFS;
+        if (r < 0)
+            return r;
+        if ((slash || pend_dir) && !VFS_ISDIR(got->mode))
+            return -ENOTDIR;
+        cur = got;
+        type = LAST_NORM;
+    }
+    if (cur->rt->kind == RT_DENY)
+        return deny_error(flags);
+    w->dir = cur;
+    w->type = type;
+    w->slash = slash;
+    if (flags & W_PARENT)
+        return 0; /* "/" : no final component */
+    w->node = cur;
+    if (slash && !VFS_ISDIR(cur->mode))
+        return -ENOTDIR;
+    if ((flags & W_DIRECTORY) && !VFS_ISDIR(cur->mode))
+        return -ENOTDIR;
+    return 0;
+}
+

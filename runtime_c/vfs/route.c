@@ -1,0 +1,355 @@
+/* Routes: vfs_mount_tar, vfs_mount_ram, vfs_mount_origin, vfs_pin_sha256,
+ * vfs_mount_deny; the skeleton (the read-only directories leading to route
+ * prefixes, on which routes are mounted); skel_of (the skeleton directory at a
+ * node's place, which is how longest-prefix routing happens during a walk),
+ * resolve_skel (what the namespace shows at a skeleton directory: "..", out of a
+ * route), vfs_root, and node_path (a node's absolute path, for getcwd). */
+#include "vfs_int.h"
+
+/* "/" or "/a/b": absolute, no trailing slash, no empty, "." or ".." components */
+static long check_prefix(const char *prefix, size_t *lenp)
+{
+    if (!prefix || prefix[0] != '/')
+        return -EINVAL;
+    size_t len = 0, comp = 0;
+    int depth = 0;
+    while (prefix[len]) {
+        if (len >= VFS_PATH_MAX - 1)
+            return -EINVAL;
+        len++;
+    }
+    if (len == 1) {
+        *lenp = 1;
+        return 0;
+    }
+    for (size_t i = 1; i <= len; i++) {
+        if (i == len || prefix[i] == '/') {
+            const char *c = prefix + i - comp;
+            if (comp == 0 || comp > VFS_NAME_MAX || (comp == 1 && c[0] == '.') ||
+                (comp == 2 && c[0] == '.' && c[1] == '.'))
+                return -EINVAL;
+            if (++depth > VFS_SKEL_DEPTH)
+                return -EINVAL;
+            comp = 0;
+        } else {
+            comp++;
+        }
+    }
+    *lenp = len;
+    return 0;
+}
+
+/* The skeleton directory for prefix, created with those leading to it (create), or found. */
+static long skel_node(struct vfs *v, const char *prefix, size_t len, int create, struct vnode **out)
+{
+    struct vnode *s = v->skel_root;
+    size_t i = 1;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && prefix[j] != '/')
+            j++;
+        struct vnode *c = node_child(s, prefix + i, j - i);
+        if (!c) {
+            if (!create)
+                return -ENOENT;
+            c = node_new(v, &v->skel, S_IFDIR | 0555);
+            if (!c)
+                return -ENOMEM;
+            long r = node_set_name(v, c, prefix + i, j - i, 1);
+            if (r < 0) {
+                node_destroy(v, c);
+                return r;
+            }
+            node_link(s, c);
+        }
+        s = c;
+        i = j + 1;
+    }
+    *out = s;
+    return 0;
+}
+
+static long route_new(struct vfs *v, const char *prefix, int kind, const struct vfs_backend *ops,
+                      uint32_t rootmode, struct route **out)
+{
+    size_t len;
+    long r = check_prefix(prefix, &len);
+    if (r < 0)
+        return r;
+    struct vnode *s;
+    if (skel_node(v, prefix, len, 0, &s) == 0 && s->mount)
+        return -EEXIST;
+    struct route *rt = vmem_zalloc(v, sizeof *rt);
+    if (!rt)
+        return -ENOMEM;
+    rt->kind = kind;
+    rt->ops = ops;
+    rt->dev = v->next_dev++;
+    rt->prefix = vmem_alloc(v, len + 1);
+    rt->root = node_new(v, rt, S_IFDIR | rootmode);
+    if (!rt->prefix || !rt->root) {
+        if (rt->root)
+            node_destroy(v, rt->root);
+        vmem_free(v, rt->prefix, len + 1);
+        vmem_free(v, rt, sizeof *rt);
+        return -ENOMEM;
+    }
+    memcpy(rt->prefix, prefix, len + 1);
+    rt->prefixlen = len;
+    rt->root->parent = rt->root;
+    *out = rt;
+    return 0;
+}
+
+/* Frees a route that could not be mounted (its nodes are not linked anywhere else). */
+static void route_discard(struct vfs *v, struct route *rt)
+{
+    struct vnode *n = v->all, *next;
+    for (; n; n = next) {
+        next = n->all_next;
+        if (n->rt == rt) {
+            n->flags &= ~VN_DEAD;
+            node_destroy(v, n);
+        }
+    }
+    if (rt->url)
+        vmem_free(v, rt->url, rt->urllen + 1);
+    vmem_free(v, rt->prefix, rt->prefixlen + 1);
+    vmem_free(v, rt, sizeof *rt);
+}
+
+static long route_attach(struct vfs *v, struct route *rt)
+{
+    struct vnode *s;
+    long r = skel_node(v, rt->prefix, rt->prefixlen, 1, &s);
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    s->mount = rt;
+    rt->mountpoint = s;
+    rt->next = v->routes;
+    v->routes = rt;
+    if (v->cwd == s) {
+        /* the cwd was this place of the skeleton: it is now the route's root */
+        node_get(rt->root);
+        node_put(v, v->cwd);
+        v->cwd = rt->root;
+    }
+    return 0;
+}
+
+long vfs_mount_tar(struct vfs *v, const char *prefix, const void *tar, size_t size, const char *subdir)
+{
+    if (!v || (!tar && size))
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, RT_TAR, &vfs_tar_backend, 0755, &rt);
+    if (r < 0)
+        return r;
+    rt->image = tar;
+    rt->image_size = size;
+    r = tar_index(v, rt, subdir ? subdir : "");
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    return route_attach(v, rt);
+}
+
+long vfs_mount_ram(struct vfs *v, const char *prefix, size_t cap)
+{
+    if (!v)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, RT_RAM, &vfs_ram_backend, 01777, &rt);
+    if (r < 0)
+        return r;
+    rt->cap = cap;
+    return route_attach(v, rt);
+}
+
+long vfs_mount_origin(struct vfs *v, const char *prefix, const char *url_prefix)
+{
+    if (!v || !url_prefix)
+        return -EINVAL;
+    size_t ulen = 0;
+    while (url_prefix[ulen])
+        if (++ulen >= VFS_PATH_MAX)
+            return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, RT_ORIGIN, &vfs_origin_backend, 0555, &rt);
+    if (r < 0)
+        return r;
+    rt->url = vmem_alloc(v, ulen + 1);
+    if (!rt->url) {
+        route_discard(v, rt);
+        return -ENOMEM;
+    }
+    memcpy(rt->url, url_prefix, ulen + 1);
+    rt->urllen = ulen;
+    return route_attach(v, rt);
+}
+
+long vfs_mount_deny(struct vfs *v, const char *prefix)
+{
+    if (!v)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, RT_DENY, &vfs_ro_backend, 0, &rt);
+    if (r < 0)
+        return r;
+    return route_attach(v, rt);
+}
+
+long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, const uint8_t hash[32])
+{
+    if (!v || !relpath || !hash)
+        return -EINVAL;
+    size_t len;
+    long r = check_prefix(prefix, &len);
+    if (r < 0)
+        return r;
+    struct vnode *s;
+    if (skel_node(v, prefix, len, 0, &s) < 0 || !s->mount || s->mount->kind != RT_ORIGIN)
+        return -ENOENT;
+    struct route *rt = s->mount;
+    /* normalized: components joined by one '/', no "." (".." refused) */
+    char *buf = v->scratch;
+    size_t n = 0, i = 0;
+    while (relpath[i]) {
+        while (relpath[i] == '/')
+            i++;
+        size_t j = i;
+        while (relpath[j] && relpath[j] != '/')
+            j++;
+        if (j == i)
+            break;
+        if (j - i == 1 && relpath[i] == '.') {
+            i = j;
+            continue;
+        }
+        if ((j - i == 2 && relpath[i] == '.' && relpath[i + 1] == '.') || j - i > VFS_NAME_MAX)
+            return -EINVAL;
+        if (n + (j - i) + 1 >= VFS_PATH_MAX)
+            return -ENAMETOOLONG;
+        if (n)
+            buf[n++] = '/';
+        memcpy(buf + n, relpath + i, j - i);
+        n += j - i;
+        i = j;
+    }
+    if (n == 0)
+        return -EINVAL;
+    struct vfs_pin *p = vmem_zalloc(v, sizeof *p);
+    char *path = vmem_alloc(v, n + 1);
+    if (!p || !path) {
+        vmem_free(v, p, sizeof *p);
+        vmem_free(v, path, n + 1);
+        return -ENOMEM;
+    }
+    memcpy(path, buf, n);
+    path[n] = 0;
+    p->path = path;
+    p->len = n;
+    memcpy(p->hash, hash, 32);
+    p->next = rt->pins;
+    rt->pins = p;
+    return 0;
+}
+
+struct vnode *vfs_root(struct vfs *v)
+{
+    return v->skel_root->mount ? v->skel_root->mount->root : v->skel_root;
+}
+
+/* The skeleton directory at n's place in the namespace, or NULL. */
+struct vnode *skel_of(const struct vnode *n)
+{
+    const struct route *rt = n->rt;
+    if (rt->kind == RT_SKEL)
+        return (struct vnode *)n;
+    struct vnode *mp = rt->mountpoint;
+    if (!mp)
+        return 0;
+    if (n == rt->root)
+        return mp;
+    if (!mp->first)
+        return 0;
+    const struct vnode *chain[VFS_SKEL_DEPTH];
+    int d = 0;
+    for (const struct vnode *p = n; p != rt->root; p = p->parent) {
+        if (d == VFS_SKEL_DEPTH || !p->parent || (p->flags & VN_DEAD))
+            return 0;
+        chain[d++] = p;
+    }
+    struct vnode *s = mp;
+    while (d--) {
+        s = node_child(s, chain[d]->name, chain[d]->namelen);
+        if (!s)
+            return 0;
+    }
+    return s;
+}
+
+/* What the namespace shows at skeleton directory s: the directory of the route that
+ * holds it if that route has one there, else s itself. */
+struct vnode *resolve_skel(struct vfs *v, struct vnode *s)
+{
+    const struct vnode *chain[VFS_SKEL_DEPTH + 1];
+    int d = 0;
+    struct vnode *a = s;
+    while (!a->mount) {
+        if (a == v->skel_root || d == VFS_SKEL_DEPTH)
+            return s;
+        chain[d++] = a;
+        a = a->parent;
+    }
+    if (a->mount->kind == RT_DENY)
+        return d ? s : a->mount->root;
+    struct vnode *pos = a->mount->root;
+    while (d--) {
+        struct vnode *sc = (struct vnode *)chain[d];
+        if (pos->rt->kind == RT_SKEL) {
+            pos = sc;
+            continue;
+        }
+        struct vnode *c = node_child(pos, sc->name, sc->namelen);
+        pos = (c && VFS_ISDIR(c->mode)) ? c : sc;
+    }
+    return pos;
+}
+
+/* n's absolute path in the namespace, NUL-terminated; returns its length with the
+ * NUL, -ENOENT for a removed directory, -ENAMETOOLONG. */
+int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size)
+{
+    (void)v;
+    if (size < 2)
+        return -ENAMETOOLONG;
+    size_t pos = size - 1;
+    buf[pos] = 0;
+    for (;;) {
+        if (n->flags & VN_DEAD)
+            return -ENOENT;
+        const struct vnode *up;
+        if (n->rt->kind != RT_SKEL && n == n->rt->root)
+            n = n->rt->mountpoint; /* a route's root: its place is its mount point's */
+        if (n->rt->kind == RT_SKEL && n->parent == n)
+            break; /* the skeleton's root: "/" */
+        up = n->parent;
+        if (!up)
+            return -ENOENT;
+        if (pos < n->namelen + 1)
+            return -ENAMETOOLONG;
+        pos -= n->namelen;
+        memcpy(buf + pos, n->name, n->namelen);
+        buf[--pos] = '/';
+        n = up;
+    }
+    if (pos == size - 1)
+        buf[--pos] = '/';
+    size_t len = size - pos;
+    memmove(buf, buf + pos, len);
+    return (int)len;
+}

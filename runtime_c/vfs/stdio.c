@@ -1,0 +1,105 @@
+/* The stdio channels: vfs_stdio (fds 0, 1, 2 become channels 0, 1, 2), and
+ * read, write, readv, writev and fstat on them.  A channel behaves like a pipe:
+ * not seekable (ESPIPE), stat shows a FIFO owned by the virtual user; readv
+ * reads into the first non-empty buffer only (a short read, as a pipe may give),
+ * writev stops at the first short write. */
+#include "vfs_int.h"
+
+long vfs_stdio(struct vfs *v)
+{
+    if (!v)
+        return -EINVAL;
+    if (v->fd_limit < 3)
+        return -EMFILE;
+    for (int fd = 0; fd < 3; fd++)
+        if (v->fds[fd])
+            return -EBUSY;
+    struct ofd *f[3];
+    for (int fd = 0; fd < 3; fd++) {
+        f[fd] = ofd_new(v);
+        if (!f[fd]) {
+            while (fd--)
+                vmem_free(v, f[fd], sizeof *f[fd]);
+            return -ENOMEM;
+        }
+    }
+    for (int fd = 0; fd < 3; fd++) {
+        f[fd]->kind = OFD_STDIO;
+        f[fd]->chan = fd;
+        f[fd]->fmode = fd == 0 ? FM_READ : FM_WRITE;
+        f[fd]->flags = fd == 0 ? O_RDONLY : O_WRONLY;
+        fd_install(v, fd, f[fd], 0);
+    }
+    return 0;
+}
+
+long stdio_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    if (!v->env.chan_read)
+        return -EBADF;
+    if (n > (size_t)VFS_MAX_RW)
+        n = VFS_MAX_RW;
+    long r = v->env.chan_read(v->env.ctx, f->chan, buf, n);
+    if (r > (long)n)
+        return -EIO;
+    return r;
+}
+
+long stdio_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    if (!v->env.chan_write)
+        return -EBADF;
+    if (n > (size_t)VFS_MAX_RW)
+        n = VFS_MAX_RW;
+    long r = v->env.chan_write(v->env.ctx, f->chan, buf, n);
+    if (r > (long)n)
+        return -EIO;
+    return r;
+}
+
+long stdio_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
+{
+    for (int i = 0; i < cnt; i++)
+        if (iov[i].iov_len)
+            return stdio_read(v, f, iov[i].iov_base, iov[i].iov_len);
+    return 0;
+}
+
+long stdio_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
+{
+    long total = 0;
+    for (int i = 0; i < cnt; i++) {
+        if (!iov[i].iov_len)
+            continue;
+        size_t want = iov[i].iov_len;
+        if (want > (size_t)(VFS_MAX_RW - total))
+            want = (size_t)(VFS_MAX_RW - total);
+        long n = stdio_write(v, f, iov[i].iov_base, want);
+        if (n < 0)
+            return total ? total : n;
+        total += n;
+        if ((size_t)n < iov[i].iov_len || total >= VFS_MAX_RW)
+            break;
+    }
+    return total;
+}
+
+void stdio_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_dev = v->stdio_dev;
+    st->st_ino = 1 + (uint64_t)f->chan;
+    st->st_mode = S_IFIFO | 0600;
+    st->st_nlink = 1;
+    st->st_uid = v->uid;
+    st->st_gid = v->gid;
+    st->st_blksize = 4096;
+}

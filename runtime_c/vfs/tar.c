@@ -1,0 +1,600 @@
+/* The tar backend: tar_index (the index, built once when the route is mounted)
+ * and the read-only file operations on the image in memory.
+ *
+ * Reads ustar headers (with the POSIX prefix field), GNU long names and long
+ * link names ('L', 'K'), pax extended headers ('x': path, linkpath, size, mtime;
+ * 'g' is checked and ignored), GNU base-256 numbers.  Members: regular files
+ * ('0', '\0', '7'), hard links ('1', to an earlier regular file), symlinks ('2',
+ * the target kept as data), devices and FIFOs ('3', '4', '6'), directories ('5');
+ * directories a member needs but the image lacks are made (0755).
+ *
+ * The image is data, never trusted: -EINVAL for a bad checksum, a malformed
+ * number or pax record, an absolute name, a ".." component, an empty name, a
+ * component over NAME_MAX, a name containing NUL, a size running past the end,
+ * a long name or pax header over 64 KiB, a name colliding with another member,
+ * a file used as a directory, a hard link to a missing or non-regular member,
+ * an empty or oversized symlink target, data attached to a non-regular member,
+ * sparse, multi-volume or unknown member types.  Nothing is copied: names, link
+ * targets and file data point into the image. */
+#include "vfs_int.h"
+
+#define TAR_BLOCK 512
+#define TAR_META_MAX 65536
+
+struct seg {
+    const char *p;
+    size_t len;
+};
+
+/* a numeric header field: octal (spaces/NULs around it) or GNU base-256 */
+static int parse_num(const uint8_t *f, size_t n, int allow_negative, int64_t *out)
+{
+    if (f[0] & 0x80) {
+        if (f[0] != 0x80 && !(allow_negative && f[0] == 0xff))
+            return -EINVAL;
+        int neg = f[0] == 0xff;
+        uint64_t v = 0;
+        for (size_t i = 1; i < n; i++) {
+            if (!neg && (v >> 55))
+                return -EINVAL;
+            v = (v << 8) | f[i];
+        }
+        if (neg) {
+            /* two's complement over n-1 bytes (n <= 12): must be a small negative */
+            if (n - 1 < 8) {
+                uint64_t ext = ~(uint64_t)0 << ((n - 1) * 8);
+                v |= ext;
+            }
+            int64_t s = (int64_t)v;
+            if (s >= 0)
+                return -EINVAL;
+            *out = s;
+            return 0;
+        }
+        if (v > (uint64_t)VFS_MAX_FILESIZE)
+            return -EINVAL;
+        *out = (int64_t)v;
+        return 0;
+    }
+    size_t i = 0;
+    while (i < n && (f[i] == ' ' || f[i] == 0))
+        i++;
+    uint64_t v = 0;
+    int digits = 0;
+    while (i < n && f[i] >= '0' && f[i] <= '7') {
+        if (v >> 60)
+            return -EINVAL;
+        v = v * 8 + (f[i] - '0');
+        i++;
+        digits++;
+    }
+    while (i < n && (f[i] == ' ' || f[i] == 0))
+        i++;
+    if (i != n)
+        return -EINVAL;
+    (void)digits;
+    *out = (int64_t)v;
+    return 0;
+}
+
+static int checksum_ok(const uint8_t *h)
+{
+    int64_t want;
+    if (parse_num(h + 148, 8, 0, &want) < 0)
+        return 0;
+    uint64_t u = 0;
+    int64_t s = 0;
+    for (int i = 0; i < TAR_BLOCK; i++) {
+        uint8_t b = (i >= 148 && i < 156) ? ' ' : h[i];
+        u += b;
+        s += (int8_t)b;
+    }
+    return (int64_t)u == want || s == want;
+}
+
+static size_t field_len(const uint8_t *f, size_t n)
+{
+    size_t i = 0;
+    while (i < n && f[i])
+        i++;
+    return i;
+}
+
+/* decimal, for pax values */
+static int parse_dec(const char *p, size_t n, uint64_t max, uint64_t *out)
+{
+    if (n == 0 || n > 19)
+        return -EINVAL;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -EINVAL;
+        v = v * 10 + (uint64_t)(p[i] - '0');
+    }
+    if (v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+struct pax {
+    struct seg path, linkpath;
+    int has_size, has_mtime;
+    uint64_t size;
+    int64_t mtime;
+    uint32_t mtime_nsec;
+};
+
+static int pax_mtime(const char *p, size_t n, int64_t *sec, uint32_t *nsec)
+{
+    int neg = 0;
+    if (n && p[0] == '-') {
+        neg = 1;
+        p++;
+        n--;
+    }
+    size_t dot = 0;
+    while (dot < n && p[dot] != '.')
+        dot++;
+    uint64_t s;
+    if (parse_dec(p, dot, (uint64_t)1 << 62, &s) < 0)
+        return -EINVAL;
+    uint32_t ns = 0;
+    if (dot < n) {
+        size_t k = dot + 1;
+        if (k == n)
+            return -EINVAL;
+        uint32_t scale = 100000000;
+        for (; k < n; k++) {
+            if (p[k] < '0' || p[k] > '9')
+                return -EINVAL;
+            ns += (uint32_t)(p[k] - '0') * scale;
+            scale /= 10;
+        }
+    }
+    if (neg) {
+        /* -1.25 is 1.25 s before the epoch: sec -2, nsec .75 */
+        *sec = -(int64_t)s;
+        if (ns) {
+            *sec -= 1;
+            ns = 1000000000u - ns;
+        }
+    } else {
+        *sec = (int64_t)s;
+    }
+    *nsec = ns;
+    return 0;
+}
+
+static int pax_parse(const char *d, size_t n, struct pax *px, int global)
+{
+    size_t off = 0;
+    while (off < n) {
+        /* "LEN KEY=VALUE\n", LEN counting the whole record */
+        size_t i = off, len = 0;
+        while (i < n && d[i] >= '0' && d[i] <= '9') {
+            len = len * 10 + (size_t)(d[i] - '0');
+            if (len > n)
+                return -EINVAL;
+            i++;
+        }
+        if (i == off || i >= n || d[i] != ' ' || len < 5 || len > n - off)
+            return -EINVAL;
+        size_t end = off + len; /* one past the '\n' */
+        if (d[end - 1] != '\n')
+            return -EINVAL;
+        size_t k = i + 1, eq = k;
+        while (eq < end - 1 && d[eq] != '=')
+            eq++;
+        if (eq == k || eq >= end - 1 + 1 || d[eq] != '=')
+            return -EINVAL;
+        const char *key = d + k, *val = d + eq + 1;
+        size_t klen = eq - k, vlen = end - 1 - (eq + 1);
+        if (klen >= 10 && memcmp(key, "GNU.sparse", 10) == 0)
+            return -EINVAL;
+        if (!global) {
+            if (name_eq(key, klen, "path", 4)) {
+                px->path.p = val;
+                px->path.len = vlen;
+                if (vlen == 0)
+                    return -EINVAL;
+            } else if (name_eq(key, klen, "linkpath", 8)) {
+                px->linkpath.p = val;
+                px->linkpath.len = vlen;
+                if (vlen == 0)
+                    return -EINVAL;
+            } else if (name_eq(key, klen, "size", 4)) {
+                if (parse_dec(val, vlen, (uint64_t)VFS_MAX_FILESIZE, &px->size) < 0)
+                    return -EINVAL;
+                px->has_size = 1;
+            } else if (name_eq(key, klen, "mtime", 5)) {
+                if (pax_mtime(val, vlen, &px->mtime, &px->mtime_nsec) < 0)
+                    return -EINVAL;
+                px->has_mtime = 1;
+            }
+        }
+        off = end;
+    }
+    return 0;
+}
+
+/* Components of a path given as one or two segments ("prefix" "/" "name"). */
+struct comps {
+    struct seg s[2];
+    int nseg, cur;
+    size_t pos;
+};
+
+/* next component: 1, 0 at the end, -EINVAL for "..", NUL, or an oversized component */
+static int comp_next(struct comps *c, struct seg *out)
+{
+    while (c->cur < c->nseg) {
+        const struct seg *s = &c->s[c->cur];
+        while (c->pos < s->len && s->p[c->pos] == '/')
+            c->pos++;
+        if (c->pos == s->len) {
+            c->cur++;
+            c->pos = 0;
+            continue;
+        }
+        size_t st = c->pos;
+        while (c->pos < s->len && s->p[c->pos] != '/') {
+            if (s->p[c->pos] == 0)
+                return -EINVAL;
+            c->pos++;
+        }
+        size_t n = c->pos - st;
+        if (n == 1 && s->p[st] == '.')
+            continue;
+        if ((n == 2 && s->p[st] == '.' && s->p[st + 1] == '.') || n > VFS_NAME_MAX)
+            return -EINVAL;
+        out->p = s->p + st;
+        out->len = n;
+        return 1;
+    }
+    return 0;
+}
+
+static int comps_init(struct comps *c, struct seg a, struct seg b)
+{
+    memset(c, 0, sizeof *c);
+    if (a.len)
+        c->s[c->nseg++] = a;
+    if (b.len)
+        c->s[c->nseg++] = b;
+    if (c->nseg == 0 || c->s[0].p[0] == '/')
+        return -EINVAL; /* empty or absolute */
+    if (a.len + 1 + b.len >= VFS_PATH_MAX)
+        return -EINVAL;
+    for (int i = 0; i < c->nseg; i++)
+        for (size_t k = 0; k < c->s[i].len; k++)
+            if (c->s[i].p[k] == 0)
+                return -EINVAL;
+    return 0;
+}
+
+/* the node a normalized path names, without following symlinks */
+static struct vnode *find_path(struct vnode *root, struct seg a, struct seg b, int *err)
+{
+    struct comps c;
+    *err = comps_init(&c, a, b);
+    if (*err < 0)
+        return 0;
+    struct vnode *n = root;
+    struct seg s;
+    int r;
+    while ((r = comp_next(&c, &s)) > 0) {
+        n = node_child(n, s.p, s.len);
+        if (!n) {
+            *err = -ENOENT;
+            return 0;
+        }
+    }
+    if (r < 0) {
+        *err = r;
+        return 0;
+    }
+    return n;
+}
+
+struct member {
+    struct seg name[2];
+    struct seg link;
+    int type;
+    uint32_t mode;
+    uint64_t size;
+    uint64_t data_off;
+    int64_t mtime;
+    uint32_t mtime_nsec;
+};
+
+static long add_member(struct vfs *v, struct route *rt, const struct member *m)
+{
+    struct comps c;
+    if (comps_init(&c, m->name[0], m->name[1]) < 0)
+        return -EINVAL;
+    struct vnode *dir = rt->root;
+    struct seg s, next;
+    int r = comp_next(&c, &s);
+    if (r < 0)
+        return -EINVAL;
+    int isdir = m->type == '5';
+    uint32_t perm = m->mode & VFS_PERM_MASK;
+    if (r == 0) {
+        /* "./": the image's root */
+        if (!isdir)
+            return -EINVAL;
+        if (!(dir->flags & VN_IMPLICIT))
+            return -EINVAL;
+        dir->flags &= ~VN_IMPLICIT;
+        dir->mode = S_IFDIR | perm;
+        dir->mtime.sec = m->mtime;
+        dir->mtime.nsec = m->mtime_nsec;
+        dir->atime = dir->ctime = dir->mtime;
+        return 0;
+    }
+    for (;;) {
+        r = comp_next(&c, &next);
+        if (r < 0)
+            return -EINVAL;
+        struct vnode *ch = node_child(dir, s.p, s.len);
+        if (r == 0)
+            break;
+        if (!ch) {
+            ch = node_new(v, rt, S_IFDIR | 0755);
+            if (!ch)
+                return -ENOMEM;
+            ch->flags |= VN_IMPLICIT;
+            ch->mtime.sec = 0;
+            ch->atime = ch->ctime = ch->mtime;
+            node_set_name(v, ch, s.p, s.len, 0);
+            node_link(dir, ch);
+        } else if (!VFS_ISDIR(ch->mode)) {
+            return -EINVAL; /* a file used as a directory */
+        }
+        dir = ch;
+        s = next;
+    }
+    struct vnode *old = node_child(dir, s.p, s.len);
+    if (old) {
+        if (!(isdir && VFS_ISDIR(old->mode) && (old->flags & VN_IMPLICIT)))
+            return -EINVAL; /* colliding names */
+        old->flags &= ~VN_IMPLICIT;
+        old->mode = S_IFDIR | perm;
+        old->mtime.sec = m->mtime;
+        old->mtime.nsec = m->mtime_nsec;
+        old->atime = old->ctime = old->mtime;
+        return 0;
+    }
+    uint32_t fmt;
+    switch (m->type) {
+    case '5': fmt = S_IFDIR; break;
+    case '2': fmt = S_IFLNK; break;
+    case '3': fmt = S_IFCHR; break;
+    case '4': fmt = S_IFBLK; break;
+    case '6': fmt = S_IFIFO; break;
+    default: fmt = S_IFREG; break;
+    }
+    struct vnode *target = 0;
+    if (m->type == '1') {
+        int err;
+        struct seg none = {0, 0};
+        target = find_path(rt->root, m->link, none, &err);
+        if (!target || !VFS_ISREG(target->mode))
+            return -EINVAL;
+    }
+    if (fmt == S_IFLNK)
+        perm = 0777; /* as Linux shows every symlink */
+    struct vnode *n = node_new(v, rt, fmt | perm);
+    if (!n)
+        return -ENOMEM;
+    n->mtime.sec = m->mtime;
+    n->mtime.nsec = m->mtime_nsec;
+    n->atime = n->ctime = n->mtime;
+    node_set_name(v, n, s.p, s.len, 0);
+    if (m->type == '2') {
+        if (m->link.len == 0 || m->link.len >= VFS_PATH_MAX || field_len((const uint8_t *)m->link.p, m->link.len) != m->link.len) {
+            node_destroy(v, n);
+            return -EINVAL;
+        }
+        n->data = (const uint8_t *)m->link.p;
+        n->size = m->link.len;
+    } else if (target) {
+        n->mode = target->mode;
+        n->data = target->data;
+        n->data_off = target->data_off;
+        n->size = target->size;
+        n->ino = target->ino;
+        n->mtime = target->mtime;
+        n->atime = target->atime;
+        n->ctime = target->ctime;
+        n->nlink = ++target->nlink;
+    } else if (fmt == S_IFREG) {
+        n->data = rt->image + m->data_off;
+        n->data_off = m->data_off;
+        n->size = m->size;
+    }
+    node_link(dir, n);
+    return 0;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+long tar_index(struct vfs *v, struct route *rt, const char *subdir)
+{
+    const uint8_t *img = rt->image;
+    size_t size = rt->image_size, off = 0;
+    struct seg longname = {0, 0}, longlink = {0, 0};
+    struct pax px;
+    memset(&px, 0, sizeof px);
+    int have_meta = 0;
+    rt->root->flags |= VN_IMPLICIT;
+    rt->root->mtime.sec = 0;
+    rt->root->atime = rt->root->ctime = rt->root->mtime;
+
+    while (off < size) {
+        if (size - off < TAR_BLOCK) {
+            if (!all_zero(img + off, size - off))
+                return -EINVAL;
+            break;
+        }
+        const uint8_t *h = img + off;
+        if (all_zero(h, TAR_BLOCK)) {
+            if (have_meta)
+                return -EINVAL; /* a long name or pax header with no member after it */
+            break;
+        }
+        if (!checksum_ok(h))
+            return -EINVAL;
+        int64_t hsize;
+        if (parse_num(h + 124, 12, 0, &hsize) < 0)
+            return -EINVAL;
+        int type = h[156];
+        uint64_t msize = (uint64_t)hsize;
+        if (type == '0' || type == 0 || type == '7' || type == '1' || type == '2' || type == '3' ||
+            type == '4' || type == '5' || type == '6') {
+            if (px.has_size)
+                msize = px.size;
+        }
+        uint64_t data_off = off + TAR_BLOCK;
+        if (msize > size - data_off)
+            return -EINVAL; /* past the end */
+        uint64_t padded = (msize + TAR_BLOCK - 1) & ~(uint64_t)(TAR_BLOCK - 1);
+        uint64_t next = data_off + padded;
+        if (next > size)
+            next = size; /* the last member's padding may be missing */
+        const char *data = (const char *)img + data_off;
+
+        switch (type) {
+        case 'L':
+        case 'K': {
+            if (msize > TAR_META_MAX || msize == 0)
+                return -EINVAL;
+            struct seg s = {data, field_len((const uint8_t *)data, msize)};
+            if (s.len == 0)
+                return -EINVAL;
+            if (type == 'L')
+                longname = s;
+            else
+                longlink = s;
+            have_meta = 1;
+            off = next;
+            continue;
+        }
+        case 'x':
+        case 'g':
+            if (msize > TAR_META_MAX)
+                return -EINVAL;
+            if (pax_parse(data, msize, &px, type == 'g') < 0)
+                return -EINVAL;
+            if (type == 'x')
+                have_meta = 1;
+            off = next;
+            continue;
+        case 'V':
+            off = next;
+            continue;
+        case '0':
+        case 0:
+        case '7':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+            break;
+        default:
+            return -EINVAL; /* sparse, multi-volume, unknown */
+        }
+
+        struct member m;
+        memset(&m, 0, sizeof m);
+        m.type = type;
+        if (type != '0' && type != 0 && type != '7' && msize != 0)
+            return -EINVAL; /* data on a member that has none */
+        int64_t mode, mtime;
+        if (parse_num(h + 100, 8, 0, &mode) < 0 || parse_num(h + 136, 12, 1, &mtime) < 0)
+            return -EINVAL;
+        m.mode = (uint32_t)(mode & VFS_PERM_MASK);
+        m.mtime = mtime;
+        if (px.has_mtime) {
+            m.mtime = px.mtime;
+            m.mtime_nsec = px.mtime_nsec;
+        }
+        m.size = msize;
+        m.data_off = data_off;
+        if (longname.len) {
+            m.name[0] = longname;
+        } else if (px.path.len) {
+            m.name[0] = px.path;
+        } else {
+            struct seg name = {(const char *)h, field_len(h, 100)};
+            /* POSIX ustar ("ustar\0" "00") has a prefix field; GNU's "ustar  \0" does not */
+            if (memcmp(h + 257, "ustar", 6) == 0) {
+                struct seg prefix = {(const char *)h + 345, field_len(h + 345, 155)};
+                if (prefix.len) {
+                    m.name[0] = prefix;
+                    m.name[1] = name;
+                } else {
+                    m.name[0] = name;
+                }
+            } else {
+                m.name[0] = name;
+            }
+        }
+        if (longlink.len)
+            m.link = longlink;
+        else if (px.linkpath.len)
+            m.link = px.linkpath;
+        else
+            m.link = (struct seg){(const char *)h + 157, field_len(h + 157, 100)};
+        if (m.name[0].len == 0)
+            return -EINVAL;
+        long r = add_member(v, rt, &m);
+        if (r < 0)
+            return r;
+        memset(&px, 0, sizeof px);
+        longname.len = longlink.len = 0;
+        have_meta = 0;
+        off = next;
+    }
+    if (have_meta)
+        return -EINVAL;
+
+    if (subdir[0]) {
+        size_t n = 0;
+        while (subdir[n])
+            if (++n >= VFS_PATH_MAX)
+                return -EINVAL;
+        int err;
+        struct seg none = {0, 0};
+        struct vnode *root = find_path(rt->root, (struct seg){subdir, n}, none, &err);
+        if (!root)
+            return err == -ENOENT ? -ENOENT : -EINVAL;
+        if (!VFS_ISDIR(root->mode))
+            return -ENOTDIR;
+        rt->root = root;
+        root->parent = root;
+    }
+    return 0;
+}
+
+static long tar_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off)
+{
+    (void)v;
+    if (off >= n->size || !n->data)
+        return 0;
+    if (len > n->size - off)
+        len = n->size - off;
+    memcpy(buf, n->data + off, len);
+    return (long)len;
+}
+
+const struct vfs_backend vfs_tar_backend = {RT_TAR, tar_read, 0, 0, 0, 0};

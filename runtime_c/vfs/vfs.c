@@ -1,0 +1,101 @@
+/* The vfs's life cycle and configuration: vfs_new, vfs_free, vfs_set_user,
+ * vfs_umask, vfs_set_fd_limit, and the read-only backend shared by the
+ * skeleton and deny routes. */
+#include "vfs_int.h"
+
+const struct vfs_backend vfs_ro_backend = {RT_SKEL, 0, 0, 0, 0, 0};
+
+struct vfs *vfs_new(const struct vfs_env *env)
+{
+    if (!env || !env->alloc || !env->release)
+        return 0;
+    struct vfs *v = env->alloc(env->ctx, sizeof *v);
+    if (!v)
+        return 0;
+    memset(v, 0, sizeof *v);
+    v->env = *env;
+    v->fd_limit = 1024;
+    v->uid = v->gid = 1000;
+    v->umask = 022;
+    v->next_ino = 1;
+    v->next_dev = 0x30;
+    v->stdio_dev = 0x2f;
+    v->skel.kind = RT_SKEL;
+    v->skel.ops = &vfs_ro_backend;
+    v->skel.dev = v->next_dev++;
+    v->skel_root = node_new(v, &v->skel, S_IFDIR | 0555);
+    if (!v->skel_root) {
+        vmem_release_all(v);
+        env->release(env->ctx, v, sizeof *v);
+        return 0;
+    }
+    v->skel_root->parent = v->skel_root;
+    v->skel.root = v->skel_root;
+    v->skel.mountpoint = v->skel_root;
+    v->cwd = v->skel_root;
+    node_get(v->cwd);
+    return v;
+}
+
+void vfs_free(struct vfs *v)
+{
+    if (!v)
+        return;
+    for (int fd = 0; fd < VFS_FD_MAX; fd++) {
+        if (v->fds[fd]) {
+            struct ofd *f = v->fds[fd];
+            v->fds[fd] = 0;
+            ofd_put(v, f);
+        }
+    }
+    /* every node, whatever its state: what backends hold outside vmem (file data) */
+    while (v->all) {
+        struct vnode *n = v->all;
+        n->flags &= ~VN_DEAD;
+        node_destroy(v, n);
+    }
+    for (struct route *rt = v->routes, *next; rt; rt = next) {
+        next = rt->next;
+        for (struct vfs_pin *p = rt->pins, *pn; p; p = pn) {
+            pn = p->next;
+            vmem_free(v, p->path, p->len + 1);
+            vmem_free(v, p, sizeof *p);
+        }
+        if (rt->url)
+            vmem_free(v, rt->url, rt->urllen + 1);
+        vmem_free(v, rt->prefix, rt->prefixlen + 1);
+        vmem_free(v, rt, sizeof *rt);
+    }
+    struct vfs_env env = v->env;
+    vmem_release_all(v);
+    env.release(env.ctx, v, sizeof *v);
+}
+
+long vfs_set_user(struct vfs *v, uint32_t uid, uint32_t gid)
+{
+    if (!v)
+        return -EINVAL;
+    v->uid = uid;
+    v->gid = gid;
+    return 0;
+}
+
+long vfs_umask(struct vfs *v, uint32_t mask)
+{
+    if (!v)
+        return -EINVAL;
+    long old = v->umask;
+    v->umask = mask & 0777;
+    return old;
+}
+
+long vfs_set_fd_limit(struct vfs *v, int limit)
+{
+    if (!v || limit < 1 || limit > VFS_FD_MAX)
+        return -EINVAL;
+    for (int fd = limit; fd < VFS_FD_MAX; fd++)
+        if (v->fds[fd])
+            return -EBUSY;
+    v->fd_limit = limit;
+    return 0;
+}

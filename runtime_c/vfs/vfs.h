@@ -1,0 +1,215 @@
+/* The virtual filesystem of the interposition layer: its public interface.
+ *
+ * Portable, freestanding C: no libc, no errno, no TLS.  Every function returns
+ * >= 0 on success or -errno (Linux x86-64 values) on failure, exactly like the
+ * system call it emulates.  All state lives in one `struct vfs`; whatever comes
+ * from outside (memory, downloads, the stdio channels, the clock) comes through
+ * the `struct vfs_env` given to vfs_new.  The same files are compiled into the
+ * layer (freestanding) and into a Python extension for tests (cffi).
+ *
+ * This header is self-contained on purpose (stddef.h and stdint.h only), so that
+ * it can sit next to libc headers in the host build: the kernel's structures
+ * (struct stat, struct statx, struct iovec, struct linux_dirent64) are repeated
+ * here with the kernel's x86-64 layout (stat.c checks the layouts at compile time).
+ *
+ * Namespace: routes map a path prefix to a backend (tar image, RAM disk, origin,
+ * deny), chosen by longest prefix.  Routes behave like mounts: `..` at a route's
+ * root goes to the directory holding it; a symlink inside a tar image resolves
+ * inside that image (absolute targets start at the route's root, `..` stops
+ * there).  Directories leading to a route's prefix that no route provides exist
+ * as read-only directories (the "skeleton").
+ *
+ * Not thread-safe: the layer handles one system call at a time.
+ */
+#ifndef XAX_VFS_H
+#define XAX_VFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vfs;
+
+struct vfs_env {
+    void *ctx;
+    /* Memory: may be page-granular (small objects are carved from larger chunks).
+     * alloc returns NULL when out of memory; release gets the size alloc was given. */
+    void *(*alloc)(void *ctx, size_t n);
+    void (*release)(void *ctx, void *p, size_t n);
+    /* Origin backend: fetch a whole file.  Returns 0 with *data (allocated with
+     * alloc, owned by the vfs from then on; NULL if *len is 0) and *len, or
+     * -ENOENT (no such file) or -EIO (anything else).  May be NULL: every
+     * origin file is then -EIO. */
+    int (*fetch)(void *ctx, const char *url, void **data, size_t *len);
+    /* Stdio channels (chan 0 = stdin, 1 = stdout, 2 = stderr): >= 0 bytes moved
+     * (0 from chan_read is end of file) or -errno.  chan_close is called when the
+     * last fd referring to a channel is closed.  Any may be NULL (-EBADF / no-op). */
+    long (*chan_read)(void *ctx, int chan, void *buf, size_t n);
+    long (*chan_write)(void *ctx, int chan, const void *buf, size_t n);
+    void (*chan_close)(void *ctx, int chan);
+    /* Wall clock for RAM-disk timestamps; NULL: time 0. */
+    void (*clock)(void *ctx, int64_t *sec, uint32_t *nsec);
+};
+
+/* struct stat of the x86-64 kernel (asm/stat.h) */
+struct vfs_stat {
+    uint64_t st_dev;
+    uint64_t st_ino;
+    uint64_t st_nlink;
+    uint32_t st_mode;
+    uint32_t st_uid;
+    uint32_t st_gid;
+    uint32_t pad0;
+    uint64_t st_rdev;
+    int64_t st_size;
+    int64_t st_blksize;
+    int64_t st_blocks;
+    uint64_t st_atime_sec;
+    uint64_t st_atime_nsec;
+    uint64_t st_mtime_sec;
+    uint64_t st_mtime_nsec;
+    uint64_t st_ctime_sec;
+    uint64_t st_ctime_nsec;
+    int64_t unused[3];
+};
+
+struct vfs_statx_timestamp {
+    int64_t tv_sec;
+    uint32_t tv_nsec;
+    int32_t reserved;
+};
+
+/* struct statx (linux/stat.h), 256 bytes; the vfs writes all of it */
+struct vfs_statx {
+    uint32_t stx_mask;
+    uint32_t stx_blksize;
+    uint64_t stx_attributes;
+    uint32_t stx_nlink;
+    uint32_t stx_uid;
+    uint32_t stx_gid;
+    uint16_t stx_mode;
+    uint16_t spare0;
+    uint64_t stx_ino;
+    uint64_t stx_size;
+    uint64_t stx_blocks;
+    uint64_t stx_attributes_mask;
+    struct vfs_statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;
+    uint32_t stx_rdev_major;
+    uint32_t stx_rdev_minor;
+    uint32_t stx_dev_major;
+    uint32_t stx_dev_minor;
+    uint64_t stx_mnt_id;
+    uint32_t stx_dio_mem_align;
+    uint32_t stx_dio_offset_align;
+    uint64_t spare3[12];
+};
+
+/* struct iovec */
+struct vfs_iovec {
+    void *iov_base;
+    size_t iov_len;
+};
+
+/* getdents64 writes records of this shape (struct linux_dirent64), each
+ * d_reclen bytes long (8-aligned), the name NUL-terminated. */
+struct vfs_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    uint16_t d_reclen;
+    uint8_t d_type;
+    char d_name[];
+};
+
+/* -- life cycle and configuration ------------------------------------------ */
+
+/* A vfs with no routes and no fds; the cwd is "/".  NULL if env lacks
+ * alloc/release or memory is short. */
+struct vfs *vfs_new(const struct vfs_env *env);
+/* Releases everything the vfs holds (not the tar images, which the caller owns). */
+void vfs_free(struct vfs *v);
+/* The virtual user that owns every file (uid 0 gets root's permission rules). */
+long vfs_set_user(struct vfs *v, uint32_t uid, uint32_t gid);
+/* Applied to the modes of files and directories created; returns the old mask. */
+long vfs_umask(struct vfs *v, uint32_t mask);
+/* RLIMIT_NOFILE: fds are 0 .. limit-1 (1 .. VFS_FD_MAX, default 1024); only
+ * while no fd at or above the new limit is open (-EBUSY otherwise). */
+#define VFS_FD_MAX 4096
+long vfs_set_fd_limit(struct vfs *v, int limit);
+
+/* -- routes ------------------------------------------------------------------
+ * prefix: "/" or "/a/b" (absolute, no trailing slash, no "." / ".." / empty
+ * components): -EINVAL otherwise; -EEXIST if already routed. */
+
+/* The tar image (ustar, GNU long names/links, pax path/linkpath/size/mtime) stays
+ * the caller's, read-only, and must outlive the vfs.  The index is built here,
+ * once: -EINVAL for a malformed or hostile image (absolute or ".." names,
+ * colliding names, sizes past the end, headers over 64 KiB, bad checksums,
+ * sparse or multi-volume members), -ENOMEM.  subdir ("" for the whole image)
+ * names the directory of the image the route shows (-ENOENT / -ENOTDIR). */
+long vfs_mount_tar(struct vfs *v, const char *prefix, const void *tar, size_t size, const char *subdir);
+/* A RAM disk holding at most cap bytes of file data (-ENOSPC beyond). */
+long vfs_mount_ram(struct vfs *v, const char *prefix, size_t cap);
+/* Files under prefix are fetched on first use from url_prefix + their path
+ * (percent-encoded), kept, and read-only. */
+long vfs_mount_origin(struct vfs *v, const char *prefix, const char *url_prefix);
+/* The file relpath (relative to the origin route at prefix) must have this
+ * sha256, or opening it fails with -EIO.  Before the file is first fetched. */
+long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, const uint8_t hash[32]);
+/* Nothing under prefix: -ENOENT, or -EACCES for operations that write. */
+long vfs_mount_deny(struct vfs *v, const char *prefix);
+/* fds 0, 1, 2 become the stdio channels (a pipe each: 0 read-only, 1 and 2
+ * write-only).  -EBUSY if any of them is in use. */
+long vfs_stdio(struct vfs *v);
+
+/* -- system calls ------------------------------------------------------------
+ * Arguments as the kernel takes them (dirfd may be AT_FDCWD = -100). */
+
+long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mode);
+long vfs_close(struct vfs *v, int fd);
+long vfs_read(struct vfs *v, int fd, void *buf, size_t n);
+long vfs_pread64(struct vfs *v, int fd, void *buf, size_t n, int64_t off);
+long vfs_readv(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt);
+long vfs_write(struct vfs *v, int fd, const void *buf, size_t n);
+long vfs_pwrite64(struct vfs *v, int fd, const void *buf, size_t n, int64_t off);
+long vfs_writev(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt);
+long vfs_lseek(struct vfs *v, int fd, int64_t off, int whence);
+long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st);
+long vfs_newfstatat(struct vfs *v, int dirfd, const char *path, struct vfs_stat *st, int flags);
+long vfs_statx(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mask, struct vfs_statx *stx);
+/* "." and "..", then the entries newest first (as tmpfs lists them), then route
+ * prefixes under the directory that its backend lacks; positions survive changes. */
+long vfs_getdents64(struct vfs *v, int fd, void *buf, size_t n);
+long vfs_readlinkat(struct vfs *v, int dirfd, const char *path, char *buf, int n);
+long vfs_faccessat2(struct vfs *v, int dirfd, const char *path, int mode, int flags);
+long vfs_faccessat(struct vfs *v, int dirfd, const char *path, int mode);
+long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode);
+long vfs_unlinkat(struct vfs *v, int dirfd, const char *path, int flags);
+/* flags: RENAME_NOREPLACE, RENAME_EXCHANGE (RENAME_WHITEOUT is refused) */
+long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                   uint32_t flags);
+long vfs_ftruncate(struct vfs *v, int fd, int64_t len);
+long vfs_fsync(struct vfs *v, int fd);
+long vfs_fdatasync(struct vfs *v, int fd);
+long vfs_dup(struct vfs *v, int fd);
+long vfs_dup2(struct vfs *v, int oldfd, int newfd);
+long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags);
+long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg);
+long vfs_chdir(struct vfs *v, const char *path);
+long vfs_fchdir(struct vfs *v, int fd);
+/* Writes the cwd NUL-terminated; returns its length including the NUL. */
+long vfs_getcwd(struct vfs *v, char *buf, size_t size);
+
+/* -- memory mapping ----------------------------------------------------------
+ * File-backed private mmap, done by copying: checks fd as mmap(2) would
+ * (-EBADF, -EACCES if not open for reading, -ENODEV if not a regular file,
+ * -EINVAL for an offset that is not page-aligned, -EOVERFLOW), then copies the
+ * file's bytes [off, off+len) into dst (memory the caller provides), zero-filling
+ * past the end of the file.  Returns the number of bytes that came from the file. */
+long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len);
+/* SHA-256 of len bytes (what vfs_pin_sha256 compares with). */
+void vfs_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* For a regular file of a tar route: the offset of its data inside the tar image
+ * (so that the caller can map the image instead of copying); -ENODEV otherwise. */
+long vfs_tar_offset(struct vfs *v, int fd, uint64_t *offset);
+
+#endif

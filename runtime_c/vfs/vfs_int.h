@@ -1,0 +1,280 @@
+/* The vfs's internal structures, shared by its files:
+ *   struct vnode  one file, directory or symlink of any backend (and the skeleton
+ *                 directories that lead to route prefixes);
+ *   struct route  one mounted prefix and its backend;
+ *   struct ofd    an open file description (what fds point to);
+ *   struct vfs    everything: routes, fd table, cwd, identity, allocator.
+ * and the constants the vfs needs, from the kernel's uapi headers (no libc). */
+#ifndef XAX_VFS_INT_H
+#define XAX_VFS_INT_H
+
+#include <asm-generic/errno.h>
+#include <linux/fcntl.h>
+#include <linux/stat.h>
+
+#include "vfs.h"
+
+/* freestanding helpers: lib/mem.c in the layer, libc in the host build */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+
+#define VFS_INTERNAL __attribute__((visibility("hidden")))
+
+/* file types and permission bits (linux/stat.h hides them next to glibc) */
+#ifndef S_IFMT
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFLNK 0120000
+#define S_IFREG 0100000
+#define S_IFBLK 0060000
+#define S_IFDIR 0040000
+#define S_IFCHR 0020000
+#define S_IFIFO 0010000
+#endif
+#define VFS_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
+#define VFS_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+#define VFS_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
+#define VFS_PERM_MASK 07777
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE (1 << 1)
+#define RENAME_WHITEOUT (1 << 2)
+#endif
+#ifndef __O_TMPFILE
+#define __O_TMPFILE 020000000
+#endif
+#ifndef SEEK_SET
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+#endif
+#define VFS_SEEK_DATA 3
+#define VFS_SEEK_HOLE 4
+#define VFS_DT_UNKNOWN 0
+#define VFS_DT_FIFO 1
+#define VFS_DT_CHR 2
+#define VFS_DT_DIR 4
+#define VFS_DT_BLK 6
+#define VFS_DT_REG 8
+#define VFS_DT_LNK 10
+#define VFS_DT_SOCK 12
+
+#define VFS_PATH_MAX 4096      /* with the NUL */
+#define VFS_SKEL_DEPTH 32      /* components in a route prefix */
+#define VFS_NAME_MAX 255
+#define VFS_MAXSYMLINKS 40
+#define VFS_MAX_RW 0x7ffff000L /* MAX_RW_COUNT */
+#define VFS_UIO_MAXIOV 1024
+#define VFS_MAX_FILESIZE 0x7fffffffffffffffLL
+#define VFS_BOGO_DIRENT 20     /* tmpfs: a directory's size is 40 + 20 per entry */
+
+/* permission requests (MAY_*) */
+#define MAY_X 1
+#define MAY_W 2
+#define MAY_R 4
+
+/* -- memory ----------------------------------------------------------------- */
+#define VMEM_CLASSES 8          /* 16 .. 2048 bytes */
+#define VMEM_SMALL_MAX 2048
+#define VMEM_CHUNK 65536
+struct vmem {
+    void *free[VMEM_CLASSES];
+    void *chunks;               /* chunk list, released at vfs_free */
+    char *cur;                  /* carving position in the newest chunk */
+    size_t left;
+};
+VFS_INTERNAL void *vmem_alloc(struct vfs *v, size_t n);
+VFS_INTERNAL void *vmem_zalloc(struct vfs *v, size_t n);
+VFS_INTERNAL void vmem_free(struct vfs *v, void *p, size_t n);
+VFS_INTERNAL void vmem_release_all(struct vfs *v);
+
+/* -- nodes ------------------------------------------------------------------ */
+struct vfs_ts {
+    int64_t sec;
+    uint32_t nsec;
+};
+
+enum { VN_DEAD = 1, VN_OWN_NAME = 2, VN_OWN_DATA = 4, VN_IMPLICIT = 8 };
+
+struct route;
+struct vnode {
+    struct vnode *parent;       /* the directory holding it; a route's root: itself */
+    struct vnode *next, *prev;  /* siblings, in listing (dir_off) order */
+    struct vnode *first, *last; /* a directory's entries */
+    struct vnode *all_next, *all_prev; /* every node of the vfs (vfs_free) */
+    struct route *rt;
+    struct route *mount;        /* skeleton node: the route mounted here, if any */
+    const char *name;           /* namelen bytes, not NUL-terminated */
+    uint32_t namelen;
+    uint32_t mode;
+    uint32_t nlink;
+    uint32_t refs;              /* open descriptions, the cwd, dead children */
+    uint32_t flags;             /* VN_* */
+    uint32_t nentries;          /* directory: its entries (for st_size) */
+    uint64_t ino;
+    uint64_t size;              /* regular file: logical size; symlink: target length */
+    uint64_t dir_off;           /* its position in its directory's listing */
+    uint64_t next_off;          /* directory: the next position to hand out */
+    const uint8_t *data;        /* tar and origin file data; tar symlink target */
+    uint64_t data_off;          /* tar: where the data is in the image */
+    uint8_t *buf;               /* RAM disk: bytes [0, used) of the file, cap allocated */
+    size_t used, cap;
+    struct vfs_ts atime, mtime, ctime;
+};
+
+/* listing positions (f->pos of a directory): 0 '.', 1 '..', 2 the newest entry, then
+ * VFS_SKEL_OFF - k for the entries older than the one at dir_off k; from VFS_SKEL_OFF
+ * on, the skeleton entries a backend directory does not have */
+#define VFS_DIR_FIRST 2
+#define VFS_SKEL_OFF (1ULL << 40)
+
+VFS_INTERNAL struct vnode *node_new(struct vfs *v, struct route *rt, uint32_t mode);
+VFS_INTERNAL int node_set_name(struct vfs *v, struct vnode *n, const char *name, size_t len, int copy);
+VFS_INTERNAL struct vnode *node_child(const struct vnode *dir, const char *name, size_t len);
+VFS_INTERNAL void node_link(struct vnode *dir, struct vnode *n);
+VFS_INTERNAL void node_unlink(struct vfs *v, struct vnode *n);
+VFS_INTERNAL void node_move(struct vnode *n, struct vnode *dir);
+VFS_INTERNAL void node_get(struct vnode *n);
+VFS_INTERNAL void node_put(struct vfs *v, struct vnode *n);
+VFS_INTERNAL void node_destroy(struct vfs *v, struct vnode *n);
+VFS_INTERNAL int node_is_ancestor(const struct vnode *a, const struct vnode *n);
+VFS_INTERNAL void vfs_now(struct vfs *v, struct vfs_ts *t);
+VFS_INTERNAL int name_eq(const char *a, size_t alen, const char *b, size_t blen);
+
+/* -- routes and their backends --------------------------------------------- */
+enum { RT_SKEL, RT_TAR, RT_RAM, RT_ORIGIN, RT_DENY };
+
+struct vfs_pin {
+    struct vfs_pin *next;
+    char *path;                 /* normalized, relative to the route */
+    size_t len;
+    uint8_t hash[32];
+};
+
+/* What differs between backends.  NULL write/truncate/create: read-only (EROFS). */
+struct vfs_backend {
+    int kind;
+    long (*read)(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off);
+    long (*write)(struct vfs *v, struct vnode *n, const void *buf, size_t len, uint64_t off);
+    long (*truncate)(struct vfs *v, struct vnode *n, uint64_t len);
+    /* a new, unlinked node of this backend (file or directory per mode) */
+    long (*create)(struct vfs *v, struct route *rt, uint32_t mode, struct vnode **out);
+    /* release what the node holds besides itself (called once, when it dies) */
+    void (*drop)(struct vfs *v, struct vnode *n);
+};
+
+struct route {
+    struct route *next;
+    int kind;                   /* RT_* */
+    const struct vfs_backend *ops;
+    char *prefix;
+    size_t prefixlen;
+    struct vnode *root;
+    struct vnode *mountpoint;   /* the skeleton node it is mounted on */
+    uint32_t dev;
+    /* tar */
+    const uint8_t *image;
+    size_t image_size;
+    /* RAM disk */
+    size_t cap, used;
+    uint32_t nodes;
+    /* origin */
+    char *url;
+    size_t urllen;
+    struct vfs_pin *pins;
+};
+
+VFS_INTERNAL extern const struct vfs_backend vfs_tar_backend, vfs_ram_backend, vfs_origin_backend,
+    vfs_ro_backend;
+VFS_INTERNAL long tar_index(struct vfs *v, struct route *rt, const char *subdir);
+VFS_INTERNAL long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen,
+                               struct vnode **out);
+VFS_INTERNAL struct vnode *skel_of(const struct vnode *n);
+VFS_INTERNAL struct vnode *vfs_root(struct vfs *v);
+VFS_INTERNAL struct vnode *resolve_skel(struct vfs *v, struct vnode *s);
+VFS_INTERNAL int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size);
+VFS_INTERNAL size_t ram_node_cost(void);
+
+/* -- path resolution -------------------------------------------------------- */
+enum { LAST_NORM, LAST_ROOT, LAST_DOT, LAST_DOTDOT };
+#define W_FOLLOW 1      /* follow a final symlink */
+#define W_PARENT 2      /* stop before the final component */
+#define W_CREATE 4      /* the final component may be absent (open O_CREAT) */
+#define W_WRITE 8       /* the operation writes: deny routes say EACCES */
+#define W_EMPTY 16      /* an empty path means dirfd itself */
+#define W_DIRECTORY 32  /* the final node must be a directory */
+#define W_EMPTY_ENOENT 64 /* readlinkat: empty path allowed, but not a dirfd that is a directory */
+
+struct walk {
+    struct vnode *node;         /* the final node (NULL: absent, W_CREATE/W_PARENT) */
+    struct vnode *dir;          /* the directory holding the final component */
+    const char *name;           /* the final component (W_PARENT, or absent) */
+    size_t len;
+    int type;                   /* LAST_* */
+    int slash;                  /* the final component had a trailing slash */
+    int empty;                  /* the path was empty (W_EMPTY) */
+};
+VFS_INTERNAL long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk *w);
+/* the entry `name` of dir as the namespace shows it (mounts included), no symlinks followed;
+ * *mnt: 1 if it is a mount point (or a skeleton directory), 2 if a deny route refused it */
+VFS_INTERNAL long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
+                               struct vnode **out, int *mnt);
+VFS_INTERNAL long vfs_rel_path(const struct vnode *n, char *buf, size_t size);
+VFS_INTERNAL long vfs_permission(struct vfs *v, const struct vnode *n, int mask);
+
+/* -- open files --------------------------------------------------------------- */
+enum { OFD_NODE, OFD_STDIO };
+#define FM_READ 1
+#define FM_WRITE 2
+#define FM_PATH 4
+
+struct ofd {
+    uint32_t refs;
+    int kind;
+    int chan;                   /* OFD_STDIO */
+    uint32_t fmode;             /* FM_* */
+    uint32_t flags;             /* as F_GETFL shows them */
+    uint64_t pos;
+    struct vnode *node;
+};
+
+VFS_INTERNAL struct ofd *fd_get(struct vfs *v, int fd);        /* NULL: EBADF */
+VFS_INTERNAL struct ofd *fd_get_io(struct vfs *v, int fd);     /* also NULL for O_PATH */
+VFS_INTERNAL long fd_alloc(struct vfs *v, int from);           /* lowest free fd >= from, or -EMFILE */
+VFS_INTERNAL void fd_install(struct vfs *v, int fd, struct ofd *f, int cloexec);
+VFS_INTERNAL struct ofd *ofd_new(struct vfs *v);
+VFS_INTERNAL void ofd_put(struct vfs *v, struct ofd *f);
+
+/* stdio (stdio.c) */
+VFS_INTERNAL long stdio_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
+VFS_INTERNAL long stdio_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
+VFS_INTERNAL long stdio_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
+VFS_INTERNAL long stdio_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
+VFS_INTERNAL void stdio_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+
+/* stat (stat.c) */
+VFS_INTERNAL void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
+
+/* -- the vfs ------------------------------------------------------------------- */
+struct vfs {
+    struct vfs_env env;
+    struct vmem mem;
+    struct route *routes;
+    struct vnode *skel_root;    /* the skeleton: "/" and the directories leading to prefixes */
+    struct route skel;          /* the skeleton's pseudo-route */
+    struct vnode *all;          /* every node */
+    struct vnode *cwd;
+    struct ofd *fds[VFS_FD_MAX];
+    uint8_t cloexec[VFS_FD_MAX];
+    int fd_limit;
+    uint32_t uid, gid, umask;
+    uint64_t next_ino;
+    uint32_t next_dev;
+    uint32_t stdio_dev;
+    char scratch[VFS_PATH_MAX * 2]; /* origin paths and URLs */
+};
+
+#endif

@@ -1,0 +1,575 @@
+"""The layer's VFS (runtime_c/vfs/*.c) built for the host as a Python extension, for tests.
+
+The very same C files as the layer's are compiled with cffi (API mode) into a module
+cached under ``$XDG_CACHE_HOME/xax-emu/vfs-host`` (``~/.cache`` by default; a temporary
+directory if that is not writable), named after a hash of the sources and of this file,
+so that it is rebuilt whenever they change.  In the host build the environment's
+``alloc``/``release`` are malloc/free and ``fetch`` and the stdio channels call Python.
+
+`HostVfs` wraps one ``struct vfs``: mount methods, then one method per system call,
+returning what the C returns — an int that is >= 0 or -errno — or, where the call
+fills a buffer, the bytes / a stat record on success and the negative int on failure.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import importlib.machinery
+import importlib.util
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+_HERE = Path(__file__).resolve()
+VFS_SRC = _HERE.parents[2] / "runtime_c" / "vfs"
+AT_FDCWD = -100
+
+_CDEF = r"""
+struct vfs;
+struct vfs_stat {
+    uint64_t st_dev; uint64_t st_ino; uint64_t st_nlink;
+    uint32_t st_mode; uint32_t st_uid; uint32_t st_gid; uint32_t pad0;
+    uint64_t st_rdev; int64_t st_size; int64_t st_blksize; int64_t st_blocks;
+    uint64_t st_atime_sec; uint64_t st_atime_nsec; uint64_t st_mtime_sec; uint64_t st_mtime_nsec;
+    uint64_t st_ctime_sec; uint64_t st_ctime_nsec; int64_t unused[3];
+};
+struct vfs_statx_timestamp { int64_t tv_sec; uint32_t tv_nsec; int32_t reserved; };
+struct vfs_statx {
+    uint32_t stx_mask; uint32_t stx_blksize; uint64_t stx_attributes;
+    uint32_t stx_nlink; uint32_t stx_uid; uint32_t stx_gid; uint16_t stx_mode; uint16_t spare0;
+    uint64_t stx_ino; uint64_t stx_size; uint64_t stx_blocks; uint64_t stx_attributes_mask;
+    struct vfs_statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;
+    uint32_t stx_rdev_major; uint32_t stx_rdev_minor; uint32_t stx_dev_major; uint32_t stx_dev_minor;
+    uint64_t stx_mnt_id; uint32_t stx_dio_mem_align; uint32_t stx_dio_offset_align;
+    uint64_t spare3[12];
+};
+struct vfs_iovec { void *iov_base; size_t iov_len; };
+
+extern "Python" int py_fetch(void *ctx, const char *url, void **data, size_t *len);
+extern "Python" long py_chan_read(void *ctx, int chan, void *buf, size_t n);
+extern "Python" long py_chan_write(void *ctx, int chan, const void *buf, size_t n);
+extern "Python" void py_chan_close(void *ctx, int chan);
+extern "Python" void py_clock(void *ctx, int64_t *sec, uint32_t *nsec);
+
+struct vfs *host_vfs_new(void *handle);
+void *host_malloc(size_t n);
+void host_free(void *p);
+
+void vfs_free(struct vfs *v);
+long vfs_set_user(struct vfs *v, uint32_t uid, uint32_t gid);
+long vfs_umask(struct vfs *v, uint32_t mask);
+long vfs_set_fd_limit(struct vfs *v, int limit);
+long vfs_mount_tar(struct vfs *v, const char *prefix, const void *tar, size_t size, const char *subdir);
+long vfs_mount_ram(struct vfs *v, const char *prefix, size_t cap);
+long vfs_mount_origin(struct vfs *v, const char *prefix, const char *url_prefix);
+long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, const uint8_t hash[32]);
+long vfs_mount_deny(struct vfs *v, const char *prefix);
+long vfs_stdio(struct vfs *v);
+long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mode);
+long vfs_close(struct vfs *v, int fd);
+long vfs_read(struct vfs *v, int fd, void *buf, size_t n);
+long vfs_pread64(struct vfs *v, int fd, void *buf, size_t n, int64_t off);
+long vfs_readv(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt);
+long vfs_write(struct vfs *v, int fd, const void *buf, size_t n);
+long vfs_pwrite64(struct vfs *v, int fd, const void *buf, size_t n, int64_t off);
+long vfs_writev(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt);
+long vfs_lseek(struct vfs *v, int fd, int64_t off, int whence);
+long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st);
+long vfs_newfstatat(struct vfs *v, int dirfd, const char *path, struct vfs_stat *st, int flags);
+long vfs_statx(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mask, struct vfs_statx *stx);
+long vfs_getdents64(struct vfs *v, int fd, void *buf, size_t n);
+long vfs_readlinkat(struct vfs *v, int dirfd, const char *path, char *buf, int n);
+long vfs_faccessat2(struct vfs *v, int dirfd, const char *path, int mode, int flags);
+long vfs_faccessat(struct vfs *v, int dirfd, const char *path, int mode);
+long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode);
+long vfs_unlinkat(struct vfs *v, int dirfd, const char *path, int flags);
+long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                   uint32_t flags);
+long vfs_ftruncate(struct vfs *v, int fd, int64_t len);
+long vfs_fsync(struct vfs *v, int fd);
+long vfs_fdatasync(struct vfs *v, int fd);
+long vfs_dup(struct vfs *v, int fd);
+long vfs_dup2(struct vfs *v, int oldfd, int newfd);
+long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags);
+long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg);
+long vfs_chdir(struct vfs *v, const char *path);
+long vfs_fchdir(struct vfs *v, int fd);
+long vfs_getcwd(struct vfs *v, char *buf, size_t size);
+long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len);
+long vfs_tar_offset(struct vfs *v, int fd, uint64_t *offset);
+void vfs_sha256(const void *data, size_t len, uint8_t out[32]);
+"""
+
+_GLUE = r"""
+#include <stdlib.h>
+#include "vfs.h"
+
+static int py_fetch(void *ctx, const char *url, void **data, size_t *len);
+static long py_chan_read(void *ctx, int chan, void *buf, size_t n);
+static long py_chan_write(void *ctx, int chan, const void *buf, size_t n);
+static void py_chan_close(void *ctx, int chan);
+static void py_clock(void *ctx, int64_t *sec, uint32_t *nsec);
+
+static void *host_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
+static void host_release(void *ctx, void *p, size_t n) { (void)ctx; (void)n; free(p); }
+void *host_malloc(size_t n) { return malloc(n ? n : 1); }
+void host_free(void *p) { free(p); }
+
+struct vfs *host_vfs_new(void *handle)
+{
+    struct vfs_env env = {handle, host_alloc, host_release, py_fetch, py_chan_read, py_chan_write,
+                          py_chan_close, py_clock};
+    return vfs_new(&env);
+}
+"""
+
+_CFLAGS = ["-std=gnu11", "-O1", "-g", "-fno-strict-aliasing", "-fno-omit-frame-pointer"]
+# XAX_VFS_SANITIZE=1: build with AddressSanitizer and UBSan (run python with
+# LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0)
+_SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
+
+
+def _cflags() -> list[str]:
+    return _CFLAGS + (_SANITIZE if os.environ.get("XAX_VFS_SANITIZE") else [])
+
+
+def _sources() -> list[Path]:
+    return sorted(VFS_SRC.glob("*.c"))
+
+
+def _digest() -> str:
+    h = hashlib.sha256()
+    for p in sorted(VFS_SRC.glob("*.[ch]")) + [_HERE]:
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    h.update(repr(_cflags()).encode())
+    return h.hexdigest()[:16]
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    root = Path(base) / "xax-emu" / "vfs-host"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return root
+    except OSError:
+        root = Path(tempfile.gettempdir()) / f"xax-emu-vfs-host-{os.getuid()}"
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+
+
+def build(verbose: bool = False) -> Path:
+    """Compiles the host module if needed; returns the path of the shared object."""
+    import cffi
+
+    name = f"_xax_vfs_host_{_digest()}"
+    root = _cache_root()
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    target = root / (name + suffix)
+    if target.exists():
+        return target
+    ffi = cffi.FFI()
+    ffi.cdef(_CDEF)
+    flags = _cflags()
+    ffi.set_source(name, _GLUE, sources=[str(p) for p in _sources()], include_dirs=[str(VFS_SRC)],
+                   extra_compile_args=flags, extra_link_args=[f for f in flags if f.startswith("-fsanitize")])
+    tmp = Path(tempfile.mkdtemp(prefix=name + "-", dir=root))
+    try:
+        built = Path(ffi.compile(tmpdir=str(tmp), verbose=verbose))
+        os.replace(built, target)  # atomic: concurrent builders agree on the result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in root.glob("_xax_vfs_host_*"):  # builds of older sources (a loaded one stays mapped)
+        if old != target and old.is_file():
+            try:
+                old.unlink()
+            except OSError:
+                pass
+    return target
+
+
+_module = None
+
+
+def module():
+    """The compiled module (ffi, lib), built on first use."""
+    global _module
+    if _module is None:
+        path = build()
+        name = path.name.split(".")[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _install_callbacks(mod.ffi)
+        _module = mod
+    return _module
+
+
+def _install_callbacks(ffi) -> None:
+    @ffi.def_extern(error=-errno.EIO)
+    def py_fetch(ctx, url, data, length):
+        self = ffi.from_handle(ctx)
+        got = self._fetch(ffi.string(url).decode("utf-8", "surrogateescape"))
+        if isinstance(got, int):
+            return got
+        got = bytes(got)
+        if got:
+            p = self._lib.host_malloc(len(got))
+            if p == ffi.NULL:
+                return -errno.EIO
+            ffi.memmove(p, got, len(got))
+            data[0] = p
+        else:
+            data[0] = ffi.NULL
+        length[0] = len(got)
+        return 0
+
+    @ffi.def_extern(error=-errno.EIO)
+    def py_chan_read(ctx, chan, buf, n):
+        self = ffi.from_handle(ctx)
+        return self._chan_read(chan, buf, n)
+
+    @ffi.def_extern(error=-errno.EIO)
+    def py_chan_write(ctx, chan, buf, n):
+        self = ffi.from_handle(ctx)
+        return self._chan_write(chan, ffi.buffer(buf, n)[:])
+
+    @ffi.def_extern()
+    def py_chan_close(ctx, chan):
+        ffi.from_handle(ctx).closed_channels.append(chan)
+
+    @ffi.def_extern()
+    def py_clock(ctx, sec, nsec):
+        t = ffi.from_handle(ctx).clock()
+        sec[0], nsec[0] = divmod(t, 1_000_000_000)
+
+
+class VStat(NamedTuple):
+    dev: int
+    ino: int
+    nlink: int
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    blksize: int
+    blocks: int
+    atime: int
+    atime_ns: int
+    mtime: int
+    mtime_ns: int
+    ctime: int
+    ctime_ns: int
+
+
+class Dirent(NamedTuple):
+    name: bytes
+    type: int
+    ino: int
+    off: int
+
+
+def _path(p):
+    if p is None:
+        return module().ffi.NULL
+    return os.fsencode(p)
+
+
+class HostVfs:
+    """One struct vfs, driven from Python.  close() frees the vfs; close_fd(fd) is close(2).
+
+    fetch(url) -> bytes | negative errno serves origin routes; stdin is what fd 0 reads
+    after stdio(); what fds 1 and 2 write lands in .stdout and .stderr; clock() -> ns.
+    """
+
+    def __init__(self, *, uid: int = 1000, gid: int = 1000, umask: int = 0o022,
+                 fetch: Callable[[str], bytes | int] | None = None, stdin: bytes = b"",
+                 clock: Callable[[], int] | None = None):
+        mod = module()
+        self.ffi, self._lib = mod.ffi, mod.lib
+        self.fetch = fetch
+        self.fetched: list[str] = []
+        self.stdin = bytearray(stdin)
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.closed_channels: list[int] = []
+        self.clock = clock or time.time_ns
+        self._keep: list = []
+        self._handle = self.ffi.new_handle(self)
+        self._v = self._lib.host_vfs_new(self._handle)
+        if self._v == self.ffi.NULL:
+            raise MemoryError("vfs_new")
+        self._lib.vfs_set_user(self._v, uid, gid)
+        self._lib.vfs_umask(self._v, umask)
+
+    # -- life cycle -------------------------------------------------------------------
+    def close(self) -> None:
+        if self._v is not None:
+            self._lib.vfs_free(self._v)
+            self._v = None
+            self._keep.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- callbacks -------------------------------------------------------------------
+    def _fetch(self, url: str):
+        self.fetched.append(url)
+        if self.fetch is None:
+            return -errno.EIO
+        return self.fetch(url)
+
+    def _chan_read(self, chan: int, buf, n: int) -> int:
+        if chan != 0:
+            return -errno.EBADF
+        data = bytes(self.stdin[:n])
+        del self.stdin[:len(data)]
+        self.ffi.memmove(buf, data, len(data))
+        return len(data)
+
+    def _chan_write(self, chan: int, data: bytes) -> int:
+        if chan == 1:
+            self.stdout += data
+        elif chan == 2:
+            self.stderr += data
+        else:
+            return -errno.EBADF
+        return len(data)
+
+    # -- configuration and routes ------------------------------------------------------
+    def set_user(self, uid: int, gid: int) -> int:
+        return self._lib.vfs_set_user(self._v, uid, gid)
+
+    def umask(self, mask: int) -> int:
+        return self._lib.vfs_umask(self._v, mask)
+
+    def set_fd_limit(self, limit: int) -> int:
+        return self._lib.vfs_set_fd_limit(self._v, limit)
+
+    def mount_tar(self, prefix: str, image: bytes, subdir: str = "") -> int:
+        buf = self.ffi.from_buffer(image)
+        r = self._lib.vfs_mount_tar(self._v, _path(prefix), buf, len(image), _path(subdir))
+        if r == 0:
+            self._keep.append((image, buf))  # the vfs points into the image
+        return r
+
+    def mount_ram(self, prefix: str, cap: int = 64 << 20) -> int:
+        return self._lib.vfs_mount_ram(self._v, _path(prefix), cap)
+
+    def mount_origin(self, prefix: str, url_prefix: str) -> int:
+        return self._lib.vfs_mount_origin(self._v, _path(prefix), url_prefix.encode())
+
+    def pin_sha256(self, prefix: str, relpath: str, digest: bytes | str) -> int:
+        if isinstance(digest, str):
+            digest = bytes.fromhex(digest)
+        if len(digest) != 32:
+            raise ValueError("sha256 digests are 32 bytes")
+        return self._lib.vfs_pin_sha256(self._v, _path(prefix), _path(relpath), digest)
+
+    def mount_deny(self, prefix: str) -> int:
+        return self._lib.vfs_mount_deny(self._v, _path(prefix))
+
+    def stdio(self) -> int:
+        return self._lib.vfs_stdio(self._v)
+
+    # -- system calls -------------------------------------------------------------------
+    def open(self, path, flags: int = os.O_RDONLY, mode: int = 0o666, dirfd: int = AT_FDCWD) -> int:
+        return self._lib.vfs_openat(self._v, dirfd, _path(path), flags, mode)
+
+    def close_fd(self, fd: int) -> int:
+        return self._lib.vfs_close(self._v, fd)
+
+    def read(self, fd: int, n: int):
+        buf = self.ffi.new("char[]", max(n, 1))
+        r = self._lib.vfs_read(self._v, fd, buf, n)
+        return r if r < 0 else self.ffi.buffer(buf, r)[:]
+
+    def pread(self, fd: int, n: int, off: int):
+        buf = self.ffi.new("char[]", max(n, 1))
+        r = self._lib.vfs_pread64(self._v, fd, buf, n, off)
+        return r if r < 0 else self.ffi.buffer(buf, r)[:]
+
+    def readv(self, fd: int, sizes: list[int]):
+        bufs = [self.ffi.new("char[]", max(s, 1)) for s in sizes]
+        iov = self.ffi.new("struct vfs_iovec[]", max(len(sizes), 1))
+        for i, (b, s) in enumerate(zip(bufs, sizes)):
+            iov[i].iov_base = b
+            iov[i].iov_len = s
+        r = self._lib.vfs_readv(self._v, fd, iov, len(sizes))
+        if r < 0:
+            return r
+        out, left = bytearray(), r
+        for b, s in zip(bufs, sizes):
+            take = min(s, left)
+            out += self.ffi.buffer(b, take)[:]
+            left -= take
+        return bytes(out)
+
+    def write(self, fd: int, data: bytes) -> int:
+        return self._lib.vfs_write(self._v, fd, data, len(data))
+
+    def pwrite(self, fd: int, data: bytes, off: int) -> int:
+        return self._lib.vfs_pwrite64(self._v, fd, data, len(data), off)
+
+    def writev(self, fd: int, chunks: list[bytes]) -> int:
+        keep = [self.ffi.new("char[]", bytes(c) or b"\0") for c in chunks]
+        iov = self.ffi.new("struct vfs_iovec[]", max(len(chunks), 1))
+        for i, (b, c) in enumerate(zip(keep, chunks)):
+            iov[i].iov_base = b
+            iov[i].iov_len = len(c)
+        return self._lib.vfs_writev(self._v, fd, iov, len(chunks))
+
+    def lseek(self, fd: int, off: int, whence: int) -> int:
+        return self._lib.vfs_lseek(self._v, fd, off, whence)
+
+    @staticmethod
+    def _vstat(st) -> VStat:
+        return VStat(st.st_dev, st.st_ino, st.st_nlink, st.st_mode, st.st_uid, st.st_gid, st.st_size,
+                     st.st_blksize, st.st_blocks, st.st_atime_sec, st.st_atime_nsec, st.st_mtime_sec,
+                     st.st_mtime_nsec, st.st_ctime_sec, st.st_ctime_nsec)
+
+    def fstat(self, fd: int):
+        st = self.ffi.new("struct vfs_stat *")
+        r = self._lib.vfs_fstat(self._v, fd, st)
+        return r if r < 0 else self._vstat(st)
+
+    def stat(self, path, flags: int = 0, dirfd: int = AT_FDCWD):
+        st = self.ffi.new("struct vfs_stat *")
+        r = self._lib.vfs_newfstatat(self._v, dirfd, _path(path), st, flags)
+        return r if r < 0 else self._vstat(st)
+
+    def lstat(self, path, dirfd: int = AT_FDCWD):
+        return self.stat(path, 0x100, dirfd)
+
+    def statx(self, path, flags: int = 0, mask: int = 0xfff, dirfd: int = AT_FDCWD):
+        stx = self.ffi.new("struct vfs_statx *")
+        r = self._lib.vfs_statx(self._v, dirfd, _path(path), flags, mask, stx)
+        if r < 0:
+            return r
+        return {"mask": stx.stx_mask, "mode": stx.stx_mode, "nlink": stx.stx_nlink, "uid": stx.stx_uid,
+                "gid": stx.stx_gid, "ino": stx.stx_ino, "size": stx.stx_size, "blocks": stx.stx_blocks,
+                "mtime": stx.stx_mtime.tv_sec, "mtime_ns": stx.stx_mtime.tv_nsec,
+                "dev_minor": stx.stx_dev_minor}
+
+    def getdents(self, fd: int, bufsize: int = 65536):
+        buf = self.ffi.new("char[]", max(bufsize, 1))
+        r = self._lib.vfs_getdents64(self._v, fd, buf, bufsize)
+        if r < 0:
+            return r
+        raw = self.ffi.buffer(buf, r)[:]
+        out, pos = [], 0
+        while pos < r:
+            ino = int.from_bytes(raw[pos:pos + 8], "little")
+            off = int.from_bytes(raw[pos + 8:pos + 16], "little", signed=True)
+            reclen = int.from_bytes(raw[pos + 16:pos + 18], "little")
+            dtype = raw[pos + 18]
+            name = raw[pos + 19:pos + reclen].split(b"\0", 1)[0]
+            out.append(Dirent(name, dtype, ino, off))
+            if reclen == 0:
+                raise AssertionError("zero d_reclen")
+            pos += reclen
+        return out
+
+    def listdir(self, path, dirfd: int = AT_FDCWD):
+        """All entries but . and .., sorted, or -errno."""
+        fd = self.open(path, os.O_RDONLY | os.O_DIRECTORY, dirfd=dirfd)
+        if fd < 0:
+            return fd
+        names = []
+        try:
+            while True:
+                ents = self.getdents(fd, 4096)
+                if isinstance(ents, int):
+                    return ents
+                if not ents:
+                    break
+                names += [e.name for e in ents if e.name not in (b".", b"..")]
+        finally:
+            self.close_fd(fd)
+        return sorted(names)
+
+    def readlink(self, path, bufsize: int = 4096, dirfd: int = AT_FDCWD):
+        buf = self.ffi.new("char[]", max(bufsize, 1))
+        r = self._lib.vfs_readlinkat(self._v, dirfd, _path(path), buf, bufsize)
+        return r if r < 0 else self.ffi.buffer(buf, r)[:]
+
+    def access(self, path, mode: int, flags: int = 0, dirfd: int = AT_FDCWD) -> int:
+        return self._lib.vfs_faccessat2(self._v, dirfd, _path(path), mode, flags)
+
+    def mkdir(self, path, mode: int = 0o777, dirfd: int = AT_FDCWD) -> int:
+        return self._lib.vfs_mkdirat(self._v, dirfd, _path(path), mode)
+
+    def unlink(self, path, flags: int = 0, dirfd: int = AT_FDCWD) -> int:
+        return self._lib.vfs_unlinkat(self._v, dirfd, _path(path), flags)
+
+    def rmdir(self, path, dirfd: int = AT_FDCWD) -> int:
+        return self._lib.vfs_unlinkat(self._v, dirfd, _path(path), 0x200)
+
+    def rename(self, old, new, flags: int = 0, olddirfd: int = AT_FDCWD, newdirfd: int = AT_FDCWD) -> int:
+        return self._lib.vfs_renameat2(self._v, olddirfd, _path(old), newdirfd, _path(new), flags)
+
+    def ftruncate(self, fd: int, length: int) -> int:
+        return self._lib.vfs_ftruncate(self._v, fd, length)
+
+    def fsync(self, fd: int) -> int:
+        return self._lib.vfs_fsync(self._v, fd)
+
+    def fdatasync(self, fd: int) -> int:
+        return self._lib.vfs_fdatasync(self._v, fd)
+
+    def dup(self, fd: int) -> int:
+        return self._lib.vfs_dup(self._v, fd)
+
+    def dup2(self, fd: int, newfd: int) -> int:
+        return self._lib.vfs_dup2(self._v, fd, newfd)
+
+    def dup3(self, fd: int, newfd: int, flags: int = 0) -> int:
+        return self._lib.vfs_dup3(self._v, fd, newfd, flags)
+
+    def fcntl(self, fd: int, cmd: int, arg: int = 0) -> int:
+        return self._lib.vfs_fcntl(self._v, fd, cmd, arg & 0xFFFFFFFFFFFFFFFF)
+
+    def chdir(self, path) -> int:
+        return self._lib.vfs_chdir(self._v, _path(path))
+
+    def fchdir(self, fd: int) -> int:
+        return self._lib.vfs_fchdir(self._v, fd)
+
+    def getcwd(self, size: int = 4096):
+        buf = self.ffi.new("char[]", max(size, 1))
+        r = self._lib.vfs_getcwd(self._v, buf, size)
+        return r if r < 0 else self.ffi.buffer(buf, r - 1)[:].decode("utf-8", "surrogateescape")
+
+    def mmap_copy(self, fd: int, off: int, length: int):
+        """(bytes from the file, the whole length of memory) or -errno."""
+        buf = self.ffi.new("char[]", max(length, 1))
+        self.ffi.memmove(buf, b"\xaa" * length, length)  # must be overwritten
+        r = self._lib.vfs_mmap_copy(self._v, fd, off, buf, length)
+        return r if r < 0 else (r, self.ffi.buffer(buf, length)[:])
+
+    def tar_offset(self, fd: int) -> int:
+        out = self.ffi.new("uint64_t *")
+        r = self._lib.vfs_tar_offset(self._v, fd, out)
+        return r if r < 0 else out[0]
+
+
+def sha256(data: bytes) -> bytes:
+    """The C sha256 (for testing it)."""
+    mod = module()
+    out = mod.ffi.new("uint8_t[32]")
+    mod.lib.vfs_sha256(data, len(data), out)
+    return bytes(out)
