@@ -143,9 +143,10 @@ def test_routes_are_compiled_sorted_with_pins():
     ("origin('/d', {'x': 'zz'})", "pin 'x'"),
 ])
 def test_route_mistakes_are_named(route, message):
-    from xax_emu.syscalls.profile import RamDisk, Tar, origin  # noqa: F401  (used by eval)
+    from xax_emu.syscalls import profile as prof
+    namespace = {"RamDisk": prof.RamDisk, "Tar": prof.Tar, "origin": prof.origin}
     with pytest.raises(ProfileError, match=message):
-        generate_c(Profile("p", routes={"/mnt": eval(route)}))
+        generate_c(Profile("p", routes={"/mnt": eval(route, namespace)}))
 
 
 def test_env_knob_reaches_the_program_and_env_option_overrides(build, tmp_path):

@@ -3,7 +3,6 @@ protector, warnings are errors), the objects need nothing but memcpy/memmove/mem
 (runtime_c/lib/mem.c), and linked as a static PIE they have only R_X86_64_RELATIVE relocations,
 the only kind the layer's self-relocator handles."""
 import re
-import shutil
 import subprocess
 from pathlib import Path
 

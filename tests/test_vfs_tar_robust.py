@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vfs_support import Entry, build_tar, trees
+from vfs_support import build_tar, trees
 from xax_emu.vfs._host import HostVfs
 
 
