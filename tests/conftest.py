@@ -17,8 +17,7 @@ import pytest
 
 from xax_emu import runtime
 from xax_emu.monitor import ExitReport, Limits, Monitor, Stdio
-from xax_emu.layers import layer_for
-from xax_emu.profiles import DEFAULT
+from xax_emu.launch import Request, start_kwargs
 from xax_emu.program import resolve
 
 TESTS = Path(__file__).resolve().parent
@@ -60,16 +59,17 @@ class Result:
 
 def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes = b"", env: list[str] | None = None,
              limits: Limits | None = None, origin=None, trace_all: bool = False, monitor: Monitor | None = None,
-             profile: str = DEFAULT) -> Result:
+             profile: str | None = None, fs_image: bytes | None = None) -> Result:
+    """Run a static program or an app image as `xax-emu run` would (the same launch code)."""
     out, err, log = bytearray(), bytearray(), []
     prog = resolve(str(program), origin)
+    lim = limits or Limits(wall_seconds=60)
+    request = Request(prog, list(args or []), list(env or []), profile,
+                      {k: getattr(lim, k) for k in ("memory", "cpu_seconds", "wall_seconds", "download")}, fs_image)
     own = monitor is None
     monitor = monitor or Monitor(log=log.append)
     try:
-        pico = monitor.start(image_url=prog.image_url, argv=[str(program), *(args or [])], env=env or [],
-                             origin=prog.origin, limits=limits or Limits(wall_seconds=60),
-                             layer=layer_for(profile),
-                             local_files=prog.local_files, trace_all=trace_all,
+        pico = monitor.start(**start_kwargs(request), trace_all=trace_all,
                              stdio=Stdio(stdout=out.extend, stderr=err.extend, stdin_bytes=stdin))
         (report,) = monitor.run_until_done([pico])
     finally:

@@ -7,7 +7,10 @@ program runs through `hostile(...)`, which also proves that nothing outside was
 reached (the canary stays unread and unchanged, the loopback listener accepts
 nothing) and that the same Monitor still serves a well-behaved program after.
 Programs print "name = value" lines; -38 is -ENOSYS, the layer's answer to a
-call it has no handler for.
+call it has no handler for.  openat of the canary's host path is answered by the
+layer's VFS: -ENOENT (the default profile has no route covering it; the kernel
+would have opened the existing file), and the trace (trace_all=True) shows it
+reaching the layer as an emulated call.
 """
 from __future__ import annotations
 
@@ -32,11 +35,12 @@ from xax_emu.monitor import Limits, Monitor, Stdio
 from xax_emu.program import resolve
 from xax_emu.seal import syscall_number
 
-ENOSYS, ENOMEM = -errno.ENOSYS, -errno.ENOMEM
+ENOSYS, ENOMEM, ENOENT = -errno.ENOSYS, -errno.ENOMEM, -errno.ENOENT
 SIGSYS_EXIT = 128 + signal.SIGSYS
 SIGSYS_REASON = "killed by SIGSYS"
 REPO = Path(__file__).resolve().parent.parent
 SYS_OPENAT = syscall_number("openat")  # from libseccomp's tables
+EMULATED = {name: kind for name, kind, _ in p.TRACE_KINDS}["EMULATED"]
 
 
 def parse(stdout: bytes) -> dict[str, int]:
@@ -46,6 +50,11 @@ def parse(stdout: bytes) -> dict[str, int]:
         if sep:
             out[name] = int(value)
     return out
+
+
+def reached_layer(r, number: int) -> dict[int, int]:
+    """How many times this syscall number reached the layer, by trace kind (needs trace_all=True)."""
+    return {k: c for (n, k), c in r.report.trace.items() if n == number}
 
 
 def assert_killed_by_sigsys(r, first_line: bytes) -> None:
@@ -108,7 +117,7 @@ def test_compat_mode_calls_are_killed(build, tmp_path, mode):
 # -- 4. rt_sigprocmask blocking SIGSYS --------------------------------------------------------
 
 def test_sigprocmask_cannot_block_sigsys(build, tmp_path):
-    r = hostile(build, tmp_path, "b_sigprocmask.c")
+    r = hostile(build, tmp_path, "b_sigprocmask.c", trace_all=True)
     assert (r.code, r.report.signal, r.report.reason) == (0, None, None)
     never_blocked = (1 << (signal.SIGSYS - 1)) | (1 << (signal.SIGKILL - 1)) | (1 << (signal.SIGSTOP - 1))
     assert parse(r.stdout) == {
@@ -121,31 +130,33 @@ def test_sigprocmask_cannot_block_sigsys(build, tmp_path):
         "setmask_all": 0,
         "getpid_after_all": 100,
         "mask_all_but": never_blocked,  # everything blocked but SIGSYS, SIGKILL, SIGSTOP
-        "openat": ENOSYS,
+        "openat": ENOENT,               # the layer's VFS: still trapped after SIG_SETMASK of every bit
     }
+    assert reached_layer(r, SYS_OPENAT) == {EMULATED: 1}
 
 
 # -- 5. a forged rt_sigreturn frame blocking SIGSYS -------------------------------------------
 
 def test_forged_sigreturn_frame_works(build, tmp_path):
     """The control: the same forged frame with an empty mask resumes the program,
-    and its openat reaches the layer."""
-    r = hostile(build, tmp_path, "b_sigreturn.c", ["none"])
+    and its openat reaches the layer (-ENOENT from the VFS, an emulated trace)."""
+    r = hostile(build, tmp_path, "b_sigreturn.c", ["none"], trace_all=True)
     assert (r.code, r.report.signal) == (0, None)
-    assert r.stdout == b"forging none\nopenat = -38\n"
+    assert r.stdout == f"forging none\nopenat = {ENOENT}\n".encode()
+    assert reached_layer(r, SYS_OPENAT) == {EMULATED: 1}
 
 
 @pytest.mark.parametrize("mode", ["sigsys", "all"])
 def test_sigreturn_mask_blocking_sigsys_is_killed(build, tmp_path, mode):
-    r = hostile(build, tmp_path, "b_sigreturn.c", [mode])
+    r = hostile(build, tmp_path, "b_sigreturn.c", [mode], trace_all=True)
     assert_killed_by_sigsys(r, f"forging {mode}\n".encode())
-    assert SYS_OPENAT not in r.report.missing  # the openat never reached the layer
+    assert reached_layer(r, SYS_OPENAT) == {}  # the openat never reached the layer, under any disposition
 
 
 # -- 6. rt_sigaction on SIGSYS ----------------------------------------------------------------
 
 def test_sigaction_cannot_take_sigsys(build, tmp_path):
-    r = hostile(build, tmp_path, "b_sigaction.c")
+    r = hostile(build, tmp_path, "b_sigaction.c", trace_all=True)
     assert (r.code, r.report.signal, r.report.reason) == (0, None, None)
     assert parse(r.stdout) == {
         "sigaction_ign": ENOSYS,
@@ -154,8 +165,9 @@ def test_sigaction_cannot_take_sigsys(build, tmp_path):
         "getpid_after_handler": 100,
         "sigaction_read": ENOSYS,
         "old_untouched": 1,
-        "openat": ENOSYS,
+        "openat": ENOENT,  # the layer's VFS: SIGSYS still goes to the layer
     }
+    assert reached_layer(r, SYS_OPENAT) == {EMULATED: 1}
 
 
 # -- 7. jumping to the PAL's own syscall instruction ------------------------------------------
@@ -163,12 +175,12 @@ def test_sigaction_cannot_take_sigsys(build, tmp_path):
 def test_pal_syscall_instruction_is_trapped_like_any_other(build, tmp_path):
     # After the trapped call returns into the middle of the PAL, its code goes on
     # with our registers (it may crash, exit or loop); the wall limit ends a loop.
-    r = hostile(build, tmp_path, "b_pal_syscall.c", limits=Limits(wall_seconds=3))
+    r = hostile(build, tmp_path, "b_pal_syscall.c", limits=Limits(wall_seconds=3), trace_all=True)
     out = parse(r.stdout)
     assert out["site_in_program"] == 0 and out["site_offset"] >= 0  # the site is the PAL's, not ours
     # The openat made from the PAL's instruction reached the layer's dispatcher
-    # (a MISSING trace event for it) instead of the kernel.
-    assert r.report.missing.get(SYS_OPENAT) == 1, r.report.trace
+    # (an EMULATED trace event for it: the VFS answers openat) instead of the kernel.
+    assert reached_layer(r, SYS_OPENAT) == {EMULATED: 1}, r.report.trace
     # Whatever happens after the return into the middle of the PAL, no fd came back.
     assert out.get("returned", ENOSYS) < 0
 

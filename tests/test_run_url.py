@@ -51,8 +51,8 @@ def test_run_program_from_its_url_uses_the_cache(build, origin_server, tmp_path)
 def test_run_missing_url_fails_with_one_line(origin_server, tmp_path):
     _, base, _ = origin_server
     r = run_cli([f"{base}/nothing-here"], tmp_path / "cache")
-    assert r.returncode == 127
-    assert b"cannot start the program: cannot fetch the program" in r.stderr
+    assert r.returncode == 2
+    assert r.stderr == f"xax-emu: cannot fetch the program: {base}/nothing-here: HTTP 404\n".encode()
 
 
 def test_run_url_and_different_origin_refused(build, origin_server, tmp_path):

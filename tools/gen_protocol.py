@@ -20,7 +20,7 @@ OUT = ROOT / "runtime_c" / "include" / "xax_protocol.h"
 def _struct(name: str, fields, size: int) -> list[str]:
     lines = [f"struct {name} {{"]
     for fname, ctype, code in fields:
-        if code.endswith("s"):
+        if code.endswith("s") or (code[:-1].isdigit() and code[:-1]):
             lines.append(f"    {ctype} {fname}[{int(code[:-1])}];")
         else:
             lines.append(f"    {ctype} {fname};")
@@ -63,6 +63,8 @@ def render() -> str:
     out += _struct("xax_msg_hdr", p.HEADER_FIELDS, p.HEADER_SIZE)
     out.append("")
     out += _struct("xax_boot_fixed", p.BOOT_FIELDS, p.BOOT.size)
+    out.append("")
+    out += _struct("xax_forward", p.FORWARD_FIELDS, p.FORWARD.size)
     out.append("")
     out += ["#endif", ""]
     return "\n".join(out)

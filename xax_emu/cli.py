@@ -7,12 +7,13 @@ import os
 import re
 import sys
 from collections import Counter
+from pathlib import Path
 
 from . import __version__
-from .errors import SealError, XaxError
-from .monitor import Limits, Monitor, Stdio, parse_origin
+from .errors import ProgramError, SealError, XaxError
+from .monitor import Monitor, Stdio, parse_origin
 from .monitor.fetch import HttpCache
-from .layers import layer_for, program_env
+from .launch import Request, start_kwargs
 from .profiles import DEFAULT, load
 from .program import resolve as resolve_program
 from .syscalls.compiler import table
@@ -35,26 +36,32 @@ def _env_pair(text: str) -> str:
 
 
 def _add_limits(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--memory", type=parse_size, default=Limits.memory,
-                    help="address-space limit of the picoprocess (default 4G)")
-    sp.add_argument("--cpu-seconds", type=int, default=0, help="CPU-time limit (default: none)")
-    sp.add_argument("--wall-seconds", type=float, default=0.0, help="wall-clock limit (default: none)")
-    sp.add_argument("--download-limit", type=parse_size, default=Limits.download,
-                    help="largest download or upload through the origin (default 256M)")
+    # Defaults are None: an image's own [limits] apply unless the command line sets one.
+    sp.add_argument("--memory", type=parse_size,
+                    help="address-space limit of the picoprocess (default: the image's, else 4G)")
+    sp.add_argument("--cpu-seconds", type=int, help="CPU-time limit (default: the image's, else none)")
+    sp.add_argument("--wall-seconds", type=float, help="wall-clock limit (default: the image's, else none)")
+    sp.add_argument("--download-limit", type=parse_size,
+                    help="largest download or upload through the origin (default: the image's, else 256M)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="xax-emu", description="Run legacy native programs in a sealed picoprocess.")
     ap.add_argument("--version", action="version", version=f"xax-emu {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a static x86-64 program sealed; the exit status is the program's",
+    run = sub.add_parser("run", help="run an app image or a static x86-64 program sealed; the exit status is "
+                                     "the program's",
                          usage="xax-emu run [options] PROGRAM [-- ARGS...]")
-    run.add_argument("program", help="a local static ELF, or its http(s) URL (which becomes the origin)")
+    run.add_argument("program", help="an app image (xax-emu pack) or a static ELF: a local file, or its http(s) "
+                                     "URL (which becomes the origin)")
     run.add_argument("--origin", help="the origin a local program may fetch from (default: no network)")
     run.add_argument("--env", action="append", type=_env_pair, default=[], metavar="NAME=VALUE",
                      help="an environment variable for the program (the Monitor's own are not passed)")
-    run.add_argument("--profile", default=DEFAULT,
-                     help=f"the emulation profile: a shipped one by name, or FILE.py:NAME (default {DEFAULT})")
+    run.add_argument("--profile",
+                     help=f"a bare program's emulation profile: a shipped one by name, or FILE.py:NAME "
+                          f"(default {DEFAULT}; an image carries its own)")
+    run.add_argument("--fs-image", metavar="TAR",
+                     help="a tar whose files the profile's Tar routes show (`pack` puts them in the app's image)")
     run.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache")
     run.add_argument("--report", choices=("none", "json"), default="none",
                      help="after the run, print a report of the picoprocess on stderr")
@@ -82,17 +89,27 @@ def _write_to(fd: int):
     return sink
 
 
+def _read_fs_image(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise ProgramError(f"{path}: cannot read the filesystem image: {e.strerror}", path) from None
+
+
 def cmd_run(ns: argparse.Namespace) -> int:
     origin = parse_origin(ns.origin) if ns.origin else None
-    program = resolve_program(ns.program, origin)
-    limits = Limits(memory=ns.memory, cpu_seconds=ns.cpu_seconds, wall_seconds=ns.wall_seconds,
-                    download=ns.download_limit)
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
+    program = resolve_program(ns.program, origin, cache)
+    if program.is_image and (ns.profile is not None or ns.fs_image is not None):
+        raise ProgramError(f"{ns.program}: an image carries its own profile and files: "
+                           "--profile and --fs-image are for bare programs", ns.program)
+    limits = {"memory": ns.memory, "cpu_seconds": ns.cpu_seconds, "wall_seconds": ns.wall_seconds,
+              "download": ns.download_limit}
+    request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     with Monitor(cache=cache) as monitor:
-        pico = monitor.start(image_url=program.image_url, argv=[ns.program, *ns.args],
-                             env=program_env(ns.profile, ns.env),
-                             origin=program.origin, limits=limits, local_files=program.local_files,
-                             layer=layer_for(ns.profile),
+        pico = monitor.start(**start_kwargs(request),
                              stdio=Stdio(stdout=_write_to(1), stderr=_write_to(2), stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
     if report.boot_error:

@@ -53,9 +53,19 @@ MESSAGES = (
     ("ACCEPT", 7, "pico->monitor", "reply arg = channel of an incoming connection, or -1"),
     ("TRACE", 8, "pico->monitor", "one-way: arg = syscall number, chan = disposition; no reply"),
     ("NULL", 9, "pico->monitor", "null xaxcall; reply arg = 0"),
+    ("FORWARD", 10, "pico->monitor", "a system call the profile forwards: payload = struct xax_forward; "
+                                      "reply arg = 0, payload = int64 result + bytes for the call's out argument"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
+
+# FORWARD request payload: the syscall number and its six arguments as the program passed them.
+FORWARD_FIELDS = (
+    ("nr", "int64_t", "q"),
+    ("args", "uint64_t", "6Q"),
+)
+FORWARD = struct.Struct("<q6Q")
+FORWARD_RESULT = struct.Struct("<q")
 
 # Poll entry: struct xabi_poll_fd from the ABI header (chan, events, revents).
 POLL_FIELDS = (

@@ -13,6 +13,11 @@
 
 #define XAX_LAYER_VERSION 1
 
+/* The one real fd a sealed picoprocess has: its channel to the Monitor.  The
+ * layer keeps this number out of the program's fd space (read and write on it
+ * reach the kernel directly). */
+#define XAX_CHANNEL_FD 3
+
 struct layer_call {
     long nr;
     uint64_t a[6];          /* rdi, rsi, rdx, r10, r8, r9 as the program passed them */
@@ -24,10 +29,12 @@ struct xax_layer_host {
     uint32_t flags;                         /* XAX_BOOT_FLAG_* */
     const struct xabi_table *abi;
     void (*trace)(int syscall_nr, int disposition);
+    long (*forward)(struct layer_call *c);  /* an xaxcall: the Monitor serves the system call */
     const uint8_t *random;                  /* 32 bytes from the Monitor */
     const void *image;                      /* the app's tar image in memory (tar routes), or 0 */
     uint64_t image_size;
     const char *origin;                     /* "scheme://host[:port]" the app came from, or 0 */
+    const char *cwd;                        /* the app's working directory (its manifest), or 0 */
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */
@@ -41,6 +48,10 @@ struct xax_layer_exports {
     long (*dispatch)(struct layer_call *c);
     void (*program_loaded)(uintptr_t brk_start);
     const char *profile;                    /* the profile it was compiled from */
+    const char *init_error;                 /* set if the layer could not start (one line) */
+    /* A whole file through the layer's file system (the PAL loads the program
+     * with it): 0, or -errno.  Data in the image is not copied. */
+    long (*load_file)(const char *path, const void **data, uint64_t *size);
 };
 
 typedef const struct xax_layer_exports *(*xax_layer_entry)(const struct xax_layer_host *host);

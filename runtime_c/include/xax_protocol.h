@@ -28,6 +28,7 @@
 #define XAX_MSG_ACCEPT 7 /* pico->monitor: reply arg = channel of an incoming connection, or -1 */
 #define XAX_MSG_TRACE 8 /* pico->monitor: one-way: arg = syscall number, chan = disposition; no reply */
 #define XAX_MSG_NULL 9 /* pico->monitor: null xaxcall; reply arg = 0 */
+#define XAX_MSG_FORWARD 10 /* pico->monitor: a system call the profile forwards: payload = struct xax_forward; reply arg = 0, payload = int64 result + bytes for the call's out argument */
 
 /* trace dispositions (TRACE.chan) */
 #define XAX_TRACE_MISSING 0 /* no disposition: -ENOSYS */
@@ -59,5 +60,11 @@ struct xax_boot_fixed {
     uint8_t random[32];
 };
 _Static_assert(sizeof(struct xax_boot_fixed) == 80, "xax_boot_fixed must match xax_emu/protocol.py");
+
+struct xax_forward {
+    int64_t nr;
+    uint64_t args[6];
+};
+_Static_assert(sizeof(struct xax_forward) == 56, "xax_forward must match xax_emu/protocol.py");
 
 #endif

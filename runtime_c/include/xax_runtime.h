@@ -6,9 +6,6 @@
 #include "xabi.h"
 #include "xax_layer.h"
 
-/* The one fd a sealed picoprocess has: its channel to the Monitor. */
-#define XAX_CHANNEL_FD 3
-
 /* What the trusted boot block hands to the PAL when it has sealed the process. */
 struct xax_boot_info {
     uint32_t flags;                 /* XAX_BOOT_FLAG_* */
@@ -33,6 +30,7 @@ extern struct xabi_table xax_pal_table;
 extern const struct xax_boot_info *xax_boot;
 extern const struct xax_layer_exports *xax_layer; /* 0 until the layer is loaded */
 void pal_trace(int syscall_nr, int disposition);
+long pal_forward(struct layer_call *c);
 __attribute__((noreturn)) void pal_fatal(const char *why);
 
 #endif

@@ -17,6 +17,10 @@ long layer_dispatch(struct layer_call *c)
         if (tracing)
             layer_host->trace((int)c->nr, XAX_TRACE_EMULATED);
         return e->handler(c);
+    case LAYER_FORWARD:
+        if (tracing)
+            layer_host->trace((int)c->nr, XAX_TRACE_FORWARDED);
+        return layer_host->forward(c);
     case LAYER_REJECT:
         if (tracing)
             layer_host->trace((int)c->nr, XAX_TRACE_REJECTED);

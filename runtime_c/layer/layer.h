@@ -29,6 +29,8 @@ extern const char layer_profile_name[];
 struct layer_knobs {
     struct xax_layer_identity identity;
     const char *uname[6]; /* sysname, nodename, release, version, machine, domainname */
+    const char *cwd;            /* initial working directory, or 0 for "/" */
+    const char *proc_self_exe;  /* what readlink("/proc/self/exe") answers, or 0 */
 };
 extern const struct layer_knobs layer_knobs;
 
@@ -58,16 +60,9 @@ static inline int arg_fd(uint64_t v)
     return (int)(uint32_t)v;
 }
 
-/* io (sys_io.c) */
-long layer_read(struct layer_call *c);
-long layer_write(struct layer_call *c);
-long layer_readv(struct layer_call *c);
-long layer_writev(struct layer_call *c);
-long layer_ioctl(struct layer_call *c);
-long layer_close(struct layer_call *c);
-long layer_fcntl(struct layer_call *c);
-long layer_fstat(struct layer_call *c);
-long layer_newfstatat(struct layer_call *c);
+/* files (sys_fs.c) */
+const char *layer_fs_init(void);
+long layer_load_file(const char *path, const void **data, uint64_t *size);
 /* memory (sys_mem.c) */
 void layer_program_loaded(uintptr_t brk_start);
 long layer_brk(struct layer_call *c);

@@ -20,5 +20,7 @@ const struct xax_layer_exports *xax_layer_start(const struct xax_layer_host *hos
     exports.program_loaded = layer_program_loaded;
     exports.profile = layer_profile_name;
     exports.identity = &layer_knobs.identity;
+    exports.init_error = layer_fs_init();
+    exports.load_file = layer_load_file;
     return &exports;
 }

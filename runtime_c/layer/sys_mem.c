@@ -1,5 +1,5 @@
-/* brk, and the mmap calls the filter does not let through (file-backed,
- * shared, huge pages, unknown flags). */
+/* brk: the program break, grown in anonymous memory after the program's last
+ * segment.  (The mmap forms the filter traps are in sys_fs.c: files.) */
 #include <linux/mman.h>
 
 #include "../lib/sys.h"
@@ -33,23 +33,4 @@ long layer_brk(struct layer_call *c)
     }
     brk_cur = want;
     return (long)brk_cur;
-}
-
-long layer_mmap(struct layer_call *c)
-{
-    uint64_t flags = c->a[3], prot = c->a[2];
-    if (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
-        return -EINVAL;
-    if (flags & MAP_HUGETLB)
-        return -ENOMEM; /* no huge pages in a picoprocess */
-    if (!(flags & MAP_ANONYMOUS))
-        return -EBADF; /* no files yet: no fd refers to one */
-    if ((flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE) {
-        /* Without fork, shared anonymous memory is private anonymous memory. */
-        uint64_t keep = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | MAP_POPULATE | MAP_STACK;
-        if (flags & ~(keep | MAP_TYPE | MAP_ANONYMOUS))
-            return -EINVAL;
-        return sys6(__NR_mmap, c->a[0], c->a[1], prot, (flags & keep) | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    }
-    return -EINVAL;
 }

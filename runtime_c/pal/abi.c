@@ -128,6 +128,23 @@ void pal_trace(int syscall_nr, int disposition)
     xaxcall_oneway(XAX_MSG_TRACE, disposition, syscall_nr);
 }
 
+/* A forwarded system call: the Monitor answers with the result and, for an
+ * out argument (reply arg = its index), the bytes to store there. */
+long pal_forward(struct layer_call *c)
+{
+    static unsigned char reply[XAX_MAX_PAYLOAD];
+    struct xax_forward req = {c->nr, {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]}};
+    uint32_t got = 0;
+    int out_arg = xaxcall(XAX_MSG_FORWARD, -1, 0, &req, sizeof req, reply, sizeof reply, &got);
+    int64_t result;
+    if (got < sizeof result || got > sizeof reply)
+        pal_fatal("malformed FORWARD reply");
+    memcpy(&result, reply, sizeof result);
+    if (out_arg >= 0 && out_arg < 6 && got > sizeof result)
+        memcpy((void *)c->a[out_arg], reply + sizeof result, got - sizeof result);
+    return (long)result;
+}
+
 __attribute__((noreturn)) void pal_fatal(const char *why)
 {
     (void)why; /* the process has no stderr of its own; the exit code tells */

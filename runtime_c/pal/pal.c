@@ -3,6 +3,7 @@
  * then the program named by xabi_args()[0], and starts the program. */
 #include "../lib/sys.h"
 #include "loader.h"
+#include "tarfind.h"
 #include "xax_protocol.h"
 #include "xax_runtime.h"
 
@@ -42,53 +43,80 @@ static const char *setting(const char *key)
 
 static struct xax_layer_host layer_host;
 
-static void load_layer(void)
+/* Map the layer and start it, giving it the image (if any). */
+static void start_layer(const unsigned char *img, size_t size, const unsigned char *image, uint64_t image_size)
 {
-    const char *url = setting("layer");
-    if (!url)
-        give_up("layer", "no layer=URL setting from the Monitor");
-    size_t size;
-    const unsigned char *img = pal_fetch(url, &size);
-    if (!img)
-        give_up("layer", "cannot fetch it");
     struct loaded_program layer;
     const char *err = map_elf(img, size, &layer);
     if (err)
         give_up("layer", err);
-    xax_pal_table.free((void *)img);
     layer_host.version = XAX_LAYER_VERSION;
     layer_host.flags = xax_boot->flags;
     layer_host.abi = &xax_pal_table;
     layer_host.trace = pal_trace;
+    layer_host.forward = pal_forward;
     layer_host.random = xax_boot->random;
     layer_host.origin = setting("origin");
-    const char *image_url = setting("image");
-    if (image_url) { /* the filesystem image for the profile's tar routes */
-        size_t image_size;
-        layer_host.image = pal_fetch(image_url, &image_size);
-        if (!layer_host.image)
-            give_up("layer", "cannot fetch the filesystem image");
-        layer_host.image_size = image_size;
-    }
+    layer_host.cwd = setting("cwd");
+    layer_host.image = image;
+    layer_host.image_size = image_size;
     const struct xax_layer_exports *ex = ((xax_layer_entry)layer.entry)(&layer_host);
-    if (!ex || ex->version != XAX_LAYER_VERSION || !ex->dispatch || !ex->program_loaded || !ex->identity)
+    if (!ex || ex->version != XAX_LAYER_VERSION || !ex->dispatch || !ex->program_loaded || !ex->identity ||
+        !ex->load_file)
         give_up("layer", "it does not speak this PAL's layer interface");
+    if (ex->init_error)
+        give_up("layer", ex->init_error);
     xax_layer = ex;
+}
+
+static const unsigned char *fetch_or_give_up(const char *what, const char *url, size_t *size)
+{
+    const unsigned char *data = pal_fetch(url, size);
+    if (!data)
+        give_up(what, "cannot fetch it");
+    return data;
 }
 
 __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
 {
     xax_boot = info;
-    load_layer();
-    size_t size;
-    const unsigned char *img = pal_fetch(info->args[0], &size);
-    if (!img)
-        give_up("program", "cannot fetch the program");
+    const char *entry = setting("entry");
+    const unsigned char *prog_img;
+    size_t prog_size;
+    if (entry) {
+        /* An app image (the article's loader): xabi_args()[0] names it; its layer
+         * is the member .xax/layer; the program is `entry`, through the layer. */
+        size_t image_size;
+        const unsigned char *image = fetch_or_give_up("image", info->args[0], &image_size);
+        const unsigned char *layer;
+        uint64_t layer_size;
+        if (!tar_find(image, image_size, ".xax/layer", &layer, &layer_size))
+            give_up("image", "it has no .xax/layer among its first members");
+        start_layer(layer, layer_size, image, image_size);
+        const void *data;
+        uint64_t size;
+        if (xax_layer->load_file(entry, &data, &size) < 0)
+            give_up("program", "its entry is not a readable file in the image");
+        prog_img = data;
+        prog_size = size;
+    } else {
+        /* A bare program: the layer and the optional filesystem image come from
+         * the PAL settings, the program from xabi_args()[0]. */
+        const char *layer_url = setting("layer");
+        if (!layer_url)
+            give_up("layer", "no layer=URL setting from the Monitor");
+        size_t layer_size, image_size = 0;
+        const unsigned char *layer = fetch_or_give_up("layer", layer_url, &layer_size);
+        const char *image_url = setting("image");
+        const unsigned char *image = image_url ? fetch_or_give_up("filesystem image", image_url, &image_size) : 0;
+        start_layer(layer, layer_size, image, image_size);
+        xax_pal_table.free((void *)layer);
+        prog_img = fetch_or_give_up("program", info->args[0], &prog_size);
+    }
     struct loaded_program prog;
-    const char *err = map_elf(img, size, &prog);
+    const char *err = map_elf(prog_img, prog_size, &prog);
     if (err)
         give_up("program", err);
-    xax_pal_table.free((void *)img);
     xax_layer->program_loaded(prog.brk_start);
     uintptr_t sp = build_stack(&prog, info->args + 1, info->env);
     xax_enter_program(prog.entry, sp);

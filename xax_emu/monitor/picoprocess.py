@@ -6,6 +6,7 @@ acts on it, and any violation kills this picoprocess and only this one.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import signal
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Callable
 
 from .. import protocol as p
 from ..errors import OriginError, ProtocolViolation
+from ..syscalls import catalogue
+from ..syscalls.forwarding import FORWARDABLE
 from ..runtime import pico_binary
 from ..seal import filter_bpf
 from .channels import CLOSED, BodyChannel, Channel, InputChannel, OutputChannel, PutChannel, SocketChannel
@@ -73,8 +76,9 @@ class ExitReport:
 
 class Picoprocess:
     def __init__(self, monitor: "Monitor", *, image_url: str, argv: list[str], env: dict[str, str] | list[str],
-                 origin: Origin | None, limits: Limits, layer: bytes, local_files: dict[str, bytes] | None = None,
-                 stdio: Stdio | None = None, trace_all: bool = False, fs_image: bytes | None = None):
+                 origin: Origin | None, limits: Limits, layer: bytes | None,
+                 local_files: dict[str, bytes] | None = None, stdio: Stdio | None = None, trace_all: bool = False,
+                 fs_image: bytes | None = None, pal_settings: list[str] | None = None):
         self.monitor = monitor
         self.image_url = image_url
         self.argv = list(argv)
@@ -82,8 +86,10 @@ class Picoprocess:
         self.origin = origin
         self.limits = limits
         self.local_files = dict(local_files or {})
-        self.local_files[LAYER_URL] = layer  # the interposition layer the PAL loads first
-        self.pal_settings = [f"layer={LAYER_URL}"]
+        self.pal_settings = list(pal_settings or [])  # entry=, cwd= for an app image
+        if layer is not None:  # a bare program: the layer the PAL loads first (an image carries its own)
+            self.local_files[LAYER_URL] = layer
+            self.pal_settings.append(f"layer={LAYER_URL}")
         if fs_image is not None:  # the tar the profile's Tar routes read
             self.local_files[FS_IMAGE_URL] = fs_image
             self.pal_settings.append(f"image={FS_IMAGE_URL}")
@@ -239,6 +245,21 @@ class Picoprocess:
 
     def _x_null(self, msg: p.Message) -> None:
         self.reply(msg, 0)
+
+    def _x_forward(self, msg: p.Message) -> None:
+        """A forwarded system call: served if forwarding.FORWARDABLE lists it, else -ENOSYS."""
+        if len(msg.payload) != p.FORWARD.size:
+            raise ProtocolViolation(f"FORWARD: payload of {len(msg.payload)} bytes, expected {p.FORWARD.size}")
+        nr, *args = p.FORWARD.unpack(msg.payload)
+        try:
+            forwarded = FORWARDABLE.get(catalogue.by_number(nr).name)
+        except catalogue.UnknownSyscall:
+            forwarded = None
+        if forwarded is None:
+            self.reply(msg, -1, p.FORWARD_RESULT.pack(-errno.ENOSYS))
+            return
+        result, out = forwarded.serve(tuple(args))
+        self.reply(msg, forwarded.out_arg if out else -1, p.FORWARD_RESULT.pack(result) + out)
 
     def _x_accept(self, msg: p.Message) -> None:
         if msg.payload:

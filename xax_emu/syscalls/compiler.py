@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import RuntimeNotBuilt, XaxError
 from ..runtime import SOURCE_DIR
 from . import catalogue
+from .forwarding import FORWARDABLE
 from .handlers import HANDLERS, c_function
 from .profile import (Deny, Disposition, Emulate, Forward, Identity, Origin, Profile, ProfileError, RamDisk, Reject,
                       Resolved, Tar, Uname, resolve)
@@ -60,9 +61,9 @@ def table(resolved: Resolved) -> list[Row]:
             if unknown:
                 raise ProfileError(f"profile {resolved.origins[s.name]!r}: syscall {s.name!r}: handler "
                                    f"{d.handler!r} takes no parameter {', '.join(map(repr, unknown))}")
-        elif isinstance(d, Forward):
-            raise ProfileError(f"profile {resolved.origins[s.name]!r}: syscall {s.name!r}: forward() is not "
-                               "available yet: the Monitor has no syscall forwarding; use emulate() or reject()")
+        elif isinstance(d, Forward) and s.name not in FORWARDABLE:
+            raise ProfileError(f"profile {resolved.origins[s.name]!r}: syscall {s.name!r}: the Monitor does not "
+                               f"serve it, so it cannot be forwarded (forwardable: {', '.join(sorted(FORWARDABLE))})")
         if s.nr >= LAYER_NR_MAX:
             raise ProfileError(f"syscall {s.name!r} ({s.nr}) is beyond the layer's table of {LAYER_NR_MAX}")
         rows.append(Row(s.nr, s.name, d, resolved.origins.get(s.name)))
@@ -91,6 +92,10 @@ def _knobs_c(resolved: Resolved) -> list[str]:
     ident = resolved.knobs.get("identity") or Identity()
     uname = resolved.knobs.get("uname") or Uname()
     fields = [uname.sysname, uname.nodename, uname.release, uname.version, uname.machine, uname.domainname]
+    cwd, exe = resolved.knobs.get("cwd"), resolved.knobs.get("proc_self_exe")
+    for knob, value in (("cwd", cwd), ("proc_self_exe", exe)):
+        if value is not None and (not value.startswith("/") or len(value.encode()) > 4095 or "\0" in value):
+            raise ProfileError(f"profile {resolved.name!r}: {knob} must be an absolute path, not {value!r}")
     for name, value in zip(("sysname", "nodename", "release", "version", "machine", "domainname"), fields):
         if len(value.encode()) > 64:
             raise ProfileError(f"profile {resolved.name!r}: uname field {name!r} is over 64 bytes: {value!r}")
@@ -101,6 +106,8 @@ def _knobs_c(resolved: Resolved) -> list[str]:
         "const struct layer_knobs layer_knobs = {",
         f"    .identity = {{{ident.uid}, {ident.gid}, {ident.euid}, {ident.egid}}},",
         f"    .uname = {{{', '.join(_c_string(v) for v in fields)}}},",
+        f"    .cwd = {_c_string(cwd) if cwd else 0},",
+        f"    .proc_self_exe = {_c_string(exe) if exe else 0},",
         "};",
         "",
     ]
@@ -130,7 +137,8 @@ def _routes_c(resolved: Resolved) -> list[str]:
             if not b.url_prefix.startswith("/") or "://" in b.url_prefix:
                 raise ProfileError(f"{where}: origin() takes a path under the app's origin, like '/data', "
                                    f"not {b.url_prefix!r}")
-            routes.append(f"    {{{_c_string(prefix)}, LAYER_ROUTE_ORIGIN, {_c_string(b.url_prefix)}, 0}},")
+            url_dir = b.url_prefix.rstrip("/") + "/"  # files are fetched from url_dir + their path
+            routes.append(f"    {{{_c_string(prefix)}, LAYER_ROUTE_ORIGIN, {_c_string(url_dir)}, 0}},")
             for rel, digest in b.sha256:
                 if not _relative_path(rel) or not _HEX64.match(digest):
                     raise ProfileError(f"{where}: pin {rel!r}: {digest!r} must be a relative path and 64 hex digits")
@@ -168,6 +176,8 @@ def generate_c(profile: Profile) -> str:
         if isinstance(d, Emulate):
             fn = c_function(d.handler, r.name)
             out.append(f"    [{r.nr}] = {{LAYER_EMULATE, {fn}, 0}}, /* {r.name}: {d.handler}{note} */")
+        elif isinstance(d, Forward):
+            out.append(f"    [{r.nr}] = {{LAYER_FORWARD, 0, 0}}, /* {r.name}: forward{note} */")
         elif isinstance(d, Reject):
             out.append(f"    [{r.nr}] = {{LAYER_REJECT, 0, {d.result()}L}}, /* {r.name}: {_comment(d.describe())}{note} */")
         else:

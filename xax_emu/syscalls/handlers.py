@@ -17,15 +17,25 @@ class Handler:
 
 
 HANDLERS: dict[str, Handler] = {
-    "stdio": Handler(
-        "fds 0-2 are the Monitor's stdio channels (pipes: not terminals, not seekable)",
+    "vfs": Handler(
+        "files through the profile's routes (tar image, RAM disk, origin, deny); fds 0-2 are the stdio "
+        "channels; no fd is a terminal",
         {"read": "layer_read", "write": "layer_write", "readv": "layer_readv", "writev": "layer_writev",
-         "ioctl": "layer_ioctl", "close": "layer_close", "fcntl": "layer_fcntl", "fstat": "layer_fstat",
-         "newfstatat": "layer_newfstatat"}),
+         "pread64": "layer_pread64", "pwrite64": "layer_pwrite64", "lseek": "layer_lseek", "close":
+         "layer_close", "open": "layer_open", "openat": "layer_openat", "creat": "layer_creat", "stat":
+         "layer_stat", "lstat": "layer_lstat", "fstat": "layer_fstat", "newfstatat": "layer_newfstatat",
+         "statx": "layer_statx", "getdents64": "layer_getdents64", "readlink": "layer_readlink",
+         "readlinkat": "layer_readlinkat", "access": "layer_access", "faccessat": "layer_faccessat",
+         "faccessat2": "layer_faccessat2", "mkdir": "layer_mkdir", "mkdirat": "layer_mkdirat", "rmdir":
+         "layer_rmdir", "unlink": "layer_unlink", "unlinkat": "layer_unlinkat", "rename": "layer_rename",
+         "renameat": "layer_renameat", "renameat2": "layer_renameat2", "ftruncate": "layer_ftruncate",
+         "fsync": "layer_fsync", "fdatasync": "layer_fdatasync", "dup": "layer_dup", "dup2": "layer_dup2",
+         "dup3": "layer_dup3", "fcntl": "layer_fcntl", "ioctl": "layer_ioctl", "chdir": "layer_chdir",
+         "fchdir": "layer_fchdir", "getcwd": "layer_getcwd", "umask": "layer_umask"}),
     "brk": Handler("the program break, grown in anonymous memory after the program's last segment",
                    {"brk": "layer_brk"}),
-    "mmap": Handler("the mmap forms the filter traps: shared anonymous becomes private, huge pages ENOMEM, "
-                    "files EBADF until the VFS maps them", {"mmap": "layer_mmap"}),
+    "mmap": Handler("the mmap forms the filter traps: files are copied into private memory, shared anonymous "
+                    "memory is private memory, huge pages ENOMEM", {"mmap": "layer_mmap"}),
     "identity": Handler("one process with one thread, with a fixed virtual pid, run by the profile's "
                         "virtual user (the identity knob)",
                         {"getpid": "layer_getpid", "gettid": "layer_getpid",

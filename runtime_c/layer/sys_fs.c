@@ -1,0 +1,339 @@
+/* Files: every fd and path system call, served by the VFS (runtime_c/vfs/)
+ * over the profile's routes; fds 0-2 are the stdio channels.
+ *
+ * read write readv writev pread64 pwrite64 lseek close open openat creat
+ * stat lstat fstat newfstatat statx getdents64 readlink readlinkat access
+ * faccessat faccessat2 mkdir mkdirat rmdir unlink unlinkat rename renameat
+ * renameat2 ftruncate fsync fdatasync dup dup2 dup3 fcntl ioctl chdir fchdir
+ * getcwd umask, and file-backed mmap (copied into anonymous memory). */
+#include <asm-generic/ioctls.h>
+#include <linux/fcntl.h>
+#include <linux/mman.h>
+#include <linux/time.h>
+#include <linux/time_types.h>
+
+#include "../lib/sys.h"
+#include "../vfs/vfs.h"
+#include "chan.h"
+#include "layer.h"
+#include "xax_protocol.h"
+
+static struct vfs *V;
+
+#define A(i) (c->a[i])
+#define FD(i) program_fd(c->a[i])
+
+/* The channel's number is never one of the program's fds: a read or write on
+ * it would reach the kernel (the filter allows those) and the Monitor.  The
+ * VFS keeps the number occupied (see layer_fs_init) so that it never hands it
+ * out, and every call naming it sees -EBADF, as for a closed fd. */
+static int program_fd(uint64_t v)
+{
+    int fd = arg_fd(v);
+    return fd == XAX_CHANNEL_FD ? -1 : fd;
+}
+#define STR(i) ((const char *)c->a[i])
+
+/* -- the VFS's environment inside the picoprocess ---------------------------- */
+
+static void *env_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return LAYER_ABI->alloc(0, (long)n);
+}
+
+static void env_release(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    (void)n;
+    LAYER_ABI->free(p);
+}
+
+/* An origin file: layer_host->origin + url, fetched whole through the Monitor
+ * (which enforces the Same Origin Policy). */
+static int env_fetch(void *ctx, const char *url, void **data, size_t *len)
+{
+    (void)ctx;
+    const char *origin = layer_host->origin;
+    if (!origin)
+        return -ENOENT;
+    size_t o = strlen(origin), u = strlen(url);
+    char *full = env_alloc(0, o + u + 1);
+    if (!full)
+        return -EIO;
+    memcpy(full, origin, o);
+    memcpy(full + o, url, u + 1);
+    int chan = LAYER_ABI->open_url("get", full);
+    LAYER_ABI->free(full);
+    if (chan < 0)
+        return -ENOENT;
+    size_t cap = 1 << 16, got = 0;
+    unsigned char *buf = env_alloc(0, cap);
+    if (!buf) {
+        LAYER_ABI->close(chan);
+        return -EIO;
+    }
+    for (;;) {
+        if (got == cap) {
+            unsigned char *bigger = env_alloc(0, cap * 2);
+            if (!bigger) {
+                LAYER_ABI->free(buf);
+                LAYER_ABI->close(chan);
+                return -EIO;
+            }
+            memcpy(bigger, buf, got);
+            LAYER_ABI->free(buf);
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t want = cap - got > XAX_MAX_PAYLOAD ? XAX_MAX_PAYLOAD : cap - got;
+        long n = chan_read(chan, (char *)buf + got, want);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    LAYER_ABI->close(chan);
+    *data = buf;
+    *len = got;
+    return 0;
+}
+
+static long env_chan_read(void *ctx, int chan, void *buf, size_t n)
+{
+    (void)ctx;
+    return chan_read(chan, buf, n);
+}
+
+static long env_chan_write(void *ctx, int chan, const void *buf, size_t n)
+{
+    (void)ctx;
+    return chan_write(chan, buf, n);
+}
+
+static void env_chan_close(void *ctx, int chan)
+{
+    (void)ctx;
+    LAYER_ABI->close(chan);
+}
+
+static void env_clock(void *ctx, int64_t *sec, uint32_t *nsec)
+{
+    (void)ctx;
+    struct __kernel_timespec ts = {0, 0};
+    sys2(__NR_clock_gettime, CLOCK_REALTIME, (long)&ts);
+    *sec = ts.tv_sec;
+    *nsec = (uint32_t)ts.tv_nsec;
+}
+
+static const struct vfs_env env = {
+    .alloc = env_alloc,
+    .release = env_release,
+    .fetch = env_fetch,
+    .chan_read = env_chan_read,
+    .chan_write = env_chan_write,
+    .chan_close = env_chan_close,
+    .clock = env_clock,
+};
+
+/* Mount the profile's routes; NULL on success, else a one-line reason. */
+const char *layer_fs_init(void)
+{
+    V = vfs_new(&env);
+    if (!V)
+        return "out of memory for the file system";
+    vfs_set_user(V, layer_knobs.identity.uid, layer_knobs.identity.gid);
+    if ((layer_host->flags & XAX_BOOT_FLAG_STDIO) && vfs_stdio(V) < 0)
+        return "cannot set up the stdio fds";
+    /* Occupy the channel's number in the VFS (fds 0-2 are in use, so a dup lands on 3). */
+    long placeholder = vfs_fcntl(V, 0, F_DUPFD, XAX_CHANNEL_FD);
+    if (placeholder != XAX_CHANNEL_FD)
+        return "cannot reserve the channel's fd number";
+    for (unsigned i = 0; i < layer_nroutes; i++) {
+        const struct layer_route *r = &layer_routes[i];
+        long e;
+        switch (r->kind) {
+        case LAYER_ROUTE_TAR:
+            if (!layer_host->image)
+                return "the profile has tar routes but no filesystem image was given";
+            e = vfs_mount_tar(V, r->prefix, layer_host->image, layer_host->image_size, r->where);
+            if (e < 0)
+                return e == -EINVAL ? "the filesystem image is malformed or hostile" : "a tar route cannot be mounted";
+            break;
+        case LAYER_ROUTE_RAM:
+            e = vfs_mount_ram(V, r->prefix, r->size);
+            break;
+        case LAYER_ROUTE_ORIGIN:
+            e = vfs_mount_origin(V, r->prefix, r->where);
+            break;
+        default:
+            e = vfs_mount_deny(V, r->prefix);
+        }
+        if (e < 0)
+            return "a route cannot be mounted";
+    }
+    /* An image's files appear at / unless the profile routes / itself. */
+    int root_routed = 0;
+    for (unsigned i = 0; i < layer_nroutes; i++)
+        root_routed |= strcmp(layer_routes[i].prefix, "/") == 0;
+    if (layer_host->image && !root_routed &&
+        vfs_mount_tar(V, "/", layer_host->image, layer_host->image_size, "") < 0)
+        return "the image is malformed or hostile";
+    for (unsigned i = 0; i < layer_npins; i++)
+        if (vfs_pin_sha256(V, layer_pins[i].prefix, layer_pins[i].path, layer_pins[i].sha256) < 0)
+            return "a sha256 pin names no origin route";
+    const char *cwd = layer_host->cwd ? layer_host->cwd : layer_knobs.cwd;
+    if (cwd && vfs_chdir(V, cwd) < 0)
+        return "the working directory does not exist";
+    return 0;
+}
+
+long layer_load_file(const char *path, const void **data, uint64_t *size)
+{
+    long fd = vfs_openat(V, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    struct vfs_stat st;
+    long r = vfs_fstat(V, (int)fd, &st);
+    uint64_t off;
+    if (r == 0 && (st.st_mode & 0170000) != 0100000)
+        r = -EACCES; /* not a regular file */
+    if (r == 0 && layer_host->image && vfs_tar_offset(V, (int)fd, &off) == 0 && off <= layer_host->image_size &&
+        (uint64_t)st.st_size <= layer_host->image_size - off) {
+        *data = (const unsigned char *)layer_host->image + off;
+        *size = (uint64_t)st.st_size;
+    } else if (r == 0) { /* not in the image: a copy */
+        void *buf = env_alloc(0, st.st_size ? (size_t)st.st_size : 1);
+        r = buf ? vfs_pread64(V, (int)fd, buf, (size_t)st.st_size, 0) : -ENOMEM;
+        if (r >= 0 && r != st.st_size)
+            r = -EIO;
+        if (r >= 0) {
+            *data = buf;
+            *size = (uint64_t)st.st_size;
+            r = 0;
+        }
+    }
+    vfs_close(V, (int)fd);
+    return r;
+}
+
+/* -- the system calls --------------------------------------------------------- */
+
+long layer_read(struct layer_call *c) { return vfs_read(V, FD(0), (void *)A(1), A(2)); }
+long layer_write(struct layer_call *c) { return vfs_write(V, FD(0), (const void *)A(1), A(2)); }
+long layer_readv(struct layer_call *c) { return vfs_readv(V, FD(0), (const struct vfs_iovec *)A(1), (int)A(2)); }
+long layer_writev(struct layer_call *c) { return vfs_writev(V, FD(0), (const struct vfs_iovec *)A(1), (int)A(2)); }
+long layer_pread64(struct layer_call *c) { return vfs_pread64(V, FD(0), (void *)A(1), A(2), (int64_t)A(3)); }
+long layer_pwrite64(struct layer_call *c) { return vfs_pwrite64(V, FD(0), (const void *)A(1), A(2), (int64_t)A(3)); }
+long layer_lseek(struct layer_call *c) { return vfs_lseek(V, FD(0), (int64_t)A(1), (int)A(2)); }
+long layer_close(struct layer_call *c) { return vfs_close(V, FD(0)); }
+long layer_open(struct layer_call *c) { return vfs_openat(V, AT_FDCWD, STR(0), (int)A(1), (uint32_t)A(2)); }
+long layer_openat(struct layer_call *c) { return vfs_openat(V, FD(0), STR(1), (int)A(2), (uint32_t)A(3)); }
+long layer_creat(struct layer_call *c)
+{
+    return vfs_openat(V, AT_FDCWD, STR(0), O_CREAT | O_WRONLY | O_TRUNC, (uint32_t)A(1));
+}
+long layer_stat(struct layer_call *c) { return vfs_newfstatat(V, AT_FDCWD, STR(0), (struct vfs_stat *)A(1), 0); }
+long layer_lstat(struct layer_call *c)
+{
+    return vfs_newfstatat(V, AT_FDCWD, STR(0), (struct vfs_stat *)A(1), AT_SYMLINK_NOFOLLOW);
+}
+long layer_fstat(struct layer_call *c) { return vfs_fstat(V, FD(0), (struct vfs_stat *)A(1)); }
+long layer_newfstatat(struct layer_call *c)
+{
+    return vfs_newfstatat(V, FD(0), STR(1), (struct vfs_stat *)A(2), (int)A(3));
+}
+long layer_statx(struct layer_call *c)
+{
+    return vfs_statx(V, FD(0), STR(1), (int)A(2), (uint32_t)A(3), (struct vfs_statx *)A(4));
+}
+long layer_getdents64(struct layer_call *c) { return vfs_getdents64(V, FD(0), (void *)A(1), (uint32_t)A(2)); }
+
+/* readlink of /proc/self/exe answers the profile's knob (the program's path in its image). */
+static long readlink_at(int dirfd, const char *path, char *buf, long n)
+{
+    if (path && layer_knobs.proc_self_exe && strcmp(path, "/proc/self/exe") == 0) {
+        if (n <= 0)
+            return -EINVAL;
+        size_t len = strlen(layer_knobs.proc_self_exe);
+        if ((size_t)n < len)
+            len = (size_t)n;
+        memcpy(buf, layer_knobs.proc_self_exe, len);
+        return (long)len;
+    }
+    return vfs_readlinkat(V, dirfd, path, buf, (int)n);
+}
+long layer_readlink(struct layer_call *c) { return readlink_at(AT_FDCWD, STR(0), (char *)A(1), (int)A(2)); }
+long layer_readlinkat(struct layer_call *c) { return readlink_at(FD(0), STR(1), (char *)A(2), (int)A(3)); }
+long layer_access(struct layer_call *c) { return vfs_faccessat(V, AT_FDCWD, STR(0), (int)A(1)); }
+long layer_faccessat(struct layer_call *c) { return vfs_faccessat(V, FD(0), STR(1), (int)A(2)); }
+long layer_faccessat2(struct layer_call *c) { return vfs_faccessat2(V, FD(0), STR(1), (int)A(2), (int)A(3)); }
+long layer_mkdir(struct layer_call *c) { return vfs_mkdirat(V, AT_FDCWD, STR(0), (uint32_t)A(1)); }
+long layer_mkdirat(struct layer_call *c) { return vfs_mkdirat(V, FD(0), STR(1), (uint32_t)A(2)); }
+long layer_rmdir(struct layer_call *c) { return vfs_unlinkat(V, AT_FDCWD, STR(0), AT_REMOVEDIR); }
+long layer_unlink(struct layer_call *c) { return vfs_unlinkat(V, AT_FDCWD, STR(0), 0); }
+long layer_unlinkat(struct layer_call *c) { return vfs_unlinkat(V, FD(0), STR(1), (int)A(2)); }
+long layer_rename(struct layer_call *c) { return vfs_renameat2(V, AT_FDCWD, STR(0), AT_FDCWD, STR(1), 0); }
+long layer_renameat(struct layer_call *c) { return vfs_renameat2(V, FD(0), STR(1), FD(2), STR(3), 0); }
+long layer_renameat2(struct layer_call *c)
+{
+    return vfs_renameat2(V, FD(0), STR(1), FD(2), STR(3), (uint32_t)A(4));
+}
+long layer_ftruncate(struct layer_call *c) { return vfs_ftruncate(V, FD(0), (int64_t)A(1)); }
+long layer_fsync(struct layer_call *c) { return vfs_fsync(V, FD(0)); }
+long layer_fdatasync(struct layer_call *c) { return vfs_fdatasync(V, FD(0)); }
+long layer_dup(struct layer_call *c) { return vfs_dup(V, FD(0)); }
+long layer_dup2(struct layer_call *c) { return vfs_dup2(V, FD(0), FD(1)); }
+long layer_dup3(struct layer_call *c) { return vfs_dup3(V, FD(0), FD(1), (int)A(2)); }
+long layer_fcntl(struct layer_call *c) { return vfs_fcntl(V, FD(0), (int)A(1), A(2)); }
+long layer_chdir(struct layer_call *c) { return vfs_chdir(V, STR(0)); }
+long layer_fchdir(struct layer_call *c) { return vfs_fchdir(V, FD(0)); }
+long layer_getcwd(struct layer_call *c) { return vfs_getcwd(V, (char *)A(0), A(1)); }
+long layer_umask(struct layer_call *c) { return vfs_umask(V, (uint32_t)A(0) & 0777); }
+
+/* No fd is a terminal: ENOTTY for any open fd, EBADF otherwise. */
+long layer_ioctl(struct layer_call *c)
+{
+    long r = vfs_fcntl(V, FD(0), F_GETFD, 0);
+    return r < 0 ? r : -ENOTTY;
+}
+
+/* mmap forms the filter traps.  A file is copied into private anonymous memory
+ * (a shared writable file mapping is refused: writes could not reach the file). */
+long layer_mmap(struct layer_call *c)
+{
+    uint64_t addr = A(0), len = A(1), prot = A(2), flags = A(3), off = A(5);
+    int fd = FD(4);
+    if (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
+        return -EINVAL;
+    if (flags & MAP_HUGETLB)
+        return -ENOMEM; /* no huge pages in a picoprocess */
+    uint64_t keep = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | MAP_POPULATE | MAP_STACK;
+    uint64_t type = flags & MAP_TYPE;
+    if (flags & ~(keep | MAP_TYPE | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE))
+        return -EINVAL;
+    if (type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_SHARED_VALIDATE)
+        return -EINVAL;
+    if (len == 0)
+        return -EINVAL;
+    if (flags & MAP_ANONYMOUS) /* shared anonymous memory without fork is private memory */
+        return sys6(__NR_mmap, (long)addr, (long)len, (long)prot, (long)((flags & keep) | MAP_PRIVATE | MAP_ANONYMOUS),
+                    -1, 0);
+    long valid = vfs_fcntl(V, fd, F_GETFD, 0); /* as Linux: a bad fd first */
+    if (valid < 0)
+        return valid;
+    if (type != MAP_PRIVATE && (prot & PROT_WRITE))
+        return -ENODEV;
+    long m = sys6(__NR_mmap, (long)addr, (long)len, PROT_READ | PROT_WRITE,
+                  (long)((flags & keep) | MAP_PRIVATE | MAP_ANONYMOUS), -1, 0);
+    if (m < 0 && m > -4096)
+        return m;
+    long r = vfs_mmap_copy(V, fd, off, (void *)m, len);
+    if (r < 0) {
+        if (!(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) || (uint64_t)m != addr)
+            sys2(__NR_munmap, m, (long)len);
+        return r;
+    }
+    if (prot != (PROT_READ | PROT_WRITE))
+        sys3(__NR_mprotect, m, (long)len, (long)prot);
+    return m;
+}
