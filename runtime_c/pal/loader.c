@@ -1,6 +1,6 @@
 /* The loader: fetch an ELF through the ABI, map its segments into anonymous
  * memory; for a program, build the initial stack.  Used for the program
- * (non-PIE or static-PIE; a PT_INTERP is refused for now) and for the layer
+ * (non-PIE, PIE, or dynamic with its PT_INTERP named in out->interp) and for the layer
  * (a freestanding static PIE). */
 #include <elf.h>
 #include <linux/mman.h>
@@ -72,8 +72,10 @@ static const char *check_elf(const unsigned char *img, size_t size)
     const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
     int loads = 0;
     for (int i = 0; i < eh->e_phnum; i++) {
-        if (ph[i].p_type == PT_INTERP)
-            return "dynamically linked programs are not supported yet";
+        if (ph[i].p_type == PT_INTERP &&
+            (ph[i].p_filesz < 2 || ph[i].p_filesz > 255 || ph[i].p_offset > size ||
+             size - ph[i].p_offset < ph[i].p_filesz || img[ph[i].p_offset + ph[i].p_filesz - 1] != 0))
+            return "bad PT_INTERP";
         if (ph[i].p_type != PT_LOAD)
             continue;
         loads++;
@@ -153,6 +155,11 @@ const char *map_elf(const unsigned char *img, size_t size, struct loaded_program
     if (!out->phdr)
         return "program headers are not in a loaded segment";
     out->brk_start = bias + hi;
+    out->bias = bias;
+    out->interp[0] = 0;
+    for (int i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_INTERP)
+            memcpy(out->interp, img + ph[i].p_offset, ph[i].p_filesz); /* checked: <= 255, NUL-terminated */
     return 0;
 }
 
@@ -166,7 +173,8 @@ static uint64_t host_aux(uint64_t type)
 
 /* The initial stack the x86-64 ABI describes: argc, argv, envp, auxv, with the
  * strings and AT_RANDOM's bytes above them. */
-uintptr_t build_stack(const struct loaded_program *prog, const char *const *argv, const char *const *envp)
+uintptr_t build_stack(const struct loaded_program *prog, uintptr_t interp_bias, const char *const *argv,
+                      const char *const *envp)
 {
     long m = sys6(__NR_mmap, 0, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (m < 0 && m > -4096)
@@ -210,7 +218,7 @@ uintptr_t build_stack(const struct loaded_program *prog, const char *const *argv
         {AT_PHENT, sizeof(Elf64_Phdr)},
         {AT_PHNUM, prog->phnum},
         {AT_PAGESZ, XAX_PAGE},
-        {AT_BASE, 0},
+        {AT_BASE, interp_bias},
         {AT_FLAGS, 0},
         {AT_ENTRY, prog->entry},
         {AT_UID, xax_layer->identity->uid},

@@ -5,11 +5,15 @@
 
 struct loaded_program {
     uintptr_t entry, phdr, phnum, brk_start;
+    uintptr_t bias;         /* load address minus link address (AT_BASE, for an interpreter) */
+    char interp[256];       /* PT_INTERP, or "" for a static program */
 };
 
 /* A whole URL through xabi_open_url("get"), into xabi_alloc'ed memory; 0 on failure. */
 const unsigned char *pal_fetch(const char *url, size_t *size);
 /* Map an ELF image: NULL on success, else a one-line reason. */
 const char *map_elf(const unsigned char *img, size_t size, struct loaded_program *out);
-uintptr_t build_stack(const struct loaded_program *prog, const char *const *argv, const char *const *envp);
+/* interp_bias: where the program's interpreter was loaded (AT_BASE), 0 if none. */
+uintptr_t build_stack(const struct loaded_program *prog, uintptr_t interp_bias, const char *const *argv,
+                      const char *const *envp);
 #endif

@@ -113,11 +113,29 @@ __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
         xax_pal_table.free((void *)layer);
         prog_img = fetch_or_give_up("program", info->args[0], &prog_size);
     }
-    struct loaded_program prog;
+    struct loaded_program prog, interp;
     const char *err = map_elf(prog_img, prog_size, &prog);
     if (err)
         give_up("program", err);
+    uintptr_t start = prog.entry, interp_bias = 0;
+    if (prog.interp[0]) {
+        /* A dynamic program: its interpreter (ld.so) comes from the image too and
+         * loads the libraries itself, through the layer's file system. */
+        const void *data;
+        uint64_t size;
+        if (!entry)
+            give_up("program", "it is dynamically linked: pack it in an image with its libraries");
+        if (xax_layer->load_file(prog.interp, &data, &size) < 0)
+            give_up("program", "its interpreter (PT_INTERP) is not in the image");
+        err = map_elf(data, size, &interp);
+        if (err)
+            give_up("interpreter", err);
+        if (interp.interp[0])
+            give_up("interpreter", "it has an interpreter of its own");
+        start = interp.entry;
+        interp_bias = interp.bias;
+    }
     xax_layer->program_loaded(prog.brk_start);
-    uintptr_t sp = build_stack(&prog, info->args + 1, info->env);
-    xax_enter_program(prog.entry, sp);
+    uintptr_t sp = build_stack(&prog, interp_bias, info->args + 1, info->env);
+    xax_enter_program(start, sp);
 }

@@ -1,0 +1,59 @@
+"""Unmodified, dynamically linked Debian programs packed into images: the PAL loads
+PT_INTERP (ld.so) from the image, and ld.so loads the libraries through the layer's
+file system.  Output compared with the native run, byte for byte."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xax_emu.image import pack_image
+
+from conftest import run_pico
+
+PYTHON = Path("/usr/bin/python3.11")
+
+
+def pack(tmp_path: Path, name: str, entry: str, files: dict[str, str], exclude: list[str] = ()) -> Path:
+    lines = [f"exclude = {list(exclude)!r}".replace("'", '"'), "", "[app]", f'name = "{name}"', f'entry = "{entry}"',
+             "args = []", 'env = { LC_ALL = "C" }', 'cwd = "/"', 'profile = "static-libc"', "", "[files]"]
+    lines += [f'"{dst}" = "{src}"' for dst, src in files.items()]
+    manifest = tmp_path / f"{name}.toml"
+    manifest.write_text("\n".join(lines) + "\n")
+    out = tmp_path / f"{name}.tar"
+    pack_image(str(manifest), str(out))
+    return out
+
+
+def native(argv: list[str], stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run(argv, input=stdin, capture_output=True, env={"LC_ALL": "C"}, timeout=60)
+
+
+@pytest.mark.parametrize("argv", [["echo", "hello", "dynamic", "world"], ["echo", "-e", "a\\tb"]])
+def test_coreutils_echo(tmp_path, argv):
+    image = pack(tmp_path, "echo", "/bin/echo", {"/bin/echo": "/bin/echo"})
+    r = run_pico(image, argv[1:], trace_all=True)
+    n = native(["/bin/echo", *argv[1:]])
+    assert (r.stdout, r.stderr, r.code) == (n.stdout, n.stderr, n.returncode)
+    assert r.report.missing == {}
+
+
+def test_python_runs_a_script(tmp_path):
+    if not PYTHON.exists():
+        pytest.fail(f"{PYTHON} is missing (bootstrap.sh installs Debian's python3.11)")
+    image = pack(tmp_path, "python3", str(PYTHON), {str(PYTHON): str(PYTHON), "/usr/lib/python3.11": "/usr/lib/python3.11"},
+                 exclude=["test/*", "idlelib/*", "tkinter/*", "ensurepip/*", "lib2to3/*"])
+    script = ("import json, re, hashlib, zlib, struct, datetime\n"
+              "d = {'re': re.sub(r'(\\d+)', r'<\\1>', 'a1b22'), 'sha': hashlib.sha256(b'xax').hexdigest(),\n"
+              "     'z': len(zlib.compress(b'x' * 1000)), 's': struct.pack('<iq', 1, -2).hex(),\n"
+              "     'd': datetime.date(2008, 12, 8).isoformat()}\n"
+              "print(json.dumps(d, sort_keys=True))\n")
+    r = run_pico(image, ["-c", script])
+    n = native([str(PYTHON), "-c", script])
+    assert (r.stdout, r.stderr, r.code) == (n.stdout, n.stderr, n.returncode)
+    assert b'"sha": "' in r.stdout
+
+
+def test_bare_dynamic_program_is_refused_with_advice():
+    r = subprocess.run([sys.executable, "-m", "xax_emu", "run", "/bin/echo"], capture_output=True, timeout=60)
+    assert r.returncode == 2 and b"pack an image" in r.stderr
