@@ -214,7 +214,10 @@ def _install_callbacks(ffi) -> None:
     @ffi.def_extern(error=-errno.EIO)
     def py_fetch(ctx, url, data, length):
         self = ffi.from_handle(ctx)
-        got = self._fetch(ffi.string(url).decode("utf-8", "surrogateescape"))
+        try:
+            got = self._fetch(ffi.string(url).decode("utf-8", "surrogateescape"))
+        except Exception:  # a failing fetcher is an I/O error, as a failed download is in the layer
+            return -errno.EIO
         if isinstance(got, int):
             return got
         got = bytes(got)
