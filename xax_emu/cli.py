@@ -18,6 +18,7 @@ from .profiles import DEFAULT, load
 from .program import resolve as resolve_program
 from .syscalls.compiler import table
 from .syscalls.profile import resolve
+from .trace_report import accounting, render, suggest
 
 _SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
 
@@ -66,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report", choices=("none", "json"), default="none",
                      help="after the run, print a report of the picoprocess on stderr")
     _add_limits(run)
+    trace = sub.add_parser("trace", parents=[], help="run, and print what the program asked of the OS: "
+                                                      "emulated, rejected, forwarded, missing",
+                           usage="xax-emu trace [options] PROGRAM [-- ARGS...]")
+    for action in run._actions[1:]:  # the same options as run
+        trace._add_action(action)
+    trace.add_argument("--json", action="store_true", help="machine-readable accounting")
+    trace.add_argument("--suggest", action="store_true", help="print profile lines for the missing system calls")
+    trace.add_argument("--output", metavar="FILE", help="write the accounting here instead of stderr")
     sc = sub.add_parser("syscalls", help="the compiled syscall table of a profile, as a compatibility report")
     sc.add_argument("profile", help="a shipped profile by name, or FILE.py:NAME")
     sc.add_argument("--json", action="store_true", help="machine-readable output")
@@ -98,7 +107,8 @@ def _read_fs_image(path: str | None) -> bytes | None:
         raise ProgramError(f"{path}: cannot read the filesystem image: {e.strerror}", path) from None
 
 
-def cmd_run(ns: argparse.Namespace) -> int:
+def _run(ns: argparse.Namespace, trace_all: bool = False):
+    """Run what the user named, sealed, with stdio relayed; returns the report and the picoprocess."""
     origin = parse_origin(ns.origin) if ns.origin else None
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
     program = resolve_program(ns.program, origin, cache)
@@ -109,19 +119,40 @@ def cmd_run(ns: argparse.Namespace) -> int:
               "download": ns.download_limit}
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     with Monitor(cache=cache) as monitor:
-        pico = monitor.start(**start_kwargs(request),
+        pico = monitor.start(**start_kwargs(request), trace_all=trace_all,
                              stdio=Stdio(stdout=_write_to(1), stderr=_write_to(2), stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
     if report.boot_error:
         raise SealError(report.boot_error)
     if report.reason:
         print(f"xax-emu: {report.reason}", file=sys.stderr)
+    return report, pico
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    report, _ = _run(ns)
     if ns.report == "json":
         print(json.dumps({
             "exit_code": report.exit_code, "signal": report.signal, "reason": report.reason,
             "cpu_seconds": report.cpu_seconds, "wall_seconds": report.wall_seconds,
             "missing_syscalls": {str(k): v for k, v in sorted(report.missing.items())},
         }), file=sys.stderr)
+    return report.exit_code
+
+
+def cmd_trace(ns: argparse.Namespace) -> int:
+    """The program runs as with `run` (its stdout is its own); the accounting goes to
+    stderr, or to --output."""
+    report, pico = _run(ns, trace_all=True)
+    acc = accounting(report, pico.xaxcalls)
+    acc["exit_code"] = report.exit_code
+    text = json.dumps(acc, indent=1) if ns.json else render(acc)
+    if ns.suggest:
+        text += "\n" + suggest(acc)
+    if ns.output:
+        Path(ns.output).write_text(text + "\n")
+    else:
+        print(text, file=sys.stderr)
     return report.exit_code
 
 
@@ -189,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     ns.args = program_args
     try:
-        return {"run": cmd_run, "syscalls": cmd_syscalls, "pack": cmd_pack, "inspect": cmd_inspect}[ns.command](ns)
+        return {"run": cmd_run, "trace": cmd_trace, "syscalls": cmd_syscalls, "pack": cmd_pack,
+                "inspect": cmd_inspect}[ns.command](ns)
     except XaxError as e:
         print(f"xax-emu: {e}", file=sys.stderr)
         return 2

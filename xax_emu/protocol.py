@@ -85,7 +85,9 @@ TRACE_KINDS = (
     ("EMULATED", 1, "handled inside the layer"),
     ("REJECTED", 2, "failed with a fixed errno or value"),
     ("FORWARDED", 3, "turned into an xaxcall"),
+    ("EMULATED_FAILED", 4, "handled inside the layer, which answered an error (failure-oblivious)"),
 )
+TRACE_KIND_NUMBERS = frozenset(number for _, number, _ in TRACE_KINDS)
 
 # Boot configuration: fixed part, then `nbpf` 8-byte BPF instructions, then
 # `strings_len` bytes holding `nargs` argument strings, `nenv` environment

@@ -35,6 +35,7 @@
 #define XAX_TRACE_EMULATED 1 /* handled inside the layer */
 #define XAX_TRACE_REJECTED 2 /* failed with a fixed errno or value */
 #define XAX_TRACE_FORWARDED 3 /* turned into an xaxcall */
+#define XAX_TRACE_EMULATED_FAILED 4 /* handled inside the layer, which answered an error (failure-oblivious) */
 
 struct xax_msg_hdr {
     uint32_t magic;

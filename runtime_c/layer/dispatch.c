@@ -13,10 +13,12 @@ long layer_dispatch(struct layer_call *c)
     }
     const struct layer_entry *e = &layer_table[c->nr];
     switch (e->kind) {
-    case LAYER_EMULATE:
-        if (tracing)
-            layer_host->trace((int)c->nr, XAX_TRACE_EMULATED);
-        return e->handler(c);
+    case LAYER_EMULATE: {
+        long r = e->handler(c);
+        if (tracing) /* after the call: an error answer is the article's failure-oblivious case */
+            layer_host->trace((int)c->nr, r < 0 && r > -4096 ? XAX_TRACE_EMULATED_FAILED : XAX_TRACE_EMULATED);
+        return r;
+    }
     case LAYER_FORWARD:
         if (tracing)
             layer_host->trace((int)c->nr, XAX_TRACE_FORWARDED);

@@ -103,6 +103,7 @@ class Picoprocess:
         self.parked_poll: tuple[p.Message, list[tuple[int, int]]] | None = None
         self.messages = 0
         self.trace: Counter = Counter()
+        self.xaxcalls: Counter = Counter()  # requests served, by message type
         self.kill_reason: str | None = None
         self.report: ExitReport | None = None
         self.closing_deadline: float | None = None
@@ -216,11 +217,12 @@ class Picoprocess:
 
     def serve(self, msg: p.Message) -> None:
         self.messages += 1
+        self.xaxcalls[msg.type_name] += 1
         name = msg.type_name
         if name == "TRACE":
             if msg.payload:
                 raise ProtocolViolation("TRACE carries no payload")
-            if msg.chan not in (0, 1, 2, 3):
+            if msg.chan not in p.TRACE_KIND_NUMBERS:
                 raise ProtocolViolation(f"TRACE: unknown disposition {msg.chan}")
             nr = msg.arg if 0 <= msg.arg < 1024 else -1
             self.trace[(nr, msg.chan)] += 1
@@ -439,5 +441,5 @@ class Picoprocess:
                 msg = p.decode_request(data)
             except ProtocolViolation:
                 return
-            if msg.type_name == "TRACE" and msg.chan in (0, 1, 2, 3):
+            if msg.type_name == "TRACE" and msg.chan in p.TRACE_KIND_NUMBERS:
                 self.trace[(msg.arg if 0 <= msg.arg < 1024 else -1, msg.chan)] += 1
