@@ -59,7 +59,7 @@ class Result:
 
 def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes = b"", env: list[str] | None = None,
              limits: Limits | None = None, origin=None, trace_all: bool = False, monitor: Monitor | None = None,
-             profile: str | None = None, fs_image: bytes | None = None) -> Result:
+             profile: str | None = None, fs_image: bytes | None = None, **start_extra) -> Result:
     """Run a static program or an app image as `xax-emu run` would (the same launch code)."""
     out, err, log = bytearray(), bytearray(), []
     prog = resolve(str(program), origin)
@@ -69,7 +69,7 @@ def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes
     own = monitor is None
     monitor = monitor or Monitor(log=log.append)
     try:
-        pico = monitor.start(**start_kwargs(request), trace_all=trace_all,
+        pico = monitor.start(**start_kwargs(request), trace_all=trace_all, **start_extra,
                              stdio=Stdio(stdout=out.extend, stderr=err.extend, stdin_bytes=stdin))
         (report,) = monitor.run_until_done([pico])
     finally:

@@ -93,7 +93,7 @@ class Listener:
 
 def hostile(build, tmp_path: Path, source: str, args: list[str] | None = None, *, libc: str = "musl",
             limits: Limits | None = None, stdin: bytes = b"", trace_all: bool = False,
-            extra: list[str] | None = None) -> Result:
+            extra: list[str] | None = None, **start_extra) -> Result:
     """Run tests/hostile/<source> with a canary and a listener; the program gets
     the canary's path and the listener's port as its first two arguments.
     Returns the Result after checking both witnesses and the Monitor's health."""
@@ -102,7 +102,8 @@ def hostile(build, tmp_path: Path, source: str, args: list[str] | None = None, *
     try:
         prog = build(f"hostile/{source}", libc, extra)
         result = run_pico(prog, [str(canary.path), str(listener.port), *(args or [])], stdin=stdin,
-                          limits=limits or Limits(wall_seconds=30), trace_all=trace_all, monitor=monitor)
+                          limits=limits or Limits(wall_seconds=30), trace_all=trace_all, monitor=monitor,
+                          **start_extra)
         canary.assert_untouched()
         listener.assert_no_connection()
         # The Monitor is still up and still serves others.

@@ -40,6 +40,7 @@ SIGSYS_EXIT = 128 + signal.SIGSYS
 SIGSYS_REASON = "killed by SIGSYS"
 REPO = Path(__file__).resolve().parent.parent
 SYS_OPENAT = syscall_number("openat")  # from libseccomp's tables
+SYS_RT_SIGACTION = syscall_number("rt_sigaction")
 EMULATED = {name: kind for name, kind, _ in p.TRACE_KINDS}["EMULATED"]
 
 
@@ -167,16 +168,19 @@ def test_sigreturn_mask_blocking_sigsys_is_killed(build, tmp_path, mode):
 def test_sigaction_cannot_take_sigsys(build, tmp_path):
     r = hostile(build, tmp_path, "b_sigaction.c", trace_all=True)
     assert (r.code, r.report.signal, r.report.reason) == (0, None, None)
+    # The layer refuses any change to SIGSYS (-EINVAL) and reads it back as the
+    # default action (its own handler is not shown: old is zeroed, SIG_DFL).
     assert parse(r.stdout) == {
-        "sigaction_ign": ENOSYS,
+        "sigaction_ign": -errno.EINVAL,
         "getpid_after_ign": 100,
-        "sigaction_handler": ENOSYS,
+        "sigaction_handler": -errno.EINVAL,
         "getpid_after_handler": 100,
-        "sigaction_read": ENOSYS,
-        "old_untouched": 1,
+        "sigaction_read": 0,
+        "old_untouched": 0,
         "openat": ENOENT,  # the layer's VFS: SIGSYS still goes to the layer
     }
     assert reached_layer(r, SYS_OPENAT) == {EMULATED: 1}
+    assert reached_layer(r, SYS_RT_SIGACTION) == {EMULATED: 3}  # every attempt trapped to the layer
 
 
 # -- 7. jumping to the PAL's own syscall instruction ------------------------------------------

@@ -35,6 +35,7 @@ struct xax_layer_host {
     uint64_t image_size;
     const char *origin;                     /* "scheme://host[:port]" the app came from, or 0 */
     const char *cwd;                        /* the app's working directory (its manifest), or 0 */
+    void *sigaction_buffer;                 /* the one page rt_sigaction may name (the filter checks), or 0 */
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */

@@ -1,4 +1,6 @@
-/* rt_sigprocmask, emulated on the signal frame: the mask the program sees and
+/* rt_sigprocmask and rt_sigaction.
+ *
+ * rt_sigprocmask is emulated on the signal frame: the mask the program sees and
  * sets is the one rt_sigreturn will restore, minus SIGSYS (blocking SIGSYS
  * would make the kernel kill the process at the next trapped call), SIGKILL
  * and SIGSTOP.  The kernel's sigset is 8 bytes (glibc's is 128: write 8). */
@@ -36,5 +38,48 @@ long layer_rt_sigprocmask(struct layer_call *c)
         memcpy(old, &uc->uc_sigmask, 8);
     cur &= ~NEVER_BLOCKED;
     memcpy(&uc->uc_sigmask, &cur, 8);
+    return 0;
+}
+
+/* rt_sigaction: the program's handlers for its own signals are installed for
+ * real, but through the one buffer the filter allows, with SIGSYS taken out of
+ * their masks (a handler running with SIGSYS blocked would be killed at its
+ * first trapped call) and without SA_ONSTACK (the only signal stack is the
+ * layer's).  SIGSYS itself is the layer's: changing it is refused.  The
+ * program reads back what it set (a shadow table), not the sanitized copy. */
+struct k_sigaction {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+};
+static struct k_sigaction shadow[65];
+
+long layer_rt_sigaction(struct layer_call *c)
+{
+    int sig = (int)c->a[0];
+    const struct k_sigaction *act = (const struct k_sigaction *)c->a[1];
+    struct k_sigaction *old = (struct k_sigaction *)c->a[2];
+    if (c->a[3] != 8 || sig < 1 || sig > 64)
+        return -EINVAL;
+    if (act && (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS))
+        return -EINVAL;
+    struct k_sigaction prev = shadow[sig];
+    if (act) {
+        struct k_sigaction want;
+        memcpy(&want, act, sizeof want);
+        struct k_sigaction real = want;
+        real.mask &= ~NEVER_BLOCKED;
+        real.flags &= ~(unsigned long)SA_ONSTACK;
+        if (!layer_host->sigaction_buffer)
+            return -ENOSYS;
+        memcpy(layer_host->sigaction_buffer, &real, sizeof real);
+        long r = sys4(__NR_rt_sigaction, sig, (long)layer_host->sigaction_buffer, 0, 8);
+        if (r < 0)
+            return r;
+        shadow[sig] = want;
+    }
+    if (old)
+        memcpy(old, &prev, sizeof prev);
     return 0;
 }

@@ -1,6 +1,8 @@
 /* pal_start: the first untrusted code, entered once the process is sealed.
  * It loads the interposition layer named by the PAL setting "layer=URL",
  * then the program named by xabi_args()[0], and starts the program. */
+#include <linux/mman.h>
+
 #include "../lib/sys.h"
 #include "loader.h"
 #include "tarfind.h"
@@ -43,6 +45,27 @@ static const char *setting(const char *key)
 
 static struct xax_layer_host layer_host;
 
+/* The page at the address the Monitor chose ("sigbuf=0x..."), the only act
+ * pointer the filter lets rt_sigaction take. */
+static void *map_sigaction_buffer(void)
+{
+    const char *hex = setting("sigbuf");
+    if (!hex || hex[0] != '0' || hex[1] != 'x')
+        return 0;
+    uintptr_t addr = 0;
+    for (const char *p = hex + 2; *p; p++) {
+        int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+        if (d < 0 || addr >> 44)
+            give_up("layer", "bad sigbuf setting");
+        addr = addr * 16 + (uintptr_t)d;
+    }
+    long m = sys6(__NR_mmap, (long)addr, XAX_PAGE, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (m != (long)addr)
+        give_up("layer", "cannot map the sigaction buffer at its address");
+    return (void *)addr;
+}
+
 /* Map the layer and start it, giving it the image (if any). */
 static void start_layer(const unsigned char *img, size_t size, const unsigned char *image, uint64_t image_size)
 {
@@ -58,6 +81,7 @@ static void start_layer(const unsigned char *img, size_t size, const unsigned ch
     layer_host.random = xax_boot->random;
     layer_host.origin = setting("origin");
     layer_host.cwd = setting("cwd");
+    layer_host.sigaction_buffer = map_sigaction_buffer();
     layer_host.image = image;
     layer_host.image_size = image_size;
     const struct xax_layer_exports *ex = ((xax_layer_entry)layer.entry)(&layer_host);

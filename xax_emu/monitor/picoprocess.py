@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import secrets
 import signal
 import socket
 import struct
@@ -37,6 +38,7 @@ MAX_BATCH = 64                 # datagrams served per wake-up of one picoprocess
 BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many download limits
 BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 LAYER_URL = "xax-local:layer"
+SIGBUF_LOW, SIGBUF_PAGES = 0x1000_0000_0000, (0x6000_0000_0000 - 0x1000_0000_0000) // 4096
 FS_IMAGE_URL = "xax-local:image"
 
 
@@ -78,7 +80,8 @@ class Picoprocess:
     def __init__(self, monitor: "Monitor", *, image_url: str, argv: list[str], env: dict[str, str] | list[str],
                  origin: Origin | None, limits: Limits, layer: bytes | None,
                  local_files: dict[str, bytes] | None = None, stdio: Stdio | None = None, trace_all: bool = False,
-                 fs_image: bytes | None = None, pal_settings: list[str] | None = None):
+                 fs_image: bytes | None = None, pal_settings: list[str] | None = None,
+                 sigaction_buffer: int | None = None):
         self.monitor = monitor
         self.image_url = image_url
         self.argv = list(argv)
@@ -95,6 +98,9 @@ class Picoprocess:
             self.pal_settings.append(f"image={FS_IMAGE_URL}")
         if origin is not None:
             self.pal_settings.append(f"origin={origin}")
+        # The one page rt_sigaction may name (see seal/allowlist.py): a random address per picoprocess.
+        self.sigaction_buffer = sigaction_buffer or SIGBUF_LOW + secrets.randbelow(SIGBUF_PAGES) * 4096
+        self.pal_settings.append(f"sigbuf={self.sigaction_buffer:#x}")
         self.stdio = stdio
         self.trace_all = trace_all
         self.channels: dict[int, Channel] = {}
@@ -130,7 +136,7 @@ class Picoprocess:
             flags |= p.BOOT_FLAG_TRACE
         boot = p.encode_boot(
             monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
-            flags=flags, bpf=filter_bpf(),
+            flags=flags, bpf=filter_bpf(self.sigaction_buffer),
             args=[a.encode() for a in [self.image_url, *self.argv]],
             env=[e.encode() for e in self.env], random=os.urandom(32),
             pal=[setting.encode() for setting in self.pal_settings],

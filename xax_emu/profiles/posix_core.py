@@ -64,6 +64,7 @@ POSIX_CORE = Profile(
         "getresgid": emulate("identity", note="the virtual user"),
         "uname": emulate("uname", note="virtual host name and release"),
         "rt_sigprocmask": emulate("sigmask", note="SIGSYS stays unblocked"),
+        "rt_sigaction": emulate("sigaction", note="handlers for the program's own signals; SIGSYS is the layer's"),
         "gettimeofday": emulate("time", note="vDSO fallback"),
         "time": emulate("time", note="vDSO fallback"),
         "clock_getres": emulate("time", note="vDSO fallback"),

@@ -10,9 +10,10 @@ import functools
 
 from ..errors import SealError
 from . import _libseccomp as sc
-from .allowlist import ALLOWLIST, Entry, allowed_names, entry
+from .allowlist import ALLOWLIST, EXAMPLE_SIGACTION_BUFFER, Entry, allowed_names, allowlist_for, entry
 
-__all__ = ["ALLOWLIST", "Entry", "allowed_names", "entry", "filter_bpf", "filter_pfc", "syscall_number"]
+__all__ = ["ALLOWLIST", "EXAMPLE_SIGACTION_BUFFER", "Entry", "allowed_names", "allowlist_for", "entry", "filter_bpf",
+           "filter_pfc", "syscall_number"]
 
 
 def syscall_number(name: str) -> int:
@@ -22,13 +23,13 @@ def syscall_number(name: str) -> int:
     return nr
 
 
-def _build(ctx) -> None:
+def _build(ctx, entries) -> None:
     lib = sc.lib()
     # A call from another ABI (i386 via int 0x80, 32-bit mode) kills the process.
     sc.check(lib.seccomp_attr_set(ctx, sc.ATTR_ACT_BADARCH, sc.ACT_KILL_PROCESS), "setting the bad-arch action")
     # The boot block sets no_new_privs itself (and checks it), before the filter.
     sc.check(lib.seccomp_attr_set(ctx, sc.ATTR_CTL_NNP, 0), "clearing the NNP attribute")
-    for e in ALLOWLIST:
+    for e in entries:
         nr = syscall_number(e.syscall)
         for rule in e.rules():
             cmps = sc.ffi.new("struct scmp_arg_cmp[]", max(1, len(rule.checks)))
@@ -41,16 +42,17 @@ def _build(ctx) -> None:
                      f"adding the rule for {e.syscall}")
 
 
-@functools.lru_cache(maxsize=None)
-def filter_bpf() -> bytes:
-    """The filter as raw BPF (struct sock_filter[]), default action TRAP."""
+@functools.lru_cache(maxsize=64)
+def filter_bpf(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER) -> bytes:
+    """The filter as raw BPF (struct sock_filter[]), default action TRAP, for a
+    picoprocess whose sigaction buffer is at `sigaction_buffer`."""
     with sc.filter_context(sc.ACT_TRAP) as ctx:
-        _build(ctx)
+        _build(ctx, allowlist_for(sigaction_buffer))
         return sc.export(ctx)
 
 
-def filter_pfc() -> str:
+def filter_pfc(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER) -> str:
     """The same filter in libseccomp's readable pseudo-filter-code form."""
     with sc.filter_context(sc.ACT_TRAP) as ctx:
-        _build(ctx)
+        _build(ctx, allowlist_for(sigaction_buffer))
         return sc.export(ctx, pfc=True).decode()

@@ -23,6 +23,7 @@ by libseccomp from its own tables, never typed here.
 """
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 
 CHANNEL_FD = 3  # the picoprocess's only fd (runtime_c/include/xax_runtime.h)
@@ -112,7 +113,29 @@ def _fd_is_channel() -> tuple[tuple[ArgCheck, ...], ...]:
     return ((ArgCheck(0, LOW32, CHANNEL_FD),),)
 
 
-ALLOWLIST: tuple[Entry, ...] = (
+# rt_sigaction is allowed only from one page whose address the Monitor picks at
+# random for each picoprocess (the layer copies the program's sanitized action
+# there); this fixed example stands in for it in the docs and the filter tests.
+EXAMPLE_SIGACTION_BUFFER = 0x5A5A_0000_0000
+# Signals a program may handle: all but SIGSYS (the layer's), SIGKILL and SIGSTOP.
+HANDLED_SIGNALS = tuple(n for n in range(1, 65) if n not in (signal.SIGSYS, signal.SIGKILL, signal.SIGSTOP))
+
+
+def allowlist_for(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER) -> tuple["Entry", ...]:
+    """The allowlist for one picoprocess (its sigaction buffer's address)."""
+    return _ENTRIES + (
+        Entry("rt_sigaction",
+              "Only with the act pointer equal to the picoprocess's sigaction buffer (a page at a random "
+              "address the Monitor chose; all 64 bits compared) and only for signals other than SIGSYS, "
+              "SIGKILL and SIGSTOP (the signal is an int: low 32 bits compared).  The layer copies the "
+              "program's action there with SIGSYS taken out of its mask.  Hostile code that writes the "
+              "buffer itself can only change its own handlers for its own signals: SIGSYS stays the "
+              "layer's.",
+              tuple((ArgCheck(0, LOW32, sig), ArgCheck(1, ALL64, sigaction_buffer)) for sig in HANDLED_SIGNALS)),
+    )
+
+
+_ENTRIES: tuple[Entry, ...] = (
     Entry("read",
           "Only on fd 3, the channel to the Monitor (the fd is an int: low 32 bits compared). "
           "Reading the channel can only take the picoprocess's own replies into its own memory.",
@@ -155,6 +178,8 @@ ALLOWLIST: tuple[Entry, ...] = (
     Entry("exit", "Ends the only thread, and so the picoprocess."),
     Entry("exit_group", "Ends the picoprocess."),
 )
+
+ALLOWLIST: tuple[Entry, ...] = allowlist_for()
 
 
 def allowed_names() -> list[str]:

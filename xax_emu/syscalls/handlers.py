@@ -45,6 +45,9 @@ HANDLERS: dict[str, Handler] = {
     "uname": Handler("the profile's uname knob", {"uname": "layer_uname"}),
     "sigmask": Handler("the signal mask, kept in the signal frame; SIGSYS can never be blocked",
                        {"rt_sigprocmask": "layer_rt_sigprocmask"}),
+    "sigaction": Handler("the program's handlers for its own signals, installed through the sigaction buffer "
+                         "with SIGSYS out of their masks; SIGSYS stays the layer's",
+                         {"rt_sigaction": "layer_rt_sigaction"}),
     "time": Handler("clocks read with the allowed clock_gettime; sleeps as futex waits with a timeout",
                     {"gettimeofday": "layer_gettimeofday", "time": "layer_time",
                      "clock_getres": "layer_clock_getres", "nanosleep": "layer_nanosleep",
