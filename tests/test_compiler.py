@@ -100,7 +100,7 @@ def test_unknown_profile_is_a_one_line_error():
     r = subprocess.run([sys.executable, "-m", "xax_emu", "syscalls", "nope"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 2
-    assert r.stderr == "xax-emu: no shipped profile 'nope' (shipped: posix-core, static-libc; or give FILE.py:NAME)\n"
+    assert r.stderr == "xax-emu: no shipped profile 'nope' (shipped: glibc-dynamic, posix-core, static-libc; or give FILE.py:NAME)\n"
 
 
 def test_identity_and_uname_knobs_reach_the_program(tmp_path):

@@ -9,10 +9,11 @@ import importlib.util
 from pathlib import Path
 
 from ..syscalls.profile import Profile, ProfileError
+from .glibc_dynamic import GLIBC_DYNAMIC
 from .posix_core import POSIX_CORE
 from .static_libc import STATIC_LIBC
 
-SHIPPED: dict[str, Profile] = {p.name: p for p in (POSIX_CORE, STATIC_LIBC)}
+SHIPPED: dict[str, Profile] = {p.name: p for p in (POSIX_CORE, STATIC_LIBC, GLIBC_DYNAMIC)}
 DEFAULT = "static-libc"
 
 
