@@ -8,6 +8,7 @@
 #ifndef XAX_LAYER_H
 #define XAX_LAYER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "xabi.h"
 
@@ -30,6 +31,9 @@ struct xax_layer_host {
     const struct xabi_table *abi;
     void (*trace)(int syscall_nr, int disposition);
     long (*forward)(struct layer_call *c);  /* an xaxcall: the Monitor serves the system call */
+    /* A whole URL (through the Monitor, under its Same Origin Policy), in memory
+     * from abi->alloc: 0, -ENOENT or -EIO. */
+    long (*fetch)(const char *url, const unsigned char **data, size_t *size);
     const uint8_t *random;                  /* 32 bytes from the Monitor */
     const void *image;                      /* the app's tar image in memory (tar routes), or 0 */
     uint64_t image_size;

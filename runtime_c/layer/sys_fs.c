@@ -63,39 +63,12 @@ static int env_fetch(void *ctx, const char *url, void **data, size_t *len)
         return -EIO;
     memcpy(full, origin, o);
     memcpy(full + o, url, u + 1);
-    int chan = LAYER_ABI->open_url("get", full);
+    const unsigned char *got;
+    long r = layer_host->fetch(full, &got, len);
     LAYER_ABI->free(full);
-    if (chan < 0)
-        return -ENOENT;
-    size_t cap = 1 << 16, got = 0;
-    unsigned char *buf = env_alloc(0, cap);
-    if (!buf) {
-        LAYER_ABI->close(chan);
-        return -EIO;
-    }
-    for (;;) {
-        if (got == cap) {
-            unsigned char *bigger = env_alloc(0, cap * 2);
-            if (!bigger) {
-                LAYER_ABI->free(buf);
-                LAYER_ABI->close(chan);
-                return -EIO;
-            }
-            memcpy(bigger, buf, got);
-            LAYER_ABI->free(buf);
-            buf = bigger;
-            cap *= 2;
-        }
-        size_t want = cap - got > XAX_MAX_PAYLOAD ? XAX_MAX_PAYLOAD : cap - got;
-        long n = chan_read(chan, (char *)buf + got, want);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    LAYER_ABI->close(chan);
-    *data = buf;
-    *len = got;
-    return 0;
+    if (r == 0)
+        *data = (void *)got;
+    return (int)r;
 }
 
 static long env_chan_read(void *ctx, int chan, void *buf, size_t n)

@@ -2,6 +2,7 @@
  * memory; for a program, build the initial stack.  Used for the program
  * (non-PIE, PIE, or dynamic with its PT_INTERP named in out->interp) and for the layer
  * (a freestanding static PIE). */
+#include <asm/errno.h>
 #include <elf.h>
 #include <linux/mman.h>
 
@@ -14,22 +15,24 @@
 #define MAX_PROGRAM (1UL << 31)
 
 /* Read a whole channel into memory from xabi_alloc; 0 on failure. */
-const unsigned char *pal_fetch(const char *url, size_t *size)
+/* A whole URL through xabi_open_url("get"), into memory from xabi_alloc: 0, or
+ * -ENOENT (the Monitor refused or found nothing) or -EIO (memory, size).  Also
+ * the layer's way to fetch origin files (xax_layer_host.fetch). */
+long pal_fetch_url(const char *url, const unsigned char **data, size_t *size)
 {
     int chan = xax_pal_table.open_url("get", url);
     if (chan < 0)
-        return 0;
-    size_t cap = 1 << 20, len = 0;
+        return -ENOENT;
+    size_t cap = 1 << 16, len = 0;
     unsigned char *buf = xax_pal_table.alloc(0, cap);
-    if (!buf)
-        return 0;
-    for (;;) {
+    long err = buf ? 0 : -EIO;
+    while (!err) {
         if (len == cap) {
-            if (cap >= MAX_PROGRAM)
-                return 0;
-            unsigned char *bigger = xax_pal_table.alloc(0, cap * 2);
-            if (!bigger)
-                return 0;
+            unsigned char *bigger = cap < MAX_PROGRAM ? xax_pal_table.alloc(0, cap * 2) : 0;
+            if (!bigger) {
+                err = -EIO;
+                break;
+            }
             memcpy(bigger, buf, len);
             xax_pal_table.free(buf);
             buf = bigger;
@@ -47,8 +50,20 @@ const unsigned char *pal_fetch(const char *url, size_t *size)
         }
     }
     xax_pal_table.close(chan);
+    if (err) {
+        if (buf)
+            xax_pal_table.free(buf);
+        return err;
+    }
+    *data = buf;
     *size = len;
-    return buf;
+    return 0;
+}
+
+const unsigned char *pal_fetch(const char *url, size_t *size)
+{
+    const unsigned char *data;
+    return pal_fetch_url(url, &data, size) == 0 ? data : 0;
 }
 
 static int prot_of(uint32_t pflags)

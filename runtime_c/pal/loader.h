@@ -9,7 +9,9 @@ struct loaded_program {
     char interp[256];       /* PT_INTERP, or "" for a static program */
 };
 
-/* A whole URL through xabi_open_url("get"), into xabi_alloc'ed memory; 0 on failure. */
+/* A whole URL through xabi_open_url("get"), into xabi_alloc'ed memory: 0, -ENOENT or -EIO. */
+long pal_fetch_url(const char *url, const unsigned char **data, size_t *size);
+/* The same, 0 on failure. */
 const unsigned char *pal_fetch(const char *url, size_t *size);
 /* Map an ELF image: NULL on success, else a one-line reason. */
 const char *map_elf(const unsigned char *img, size_t size, struct loaded_program *out);

@@ -78,6 +78,7 @@ static void start_layer(const unsigned char *img, size_t size, const unsigned ch
     layer_host.abi = &xax_pal_table;
     layer_host.trace = pal_trace;
     layer_host.forward = pal_forward;
+    layer_host.fetch = pal_fetch_url;
     layer_host.random = xax_boot->random;
     layer_host.origin = setting("origin");
     layer_host.cwd = setting("cwd");
