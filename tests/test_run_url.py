@@ -60,3 +60,11 @@ def test_run_url_and_different_origin_refused(build, origin_server, tmp_path):
     r = run_cli(["--origin", "http://127.0.0.2:1", f"{base}/hello"], tmp_path / "cache")
     assert r.returncode == 2
     assert b"is not on the given --origin" in r.stderr
+
+
+def test_download_limit_applies_to_the_program_itself(build, origin_server, tmp_path):
+    root, base, _ = origin_server
+    shutil.copy(build("programs/hello.c"), root / "hello")
+    r = run_cli(["--download-limit", "1K", f"{base}/hello"], tmp_path / "cache")
+    assert r.returncode == 2
+    assert b"exceed the download limit of 1024" in r.stderr

@@ -111,7 +111,8 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     """Run what the user named, sealed, with stdio relayed; returns the report and the picoprocess."""
     origin = parse_origin(ns.origin) if ns.origin else None
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
-    program = resolve_program(ns.program, origin, cache)
+    program = resolve_program(ns.program, origin, cache,
+                              **({"download_limit": ns.download_limit} if ns.download_limit else {}))
     if program.is_image and (ns.profile is not None or ns.fs_image is not None):
         raise ProgramError(f"{ns.program}: an image carries its own profile and files: "
                            "--profile and --fs-image are for bare programs", ns.program)
