@@ -19,3 +19,15 @@ def test_handler_with_a_full_mask_runs_and_makes_system_calls(build, libc):
     assert lines[3:] == native.stdout.decode().splitlines()[3:] == ["caught signal 11 in the handler"]
     assert sealed.code == native.returncode == 3
     assert sealed.report.trace[(syscall_number("rt_sigaction"), 0)] == 0  # emulated, never missing
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_start_up_probes_answer_as_linux_does(build, libc):
+    """getrlimit/setrlimit (the program's own table), sysinfo and getloadavg, sigaltstack
+    (recorded, read back, checked as Linux checks it): the same verdicts as natively."""
+    prog = build("programs/probes.c", libc)
+    native = run_native(prog)
+    sealed = run_pico(prog, trace_all=True)
+    assert b"bad" not in native.stdout
+    assert sealed.stdout == native.stdout
+    assert sealed.report.missing == {}

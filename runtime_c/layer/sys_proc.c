@@ -82,3 +82,35 @@ long layer_getresgid(struct layer_call *c)
 {
     return three_ids(c, layer_knobs.identity.gid, layer_knobs.identity.egid);
 }
+
+/* sysinfo: a machine of the picoprocess's own: up since the clock's boot time,
+ * idle (load 0), one process, and a fixed amount of memory (the real machine's
+ * is the host's business). */
+struct sysinfo_k {
+    long uptime;
+    unsigned long loads[3];
+    unsigned long totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+    unsigned short procs, pad;
+    unsigned long totalhigh, freehigh;
+    unsigned int mem_unit;
+    char reserved[256 - 2 * sizeof(long) - 12 * sizeof(unsigned long) - 2 * sizeof(short) - sizeof(int)];
+};
+_Static_assert(sizeof(struct sysinfo_k) >= 112, "struct sysinfo layout");
+
+long layer_sysinfo(struct layer_call *c)
+{
+    struct sysinfo_k *info = (struct sysinfo_k *)c->a[0];
+    if (!info)
+        return -EFAULT;
+    struct {
+        long sec, nsec;
+    } ts = {0, 0};
+    sys2(__NR_clock_gettime, 7 /* CLOCK_BOOTTIME */, (long)&ts);
+    memset(info, 0, 112);
+    info->uptime = ts.sec;
+    info->totalram = 4UL << 30;
+    info->freeram = 2UL << 30;
+    info->procs = 1;
+    info->mem_unit = 1;
+    return 0;
+}

@@ -4,6 +4,8 @@
  * sets is the one rt_sigreturn will restore, minus SIGSYS (blocking SIGSYS
  * would make the kernel kill the process at the next trapped call), SIGKILL
  * and SIGSTOP.  The kernel's sigset is 8 bytes (glibc's is 128: write 8). */
+#include <linux/signal.h>
+
 #include "xax_frame.h"
 
 #include "../lib/sys.h"
@@ -78,6 +80,43 @@ long layer_rt_sigaction(struct layer_call *c)
         if (r < 0)
             return r;
         shadow[sig] = want;
+    }
+    if (old)
+        memcpy(old, &prev, sizeof prev);
+    return 0;
+}
+
+/* sigaltstack: the only real signal stack is the layer's (SIGSYS runs there),
+ * so the program's is recorded and reported back but not installed — its
+ * handlers run on its own stack (rt_sigaction drops SA_ONSTACK).  Checked as
+ * Linux checks it. */
+struct k_stack {
+    void *ss_sp;
+    int ss_flags;
+    int pad;
+    unsigned long ss_size;
+};
+static struct k_stack program_stack = {0, SS_DISABLE, 0, 0};
+
+long layer_sigaltstack(struct layer_call *c)
+{
+    const struct k_stack *ss = (const struct k_stack *)c->a[0];
+    struct k_stack *old = (struct k_stack *)c->a[1];
+    struct k_stack prev = program_stack;
+    if (ss) {
+        struct k_stack want;
+        memcpy(&want, ss, sizeof want);
+        int mode = want.ss_flags & ~SS_AUTODISARM;
+        if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK)
+            return -EINVAL;
+        if (mode == SS_DISABLE) {
+            want.ss_sp = 0;
+            want.ss_size = 0;
+        } else if (want.ss_size < 2048) { /* MINSIGSTKSZ */
+            return -ENOMEM;
+        }
+        want.ss_flags = mode == SS_DISABLE ? SS_DISABLE : (want.ss_flags & SS_AUTODISARM);
+        program_stack = want;
     }
     if (old)
         memcpy(old, &prev, sizeof prev);

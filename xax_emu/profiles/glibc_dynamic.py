@@ -12,8 +12,6 @@ GLIBC_DYNAMIC = Profile(
     note="dynamically linked glibc programs: ld.so and its libraries come from the image",
     syscalls={
         "socket": reject(errno.EAFNOSUPPORT, note="no sockets: the origin is reached through xabi_open_url"),
-        "sysinfo": reject(errno.ENOSYS, note="glibc falls back for the memory size"),
         "sched_getaffinity": reject(errno.ENOSYS, note="callers fall back to one CPU's worth of answers"),
-        "sigaltstack": reject(errno.ENOSYS, note="the only signal stack is the layer's"),
     },
 )

@@ -12,6 +12,5 @@ STATIC_LIBC = Profile(
     syscalls={
         "rseq": reject(errno.ENOSYS, note="glibc registers rseq if it can; without it, it does without"),
         "set_robust_list": reject(errno.ENOSYS, note="robust futexes matter only with threads"),
-        "prlimit64": reject(errno.ENOSYS, note="glibc asks for RLIMIT_STACK and uses its default"),
     },
 )

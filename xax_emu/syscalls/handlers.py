@@ -43,11 +43,20 @@ HANDLERS: dict[str, Handler] = {
                          "getgid": "layer_getgid", "geteuid": "layer_geteuid", "getegid": "layer_getegid",
                          "getresuid": "layer_getresuid", "getresgid": "layer_getresgid"}),
     "uname": Handler("the profile's uname knob", {"uname": "layer_uname"}),
+    "sysinfo": Handler("a machine of the picoprocess's own: uptime from the clock, load 0, one process, "
+                       "4 GiB of memory", {"sysinfo": "layer_sysinfo"}),
     "sigmask": Handler("the signal mask, kept in the signal frame; SIGSYS can never be blocked",
                        {"rt_sigprocmask": "layer_rt_sigprocmask"}),
     "sigaction": Handler("the program's handlers for its own signals, installed through the sigaction buffer "
                          "with SIGSYS out of their masks; SIGSYS stays the layer's",
                          {"rt_sigaction": "layer_rt_sigaction"}),
+    "rlimits": Handler("the program's own table of resource limits (Linux's defaults; lowered and raised up to "
+                       "the hard limit as an unprivileged process may); the real limits are the Monitor's",
+                       {"prlimit64": "layer_prlimit64", "getrlimit": "layer_getrlimit",
+                        "setrlimit": "layer_setrlimit"}),
+    "sigaltstack": Handler("the program's signal stack, recorded and reported but not installed (the only real "
+                           "one is the layer's; handlers run on the program's stack)",
+                           {"sigaltstack": "layer_sigaltstack"}),
     "time": Handler("clocks read with the allowed clock_gettime; sleeps as futex waits with a timeout",
                     {"gettimeofday": "layer_gettimeofday", "time": "layer_time",
                      "clock_getres": "layer_clock_getres", "nanosleep": "layer_nanosleep",

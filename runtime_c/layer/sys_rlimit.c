@@ -1,0 +1,65 @@
+/* prlimit64, getrlimit, setrlimit: the program's view of its resource limits.
+ *
+ * The real limits were set by the boot block from the Monitor's and cannot be
+ * changed from inside.  The program sees a table of its own: the usual Linux
+ * defaults (8 MiB stack, 1024 fds — the VFS's fd table, no core files), which
+ * it may lower, and raise again up to the hard limit, as Linux allows an
+ * unprivileged process.  Only its own pid (0 or the virtual pid) is accepted. */
+#include <linux/resource.h>
+
+#include "../lib/sys.h"
+#include "layer.h"
+
+#define XAX_VIRTUAL_PID 100
+#define INF (~0ULL)
+
+struct rlimit64_k {
+    uint64_t cur, max;
+};
+
+static struct rlimit64_k limits[RLIM_NLIMITS] = {
+    [RLIMIT_CPU] = {INF, INF},       [RLIMIT_FSIZE] = {INF, INF},   [RLIMIT_DATA] = {INF, INF},
+    [RLIMIT_STACK] = {8 << 20, INF}, [RLIMIT_CORE] = {0, 0},        [RLIMIT_RSS] = {INF, INF},
+    [RLIMIT_NPROC] = {1, 1},         [RLIMIT_NOFILE] = {1024, 1024}, [RLIMIT_MEMLOCK] = {8 << 20, 8 << 20},
+    [RLIMIT_AS] = {INF, INF},        [RLIMIT_LOCKS] = {INF, INF},   [RLIMIT_SIGPENDING] = {64, 64},
+    [RLIMIT_MSGQUEUE] = {819200, 819200}, [RLIMIT_NICE] = {0, 0},   [RLIMIT_RTPRIO] = {0, 0},
+    [RLIMIT_RTTIME] = {INF, INF},
+};
+
+static long limit(int resource, const struct rlimit64_k *new, struct rlimit64_k *old)
+{
+    if (resource < 0 || resource >= RLIM_NLIMITS)
+        return -EINVAL;
+    struct rlimit64_k prev = limits[resource];
+    if (new) {
+        struct rlimit64_k want;
+        memcpy(&want, new, sizeof want);
+        if (want.cur > want.max)
+            return -EINVAL;
+        if (want.max > prev.max)
+            return -EPERM; /* raising a hard limit needs a privilege the program does not have */
+        limits[resource] = want;
+    }
+    if (old)
+        memcpy(old, &prev, sizeof prev);
+    return 0;
+}
+
+long layer_prlimit64(struct layer_call *c)
+{
+    int pid = (int)c->a[0];
+    if (pid != 0 && pid != XAX_VIRTUAL_PID)
+        return -ESRCH;
+    return limit((int)c->a[1], (const struct rlimit64_k *)c->a[2], (struct rlimit64_k *)c->a[3]);
+}
+
+/* getrlimit and setrlimit take struct rlimit, which on x86-64 is the same two 64-bit words. */
+long layer_getrlimit(struct layer_call *c)
+{
+    return limit((int)c->a[0], 0, (struct rlimit64_k *)c->a[1]);
+}
+
+long layer_setrlimit(struct layer_call *c)
+{
+    return limit((int)c->a[0], (const struct rlimit64_k *)c->a[1], 0);
+}
