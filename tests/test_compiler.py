@@ -160,3 +160,13 @@ def test_env_knob_reaches_the_program_and_env_option_overrides(build, tmp_path):
     assert "GREETING=from-profile\n" in r.stdout
     r = subprocess.run([*base, "--env", "GREETING=cli", str(prog)], capture_output=True, text=True, timeout=60)
     assert "GREETING=cli\n" in r.stdout
+
+
+def test_syscalls_into_a_closed_pipe_stops_quietly():
+    p = subprocess.Popen([sys.executable, "-m", "xax_emu", "syscalls", "--all", "glibc-dynamic"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()  # like `| head -1`
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 141
+    assert b"Traceback" not in err

@@ -73,7 +73,18 @@ def test_inspect_refuses_a_bad_image_in_one_line(tmp_path, capsys):
         inspect(bad)
     assert cli.main(["inspect", str(bad)]) == 2
     _, err = capsys.readouterr()
-    assert err.count("\n") == 1 and err.startswith("xax-emu: '../escape': '..' in the name")
+    assert err == f"xax-emu: {bad}: '../escape': '..' in the name\n"  # one line, naming the image
     assert cli.main(["inspect", str(tmp_path / "missing.tar")]) == 2
     _, err = capsys.readouterr()
     assert "cannot open the image" in err and err.count("\n") == 1
+
+
+def test_inspect_of_a_non_image_names_the_file(tmp_path):
+    import subprocess
+    import sys
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello\n")
+    r = subprocess.run([sys.executable, "-m", "xax_emu", "inspect", str(bad)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"xax-emu: {bad}: ") and r.stderr.count("\n") == 1

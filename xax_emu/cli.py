@@ -206,9 +206,14 @@ def cmd_pack(ns: argparse.Namespace) -> int:
 
 
 def cmd_inspect(ns: argparse.Namespace) -> int:
-    from .image import describe, inspect
+    from .image import ImageError, describe, inspect
 
-    info = inspect(ns.image)
+    try:
+        info = inspect(ns.image)
+    except ImageError as e:
+        if str(e).startswith(f"{ns.image}:") or ns.image in str(e):
+            raise
+        raise ImageError(f"{ns.image}: {e}") from None
     print(json.dumps(info, indent=1) if ns.json else describe(info))
     return 0
 
@@ -228,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
