@@ -88,3 +88,11 @@ def test_time_calls_match_native(build, libc):
     assert b"bad" not in native.stdout
     assert sealed.stdout == native.stdout
     assert sealed.code == native.returncode == 0
+
+
+def test_run_with_stdin_closed(build):
+    """A closed stdin reads as empty: the Monitor's own fds never stand in for it."""
+    prog = build("programs/filter.c")
+    proc = subprocess.run(f"exec 0<&-; exec {sys.executable} -m xax_emu run {prog}", shell=True,
+                          capture_output=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"0 lines, 0 bytes\n")

@@ -218,7 +218,19 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _ensure_std_fds() -> None:
+    """A closed stdin, stdout or stderr would be reused by the Monitor's own fds (its
+    channel, a pidfd) and then read or written as if it were the program's stdio:
+    put /dev/null there first, as daemons do."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+
+
 def main(argv: list[str] | None = None) -> int:
+    _ensure_std_fds()
     argv = list(sys.argv[1:] if argv is None else argv)
     # Everything after the first "--" belongs to the program, options included.
     program_args = argv[argv.index("--") + 1:] if "--" in argv else []
