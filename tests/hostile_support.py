@@ -114,3 +114,13 @@ def hostile(build, tmp_path: Path, source: str, args: list[str] | None = None, *
         monitor.close()
         canary.close()
         listener.close()
+
+
+def parse(stdout: bytes) -> dict[str, int]:
+    """The "name = value" lines a hostile program printed (other lines are ignored)."""
+    out = {}
+    for line in stdout.decode().splitlines():
+        name, sep, value = line.partition(" = ")
+        if sep:
+            out[name] = int(value)
+    return out

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_support import hostile
+from hostile_support import hostile, parse
 from xax_emu.seal import ALLOWLIST
 from xax_emu.syscalls import catalogue
 
@@ -57,14 +57,6 @@ def assert_missing(r, expected: dict[str, int]) -> None:
     assert traced(r, MISSING) == expected
 
 
-def parse(stdout: bytes) -> dict[str, int]:
-    """The "name = value" lines a program printed (other lines are ignored)."""
-    out = {}
-    for line in stdout.decode().splitlines():
-        name, sep, value = line.partition(" = ")
-        if sep:
-            out[name] = int(value)
-    return out
 
 
 def test_path_calls_reach_no_host_file(build, tmp_path):

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hostile_support import hostile
+from hostile_support import hostile, parse
 from xax_emu import protocol as p
 from xax_emu.errors import ProtocolViolation
 from xax_emu.layers import layer_for
@@ -44,13 +44,6 @@ SYS_RT_SIGACTION = syscall_number("rt_sigaction")
 EMULATED = {name: kind for name, kind, _ in p.TRACE_KINDS}["EMULATED"]
 
 
-def parse(stdout: bytes) -> dict[str, int]:
-    out = {}
-    for line in stdout.decode().splitlines():
-        name, sep, value = line.partition(" = ")
-        if sep:
-            out[name] = int(value)
-    return out
 
 
 EMULATED_FAILED = {name: kind for name, kind, _ in p.TRACE_KINDS}["EMULATED_FAILED"]

@@ -11,7 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
+from _generated import write_or_check  # noqa: E402
 from xax_emu import protocol as p  # noqa: E402
 
 OUT = ROOT / "runtime_c" / "include" / "xax_protocol.h"
@@ -71,14 +73,7 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
-    if "--check" in sys.argv[1:]:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT.relative_to(ROOT)} is stale: run python3 tools/gen_protocol.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text)
-    return 0
+    return write_or_check(OUT, render(), ROOT, "gen_protocol.py")
 
 
 if __name__ == "__main__":
