@@ -65,7 +65,8 @@ def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes
     prog = resolve(str(program), origin)
     lim = limits or Limits(wall_seconds=60)
     request = Request(prog, list(args or []), list(env or []), profile,
-                      {k: getattr(lim, k) for k in ("memory", "cpu_seconds", "wall_seconds", "download")}, fs_image)
+                      {k: getattr(lim, k) for k in ("memory", "cpu_seconds", "wall_seconds", "download", "threads")},
+                      fs_image)
     own = monitor is None
     monitor = monitor or Monitor(log=log.append)
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from hostile_support import hostile, parse
+from xax_emu.monitor import Limits
 from xax_emu.seal import ALLOWLIST
 from xax_emu.syscalls import catalogue
 
@@ -103,16 +104,49 @@ def test_exec_is_impossible(build, tmp_path):
 
 
 def test_no_second_process_or_thread(build, tmp_path):
-    """fork, vfork, clone (process, shared-memory process, thread), clone3 (process,
-    thread): -ENOSYS, and no child ran: it would have set the shared flag or sent the
-    Monitor a TRACE for number 1000+i, and the FUTEX_WAIT on the flag timed out."""
-    r = hostile(build, tmp_path, "spawn.c", extra=UAPI)
+    """fork, vfork, clone (process, shared-memory process, a thread without
+    pthread_create's exact flags), clone3 (process, thread): refused (fork and vfork
+    -ENOSYS, clone -EAGAIN, clone3 -ENOSYS), and no child ran: it would have set the
+    shared flag or sent the Monitor a TRACE for number 1000+i, and the FUTEX_WAIT on
+    the flag timed out."""
+    r = hostile(build, tmp_path, "spawn.c", extra=UAPI, trace_all=True)
     assert r.code == 0
-    attempts = ["fork", "vfork", "clone_process", "clone_vm_process", "clone_thread", "clone3_process",
-                "clone3_thread", "fork_junk"]
-    assert parse(r.stdout) == {**{n: ENOSYS for n in attempts}, "wait": ETIMEDOUT, "flag": 0}
-    assert_missing(r, {"fork": 2, "vfork": 1, "clone": 3, "clone3": 2})
+    assert parse(r.stdout) == {"fork": ENOSYS, "vfork": ENOSYS, "clone_process": EAGAIN, "clone_vm_process": EAGAIN,
+                               "clone_thread": EAGAIN, "clone3_process": ENOSYS, "clone3_thread": ENOSYS,
+                               "fork_junk": ENOSYS, "wait": ETIMEDOUT, "flag": 0}
+    assert_missing(r, {"fork": 2, "vfork": 1})
+    assert traced(r, REJECTED) == {"clone": 3, "clone3": 2}
     assert not [key for key in r.report.trace if 1000 <= key[0] < 1008], r.report.trace
+
+
+@pytest.mark.parametrize("limit", [8, 3])
+def test_threads_are_sealed_and_counted(build, tmp_path, limit):
+    """The one form of clone the filter lets through (pthread_create's flags) makes a
+    thread that is as sealed as its parent: its raw openat of the canary and connect to
+    the listener trap to the layer (ENOENT: not in the picoprocess's files; ENOSYS: the
+    default profile has no sockets).  The same flags plus any other bit trap and are refused (-EAGAIN) with no
+    child run.  A thread bomb stops at the Monitor's limit (the first thread counts):
+    the kernel answers EAGAIN from RLIMIT_NPROC in the picoprocess's own user namespace."""
+    r = hostile(build, tmp_path, "threads.c", [str(limit)], extra=UAPI, trace_all=True,
+                limits=Limits(wall_seconds=30, threads=limit))
+    got = parse(r.stdout)
+    assert r.code == 0, r.stderr
+    assert (got["thread"], got["thread_done"]) == (1, 1)
+    assert (got["thread_open"], got["thread_connect"]) == (ENOENT, ENOSYS)
+    plus = {k: v for k, v in got.items() if k.startswith(("plus_", "minus_"))}
+    assert len(plus) == 14 and set(plus.values()) == {EAGAIN}, plus
+    assert got["ran"] == 0
+    assert got["bomb_made"] == limit - 1 and got["bomb_stopped_by"] == EAGAIN
+    assert traced(r, REJECTED)["clone"] == 14
+
+
+def test_with_a_thread_limit_of_one_clone_never_reaches_the_kernel(build, tmp_path):
+    """--threads 1: the filter has no clone entry at all; pthread_create's flags trap too."""
+    r = hostile(build, tmp_path, "threads.c", ["1"], extra=UAPI, trace_all=True,
+                limits=Limits(wall_seconds=30, threads=1))
+    got = parse(r.stdout)
+    assert (got["thread"], got["bomb_made"], got["bomb_stopped_by"], got["ran"]) == (0, 0, EAGAIN, 0)
+    assert traced(r, REJECTED)["clone"] == 1 + 14 + 1
 
 
 def test_other_processes_are_out_of_reach(build, tmp_path):
@@ -219,16 +253,19 @@ def test_mmap_only_private_anonymous_memory(build, tmp_path):
 
 
 def test_futex_only_wait_and_wake(build, tmp_path):
-    """PI, requeue and wake-op futex operations are trapped (-ENOSYS; the PI word is
-    untouched), junk above the op included.  Wait and wake give the kernel's answers:
-    -EAGAIN on a non-matching value, -ETIMEDOUT after the timeout, 0 woken."""
+    """PI futex operations are trapped (-ENOSYS; the PI word is untouched), junk above
+    the op included.  Wait, wake, requeue and wake-op give the kernel's answers:
+    -EAGAIN on a non-matching value, -ETIMEDOUT after the timeout, 0 woken or
+    requeued, wake-op's store in the program's own word, -EFAULT for a kernel address."""
     r = hostile(build, tmp_path, "futex.c", extra=UAPI)
     assert r.code == 0
-    trapped = ["lock_pi", "lock_pi_private", "lock_pi_junk", "lock_pi2", "trylock_pi", "unlock_pi", "requeue",
-               "cmp_requeue", "cmp_requeue_pi", "wait_requeue_pi", "wake_op"]
+    trapped = ["lock_pi", "lock_pi_private", "lock_pi_junk", "lock_pi2", "trylock_pi", "unlock_pi",
+               "cmp_requeue_pi", "wait_requeue_pi"]
     assert parse(r.stdout) == {**{n: ENOSYS for n in trapped}, "pi_word": 0, "wait_nonmatching": EAGAIN,
                                "wait_matching_timeout": ETIMEDOUT, "wait_bitset_nonmatching": EAGAIN,
-                               "wake_junk": 0}
+                               "wake_junk": 0, "requeue": 0, "requeue_kernel_address": -errno.EFAULT,
+                               "cmp_requeue": 0, "cmp_requeue_nonmatching": EAGAIN, "wake_op": 0, "word2": 7,
+                               "wake_op_kernel_address": -errno.EFAULT}
     assert_missing(r, {"futex": len(trapped)})
 
 

@@ -195,7 +195,7 @@ def test_pal_syscall_instruction_is_trapped_like_any_other(build, tmp_path):
 
 CHANNEL_ATTACKS = {
     "bad_magic": "bad magic 0xdeadbeef",
-    "bad_version": "protocol version 2",
+    "bad_version": f"protocol version {p.VERSION + 1}, expected {p.VERSION}",
     "unknown_type": "unknown or forbidden message type 77",
     "boot_type": "unknown or forbidden message type 1",
     "reply_type": f"unknown or forbidden message type {p.TYPES['NULL'] | p.REPLY}",

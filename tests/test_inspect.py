@@ -37,7 +37,8 @@ def test_inspect_sha1sum(images):
     assert info["syscalls"]["total"] == len(rows)
     assert info["syscalls"]["missing"] == sum(r.kind == "missing" for r in rows)
     assert info["routes"] == []
-    assert info["limits"] == {"memory": 64 << 20, "cpu_seconds": 10, "wall_seconds": 30.0, "download": None}
+    assert info["limits"] == {"memory": 64 << 20, "cpu_seconds": 10, "wall_seconds": 30.0, "download": None,
+                              "threads": None}
     (f,) = info["files"]
     size = (path.parent / "sha1sum" / "build" / "sha1sum").stat().st_size
     assert f == {"path": "/bin/sha1sum", "type": "file", "size": size, "elf": True, "aligned": True}

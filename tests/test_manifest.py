@@ -60,7 +60,8 @@ def test_full_manifest(tmp_path):
 def test_defaults(tmp_path):
     m = load_manifest(write(tmp_path, '[app]\nname = "a"\nentry = "/a"\n'))
     assert (m.args, m.env, m.cwd, m.profile, m.files, m.exclude) == ((), {}, "/", "static-libc", (), ())
-    assert m.limits.as_dict() == {"memory": None, "cpu_seconds": None, "wall_seconds": None, "download": None}
+    assert m.limits.as_dict() == {"memory": None, "cpu_seconds": None, "wall_seconds": None, "download": None,
+                                  "threads": None}
 
 
 def test_the_error_is_one_xax_error(tmp_path):
@@ -92,6 +93,9 @@ def test_the_error_is_one_xax_error(tmp_path):
     ('[app]\nname = "a"\nentry = "/a"\n[limits]\ndownload = 0\n', "limits.download", "more than 0"),
     ('[app]\nname = "a"\nentry = "/a"\n[limits]\ncpu_seconds = 1.5\n', "limits.cpu_seconds", "an integer"),
     ('[app]\nname = "a"\nentry = "/a"\n[limits]\nwall_seconds = -1\n', "limits.wall_seconds", "more than 0"),
+    ('[app]\nname = "a"\nentry = "/a"\n[limits]\nthreads = 0\n', "limits.threads", "from 1 to 4096"),
+    ('[app]\nname = "a"\nentry = "/a"\n[limits]\nthreads = 5000\n', "limits.threads", "from 1 to 4096"),
+    ('[app]\nname = "a"\nentry = "/a"\n[limits]\nthreads = "8"\n', "limits.threads", "an integer"),
     ('[app]\nname = "a"\nentry = "/a"\n[limits]\nwall_seconds = "10s"\n', "limits.wall_seconds", "a number"),
     ('[app]\nname = "a"\nentry = "/a"\nexclude = 1\n', "app.exclude", "unknown key"),
     ('exclude = "*.pyc"\n[app]\nname = "a"\nentry = "/a"\n', "exclude", "array of strings"),

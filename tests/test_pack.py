@@ -129,7 +129,8 @@ def test_meta(ls_image):
         layer = t.extractfile(".xax/layer").read()
     assert (meta["format"], meta["version"]) == ("xax-image", 1)
     assert meta["app"] == {"name": "ls", "entry": "/bin/ls", "args": ["-l"], "env": {"LC_ALL": "C"}, "cwd": "/etc"}
-    assert meta["limits"] == {"memory": 256 << 20, "cpu_seconds": None, "wall_seconds": 5.0, "download": None}
+    assert meta["limits"] == {"memory": 256 << 20, "cpu_seconds": None, "wall_seconds": 5.0, "download": None,
+                              "threads": None}
     assert meta["layer"] == {"member": ".xax/layer", "size": len(layer), "sha256": hashlib.sha256(layer).hexdigest()}
     rows = table(resolve(load("static-libc")))
     p = meta["profile"]

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from xax_emu.seal import ALLOWLIST, Entry, filter_bpf, syscall_number
+from xax_emu.seal.allowlist import CLONE_DETACHED, THREAD_CLONE_FLAGS, allowlist_for
 from xax_emu.seal.allowlist import CHANNEL_FD, LOW32, MADV_HARMLESS, MMAP_HARMLESS_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -283,7 +284,7 @@ def test_high_numbers_that_are_not_x32_trap_or_kill():
         assert decide(nr, (CHANNEL_FD,) + (0,) * 5) in (TRAP, KILL_PROCESS)
 
 
-NOT_ALLOWED = ["open", "openat", "socket", "connect", "execve", "execveat", "clone", "clone3", "fork", "vfork",
+NOT_ALLOWED = ["open", "openat", "socket", "connect", "execve", "execveat", "clone3", "fork", "vfork",
                "kill", "tgkill", "ptrace", "ioctl", "mremap", "pkey_mprotect", "prctl", "seccomp", "bpf",
                "process_vm_writev", "process_vm_readv", "rt_sigprocmask", "sigaltstack",
                "close", "dup", "dup2", "pread64", "pwrite64", "readv", "writev", "sendmsg", "recvmsg",
@@ -300,6 +301,18 @@ NOT_ALLOWED = ["open", "openat", "socket", "connect", "execve", "execveat", "clo
 def test_syscalls_not_on_the_list_trap_for_all_args(name, args, ip):
     assert name not in ENTRY_NRS
     assert decide(syscall_number(name), args, ip=ip) == TRAP
+
+
+NO_THREADS_PROG = decode(filter_bpf(threads=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(args=st.tuples(st.sampled_from([THREAD_CLONE_FLAGS, THREAD_CLONE_FLAGS | CLONE_DETACHED]) | st.integers(0, U64),
+                      *[st.integers(0, U64)] * 5))
+def test_without_threads_clone_traps_for_all_args(args):
+    """A picoprocess limited to one thread gets a filter with no clone entry at all."""
+    assert run_bpf(NO_THREADS_PROG, seccomp_data(syscall_number("clone"), args, AUDIT_ARCH_X86_64, 0)) == TRAP
+    assert "clone" not in {e.syscall for e in allowlist_for(threads=False)}
 
 
 @settings(max_examples=300, deadline=None)

@@ -36,6 +36,17 @@ def _env_pair(text: str) -> str:
     return text
 
 
+def _thread_count(text: str) -> int:
+    from .image.manifest import MAX_THREADS
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of threads") from None
+    if not 1 <= n <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"the thread limit must be from 1 to {MAX_THREADS}, not {n}")
+    return n
+
+
 def _add_limits(sp: argparse.ArgumentParser) -> None:
     # Defaults are None: an image's own [limits] apply unless the command line sets one.
     sp.add_argument("--memory", type=parse_size,
@@ -44,6 +55,9 @@ def _add_limits(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--wall-seconds", type=float, help="wall-clock limit (default: the image's, else none)")
     sp.add_argument("--download-limit", type=parse_size,
                     help="largest download or upload through the origin (default: the image's, else 256M)")
+    sp.add_argument("--threads", type=_thread_count,
+                    help="most threads at once, the first included; 1: the program cannot start any "
+                         "(default: the image's, else 64)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,7 +131,7 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
         raise ProgramError(f"{ns.program}: an image carries its own profile and files: "
                            "--profile and --fs-image are for bare programs", ns.program)
     limits = {"memory": ns.memory, "cpu_seconds": ns.cpu_seconds, "wall_seconds": ns.wall_seconds,
-              "download": ns.download_limit}
+              "download": ns.download_limit, "threads": ns.threads}
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     with Monitor(cache=cache) as monitor:
         pico = monitor.start(**start_kwargs(request), trace_all=trace_all,

@@ -11,7 +11,7 @@ from .monitor.picoprocess import Limits
 from .profiles import DEFAULT
 from .program import Program
 
-_LIMIT_KEYS = ("memory", "cpu_seconds", "wall_seconds", "download")
+_LIMIT_KEYS = ("memory", "cpu_seconds", "wall_seconds", "download", "threads")
 
 
 @dataclass

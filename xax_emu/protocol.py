@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .errors import ProtocolViolation
 
 MAGIC = 0x31584158  # b"XAX1" little-endian
-VERSION = 1
+VERSION = 2
 REPLY = 0x8000
 
 # Limits shared by both sides.  A datagram larger than HEADER_SIZE + MAX_PAYLOAD
@@ -97,6 +97,7 @@ BOOT_FIELDS = (
     ("monitor_pid", "uint64_t", "Q"),
     ("limit_as", "uint64_t", "Q"),
     ("limit_cpu", "uint64_t", "Q"),
+    ("limit_threads", "uint64_t", "Q"),
     ("flags", "uint32_t", "I"),
     ("nbpf", "uint32_t", "I"),
     ("nargs", "uint32_t", "I"),
@@ -182,7 +183,7 @@ def split_open_url(payload: bytes) -> tuple[str, str]:
         raise ProtocolViolation("OPEN_URL: method and URL must be ASCII") from None
 
 
-def encode_boot(*, monitor_pid: int, limit_as: int, limit_cpu: int, flags: int, bpf: bytes,
+def encode_boot(*, monitor_pid: int, limit_as: int, limit_cpu: int, limit_threads: int, flags: int, bpf: bytes,
                 args: list[bytes], env: list[bytes], random: bytes, pal: list[bytes] = ()) -> bytes:
     """The BOOT datagram (Monitor -> trusted boot block)."""
     if len(bpf) % 8:
@@ -191,7 +192,7 @@ def encode_boot(*, monitor_pid: int, limit_as: int, limit_cpu: int, flags: int, 
         if b"\0" in s:
             raise ValueError(f"argument or environment string contains NUL: {s!r}")
     strings = b"".join(s + b"\0" for s in (*args, *env, *pal))
-    fixed = BOOT.pack(monitor_pid, limit_as, limit_cpu, flags, len(bpf) // 8, len(args), len(env),
+    fixed = BOOT.pack(monitor_pid, limit_as, limit_cpu, limit_threads, flags, len(bpf) // 8, len(args), len(env),
                       len(strings), len(pal), random)
     payload = fixed + bpf + strings
     if len(payload) > MAX_BOOT:

@@ -14,6 +14,7 @@
 #include <linux/mman.h>
 #include <linux/prctl.h>
 #include <linux/resource.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 
 #include "../lib/sys.h"
@@ -115,6 +116,34 @@ static void drop_capabilities(void)
         fail("cannot drop capabilities", r);
 }
 
+/* The unprivileged uid a picoprocess started by root runs as: the kernel
+ * never applies RLIMIT_NPROC to uid 0 (its user_struct is INIT_USER), in any
+ * user namespace. */
+#define XAX_UNPRIVILEGED_ID 65534 /* "nobody" */
+
+/* Make RLIMIT_NPROC count this picoprocess's threads and nothing else: the
+ * kernel counts processes per (user namespace, uid), so a fresh user namespace
+ * starts the count at this one thread.  Nothing is mapped into it and every
+ * capability it grants is dropped below with the rest; unshare itself is not
+ * on the allowlist, so the program cannot make another. */
+static void count_threads_apart(void)
+{
+    if (sys0(__NR_getuid) == 0 || sys0(__NR_geteuid) == 0 || sys0(__NR_getgid) == 0 || sys0(__NR_getegid) == 0) {
+        long r = sys2(__NR_setgroups, 0, 0);
+        if (r == 0)
+            r = sys3(__NR_setresgid, XAX_UNPRIVILEGED_ID, XAX_UNPRIVILEGED_ID, XAX_UNPRIVILEGED_ID);
+        if (r == 0)
+            r = sys3(__NR_setresuid, XAX_UNPRIVILEGED_ID, XAX_UNPRIVILEGED_ID, XAX_UNPRIVILEGED_ID);
+        if (r < 0)
+            fail("cannot leave uid 0 (threads are counted per unprivileged user)", r);
+    }
+    long r = sys1(__NR_unshare, CLONE_NEWUSER);
+    if (r < 0)
+        fail("cannot create a user namespace to count the program's threads in (the kernel forbids unprivileged "
+             "user namespaces?); run with --threads 1",
+             r);
+}
+
 struct kernel_sigaction {
     void *handler;
     unsigned long flags;
@@ -188,6 +217,10 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     memcpy(info.random, fixed.random, sizeof info.random);
     info.host_auxv = auxv;
 
+    /* Before the parent-death signal: a change of uid clears it. */
+    if (fixed.limit_threads > 1)
+        count_threads_apart();
+
     /* The Monitor's death ends the picoprocess; re-check in case it died
      * before the signal was armed (we would have been re-parented). */
     long r = sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL);
@@ -200,7 +233,11 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     set_limit(RLIMIT_FSIZE, 0, 0);
     set_limit(RLIMIT_MEMLOCK, 0, 0);
     set_limit(RLIMIT_MSGQUEUE, 0, 0);
-    set_limit(RLIMIT_NPROC, 0, 0);
+    /* Threads (clone with thread flags, allowed by the filter only when
+     * limit_threads > 1) count against RLIMIT_NPROC in this picoprocess's own
+     * user namespace: the limit is the whole picoprocess's thread count. */
+    set_limit(RLIMIT_NPROC, fixed.limit_threads > 1 ? fixed.limit_threads : 0,
+              fixed.limit_threads > 1 ? fixed.limit_threads : 0);
     set_limit(RLIMIT_LOCKS, 0, 0);
     if (fixed.limit_as)
         set_limit(RLIMIT_AS, fixed.limit_as, fixed.limit_as);

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #define XAX_MAGIC 0x31584158u
-#define XAX_VERSION 1
+#define XAX_VERSION 2
 #define XAX_REPLY 0x8000
 #define XAX_HEADER_SIZE 24
 #define XAX_MAX_PAYLOAD 65536
@@ -52,6 +52,7 @@ struct xax_boot_fixed {
     uint64_t monitor_pid;
     uint64_t limit_as;
     uint64_t limit_cpu;
+    uint64_t limit_threads;
     uint32_t flags;
     uint32_t nbpf;
     uint32_t nargs;
@@ -60,7 +61,7 @@ struct xax_boot_fixed {
     uint32_t npal;
     uint8_t random[32];
 };
-_Static_assert(sizeof(struct xax_boot_fixed) == 80, "xax_boot_fixed must match xax_emu/protocol.py");
+_Static_assert(sizeof(struct xax_boot_fixed) == 88, "xax_boot_fixed must match xax_emu/protocol.py");
 
 struct xax_forward {
     int64_t nr;

@@ -53,6 +53,9 @@ extern const struct layer_pin layer_pins[];
 extern const unsigned layer_npins;
 
 long layer_dispatch(struct layer_call *c);
+/* Around a wait that touches no layer state, so that other threads' calls go on. */
+void layer_wait_begin(void);
+void layer_wait_end(void);
 
 /* The kernel takes fds as int: truncate exactly as it does. */
 static inline int arg_fd(uint64_t v)

@@ -1,6 +1,7 @@
 /* The Xax ABI (xabi.h) implemented with xaxcalls, and the table that carries it. */
 #include <linux/mman.h>
 
+#include "../lib/lock.h"
 #include "../lib/sys.h"
 #include "xaxcall.h"
 #include "xax_protocol.h"
@@ -8,14 +9,25 @@
 
 /* Regions handed out by xabi_alloc, so that xabi_free(start) knows the length. */
 #define MAX_REGIONS 4096
+static xax_lock regions_lock;
 static struct {
     uintptr_t start, len;
 } regions[MAX_REGIONS];
+
+static void *alloc_region(void *start, long len);
 
 static void *pal_alloc(void *start, long len)
 {
     if (len <= 0)
         return 0;
+    xax_lock_take(&regions_lock);
+    void *r = alloc_region(start, len);
+    xax_lock_give(&regions_lock);
+    return r;
+}
+
+static void *alloc_region(void *start, long len)
+{
     int slot = -1;
     for (int i = 0; i < MAX_REGIONS; i++)
         if (!regions[i].start) {
@@ -39,13 +51,17 @@ static void *pal_alloc(void *start, long len)
 
 static int pal_free(void *start)
 {
+    int result = -1;
+    xax_lock_take(&regions_lock);
     for (int i = 0; i < MAX_REGIONS; i++)
         if (regions[i].start && regions[i].start == (uintptr_t)start) {
             long r = sys2(__NR_munmap, (long)start, regions[i].len);
             regions[i].start = 0;
-            return r < 0 ? -1 : 0;
+            result = r < 0 ? -1 : 0;
+            break;
         }
-    return -1;
+    xax_lock_give(&regions_lock);
+    return result;
 }
 
 static int pal_accept(void)
@@ -55,7 +71,7 @@ static int pal_accept(void)
 
 static int pal_open_url(const char *method, const char *url)
 {
-    static char payload[16 + XAX_MAX_URL + 2];
+    char payload[16 + XAX_MAX_URL + 2]; /* on the caller's stack: threads may open URLs at once */
     size_t m = strlen(method), u = strlen(url);
     if (m > 15 || u > XAX_MAX_URL)
         return -1;
@@ -132,9 +148,11 @@ void pal_trace(int syscall_nr, int disposition)
  * out argument (reply arg = its index), the bytes to store there. */
 long pal_forward(struct layer_call *c)
 {
+    static xax_lock reply_lock; /* the reply buffer is too big for a thread's signal frame */
     static unsigned char reply[XAX_MAX_PAYLOAD];
     struct xax_forward req = {c->nr, {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]}};
     uint32_t got = 0;
+    xax_lock_take(&reply_lock);
     int out_arg = xaxcall(XAX_MSG_FORWARD, -1, 0, &req, sizeof req, reply, sizeof reply, &got);
     int64_t result;
     if (got < sizeof result || got > sizeof reply)
@@ -142,6 +160,7 @@ long pal_forward(struct layer_call *c)
     memcpy(&result, reply, sizeof result);
     if (out_arg >= 0 && out_arg < 6 && got > sizeof result)
         memcpy((void *)c->a[out_arg], reply + sizeof result, got - sizeof result);
+    xax_lock_give(&reply_lock);
     return (long)result;
 }
 

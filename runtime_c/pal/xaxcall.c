@@ -1,9 +1,13 @@
 /* The PAL's side of the channel protocol (see xax_emu/protocol.py). */
 #include "xaxcall.h"
+#include "../lib/lock.h"
 #include "../lib/sys.h"
 #include "xax_protocol.h"
 #include "xax_runtime.h"
 
+/* One request in flight at a time (the Monitor enforces it): the lock makes a
+ * request and its reply one step for the program's threads, and guards buf. */
+static xax_lock channel_lock;
 static unsigned char buf[XAX_HEADER_SIZE + XAX_MAX_PAYLOAD];
 static uint32_t next_seq = 1;
 
@@ -23,6 +27,7 @@ int32_t xaxcall(uint16_t type, int32_t chan, int32_t arg, const void *payload, u
 {
     if (len > XAX_MAX_PAYLOAD)
         pal_fatal("xaxcall payload too large");
+    xax_lock_take(&channel_lock);
     uint32_t seq = next_seq++;
     send_msg(type, chan, arg, payload, len, seq);
     long n = sys3(__NR_read, XAX_CHANNEL_FD, (long)buf, sizeof buf);
@@ -40,10 +45,13 @@ int32_t xaxcall(uint16_t type, int32_t chan, int32_t arg, const void *payload, u
         memcpy(out, buf + sizeof h, copy);
     if (outlen)
         *outlen = h.len;
+    xax_lock_give(&channel_lock);
     return h.arg;
 }
 
 void xaxcall_oneway(uint16_t type, int32_t chan, int32_t arg)
 {
+    xax_lock_take(&channel_lock);
     send_msg(type, chan, arg, 0, 0, 0);
+    xax_lock_give(&channel_lock);
 }

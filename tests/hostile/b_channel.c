@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     if (!strcmp(m, "bad_magic"))
         w = send_raw(0xdeadbeef, V, XAX_MSG_NULL, -1, 0, 0, 24);
     else if (!strcmp(m, "bad_version"))
-        w = send_raw(M, 2, XAX_MSG_NULL, -1, 0, 0, 24);
+        w = send_raw(M, V + 1, XAX_MSG_NULL, -1, 0, 0, 24); /* the next version, not ours */
     else if (!strcmp(m, "unknown_type"))
         w = send_raw(M, V, 77, -1, 0, 0, 24);
     else if (!strcmp(m, "boot_type"))

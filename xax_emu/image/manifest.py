@@ -18,6 +18,7 @@
     cpu_seconds = 10
     wall_seconds = 30
     download = "64M"
+    threads = 8                    # threads at once, the first included; 1: none may start
 
 Unknown keys and wrong types are errors naming the file and the key.
 """
@@ -32,6 +33,7 @@ from .errors import ManifestError
 from .format import NAME_MAX, PATH_MAX, RESERVED, split_image_path
 
 DEFAULT_PROFILE = "static-libc"
+MAX_THREADS = 4096
 _SIZE = re.compile(r"^(\d+)\s*([KMGT]?)(?:i?B)?$", re.IGNORECASE)
 _SHIFT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
 
@@ -49,10 +51,11 @@ class Limits:
     cpu_seconds: int | None = None
     wall_seconds: float | None = None
     download: int | None = None
+    threads: int | None = None
 
     def as_dict(self) -> dict:
         return {"memory": self.memory, "cpu_seconds": self.cpu_seconds, "wall_seconds": self.wall_seconds,
-                "download": self.download}
+                "download": self.download, "threads": self.threads}
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,13 @@ class _Reader:
             value = int(m.group(1)) << _SHIFT[m.group(2).upper()]
         if value <= 0:
             raise self.error(key, "must be more than 0")
+        return value
+
+    def count(self, key: str, value, most: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"must be an integer, not {_kind(value)}")
+        if not 1 <= value <= most:
+            raise self.error(key, f"must be from 1 to {most}")
         return value
 
     def seconds(self, key: str, value, integer: bool) -> float:
@@ -208,13 +218,14 @@ def load_manifest(path: str | Path) -> Manifest:
         if not pattern:
             raise r.error(f"exclude[{i}]", "an empty pattern")
 
-    lim = r.table(data, "limits", {"memory", "cpu_seconds", "wall_seconds", "download"})
+    lim = r.table(data, "limits", {"memory", "cpu_seconds", "wall_seconds", "download", "threads"})
     limits = Limits(
         memory=r.size("limits.memory", lim["memory"]) if "memory" in lim else None,
         cpu_seconds=r.seconds("limits.cpu_seconds", lim["cpu_seconds"], True) if "cpu_seconds" in lim else None,
         wall_seconds=(float(r.seconds("limits.wall_seconds", lim["wall_seconds"], False))
                       if "wall_seconds" in lim else None),
         download=r.size("limits.download", lim["download"]) if "download" in lim else None,
+        threads=r.count("limits.threads", lim["threads"], MAX_THREADS) if "threads" in lim else None,
     )
     return Manifest(path=path, name=name, entry=entry, args=args, env=env, cwd=cwd, profile=profile,
                     files=tuple(files), exclude=exclude, limits=limits)

@@ -11,7 +11,7 @@ everything else is at time 0.
   app       {name, entry, args, env, cwd}
   profile   {spec, name, shipped, routes: [{prefix, backend, ...}],
              syscalls: {emulate, reject, forward, missing, total}}
-  limits    {memory, cpu_seconds, wall_seconds, download}  (null: not set)
+  limits    {memory, cpu_seconds, wall_seconds, download, threads}  (null: not set)
   layer     {member: ".xax/layer", size, sha256}
   files     {"/image/path": {type: "file", size, mode, mtime, sha256, elf}
                           | {type: "symlink", target}}

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from .errors import ImageError
 from .format import FORMAT, LAYER, META, META_MAX, PAD_DIR, RESERVED, VERSION, split_image_path
+from .manifest import MAX_THREADS
 from .paths import NotADir, PathEscape, PathLoop, resolve
 from .tarread import Member, TarReader
 
@@ -200,8 +201,12 @@ def _meta(reader: TarReader, image: Image) -> dict:
                                            for k in ("emulate", "reject", "forward", "missing", "total")),
           "profile.syscalls is not a summary of counts")
     limits = meta.get("limits")
-    _need(isinstance(limits, dict) and set(limits) == {"memory", "cpu_seconds", "wall_seconds", "download"},
-          "limits is not an object with memory, cpu_seconds, wall_seconds, download")
+    base_limits = {"memory", "cpu_seconds", "wall_seconds", "download"}
+    _need(isinstance(limits, dict) and set(limits) in (base_limits, base_limits | {"threads"}),
+          "limits is not an object with memory, cpu_seconds, wall_seconds, download (and threads)")
+    threads = limits.get("threads")
+    _need(threads is None or (_is_int(threads) and 1 <= threads <= MAX_THREADS),
+          f"limits.threads is not a thread count from 1 to {MAX_THREADS} or null")
     for k, v in limits.items():
         ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
         _need(ok, f"limits.{k} is not a positive number or null")

@@ -47,6 +47,7 @@ class Limits:
     memory: int = 4 << 30          # RLIMIT_AS, bytes
     cpu_seconds: int = 0           # RLIMIT_CPU; 0: none
     wall_seconds: float = 0.0      # enforced by the Monitor; 0: none
+    threads: int = 64              # threads at once, the first included (RLIMIT_NPROC in its own user namespace); 1: no clone
     download: int = 256 << 20      # bytes per download or upload
 
 
@@ -136,7 +137,8 @@ class Picoprocess:
             flags |= p.BOOT_FLAG_TRACE
         boot = p.encode_boot(
             monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
-            flags=flags, bpf=filter_bpf(self.sigaction_buffer),
+            limit_threads=self.limits.threads, flags=flags,
+            bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1),
             args=[a.encode() for a in [self.image_url, *self.argv]],
             env=[e.encode() for e in self.env], random=os.urandom(32),
             pal=[setting.encode() for setting in self.pal_settings],

@@ -1,6 +1,8 @@
 """posix-core: what nearly every program needs from a POSIX kernel, emulated
 inside the picoprocess."""
 
+import errno
+
 from ..syscalls.profile import Profile, emulate, forward, reject
 
 _files = "the profile's routes; fds 0-2 are the stdio channels"
@@ -54,7 +56,7 @@ POSIX_CORE = Profile(
         "brk": emulate("brk", note="malloc's heap"),
         "mmap": emulate("mmap", note="only what the filter traps; private anonymous memory reaches the kernel"),
         "getpid": emulate("identity", note="a fixed virtual pid"),
-        "gettid": emulate("identity", note="the only thread"),
+        "gettid": emulate("identity", note="the process id, in every thread (threads have no ids of their own)"),
         "set_tid_address": emulate("identity", note="nothing clears it: no other thread"),
         "getuid": emulate("identity", note="the virtual user"),
         "getgid": emulate("identity", note="the virtual user"),
@@ -75,7 +77,12 @@ POSIX_CORE = Profile(
         "clock_getres": emulate("time", note="vDSO fallback"),
         "nanosleep": emulate("time", note="a futex wait with a timeout"),
         "clock_nanosleep": emulate("time", note="a futex wait with a timeout"),
-        "sched_yield": reject(value=0, note="one thread: nothing to yield to"),
+        "sched_yield": reject(value=0, note="answered at once: the kernel preempts threads anyway"),
+        "clone": reject(errno.EAGAIN, note="thread creation with pthread_create's flags reaches the kernel "
+                        "(the allowlist, under the thread limit); every other form (fork, vfork, namespaces) "
+                        "is refused as if the process limit were reached"),
+        "clone3": reject(errno.ENOSYS, note="its flags are in memory, where the filter cannot check them: "
+                         "libcs then fall back to clone"),
         "getrandom": forward(note="randomness from the Monitor"),
     },
 )

@@ -43,16 +43,17 @@ def _build(ctx, entries) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def filter_bpf(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER) -> bytes:
+def filter_bpf(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True) -> bytes:
     """The filter as raw BPF (struct sock_filter[]), default action TRAP, for a
-    picoprocess whose sigaction buffer is at `sigaction_buffer`."""
+    picoprocess whose sigaction buffer is at `sigaction_buffer` and which may
+    (or may not) start threads."""
     with sc.filter_context(sc.ACT_TRAP) as ctx:
-        _build(ctx, allowlist_for(sigaction_buffer))
+        _build(ctx, allowlist_for(sigaction_buffer, threads))
         return sc.export(ctx)
 
 
-def filter_pfc(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER) -> str:
+def filter_pfc(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True) -> str:
     """The same filter in libseccomp's readable pseudo-filter-code form."""
     with sc.filter_context(sc.ACT_TRAP) as ctx:
-        _build(ctx, allowlist_for(sigaction_buffer))
+        _build(ctx, allowlist_for(sigaction_buffer, threads))
         return sc.export(ctx, pfc=True).decode()

@@ -65,7 +65,13 @@ MADV_HARMLESS = {
 # <linux/futex.h>
 FUTEX_PRIVATE_FLAG = 128
 FUTEX_CLOCK_REALTIME = 256
-FUTEX_OPS_HARMLESS = {"FUTEX_WAIT": 0, "FUTEX_WAKE": 1, "FUTEX_WAIT_BITSET": 9, "FUTEX_WAKE_BITSET": 10}
+# Requeue and wake-op move waiters between, or store into, words of the caller's
+# own memory (musl's condition variables requeue; a picoprocess shares no memory
+# with anyone, so even a non-private futex names only its own words).  Not here:
+# the priority-inheritance ops, which make the kernel look up the task whose tid
+# is in the word and boost it.
+FUTEX_OPS_HARMLESS = {"FUTEX_WAIT": 0, "FUTEX_WAKE": 1, "FUTEX_REQUEUE": 3, "FUTEX_CMP_REQUEUE": 4,
+                      "FUTEX_WAKE_OP": 5, "FUTEX_WAIT_BITSET": 9, "FUTEX_WAKE_BITSET": 10}
 
 # <asm/prctl.h>
 ARCH_PRCTL_HARMLESS = {"ARCH_SET_GS": 0x1001, "ARCH_SET_FS": 0x1002, "ARCH_GET_FS": 0x1003, "ARCH_GET_GS": 0x1004}
@@ -121,9 +127,30 @@ EXAMPLE_SIGACTION_BUFFER = 0x5A5A_0000_0000
 HANDLED_SIGNALS = tuple(n for n in range(1, 65) if n not in (signal.SIGSYS, signal.SIGKILL, signal.SIGSTOP))
 
 
-def allowlist_for(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER) -> tuple["Entry", ...]:
-    """The allowlist for one picoprocess (its sigaction buffer's address)."""
-    return _ENTRIES + (
+# <linux/sched.h>: the flags glibc's and musl's pthread_create pass to clone: a
+# thread of this process, sharing its memory, files and signal handlers, with
+# its own TLS and tid words.  musl adds CLONE_DETACHED, which the kernel ignores.
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_THREAD, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x40000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED = 0x100000, 0x200000, 0x400000
+THREAD_CLONE_FLAGS = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
+                      | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
+
+THREADS_ENTRY = Entry(
+    "clone",
+    "Only when the picoprocess may have threads (the Monitor's thread limit is above 1), and only "
+    "with exactly the flags glibc's or musl's pthread_create passes (all 64 bits compared; exit "
+    "signal 0): a new thread of this same process — same memory, files and signal handlers, the "
+    "same seccomp filter (the kernel copies it to every new thread).  No new process, no namespace, "
+    "no vfork, no pidfd.  The boot block puts the picoprocess alone in a user namespace of its own "
+    "and sets RLIMIT_NPROC there to the thread limit (as uid 65534 when started by root, because "
+    "the kernel never applies that limit to uid 0), so more threads than the limit get EAGAIN.",
+    ((ArgCheck(0, ALL64, THREAD_CLONE_FLAGS),), (ArgCheck(0, ALL64, THREAD_CLONE_FLAGS | CLONE_DETACHED),)))
+
+
+def allowlist_for(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True) -> tuple["Entry", ...]:
+    """The allowlist for one picoprocess (its sigaction buffer's address; whether it may start threads)."""
+    return _ENTRIES + ((THREADS_ENTRY,) if threads else ()) + (
         Entry("rt_sigaction",
               "Only with the act pointer equal to the picoprocess's sigaction buffer (a page at a random "
               "address the Monitor chose; all 64 bits compared) and only for signals other than SIGSYS, "
@@ -158,9 +185,12 @@ _ENTRIES: tuple[Entry, ...] = (
           + ", ".join(MADV_HARMLESS) + " (the advice is an int).",
           tuple((ArgCheck(2, LOW32, v),) for v in MADV_HARMLESS.values())),
     Entry("futex",
-          "Only wait and wake (plain and bitset, private or not, either clock): they block on or "
-          "wake a word in the picoprocess's own memory.  No priority-inheritance or requeue ops "
-          "(the op is an int; its PRIVATE and CLOCK_REALTIME bits are ignored by the check).",
+          "Only wait and wake (plain and bitset, private or not, either clock), requeue, compare-"
+          "and-requeue and wake-op: they block on, wake, move waiters between or store into words "
+          "of the picoprocess's own memory (it shares none with anyone, so a non-private futex "
+          "names its own words too).  No priority-inheritance ops: those make the kernel look up "
+          "the task whose tid is in the word (the op is an int; its PRIVATE and CLOCK_REALTIME "
+          "bits are ignored by the check).",
           tuple((ArgCheck(1, LOW32 & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), v),)
                 for v in FUTEX_OPS_HARMLESS.values())),
     Entry("arch_prctl",
@@ -175,7 +205,7 @@ _ENTRIES: tuple[Entry, ...] = (
     Entry("rt_sigreturn", "Returns from a signal handler (the SIGSYS handler needs it).  A forged "
           "frame can only change this process's own registers and mask; a mask blocking SIGSYS "
           "makes the kernel kill the process at its next trapped call."),
-    Entry("exit", "Ends the only thread, and so the picoprocess."),
+    Entry("exit", "Ends the calling thread (the last one's exit ends the picoprocess)."),
     Entry("exit_group", "Ends the picoprocess."),
 )
 
