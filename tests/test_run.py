@@ -96,3 +96,10 @@ def test_run_with_stdin_closed(build):
     proc = subprocess.run(f"exec 0<&-; exec {sys.executable} -m xax_emu run {prog}", shell=True,
                           capture_output=True, timeout=60)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"0 lines, 0 bytes\n")
+
+
+def test_prctl_answers_with_the_picoprocess_s_truth(build):
+    r = run_pico(build("programs/prctl.c"), trace_all=True)
+    assert r.stdout == (b"set_name 0\nget_name 0 a-long-name-for\ncapbset 0 0\ncapbset 99 -1 22\n"
+                        b"dumpable 0 nnp 1\nother -1 22\n")
+    assert r.report.missing == {}

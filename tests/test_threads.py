@@ -83,3 +83,14 @@ def test_the_thread_limit_from_the_command_line(build):
     proc = subprocess.run([sys.executable, "-m", "xax_emu", "run", "--threads", "2", str(prog), "--", "3"],
                           capture_output=True, timeout=60)
     assert proc.stdout.startswith(b"create 1: Resource temporarily unavailable\ncreated 1\n") and proc.returncode == 3
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_pipes_give_the_native_answers(build, libc):
+    """pipe and pipe2 are the layer's own (a 64 KiB ring): every answer as the kernel's,
+    and a producer thread feeding a blocking reader through one."""
+    prog = build("programs/pipes.c", libc, ["-pthread"])
+    r = run_pico(prog, trace_all=True)
+    n = run_native(prog)
+    assert (r.stdout, r.stderr, r.code) == (n.stdout, n.stderr, n.returncode)
+    assert b"threaded 200000 bytes" in r.stdout and r.report.missing == {}

@@ -1,7 +1,9 @@
 """The C VFS, call by call: routes, path resolution and each errno it must give (as Linux does)."""
 import errno as E
 import os
+import socket
 import stat
+import struct
 
 import pytest
 
@@ -429,3 +431,82 @@ def test_readlinkat_on_an_o_path_symlink_fd(v):
     assert v.readlink("") == -E.ENOENT  # the cwd is not a symlink
     assert v.readlink("/lib", 0) == -E.EINVAL and v.readlink("/etc") == -E.EINVAL
     assert v.readlink("/lib", 3) == b"usr"
+
+
+def test_pipes_host_build(v):
+    """The host build has no env.wait: what would block answers EAGAIN; the rest is Linux's."""
+    rd, wr = v.pipe2(os.O_CLOEXEC)
+    assert (v.fcntl(rd, F_GETFD), v.fcntl(wr, F_GETFL)) == (1, os.O_WRONLY)
+    assert v.pipe2(os.O_DIRECT) == -E.EINVAL and v.pipe2(0x40000000) == -E.EINVAL
+    assert v.read(rd, 10) == -E.EAGAIN  # would block: a writer is open
+    assert v.write(wr, b"x" * 70000) == 65536
+    assert v.write(wr, b"y") == -E.EAGAIN
+    assert v.read(rd, 10) == b"x" * 10
+    assert v.write(wr, b"z" * 11) == -E.EAGAIN  # at most PIPE_BUF bytes: all or nothing
+    assert v.write(wr, b"z" * 10) == 10
+    assert v.read(rd, 70000) == b"x" * (65536 - 10) + b"z" * 10  # across the ring's end
+    st = v.fstat(rd)
+    assert stat.S_ISFIFO(st.mode) and stat.S_IMODE(st.mode) == 0o600
+    assert v.lseek(rd, 0, os.SEEK_SET) == -E.ESPIPE
+    assert v.close_fd(wr) == 0
+    assert v.read(rd, 10) == b""
+    rd2, wr2 = v.pipe2()
+    assert v.close_fd(rd2) == 0 and v.write(wr2, b"a") == -E.EPIPE
+    assert v.close_fd(rd) == 0 and v.close_fd(wr2) == 0
+
+
+def _sun(path: bytes) -> bytes:
+    return struct.pack("<H", socket.AF_UNIX) + path
+
+
+def _kernel_connect(path: bytes) -> int:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return 0
+    except OSError as e:
+        return -e.errno
+    finally:
+        s.close()
+
+
+def test_unix_sockets_reach_no_one_and_answer_as_the_kernel(tmp_path):
+    """connect on an emulated AF_UNIX socket resolves the path as the kernel does: the
+    same errno as a real socket gets on the same tree (no listener anywhere), on a
+    writable file system (the RAM disk here, the test's directory for the kernel)."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "passwd").write_bytes(b"root:x:0:0\n")
+    v = HostVfs()
+    assert v.mount_ram("/", 1 << 20) == 0 and v.mkdir("/etc") == 0
+    assert v.close_fd(v.open("/etc/passwd", os.O_CREAT | os.O_WRONLY, 0o644)) == 0
+    fd = v.socket_unix(socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    assert fd >= 0 and v.fcntl(fd, F_GETFD) == 1
+    for rel in (b"/etc/passwd", b"/etc", b"/nope", b"/etc/nope/deeper", b"/etc/passwd/x"):
+        assert v.connect_unix(fd, _sun(rel)) == _kernel_connect(bytes(tmp_path).rstrip(b"/") + rel), rel
+    assert v.connect_unix(fd, _sun(b"\0abstract")) == _kernel_connect(b"\0xax-emu-test-nobody-listens")
+    assert v.connect_unix(fd, struct.pack("<H", socket.AF_INET) + b"/etc") == -E.EINVAL
+    st = v.fstat(fd)
+    assert stat.S_ISSOCK(st.mode)
+    assert v.getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_TYPE) == socket.SOCK_STREAM
+    assert v.read(fd, 10) == -E.ENOTCONN and v.lseek(fd, 0, os.SEEK_SET) == -E.ESPIPE
+    file_fd = v.open("/etc/passwd", os.O_RDONLY)
+    assert v.connect_unix(file_fd, _sun(b"/etc")) == -E.ENOTSOCK
+    assert v.socket_unix(socket.SOCK_RAW) == -E.ESOCKTNOSUPPORT and v.socket_unix(socket.SOCK_STREAM, 1) == -E.EPROTONOSUPPORT
+    v.close()
+
+
+def test_unix_socket_connect_on_a_read_only_image_is_erofs(v):
+    """As the kernel answers on a read-only mount: connect needs write permission, and a
+    regular file or directory there is -EROFS (sb_permission), before any refusal."""
+    fd = v.socket_unix(socket.SOCK_DGRAM)
+    assert v.connect_unix(fd, _sun(b"/etc/passwd")) == -E.EROFS
+    assert v.connect_unix(fd, _sun(b"/nope")) == -E.ENOENT
+
+
+def test_unix_socket_connect_needs_write_permission(tmp_path):
+    vfs = HostVfs(uid=1000, gid=1000)
+    assert vfs.mount_tar("/", build_tar(TREE)) == 0
+    fd = vfs.socket_unix(socket.SOCK_STREAM)
+    assert vfs.connect_unix(fd, _sun(b"/closed/inside")) == -E.EACCES  # search permission
+    assert vfs.connect_unix(fd, _sun(b"/etc/passwd")) == -E.EROFS  # the kernel's order: read-only mount first
+    vfs.close()

@@ -8,6 +8,7 @@
  * getcwd umask, and file-backed mmap (copied into anonymous memory). */
 #include <asm-generic/ioctls.h>
 #include <linux/fcntl.h>
+#include <linux/futex.h>
 #include <linux/mman.h>
 #include <linux/time.h>
 #include <linux/time_types.h>
@@ -98,6 +99,22 @@ static void env_clock(void *ctx, int64_t *sec, uint32_t *nsec)
     *nsec = (uint32_t)ts.tv_nsec;
 }
 
+/* A thread blocked on a pipe lets the others into the layer (dispatch.c) and
+ * sleeps on the pipe's word: private futex wait and wake, on the allowlist. */
+static void env_wait(void *ctx, uint32_t *word, uint32_t seen)
+{
+    (void)ctx;
+    layer_wait_begin();
+    sys4(__NR_futex, (long)word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, (long)seen, 0);
+    layer_wait_end();
+}
+
+static void env_wake(void *ctx, uint32_t *word)
+{
+    (void)ctx;
+    sys3(__NR_futex, (long)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 0x7fffffff);
+}
+
 static const struct vfs_env env = {
     .alloc = env_alloc,
     .release = env_release,
@@ -106,6 +123,8 @@ static const struct vfs_env env = {
     .chan_write = env_chan_write,
     .chan_close = env_chan_close,
     .clock = env_clock,
+    .wait = env_wait,
+    .wake = env_wake,
 };
 
 /* Mount the profile's routes; NULL on success, else a one-line reason. */
@@ -199,6 +218,26 @@ long layer_pread64(struct layer_call *c) { return vfs_pread64(V, FD(0), (void *)
 long layer_pwrite64(struct layer_call *c) { return vfs_pwrite64(V, FD(0), (const void *)A(1), A(2), (int64_t)A(3)); }
 long layer_lseek(struct layer_call *c) { return vfs_lseek(V, FD(0), (int64_t)A(1), (int)A(2)); }
 long layer_close(struct layer_call *c) { return vfs_close(V, FD(0)); }
+long layer_pipe2(struct layer_call *c) { return vfs_pipe2(V, (int *)A(0), (int)A(1)); }
+long layer_pipe(struct layer_call *c) { return vfs_pipe2(V, (int *)A(0), 0); }
+
+/* Sockets: AF_UNIX only, and they reach no one (vfs/socket.c); every other
+ * family is not supported here (the origin is reached with xabi_open_url). */
+long layer_socket(struct layer_call *c)
+{
+    if ((int)A(0) != 1 /* AF_UNIX */)
+        return -EAFNOSUPPORT;
+    return vfs_socket_unix(V, (int)A(1), (int)A(2));
+}
+long layer_connect(struct layer_call *c) { return vfs_connect_unix(V, FD(0), (const void *)A(1), (uint32_t)A(2)); }
+long layer_setsockopt(struct layer_call *c)
+{
+    return vfs_setsockopt(V, FD(0), (int)A(1), (int)A(2), (const void *)A(3), (uint32_t)A(4));
+}
+long layer_getsockopt(struct layer_call *c)
+{
+    return vfs_getsockopt(V, FD(0), (int)A(1), (int)A(2), (void *)A(3), (uint32_t *)A(4));
+}
 long layer_open(struct layer_call *c) { return vfs_openat(V, AT_FDCWD, STR(0), (int)A(1), (uint32_t)A(2)); }
 long layer_openat(struct layer_call *c) { return vfs_openat(V, FD(0), STR(1), (int)A(2), (uint32_t)A(3)); }
 long layer_creat(struct layer_call *c)

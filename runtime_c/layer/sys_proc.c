@@ -114,3 +114,48 @@ long layer_sysinfo(struct layer_call *c)
     info->mem_unit = 1;
     return 0;
 }
+
+/* prctl: the few questions libraries ask about the process, answered with the
+ * picoprocess's truth (no capabilities, not dumpable, no_new_privs set, under a
+ * seccomp filter), and
+ * the process name kept for PR_GET_NAME.  Everything else -EINVAL, as a kernel
+ * answers an option it does not know. */
+#define PR_GET_DUMPABLE_ 3
+#define PR_SET_NAME_ 15
+#define PR_GET_NAME_ 16
+#define PR_GET_SECCOMP_ 21
+#define PR_CAPBSET_READ_ 23
+#define PR_GET_NO_NEW_PRIVS_ 39
+#define CAP_LAST_CAP_ 40 /* CAP_CHECKPOINT_RESTORE, Linux 5.9 and later */
+static char process_name[16] = "xax-pico";
+
+long layer_prctl(struct layer_call *c)
+{
+    switch ((int)c->a[0]) {
+    case PR_CAPBSET_READ_:
+        return c->a[1] > CAP_LAST_CAP_ ? -EINVAL : 0; /* the boot block emptied the bounding set */
+    case PR_GET_DUMPABLE_:
+        return 0;
+    case PR_GET_SECCOMP_:
+        return 2; /* SECCOMP_MODE_FILTER */
+    case PR_GET_NO_NEW_PRIVS_:
+        return 1;
+    case PR_SET_NAME_: {
+        const char *name = (const char *)c->a[1];
+        if (!name)
+            return -EFAULT;
+        size_t i = 0;
+        for (; i < sizeof process_name - 1 && name[i]; i++)
+            process_name[i] = name[i];
+        process_name[i] = 0;
+        return 0;
+    }
+    case PR_GET_NAME_:
+        if (!c->a[1])
+            return -EFAULT;
+        memcpy((void *)c->a[1], process_name, sizeof process_name);
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}

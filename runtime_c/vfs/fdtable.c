@@ -51,6 +51,8 @@ void ofd_put(struct vfs *v, struct ofd *f)
         node_put(v, f->node);
     else if (f->kind == OFD_STDIO && v->env.chan_close)
         v->env.chan_close(v->env.ctx, f->chan);
+    else if (f->kind == OFD_PIPE)
+        pipe_release(v, f);
     vmem_free(v, f, sizeof *f);
 }
 
@@ -127,7 +129,7 @@ static long do_lock(struct ofd *f, int cmd, struct vfs_flock *fl)
     if (!fl)
         return -EFAULT;
     if (f->kind != OFD_NODE)
-        return -EINVAL; /* pipes take locks on Linux; the channels do not need them */
+        return -EINVAL; /* pipes take locks on Linux; the channels and our pipes do not */
     if (fl->l_whence < 0 || fl->l_whence > 2)
         return -EINVAL;
     if (cmd == F_GETLK || cmd == F_OFD_GETLK) {

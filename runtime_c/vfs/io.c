@@ -52,6 +52,14 @@ long vfs_read(struct vfs *v, int fd, void *buf, size_t n)
         return -EBADF;
     if (f->kind == OFD_STDIO)
         return stdio_read(v, f, buf, n);
+    if (f->kind == OFD_PIPE) {
+        f->refs++; /* held for the call, which may wait (pipe.c) */
+        long r = pipe_read(v, f, buf, n);
+        ofd_put(v, f);
+        return r;
+    }
+    if (f->kind == OFD_SOCKET)
+        return -ENOTCONN;
     long r = node_read(v, f, buf, n, f->pos);
     if (r > 0)
         f->pos += (uint64_t)r;
@@ -65,7 +73,7 @@ long vfs_pread64(struct vfs *v, int fd, void *buf, size_t n, int64_t off)
     struct ofd *f = fd_get_io(v, fd);
     if (!f)
         return -EBADF;
-    if (f->kind == OFD_STDIO)
+    if (f->kind != OFD_NODE)
         return -ESPIPE;
     if (!(f->fmode & FM_READ))
         return -EBADF;
@@ -105,6 +113,14 @@ long vfs_readv(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt)
         return 0;
     if (f->kind == OFD_STDIO)
         return stdio_readv(v, f, iov, cnt);
+    if (f->kind == OFD_PIPE) {
+        f->refs++;
+        long r = pipe_readv(v, f, iov, cnt);
+        ofd_put(v, f);
+        return r;
+    }
+    if (f->kind == OFD_SOCKET)
+        return -ENOTCONN;
     long done = 0;
     for (int i = 0; i < cnt && (size_t)done < total; i++) {
         size_t want = iov[i].iov_len;
@@ -130,6 +146,14 @@ long vfs_write(struct vfs *v, int fd, const void *buf, size_t n)
         return -EBADF;
     if (f->kind == OFD_STDIO)
         return stdio_write(v, f, buf, n);
+    if (f->kind == OFD_PIPE) {
+        f->refs++;
+        long r = pipe_write(v, f, buf, n);
+        ofd_put(v, f);
+        return r;
+    }
+    if (f->kind == OFD_SOCKET)
+        return -ENOTCONN;
     uint64_t end;
     long r = node_write(v, f, buf, n, f->pos, &end);
     if (r > 0)
@@ -144,7 +168,7 @@ long vfs_pwrite64(struct vfs *v, int fd, const void *buf, size_t n, int64_t off)
     struct ofd *f = fd_get_io(v, fd);
     if (!f)
         return -EBADF;
-    if (f->kind == OFD_STDIO)
+    if (f->kind != OFD_NODE)
         return -ESPIPE;
     if (!(f->fmode & FM_WRITE))
         return -EBADF;
@@ -166,6 +190,14 @@ long vfs_writev(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt)
         return 0;
     if (f->kind == OFD_STDIO)
         return stdio_writev(v, f, iov, cnt);
+    if (f->kind == OFD_PIPE) {
+        f->refs++;
+        long r = pipe_writev(v, f, iov, cnt);
+        ofd_put(v, f);
+        return r;
+    }
+    if (f->kind == OFD_SOCKET)
+        return -ENOTCONN;
     long done = 0;
     for (int i = 0; i < cnt && (size_t)done < total; i++) {
         size_t want = iov[i].iov_len;
@@ -192,7 +224,7 @@ long vfs_lseek(struct vfs *v, int fd, int64_t off, int whence)
         return -EBADF;
     if ((unsigned)whence > VFS_SEEK_HOLE)
         return -EINVAL;
-    if (f->kind == OFD_STDIO)
+    if (f->kind != OFD_NODE)
         return -ESPIPE;
     struct vnode *n = f->node;
     int64_t pos;
@@ -258,7 +290,7 @@ long vfs_fsync(struct vfs *v, int fd)
     struct ofd *f = fd_get_io(v, fd);
     if (!f)
         return -EBADF;
-    if (f->kind == OFD_STDIO)
+    if (f->kind != OFD_NODE)
         return -EINVAL; /* a pipe */
     return 0;
 }

@@ -62,6 +62,17 @@ void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
     st->st_ctime_nsec = n->ctime.nsec;
 }
 
+/* stdio channels, pipes and sockets: no node behind them */
+static void stream_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
+{
+    if (f->kind == OFD_PIPE)
+        pipe_stat(v, f, st);
+    else if (f->kind == OFD_SOCKET)
+        socket_stat(v, f, st);
+    else
+        stdio_stat(v, f, st);
+}
+
 long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st)
 {
     struct ofd *f = fd_get(v, fd);
@@ -71,12 +82,14 @@ long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st)
         return -EFAULT;
     if (f->kind == OFD_STDIO)
         stdio_stat(v, f, st);
+    else if (f->kind != OFD_NODE)
+        stream_stat(v, f, st);
     else
         node_stat(v, f->node, st);
     return 0;
 }
 
-/* the file a (dirfd, path, AT_* flags) names: stdio channels (empty path) in *chan */
+/* the file a (dirfd, path, AT_* flags) names: stdio channels and pipes (empty path) in *chan */
 static long stat_target(struct vfs *v, int dirfd, const char *path, int flags, struct vnode **node,
                         struct ofd **chan)
 {
@@ -90,7 +103,7 @@ static long stat_target(struct vfs *v, int dirfd, const char *path, int flags, s
         struct ofd *f = fd_get(v, dirfd);
         if (!f)
             return -EBADF;
-        if (f->kind == OFD_STDIO)
+        if (f->kind != OFD_NODE)
             *chan = f;
         else
             *node = f->node;
@@ -118,7 +131,7 @@ long vfs_newfstatat(struct vfs *v, int dirfd, const char *path, struct vfs_stat 
     if (!st)
         return -EFAULT;
     if (chan)
-        stdio_stat(v, chan, st);
+        stream_stat(v, chan, st);
     else
         node_stat(v, n, st);
     return 0;
@@ -143,7 +156,7 @@ long vfs_statx(struct vfs *v, int dirfd, const char *path, int flags, uint32_t m
         return -EFAULT;
     struct vfs_stat st;
     if (chan)
-        stdio_stat(v, chan, &st);
+        stream_stat(v, chan, &st);
     else
         node_stat(v, n, &st);
     memset(stx, 0, sizeof *stx);

@@ -19,7 +19,8 @@
  * there).  Directories leading to a route's prefix that no route provides exist
  * as read-only directories (the "skeleton").
  *
- * Not thread-safe: the layer handles one system call at a time.
+ * Not thread-safe: the layer lets one thread in at a time (and out while it
+ * waits on a pipe, see env.wait).
  */
 #ifndef XAX_VFS_H
 #define XAX_VFS_H
@@ -48,6 +49,11 @@ struct vfs_env {
     void (*chan_close)(void *ctx, int chan);
     /* Wall clock for RAM-disk timestamps; NULL: time 0. */
     void (*clock)(void *ctx, int64_t *sec, uint32_t *nsec);
+    /* Blocking on a pipe: wait until *word is no longer `seen` (or spuriously),
+     * letting other threads into the vfs meanwhile; wake every waiter on word.
+     * NULL: nothing can wait, and a call that would block is -EAGAIN. */
+    void (*wait)(void *ctx, uint32_t *word, uint32_t seen);
+    void (*wake)(void *ctx, uint32_t *word);
 };
 
 /* struct stat of the x86-64 kernel (asm/stat.h) */
@@ -193,6 +199,14 @@ long vfs_dup(struct vfs *v, int fd);
 long vfs_dup2(struct vfs *v, int oldfd, int newfd);
 long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags);
 long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg);
+/* pipe2: fds[0] the read end, fds[1] the write end (flags: O_CLOEXEC, O_NONBLOCK). */
+long vfs_pipe2(struct vfs *v, int *fds, int flags);
+/* socket(AF_UNIX, type, protocol): an unconnected socket (socket.c). */
+long vfs_socket_unix(struct vfs *v, int type, int protocol);
+/* connect on one: -ENOENT / -EACCES / -ECONNREFUSED as the path resolves here. */
+long vfs_connect_unix(struct vfs *v, int fd, const void *addr, uint32_t len);
+long vfs_setsockopt(struct vfs *v, int fd, int level, int name, const void *val, uint32_t len);
+long vfs_getsockopt(struct vfs *v, int fd, int level, int name, void *val, uint32_t *len);
 long vfs_chdir(struct vfs *v, const char *path);
 long vfs_fchdir(struct vfs *v, int fd);
 /* Writes the cwd NUL-terminated; returns its length including the NUL. */

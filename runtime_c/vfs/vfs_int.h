@@ -226,7 +226,7 @@ VFS_INTERNAL long vfs_rel_path(const struct vnode *n, char *buf, size_t size);
 VFS_INTERNAL long vfs_permission(struct vfs *v, const struct vnode *n, int mask);
 
 /* -- open files --------------------------------------------------------------- */
-enum { OFD_NODE, OFD_STDIO };
+enum { OFD_NODE, OFD_STDIO, OFD_PIPE, OFD_SOCKET };
 #define FM_READ 1
 #define FM_WRITE 2
 #define FM_PATH 4
@@ -234,11 +234,12 @@ enum { OFD_NODE, OFD_STDIO };
 struct ofd {
     uint32_t refs;
     int kind;
-    int chan;                   /* OFD_STDIO */
+    int chan;                   /* OFD_STDIO: the channel; OFD_SOCKET: its type */
     uint32_t fmode;             /* FM_* */
     uint32_t flags;             /* as F_GETFL shows them */
     uint64_t pos;
     struct vnode *node;
+    struct vpipe *pipe;         /* OFD_PIPE */
 };
 
 VFS_INTERNAL struct ofd *fd_get(struct vfs *v, int fd);        /* NULL: EBADF */
@@ -254,6 +255,18 @@ VFS_INTERNAL long stdio_write(struct vfs *v, struct ofd *f, const void *buf, siz
 VFS_INTERNAL long stdio_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
 VFS_INTERNAL long stdio_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
 VFS_INTERNAL void stdio_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+
+/* pipes (pipe.c) */
+struct vpipe;
+VFS_INTERNAL long pipe_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
+VFS_INTERNAL long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
+VFS_INTERNAL long pipe_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
+VFS_INTERNAL long pipe_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
+VFS_INTERNAL void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+VFS_INTERNAL void pipe_release(struct vfs *v, struct ofd *f);
+
+/* unconnected unix sockets (socket.c) */
+VFS_INTERNAL void socket_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
 
 /* stat (stat.c) */
 VFS_INTERNAL void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);

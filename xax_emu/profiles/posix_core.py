@@ -19,6 +19,8 @@ POSIX_CORE = Profile(
         "pwrite64": emulate("vfs", note=_files),
         "lseek": emulate("vfs", note=_files),
         "close": emulate("vfs", note=_files),
+        "pipe": emulate("vfs", note="a 64 KiB ring inside the picoprocess; a blocked end waits for another thread"),
+        "pipe2": emulate("vfs", note="a 64 KiB ring inside the picoprocess; a blocked end waits for another thread"),
         "open": emulate("vfs", note=_files),
         "openat": emulate("vfs", note=_files),
         "creat": emulate("vfs", note=_files),
@@ -81,6 +83,9 @@ POSIX_CORE = Profile(
         "clone": reject(errno.EAGAIN, note="thread creation with pthread_create's flags reaches the kernel "
                         "(the allowlist, under the thread limit); every other form (fork, vfork, namespaces) "
                         "is refused as if the process limit were reached"),
+        "prctl": emulate("prctl"),
+        "futex": reject(errno.ENOSYS, note="only the priority-inheritance ops trap (the others are on the "
+                        "allowlist): answered as by a kernel without PI futexes"),
         "clone3": reject(errno.ENOSYS, note="its flags are in memory, where the filter cannot check them: "
                          "libcs then fall back to clone"),
         "getrandom": forward(note="randomness from the Monitor"),

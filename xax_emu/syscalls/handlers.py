@@ -31,7 +31,13 @@ HANDLERS: dict[str, Handler] = {
          "renameat": "layer_renameat", "renameat2": "layer_renameat2", "ftruncate": "layer_ftruncate",
          "fsync": "layer_fsync", "fdatasync": "layer_fdatasync", "dup": "layer_dup", "dup2": "layer_dup2",
          "dup3": "layer_dup3", "fcntl": "layer_fcntl", "ioctl": "layer_ioctl", "chdir": "layer_chdir",
-         "fchdir": "layer_fchdir", "getcwd": "layer_getcwd", "umask": "layer_umask"}),
+         "fchdir": "layer_fchdir", "getcwd": "layer_getcwd", "umask": "layer_umask", "pipe": "layer_pipe",
+         "pipe2": "layer_pipe2"}),
+    "unix-sockets": Handler(
+        "AF_UNIX sockets that reach no one: connect resolves the path in the picoprocess's files (ENOENT, "
+        "EACCES, or ECONNREFUSED where something is there); other families EAFNOSUPPORT",
+        {"socket": "layer_socket", "connect": "layer_connect", "setsockopt": "layer_setsockopt",
+         "getsockopt": "layer_getsockopt"}),
     "brk": Handler("the program break, grown in anonymous memory after the program's last segment",
                    {"brk": "layer_brk"}),
     "mmap": Handler("the mmap forms the filter traps: files are copied into private memory, shared anonymous "
@@ -42,6 +48,10 @@ HANDLERS: dict[str, Handler] = {
                          "set_tid_address": "layer_set_tid_address", "getuid": "layer_getuid",
                          "getgid": "layer_getgid", "geteuid": "layer_geteuid", "getegid": "layer_getegid",
                          "getresuid": "layer_getresuid", "getresgid": "layer_getresgid"}),
+    "prctl": Handler("the picoprocess's truth: no capabilities in the bounding set, not dumpable, no_new_privs, "
+                     "a seccomp filter; "
+                     "the name set with PR_SET_NAME kept for PR_GET_NAME; other options EINVAL",
+                     {"prctl": "layer_prctl"}),
     "uname": Handler("the profile's uname knob", {"uname": "layer_uname"}),
     "sysinfo": Handler("a machine of the picoprocess's own: uptime from the clock, load 0, one process, "
                        "4 GiB of memory", {"sysinfo": "layer_sysinfo"}),

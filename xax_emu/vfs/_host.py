@@ -95,6 +95,11 @@ long vfs_dup(struct vfs *v, int fd);
 long vfs_dup2(struct vfs *v, int oldfd, int newfd);
 long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags);
 long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg);
+long vfs_pipe2(struct vfs *v, int *fds, int flags);
+long vfs_socket_unix(struct vfs *v, int type, int protocol);
+long vfs_connect_unix(struct vfs *v, int fd, const void *addr, uint32_t len);
+long vfs_setsockopt(struct vfs *v, int fd, int level, int name, const void *val, uint32_t len);
+long vfs_getsockopt(struct vfs *v, int fd, int level, int name, void *val, uint32_t *len);
 long vfs_chdir(struct vfs *v, const char *path);
 long vfs_fchdir(struct vfs *v, int fd);
 long vfs_getcwd(struct vfs *v, char *buf, size_t size);
@@ -542,6 +547,25 @@ class HostVfs:
 
     def dup3(self, fd: int, newfd: int, flags: int = 0) -> int:
         return self._lib.vfs_dup3(self._v, fd, newfd, flags)
+
+    def pipe2(self, flags: int = 0):
+        """(read fd, write fd), or -errno."""
+        fds = self.ffi.new("int[2]")
+        r = self._lib.vfs_pipe2(self._v, fds, flags)
+        return r if r < 0 else (fds[0], fds[1])
+
+    def socket_unix(self, type_: int, protocol: int = 0) -> int:
+        return self._lib.vfs_socket_unix(self._v, type_, protocol)
+
+    def connect_unix(self, fd: int, sockaddr: bytes) -> int:
+        """sockaddr: the raw struct sockaddr_un bytes (family included)."""
+        buf = self.ffi.new("char[]", sockaddr or b"\0")
+        return self._lib.vfs_connect_unix(self._v, fd, buf, len(sockaddr))
+
+    def getsockopt_int(self, fd: int, level: int, name: int):
+        val, ln = self.ffi.new("int *"), self.ffi.new("uint32_t *", 4)
+        r = self._lib.vfs_getsockopt(self._v, fd, level, name, val, ln)
+        return r if r < 0 else val[0]
 
     def fcntl(self, fd: int, cmd: int, arg: int = 0) -> int:
         return self._lib.vfs_fcntl(self._v, fd, cmd, arg & 0xFFFFFFFFFFFFFFFF)

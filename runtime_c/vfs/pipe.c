@@ -1,0 +1,219 @@
+/* Pipes (pipe, pipe2): a ring of 64 KiB (Linux's default pipe size) between a
+ * read end and a write end, each an open description of its own.
+ *
+ * As on Linux: read returns what is there (up to n), 0 once no writer is left,
+ * -EAGAIN when empty and O_NONBLOCK; write of at most PIPE_BUF (4096) bytes is
+ * all or nothing, a larger one may be split; -EPIPE when no reader is left (the
+ * program gets the error, not SIGPIPE: the layer raises no signals); lseek and
+ * the positional calls are -ESPIPE; fstat shows a FIFO.
+ *
+ * A blocking read or write that cannot go on waits through env->wait on the
+ * pipe's sequence word (bumped by every change) and env->wake wakes the
+ * waiters: in the layer, a futex wait with the layer's lock let go, so that
+ * another thread can fill or drain the pipe.  Without env->wait (the host
+ * build, one thread) such a call answers -EAGAIN instead of waiting forever. */
+#include "vfs_int.h"
+
+#define PIPE_CAP 65536
+#define PIPE_BUF_ATOMIC 4096
+
+struct vpipe {
+    uint32_t readers, writers;  /* open descriptions of each end */
+    uint32_t seq;               /* the futex word waiters sleep on */
+    uint64_t ino;
+    size_t head, len;           /* bytes [head, head + len) of the ring */
+    uint8_t *buf;               /* PIPE_CAP bytes, from the first write on */
+    struct vfs_ts atime, mtime, ctime;
+};
+
+static void changed(struct vfs *v, struct vpipe *p)
+{
+    p->seq++;
+    if (v->env.wake)
+        v->env.wake(v->env.ctx, &p->seq);
+}
+
+long vfs_pipe2(struct vfs *v, int *fds, int flags)
+{
+    if (!v)
+        return -EINVAL;
+    if (!fds)
+        return -EFAULT;
+    if (flags & ~(O_CLOEXEC | O_NONBLOCK))
+        return -EINVAL; /* O_DIRECT (packet mode) and notification pipes are not offered */
+    struct vpipe *p = vmem_zalloc(v, sizeof *p);
+    struct ofd *rd = ofd_new(v), *wr = ofd_new(v);
+    long rfd = -ENOMEM, wfd = -ENOMEM;
+    if (!p || !rd || !wr)
+        goto fail;
+    if ((rfd = fd_alloc(v, 0)) < 0)
+        goto fail;
+    fd_install(v, (int)rfd, rd, (flags & O_CLOEXEC) != 0);
+    if ((wfd = fd_alloc(v, 0)) < 0) {
+        v->fds[rfd] = 0;
+        v->cloexec[rfd] = 0;
+        goto fail;
+    }
+    fd_install(v, (int)wfd, wr, (flags & O_CLOEXEC) != 0);
+    p->readers = p->writers = 1;
+    p->ino = v->next_ino++;
+    vfs_now(v, &p->ctime);
+    p->atime = p->mtime = p->ctime;
+    uint32_t nb = flags & O_NONBLOCK;
+    *rd = (struct ofd){.refs = 1, .kind = OFD_PIPE, .fmode = FM_READ, .flags = O_RDONLY | nb, .pipe = p};
+    *wr = (struct ofd){.refs = 1, .kind = OFD_PIPE, .fmode = FM_WRITE, .flags = O_WRONLY | nb, .pipe = p};
+    fds[0] = (int)rfd;
+    fds[1] = (int)wfd;
+    return 0;
+fail:
+    if (rd)
+        vmem_free(v, rd, sizeof *rd);
+    if (wr)
+        vmem_free(v, wr, sizeof *wr);
+    if (p)
+        vmem_free(v, p, sizeof *p);
+    return rfd < 0 ? rfd : wfd;
+}
+
+/* The last fd of one end is gone. */
+void pipe_release(struct vfs *v, struct ofd *f)
+{
+    struct vpipe *p = f->pipe;
+    if (f->fmode & FM_READ)
+        p->readers--;
+    else
+        p->writers--;
+    if (p->readers || p->writers) {
+        changed(v, p); /* a reader waiting for data now sees end of file; a writer, EPIPE */
+        return;
+    }
+    if (p->buf)
+        vmem_free(v, p->buf, PIPE_CAP);
+    vmem_free(v, p, sizeof *p);
+}
+
+/* Wait for the pipe to change.  The caller (io.c) holds a reference on the
+ * description for the whole call, as the kernel holds the file: a close by
+ * another thread meanwhile cannot free it under us.  0, or -EAGAIN if nothing
+ * can wait here. */
+static long wait_change(struct vfs *v, struct ofd *f, uint32_t seen)
+{
+    if (!v->env.wait)
+        return -EAGAIN;
+    v->env.wait(v->env.ctx, &f->pipe->seq, seen);
+    return 0;
+}
+
+long pipe_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    struct vpipe *p = f->pipe;
+    for (;;) {
+        if (p->len) {
+            size_t k = n < p->len ? n : p->len;
+            size_t first = PIPE_CAP - p->head < k ? PIPE_CAP - p->head : k;
+            memcpy(buf, p->buf + p->head, first);
+            memcpy((char *)buf + first, p->buf, k - first);
+            p->head = (p->head + k) % PIPE_CAP;
+            p->len -= k;
+            vfs_now(v, &p->atime);
+            changed(v, p);
+            return (long)k;
+        }
+        if (!p->writers)
+            return 0;
+        if (f->flags & O_NONBLOCK)
+            return -EAGAIN;
+        long r = wait_change(v, f, p->seq);
+        if (r < 0)
+            return r;
+    }
+}
+
+long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    struct vpipe *p = f->pipe;
+    if (n > (size_t)VFS_MAX_RW)
+        n = VFS_MAX_RW;
+    size_t done = 0;
+    for (;;) {
+        if (!p->readers)
+            return done ? (long)done : -EPIPE;
+        if (!p->buf && !(p->buf = vmem_alloc(v, PIPE_CAP)))
+            return done ? (long)done : -ENOMEM;
+        size_t space = PIPE_CAP - p->len, left = n - done;
+        /* up to PIPE_BUF bytes go in at once or not at all */
+        if (space && (left > PIPE_BUF_ATOMIC || space >= left)) {
+            size_t k = left < space ? left : space;
+            size_t tail = (p->head + p->len) % PIPE_CAP;
+            size_t first = PIPE_CAP - tail < k ? PIPE_CAP - tail : k;
+            memcpy(p->buf + tail, (const char *)buf + done, first);
+            memcpy(p->buf, (const char *)buf + done + first, k - first);
+            p->len += k;
+            done += k;
+            vfs_now(v, &p->mtime);
+            p->ctime = p->mtime;
+            changed(v, p);
+            if (done == n)
+                return (long)done;
+        }
+        if (f->flags & O_NONBLOCK)
+            return done ? (long)done : -EAGAIN;
+        long r = wait_change(v, f, p->seq);
+        if (r < 0)
+            return done ? (long)done : r;
+    }
+}
+
+long pipe_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
+{
+    for (int i = 0; i < cnt; i++)
+        if (iov[i].iov_len)
+            return pipe_read(v, f, iov[i].iov_base, iov[i].iov_len);
+    return 0;
+}
+
+long pipe_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
+{
+    long total = 0;
+    for (int i = 0; i < cnt; i++) {
+        if (!iov[i].iov_len)
+            continue;
+        size_t want = iov[i].iov_len;
+        if (want > (size_t)(VFS_MAX_RW - total))
+            want = (size_t)(VFS_MAX_RW - total);
+        long n = pipe_write(v, f, iov[i].iov_base, want);
+        if (n < 0)
+            return total ? total : n;
+        total += n;
+        if ((size_t)n < iov[i].iov_len || total >= VFS_MAX_RW)
+            break;
+    }
+    return total;
+}
+
+void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
+{
+    struct vpipe *p = f->pipe;
+    memset(st, 0, sizeof *st);
+    st->st_dev = v->stdio_dev;
+    st->st_ino = p->ino;
+    st->st_mode = S_IFIFO | 0600;
+    st->st_nlink = 1;
+    st->st_uid = v->uid;
+    st->st_gid = v->gid;
+    st->st_blksize = 4096;
+    st->st_atime_sec = (uint64_t)p->atime.sec;
+    st->st_atime_nsec = p->atime.nsec;
+    st->st_mtime_sec = (uint64_t)p->mtime.sec;
+    st->st_mtime_nsec = p->mtime.nsec;
+    st->st_ctime_sec = (uint64_t)p->ctime.sec;
+    st->st_ctime_nsec = p->ctime.nsec;
+}
