@@ -3,6 +3,7 @@ say how to fix the profile, and a compiled profile enforced in a sealed run."""
 import errno
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -170,3 +171,16 @@ def test_syscalls_into_a_closed_pipe_stops_quietly():
     err = p.stderr.read()
     assert p.wait(timeout=60) == 141
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize("changed", ["vfs/tar.c", "lib/sys.h", "layer/dispatch.c", "include/xax_layer.h"])
+def test_the_layer_cache_key_covers_every_source_the_layer_is_built_from(tmp_path, monkeypatch, changed):
+    """A stale cached layer would run old code: editing any compiled or included file must change the key."""
+    from xax_emu.syscalls import compiler
+    copy = tmp_path / "runtime_c"
+    shutil.copytree(compiler.SOURCE_DIR, copy, ignore=shutil.ignore_patterns("build"))
+    monkeypatch.setattr(compiler, "SOURCE_DIR", copy)
+    before = compiler._layer_inputs_digest("table")
+    with open(copy / changed, "a") as f:
+        f.write("\n/* edited */\n")
+    assert compiler._layer_inputs_digest("table") != before

@@ -188,10 +188,10 @@ def generate_c(profile: Profile) -> str:
 
 def _layer_inputs_digest(c_source: str) -> str:
     h = hashlib.sha256(c_source.encode())
-    for path in sorted((SOURCE_DIR / "layer").glob("*")) + sorted((SOURCE_DIR / "include").glob("*.h")) + [
-            SOURCE_DIR / "boot" / "reloc.c", SOURCE_DIR / "lib" / "mem.c", SOURCE_DIR / "lib" / "sys.h",
-            SOURCE_DIR / "Makefile"]:
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    # Every directory whose sources the Makefile's `layer` target compiles or includes.
+    inputs = [path for d in ("layer", "vfs", "lib", "include") for path in sorted((SOURCE_DIR / d).glob("*.[chS]"))]
+    for path in inputs + [SOURCE_DIR / "boot" / "reloc.c", SOURCE_DIR / "Makefile"]:
+        h.update(str(path.relative_to(SOURCE_DIR)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
