@@ -136,6 +136,16 @@ def test_routes_are_compiled_sorted_with_pins():
     assert "const unsigned layer_npins = 1;" in c and '{"/data", "a.txt", {0xab, ' in c
 
 
+def test_synthetic_routes_are_compiled_and_shipped_in_the_bases():
+    from xax_emu.syscalls.profile import Devices, Proc, resolve
+    c = generate_c(Profile("s", routes={"/dev": Devices(), "/proc": Proc()}, proc_self_exe="/bin/app"))
+    assert '{"/dev", LAYER_ROUTE_DEV, 0, 0},' in c and '{"/proc", LAYER_ROUTE_PROC, 0, 0},' in c
+    assert '.proc_self_exe = "/bin/app",' in c
+    for name, profile in SHIPPED.items():  # every app gets them without a line of its own
+        routes = resolve(profile).routes
+        assert (routes["/dev"], routes["/proc"]) == (Devices(), Proc()), name
+
+
 @pytest.mark.parametrize("route,message", [
     ("Tar('/etc')", "Tar subdir '/etc' must be a relative path"),
     ("Tar('a/../b')", "Tar subdir 'a/../b' must be a relative path"),

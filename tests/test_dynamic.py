@@ -56,6 +56,30 @@ def test_python_runs_a_script(tmp_path):
     assert b'"sha": "' in r.stdout
 
 
+def test_python_reads_dev_and_proc_as_natively(tmp_path):
+    """What python3 reads of /dev and /proc comes from the layer's synthetic routes (the shipped
+    bases'), never from the host: the same answers as natively, but for the machine's own numbers."""
+    if not PYTHON.exists():
+        pytest.fail(f"{PYTHON} is missing (bootstrap.sh installs Debian's python3.11)")
+    image = pack(tmp_path, "python3", str(PYTHON), {str(PYTHON): str(PYTHON), "/usr/lib/python3.11": "/usr/lib/python3.11"},
+                 exclude=["test/*", "idlelib/*", "tkinter/*", "ensurepip/*", "lib2to3/*"])
+    script = ("import os, stat, sys\n"
+              "with open(os.devnull, 'w') as f: print('devnull', f.write('discarded'), f.tell())\n"
+              "with open('/dev/urandom', 'rb') as f: a, b = f.read(32), f.read(32); print('urandom', len(a), a != b)\n"
+              "st = os.stat('/dev/null'); print('null', stat.S_ISCHR(st.st_mode), oct(st.st_mode & 0o777), "
+              "os.major(st.st_rdev), os.minor(st.st_rdev))\n"
+              "print('exe', os.readlink('/proc/self/exe') == sys.executable, os.readlink('/proc/self') == str(os.getpid()))\n"
+              "print('fds', sorted(os.listdir('/proc/self/fd'))[:3], os.readlink('/dev/stdin'))\n"
+              "print('load', len(os.getloadavg()))\n"
+              "print('tty', os.path.exists('/dev/tty'))\n")
+    r = run_pico(image, ["-S", "-c", script], trace_all=True)
+    n = native([str(PYTHON), "-S", "-c", script])
+    assert (r.stdout, r.stderr, r.code) == (n.stdout, n.stderr, n.returncode)
+    assert b"exe True True" in r.stdout and r.report.missing == {}
+    r = run_pico(image, ["-S", "-c", "import os; print(os.cpu_count(), open('/proc/loadavg').read(), end='')"])
+    assert r.stdout == b"1 0.00 0.00 0.00 1/1 100\n"  # the picoprocess's machine: one idle CPU
+
+
 def test_bare_dynamic_program_is_refused_with_advice():
     r = subprocess.run([sys.executable, "-m", "xax_emu", "run", "/bin/echo"], capture_output=True, timeout=60)
     assert r.returncode == 2 and b"pack an image" in r.stderr
@@ -69,7 +93,6 @@ def test_python_stdlib_test_modules_pass_in_the_picoprocess(tmp_path):
     exit-time watchdog needs a thread, so it ends with status 1 after reporting success."""
     if not (PYTHON.parent.parent / "lib/python3.11/test/libregrtest").is_dir():
         pytest.fail("Debian's libpython3.11-testsuite is missing (bootstrap.sh installs it)")
-    (tmp_path / "loadavg").write_text("0.00 0.00 0.00 1/1 100\n")
     (tmp_path / "profile.py").write_text(
         "from xax_emu.profiles import load\n"
         "from xax_emu.syscalls.profile import Profile, RamDisk\n"
@@ -78,8 +101,7 @@ def test_python_stdlib_test_modules_pass_in_the_picoprocess(tmp_path):
         'exclude = ["idlelib/*", "tkinter/*", "ensurepip/*", "lib2to3/*"]\n'
         '[app]\nname = "python3-tests"\nentry = "/usr/bin/python3.11"\n'
         'env = { LC_ALL = "C", HOME = "/tmp", TMPDIR = "/tmp" }\ncwd = "/tmp"\nprofile = "profile.py:APP"\n'
-        '[files]\n"/usr/bin/python3.11" = "/usr/bin/python3.11"\n"/usr/lib/python3.11" = "/usr/lib/python3.11"\n'
-        '"/proc/loadavg" = "loadavg"\n')
+        '[files]\n"/usr/bin/python3.11" = "/usr/bin/python3.11"\n"/usr/lib/python3.11" = "/usr/lib/python3.11"\n')
     image = tmp_path / "python3-tests.tar"
     pack_image(str(tmp_path / "manifest.toml"), str(image))
     r = run_pico(image, ["-m", "test", "test_json", "test_re", "test_struct", "test_string",

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "xabi.h"
 
-#define XAX_LAYER_VERSION 2 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 3 /* bump on any change to the structs below: images carry their layer */
 
 /* The one real fd a sealed picoprocess has: its channel to the Monitor.  The
  * layer keeps this number out of the program's fd space (read and write on it
@@ -39,6 +39,7 @@ struct xax_layer_host {
     uint64_t image_size;
     const char *origin;                     /* "scheme://host[:port]" the app came from, or 0 */
     const char *cwd;                        /* the app's working directory (its manifest), or 0 */
+    const char *exe;                        /* the program's path in the image (its entry), or 0 */
     void *sigaction_buffer;                 /* the one page rt_sigaction may name (the filter checks), or 0 */
 };
 

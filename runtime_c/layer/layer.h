@@ -25,17 +25,21 @@ struct layer_entry {
 extern const struct layer_entry layer_table[LAYER_NR_MAX];
 extern const char layer_profile_name[];
 
+/* The one process's virtual pid (getpid, /proc/self). */
+#define XAX_VIRTUAL_PID 100
+
 /* The profile's knobs, generated with the table. */
 struct layer_knobs {
     struct xax_layer_identity identity;
     const char *uname[6]; /* sysname, nodename, release, version, machine, domainname */
     const char *cwd;            /* initial working directory, or 0 for "/" */
-    const char *proc_self_exe;  /* what readlink("/proc/self/exe") answers, or 0 */
+    const char *proc_self_exe;  /* /proc/self/exe, instead of the image's entry, or 0 */
 };
 extern const struct layer_knobs layer_knobs;
 
 /* The profile's routes: path prefix -> backend, generated with the table. */
-enum { LAYER_ROUTE_TAR = 1, LAYER_ROUTE_RAM = 2, LAYER_ROUTE_ORIGIN = 3, LAYER_ROUTE_DENY = 4 };
+enum { LAYER_ROUTE_TAR = 1, LAYER_ROUTE_RAM = 2, LAYER_ROUTE_ORIGIN = 3, LAYER_ROUTE_DENY = 4, LAYER_ROUTE_DEV = 5,
+       LAYER_ROUTE_PROC = 6 };
 struct layer_route {
     const char *prefix;     /* absolute, no trailing slash ("/" for the root) */
     int kind;

@@ -1,5 +1,6 @@
 /* Files: every fd and path system call, served by the VFS (runtime_c/vfs/)
- * over the profile's routes; fds 0-2 are the stdio channels.
+ * over the profile's routes; fds 0-2 are the stdio channels; /dev/urandom's
+ * bytes are the Monitor's (a forwarded getrandom).
  *
  * read write readv writev pread64 pwrite64 lseek close open openat creat
  * stat lstat fstat newfstatat statx getdents64 readlink readlinkat access
@@ -90,6 +91,15 @@ static void env_chan_close(void *ctx, int chan)
     LAYER_ABI->close(chan);
 }
 
+/* /dev/random and /dev/urandom: the Monitor's randomness, through the same
+ * xaxcall as a forwarded getrandom (it answers at most 64 KiB at a time). */
+static long env_random(void *ctx, void *buf, size_t n)
+{
+    (void)ctx;
+    struct layer_call c = {.nr = __NR_getrandom, .a = {(uint64_t)(uintptr_t)buf, n, 0, 0, 0, 0}};
+    return layer_host->forward(&c);
+}
+
 static void env_clock(void *ctx, int64_t *sec, uint32_t *nsec)
 {
     (void)ctx;
@@ -125,6 +135,7 @@ static const struct vfs_env env = {
     .clock = env_clock,
     .wait = env_wait,
     .wake = env_wake,
+    .random = env_random,
 };
 
 /* Mount the profile's routes; NULL on success, else a one-line reason. */
@@ -136,10 +147,11 @@ const char *layer_fs_init(void)
     vfs_set_user(V, layer_knobs.identity.uid, layer_knobs.identity.gid);
     if ((layer_host->flags & XAX_BOOT_FLAG_STDIO) && vfs_stdio(V) < 0)
         return "cannot set up the stdio fds";
-    /* Occupy the channel's number in the VFS (fds 0-2 are in use, so a dup lands on 3). */
-    long placeholder = vfs_fcntl(V, 0, F_DUPFD, XAX_CHANNEL_FD);
-    if (placeholder != XAX_CHANNEL_FD)
+    /* The channel's number is never one of the VFS's fds (nor in /proc/self/fd). */
+    if (vfs_reserve_fd(V, XAX_CHANNEL_FD) < 0)
         return "cannot reserve the channel's fd number";
+    /* /proc/self/exe: the profile's knob, else the image's entry (a bare program has none) */
+    const char *exe = layer_knobs.proc_self_exe ? layer_knobs.proc_self_exe : layer_host->exe;
     for (unsigned i = 0; i < layer_nroutes; i++) {
         const struct layer_route *r = &layer_routes[i];
         long e;
@@ -156,6 +168,12 @@ const char *layer_fs_init(void)
             break;
         case LAYER_ROUTE_ORIGIN:
             e = vfs_mount_origin(V, r->prefix, r->where);
+            break;
+        case LAYER_ROUTE_DEV:
+            e = vfs_mount_dev(V, r->prefix);
+            break;
+        case LAYER_ROUTE_PROC:
+            e = vfs_mount_proc(V, r->prefix, XAX_VIRTUAL_PID, exe);
             break;
         default:
             e = vfs_mount_deny(V, r->prefix);
@@ -260,22 +278,8 @@ long layer_statx(struct layer_call *c)
 }
 long layer_getdents64(struct layer_call *c) { return vfs_getdents64(V, FD(0), (void *)A(1), (uint32_t)A(2)); }
 
-/* readlink of /proc/self/exe answers the profile's knob (the program's path in its image). */
-static long readlink_at(int dirfd, const char *path, char *buf, long n)
-{
-    if (path && layer_knobs.proc_self_exe && strcmp(path, "/proc/self/exe") == 0) {
-        if (n <= 0)
-            return -EINVAL;
-        size_t len = strlen(layer_knobs.proc_self_exe);
-        if ((size_t)n < len)
-            len = (size_t)n;
-        memcpy(buf, layer_knobs.proc_self_exe, len);
-        return (long)len;
-    }
-    return vfs_readlinkat(V, dirfd, path, buf, (int)n);
-}
-long layer_readlink(struct layer_call *c) { return readlink_at(AT_FDCWD, STR(0), (char *)A(1), (int)A(2)); }
-long layer_readlinkat(struct layer_call *c) { return readlink_at(FD(0), STR(1), (char *)A(2), (int)A(3)); }
+long layer_readlink(struct layer_call *c) { return vfs_readlinkat(V, AT_FDCWD, STR(0), (char *)A(1), (int)A(2)); }
+long layer_readlinkat(struct layer_call *c) { return vfs_readlinkat(V, FD(0), STR(1), (char *)A(2), (int)A(3)); }
 long layer_access(struct layer_call *c) { return vfs_faccessat(V, AT_FDCWD, STR(0), (int)A(1)); }
 long layer_faccessat(struct layer_call *c) { return vfs_faccessat(V, FD(0), STR(1), (int)A(2)); }
 long layer_faccessat2(struct layer_call *c) { return vfs_faccessat2(V, FD(0), STR(1), (int)A(2), (int)A(3)); }
@@ -302,12 +306,8 @@ long layer_fchdir(struct layer_call *c) { return vfs_fchdir(V, FD(0)); }
 long layer_getcwd(struct layer_call *c) { return vfs_getcwd(V, (char *)A(0), A(1)); }
 long layer_umask(struct layer_call *c) { return vfs_umask(V, (uint32_t)A(0) & 0777); }
 
-/* No fd is a terminal: ENOTTY for any open fd, EBADF otherwise. */
-long layer_ioctl(struct layer_call *c)
-{
-    long r = vfs_fcntl(V, FD(0), F_GETFD, 0);
-    return r < 0 ? r : -ENOTTY;
-}
+/* No fd is a terminal: ENOTTY (but the random devices' own answers), EBADF for no fd. */
+long layer_ioctl(struct layer_call *c) { return vfs_ioctl(V, FD(0), (uint32_t)A(1), A(2)); }
 
 /* mmap forms the filter traps.  A file is copied into private anonymous memory
  * (a shared writable file mapping is refused: writes could not reach the file). */

@@ -5,8 +5,6 @@
 #include "../lib/sys.h"
 #include "layer.h"
 
-#define XAX_VIRTUAL_PID 100
-
 long layer_getpid(struct layer_call *c)
 {
     (void)c;

@@ -82,6 +82,7 @@ static void start_layer(const unsigned char *img, size_t size, const unsigned ch
     layer_host.random = xax_boot->random;
     layer_host.origin = setting("origin");
     layer_host.cwd = setting("cwd");
+    layer_host.exe = setting("entry"); /* /proc/self/exe */
     layer_host.sigaction_buffer = map_sigaction_buffer();
     layer_host.image = image;
     layer_host.image_size = image_size;

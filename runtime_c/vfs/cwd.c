@@ -42,7 +42,7 @@ long vfs_getcwd(struct vfs *v, char *buf, size_t size)
 {
     if (!v)
         return -EINVAL;
-    int len = node_path(v, v->cwd, v->scratch, VFS_PATH_MAX);
+    int len = node_path(v, v->cwd, v->scratch, VFS_PATH_MAX, 0);
     if (len < 0)
         return len;
     if ((size_t)len > size)

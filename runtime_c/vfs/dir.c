@@ -1,12 +1,14 @@
 /* Directories: getdents64 (with "." and "..", and the route prefixes a
  * directory leads to even when its backend lacks them; positions stay valid
- * while entries come and go, as tmpfs's do), mkdirat, unlinkat (AT_REMOVEDIR)
- * and renameat2 (RENAME_NOREPLACE).  Checks in Linux's order (filename_create,
- * do_unlinkat, do_rmdir, do_renameat2, may_delete, may_create, vfs_rename):
- * EEXIST / EISDIR / EBUSY / ENOTEMPTY / EINVAL for ".", ".." and "/", EXDEV
- * across routes, EROFS, ENOENT, EEXIST, ENOTDIR for trailing slashes, EINVAL
- * for moving a directory into itself, EACCES, EISDIR / ENOTDIR between files
- * and directories, EBUSY for mount points, ENOTEMPTY. */
+ * while entries come and go, as tmpfs's do; /proc's fd directory lists the open
+ * fds, in order), mkdirat, unlinkat (AT_REMOVEDIR) and renameat2
+ * (RENAME_NOREPLACE).  Checks in Linux's order (filename_create, do_unlinkat,
+ * do_rmdir, do_renameat2, may_delete, may_create, vfs_rename): EEXIST / EISDIR /
+ * EBUSY / ENOTEMPTY / EINVAL for ".", ".." and "/", EXDEV across routes, EROFS,
+ * ENOENT, EEXIST, ENOTDIR for trailing slashes, EINVAL for moving a directory
+ * into itself, EACCES, EISDIR / ENOTDIR between files and directories, EBUSY for
+ * mount points, ENOTEMPTY.  The synthetic routes refuse by their permission bits
+ * (EACCES; EPERM once those pass) and /proc has no negative entries (ENOENT). */
 #include "vfs_int.h"
 
 static uint8_t dtype(uint32_t mode)
@@ -91,6 +93,26 @@ long vfs_getdents64(struct vfs *v, int fd, void *buf, size_t n)
         else
             pos = 2;
     }
+    if (dir->flags & VN_FDDIR) {
+        /* the open fds: fd k is at position k + 2 (as procfs numbers them) */
+        for (uint64_t fd = pos - VFS_DIR_FIRST; !full && pos >= VFS_DIR_FIRST && fd < (uint64_t)v->fd_limit; fd++) {
+            if (!fd_get(v, (int)fd))
+                continue;
+            struct vnode *link = proc_fd_node(v, dir, (int)fd);
+            if (!link) {
+                f->pos = pos;
+                return d.used ? (long)d.used : -ENOMEM;
+            }
+            if (!emit(&d, link->ino, (int64_t)fd + 3, VFS_DT_LNK, link->name, link->namelen))
+                full = 1;
+            else
+                pos = fd + 3;
+        }
+        if (full && d.used == 0)
+            return -EINVAL;
+        f->pos = full ? pos : VFS_DIR_FIRST + (uint64_t)v->fd_limit;
+        return (long)d.used;
+    }
     int skelonly = dir->rt->kind == RT_SKEL;
     if (!full && pos < VFS_SKEL_OFF) {
         /* newest first, as tmpfs lists: position 2 is the newest entry, then
@@ -162,15 +184,17 @@ long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode)
     r = lookup_entry(v, dir, w.name, w.len, W_WRITE, &old, &mnt);
     if (r == 0)
         return -EEXIST;
-    if (r != -ENOENT || mnt == 2)
+    if (r != -ENOENT || mnt == 2 || dir->rt->kind == RT_PROC)
         return r;
-    if (!dir->rt->ops->create)
+    if (route_rofs(dir->rt))
         return -EROFS;
     if (dir->flags & VN_DEAD)
         return -ENOENT;
     r = vfs_permission(v, dir, MAY_W | MAY_X);
     if (r < 0)
         return r;
+    if (!dir->rt->ops->create)
+        return -EPERM;
     struct vnode *n;
     r = dir->rt->ops->create(v, dir->rt, S_IFDIR | (mode & 01777 & ~v->umask), &n);
     if (r < 0)
@@ -208,7 +232,7 @@ long vfs_unlinkat(struct vfs *v, int dirfd, const char *path, int flags)
         return -EISDIR;
     }
     struct vnode *dir = w.dir, *n;
-    if (!dir->rt->ops->create)
+    if (route_rofs(dir->rt))
         return -EROFS;
     int mnt;
     r = lookup_entry(v, dir, w.name, w.len, W_WRITE, &n, &mnt);
@@ -229,6 +253,8 @@ long vfs_unlinkat(struct vfs *v, int dirfd, const char *path, int flags)
     } else if (VFS_ISDIR(n->mode)) {
         return -EISDIR;
     }
+    if (!dir->rt->ops->create)
+        return -EPERM;
     node_unlink(v, n);
     touch(v, dir);
     return 0;
@@ -280,7 +306,7 @@ long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirf
         return -EBUSY;
     if (nw.type != LAST_NORM)
         return (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
-    if (!odir->rt->ops->create)
+    if (route_rofs(odir->rt))
         return -EROFS;
     struct vnode *old, *target;
     int omnt, nmnt;
@@ -288,7 +314,7 @@ long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirf
     if (r < 0)
         return r;
     r = lookup_entry(v, ndir, nw.name, nw.len, W_WRITE, &target, &nmnt);
-    if (r < 0 && (r != -ENOENT || nmnt == 2))
+    if (r < 0 && (r != -ENOENT || nmnt == 2 || ndir->rt->kind == RT_PROC))
         return r;
     if ((flags & RENAME_NOREPLACE) && target)
         return -EEXIST;
@@ -340,6 +366,8 @@ long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirf
         return -ENOTEMPTY;
     if (flags & RENAME_WHITEOUT)
         return -EINVAL; /* whiteouts are for overlay filesystems: not here */
+    if (!odir->rt->ops->create)
+        return -EPERM;
     /* the new names first: nothing changes if memory is short */
     char *nname = copy_name(v, nw.name, nw.len);
     char *oname = exchange ? copy_name(v, ow.name, ow.len) : 0;

@@ -1,14 +1,16 @@
 /* The virtual fd table: fd_get / fd_get_io / fd_alloc / fd_install, open file
  * descriptions (ofd_new, ofd_put: shared by dup'ed fds, holding a reference on
- * their node), and the calls that work on fds alone: close, dup, dup2, dup3,
- * fcntl (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL — O_APPEND,
- * O_NONBLOCK, O_DIRECT, O_NOATIME, kept and shown, O_APPEND the only one that changes
- * anything — and the record locks, which always succeed: there is one process). */
+ * their node, or on their stdio channel), and the calls that work on fds alone:
+ * close, dup, dup2, dup3, fcntl (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD,
+ * F_GETFL, F_SETFL — O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME, kept and shown,
+ * O_APPEND the only one that changes anything — and the record locks, which always
+ * succeed: there is one process), ioctl.  The reserved fd (vfs_reserve_fd) is
+ * never handed out and never found. */
 #include "vfs_int.h"
 
 struct ofd *fd_get(struct vfs *v, int fd)
 {
-    if (!v || fd < 0 || fd >= v->fd_limit)
+    if (!v || fd < 0 || fd >= v->fd_limit || fd == v->reserved_fd)
         return 0;
     return v->fds[fd];
 }
@@ -24,7 +26,7 @@ long fd_alloc(struct vfs *v, int from)
     if (from < 0)
         from = 0;
     for (int fd = from; fd < v->fd_limit; fd++)
-        if (!v->fds[fd])
+        if (!v->fds[fd] && fd != v->reserved_fd)
             return fd;
     return -EMFILE;
 }
@@ -49,8 +51,8 @@ void ofd_put(struct vfs *v, struct ofd *f)
         return;
     if (f->kind == OFD_NODE && f->node)
         node_put(v, f->node);
-    else if (f->kind == OFD_STDIO && v->env.chan_close)
-        v->env.chan_close(v->env.ctx, f->chan);
+    else if (f->kind == OFD_STDIO && --v->chan_refs[f->chan] == 0 && v->env.chan_close)
+        v->env.chan_close(v->env.ctx, f->chan); /* the last description of the channel */
     else if (f->kind == OFD_PIPE)
         pipe_release(v, f);
     vmem_free(v, f, sizeof *f);
@@ -98,7 +100,7 @@ long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags)
         return -EINVAL;
     if (oldfd == newfd)
         return -EINVAL;
-    if ((unsigned)newfd >= (unsigned)v->fd_limit)
+    if ((unsigned)newfd >= (unsigned)v->fd_limit || newfd == v->reserved_fd)
         return -EBADF;
     struct ofd *f = fd_get(v, oldfd);
     if (!f)
@@ -198,4 +200,14 @@ long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg)
     default:
         return -EINVAL;
     }
+}
+
+long vfs_ioctl(struct vfs *v, int fd, uint32_t cmd, uint64_t arg)
+{
+    struct ofd *f = fd_get_io(v, fd); /* O_PATH fds: EBADF, as Linux */
+    if (!f)
+        return -EBADF;
+    if (f->kind == OFD_NODE && VFS_ISCHR(f->node->mode) && f->node->rt->ops->ioctl)
+        return f->node->rt->ops->ioctl(v, f->node, cmd, arg);
+    return -ENOTTY; /* no fd is a terminal */
 }

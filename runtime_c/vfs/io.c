@@ -3,15 +3,27 @@
  * directories seek like tmpfs's: SET and CUR only), ftruncate, fsync,
  * fdatasync, and the helpers for mmap (vfs_mmap_copy, vfs_tar_offset).  Error
  * order as Linux's: EBADF (no fd, O_PATH, wrong access mode), ESPIPE for
- * positioned I/O on a channel, EISDIR for data on a directory, EINVAL. */
+ * positioned I/O on a channel, EISDIR for data on a directory, EINVAL.
+ *
+ * Character devices (the synthetic /dev) read and write through their backend
+ * and never move the file position (every lseek answers 0, as null_lseek and
+ * noop_llseek do); they have no fsync (EINVAL) and only /dev/zero can be mapped.
+ * /proc's files seek like seq_files (SET and CUR only), have no fsync (EINVAL)
+ * and cannot be mapped (EIO, as proc_reg_mmap answers). */
 #include "vfs_int.h"
+
+/* reads and writes leave the position alone (character devices) */
+static int fixed_pos(const struct ofd *f)
+{
+    return f->kind == OFD_NODE && VFS_ISCHR(f->node->mode);
+}
 
 static long node_read(struct vfs *v, struct ofd *f, void *buf, size_t n, uint64_t off)
 {
     struct vnode *node = f->node;
     if (VFS_ISDIR(node->mode))
         return -EISDIR;
-    if (!VFS_ISREG(node->mode))
+    if (!VFS_ISREG(node->mode) && !(VFS_ISCHR(node->mode) && node->rt->ops->read))
         return -EINVAL;
     if (n > (size_t)VFS_MAX_RW)
         n = VFS_MAX_RW;
@@ -26,6 +38,16 @@ static long node_read(struct vfs *v, struct ofd *f, void *buf, size_t n, uint64_
 static long node_write(struct vfs *v, struct ofd *f, const void *buf, size_t n, uint64_t off, uint64_t *end)
 {
     struct vnode *node = f->node;
+    if (VFS_ISCHR(node->mode) && node->rt->ops->write) {
+        *end = off; /* the position stays */
+        if (n > (size_t)VFS_MAX_RW)
+            n = VFS_MAX_RW;
+        if (n == 0)
+            return 0;
+        if (!buf)
+            return -EFAULT;
+        return node->rt->ops->write(v, node, buf, n, off);
+    }
     if (!VFS_ISREG(node->mode) || !node->rt->ops->write)
         return -EINVAL;
     if (f->flags & O_APPEND)
@@ -61,7 +83,7 @@ long vfs_read(struct vfs *v, int fd, void *buf, size_t n)
     if (f->kind == OFD_SOCKET)
         return -ENOTCONN;
     long r = node_read(v, f, buf, n, f->pos);
-    if (r > 0)
+    if (r > 0 && !fixed_pos(f))
         f->pos += (uint64_t)r;
     return r;
 }
@@ -131,7 +153,8 @@ long vfs_readv(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt)
         r = node_read(v, f, iov[i].iov_base, want, f->pos);
         if (r < 0)
             return done ? done : r;
-        f->pos += (uint64_t)r;
+        if (!fixed_pos(f))
+            f->pos += (uint64_t)r;
         done += r;
         if ((size_t)r < want)
             break;
@@ -228,6 +251,12 @@ long vfs_lseek(struct vfs *v, int fd, int64_t off, int whence)
         return -ESPIPE;
     struct vnode *n = f->node;
     int64_t pos;
+    if (fixed_pos(f)) {
+        f->pos = 0;
+        return 0;
+    }
+    if (n->rt->kind == RT_PROC && whence != SEEK_SET && whence != SEEK_CUR)
+        return -EINVAL;
     if (VFS_ISDIR(n->mode)) {
         if (whence == SEEK_CUR)
             pos = (int64_t)((uint64_t)off + f->pos);
@@ -292,6 +321,8 @@ long vfs_fsync(struct vfs *v, int fd)
         return -EBADF;
     if (f->kind != OFD_NODE)
         return -EINVAL; /* a pipe */
+    if (VFS_ISCHR(f->node->mode) || f->node->rt->kind == RT_PROC)
+        return -EINVAL; /* no fsync of their own */
     return 0;
 }
 
@@ -305,10 +336,14 @@ long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len)
     struct ofd *f = fd_get_io(v, fd);
     if (!f)
         return -EBADF;
-    if (f->kind != OFD_NODE || !VFS_ISREG(f->node->mode))
-        return -ENODEV;
     if (!(f->fmode & FM_READ))
-        return -EACCES;
+        return -EACCES; /* do_mmap's check comes before the file's own */
+    int zero = f->kind == OFD_NODE && f->node->rt->kind == RT_DEV && VFS_ISCHR(f->node->mode) &&
+               dev_maps_zeros(f->node);
+    if (!zero && (f->kind != OFD_NODE || !VFS_ISREG(f->node->mode)))
+        return -ENODEV;
+    if (!zero && f->node->rt->kind == RT_PROC)
+        return -EIO;
     if (off & 4095)
         return -EINVAL;
     if (len == 0)
@@ -319,7 +354,7 @@ long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len)
         return -EFAULT;
     struct vnode *n = f->node;
     size_t from_file = 0;
-    if (off < n->size) {
+    if (!zero && off < n->size) {
         uint64_t avail = n->size - off;
         from_file = avail < len ? (size_t)avail : len;
         size_t done = 0;

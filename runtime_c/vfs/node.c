@@ -1,9 +1,9 @@
-/* Nodes, the same for every backend: node_new, node_set_name, node_child
- * (lookup in one directory), node_link / node_unlink (directory entries, link
- * counts, listing positions, tmpfs-like directory sizes), node_get / node_put
- * (references from open files and the cwd: an unlinked node lives on until the
- * last one goes, and keeps its old directory alive for ".."), node_destroy,
- * node_is_ancestor, name_eq and vfs_now (the clock). */
+/* Nodes, the same for every backend: node_new, node_set_name, node_own,
+ * node_child (lookup in one directory), node_link / node_unlink (directory
+ * entries, link counts, listing positions, tmpfs-like directory sizes), node_get
+ * / node_put (references from open files and the cwd: an unlinked node lives on
+ * until the last one goes, and keeps its old directory alive for ".."),
+ * node_destroy, node_is_ancestor, name_eq and vfs_now (the clock). */
 #include "vfs_int.h"
 
 int name_eq(const char *a, size_t alen, const char *b, size_t blen)
@@ -64,6 +64,14 @@ int node_set_name(struct vfs *v, struct vnode *n, const char *name, size_t len, 
     if (owned)
         vmem_free(v, (void *)old, oldlen + 1);
     return 0;
+}
+
+/* The node belongs to uid:gid rather than to the virtual user (root's devices and /proc files). */
+void node_own(struct vnode *n, uint32_t uid, uint32_t gid)
+{
+    n->uid = uid;
+    n->gid = gid;
+    n->flags |= VN_OWNED;
 }
 
 struct vnode *node_child(const struct vnode *dir, const char *name, size_t len)

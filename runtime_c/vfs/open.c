@@ -7,7 +7,10 @@
  * errors, EEXIST, EISDIR, ENOTDIR, EROFS, ELOOP for O_NOFOLLOW on a symlink,
  * EACCES, ENOSPC.  F_GETFL then shows the flags minus O_CREAT, O_EXCL,
  * O_NOCTTY, O_TRUNC and O_CLOEXEC, plus O_LARGEFILE (O_PATH: only O_PATH,
- * O_DIRECTORY and O_NOFOLLOW). */
+ * O_DIRECTORY and O_NOFOLLOW).  Devices and FIFOs open through their backend's
+ * open (the synthetic /dev, the stdio channels' nodes); elsewhere they are EACCES,
+ * as on a nodev mount.  Opening a channel's node (/dev/stdout, /proc/self/fd/1)
+ * opens that channel again. */
 #include "vfs_int.h"
 
 #define VALID_OPEN_FLAGS                                                                                   \
@@ -21,11 +24,13 @@ static long create_file(struct vfs *v, struct walk *w, uint32_t mode, struct vno
     struct vnode *dir = w->dir;
     if (dir->flags & VN_DEAD)
         return -ENOENT;
-    if (!dir->rt->ops->create)
+    if (route_rofs(dir->rt))
         return -EROFS;
     long r = vfs_permission(v, dir, MAY_W | MAY_X);
     if (r < 0)
         return r;
+    if (!dir->rt->ops->create)
+        return -EPERM; /* a synthetic route: not even root creates files there */
     struct vnode *n;
     r = dir->rt->ops->create(v, dir->rt, S_IFREG | (mode & VFS_PERM_MASK & ~v->umask), &n);
     if (r < 0)
@@ -57,8 +62,11 @@ static long may_open(struct vfs *v, struct vnode *n, int acc)
         break;
     case S_IFSOCK:
         return -ENXIO;
-    default:
-        return -EACCES; /* devices and FIFOs: as on a nodev mount */
+    default: /* devices and FIFOs: their backend opens them, or none does (a nodev mount) */
+        if (!n->rt->ops->open)
+            return -EACCES;
+        long r = vfs_permission(v, n, acc);
+        return r < 0 ? r : n->rt->ops->open(v, n, acc);
     }
     return vfs_permission(v, n, acc);
 }
@@ -140,12 +148,12 @@ long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t 
         if (!created) {
             if ((fl & O_DIRECTORY) && !VFS_ISDIR(n->mode))
                 return -ENOTDIR;
-            if (VFS_ISREG(n->mode) && (fl & O_TRUNC) && !n->rt->ops->truncate)
+            if (VFS_ISREG(n->mode) && (fl & O_TRUNC) && !n->rt->ops->truncate && route_rofs(n->rt))
                 return -EROFS;
             r = may_open(v, n, acc);
             if (r < 0)
                 return r;
-            if (VFS_ISREG(n->mode) && (fl & O_TRUNC) && n->size) {
+            if (VFS_ISREG(n->mode) && (fl & O_TRUNC) && n->size && n->rt->ops->truncate) {
                 r = n->rt->ops->truncate(v, n, 0);
                 if (r < 0)
                     return r;
@@ -156,11 +164,17 @@ long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t 
     struct ofd *f = ofd_new(v);
     if (!f)
         return -ENOMEM;
-    f->kind = OFD_NODE;
     f->fmode = fmode;
     f->flags = shown;
-    f->node = n;
-    node_get(n);
+    if (n->rt->kind == RT_CHAN && !(fl & O_PATH)) {
+        f->kind = OFD_STDIO; /* the channel again, not its node */
+        f->chan = n->arg;
+        v->chan_refs[f->chan]++;
+    } else {
+        f->kind = OFD_NODE;
+        f->node = n;
+        node_get(n);
+    }
     fd_install(v, (int)fd, f, fl & O_CLOEXEC);
     return fd;
 }

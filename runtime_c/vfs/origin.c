@@ -169,4 +169,4 @@ static void origin_drop(struct vfs *v, struct vnode *n)
     n->data = 0;
 }
 
-const struct vfs_backend vfs_origin_backend = {RT_ORIGIN, origin_read, 0, 0, 0, origin_drop};
+const struct vfs_backend vfs_origin_backend = {.kind = RT_ORIGIN, .read = origin_read, .drop = origin_drop};

@@ -11,11 +11,16 @@
  *
  * Routes are mounts: entering a route prefix enters the route's root, ".." at a
  * route's root goes to the directory holding the prefix, ".." at "/" stays.  A
- * symlink (tar images only) resolves inside its route: an absolute target starts
- * at the route's root and ".." in the target stops there.  On an origin route,
- * components that have not been fetched are collected and fetched as one path at
- * the end of the walk ("x/../y" is then taken as "y" without asking whether x
- * exists).  Deny routes: ENOENT, or EACCES when the walk is for writing. */
+ * symlink of a tar image resolves inside its route: an absolute target starts
+ * at the route's root and ".." in the target stops there; the symlinks of /dev
+ * and /proc resolve in the whole namespace, as on Linux (/dev/stdin ->
+ * /proc/self/fd/0).  /proc's fd links are "magic": following one does not read a
+ * path but reaches what the fd is open on (a file, a device, a channel).  /proc
+ * has no negative entries: creating a name there is ENOENT, as on procfs.  On an
+ * origin route, components that have not been fetched are collected and fetched
+ * as one path at the end of the walk ("x/../y" is then taken as "y" without
+ * asking whether x exists).  Deny routes: ENOENT, or EACCES when the walk is for
+ * writing. */
 #include "vfs_int.h"
 
 long vfs_permission(struct vfs *v, const struct vnode *n, int mask)
@@ -23,8 +28,7 @@ long vfs_permission(struct vfs *v, const struct vnode *n, int mask)
     if (!mask)
         return 0;
     uint32_t mode = n->mode;
-    if ((mask & MAY_W) && !n->rt->ops->create &&
-        (VFS_ISREG(mode) || VFS_ISDIR(mode) || VFS_ISLNK(mode)))
+    if ((mask & MAY_W) && route_rofs(n->rt) && (VFS_ISREG(mode) || VFS_ISDIR(mode) || VFS_ISLNK(mode)))
         return -EROFS;
     if (v->uid == 0) {
         /* root: reads and writes always; execute needs one x bit (directories: search always) */
@@ -32,8 +36,10 @@ long vfs_permission(struct vfs *v, const struct vnode *n, int mask)
             return -EACCES;
         return 0;
     }
-    /* the virtual user owns every file: the owner's bits */
+    /* the virtual user owns every file (the owner's bits) but root's (group's or others' bits) */
     uint32_t perm = (mode >> 6) & 7;
+    if ((n->flags & VN_OWNED) && n->uid != v->uid)
+        perm = n->gid == v->gid ? (mode >> 3) & 7 : mode & 7;
     return ((uint32_t)mask & perm) == (uint32_t)mask ? 0 : -EACCES;
 }
 
@@ -54,6 +60,8 @@ long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len
         *mnt = 2;
         return deny_error(wflags);
     }
+    if (dir->flags & VN_FDDIR)
+        return proc_lookup(v, dir, name, len, out);
     struct vnode *s = skel_of(dir);
     if (s) {
         struct vnode *sc = node_child(s, name, len);
@@ -288,7 +296,7 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
                 continue;
             }
         }
-        if (r == -ENOENT && last && (flags & W_CREATE)) {
+        if (r == -ENOENT && last && (flags & W_CREATE) && cur->rt->kind != RT_PROC) {
             w->dir = cur;
             w->name = c;
             w->len = cl;
@@ -300,15 +308,24 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
         if (VFS_ISLNK(child->mode) && (!last || (flags & W_FOLLOW) || slash)) {
             if (++links > VFS_MAXSYMLINKS || depth > VFS_MAXSYMLINKS)
                 return -ELOOP;
+            if (child->flags & VN_MAGIC) {
+                r = proc_follow(v, child, &cur);
+                if (r < 0)
+                    return r;
+                if (last)
+                    break;
+                continue;
+            }
             if (child->size == 0 || !child->data)
                 return -ENOENT;
+            int global = child->rt->global_links;
             fr[depth].p = (const char *)child->data;
             fr[depth].len = child->size;
             fr[depth].pos = 0;
-            fr[depth].confine = child->rt;
+            fr[depth].confine = global ? 0 : child->rt;
             depth++;
             if (child->data[0] == '/') {
-                cur = child->rt->root;
+                cur = global ? vfs_root(v) : child->rt->root;
                 type = LAST_ROOT;
             }
             continue;

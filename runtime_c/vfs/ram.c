@@ -131,4 +131,5 @@ static void ram_drop(struct vfs *v, struct vnode *n)
         n->rt->nodes--;
 }
 
-const struct vfs_backend vfs_ram_backend = {RT_RAM, ram_read, ram_write, ram_truncate, ram_create, ram_drop};
+const struct vfs_backend vfs_ram_backend = {
+    .kind = RT_RAM, .read = ram_read, .write = ram_write, .truncate = ram_truncate, .create = ram_create, .drop = ram_drop};

@@ -1,5 +1,5 @@
 /* Routes: vfs_mount_tar, vfs_mount_ram, vfs_mount_origin, vfs_pin_sha256,
- * vfs_mount_deny; the skeleton (the read-only directories leading to route
+ * vfs_mount_deny, vfs_mount_dev, vfs_mount_proc; the skeleton (the read-only directories leading to route
  * prefixes, on which routes are mounted); skel_of (the skeleton directory at a
  * node's place, which is how longest-prefix routing happens during a walk),
  * resolve_skel (what the namespace shows at a skeleton directory: "..", out of a
@@ -202,6 +202,41 @@ long vfs_mount_deny(struct vfs *v, const char *prefix)
     return route_attach(v, rt);
 }
 
+long vfs_mount_dev(struct vfs *v, const char *prefix)
+{
+    if (!v)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, RT_DEV, &vfs_dev_backend, 0755, &rt);
+    if (r < 0)
+        return r;
+    rt->global_links = 1;
+    r = dev_populate(v, rt);
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    return route_attach(v, rt);
+}
+
+long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char *exe)
+{
+    if (!v || pid == 0 || pid > 4194304 /* PID_MAX_LIMIT */)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, RT_PROC, &vfs_proc_backend, 0555, &rt);
+    if (r < 0)
+        return r;
+    rt->global_links = 1;
+    rt->pid = pid;
+    r = proc_populate(v, rt, exe);
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    return route_attach(v, rt);
+}
+
 long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, const uint8_t hash[32])
 {
     if (!v || !relpath || !hash)
@@ -321,17 +356,24 @@ struct vnode *resolve_skel(struct vfs *v, struct vnode *s)
 }
 
 /* n's absolute path in the namespace, NUL-terminated; returns its length with the
- * NUL, -ENOENT for a removed directory, -ENAMETOOLONG. */
-int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size)
+ * NUL, -ENOENT for a removed node (or, with deleted, its old path followed by
+ * " (deleted)", as /proc/self/fd shows it), -ENAMETOOLONG. */
+int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size, int deleted)
 {
     (void)v;
-    if (size < 2)
+    static const char mark[] = " (deleted)";
+    size_t room = deleted ? sizeof mark - 1 : 0; /* kept free at the end for the mark */
+    int dead = 0;
+    if (size < room + 2)
         return -ENAMETOOLONG;
-    size_t pos = size - 1;
+    size_t end = size - 1 - room, pos = end;
     buf[pos] = 0;
     for (;;) {
-        if (n->flags & VN_DEAD)
-            return -ENOENT;
+        if (n->flags & VN_DEAD) {
+            if (!deleted)
+                return -ENOENT;
+            dead = 1;
+        }
         const struct vnode *up;
         if (n->rt->kind != RT_SKEL && n == n->rt->root)
             n = n->rt->mountpoint; /* a route's root: its place is its mount point's */
@@ -347,9 +389,13 @@ int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size)
         buf[--pos] = '/';
         n = up;
     }
-    if (pos == size - 1)
+    if (pos == end)
         buf[--pos] = '/';
-    size_t len = size - pos;
+    size_t len = end + 1 - pos; /* with the NUL */
     memmove(buf, buf + pos, len);
+    if (dead) {
+        memcpy(buf + len - 1, mark, sizeof mark);
+        len += sizeof mark - 1;
+    }
     return (int)len;
 }

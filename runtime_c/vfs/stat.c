@@ -1,9 +1,10 @@
 /* What is known about a file without opening it: fstat, newfstatat
  * (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW), statx, faccessat/faccessat2,
  * readlinkat; node_stat fills a struct stat.  Every file is owned by the
- * virtual user; a directory's size is tmpfs's (40 + 20 per entry); blocks are
- * counted in 4 KiB pages.  The layouts of vfs.h's structures are checked here
- * against the kernel's headers. */
+ * virtual user but root's devices and /proc files; a directory's size is
+ * tmpfs's (40 + 20 per entry); blocks are counted in 4 KiB pages; /proc shows
+ * what procfs shows (proc_stat).  The layouts of vfs.h's structures are checked
+ * here against the kernel's headers. */
 #include <asm/stat.h>
 #include <linux/stat.h>
 
@@ -42,8 +43,9 @@ void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
     st->st_ino = n->ino;
     st->st_nlink = n->nlink;
     st->st_mode = n->mode;
-    st->st_uid = v->uid;
-    st->st_gid = v->gid;
+    st->st_uid = (n->flags & VN_OWNED) ? n->uid : v->uid;
+    st->st_gid = (n->flags & VN_OWNED) ? n->gid : v->gid;
+    st->st_rdev = n->rdev;
     st->st_blksize = 4096;
     if (VFS_ISDIR(n->mode)) {
         st->st_size = (int64_t)dir_size(n);
@@ -60,6 +62,8 @@ void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
     st->st_mtime_nsec = n->mtime.nsec;
     st->st_ctime_sec = (uint64_t)n->ctime.sec;
     st->st_ctime_nsec = n->ctime.nsec;
+    if (n->rt->kind == RT_PROC)
+        proc_stat(v, n, st);
 }
 
 /* stdio channels, pipes and sockets: no node behind them */
@@ -175,6 +179,9 @@ long vfs_statx(struct vfs *v, int dirfd, const char *path, int flags, uint32_t m
     stx->stx_mtime.tv_nsec = (uint32_t)st.st_mtime_nsec;
     stx->stx_ctime.tv_sec = (int64_t)st.st_ctime_sec;
     stx->stx_ctime.tv_nsec = (uint32_t)st.st_ctime_nsec;
+    /* st_rdev as the kernel encodes it (new_encode_dev): major in bits 8-19, minor in 0-7 and 20-31 */
+    stx->stx_rdev_major = (uint32_t)((st.st_rdev >> 8) & 0xfff);
+    stx->stx_rdev_minor = (uint32_t)((st.st_rdev & 0xff) | ((st.st_rdev >> 12) & ~0xffULL));
     stx->stx_dev_major = 0;
     stx->stx_dev_minor = (uint32_t)st.st_dev;
     stx->stx_mnt_id = st.st_dev;
@@ -197,8 +204,8 @@ long vfs_faccessat2(struct vfs *v, int dirfd, const char *path, int mode, int fl
     if (chan)
         return (mode & MAY_X) ? -EACCES : 0; /* a pipe, 0600 */
     r = vfs_permission(v, n, mode);
-    if (r == 0 && (mode & MAY_W) && !n->rt->ops->create)
-        r = -EROFS; /* "report a read-only filesystem too" */
+    if (r == 0 && (mode & MAY_W) && route_rofs(n->rt) && !VFS_ISSPECIAL(n->mode))
+        r = -EROFS; /* "report a read-only filesystem too" (not for devices and FIFOs) */
     return r;
 }
 
@@ -222,7 +229,16 @@ long vfs_readlinkat(struct vfs *v, int dirfd, const char *path, char *buf, int n
         return -EINVAL;
     if (!buf)
         return -EFAULT;
-    size_t len = node->size < (size_t)n ? node->size : (size_t)n;
-    memcpy(buf, node->data, len);
+    const char *text = (const char *)node->data;
+    size_t size = node->size;
+    if (node->flags & VN_MAGIC) { /* made now: what the fd is open on */
+        r = proc_readlink(v, node, v->scratch, VFS_PATH_MAX);
+        if (r < 0)
+            return r;
+        text = v->scratch;
+        size = (size_t)r;
+    }
+    size_t len = size < (size_t)n ? size : (size_t)n;
+    memcpy(buf, text, len);
     return (long)len;
 }

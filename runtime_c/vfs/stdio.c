@@ -2,8 +2,34 @@
  * read, write, readv, writev and fstat on them.  A channel behaves like a pipe:
  * not seekable (ESPIPE), stat shows a FIFO owned by the virtual user; readv
  * reads into the first non-empty buffer only (a short read, as a pipe may give),
- * writev stops at the first short write. */
+ * writev stops at the first short write.
+ *
+ * Each channel also has a node (a FIFO of the channels' pseudo-route), which is
+ * what /proc/self/fd/N, /dev/stdin and /dev/stdout lead to: stat shows it, and
+ * opening it opens the channel again (in its own direction only: the channels go
+ * one way, so the other direction is EACCES).  A channel is closed when its last
+ * open description is. */
 #include "vfs_int.h"
+
+static long chan_open(struct vfs *v, struct vnode *n, int acc)
+{
+    (void)v;
+    int want = n->arg == 0 ? MAY_R : MAY_W;
+    return (acc & (MAY_R | MAY_W)) == want ? 0 : -EACCES;
+}
+
+const struct vfs_backend vfs_chan_backend = {.kind = RT_CHAN, .open = chan_open};
+
+static struct vnode *chan_node(struct vfs *v, int chan)
+{
+    struct vnode *n = node_new(v, &v->chan_rt, S_IFIFO | 0600);
+    if (!n)
+        return 0;
+    n->ino = 1 + (uint64_t)chan;
+    n->arg = chan;
+    n->atime = n->mtime = n->ctime = (struct vfs_ts){0, 0};
+    return n;
+}
 
 long vfs_stdio(struct vfs *v)
 {
@@ -17,13 +43,15 @@ long vfs_stdio(struct vfs *v)
     struct ofd *f[3];
     for (int fd = 0; fd < 3; fd++) {
         f[fd] = ofd_new(v);
-        if (!f[fd]) {
+        if (!f[fd] || (!v->chan_node[fd] && !(v->chan_node[fd] = chan_node(v, fd)))) {
+            vmem_free(v, f[fd], sizeof *f[fd]);
             while (fd--)
                 vmem_free(v, f[fd], sizeof *f[fd]);
             return -ENOMEM;
         }
     }
     for (int fd = 0; fd < 3; fd++) {
+        v->chan_refs[fd] = 1;
         f[fd]->kind = OFD_STDIO;
         f[fd]->chan = fd;
         f[fd]->fmode = fd == 0 ? FM_READ : FM_WRITE;
@@ -94,12 +122,5 @@ long stdio_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int
 
 void stdio_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 {
-    memset(st, 0, sizeof *st);
-    st->st_dev = v->stdio_dev;
-    st->st_ino = 1 + (uint64_t)f->chan;
-    st->st_mode = S_IFIFO | 0600;
-    st->st_nlink = 1;
-    st->st_uid = v->uid;
-    st->st_gid = v->gid;
-    st->st_blksize = 4096;
+    node_stat(v, v->chan_node[f->chan], st);
 }

@@ -597,4 +597,4 @@ static long tar_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint
     return (long)len;
 }
 
-const struct vfs_backend vfs_tar_backend = {RT_TAR, tar_read, 0, 0, 0, 0};
+const struct vfs_backend vfs_tar_backend = {.kind = RT_TAR, .read = tar_read};

@@ -1,9 +1,9 @@
 /* The vfs's life cycle and configuration: vfs_new, vfs_free, vfs_set_user,
- * vfs_umask, vfs_set_fd_limit, and the read-only backend shared by the
- * skeleton and deny routes. */
+ * vfs_umask, vfs_set_fd_limit, vfs_reserve_fd, and the read-only backend shared
+ * by the skeleton and deny routes. */
 #include "vfs_int.h"
 
-const struct vfs_backend vfs_ro_backend = {RT_SKEL, 0, 0, 0, 0, 0};
+const struct vfs_backend vfs_ro_backend = {.kind = RT_SKEL};
 
 struct vfs *vfs_new(const struct vfs_env *env)
 {
@@ -20,6 +20,10 @@ struct vfs *vfs_new(const struct vfs_env *env)
     v->next_ino = 1;
     v->next_dev = 0x30;
     v->stdio_dev = 0x2f;
+    v->reserved_fd = -1;
+    v->chan_rt.kind = RT_CHAN;
+    v->chan_rt.ops = &vfs_chan_backend;
+    v->chan_rt.dev = v->stdio_dev;
     v->skel.kind = RT_SKEL;
     v->skel.ops = &vfs_ro_backend;
     v->skel.dev = v->next_dev++;
@@ -87,6 +91,16 @@ long vfs_umask(struct vfs *v, uint32_t mask)
     long old = v->umask;
     v->umask = mask & 0777;
     return old;
+}
+
+long vfs_reserve_fd(struct vfs *v, int fd)
+{
+    if (!v || fd < 0 || fd >= VFS_FD_MAX)
+        return -EINVAL;
+    if (v->fds[fd])
+        return -EBUSY;
+    v->reserved_fd = fd;
+    return 0;
 }
 
 long vfs_set_fd_limit(struct vfs *v, int limit)

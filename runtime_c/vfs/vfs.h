@@ -13,7 +13,7 @@
  * here with the kernel's x86-64 layout (stat.c checks the layouts at compile time).
  *
  * Namespace: routes map a path prefix to a backend (tar image, RAM disk, origin,
- * deny), chosen by longest prefix.  Routes behave like mounts: `..` at a route's
+ * deny, and the synthetic /dev and /proc), chosen by longest prefix.  Routes behave like mounts: `..` at a route's
  * root goes to the directory holding it; a symlink inside a tar image resolves
  * inside that image (absolute targets start at the route's root, `..` stops
  * there).  Directories leading to a route's prefix that no route provides exist
@@ -54,6 +54,9 @@ struct vfs_env {
      * NULL: nothing can wait, and a call that would block is -EAGAIN. */
     void (*wait)(void *ctx, uint32_t *word, uint32_t seen);
     void (*wake)(void *ctx, uint32_t *word);
+    /* Random bytes for /dev/random and /dev/urandom: 1 .. n bytes written (a short
+     * answer is asked again) or -errno.  NULL: reading them is -EIO. */
+    long (*random)(void *ctx, void *buf, size_t n);
 };
 
 /* struct stat of the x86-64 kernel (asm/stat.h) */
@@ -165,6 +168,20 @@ long vfs_mount_deny(struct vfs *v, const char *prefix);
 /* fds 0, 1, 2 become the stdio channels (a pipe each: 0 read-only, 1 and 2
  * write-only).  -EBUSY if any of them is in use. */
 long vfs_stdio(struct vfs *v);
+/* The fd number is never handed out and every call naming it gets -EBADF, as for
+ * a closed fd (the layer keeps its channel's number out of the program's way).
+ * One number at a time; -EBUSY if it is open. */
+long vfs_reserve_fd(struct vfs *v, int fd);
+
+/* Synthetic routes, made of what the vfs itself knows (devices.c, proc.c).
+ * /dev: the memory devices null, zero, full, random, urandom (bytes from
+ * env->random) and tty (ENXIO: no controlling terminal), and the symlinks fd,
+ * stdin, stdout, stderr into /proc/self/fd.  Owned by root as on Linux. */
+long vfs_mount_dev(struct vfs *v, const char *prefix);
+/* /proc: self -> <pid>, <pid>/exe -> exe (absent if exe is NULL), <pid>/fd/N (the
+ * open fds: readlink gives what they are, opening one opens that file again),
+ * loadavg and stat (one idle CPU, one process).  Nothing of the host's. */
+long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char *exe);
 
 /* -- system calls ------------------------------------------------------------
  * Arguments as the kernel takes them (dirfd may be AT_FDCWD = -100). */
@@ -207,6 +224,8 @@ long vfs_socket_unix(struct vfs *v, int type, int protocol);
 long vfs_connect_unix(struct vfs *v, int fd, const void *addr, uint32_t len);
 long vfs_setsockopt(struct vfs *v, int fd, int level, int name, const void *val, uint32_t len);
 long vfs_getsockopt(struct vfs *v, int fd, int level, int name, void *val, uint32_t *len);
+/* ENOTTY (no fd is a terminal), but the random devices' own answers. */
+long vfs_ioctl(struct vfs *v, int fd, uint32_t cmd, uint64_t arg);
 long vfs_chdir(struct vfs *v, const char *path);
 long vfs_fchdir(struct vfs *v, int fd);
 /* Writes the cwd NUL-terminated; returns its length including the NUL. */

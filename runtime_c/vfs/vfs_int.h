@@ -37,6 +37,9 @@ size_t strlen(const char *s);
 #define VFS_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
 #define VFS_ISREG(m) (((m) & S_IFMT) == S_IFREG)
 #define VFS_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
+#define VFS_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
+#define VFS_ISSPECIAL(m) (((m) & S_IFMT) == S_IFCHR || ((m) & S_IFMT) == S_IFBLK || ((m) & S_IFMT) == S_IFIFO || \
+                          ((m) & S_IFMT) == S_IFSOCK)
 #define VFS_PERM_MASK 07777
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -97,7 +100,10 @@ struct vfs_ts {
     uint32_t nsec;
 };
 
-enum { VN_DEAD = 1, VN_OWN_NAME = 2, VN_OWN_DATA = 4, VN_IMPLICIT = 8 };
+enum { VN_DEAD = 1, VN_OWN_NAME = 2, VN_OWN_DATA = 4, VN_IMPLICIT = 8,
+       VN_OWNED = 16,   /* owned by uid/gid below, not by the virtual user (root's devices) */
+       VN_MAGIC = 32,   /* /proc/<pid>/fd/N: following it reaches what fd N is open on */
+       VN_FDDIR = 64 }; /* /proc/<pid>/fd: its entries are the open fds */
 
 struct route;
 struct vnode {
@@ -123,6 +129,10 @@ struct vnode {
     uint8_t *buf;               /* RAM disk: bytes [0, used) of the file, cap allocated */
     size_t used, cap;
     struct vfs_ts atime, mtime, ctime;
+    uint32_t uid, gid;          /* VN_OWNED */
+    uint64_t rdev;              /* character devices: as st_rdev shows it */
+    uint32_t synth;             /* synthetic routes: which device or file it is (devices.c, proc.c) */
+    int32_t arg;                /* VN_MAGIC: the fd; channel nodes: the channel */
 };
 
 /* listing positions (f->pos of a directory): 0 '.', 1 '..', 2 the newest entry, then
@@ -142,10 +152,11 @@ VFS_INTERNAL void node_put(struct vfs *v, struct vnode *n);
 VFS_INTERNAL void node_destroy(struct vfs *v, struct vnode *n);
 VFS_INTERNAL int node_is_ancestor(const struct vnode *a, const struct vnode *n);
 VFS_INTERNAL void vfs_now(struct vfs *v, struct vfs_ts *t);
+VFS_INTERNAL void node_own(struct vnode *n, uint32_t uid, uint32_t gid);
 VFS_INTERNAL int name_eq(const char *a, size_t alen, const char *b, size_t blen);
 
 /* -- routes and their backends --------------------------------------------- */
-enum { RT_SKEL, RT_TAR, RT_RAM, RT_ORIGIN, RT_DENY };
+enum { RT_SKEL, RT_TAR, RT_RAM, RT_ORIGIN, RT_DENY, RT_DEV, RT_PROC, RT_CHAN };
 
 struct vfs_pin {
     struct vfs_pin *next;
@@ -154,7 +165,8 @@ struct vfs_pin {
     uint8_t hash[32];
 };
 
-/* What differs between backends.  NULL write/truncate/create: read-only (EROFS). */
+/* What differs between backends.  NULL write/truncate/create: read-only (EROFS),
+ * unless perm_only.  read and write also serve character devices. */
 struct vfs_backend {
     int kind;
     long (*read)(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off);
@@ -164,7 +176,17 @@ struct vfs_backend {
     long (*create)(struct vfs *v, struct route *rt, uint32_t mode, struct vnode **out);
     /* release what the node holds besides itself (called once, when it dies) */
     void (*drop)(struct vfs *v, struct vnode *n);
+    /* opening a node that is neither a file nor a directory (acc: MAY_*); NULL: EACCES,
+     * as devices on a nodev mount */
+    long (*open)(struct vfs *v, struct vnode *n, int acc);
+    long (*ioctl)(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg);
+    /* Nothing can be created, yet it is not a read-only filesystem: the owner's
+     * permission bits refuse writes (EACCES), as on devtmpfs and procfs. */
+    int perm_only;
 };
+
+/* EROFS for writes where nothing can be created and it is not perm_only */
+static inline int route_rofs(const struct route *rt);
 
 struct route {
     struct route *next;
@@ -185,17 +207,38 @@ struct route {
     char *url;
     size_t urllen;
     struct vfs_pin *pins;
+    /* dev and proc: absolute symlink targets start at the namespace's root, not the route's */
+    int global_links;
+    /* proc */
+    uint32_t pid;
+    int64_t btime;
 };
 
+static inline int route_rofs(const struct route *rt)
+{
+    return !rt->ops->create && !rt->ops->perm_only;
+}
+
 VFS_INTERNAL extern const struct vfs_backend vfs_tar_backend, vfs_ram_backend, vfs_origin_backend,
-    vfs_ro_backend;
+    vfs_ro_backend, vfs_dev_backend, vfs_proc_backend, vfs_chan_backend;
+VFS_INTERNAL long dev_populate(struct vfs *v, struct route *rt);
+VFS_INTERNAL int dev_maps_zeros(const struct vnode *n);
+VFS_INTERNAL long proc_populate(struct vfs *v, struct route *rt, const char *exe);
+/* proc.c: the fd directory and its magic links */
+VFS_INTERNAL long proc_lookup(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out);
+VFS_INTERNAL struct vnode *proc_fd_node(struct vfs *v, struct vnode *dir, int fd);
+VFS_INTERNAL long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **target);
+VFS_INTERNAL long proc_readlink(struct vfs *v, const struct vnode *link, char *buf, size_t size);
+VFS_INTERNAL void proc_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
+VFS_INTERNAL size_t fmt_u64(char *out, uint64_t x);
 VFS_INTERNAL long tar_index(struct vfs *v, struct route *rt, const char *subdir);
 VFS_INTERNAL long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen,
                                struct vnode **out);
 VFS_INTERNAL struct vnode *skel_of(const struct vnode *n);
 VFS_INTERNAL struct vnode *vfs_root(struct vfs *v);
 VFS_INTERNAL struct vnode *resolve_skel(struct vfs *v, struct vnode *s);
-VFS_INTERNAL int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size);
+/* deleted: how to treat removed nodes: 0 -ENOENT, 1 append " (deleted)" as /proc does */
+VFS_INTERNAL int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size, int deleted);
 VFS_INTERNAL size_t ram_node_cost(void);
 
 /* -- path resolution -------------------------------------------------------- */
@@ -249,7 +292,7 @@ VFS_INTERNAL void fd_install(struct vfs *v, int fd, struct ofd *f, int cloexec);
 VFS_INTERNAL struct ofd *ofd_new(struct vfs *v);
 VFS_INTERNAL void ofd_put(struct vfs *v, struct ofd *f);
 
-/* stdio (stdio.c) */
+/* stdio (stdio.c); the channels' own nodes (for /proc/self/fd/N and /dev/stdin) */
 VFS_INTERNAL long stdio_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
 VFS_INTERNAL long stdio_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
 VFS_INTERNAL long stdio_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
@@ -283,6 +326,10 @@ struct vfs {
     struct ofd *fds[VFS_FD_MAX];
     uint8_t cloexec[VFS_FD_MAX];
     int fd_limit;
+    int reserved_fd;            /* never handed out (vfs_reserve_fd), or -1 */
+    struct route chan_rt;       /* the channels' pseudo-route (stat: st_dev) */
+    struct vnode *chan_node[3]; /* the channels as FIFOs, after vfs_stdio */
+    uint32_t chan_refs[3];      /* open descriptions of each channel: closed when none is left */
     uint32_t uid, gid, umask;
     uint64_t next_ino;
     uint32_t next_dev;

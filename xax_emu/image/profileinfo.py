@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..profiles import SHIPPED, load
 from ..syscalls.compiler import table
-from ..syscalls.profile import Deny, Origin, Profile, RamDisk, Tar, resolve
+from ..syscalls.profile import Deny, Devices, Origin, Proc, Profile, RamDisk, Tar, resolve
 
 KINDS = ("emulate", "reject", "forward", "missing")
 
@@ -35,7 +35,7 @@ def routes(profile: Profile) -> list[dict]:
         elif isinstance(b, Origin):
             r["url_prefix"] = b.url_prefix
             r["pinned"] = len(b.sha256)
-        elif not isinstance(b, Deny):
+        elif not isinstance(b, (Deny, Devices, Proc)):
             r["detail"] = repr(b)
         out.append(r)
     return out

@@ -3,13 +3,16 @@ inside the picoprocess."""
 
 import errno
 
-from ..syscalls.profile import Profile, emulate, forward, reject
+from ..syscalls.profile import Devices, Proc, Profile, emulate, forward, reject
 
 _files = "the profile's routes; fds 0-2 are the stdio channels"
 
 POSIX_CORE = Profile(
     "posix-core",
     note="files through the routes, stdio as channels, memory, identity, time, the signal mask",
+    # Made in the picoprocess, never the host's: /dev/null, /dev/urandom (the Monitor's
+    # randomness), ...; /proc/self/exe, /proc/self/fd, /proc/loadavg, /proc/stat.
+    routes={"/dev": Devices(), "/proc": Proc()},
     syscalls={
         "read": emulate("vfs", note=_files),
         "write": emulate("vfs", note=_files),

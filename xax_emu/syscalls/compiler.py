@@ -20,8 +20,8 @@ from ..runtime import SOURCE_DIR
 from . import catalogue
 from .forwarding import FORWARDABLE
 from .handlers import HANDLERS, c_function
-from .profile import (Deny, Disposition, Emulate, Forward, Identity, Origin, Profile, ProfileError, RamDisk, Reject,
-                      Resolved, Tar, Uname, resolve)
+from .profile import (Deny, Devices, Disposition, Emulate, Forward, Identity, Origin, Proc, Profile, ProfileError,
+                      RamDisk, Reject, Resolved, Tar, Uname, resolve)
 
 LAYER_NR_MAX = 512  # runtime_c/layer/layer.h
 
@@ -96,6 +96,8 @@ def _knobs_c(resolved: Resolved) -> list[str]:
     for knob, value in (("cwd", cwd), ("proc_self_exe", exe)):
         if value is not None and (not value.startswith("/") or len(value.encode()) > 4095 or "\0" in value):
             raise ProfileError(f"profile {resolved.name!r}: {knob} must be an absolute path, not {value!r}")
+    if exe is not None and not any(isinstance(b, Proc) for b in resolved.routes.values()):
+        raise ProfileError(f"profile {resolved.name!r}: proc_self_exe is /proc/self/exe, but no route is Proc()")
     for name, value in zip(("sysname", "nodename", "release", "version", "machine", "domainname"), fields):
         if len(value.encode()) > 64:
             raise ProfileError(f"profile {resolved.name!r}: uname field {name!r} is over 64 bytes: {value!r}")
@@ -146,6 +148,10 @@ def _routes_c(resolved: Resolved) -> list[str]:
                 pins.append(f"    {{{_c_string(prefix)}, {_c_string(rel)}, {{{data}}}}},")
         elif isinstance(b, Deny):
             routes.append(f"    {{{_c_string(prefix)}, LAYER_ROUTE_DENY, 0, 0}},")
+        elif isinstance(b, Devices):
+            routes.append(f"    {{{_c_string(prefix)}, LAYER_ROUTE_DEV, 0, 0}},")
+        elif isinstance(b, Proc):
+            routes.append(f"    {{{_c_string(prefix)}, LAYER_ROUTE_PROC, 0, 0}},")
         else:
             raise ProfileError(f"{where}: unknown backend {b!r}")
     out = ["const struct layer_route layer_routes[] = {", *routes, "    {0, 0, 0, 0},", "};",

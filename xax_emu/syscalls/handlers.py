@@ -18,8 +18,8 @@ class Handler:
 
 HANDLERS: dict[str, Handler] = {
     "vfs": Handler(
-        "files through the profile's routes (tar image, RAM disk, origin, deny); fds 0-2 are the stdio "
-        "channels; no fd is a terminal",
+        "files through the profile's routes (tar image, RAM disk, origin, deny, the synthetic /dev and /proc); "
+        "fds 0-2 are the stdio channels; no fd is a terminal",
         {"read": "layer_read", "write": "layer_write", "readv": "layer_readv", "writev": "layer_writev",
          "pread64": "layer_pread64", "pwrite64": "layer_pwrite64", "lseek": "layer_lseek", "close":
          "layer_close", "open": "layer_open", "openat": "layer_openat", "creat": "layer_creat", "stat":

@@ -8,8 +8,9 @@ A profile maps syscall names to one disposition each:
 - ``forward()``: an xaxcall to the Monitor;
 - anything not named is *missing*: ``-ENOSYS`` and a trace event.
 
-and path prefixes to one backend each (``Tar``, ``RamDisk``, ``Origin``, ``Deny``), plus the
-knobs legacy programs probe (identity, uname, ``/proc/self/exe``, cwd, environment).
+and path prefixes to one backend each (``Tar``, ``RamDisk``, ``Origin``, ``Deny``, and the
+synthetic ``Devices`` and ``Proc``), plus the knobs legacy programs probe (identity, uname,
+``/proc/self/exe``, cwd, environment).
 
 Profiles compose: ``Profile(..., extends=[base1, base2])``.  Later bases do *not* silently
 win over earlier ones: two bases that disagree about a syscall, a route or a knob are an
@@ -135,6 +136,24 @@ class Deny(Backend):
     kind = "deny"
 
 
+@dataclass(frozen=True)
+class Devices(Backend):
+    """Linux's memory devices, made in the picoprocess: null, zero, full, random and urandom
+    (the Monitor's random bytes), tty (ENXIO: no controlling terminal), and fd, stdin,
+    stdout, stderr linking to /proc/self/fd.  Nothing else: ENOENT."""
+
+    kind = "dev"
+
+
+@dataclass(frozen=True)
+class Proc(Backend):
+    """The process's own /proc, made in the picoprocess: self, self/exe (the image's
+    entry, or the proc_self_exe knob), self/fd/N, and a machine of its own (loadavg:
+    idle; stat: one CPU).  Nothing of the host's; anything else: ENOENT."""
+
+    kind = "proc"
+
+
 def origin(url_prefix: str, sha256: Mapping[str, str] | None = None) -> Origin:
     return Origin(url_prefix, tuple(sorted((sha256 or {}).items())))
 
@@ -192,8 +211,8 @@ class Profile:
         for prefix, backend in self.routes.items():
             _check_prefix(self.name, prefix)
             if not isinstance(backend, Backend) or type(backend) is Backend:
-                raise ProfileError(f"profile {self.name!r}: route {prefix!r}: use Tar(), RamDisk(), origin() or Deny(), "
-                                   f"not {backend!r}")
+                raise ProfileError(f"profile {self.name!r}: route {prefix!r}: use Tar(), RamDisk(), origin(), Deny(), "
+                                   f"Devices() or Proc(), not {backend!r}")
 
 
 def _check_prefix(profile: str, prefix: str) -> None:

@@ -4,7 +4,8 @@ The very same C files as the layer's are compiled with cffi (API mode) into a mo
 cached under ``$XDG_CACHE_HOME/xax-emu/vfs-host`` (``~/.cache`` by default; a temporary
 directory if that is not writable), named after a hash of the sources and of this file,
 so that it is rebuilt whenever they change.  In the host build the environment's
-``alloc``/``release`` are malloc/free and ``fetch`` and the stdio channels call Python.
+``alloc``/``release`` are malloc/free and ``fetch``, the stdio channels and ``random``
+(/dev/urandom) call Python.
 
 `HostVfs` wraps one ``struct vfs``: mount methods, then one method per system call,
 returning what the C returns — an int that is >= 0 or -errno — or, where the call
@@ -53,6 +54,7 @@ extern "Python" long py_chan_read(void *ctx, int chan, void *buf, size_t n);
 extern "Python" long py_chan_write(void *ctx, int chan, const void *buf, size_t n);
 extern "Python" void py_chan_close(void *ctx, int chan);
 extern "Python" void py_clock(void *ctx, int64_t *sec, uint32_t *nsec);
+extern "Python" long py_random(void *ctx, void *buf, size_t n);
 
 struct vfs *host_vfs_new(void *handle);
 void *host_malloc(size_t n);
@@ -68,6 +70,10 @@ long vfs_mount_origin(struct vfs *v, const char *prefix, const char *url_prefix)
 long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, const uint8_t hash[32]);
 long vfs_mount_deny(struct vfs *v, const char *prefix);
 long vfs_stdio(struct vfs *v);
+long vfs_reserve_fd(struct vfs *v, int fd);
+long vfs_mount_dev(struct vfs *v, const char *prefix);
+long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char *exe);
+long vfs_ioctl(struct vfs *v, int fd, uint32_t cmd, uint64_t arg);
 long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mode);
 long vfs_close(struct vfs *v, int fd);
 long vfs_read(struct vfs *v, int fd, void *buf, size_t n);
@@ -117,6 +123,7 @@ static long py_chan_read(void *ctx, int chan, void *buf, size_t n);
 static long py_chan_write(void *ctx, int chan, const void *buf, size_t n);
 static void py_chan_close(void *ctx, int chan);
 static void py_clock(void *ctx, int64_t *sec, uint32_t *nsec);
+static long py_random(void *ctx, void *buf, size_t n);
 
 static void *host_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
 static void host_release(void *ctx, void *p, size_t n) { (void)ctx; (void)n; free(p); }
@@ -125,8 +132,10 @@ void host_free(void *p) { free(p); }
 
 struct vfs *host_vfs_new(void *handle)
 {
-    struct vfs_env env = {handle, host_alloc, host_release, py_fetch, py_chan_read, py_chan_write,
-                          py_chan_close, py_clock};
+    /* No wait/wake: one thread, so a pipe call that would block answers EAGAIN. */
+    struct vfs_env env = {.ctx = handle, .alloc = host_alloc, .release = host_release, .fetch = py_fetch,
+                          .chan_read = py_chan_read, .chan_write = py_chan_write, .chan_close = py_chan_close,
+                          .clock = py_clock, .random = py_random};
     return vfs_new(&env);
 }
 """
@@ -256,6 +265,20 @@ def _install_callbacks(ffi) -> None:
         t = ffi.from_handle(ctx).clock()
         sec[0], nsec[0] = divmod(t, 1_000_000_000)
 
+    @ffi.def_extern(error=-errno.EIO)
+    def py_random(ctx, buf, n):
+        self = ffi.from_handle(ctx)
+        try:
+            got = self.random(n)
+        except Exception:  # a failing source is an I/O error, as a failed xaxcall is in the layer
+            return -errno.EIO
+        if isinstance(got, int):
+            return got
+        got = bytes(got)[:n]
+        self.random_calls.append(n)
+        ffi.memmove(buf, got, len(got))
+        return len(got)
+
 
 class VStat(NamedTuple):
     dev: int
@@ -273,6 +296,7 @@ class VStat(NamedTuple):
     mtime_ns: int
     ctime: int
     ctime_ns: int
+    rdev: int
 
 
 class Dirent(NamedTuple):
@@ -292,12 +316,14 @@ class HostVfs:
     """One struct vfs, driven from Python.  close() frees the vfs; close_fd(fd) is close(2).
 
     fetch(url) -> bytes | negative errno serves origin routes; stdin is what fd 0 reads
-    after stdio(); what fds 1 and 2 write lands in .stdout and .stderr; clock() -> ns.
+    after stdio(); what fds 1 and 2 write lands in .stdout and .stderr; clock() -> ns;
+    random(n) -> up to n bytes | negative errno feeds /dev/urandom (each n asked is kept
+    in .random_calls).
     """
 
     def __init__(self, *, uid: int = 1000, gid: int = 1000, umask: int = 0o022,
                  fetch: Callable[[str], bytes | int] | None = None, stdin: bytes = b"",
-                 clock: Callable[[], int] | None = None):
+                 clock: Callable[[], int] | None = None, random: Callable[[int], bytes | int] | None = None):
         mod = module()
         self.ffi, self._lib = mod.ffi, mod.lib
         self.fetch = fetch
@@ -307,6 +333,8 @@ class HostVfs:
         self.stderr = bytearray()
         self.closed_channels: list[int] = []
         self.clock = clock or time.time_ns
+        self.random = random or os.urandom
+        self.random_calls: list[int] = []
         self._keep: list = []
         self._handle = self.ffi.new_handle(self)
         self._v = self._lib.host_vfs_new(self._handle)
@@ -394,6 +422,15 @@ class HostVfs:
     def stdio(self) -> int:
         return self._lib.vfs_stdio(self._v)
 
+    def reserve_fd(self, fd: int) -> int:
+        return self._lib.vfs_reserve_fd(self._v, fd)
+
+    def mount_dev(self, prefix: str = "/dev") -> int:
+        return self._lib.vfs_mount_dev(self._v, _path(prefix))
+
+    def mount_proc(self, prefix: str = "/proc", pid: int = 100, exe: str | None = None) -> int:
+        return self._lib.vfs_mount_proc(self._v, _path(prefix), pid, _path(exe))
+
     # -- system calls -------------------------------------------------------------------
     def open(self, path, flags: int = os.O_RDONLY, mode: int = 0o666, dirfd: int = AT_FDCWD) -> int:
         return self._lib.vfs_openat(self._v, dirfd, _path(path), flags, mode)
@@ -448,7 +485,7 @@ class HostVfs:
     def _vstat(st) -> VStat:
         return VStat(st.st_dev, st.st_ino, st.st_nlink, st.st_mode, st.st_uid, st.st_gid, st.st_size,
                      st.st_blksize, st.st_blocks, st.st_atime_sec, st.st_atime_nsec, st.st_mtime_sec,
-                     st.st_mtime_nsec, st.st_ctime_sec, st.st_ctime_nsec)
+                     st.st_mtime_nsec, st.st_ctime_sec, st.st_ctime_nsec, st.st_rdev)
 
     def fstat(self, fd: int):
         st = self.ffi.new("struct vfs_stat *")
@@ -471,7 +508,8 @@ class HostVfs:
         return {"mask": stx.stx_mask, "mode": stx.stx_mode, "nlink": stx.stx_nlink, "uid": stx.stx_uid,
                 "gid": stx.stx_gid, "ino": stx.stx_ino, "size": stx.stx_size, "blocks": stx.stx_blocks,
                 "mtime": stx.stx_mtime.tv_sec, "mtime_ns": stx.stx_mtime.tv_nsec,
-                "dev_minor": stx.stx_dev_minor}
+                "dev_minor": stx.stx_dev_minor, "rdev_major": stx.stx_rdev_major,
+                "rdev_minor": stx.stx_rdev_minor}
 
     def getdents(self, fd: int, bufsize: int = 65536):
         buf = self.ffi.new("char[]", max(bufsize, 1))
@@ -569,6 +607,15 @@ class HostVfs:
 
     def fcntl(self, fd: int, cmd: int, arg: int = 0) -> int:
         return self._lib.vfs_fcntl(self._v, fd, cmd, arg & 0xFFFFFFFFFFFFFFFF)
+
+    def ioctl(self, fd: int, cmd: int, arg: int = 0) -> int:
+        return self._lib.vfs_ioctl(self._v, fd, cmd & 0xFFFFFFFF, arg & 0xFFFFFFFFFFFFFFFF)
+
+    def ioctl_int(self, fd: int, cmd: int):
+        """An ioctl that writes an int: (result, the int)."""
+        out = self.ffi.new("int *", -1)
+        r = self._lib.vfs_ioctl(self._v, fd, cmd & 0xFFFFFFFF, int(self.ffi.cast("uintptr_t", out)))
+        return r, out[0]
 
     def chdir(self, path) -> int:
         return self._lib.vfs_chdir(self._v, _path(path))

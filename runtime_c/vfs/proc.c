@@ -1,0 +1,258 @@
+/* The /proc route (vfs_mount_proc): the process's own entries and a machine of
+ * its own, made by the vfs: nothing here is read from the host.
+ *
+ *   self          -> "<pid>" (the virtual pid the layer gives getpid)
+ *   <pid>/        the process (owned by the virtual user, as procfs shows the caller's)
+ *   <pid>/exe     -> the program's path as the picoprocess sees it (absent when none
+ *                 is known: a bare program has no path in the namespace)
+ *   <pid>/fd/     the open fds; fd/N is a "magic" link: readlink gives what the fd
+ *                 is open on (a path, "pipe:[N]" for a stdio channel, " (deleted)"
+ *                 after the path of a removed file), following it reaches that
+ *                 very file (opening it opens the file again), lstat's mode shows
+ *                 the fd's access (r-x read, -wx write)
+ *   loadavg       "0.00 0.00 0.00 1/1 <pid>": idle, one runnable thread of one,
+ *                 the last pid ours (what sysinfo answers too)
+ *   stat          one CPU (cpu0) with no time accounted, no interrupts or context
+ *                 switches, one process, booted when the route was mounted
+ *
+ * The one CPU is what glibc's get_nprocs counts from the "cpuN" lines (sysconf's
+ * _SC_NPROCESSORS_ONLN, Python's os.cpu_count), as sched_getaffinity is refused.
+ * Anything else under /proc is ENOENT, creating included (procfs has no negative
+ * entries).  As procfs shows them: st_size 0 and st_blksize 1024, files 0444 and
+ * /proc 0555 owned by root, seeks SET and CUR only (io.c). */
+#include "vfs_int.h"
+
+enum { PROC_LOADAVG = 1, PROC_STAT };
+
+size_t fmt_u64(char *out, uint64_t x)
+{
+    char tmp[20];
+    size_t n = 0, len = 0;
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    while (n)
+        out[len++] = tmp[--n];
+    return len;
+}
+
+static size_t put(char *out, size_t pos, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(out + pos, s, n);
+    return pos + n;
+}
+
+static long add(struct vfs *v, struct vnode *dir, const char *name, size_t len, int copy, uint32_t mode,
+                struct vnode **out)
+{
+    struct vnode *n = node_new(v, dir->rt, mode);
+    if (!n)
+        return -ENOMEM;
+    long r = node_set_name(v, n, name, len, copy);
+    if (r < 0) {
+        node_destroy(v, n);
+        return r;
+    }
+    node_link(dir, n);
+    *out = n;
+    return 0;
+}
+
+/* a symlink whose target is copied into vfs memory (freed by proc_drop) */
+static long add_link(struct vfs *v, struct vnode *dir, const char *name, const char *target, size_t len,
+                     struct vnode **out)
+{
+    char *copy = vmem_alloc(v, len + 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, target, len);
+    copy[len] = 0;
+    long r = add(v, dir, name, strlen(name), 0, S_IFLNK | 0777, out);
+    if (r < 0) {
+        vmem_free(v, copy, len + 1);
+        return r;
+    }
+    (*out)->data = (const uint8_t *)copy;
+    (*out)->size = len;
+    (*out)->flags |= VN_OWN_DATA;
+    return 0;
+}
+
+long proc_populate(struct vfs *v, struct route *rt, const char *exe)
+{
+    size_t exelen = 0;
+    if (exe) {
+        while (exe[exelen])
+            if (++exelen >= VFS_PATH_MAX)
+                return -ENAMETOOLONG;
+        if (exe[0] != '/')
+            return -EINVAL;
+    }
+    struct vfs_ts now;
+    vfs_now(v, &now);
+    rt->btime = now.sec;
+    node_own(rt->root, 0, 0);
+    char pid[12];
+    size_t pidlen = fmt_u64(pid, rt->pid);
+    struct vnode *n, *piddir, *fd;
+    long r = add_link(v, rt->root, "self", pid, pidlen, &n);
+    if (r < 0)
+        return r;
+    node_own(n, 0, 0);
+    r = add(v, rt->root, pid, pidlen, 1, S_IFDIR | 0555, &piddir);
+    if (r < 0)
+        return r;
+    if (exe && (r = add_link(v, piddir, "exe", exe, exelen, &n)) < 0)
+        return r;
+    r = add(v, piddir, "fd", 2, 0, S_IFDIR | 0500, &fd);
+    if (r < 0)
+        return r;
+    fd->flags |= VN_FDDIR;
+    r = add(v, rt->root, "loadavg", 7, 0, S_IFREG | 0444, &n);
+    if (r < 0)
+        return r;
+    node_own(n, 0, 0);
+    n->synth = PROC_LOADAVG;
+    r = add(v, rt->root, "stat", 4, 0, S_IFREG | 0444, &n);
+    if (r < 0)
+        return r;
+    node_own(n, 0, 0);
+    n->synth = PROC_STAT;
+    return 0;
+}
+
+/* the file's text, as procfs prints it; its length */
+static size_t text(const struct vnode *n, char *out)
+{
+    const struct route *rt = n->rt;
+    size_t pos = 0;
+    if (n->synth == PROC_LOADAVG) {
+        pos = put(out, pos, "0.00 0.00 0.00 1/1 ");
+        pos += fmt_u64(out + pos, rt->pid);
+        return put(out, pos, "\n");
+    }
+    pos = put(out, pos, "cpu  0 0 0 0 0 0 0 0 0 0\n"
+                        "cpu0 0 0 0 0 0 0 0 0 0 0\n"
+                        "intr 0\n"
+                        "ctxt 0\n"
+                        "btime ");
+    pos += fmt_u64(out + pos, rt->btime > 0 ? (uint64_t)rt->btime : 0);
+    return put(out, pos, "\n"
+                         "processes 1\n"
+                         "procs_running 1\n"
+                         "procs_blocked 0\n"
+                         "softirq 0 0 0 0 0 0 0 0 0 0 0\n");
+}
+
+static long proc_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off)
+{
+    (void)v;
+    char out[512];
+    size_t size = text(n, out);
+    if (off >= size)
+        return 0;
+    if (len > size - off)
+        len = size - (size_t)off;
+    memcpy(buf, out + off, len);
+    return (long)len;
+}
+
+static void proc_drop(struct vfs *v, struct vnode *n)
+{
+    if ((n->flags & VN_OWN_DATA) && n->data)
+        vmem_free(v, (void *)n->data, n->size + 1);
+    n->data = 0;
+}
+
+const struct vfs_backend vfs_proc_backend = {
+    .kind = RT_PROC,
+    .read = proc_read,
+    .drop = proc_drop,
+    .perm_only = 1,
+};
+
+/* -- the fd directory ---------------------------------------------------------- */
+
+/* fd/N's node (kept as an entry of the directory, one per number ever looked up) */
+struct vnode *proc_fd_node(struct vfs *v, struct vnode *dir, int fd)
+{
+    char name[12];
+    size_t len = fmt_u64(name, (uint64_t)fd);
+    struct vnode *n = node_child(dir, name, len);
+    if (n)
+        return n;
+    if (add(v, dir, name, len, 1, S_IFLNK | 0777, &n) < 0)
+        return 0;
+    n->flags |= VN_MAGIC;
+    n->arg = fd;
+    return n;
+}
+
+/* "N": an open fd, in decimal without leading zeros, as procfs's name_to_int reads it */
+long proc_lookup(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out)
+{
+    *out = 0;
+    if (len == 0 || len > 4 || (len > 1 && name[0] == '0'))
+        return -ENOENT;
+    int fd = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return -ENOENT;
+        fd = fd * 10 + (name[i] - '0');
+    }
+    if (!fd_get(v, fd))
+        return -ENOENT;
+    *out = proc_fd_node(v, dir, fd);
+    return *out ? 0 : -ENOMEM;
+}
+
+long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **target)
+{
+    struct ofd *f = fd_get(v, link->arg);
+    if (!f)
+        return -ENOENT; /* closed since it was looked up */
+    struct vnode *n = f->kind == OFD_STDIO ? v->chan_node[f->chan] : f->node;
+    if (!n)
+        return -ENOENT;
+    *target = n;
+    return 0;
+}
+
+/* the link's text into buf (not NUL-terminated); its length */
+long proc_readlink(struct vfs *v, const struct vnode *link, char *buf, size_t size)
+{
+    struct vnode *n;
+    long r = proc_follow(v, link, &n);
+    if (r < 0)
+        return r;
+    if (n->rt->kind == RT_CHAN) {
+        if (size < 32)
+            return -ENAMETOOLONG;
+        size_t pos = put(buf, 0, "pipe:[");
+        pos += fmt_u64(buf + pos, n->ino);
+        return (long)put(buf, pos, "]");
+    }
+    r = node_path(v, n, buf, size, 1);
+    return r < 0 ? r : r - 1;
+}
+
+void proc_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
+{
+    st->st_blksize = 1024;
+    st->st_size = 0;
+    if (n->flags & VN_FDDIR) { /* newer kernels show the number of open fds */
+        for (int fd = 0; fd < v->fd_limit; fd++)
+            st->st_size += fd_get(v, fd) != 0;
+    }
+    if (n->flags & VN_MAGIC) {
+        struct ofd *f = fd_get(v, n->arg);
+        uint32_t perm = 0;
+        if (f && (f->fmode & FM_READ))
+            perm |= 0500;
+        if (f && (f->fmode & FM_WRITE))
+            perm |= 0300;
+        st->st_mode = S_IFLNK | perm;
+    }
+}
