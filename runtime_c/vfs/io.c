@@ -1,7 +1,8 @@
 /* Data calls on open files: read, pread64, readv, write, pwrite64, writev, lseek
  * (SEEK_SET/CUR/END, SEEK_DATA/HOLE with the whole file taken as data;
  * directories seek like tmpfs's: SET and CUR only), ftruncate, fsync,
- * fdatasync, and the helpers for mmap (vfs_mmap_copy, vfs_tar_offset).  Error
+ * fdatasync, and the helpers for mmap (vfs_mmap_check, vfs_mmap_copy,
+ * vfs_tar_offset).  Error
  * order as Linux's: EBADF (no fd, O_PATH, wrong access mode), ESPIPE for
  * positioned I/O on a channel, EISDIR for data on a directory, EINVAL. */
 #include "vfs_int.h"
@@ -268,21 +269,35 @@ long vfs_fdatasync(struct vfs *v, int fd)
     return vfs_fsync(v, fd);
 }
 
-long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len)
+static struct ofd *mmap_ofd(struct vfs *v, int fd, uint64_t off, size_t len, long *err)
 {
     struct ofd *f = fd_get_io(v, fd);
+    *err = !f ? -EBADF
+         : f->kind != OFD_NODE || !VFS_ISREG(f->node->mode) ? -ENODEV
+         : !(f->fmode & FM_READ) ? -EACCES
+         : (off & 4095) || len == 0 ? -EINVAL
+         : off + len < off || off + len > (uint64_t)VFS_MAX_FILESIZE ? -EOVERFLOW
+         : 0;
+    return *err ? 0 : f;
+}
+
+long vfs_mmap_check(struct vfs *v, int fd, uint64_t off, size_t len, uint64_t *size)
+{
+    long err;
+    struct ofd *f = mmap_ofd(v, fd, off, len, &err);
+    if (f && !size)
+        return -EFAULT;
+    if (f)
+        *size = f->node->size;
+    return err;
+}
+
+long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len)
+{
+    long err;
+    struct ofd *f = mmap_ofd(v, fd, off, len, &err);
     if (!f)
-        return -EBADF;
-    if (f->kind != OFD_NODE || !VFS_ISREG(f->node->mode))
-        return -ENODEV;
-    if (!(f->fmode & FM_READ))
-        return -EACCES;
-    if (off & 4095)
-        return -EINVAL;
-    if (len == 0)
-        return -EINVAL;
-    if (off + len < off || off + len > (uint64_t)VFS_MAX_FILESIZE)
-        return -EOVERFLOW;
+        return err;
     if (!dst)
         return -EFAULT;
     struct vnode *n = f->node;
