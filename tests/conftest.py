@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from xax_emu import runtime
 from xax_emu.monitor import ExitReport, Limits, Monitor, Stdio
+from xax_emu.monitor.fetch import HttpCache
 from xax_emu.launch import Request, start_kwargs
 from xax_emu.program import resolve
 
@@ -51,6 +53,7 @@ class Result:
     stdout: bytes
     stderr: bytes
     log: list[str] = field(default_factory=list)
+    xaxcalls: Counter = field(default_factory=Counter)  # requests the Monitor served, by message type
 
     @property
     def code(self) -> int:
@@ -59,10 +62,11 @@ class Result:
 
 def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes = b"", env: list[str] | None = None,
              limits: Limits | None = None, origin=None, trace_all: bool = False, monitor: Monitor | None = None,
-             profile: str | None = None, fs_image: bytes | None = None, **start_extra) -> Result:
+             profile: str | None = None, fs_image: bytes | None = None, cache: HttpCache | None = None,
+             **start_extra) -> Result:
     """Run a static program or an app image as `xax-emu run` would (the same launch code)."""
     out, err, log = bytearray(), bytearray(), []
-    prog = resolve(str(program), origin)
+    prog = resolve(str(program), origin, cache)
     lim = limits or Limits(wall_seconds=60)
     request = Request(prog, list(args or []), list(env or []), profile,
                       {k: getattr(lim, k) for k in ("memory", "cpu_seconds", "wall_seconds", "download", "threads")},
@@ -76,7 +80,7 @@ def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes
     finally:
         if own:
             monitor.close()
-    return Result(report, bytes(out), bytes(err), log)
+    return Result(report, bytes(out), bytes(err), log, pico.xaxcalls)
 
 
 def run_native(program: Path, args: list[str] | None = None, *, stdin: bytes = b"", env: dict | None = None):

@@ -14,6 +14,7 @@ import os
 import socket
 import struct
 from pathlib import Path
+from typing import Callable
 
 from xax_emu.monitor import Limits, Monitor
 
@@ -93,14 +94,17 @@ class Listener:
 
 def hostile(build, tmp_path: Path, source: str, args: list[str] | None = None, *, libc: str = "musl",
             limits: Limits | None = None, stdin: bytes = b"", trace_all: bool = False,
-            extra: list[str] | None = None, **start_extra) -> Result:
+            extra: list[str] | None = None, wrap: Callable[[Path], str] | None = None, **start_extra) -> Result:
     """Run tests/hostile/<source> with a canary and a listener; the program gets
     the canary's path and the listener's port as its first two arguments.
+    `wrap` turns the built program into what runs (an image that holds it, its URL).
     Returns the Result after checking both witnesses and the Monitor's health."""
     canary, listener = Canary(tmp_path), Listener()
     monitor = Monitor(log=lambda line: None)
     try:
         prog = build(f"hostile/{source}", libc, extra)
+        if wrap is not None:
+            prog = wrap(prog)
         result = run_pico(prog, [str(canary.path), str(listener.port), *(args or [])], stdin=stdin,
                           limits=limits or Limits(wall_seconds=30), trace_all=trace_all, monitor=monitor,
                           **start_extra)

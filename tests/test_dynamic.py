@@ -54,6 +54,7 @@ def test_python_runs_a_script(tmp_path):
     assert (r.stdout, r.stderr, r.code) == (n.stdout, n.stderr, n.returncode)
     assert r.report.missing == {}  # glibc-dynamic answers everything python3 asks here
     assert b'"sha": "' in r.stdout
+    assert "OPEN_URL" not in r.xaxcalls and "READ" not in r.xaxcalls  # the image came as an fd, mapped
 
 
 def test_python_reads_dev_and_proc_as_natively(tmp_path):

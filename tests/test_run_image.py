@@ -1,6 +1,6 @@
-"""`xax-emu run IMAGE`: the article's loader — xabi_args() names the image, the PAL
-fetches it, loads the layer it carries and starts its entry — for the example apps
-packed from images/, locally and from an origin."""
+"""`xax-emu run IMAGE`: the article's loader — xabi_args() names the image, the
+Monitor hands it over as the image fd, the PAL loads the layer it carries and starts
+its entry — for the example apps packed from images/, locally and from an origin."""
 import hashlib
 import subprocess
 import sys

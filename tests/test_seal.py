@@ -13,6 +13,7 @@ from hypothesis import assume, given, settings, strategies as st
 
 from xax_emu.seal import ALLOWLIST, Entry, filter_bpf, syscall_number
 from xax_emu.seal.allowlist import CLONE_DETACHED, THREAD_CLONE_FLAGS, allowlist_for
+from xax_emu.protocol import IMAGE_FD
 from xax_emu.seal.allowlist import CHANNEL_FD, LOW32, MADV_HARMLESS, MMAP_HARMLESS_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,6 +243,25 @@ def test_mmap_only_private_anonymous():
                         (rw | (1 << 32), priv_anon), (rw, priv_anon | (1 << 32)), (rw, priv_anon | 0x40000),
                         (rw, priv_anon | 0x2000), (rw, 0x03 | 0x20)):
         assert decide(nr, (0, 4096, prot, flags, 3, 0)) == TRAP, (hex(prot), hex(flags))
+
+
+def test_mmap_of_the_image_fd_only_private():
+    """The image fd may be mapped privately, with placement flags only; never shared,
+    never with other flags or prot bits; no other fd but through MAP_ANONYMOUS."""
+    nr = syscall_number("mmap")
+    r, rw, rx, private = 0x1, 0x3, 0x5, 0x02
+    for prot in (r, rw, rx, 0x7, 0):
+        for flags in (private, private | 0x10, private | 0x100000, private | 0x4000, private | 0x8000):
+            assert decide(nr, (0, 4096, prot, flags, IMAGE_FD, 4096)) == ALLOW, (prot, hex(flags))
+    assert decide(nr, (0, 4096, r, private, IMAGE_FD | (0xdead << 32), 0)) == ALLOW  # the kernel truncates the int
+    for prot, flags, fd in ((r, 0x01, IMAGE_FD), (rw, 0x01, IMAGE_FD), (r, 0x03, IMAGE_FD),  # shared, validate
+                            (r, private | 0x0100, IMAGE_FD), (r, private | 0x20000, IMAGE_FD),  # growsdown, stack
+                            (r, private | 0x40, IMAGE_FD), (r, private | 0x2000, IMAGE_FD),  # 32bit, locked
+                            (r, private | 0x40000, IMAGE_FD), (r, private | (1 << 32), IMAGE_FD),  # hugetlb, junk
+                            (r | 0x8, private, IMAGE_FD), (r | (1 << 32), private, IMAGE_FD),  # prot junk
+                            (r, private, IMAGE_FD - 1), (r, private, IMAGE_FD + 1), (r, private, CHANNEL_FD),
+                            (r, private, IMAGE_FD | 0x1000), (r, 0x00, IMAGE_FD)):
+        assert decide(nr, (0, 4096, prot, flags, fd, 0)) == TRAP, (hex(prot), hex(flags), fd)
 
 
 @settings(max_examples=300, deadline=None)

@@ -440,3 +440,11 @@ def test_reserved_fd_is_never_handed_out(v):
     assert 3 not in fds and fds == [4, 5, 6]
     with HostVfs() as w:
         assert w.stdio() == 0 and w.reserve_fd(1) == -E.EBUSY and w.reserve_fd(-1) == -E.EINVAL
+
+
+def test_several_reserved_fds_are_all_kept_out(v):
+    """The layer reserves two numbers (the channel, 3, and the image, 1023): both stay out."""
+    assert v.reserve_fd(5) == 0
+    fds = [v.dup(0) for _ in range(4)]
+    assert 3 not in fds and 5 not in fds and fds == [4, 6, 7, 8]
+    assert v.dup2(0, 5) == -E.EBADF and v.dup2(0, 3) == -E.EBADF

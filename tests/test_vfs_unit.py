@@ -404,6 +404,12 @@ def test_mmap_copy_and_tar_offsets(v):
     off = v.tar_offset(fd)
     assert image[off:off + 104] == b"\x7fELF" + bytes(100) and off % 512 == 0
     assert v.tar_offset(w) == -E.ENODEV
+    # The same checks without the copy (the layer's before it maps the image), the size on success.
+    assert v.mmap_check(fd, 0, 8192) == 104 and v.mmap_check(fd, 4096, 4096) == 104
+    assert v.mmap_check(fd, 1, 4096) == -E.EINVAL and v.mmap_check(fd, 0, 0) == -E.EINVAL
+    assert v.mmap_check(fd, 4096, (1 << 64) - 4096) == -E.EOVERFLOW
+    assert v.mmap_check(v.open("/etc", O.O_RDONLY), 0, 4096) == -E.ENODEV
+    assert v.mmap_check(w, 0, 4096) == -E.EACCES and v.mmap_check(99, 0, 4096) == -E.EBADF
 
 
 def test_o_tmpfile_and_odd_open_flags(v):

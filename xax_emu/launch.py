@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .layers import layer_for, program_env
+from .monitor.imagefile import ImageFile
 from .monitor.picoprocess import Limits
 from .profiles import DEFAULT
 from .program import Program
@@ -44,8 +45,9 @@ def start_kwargs(req: Request) -> dict:
         return dict(image_url=prog.image_url, argv=[app["entry"], *app.get("args", []), *req.args],
                     env=_merge_env([f"{k}={v}" for k, v in sorted(app.get("env", {}).items())], req.env),
                     origin=prog.origin, limits=limits, local_files=prog.local_files, layer=None,
-                    pal_settings=prog.pal_settings)
+                    pal_settings=prog.pal_settings, image=prog.image)
     spec = req.profile or DEFAULT
     return dict(image_url=prog.image_url, argv=[prog.name, *req.args], env=program_env(spec, req.env),
                 origin=prog.origin, limits=replace(Limits(), **chosen), local_files=prog.local_files,
-                layer=layer_for(spec), fs_image=req.fs_image)
+                layer=layer_for(spec),
+                image=None if req.fs_image is None else ImageFile.copy_of_bytes(req.fs_image, "fs-image"))

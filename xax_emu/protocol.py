@@ -112,6 +112,16 @@ BOOT_FLAG_TRACE = 0x2  # the layer reports every call it handles, not only missi
 
 STDIN_CHAN, STDOUT_CHAN, STDERR_CHAN = 0, 1, 2
 
+# The image fd.  The Monitor hands an app's image (or a bare program's filesystem
+# tar) to the boot block as one read-only fd, which the boot block moves to this
+# number and maps privately before the seal; the filter lets the layer map it
+# privately too (seal/allowlist.py), so that file-backed mmaps of the image's
+# members become mappings of the image, not copies.  The layer keeps the number
+# out of the program's fd space, as it does the channel's (fd 3).  It is the last
+# fd under the usual RLIMIT_NOFILE soft limit of 1024, so that the boot block can
+# always place it there.
+IMAGE_FD = 1023
+
 
 @dataclass(frozen=True)
 class Message:

@@ -3,19 +3,23 @@
  * It reads the BOOT message from the Monitor on the channel, then, in order:
  * parent-death signal (re-checked with getppid), resource limits, capabilities
  * dropped, not dumpable, no_new_privs, the SIGSYS handler on its own stack,
- * every fd but the channel closed, and finally the seccomp filter the Monitor
- * built.  Only then does it pass control to the (untrusted) PAL.
+ * the image (if the Monitor handed one) mapped private and read-only, every fd
+ * but the channel and the image closed, and finally the seccomp filter the
+ * Monitor built.  Only then does it pass control to the (untrusted) PAL.
  *
  * Failures before stderr is closed print one line; every failure exits with
  * XAX_BOOT_FAILED so the Monitor can tell a boot failure from the program. */
 #include <asm/signal.h>
+#include <asm/stat.h>
 #include <linux/capability.h>
+#include <linux/fcntl.h>
 #include <linux/filter.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
 #include <linux/resource.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <linux/stat.h>
 
 #include "../lib/sys.h"
 #include "xax_protocol.h"
@@ -144,6 +148,48 @@ static void count_threads_apart(void)
              r);
 }
 
+/* The Monitor's fds (any numbers) become the channel, fd 3, and the image,
+ * XAX_IMAGE_FD (image < 0: none).  Each goes through a fresh number first, so
+ * that neither move can overwrite the other whatever numbers they came with. */
+static void place_fds(int chan, int image)
+{
+    long c = sys3(__NR_fcntl, chan, F_DUPFD, XAX_CHANNEL_FD + 1), i = -1;
+    if (c < 0)
+        fail("cannot move the channel", c);
+    if (image >= 0 && (i = sys3(__NR_fcntl, image, F_DUPFD, XAX_CHANNEL_FD + 1)) < 0)
+        fail("cannot move the image fd", i);
+    sys1(__NR_close, chan);
+    if (image >= 0)
+        sys1(__NR_close, image);
+    long r = sys3(__NR_dup3, c, XAX_CHANNEL_FD, 0);
+    if (r < 0)
+        fail("cannot move the channel to fd 3", r);
+    sys1(__NR_close, c);
+    if (i >= 0 && i != XAX_IMAGE_FD) {
+        r = sys3(__NR_dup3, i, XAX_IMAGE_FD, 0);
+        if (r < 0)
+            fail("cannot move the image to its fd", r);
+        sys1(__NR_close, i);
+    }
+}
+
+/* The whole image, private and read-only: the PAL and the layer read the tar
+ * here without copying it, and map its members from the fd itself. */
+static void map_image(struct xax_boot_info *info)
+{
+    struct stat st;
+    long r = sys2(__NR_fstat, XAX_IMAGE_FD, (long)&st);
+    if (r < 0)
+        fail("cannot stat the image", r);
+    if (!S_ISREG(st.st_mode) || st.st_size <= 0)
+        fail("the image is not a non-empty regular file", 0);
+    long m = sys6(__NR_mmap, 0, st.st_size, PROT_READ, MAP_PRIVATE, XAX_IMAGE_FD, 0);
+    if (m < 0 && m > -4096)
+        fail("cannot map the image (over the memory limit?)", m);
+    info->image = (const void *)m;
+    info->image_size = (uint64_t)st.st_size;
+}
+
 struct kernel_sigaction {
     void *handler;
     unsigned long flags;
@@ -162,17 +208,15 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
         envp++;
     const uint64_t *auxv = (const uint64_t *)(envp + 1);
 
-    if (argc != 2)
-        fail("usage: xax-boot CHANNEL_FD (started by the xax-emu Monitor, not by hand)", 0);
+    if (argc != 2 && argc != 3)
+        fail("usage: xax-boot CHANNEL_FD [IMAGE_FD] (started by the xax-emu Monitor, not by hand)", 0);
     int fd = parse_fd(argv[1]);
     if (fd < 0)
         fail("the channel fd is not a number", 0);
-    if (fd != XAX_CHANNEL_FD) {
-        long r = sys3(__NR_dup3, fd, XAX_CHANNEL_FD, 0);
-        if (r < 0)
-            fail("cannot move the channel to fd 3", r);
-        sys1(__NR_close, fd);
-    }
+    int image_fd = argc == 3 ? parse_fd(argv[2]) : -1;
+    if (argc == 3 && (image_fd < 0 || image_fd == fd))
+        fail("the image fd is not a number, or is the channel", 0);
+    place_fds(fd, image_fd);
 
     /* The BOOT message: from the trusted Monitor, but parsed with care anyway. */
     size_t cap = XAX_HEADER_SIZE + XAX_MAX_BOOT + 1;
@@ -244,6 +288,9 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     if (fixed.limit_cpu) /* SIGXCPU at the soft limit, SIGKILL one second later */
         set_limit(RLIMIT_CPU, fixed.limit_cpu, fixed.limit_cpu + 1);
 
+    if (image_fd >= 0) /* after RLIMIT_AS: the image counts against it */
+        map_image(&info);
+
     drop_capabilities();
     r = sys2(__NR_prctl, PR_SET_DUMPABLE, 0);
     if (r < 0)
@@ -271,8 +318,10 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     if (r < 0)
         fail("cannot unblock signals", r);
 
-    /* Nothing but the channel stays open. */
-    r = sys3(__NR_close_range, XAX_CHANNEL_FD + 1, ~0U, 0);
+    /* Nothing but the channel and the image stays open. */
+    r = sys3(__NR_close_range, XAX_CHANNEL_FD + 1, XAX_IMAGE_FD - 1, 0);
+    if (r >= 0)
+        r = sys3(__NR_close_range, XAX_IMAGE_FD + (image_fd >= 0), ~0U, 0);
     if (r < 0)
         fail("cannot close inherited fds", r);
     r = sys3(__NR_close_range, 0, XAX_CHANNEL_FD - 1, 0);

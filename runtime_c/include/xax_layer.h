@@ -35,8 +35,12 @@ struct xax_layer_host {
      * from abi->alloc: 0, -ENOENT or -EIO. */
     long (*fetch)(const char *url, const unsigned char **data, size_t *size);
     const uint8_t *random;                  /* 32 bytes from the Monitor */
-    const void *image;                      /* the app's tar image in memory (tar routes), or 0 */
+    const void *image;                      /* the app's tar image (tar routes), mapped private read-only, or 0 */
     uint64_t image_size;
+    /* The fd the image is mapped from (XAX_IMAGE_FD), or -1.  The filter lets
+     * anyone map it privately (MAP_PRIVATE, never shared): the layer maps page-
+     * aligned members straight from it instead of copying them. */
+    int32_t image_fd;
     const char *origin;                     /* "scheme://host[:port]" the app came from, or 0 */
     const char *cwd;                        /* the app's working directory (its manifest), or 0 */
     const char *exe;                        /* the program's path in the image (its entry), or 0 */

@@ -17,6 +17,7 @@
 #define XAX_STDIN_CHAN 0
 #define XAX_STDOUT_CHAN 1
 #define XAX_STDERR_CHAN 2
+#define XAX_IMAGE_FD 1023 /* the image, read-only: only private mappings of it are allowed */
 
 /* message types */
 #define XAX_MSG_BOOT 1 /* monitor->boot: boot configuration, read by the trusted boot block before the seal */

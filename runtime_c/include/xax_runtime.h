@@ -17,6 +17,8 @@ struct xax_boot_info {
     const char **pal;               /* NULL-terminated "key=value" settings: layer=URL, ... */
     uint8_t random[32];             /* from the Monitor, for AT_RANDOM and seeds */
     const uint64_t *host_auxv;      /* the boot process's own auxv (vDSO, hwcaps) */
+    const void *image;              /* the image fd (XAX_IMAGE_FD) mapped private read-only, or 0 */
+    uint64_t image_size;
 };
 
 /* boot -> PAL */

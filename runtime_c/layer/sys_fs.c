@@ -6,7 +6,8 @@
  * stat lstat fstat newfstatat statx getdents64 readlink readlinkat access
  * faccessat faccessat2 mkdir mkdirat rmdir unlink unlinkat rename renameat
  * renameat2 ftruncate fsync fdatasync dup dup2 dup3 fcntl ioctl chdir fchdir
- * getcwd umask, and file-backed mmap (copied into anonymous memory). */
+ * getcwd umask, and file-backed mmap (a page-aligned member of the image is
+ * mapped from the image fd; anything else is copied into anonymous memory). */
 #include <asm-generic/ioctls.h>
 #include <linux/fcntl.h>
 #include <linux/futex.h>
@@ -25,14 +26,15 @@ static struct vfs *V;
 #define A(i) (c->a[i])
 #define FD(i) program_fd(c->a[i])
 
-/* The channel's number is never one of the program's fds: a read or write on
- * it would reach the kernel (the filter allows those) and the Monitor.  The
- * VFS keeps the number occupied (see layer_fs_init) so that it never hands it
- * out, and every call naming it sees -EBADF, as for a closed fd. */
+/* The channel's number and the image's are never the program's fds: a read or
+ * write on the channel would reach the kernel (the filter allows those) and the
+ * Monitor, a private mmap of the image fd would too.  The VFS keeps both
+ * numbers occupied (see layer_fs_init) so that it never hands them out, and
+ * every call naming them sees -EBADF, as for a closed fd. */
 static int program_fd(uint64_t v)
 {
     int fd = arg_fd(v);
-    return fd == XAX_CHANNEL_FD ? -1 : fd;
+    return fd == XAX_CHANNEL_FD || fd == XAX_IMAGE_FD ? -1 : fd;
 }
 #define STR(i) ((const char *)c->a[i])
 
@@ -147,9 +149,11 @@ const char *layer_fs_init(void)
     vfs_set_user(V, layer_knobs.identity.uid, layer_knobs.identity.gid);
     if ((layer_host->flags & XAX_BOOT_FLAG_STDIO) && vfs_stdio(V) < 0)
         return "cannot set up the stdio fds";
-    /* The channel's number is never one of the VFS's fds (nor in /proc/self/fd). */
+    /* The channel's and the image's numbers are never the VFS's fds (nor in /proc/self/fd). */
     if (vfs_reserve_fd(V, XAX_CHANNEL_FD) < 0)
         return "cannot reserve the channel's fd number";
+    if (vfs_reserve_fd(V, XAX_IMAGE_FD) < 0)
+        return "cannot reserve the image's fd number";
     /* /proc/self/exe: the profile's knob, else the image's entry (a bare program has none) */
     const char *exe = layer_knobs.proc_self_exe ? layer_knobs.proc_self_exe : layer_host->exe;
     for (unsigned i = 0; i < layer_nroutes; i++) {
@@ -309,8 +313,41 @@ long layer_umask(struct layer_call *c) { return vfs_umask(V, (uint32_t)A(0) & 07
 /* No fd is a terminal: ENOTTY (but the random devices' own answers), EBADF for no fd. */
 long layer_ioctl(struct layer_call *c) { return vfs_ioctl(V, FD(0), (uint32_t)A(1), A(2)); }
 
-/* mmap forms the filter traps.  A file is copied into private anonymous memory
- * (a shared writable file mapping is refused: writes could not reach the file). */
+/* A file of the image whose data starts on a page of it: map the image fd (the
+ * filter allows private mappings of it), at the file's offset in the image.
+ * Whole pages of the file come straight from the image; the page holding the
+ * file's end and any pages past it are anonymous memory with the file's last
+ * bytes copied in: bytes past the end of a file read as zeros, as Linux maps
+ * them, never as the tar's next header. */
+static long mmap_image(uint64_t addr, uint64_t len, uint64_t prot, uint64_t place, int fd, uint64_t off,
+                       uint64_t image_off, uint64_t size)
+{
+    uint64_t span = XAX_PAGE_UP(len), in_file = size > off ? size - off : 0;
+    uint64_t whole = XAX_PAGE_DOWN(in_file < span ? in_file : span);
+    if (whole == span) /* file data to the end of the last page */
+        return sys6(__NR_mmap, (long)addr, (long)len, (long)prot, (long)(place | MAP_PRIVATE), XAX_IMAGE_FD,
+                    (long)image_off);
+    long m = sys6(__NR_mmap, (long)addr, (long)len, PROT_READ | PROT_WRITE,
+                  (long)(place | MAP_PRIVATE | MAP_ANONYMOUS), -1, 0);
+    if (m < 0 && m > -4096)
+        return m;
+    long r = vfs_mmap_copy(V, fd, off + whole, (char *)m + whole, span - whole);
+    if (r >= 0 && whole)
+        r = sys6(__NR_mmap, m, (long)whole, (long)prot, MAP_PRIVATE | MAP_FIXED, XAX_IMAGE_FD, (long)image_off);
+    if (r < 0 && r > -4096) {
+        if (!(place & (MAP_FIXED | MAP_FIXED_NOREPLACE)) || (uint64_t)m != addr)
+            sys2(__NR_munmap, m, (long)len);
+        return r;
+    }
+    if (prot != (PROT_READ | PROT_WRITE))
+        sys3(__NR_mprotect, m + (long)whole, (long)(span - whole), (long)prot);
+    return m;
+}
+
+/* mmap forms the filter traps.  A file of the image is mapped from the image
+ * fd where its data is page-aligned (mmap_image); any other file is copied into
+ * private anonymous memory.  A shared writable file mapping is refused: writes
+ * could not reach the file. */
 long layer_mmap(struct layer_call *c)
 {
     uint64_t addr = A(0), len = A(1), prot = A(2), flags = A(3), off = A(5);
@@ -335,6 +372,13 @@ long layer_mmap(struct layer_call *c)
         return valid;
     if (type != MAP_PRIVATE && (prot & PROT_WRITE))
         return -ENODEV;
+    uint64_t size, data_off;
+    long err = vfs_mmap_check(V, fd, off, len, &size);
+    if (err < 0)
+        return err;
+    if (layer_host->image_fd == XAX_IMAGE_FD && vfs_tar_offset(V, fd, &data_off) == 0 && data_off % XAX_PAGE == 0)
+        return mmap_image(addr, len, prot, flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | MAP_POPULATE),
+                          fd, off, data_off + off, size);
     long m = sys6(__NR_mmap, (long)addr, (long)len, PROT_READ | PROT_WRITE,
                   (long)((flags & keep) | MAP_PRIVATE | MAP_ANONYMOUS), -1, 0);
     if (m < 0 && m > -4096)

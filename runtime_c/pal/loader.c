@@ -1,7 +1,8 @@
-/* The loader: fetch an ELF through the ABI, map its segments into anonymous
- * memory; for a program, build the initial stack.  Used for the program
- * (non-PIE, PIE, or dynamic with its PT_INTERP named in out->interp) and for the layer
- * (a freestanding static PIE). */
+/* The loader: map an ELF's segments; for a program, build the initial stack.
+ * Used for the program (non-PIE, PIE, or dynamic with its PT_INTERP named in
+ * out->interp) and for the layer (a freestanding static PIE).  An ELF that lies
+ * page-aligned in the image is mapped from the image fd (the filter allows
+ * private mappings of it); any other is copied into anonymous memory. */
 #include <asm/errno.h>
 #include <elf.h>
 #include <linux/mman.h>
@@ -102,7 +103,50 @@ static const char *check_elf(const unsigned char *img, size_t size)
     return loads ? 0 : "no loadable segments";
 }
 
-const char *map_elf(const unsigned char *img, size_t size, struct loaded_program *out)
+/* Is virtual page `page` touched by a PT_LOAD segment other than `self`? */
+static int page_shared(const Elf64_Phdr *ph, int phnum, int self, uintptr_t page)
+{
+    for (int j = 0; j < phnum; j++)
+        if (j != self && ph[j].p_type == PT_LOAD && page + XAX_PAGE > XAX_PAGE_DOWN(ph[j].p_vaddr) &&
+            page < XAX_PAGE_UP(ph[j].p_vaddr + ph[j].p_memsz))
+            return 1;
+    return 0;
+}
+
+/* Place segment i's file bytes in the reserved span at `bias`.  With the ELF at
+ * `file_off` in the image fd (>= 0, page-aligned), a page is mapped from the
+ * fd, as the kernel's loader maps a file, when no other segment touches it and
+ * it holds no zero-filled (bss) bytes of this segment; the other pages get the
+ * segment's bytes copied, and their rest stays zero. */
+static const char *place_segment(const unsigned char *img, const Elf64_Phdr *ph, int phnum, int i, uintptr_t bias,
+                                 long file_off)
+{
+    const Elf64_Phdr *s = &ph[i];
+    uintptr_t start = s->p_vaddr, end = s->p_vaddr + s->p_filesz;
+    uintptr_t run = 0, run_end = 0; /* pending pages to map from the fd: [run, run_end) */
+    for (uintptr_t page = XAX_PAGE_DOWN(start); page < end; page += XAX_PAGE) {
+        int direct = file_off >= 0 && !page_shared(ph, phnum, i, page) &&
+                     (page + XAX_PAGE <= end || s->p_memsz == s->p_filesz);
+        if (direct) {
+            if (run_end != page)
+                run = page;
+            run_end = page + XAX_PAGE;
+        } else {
+            uintptr_t a = page > start ? page : start, b = page + XAX_PAGE < end ? page + XAX_PAGE : end;
+            memcpy((void *)(bias + a), img + s->p_offset + (a - start), b - a);
+        }
+        if (run_end > run && (!direct || page + XAX_PAGE >= end)) { /* a run ends here */
+            long m = sys6(__NR_mmap, (long)(bias + run), (long)(run_end - run), prot_of(s->p_flags),
+                          MAP_PRIVATE | MAP_FIXED, XAX_IMAGE_FD, file_off + (long)(s->p_offset - (start - run)));
+            if (m != (long)(bias + run))
+                return "cannot map a segment from the image";
+            run = run_end = 0;
+        }
+    }
+    return 0;
+}
+
+const char *map_elf(const unsigned char *img, size_t size, long file_off, struct loaded_program *out)
 {
     const char *err = check_elf(img, size);
     if (err)
@@ -129,9 +173,11 @@ const char *map_elf(const unsigned char *img, size_t size, struct loaded_program
         return "cannot map the program at its fixed address";
     uintptr_t bias = (uintptr_t)m - lo;
 
+    if (file_off % XAX_PAGE)
+        file_off = -1;
     for (int i = 0; i < eh->e_phnum; i++)
-        if (ph[i].p_type == PT_LOAD)
-            memcpy((void *)(bias + ph[i].p_vaddr), img + ph[i].p_offset, ph[i].p_filesz);
+        if (ph[i].p_type == PT_LOAD && (err = place_segment(img, ph, eh->e_phnum, i, bias, file_off)))
+            return err;
     /* Final protections; a page shared by two segments (first or last page of
      * one lying in the other) gets both segments' protections. */
     for (int i = 0; i < eh->e_phnum; i++) {

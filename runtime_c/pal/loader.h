@@ -13,8 +13,10 @@ struct loaded_program {
 long pal_fetch_url(const char *url, const unsigned char **data, size_t *size);
 /* The same, 0 on failure. */
 const unsigned char *pal_fetch(const char *url, size_t *size);
-/* Map an ELF image: NULL on success, else a one-line reason. */
-const char *map_elf(const unsigned char *img, size_t size, struct loaded_program *out);
+/* Map an ELF: NULL on success, else a one-line reason.  file_off: where img lies
+ * in the image fd (XAX_IMAGE_FD) if it does, page-aligned, so that its pages
+ * can be mapped from there; -1 to copy it. */
+const char *map_elf(const unsigned char *img, size_t size, long file_off, struct loaded_program *out);
 /* interp_bias: where the program's interpreter was loaded (AT_BASE), 0 if none. */
 uintptr_t build_stack(const struct loaded_program *prog, uintptr_t interp_bias, const char *const *argv,
                       const char *const *envp);

@@ -1,6 +1,8 @@
 /* pal_start: the first untrusted code, entered once the process is sealed.
- * It loads the interposition layer named by the PAL setting "layer=URL",
- * then the program named by xabi_args()[0], and starts the program. */
+ * An app image (the PAL setting "entry=PATH") is the tar the boot block mapped
+ * from the image fd: its layer is the member .xax/layer, its program `entry`.
+ * A bare program's layer comes from the PAL setting "layer=URL", the program
+ * from xabi_args()[0], and its filesystem tar, if any, is the mapped image. */
 #include <linux/mman.h>
 
 #include "../lib/sys.h"
@@ -66,11 +68,21 @@ static void *map_sigaction_buffer(void)
     return (void *)addr;
 }
 
+/* Where `data` lies in the image fd, if it does and starts a page of it: the
+ * loader then maps it from the fd; else -1 (the loader copies). */
+static long image_offset(const void *data)
+{
+    const unsigned char *d = data, *image = xax_boot->image;
+    if (!image || d < image || d >= image + xax_boot->image_size || (d - image) % XAX_PAGE)
+        return -1;
+    return d - image;
+}
+
 /* Map the layer and start it, giving it the image (if any). */
-static void start_layer(const unsigned char *img, size_t size, const unsigned char *image, uint64_t image_size)
+static void start_layer(const unsigned char *img, size_t size)
 {
     struct loaded_program layer;
-    const char *err = map_elf(img, size, &layer);
+    const char *err = map_elf(img, size, image_offset(img), &layer);
     if (err)
         give_up("layer", err);
     layer_host.version = XAX_LAYER_VERSION;
@@ -84,8 +96,9 @@ static void start_layer(const unsigned char *img, size_t size, const unsigned ch
     layer_host.cwd = setting("cwd");
     layer_host.exe = setting("entry"); /* /proc/self/exe */
     layer_host.sigaction_buffer = map_sigaction_buffer();
-    layer_host.image = image;
-    layer_host.image_size = image_size;
+    layer_host.image = xax_boot->image;
+    layer_host.image_size = xax_boot->image_size;
+    layer_host.image_fd = xax_boot->image ? XAX_IMAGE_FD : -1;
     const struct xax_layer_exports *ex = ((xax_layer_entry)layer.entry)(&layer_host);
     if (!ex || ex->version != XAX_LAYER_VERSION || !ex->dispatch || !ex->program_loaded || !ex->identity ||
         !ex->load_file)
@@ -110,15 +123,16 @@ __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
     const unsigned char *prog_img;
     size_t prog_size;
     if (entry) {
-        /* An app image (the article's loader): xabi_args()[0] names it; its layer
-         * is the member .xax/layer; the program is `entry`, through the layer. */
-        size_t image_size;
-        const unsigned char *image = fetch_or_give_up("image", info->args[0], &image_size);
+        /* An app image (the article's loader): xabi_args()[0] names it, the
+         * Monitor handed it as the image fd; its layer is the member .xax/layer;
+         * the program is `entry`, through the layer. */
+        if (!info->image)
+            give_up("image", "the Monitor handed no image fd");
         const unsigned char *layer;
         uint64_t layer_size;
-        if (!tar_find(image, image_size, ".xax/layer", &layer, &layer_size))
+        if (!tar_find(info->image, info->image_size, ".xax/layer", &layer, &layer_size))
             give_up("image", "it has no .xax/layer among its first members");
-        start_layer(layer, layer_size, image, image_size);
+        start_layer(layer, layer_size);
         const void *data;
         uint64_t size;
         if (xax_layer->load_file(entry, &data, &size) < 0)
@@ -126,21 +140,19 @@ __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
         prog_img = data;
         prog_size = size;
     } else {
-        /* A bare program: the layer and the optional filesystem image come from
-         * the PAL settings, the program from xabi_args()[0]. */
+        /* A bare program: the layer comes from the PAL settings, the program
+         * from xabi_args()[0]; the image fd, if any, is its filesystem tar. */
         const char *layer_url = setting("layer");
         if (!layer_url)
             give_up("layer", "no layer=URL setting from the Monitor");
-        size_t layer_size, image_size = 0;
+        size_t layer_size;
         const unsigned char *layer = fetch_or_give_up("layer", layer_url, &layer_size);
-        const char *image_url = setting("image");
-        const unsigned char *image = image_url ? fetch_or_give_up("filesystem image", image_url, &image_size) : 0;
-        start_layer(layer, layer_size, image, image_size);
+        start_layer(layer, layer_size);
         xax_pal_table.free((void *)layer);
         prog_img = fetch_or_give_up("program", info->args[0], &prog_size);
     }
     struct loaded_program prog, interp;
-    const char *err = map_elf(prog_img, prog_size, &prog);
+    const char *err = map_elf(prog_img, prog_size, image_offset(prog_img), &prog);
     if (err)
         give_up("program", err);
     uintptr_t start = prog.entry, interp_bias = 0;
@@ -153,7 +165,7 @@ __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
             give_up("program", "it is dynamically linked: pack it in an image with its libraries");
         if (xax_layer->load_file(prog.interp, &data, &size) < 0)
             give_up("program", "its interpreter (PT_INTERP) is not in the image");
-        err = map_elf(data, size, &interp);
+        err = map_elf(data, size, image_offset(data), &interp);
         if (err)
             give_up("interpreter", err);
         if (interp.interp[0])

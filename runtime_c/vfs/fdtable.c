@@ -10,7 +10,7 @@
 
 struct ofd *fd_get(struct vfs *v, int fd)
 {
-    if (!v || fd < 0 || fd >= v->fd_limit || fd == v->reserved_fd)
+    if (!v || fd < 0 || fd >= v->fd_limit || v->reserved[fd])
         return 0;
     return v->fds[fd];
 }
@@ -26,7 +26,7 @@ long fd_alloc(struct vfs *v, int from)
     if (from < 0)
         from = 0;
     for (int fd = from; fd < v->fd_limit; fd++)
-        if (!v->fds[fd] && fd != v->reserved_fd)
+        if (!v->fds[fd] && !v->reserved[fd])
             return fd;
     return -EMFILE;
 }
@@ -100,7 +100,7 @@ long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags)
         return -EINVAL;
     if (oldfd == newfd)
         return -EINVAL;
-    if ((unsigned)newfd >= (unsigned)v->fd_limit || newfd == v->reserved_fd)
+    if ((unsigned)newfd >= (unsigned)v->fd_limit || v->reserved[newfd])
         return -EBADF;
     struct ofd *f = fd_get(v, oldfd);
     if (!f)

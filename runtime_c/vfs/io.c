@@ -1,7 +1,8 @@
 /* Data calls on open files: read, pread64, readv, write, pwrite64, writev, lseek
  * (SEEK_SET/CUR/END, SEEK_DATA/HOLE with the whole file taken as data;
  * directories seek like tmpfs's: SET and CUR only), ftruncate, fsync,
- * fdatasync, and the helpers for mmap (vfs_mmap_copy, vfs_tar_offset).  Error
+ * fdatasync, and the helpers for mmap (vfs_mmap_check, vfs_mmap_copy,
+ * vfs_tar_offset).  Error
  * order as Linux's: EBADF (no fd, O_PATH, wrong access mode), ESPIPE for
  * positioned I/O on a channel, EISDIR for data on a directory, EINVAL.
  *
@@ -331,25 +332,43 @@ long vfs_fdatasync(struct vfs *v, int fd)
     return vfs_fsync(v, fd);
 }
 
-long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len)
+/* The description an mmap of fd reads, or 0 with *err, in Linux's order: EBADF,
+ * EACCES (do_mmap's check comes before the file's own), ENODEV, EIO (/proc),
+ * EINVAL, EOVERFLOW.  *zero: a device that maps as zeros (/dev/zero). */
+static struct ofd *mmap_ofd(struct vfs *v, int fd, uint64_t off, size_t len, long *err, int *zero)
 {
     struct ofd *f = fd_get_io(v, fd);
+    *zero = f && f->kind == OFD_NODE && f->node->rt->kind == RT_DEV && VFS_ISCHR(f->node->mode) &&
+            dev_maps_zeros(f->node);
+    *err = !f ? -EBADF
+         : !(f->fmode & FM_READ) ? -EACCES
+         : !*zero && (f->kind != OFD_NODE || !VFS_ISREG(f->node->mode)) ? -ENODEV
+         : !*zero && f->node->rt->kind == RT_PROC ? -EIO
+         : (off & 4095) || len == 0 ? -EINVAL
+         : off + len < off || off + len > (uint64_t)VFS_MAX_FILESIZE ? -EOVERFLOW
+         : 0;
+    return *err ? 0 : f;
+}
+
+long vfs_mmap_check(struct vfs *v, int fd, uint64_t off, size_t len, uint64_t *size)
+{
+    long err;
+    int zero;
+    struct ofd *f = mmap_ofd(v, fd, off, len, &err, &zero);
+    if (f && !size)
+        return -EFAULT;
+    if (f)
+        *size = zero ? 0 : f->node->size;
+    return err;
+}
+
+long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len)
+{
+    long err;
+    int zero;
+    struct ofd *f = mmap_ofd(v, fd, off, len, &err, &zero);
     if (!f)
-        return -EBADF;
-    if (!(f->fmode & FM_READ))
-        return -EACCES; /* do_mmap's check comes before the file's own */
-    int zero = f->kind == OFD_NODE && f->node->rt->kind == RT_DEV && VFS_ISCHR(f->node->mode) &&
-               dev_maps_zeros(f->node);
-    if (!zero && (f->kind != OFD_NODE || !VFS_ISREG(f->node->mode)))
-        return -ENODEV;
-    if (!zero && f->node->rt->kind == RT_PROC)
-        return -EIO;
-    if (off & 4095)
-        return -EINVAL;
-    if (len == 0)
-        return -EINVAL;
-    if (off + len < off || off + len > (uint64_t)VFS_MAX_FILESIZE)
-        return -EOVERFLOW;
+        return err;
     if (!dst)
         return -EFAULT;
     struct vnode *n = f->node;

@@ -20,7 +20,6 @@ struct vfs *vfs_new(const struct vfs_env *env)
     v->next_ino = 1;
     v->next_dev = 0x30;
     v->stdio_dev = 0x2f;
-    v->reserved_fd = -1;
     v->chan_rt.kind = RT_CHAN;
     v->chan_rt.ops = &vfs_chan_backend;
     v->chan_rt.dev = v->stdio_dev;
@@ -99,7 +98,7 @@ long vfs_reserve_fd(struct vfs *v, int fd)
         return -EINVAL;
     if (v->fds[fd])
         return -EBUSY;
-    v->reserved_fd = fd;
+    v->reserved[fd] = 1;
     return 0;
 }
 

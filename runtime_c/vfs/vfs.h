@@ -170,7 +170,7 @@ long vfs_mount_deny(struct vfs *v, const char *prefix);
 long vfs_stdio(struct vfs *v);
 /* The fd number is never handed out and every call naming it gets -EBADF, as for
  * a closed fd (the layer keeps its channel's number out of the program's way).
- * One number at a time; -EBUSY if it is open. */
+ * Any number of them (the channel's and the image's); -EBUSY if it is open. */
 long vfs_reserve_fd(struct vfs *v, int fd);
 
 /* Synthetic routes, made of what the vfs itself knows (devices.c, proc.c).
@@ -238,11 +238,14 @@ long vfs_getcwd(struct vfs *v, char *buf, size_t size);
  * file's bytes [off, off+len) into dst (memory the caller provides), zero-filling
  * past the end of the file.  Returns the number of bytes that came from the file. */
 long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len);
+/* The same checks without the copy: 0 and the file's size in *size, or -errno. */
+long vfs_mmap_check(struct vfs *v, int fd, uint64_t off, size_t len, uint64_t *size);
 /* SHA-256 of len bytes (what vfs_pin_sha256 compares with). */
 void vfs_sha256(const void *data, size_t len, uint8_t out[32]);
 
 /* For a regular file of a tar route: the offset of its data inside the tar image
- * (so that the caller can map the image instead of copying); -ENODEV otherwise. */
+ * (so that the caller can map the image instead of copying: the layer maps the
+ * image fd at that offset when it is page-aligned); -ENODEV otherwise. */
 long vfs_tar_offset(struct vfs *v, int fd, uint64_t *offset);
 
 #endif

@@ -326,7 +326,7 @@ struct vfs {
     struct ofd *fds[VFS_FD_MAX];
     uint8_t cloexec[VFS_FD_MAX];
     int fd_limit;
-    int reserved_fd;            /* never handed out (vfs_reserve_fd), or -1 */
+    uint8_t reserved[VFS_FD_MAX]; /* never handed out (vfs_reserve_fd): the channel's and the image's */
     struct route chan_rt;       /* the channels' pseudo-route (stat: st_dev) */
     struct vnode *chan_node[3]; /* the channels as FIFOs, after vfs_stdio */
     uint32_t chan_refs[3];      /* open descriptions of each channel: closed when none is left */

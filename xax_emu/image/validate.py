@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import mmap
 import os
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -46,7 +47,29 @@ class Image:
         return ("dir", None) if name in self.dirs else None
 
 
+class _Mapped:
+    """A read-only mmap (the Monitor's view of an image fd), read like a file in
+    place and left open for its owner."""
+
+    def __init__(self, m: mmap.mmap):
+        self.m = m
+
+    def seek(self, offset: int) -> None:
+        self.m.seek(offset)
+
+    def read(self, n: int) -> bytes:
+        return self.m.read(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
 def _open(source) -> tuple[BinaryIO, int, str | None]:
+    if isinstance(source, mmap.mmap):
+        return _Mapped(source), len(source), None
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         return io.BytesIO(data), len(data), None
@@ -63,8 +86,8 @@ def _open(source) -> tuple[BinaryIO, int, str | None]:
     return f, size, path
 
 
-def validate(source: str | os.PathLike | bytes, check_data: bool = True) -> Image:
-    """The image, checked; ImageError if anything is wrong.  `source` is a path or the bytes."""
+def validate(source: str | os.PathLike | bytes | mmap.mmap, check_data: bool = True) -> Image:
+    """The image, checked; ImageError if anything is wrong.  `source` is a path, the bytes, or a mapping."""
     f, size, path = _open(source)
     with f:
         try:

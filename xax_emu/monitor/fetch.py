@@ -31,6 +31,7 @@ class FetchError(Exception):
 class Response:
     status: int
     body: bytes
+    file: int | None = None  # with want_file, a body from the cache: an open fd of its file (the caller closes it)
 
 
 def _connect(u: Url) -> http.client.HTTPConnection:
@@ -78,22 +79,35 @@ class HttpCache:
         h = hashlib.sha256(key.encode()).hexdigest()
         return self.directory / f"{h}.body", self.directory / f"{h}.json"
 
-    def lookup(self, key: str) -> tuple[dict, bytes] | None:
+    def lookup(self, key: str, want_file: bool = False) -> tuple[dict, bytes, int | None] | None:
+        """The entry's metadata and body; with want_file, also the open fd the body
+        was read (and checked) through, else None.  Bodies are only ever replaced by
+        a rename (store), so that fd's file keeps the bytes checked here."""
         if self.directory is None:
             return None
         body_path, meta_path = self._paths(key)
         try:
             meta = json.loads(meta_path.read_text())
-            body = body_path.read_bytes()
+            fd = os.open(body_path, os.O_RDONLY | os.O_CLOEXEC)
         except (OSError, ValueError):
+            return None
+        try:
+            with os.fdopen(os.dup(fd), "rb") as f:
+                body = f.read()
+        except OSError:
+            os.close(fd)
             return None
         if (not isinstance(meta, dict) or meta.get("url") != key
                 or hashlib.sha256(body).hexdigest() != meta.get("sha256")
                 or not isinstance(meta.get("expires"), (int, float))
                 or not all(meta.get(k) is None or (isinstance(meta[k], str) and meta[k].isprintable())
                            for k in ("etag", "last_modified"))):
+            os.close(fd)
             return None
-        return meta, body
+        if not want_file:
+            os.close(fd)
+            fd = None
+        return meta, body, fd
 
     def store(self, key: str, headers: http.client.HTTPMessage, body: bytes) -> None:
         if self.directory is None:
@@ -159,8 +173,9 @@ def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str]) -
 
 
 def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = None,
-          limit: int, cache: HttpCache | None = None) -> Response:
-    """GET or PUT `url` under the Same Origin Policy, following redirects that stay on the origin."""
+          limit: int, cache: HttpCache | None = None, want_file: bool = False) -> Response:
+    """GET or PUT `url` under the Same Origin Policy, following redirects that stay on the origin.
+    With want_file, a body served from the cache comes with an open fd of its file (Response.file)."""
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         try:
@@ -169,38 +184,44 @@ def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = 
             raise FetchError(str(e)) from None
         key = str(u)
         headers: dict[str, str] = {}
-        cached = cache.lookup(key) if (cache and method == "GET") else None
-        if cached and len(cached[1]) > limit:
-            cached = None  # cached under a larger limit: fetch it again, under this one
-        if cached:
-            meta, cached_body = cached
-            if meta.get("expires", 0) > time.time():
-                return Response(200, cached_body)
-            if meta.get("etag"):
-                headers["If-None-Match"] = meta["etag"]
-            if meta.get("last_modified"):
-                headers["If-Modified-Since"] = meta["last_modified"]
-        resp = _request(method, u, body, headers)
+        cached = cache.lookup(key, want_file) if (cache and method == "GET") else None
+        cached_fd = cached[2] if cached else None  # closed below unless handed to the caller
         try:
-            if resp.status in (301, 302, 303, 307, 308):
-                location = resp.getheader("Location")
-                if not location:
-                    raise FetchError(f"{u}: redirect without a Location")
-                try:
-                    current = resolve_redirect(u, location)
-                except OriginError as e:
-                    raise FetchError(str(e)) from None
-                if resp.status == 303:
-                    method, body = "GET", None
-                continue
-            if resp.status == 304 and cached:
-                cache.touch(key, cached[0], resp.msg)
-                return Response(200, cached[1])
-            data = _read_capped(resp, limit, u)
-            if method == "GET" and resp.status == 200 and cache:
-                cache.store(key, resp.msg, data)
-            return Response(resp.status, data)
+            if cached and len(cached[1]) > limit:
+                cached = None  # cached under a larger limit: fetch it again, under this one
+            if cached:
+                meta, cached_body, _ = cached
+                if meta.get("expires", 0) > time.time():
+                    cached_fd, fd = None, cached_fd
+                    return Response(200, cached_body, fd)
+                if meta.get("etag"):
+                    headers["If-None-Match"] = meta["etag"]
+                if meta.get("last_modified"):
+                    headers["If-Modified-Since"] = meta["last_modified"]
+            resp = _request(method, u, body, headers)
+            try:
+                if resp.status in (301, 302, 303, 307, 308):
+                    location = resp.getheader("Location")
+                    if not location:
+                        raise FetchError(f"{u}: redirect without a Location")
+                    try:
+                        current = resolve_redirect(u, location)
+                    except OriginError as e:
+                        raise FetchError(str(e)) from None
+                    if resp.status == 303:
+                        method, body = "GET", None
+                    continue
+                if resp.status == 304 and cached:
+                    cache.touch(key, cached[0], resp.msg)
+                    cached_fd, fd = None, cached_fd
+                    return Response(200, cached[1], fd)
+                data = _read_capped(resp, limit, u)
+                if method == "GET" and resp.status == 200 and cache:
+                    cache.store(key, resp.msg, data)
+                return Response(resp.status, data)
+            finally:
+                resp.close()
         finally:
-            resp.close()
+            if cached_fd is not None:
+                os.close(cached_fd)
     raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
-

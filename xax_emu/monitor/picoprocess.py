@@ -27,6 +27,7 @@ from ..syscalls.forwarding import FORWARDABLE
 from ..runtime import pico_binary
 from ..seal import filter_bpf
 from .channels import CLOSED, BodyChannel, Channel, InputChannel, OutputChannel, PutChannel, SocketChannel
+from .imagefile import ImageFile
 from .origin import Origin, check_same_origin
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many downlo
 BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 LAYER_URL = "xax-local:layer"
 SIGBUF_LOW, SIGBUF_PAGES = 0x1000_0000_0000, (0x6000_0000_0000 - 0x1000_0000_0000) // 4096
-FS_IMAGE_URL = "xax-local:image"
 
 
 @dataclass
@@ -81,7 +81,7 @@ class Picoprocess:
     def __init__(self, monitor: "Monitor", *, image_url: str, argv: list[str], env: dict[str, str] | list[str],
                  origin: Origin | None, limits: Limits, layer: bytes | None,
                  local_files: dict[str, bytes] | None = None, stdio: Stdio | None = None, trace_all: bool = False,
-                 fs_image: bytes | None = None, pal_settings: list[str] | None = None,
+                 image: ImageFile | None = None, pal_settings: list[str] | None = None,
                  sigaction_buffer: int | None = None):
         self.monitor = monitor
         self.image_url = image_url
@@ -94,9 +94,7 @@ class Picoprocess:
         if layer is not None:  # a bare program: the layer the PAL loads first (an image carries its own)
             self.local_files[LAYER_URL] = layer
             self.pal_settings.append(f"layer={LAYER_URL}")
-        if fs_image is not None:  # the tar the profile's Tar routes read
-            self.local_files[FS_IMAGE_URL] = fs_image
-            self.pal_settings.append(f"image={FS_IMAGE_URL}")
+        self.image = image  # an app image, or the tar a bare program's Tar routes read: handed as an fd
         if origin is not None:
             self.pal_settings.append(f"origin={origin}")
         # The one page rt_sigaction may name (see seal/allowlist.py): a random address per picoprocess.
@@ -120,10 +118,12 @@ class Picoprocess:
 
     def spawn(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        # The boot block moves the channel to fd 3 and the image (read-only) to p.IMAGE_FD.
+        fds = (child.fileno(),) + ((self.image.fd,) if self.image is not None else ())
         try:
             self.proc = subprocess.Popen(
-                [str(pico_binary()), str(child.fileno())],
-                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                [str(pico_binary()), *map(str, fds)],
+                pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, start_new_session=True, env={},
             )
         finally:

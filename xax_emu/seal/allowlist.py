@@ -2,7 +2,7 @@
 
 This is the one place the allowlist lives.  Every entry says why it is harmless
 when hostile code calls it directly, with any arguments; every entry has a
-hostile test in tests/test_hostile.py.  Everything not listed here traps
+hostile test in tests/test_hostile*.py.  Everything not listed here traps
 (SECCOMP_RET_TRAP) to the SIGSYS handler inside the picoprocess, which may
 emulate it or refuse it.  A system call of another architecture (i386 through
 int 0x80 or from 32-bit mode) or an x32 number kills the process.
@@ -26,7 +26,9 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 
-CHANNEL_FD = 3  # the picoprocess's only fd (runtime_c/include/xax_runtime.h)
+from ..protocol import IMAGE_FD
+
+CHANNEL_FD = 3  # the picoprocess's channel to the Monitor (runtime_c/include/xax_layer.h)
 
 LOW32 = 0xFFFF_FFFF
 ALL64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -51,6 +53,10 @@ MAP_FIXED_NOREPLACE = 0x100000
 # MAP_UNINITIALIZED, and every bit the kernel does not define yet.
 MMAP_HARMLESS_FLAGS = (MAP_FIXED | MAP_32BIT | MAP_GROWSDOWN | MAP_DENYWRITE | MAP_EXECUTABLE
                        | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_FIXED_NOREPLACE)
+# Flags a private mapping of the image fd may carry: placement and pre-faulting,
+# the flags the layer passes on (no MAP_GROWSDOWN, MAP_STACK or MAP_32BIT: a file
+# mapping has no use for them).
+MMAP_IMAGE_FLAGS = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | MAP_POPULATE
 
 # <asm-generic/mman-common.h>: advice that only changes how the process's own
 # pages are paged.  Not here: MADV_HWPOISON and MADV_SOFT_OFFLINE (they act on
@@ -172,12 +178,21 @@ _ENTRIES: tuple[Entry, ...] = (
           "which kills the picoprocess on any violation.",
           _fd_is_channel()),
     Entry("mmap",
-          "Only private anonymous memory (MAP_PRIVATE|MAP_ANONYMOUS with placement flags; "
+          "Private anonymous memory (MAP_PRIVATE|MAP_ANONYMOUS with placement flags; "
           "PROT_READ/WRITE/EXEC only; all 64 bits of flags and prot checked).  With "
-          "MAP_ANONYMOUS the fd is ignored, so no file, device or shared memory is reached; "
-          "RLIMIT_AS bounds the total.",
+          "MAP_ANONYMOUS the fd is ignored, so no file, device or shared memory is reached.  "
+          f"And private mappings of the image fd, {IMAGE_FD} (the fd is an int: low 32 bits "
+          "compared; MAP_PRIVATE with MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE or "
+          "MAP_POPULATE only, never MAP_SHARED; PROT_READ/WRITE/EXEC only): the fd is the app's "
+          "own image, read-only, which the Monitor sealed or which only ever changes by rename, "
+          "and a private mapping's writes stay in the picoprocess's own copy-on-write pages.  "
+          "Only the boot block can put a file at that number: no call that makes an fd is "
+          "allowed.  RLIMIT_AS bounds the total.",
           ((ArgCheck(2, ALL64 & ~(PROT_READ | PROT_WRITE | PROT_EXEC), 0),
-            ArgCheck(3, ALL64 & ~MMAP_HARMLESS_FLAGS, MAP_PRIVATE | MAP_ANONYMOUS)),)),
+            ArgCheck(3, ALL64 & ~MMAP_HARMLESS_FLAGS, MAP_PRIVATE | MAP_ANONYMOUS)),
+           (ArgCheck(2, ALL64 & ~(PROT_READ | PROT_WRITE | PROT_EXEC), 0),
+            ArgCheck(3, ALL64 & ~MMAP_IMAGE_FLAGS, MAP_PRIVATE),
+            ArgCheck(4, LOW32, IMAGE_FD)))),
     Entry("munmap", "Unmaps the picoprocess's own memory; at worst it crashes itself."),
     Entry("mprotect", "Changes protections of the picoprocess's own memory; at worst it crashes itself."),
     Entry("madvise",

@@ -110,6 +110,7 @@ long vfs_chdir(struct vfs *v, const char *path);
 long vfs_fchdir(struct vfs *v, int fd);
 long vfs_getcwd(struct vfs *v, char *buf, size_t size);
 long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len);
+long vfs_mmap_check(struct vfs *v, int fd, uint64_t off, size_t len, uint64_t *size);
 long vfs_tar_offset(struct vfs *v, int fd, uint64_t *offset);
 void vfs_sha256(const void *data, size_t len, uint8_t out[32]);
 """
@@ -634,6 +635,12 @@ class HostVfs:
         self.ffi.memmove(buf, b"\xaa" * length, length)  # must be overwritten
         r = self._lib.vfs_mmap_copy(self._v, fd, off, buf, length)
         return r if r < 0 else (r, self.ffi.buffer(buf, length)[:])
+
+    def mmap_check(self, fd: int, off: int, length: int) -> int:
+        """The file's size, or -errno: mmap_copy's checks without the copy."""
+        out = self.ffi.new("uint64_t *")
+        r = self._lib.vfs_mmap_check(self._v, fd, off, length, out)
+        return r if r < 0 else out[0]
 
     def tar_offset(self, fd: int) -> int:
         out = self.ffi.new("uint64_t *")
