@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache")
     run.add_argument("--report", choices=("none", "json"), default="none",
                      help="after the run, print a report of the picoprocess on stderr")
+    run.add_argument("--stats-json", metavar="FILE",
+                     help="after the run, write the Monitor's timings (spawn to exit) and xaxcall counts to FILE")
     _add_limits(run)
     trace = sub.add_parser("trace", parents=[], help="run, and print what the program asked of the OS: "
                                                       "emulated, rejected, forwarded, missing",
@@ -121,6 +123,15 @@ def _read_fs_image(path: str | None) -> bytes | None:
         raise ProgramError(f"{path}: cannot read the filesystem image: {e.strerror}", path) from None
 
 
+def _open_stats(path: str | None):
+    if path is None:
+        return None
+    try:
+        return open(path, "w")
+    except OSError as e:
+        raise XaxError(f"--stats-json {path}: {e.strerror}") from None
+
+
 def _run(ns: argparse.Namespace, trace_all: bool = False):
     """Run what the user named, sealed, with stdio relayed; returns the report and the picoprocess."""
     origin = parse_origin(ns.origin) if ns.origin else None
@@ -133,10 +144,14 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     limits = {"memory": ns.memory, "cpu_seconds": ns.cpu_seconds, "wall_seconds": ns.wall_seconds,
               "download": ns.download_limit, "threads": ns.threads}
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
+    stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
     with Monitor(cache=cache) as monitor:
         pico = monitor.start(**start_kwargs(request), trace_all=trace_all,
                              stdio=Stdio(stdout=_write_to(1), stderr=_write_to(2), stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
+    if stats_file is not None:
+        with stats_file:
+            stats_file.write(json.dumps(pico.stats(), indent=1) + "\n")
     if report.boot_error:
         raise SealError(report.boot_error)
     if report.reason:

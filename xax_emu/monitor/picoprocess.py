@@ -110,6 +110,8 @@ class Picoprocess:
         self.trace: Counter = Counter()
         self.xaxcalls: Counter = Counter()  # requests served, by message type
         self.kill_reason: str | None = None
+        self.first_message_at: float | None = None  # time.monotonic() of the first datagram served
+        self.exited_at: float | None = None         # when the Monitor saw the exit (pidfd readable)
         self.report: ExitReport | None = None
         self.closing_deadline: float | None = None
         self.stdin: InputChannel | None = None
@@ -120,6 +122,7 @@ class Picoprocess:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         # The boot block moves the channel to fd 3 and the image (read-only) to p.IMAGE_FD.
         fds = (child.fileno(),) + ((self.image.fd,) if self.image is not None else ())
+        self.spawn_started = time.monotonic()  # --stats-json: spawn to exit includes the fork and exec
         try:
             self.proc = subprocess.Popen(
                 [str(pico_binary()), *map(str, fds)],
@@ -224,6 +227,8 @@ class Picoprocess:
     # -- xaxcalls ---------------------------------------------------------------
 
     def serve(self, msg: p.Message) -> None:
+        if self.first_message_at is None:
+            self.first_message_at = time.monotonic()
         self.messages += 1
         self.xaxcalls[msg.type_name] += 1
         name = msg.type_name
@@ -405,6 +410,7 @@ class Picoprocess:
 
     def finish(self) -> ExitReport:
         """The process has exited (pidfd readable): collect its status and explain it."""
+        self.exited_at = time.monotonic()
         _, status, rusage = os.wait4(self.pid, 0)
         self.proc.returncode = status
         self.on_readable_after_exit()
@@ -435,6 +441,18 @@ class Picoprocess:
         os.close(self.pidfd)
         self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace, boot_error)
         return self.report
+
+    def stats(self) -> dict:
+        """What `run --stats-json` writes: the Monitor's own clock (time.monotonic, seconds)
+        from just before the fork to the exit it saw, and the xaxcalls it served."""
+        r, t0 = self.report, self.spawn_started
+        return {
+            "exit_code": r.exit_code, "signal": r.signal, "reason": r.reason, "cpu_seconds": r.cpu_seconds,
+            "spawn_to_exit_seconds": self.exited_at - t0,
+            "spawn_seconds": self.started - t0,  # fork + exec of the picoprocess binary (Popen)
+            "spawn_to_first_xaxcall_seconds": None if self.first_message_at is None else self.first_message_at - t0,
+            "messages": self.messages, "xaxcalls": dict(sorted(self.xaxcalls.items())),
+        }
 
     def on_readable_after_exit(self) -> None:
         """Count the trace events still queued on the channel; reply to nothing."""
