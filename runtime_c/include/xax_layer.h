@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "xabi.h"
 
-#define XAX_LAYER_VERSION 3 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 4 /* bump on any change to the structs below: images carry their layer */
 
 /* The one real fd a sealed picoprocess has: its channel to the Monitor.  The
  * layer keeps this number out of the program's fd space (read and write on it
