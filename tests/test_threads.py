@@ -94,3 +94,26 @@ def test_pipes_give_the_native_answers(build, libc):
     n = run_native(prog)
     assert (r.stdout, r.stderr, r.code) == (n.stdout, n.stderr, n.returncode)
     assert b"threaded 200000 bytes" in r.stdout and r.report.missing == {}
+
+
+@pytest.mark.parametrize("libc", ["glibc", "musl"])
+def test_a_thread_s_output_is_not_stuck_behind_another_thread_s_wait_for_input(build, libc):
+    """The main thread waits on stdin; another thread prints the prompt that makes the
+    user (here, the stdout callback) type the answer.  A wait that held the channel
+    would keep the prompt from ever leaving: the wall limit would end the run."""
+    prog = build("programs/thread_prompt.c", libc, ["-pthread"])
+    read_end, write_end = os.pipe()
+    out = bytearray()
+    with Monitor(log=lambda line: None) as monitor:
+        def stdout(data: bytes) -> None:
+            out.extend(data)
+            if b"prompt\n" in out and write_end >= 0:
+                os.write(write_end, b"the answer\n")
+        request = Request(resolve(str(prog), None), [], [], None, {"wall_seconds": 20})
+        pico = monitor.start(**start_kwargs(request),
+                             stdio=Stdio(stdout=stdout, stderr=lambda d: None, stdin_fd=read_end, stdin_bytes=None))
+        (report,) = monitor.run_until_done([pico])
+    os.close(write_end)
+    os.close(read_end)
+    assert report.reason is None and report.exit_code == 0
+    assert bytes(out) == b"prompt\ngot 11: the answer\n"
