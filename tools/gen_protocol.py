@@ -49,6 +49,8 @@ def render() -> str:
         f"#define XAX_MAX_BOOT {p.MAX_BOOT}",
         f"#define XAX_BOOT_FLAG_STDIO 0x{p.BOOT_FLAG_STDIO:x}",
         f"#define XAX_BOOT_FLAG_TRACE 0x{p.BOOT_FLAG_TRACE:x}",
+        f"#define XAX_BOOT_FLAG_COUNT_KERNEL 0x{p.BOOT_FLAG_COUNT_KERNEL:x}",
+        f"#define XAX_MAX_RUNTIME_RANGES {p.MAX_RUNTIME_RANGES}",
         f"#define XAX_STDIN_CHAN {p.STDIN_CHAN}",
         f"#define XAX_STDOUT_CHAN {p.STDOUT_CHAN}",
         f"#define XAX_STDERR_CHAN {p.STDERR_CHAN}",
@@ -67,6 +69,8 @@ def render() -> str:
     out += _struct("xax_boot_fixed", p.BOOT_FIELDS, p.BOOT.size)
     out.append("")
     out += _struct("xax_forward", p.FORWARD_FIELDS, p.FORWARD.size)
+    out.append("")
+    out += _struct("xax_range", p.RANGE_FIELDS, p.RANGE.size)
     out.append("")
     out += ["#endif", ""]
     return "\n".join(out)

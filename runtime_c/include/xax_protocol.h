@@ -14,6 +14,8 @@
 #define XAX_MAX_BOOT 1048576
 #define XAX_BOOT_FLAG_STDIO 0x1
 #define XAX_BOOT_FLAG_TRACE 0x2
+#define XAX_BOOT_FLAG_COUNT_KERNEL 0x4
+#define XAX_MAX_RUNTIME_RANGES 4
 #define XAX_STDIN_CHAN 0
 #define XAX_STDOUT_CHAN 1
 #define XAX_STDERR_CHAN 2
@@ -29,6 +31,8 @@
 #define XAX_MSG_TRACE 8 /* pico->monitor: one-way: arg = syscall number, chan = disposition; no reply */
 #define XAX_MSG_NULL 9 /* pico->monitor: null xaxcall; reply arg = 0 */
 #define XAX_MSG_FORWARD 10 /* pico->monitor: a system call the profile forwards: payload = struct xax_forward; reply arg = 0, payload = int64 result + bytes for the call's out argument */
+#define XAX_MSG_LISTENER 11 /* boot->monitor: kernel counting only, sent once by the trusted boot block before the seal: no payload, SCM_RIGHTS carries the seccomp notification listener; no reply */
+#define XAX_MSG_RUNTIME_CODE 12 /* pico->monitor: kernel counting only, once, just before the program starts: payload = up to MAX_RUNTIME_RANGES struct xax_range, where the PAL's and the layer's code lie; reply arg = 0 */
 
 /* trace dispositions (TRACE.chan) */
 #define XAX_TRACE_MISSING 0 /* no disposition: -ENOSYS */
@@ -58,14 +62,22 @@ struct xax_boot_fixed {
     uint32_t nenv;
     uint32_t strings_len;
     uint32_t npal;
+    uint32_t nnotify;
+    uint32_t reserved;
     uint8_t random[32];
 };
-_Static_assert(sizeof(struct xax_boot_fixed) == 80, "xax_boot_fixed must match xax_emu/protocol.py");
+_Static_assert(sizeof(struct xax_boot_fixed) == 88, "xax_boot_fixed must match xax_emu/protocol.py");
 
 struct xax_forward {
     int64_t nr;
     uint64_t args[6];
 };
 _Static_assert(sizeof(struct xax_forward) == 56, "xax_forward must match xax_emu/protocol.py");
+
+struct xax_range {
+    uint64_t start;
+    uint64_t end;
+};
+_Static_assert(sizeof(struct xax_range) == 16, "xax_range must match xax_emu/protocol.py");
 
 #endif

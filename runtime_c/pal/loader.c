@@ -128,6 +128,8 @@ const char *map_elf(const unsigned char *img, size_t size, struct loaded_program
     if (eh->e_type == ET_EXEC && (uintptr_t)m != lo)
         return "cannot map the program at its fixed address";
     uintptr_t bias = (uintptr_t)m - lo;
+    out->start = (uintptr_t)m;
+    out->end = (uintptr_t)m + (hi - lo);
 
     for (int i = 0; i < eh->e_phnum; i++)
         if (ph[i].p_type == PT_LOAD)
