@@ -151,8 +151,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def cmd_trace(ns: argparse.Namespace) -> int:
     """The program runs as with `run` (its stdout is its own); the accounting goes to
     stderr, or to --output."""
-    report, pico = _run(ns, trace_all=True)
-    acc = accounting(report, pico.xaxcalls)
+    report, _ = _run(ns, trace_all=True)
+    acc = accounting(report)
     acc["exit_code"] = report.exit_code
     text = json.dumps(acc, indent=1) if ns.json else render(acc)
     if ns.suggest:

@@ -37,7 +37,9 @@ def _class(kind: str) -> str:
     return "emulated" if kind == "emulated_failed" else kind
 
 
-def accounting(report: ExitReport, xaxcalls: Counter) -> dict:
+def accounting(report: ExitReport, xaxcalls: Counter | None = None) -> dict:
+    if xaxcalls is None:
+        xaxcalls = report.xaxcalls
     per_call: dict[str, Counter] = {}
     for (nr, kind), count in report.trace.items():
         per_call.setdefault(_name(nr), Counter())[KIND.get(kind, str(kind))] += count

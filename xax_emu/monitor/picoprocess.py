@@ -82,6 +82,7 @@ class ExitReport:
     # Trace mode: allowed calls that reached the kernel, (syscall nr, "program" or "runtime") -> count;
     # None when they were not counted.
     kernel: Counter | None = None
+    xaxcalls: Counter = field(default_factory=Counter)  # requests served, by message type (TRACE included)
 
     @property
     def missing(self) -> dict[int, int]:
@@ -362,11 +363,12 @@ class Picoprocess:
         raise ProtocolViolation("LISTENER is sent once, by the boot block, before anything else")
 
     def _x_runtime_code(self, msg: p.Message) -> None:
+        ranges = p.decode_runtime_code(msg.payload)
         if not self.count_kernel:
             raise ProtocolViolation("RUNTIME_CODE outside trace mode")
         if self.runtime_code is not None:
             raise ProtocolViolation("RUNTIME_CODE sent twice")
-        self.runtime_code = p.decode_runtime_code(msg.payload)
+        self.runtime_code = ranges
         self.reply(msg, 0)
 
     def _x_accept(self, msg: p.Message) -> None:
@@ -519,7 +521,8 @@ class Picoprocess:
             detail = boot_err.decode(errors="replace").strip() or "could not install the seccomp filter"
             boot_error = reason = f"the picoprocess did not start: {detail}"
         elif self.awaiting_listener and reason is None and sig == signal.SIGKILL:
-            boot_error = reason = "the picoprocess did not start: its boot block could not send the notification listener"
+            boot_error = reason = ("the picoprocess did not start: its boot block could not send the "
+                                   "notification listener")
         if reason is None and sig is not None:
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and self.limits.cpu_seconds
                                          and cpu >= self.limits.cpu_seconds):
@@ -536,7 +539,7 @@ class Picoprocess:
         self.sock.close()
         os.close(self.pidfd)
         self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace, boot_error,
-                                 self.kernel if self.count_kernel else None)
+                                 self.kernel if self.count_kernel else None, self.xaxcalls)
         return self.report
 
     def on_readable_after_exit(self) -> None:
