@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 need_apt=()
-for pkg in gcc make binutils musl-tools libseccomp2 libarchive13 busybox-static python3.11 libpython3.11-testsuite lua5.4 sqlite3 espeak-ng; do
+for pkg in gcc make binutils musl-tools libseccomp2 libarchive13 busybox-static strace python3.11 libpython3.11-testsuite lua5.4 sqlite3 espeak-ng; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 # The kernel's own headers (include/linux/syscalls.h) for the syscall catalogue's generator.

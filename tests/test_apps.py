@@ -11,6 +11,7 @@ from xax_emu.image import pack_image
 
 from conftest import run_pico
 from image_support import IMAGES
+from trace_support import check_kernel_accounting
 
 
 def app_image(tmp_path: Path, name: str, program: str) -> Path:
@@ -53,6 +54,9 @@ def test_lua_runs_a_script(tmp_path):
     assert (r.stdout, r.stderr, r.code) == (n.stdout, n.stderr, n.returncode)
     assert r.code == 3 and b"HELLO, PICOPROCESS WORLD" in r.stdout
     assert r.report.missing == {}
+    program = check_kernel_accounting(r.report)
+    # ld.so sets the thread pointer, maps anonymous memory and write-protects RELRO itself
+    assert program["arch_prctl"] >= 1 and program["mmap"] >= 1 and program["mprotect"] >= 1
 
 
 SQL = b"""\
@@ -78,6 +82,8 @@ def test_sqlite3_creates_fills_and_queries_a_database_on_the_ram_disk(tmp_path):
     assert (r.stdout, r.stderr, r.code) == (n.stdout, n.stderr, n.returncode)
     assert b"6|44.25|7.375\n" in r.stdout and r.code == 0
     assert r.report.missing == {}
+    program = check_kernel_accounting(r.report)
+    assert program["arch_prctl"] >= 1 and program["mmap"] >= 1 and program["mprotect"] >= 1
 
 
 def test_espeak_ng_writes_the_wav_of_a_sentence(tmp_path):

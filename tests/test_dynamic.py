@@ -11,6 +11,7 @@ from xax_emu.image import pack_image
 from xax_emu.syscalls import catalogue
 
 from conftest import run_pico
+from trace_support import check_kernel_accounting
 
 PYTHON = Path("/usr/bin/python3.11")
 
@@ -37,6 +38,8 @@ def test_coreutils_echo(tmp_path, argv):
     n = native(["/bin/echo", *argv[1:]])
     assert (r.stdout, r.stderr, r.code) == (n.stdout, n.stderr, n.returncode)
     assert r.report.missing == {}
+    program = check_kernel_accounting(r.report)
+    assert program["arch_prctl"] == 1 and program["mprotect"] >= 1  # ld.so: the thread pointer, RELRO
 
 
 def test_python_runs_a_script(tmp_path):
@@ -55,6 +58,8 @@ def test_python_runs_a_script(tmp_path):
     assert r.report.missing == {}  # glibc-dynamic answers everything python3 asks here
     assert b'"sha": "' in r.stdout
     assert "OPEN_URL" not in r.xaxcalls and "READ" not in r.xaxcalls  # the image came as an fd, mapped
+    program = check_kernel_accounting(r.report)
+    assert program["mmap"] >= 1 and program["munmap"] >= 1  # its allocator's arenas, straight from the kernel
 
 
 def test_python_reads_dev_and_proc_as_natively(tmp_path):
@@ -116,6 +121,8 @@ def test_python_stdlib_test_modules_pass_in_the_picoprocess(tmp_path):
     missing = {catalogue.by_number(nr).name for nr in r.report.missing}
     assert missing <= {"wait4", "poll", "epoll_create1", "mremap"}, missing
     assert r.code == 0
+    program = check_kernel_accounting(r.report)
+    assert program["mmap"] >= 1 and program["munmap"] >= 1
 
 
 PY_THREADS = """\

@@ -210,7 +210,7 @@ CHANNEL_ATTACKS = {
     "poll_10000": "message larger than",      # 10000 entries do not fit in one message
     "poll_257": "POLL: 257 entries exceed 256",
     "poll_ragged": "POLL: payload of 12 bytes is not a whole number of entries",
-    "poll_block_2": "POLL: block must be 0 or 1",
+    "poll_arg_3": "POLL: arg must be 0, 1 or 2, not 3",
     "open_url_no_nul": "OPEN_URL: payload must be",
     "open_url_one_nul": "OPEN_URL: payload must be",
     "open_url_long": "OPEN_URL: URL of 5000 bytes exceeds 4096",

@@ -45,10 +45,15 @@ def render() -> str:
         f"#define XAX_HEADER_SIZE {p.HEADER_SIZE}",
         f"#define XAX_MAX_PAYLOAD {p.MAX_PAYLOAD}",
         f"#define XAX_MAX_POLL_FDS {p.MAX_POLL_FDS}",
+        f"#define XAX_POLL_NOW {p.POLL_NOW}",
+        f"#define XAX_POLL_BLOCK {p.POLL_BLOCK}",
+        f"#define XAX_POLL_SLICED {p.POLL_SLICED} /* ready, or POLL_SLICE ({p.POLL_SLICE * 1000:g} ms) passed */",
         f"#define XAX_MAX_URL {p.MAX_URL}",
         f"#define XAX_MAX_BOOT {p.MAX_BOOT}",
         f"#define XAX_BOOT_FLAG_STDIO 0x{p.BOOT_FLAG_STDIO:x}",
         f"#define XAX_BOOT_FLAG_TRACE 0x{p.BOOT_FLAG_TRACE:x}",
+        f"#define XAX_BOOT_FLAG_COUNT_KERNEL 0x{p.BOOT_FLAG_COUNT_KERNEL:x}",
+        f"#define XAX_MAX_RUNTIME_RANGES {p.MAX_RUNTIME_RANGES}",
         f"#define XAX_STDIN_CHAN {p.STDIN_CHAN}",
         f"#define XAX_STDOUT_CHAN {p.STDOUT_CHAN}",
         f"#define XAX_STDERR_CHAN {p.STDERR_CHAN}",
@@ -68,6 +73,8 @@ def render() -> str:
     out += _struct("xax_boot_fixed", p.BOOT_FIELDS, p.BOOT.size)
     out.append("")
     out += _struct("xax_forward", p.FORWARD_FIELDS, p.FORWARD.size)
+    out.append("")
+    out += _struct("xax_range", p.RANGE_FIELDS, p.RANGE.size)
     out.append("")
     out += ["#endif", ""]
     return "\n".join(out)

@@ -11,7 +11,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from _generated import write_or_check  # noqa: E402
-from xax_emu.seal import allowlist, filter_pfc, syscall_number  # noqa: E402
+from xax_emu.seal import allowlist, filter_pfc, notify_filter_pfc, syscall_number  # noqa: E402
 
 OUT = ROOT / "docs" / "seal.md"
 
@@ -44,6 +44,23 @@ def render() -> str:
         "",
         "```",
         filter_pfc().strip(),
+        "```",
+        "",
+        "## Trace mode: the kernel-counting filter",
+        "",
+        "`xax-emu trace` counts the calls above too.  Before the seal, the boot block installs a",
+        "second filter, built from this same list (`notify_filter_bpf` in `xax_emu/seal/__init__.py`):",
+        "`SECCOMP_RET_USER_NOTIF` for each allowlisted system call, by number, and `ALLOW` for every",
+        "other one.  The kernel runs both filters and keeps the most restrictive answer (KILL > TRAP >",
+        "ERRNO > USER_NOTIF > TRACE > LOG > ALLOW), so a call the seal kills or traps is still killed",
+        "or trapped, and a call the seal allows waits until the Monitor, which holds the filter's",
+        "listener, has counted it and answered `SECCOMP_USER_NOTIF_FLAG_CONTINUE`.  Nothing is widened;",
+        "`tests/test_notify_filter.py` checks the stacked decision against the seal's for every",
+        "number, and `tests/test_hostile_trace.py` runs the hostile programs in both modes.  See",
+        "[trace.md](trace.md).",
+        "",
+        "```",
+        notify_filter_pfc().strip(),
         "```",
         "",
     ]

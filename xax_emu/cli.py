@@ -84,8 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="after the run, write the Monitor's timings (spawn to exit) and xaxcall counts to FILE")
     _add_limits(run)
     trace = sub.add_parser("trace", parents=[], help="run, and print what the program asked of the OS: "
-                                                      "emulated, rejected, forwarded, missing",
-                           usage="xax-emu trace [options] PROGRAM [-- ARGS...]")
+                                                      "reached the kernel, emulated, rejected, forwarded, missing",
+                           usage="xax-emu trace [options] PROGRAM [-- ARGS...]",
+                           description="Run the program as `run` does and print the article's porting accounting "
+                                       "of its system calls, each counted in one class: reached the kernel (on the "
+                                       "seccomp allowlist, counted by a second seccomp filter that notifies the "
+                                       "Monitor and lets each call continue), emulated by the layer (and how many "
+                                       "of those answered an error), rejected, forwarded to the Monitor, missing "
+                                       "(-ENOSYS); then the runtime's own kernel calls and the xaxcalls, and the "
+                                       "count per system call.")
     for action in run._actions[1:]:  # the same options as run
         trace._add_action(action)
     trace.add_argument("--json", action="store_true", help="machine-readable accounting")
@@ -173,8 +180,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def cmd_trace(ns: argparse.Namespace) -> int:
     """The program runs as with `run` (its stdout is its own); the accounting goes to
     stderr, or to --output."""
-    report, pico = _run(ns, trace_all=True)
-    acc = accounting(report, pico.xaxcalls)
+    report, _ = _run(ns, trace_all=True)
+    acc = accounting(report)
     acc["exit_code"] = report.exit_code
     text = json.dumps(acc, indent=1) if ns.json else render(acc)
     if ns.suggest:

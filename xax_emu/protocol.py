@@ -26,6 +26,8 @@ REPLY = 0x8000
 # is a violation (the Monitor reads with MSG_TRUNC detection).
 MAX_PAYLOAD = 65536
 MAX_POLL_FDS = 256
+POLL_NOW, POLL_BLOCK, POLL_SLICED = 0, 1, 2
+POLL_SLICE = 0.05  # seconds: how long a sliced poll may wait (threads waiting for input let others at the channel)
 MAX_URL = 4096
 MAX_BOOT = 1 << 20
 
@@ -48,13 +50,19 @@ MESSAGES = (
     ("OPEN_URL", 2, "pico->monitor", "payload 'method\\0url\\0'; reply arg = channel or -1"),
     ("READ", 3, "pico->monitor", "arg = max bytes; reply arg = n (payload), 0 not ready, -1 closed/failed"),
     ("WRITE", 4, "pico->monitor", "payload = bytes; reply arg = n accepted, 0 not ready, -1 closed/failed"),
-    ("POLL", 5, "pico->monitor", "arg = block; payload = poll entries; reply arg = ready count, payload = entries"),
+    ("POLL", 5, "pico->monitor", "arg = 0: answer now, 1: when one is ready, 2: when one is ready or POLL_SLICE "
+                                 "has passed; payload = poll entries; reply arg = ready count, payload = entries"),
     ("CLOSE", 6, "pico->monitor", "reply arg = 0 or -1"),
     ("ACCEPT", 7, "pico->monitor", "reply arg = channel of an incoming connection, or -1"),
     ("TRACE", 8, "pico->monitor", "one-way: arg = syscall number, chan = disposition; no reply"),
     ("NULL", 9, "pico->monitor", "null xaxcall; reply arg = 0"),
     ("FORWARD", 10, "pico->monitor", "a system call the profile forwards: payload = struct xax_forward; "
                                       "reply arg = 0, payload = int64 result + bytes for the call's out argument"),
+    ("LISTENER", 11, "boot->monitor", "kernel counting only, sent once by the trusted boot block before the seal: "
+                                      "no payload, SCM_RIGHTS carries the seccomp notification listener; no reply"),
+    ("RUNTIME_CODE", 12, "pico->monitor", "kernel counting only, once, just before the program starts: payload = "
+                                          "up to MAX_RUNTIME_RANGES struct xax_range, where the PAL's and the "
+                                          "layer's code lie; reply arg = 0"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -66,6 +74,15 @@ FORWARD_FIELDS = (
 )
 FORWARD = struct.Struct("<q6Q")
 FORWARD_RESULT = struct.Struct("<q")
+
+# RUNTIME_CODE payload: [start, end) address ranges.  The Monitor counts an allowed
+# call whose instruction pointer lies in one of them as the runtime's, not the program's.
+RANGE_FIELDS = (
+    ("start", "uint64_t", "Q"),
+    ("end", "uint64_t", "Q"),
+)
+RANGE = struct.Struct("<QQ")
+MAX_RUNTIME_RANGES = 4
 
 # Poll entry: struct xabi_poll_fd from the ABI header (chan, events, revents).
 POLL_FIELDS = (
@@ -89,8 +106,9 @@ TRACE_KINDS = (
 )
 TRACE_KIND_NUMBERS = frozenset(number for _, number, _ in TRACE_KINDS)
 
-# Boot configuration: fixed part, then `nbpf` 8-byte BPF instructions, then
-# `strings_len` bytes holding `nargs` argument strings, `nenv` environment
+# Boot configuration: fixed part, then `nbpf` 8-byte BPF instructions (the seal),
+# then `nnotify` more (the kernel-counting filter, with BOOT_FLAG_COUNT_KERNEL only),
+# then `strings_len` bytes holding `nargs` argument strings, `nenv` environment
 # strings and `npal` PAL settings ("key=value": where the layer is, ...), each
 # NUL-terminated.
 BOOT_FIELDS = (
@@ -104,11 +122,17 @@ BOOT_FIELDS = (
     ("nenv", "uint32_t", "I"),
     ("strings_len", "uint32_t", "I"),
     ("npal", "uint32_t", "I"),
+    ("nnotify", "uint32_t", "I"),
+    ("reserved", "uint32_t", "I"),  # 0; keeps the struct a multiple of 8 bytes
     ("random", "uint8_t", "32s"),
 )
 BOOT = struct.Struct("<" + "".join(code for _, _, code in BOOT_FIELDS))
 BOOT_FLAG_STDIO = 0x1  # channels 0, 1, 2 are the program's stdin, stdout, stderr
 BOOT_FLAG_TRACE = 0x2  # the layer reports every call it handles, not only missing ones
+# Trace mode: before the seal the boot block installs the `nnotify` filter
+# (SECCOMP_RET_USER_NOTIF for the allowlisted calls) and sends its listener
+# (LISTENER); the PAL sends RUNTIME_CODE before starting the program.
+BOOT_FLAG_COUNT_KERNEL = 0x4
 
 STDIN_CHAN, STDOUT_CHAN, STDERR_CHAN = 0, 1, 2
 
@@ -167,6 +191,18 @@ def decode_request(datagram: bytes) -> Message:
     return Message(type_, chan, arg, seq, bytes(datagram[HEADER_SIZE:]))
 
 
+def decode_runtime_code(payload: bytes) -> list[tuple[int, int]]:
+    """RUNTIME_CODE's ranges: whole entries, at most MAX_RUNTIME_RANGES, each non-empty
+    and inside the user half of the address space."""
+    if len(payload) % RANGE.size or not 0 < len(payload) // RANGE.size <= MAX_RUNTIME_RANGES:
+        raise ProtocolViolation(f"RUNTIME_CODE: payload of {len(payload)} bytes is not 1..{MAX_RUNTIME_RANGES} ranges")
+    ranges = list(RANGE.iter_unpack(payload))
+    for start, end in ranges:
+        if not start < end <= 1 << 47:
+            raise ProtocolViolation(f"RUNTIME_CODE: range [{start:#x}, {end:#x}) is empty or outside user space")
+    return ranges
+
+
 def decode_poll_entries(payload: bytes) -> list[tuple[int, int]]:
     if len(payload) % POLL_ENTRY.size:
         raise ProtocolViolation(f"POLL: payload of {len(payload)} bytes is not a whole number of entries")
@@ -194,17 +230,20 @@ def split_open_url(payload: bytes) -> tuple[str, str]:
 
 
 def encode_boot(*, monitor_pid: int, limit_as: int, limit_cpu: int, limit_threads: int, flags: int, bpf: bytes,
-                args: list[bytes], env: list[bytes], random: bytes, pal: list[bytes] = ()) -> bytes:
+                args: list[bytes], env: list[bytes], random: bytes, pal: list[bytes] = (),
+                notify_bpf: bytes = b"") -> bytes:
     """The BOOT datagram (Monitor -> trusted boot block)."""
-    if len(bpf) % 8:
+    if len(bpf) % 8 or len(notify_bpf) % 8:
         raise ValueError("BPF program length is not a multiple of 8")
+    if bool(notify_bpf) != bool(flags & BOOT_FLAG_COUNT_KERNEL):
+        raise ValueError("the kernel-counting filter goes with BOOT_FLAG_COUNT_KERNEL, and only with it")
     for s in (*args, *env, *pal):
         if b"\0" in s:
             raise ValueError(f"argument or environment string contains NUL: {s!r}")
     strings = b"".join(s + b"\0" for s in (*args, *env, *pal))
     fixed = BOOT.pack(monitor_pid, limit_as, limit_cpu, limit_threads, flags, len(bpf) // 8, len(args), len(env),
-                      len(strings), len(pal), random)
-    payload = fixed + bpf + strings
+                      len(strings), len(pal), len(notify_bpf) // 8, 0, random)
+    payload = fixed + bpf + notify_bpf + strings
     if len(payload) > MAX_BOOT:
         raise ValueError(f"boot message of {len(payload)} bytes exceeds {MAX_BOOT}: too many arguments or environment")
     return encode(TYPES["BOOT"], -1, 0, payload)

@@ -1,11 +1,16 @@
 """`xax-emu trace`: the article's porting accounting for one run.
 
-Every call the layer sees is reported by it (the Monitor starts the picoprocess
-with tracing on): emulated (and of those, how many answered an error: the
-article's "fail obliviously"), rejected, forwarded to the Monitor, missing.
-Calls the seccomp allowlist lets through reach the kernel without a trap, so the
-layer never sees them; the report names that class and counts the part the
-Monitor does see, the xaxcalls (the channel's reads and writes).
+Every system call of the program is counted in one class:
+- kernel: on the seccomp allowlist, so it reached the host kernel without a
+  trap.  The Monitor counts these through the kernel-counting filter
+  (SECCOMP_RET_USER_NOTIF, see xax_emu/seal/notify.py), telling the program's
+  own calls from the runtime's by instruction pointer;
+- emulated (and of those, how many answered an error: the article's "fail
+  obliviously"), rejected, forwarded to the Monitor, missing: reported by the
+  layer, which the Monitor starts with tracing on.
+The runtime's own kernel calls (the PAL's channel reads and writes, the memory
+and clocks the layer uses to emulate, the rt_sigreturn that ends each trap) are
+the cost of the emulation, listed apart and not counted as the program's.
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from .seal import allowed_names
 from .syscalls import catalogue
 
 KIND = {number: name.lower() for name, number, _ in p.TRACE_KINDS}
-ORDER = ("emulated", "rejected", "forwarded", "missing")
+TRAPPED = ("emulated", "rejected", "forwarded", "missing")
+ORDER = ("kernel", *TRAPPED)
 
 
 def _name(nr: int) -> str:
@@ -27,45 +33,74 @@ def _name(nr: int) -> str:
         return f"#{nr}" if nr >= 0 else "(out of range)"
 
 
-def accounting(report: ExitReport, xaxcalls: Counter) -> dict:
+def _class(kind: str) -> str:
+    return "emulated" if kind == "emulated_failed" else kind
+
+
+def accounting(report: ExitReport, xaxcalls: Counter | None = None) -> dict:
+    if xaxcalls is None:
+        xaxcalls = report.xaxcalls
     per_call: dict[str, Counter] = {}
     for (nr, kind), count in report.trace.items():
         per_call.setdefault(_name(nr), Counter())[KIND.get(kind, str(kind))] += count
+    runtime: Counter = Counter()
+    for (nr, origin), count in (report.kernel or {}).items():
+        if origin == "program":
+            per_call.setdefault(_name(nr), Counter())["kernel"] += count
+        else:
+            runtime[_name(nr)] += count
     classes = {k: {"total": 0, "unique": 0} for k in ORDER}
     failed = 0
-    for name, kinds in per_call.items():
+    for kinds in per_call.values():
         for kind, count in kinds.items():
-            cls = "emulated" if kind == "emulated_failed" else kind
-            classes[cls]["total"] += count
+            classes[_class(kind)]["total"] += count
             if kind == "emulated_failed":
                 failed += count
-        for cls in {("emulated" if k == "emulated_failed" else k) for k in kinds}:
+        for cls in {_class(k) for k in kinds}:
             classes[cls]["unique"] += 1
     classes["emulated"]["failed_obliviously"] = failed
+    trapped_names = [name for name, kinds in per_call.items() if any(k != "kernel" for k in kinds)]
     return {
-        "trapped": {"total": sum(c["total"] for c in classes.values()), "unique": len(per_call)},
+        "total": {"total": sum(c["total"] for c in classes.values()), "unique": len(per_call)},
+        "trapped": {"total": sum(classes[k]["total"] for k in TRAPPED), "unique": len(trapped_names)},
         **classes,
-        "kernel": {"allowlist": allowed_names(),
-                   "xaxcalls": {k: v for k, v in sorted(xaxcalls.items()) if k != "TRACE"},  # not the trace's own
-                   "note": "allowed calls do not trap, so only the xaxcalls among them are counted"},
+        "kernel": {
+            **classes["kernel"],
+            "counted": report.kernel is not None,
+            "allowlist": allowed_names(),
+            "runtime": {"total": sum(runtime.values()), "syscalls": dict(sorted(runtime.items()))},
+            "xaxcalls": {k: v for k, v in sorted(xaxcalls.items()) if k != "TRACE"},  # not the trace's own
+        },
         "syscalls": {name: dict(sorted(kinds.items())) for name, kinds in sorted(per_call.items())},
     }
 
 
 def render(acc: dict) -> str:
-    t = acc["trapped"]
-    lines = [f"{t['total']} system calls trapped to the layer, {t['unique']} unique"]
+    t, k = acc["total"], acc["kernel"]
+    if k["counted"]:
+        lines = [f"{t['total']} system calls by the program, {t['unique']} unique"]
+    else:
+        lines = [f"{acc['trapped']['total']} system calls trapped to the layer, {acc['trapped']['unique']} unique "
+                 "(those that reached the kernel were not counted)"]
     for cls in ORDER:
         c = acc[cls]
-        extra = f", {c['failed_obliviously']} of them failed obliviously" if cls == "emulated" else ""
+        if cls == "kernel":
+            if not k["counted"]:
+                continue
+            extra = ": the allowlist, let through by the seal"
+        else:
+            extra = f", {c['failed_obliviously']} of them failed obliviously" if cls == "emulated" else ""
         lines.append(f"  {cls:<10} {c['total']:>7}  ({c['unique']} unique{extra})")
-    x = acc["kernel"]["xaxcalls"]
-    lines.append(f"  kernel     {'-':>7}  (the allowlist, not trapped: {', '.join(acc['kernel']['allowlist'])}; "
-                 f"{sum(x.values())} xaxcalls on the channel: "
-                 + ", ".join(f"{k.lower()} {v}" for k, v in x.items()) + ")")
+    if k["counted"]:
+        r = k["runtime"]
+        lines.append(f"the runtime's own calls to the kernel (channel, emulation, return from each trap): {r['total']}"
+                     + (": " + ", ".join(f"{name} {n}" for name, n in r["syscalls"].items()) if r["syscalls"] else ""))
+    x = k["xaxcalls"]
+    lines.append(f"xaxcalls on the channel: {sum(x.values())}"
+                 + (": " + ", ".join(f"{name.lower()} {n}" for name, n in x.items()) if x else ""))
     lines.append("per system call:")
     for name, kinds in acc["syscalls"].items():
-        lines.append(f"  {name:<24} " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+        lines.append(f"  {name:<24} " + ", ".join(f"{kind} {n}" for kind, n in kinds.items()))
     return "\n".join(lines)
 
 

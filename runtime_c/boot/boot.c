@@ -5,7 +5,9 @@
  * dropped, not dumpable, no_new_privs, the SIGSYS handler on its own stack,
  * the image (if the Monitor handed one) mapped private and read-only, every fd
  * but the channel and the image closed, and finally the seccomp filter the
- * Monitor built.  Only then does it pass control to the (untrusted) PAL.
+ * Monitor built.  Only then does it pass control to the (untrusted) PAL.  In
+ * trace mode it installs the kernel-counting filter first and hands its
+ * listener to the Monitor (notify.c).
  *
  * Failures before stderr is closed print one line; every failure exits with
  * XAX_BOOT_FAILED so the Monitor can tell a boot failure from the program. */
@@ -22,6 +24,7 @@
 #include <linux/stat.h>
 
 #include "../lib/sys.h"
+#include "boot.h"
 #include "xax_protocol.h"
 #include "xax_runtime.h"
 
@@ -233,13 +236,20 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     if (hdr.magic != XAX_MAGIC || hdr.version != XAX_VERSION || hdr.type != XAX_MSG_BOOT ||
         hdr.len != (uint64_t)n - sizeof hdr)
         fail("boot message has a bad header (Monitor and runtime versions differ?)", 0);
-    uint64_t want = sizeof fixed + (uint64_t)fixed.nbpf * 8 + fixed.strings_len;
+    uint64_t want = sizeof fixed + ((uint64_t)fixed.nbpf + fixed.nnotify) * 8 + fixed.strings_len;
+    int count_kernel = (fixed.flags & XAX_BOOT_FLAG_COUNT_KERNEL) != 0;
     if (want != hdr.len || fixed.nbpf == 0 || fixed.nbpf > BPF_MAXINSNS || fixed.nargs < 1 ||
-        fixed.nargs > 65536 || fixed.nenv > 65536 || fixed.npal > 64)
+        fixed.nargs > 65536 || fixed.nenv > 65536 || fixed.npal > 64 || fixed.nnotify > BPF_MAXINSNS ||
+        count_kernel != (fixed.nnotify != 0) || fixed.reserved != 0)
         fail("boot message has inconsistent sizes", 0);
     struct sock_filter *bpf = boot_mmap(fixed.nbpf * sizeof(struct sock_filter));
     memcpy(bpf, msg + sizeof hdr + sizeof fixed, fixed.nbpf * 8);
-    const char *strings = (const char *)msg + sizeof hdr + sizeof fixed + fixed.nbpf * 8;
+    struct sock_filter *notify_bpf = 0;
+    if (count_kernel) {
+        notify_bpf = boot_mmap(fixed.nnotify * sizeof(struct sock_filter));
+        memcpy(notify_bpf, msg + sizeof hdr + sizeof fixed + fixed.nbpf * 8, fixed.nnotify * 8);
+    }
+    const char *strings = (const char *)msg + sizeof hdr + sizeof fixed + (fixed.nbpf + fixed.nnotify) * 8;
     const char *strings_end = strings + fixed.strings_len;
 
     static struct xax_boot_info info;
@@ -317,6 +327,15 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     r = sys4(__NR_rt_sigprocmask, SIG_SETMASK, (long)&empty, 0, 8);
     if (r < 0)
         fail("cannot unblock signals", r);
+
+    /* Trace mode: the kernel-counting filter, before the seal; its listener goes to
+     * the Monitor, which answers every allowlisted call from here on. */
+    if (count_kernel) {
+        long err = 0;
+        const char *why = boot_hand_over_listener(notify_bpf, fixed.nnotify, &err);
+        if (why)
+            fail(why, err);
+    }
 
     /* Nothing but the channel and the image stays open. */
     r = sys3(__NR_close_range, XAX_CHANNEL_FD + 1, XAX_IMAGE_FD - 1, 0);

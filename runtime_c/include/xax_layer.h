@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "xabi.h"
 
-#define XAX_LAYER_VERSION 4 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 5 /* bump on any change to the structs below: images carry their layer */
 
 /* The one real fd a sealed picoprocess has: its channel to the Monitor.  The
  * layer keeps this number out of the program's fd space (read and write on it
@@ -31,6 +31,9 @@ struct xax_layer_host {
     const struct xabi_table *abi;
     void (*trace)(int syscall_nr, int disposition);
     long (*forward)(struct layer_call *c);  /* an xaxcall: the Monitor serves the system call */
+    /* abi->poll that waits for readiness at most a slice of time (protocol.py POLL_SLICE):
+     * ready count, 0 when the slice passed, -1 on error */
+    int (*poll_sliced)(xabi_poll_fd *pfds, int npfds);
     /* A whole URL (through the Monitor, under its Same Origin Policy), in memory
      * from abi->alloc: 0, -ENOENT or -EIO. */
     long (*fetch)(const char *url, const unsigned char **data, size_t *size);

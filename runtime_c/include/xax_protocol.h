@@ -10,10 +10,15 @@
 #define XAX_HEADER_SIZE 24
 #define XAX_MAX_PAYLOAD 65536
 #define XAX_MAX_POLL_FDS 256
+#define XAX_POLL_NOW 0
+#define XAX_POLL_BLOCK 1
+#define XAX_POLL_SLICED 2 /* ready, or POLL_SLICE (50 ms) passed */
 #define XAX_MAX_URL 4096
 #define XAX_MAX_BOOT 1048576
 #define XAX_BOOT_FLAG_STDIO 0x1
 #define XAX_BOOT_FLAG_TRACE 0x2
+#define XAX_BOOT_FLAG_COUNT_KERNEL 0x4
+#define XAX_MAX_RUNTIME_RANGES 4
 #define XAX_STDIN_CHAN 0
 #define XAX_STDOUT_CHAN 1
 #define XAX_STDERR_CHAN 2
@@ -24,12 +29,14 @@
 #define XAX_MSG_OPEN_URL 2 /* pico->monitor: payload 'method\0url\0'; reply arg = channel or -1 */
 #define XAX_MSG_READ 3 /* pico->monitor: arg = max bytes; reply arg = n (payload), 0 not ready, -1 closed/failed */
 #define XAX_MSG_WRITE 4 /* pico->monitor: payload = bytes; reply arg = n accepted, 0 not ready, -1 closed/failed */
-#define XAX_MSG_POLL 5 /* pico->monitor: arg = block; payload = poll entries; reply arg = ready count, payload = entries */
+#define XAX_MSG_POLL 5 /* pico->monitor: arg = 0: answer now, 1: when one is ready, 2: when one is ready or POLL_SLICE has passed; payload = poll entries; reply arg = ready count, payload = entries */
 #define XAX_MSG_CLOSE 6 /* pico->monitor: reply arg = 0 or -1 */
 #define XAX_MSG_ACCEPT 7 /* pico->monitor: reply arg = channel of an incoming connection, or -1 */
 #define XAX_MSG_TRACE 8 /* pico->monitor: one-way: arg = syscall number, chan = disposition; no reply */
 #define XAX_MSG_NULL 9 /* pico->monitor: null xaxcall; reply arg = 0 */
 #define XAX_MSG_FORWARD 10 /* pico->monitor: a system call the profile forwards: payload = struct xax_forward; reply arg = 0, payload = int64 result + bytes for the call's out argument */
+#define XAX_MSG_LISTENER 11 /* boot->monitor: kernel counting only, sent once by the trusted boot block before the seal: no payload, SCM_RIGHTS carries the seccomp notification listener; no reply */
+#define XAX_MSG_RUNTIME_CODE 12 /* pico->monitor: kernel counting only, once, just before the program starts: payload = up to MAX_RUNTIME_RANGES struct xax_range, where the PAL's and the layer's code lie; reply arg = 0 */
 
 /* trace dispositions (TRACE.chan) */
 #define XAX_TRACE_MISSING 0 /* no disposition: -ENOSYS */
@@ -60,14 +67,22 @@ struct xax_boot_fixed {
     uint32_t nenv;
     uint32_t strings_len;
     uint32_t npal;
+    uint32_t nnotify;
+    uint32_t reserved;
     uint8_t random[32];
 };
-_Static_assert(sizeof(struct xax_boot_fixed) == 88, "xax_boot_fixed must match xax_emu/protocol.py");
+_Static_assert(sizeof(struct xax_boot_fixed) == 96, "xax_boot_fixed must match xax_emu/protocol.py");
 
 struct xax_forward {
     int64_t nr;
     uint64_t args[6];
 };
 _Static_assert(sizeof(struct xax_forward) == 56, "xax_forward must match xax_emu/protocol.py");
+
+struct xax_range {
+    uint64_t start;
+    uint64_t end;
+};
+_Static_assert(sizeof(struct xax_range) == 16, "xax_range must match xax_emu/protocol.py");
 
 #endif

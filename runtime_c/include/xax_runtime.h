@@ -33,6 +33,7 @@ extern const struct xax_boot_info *xax_boot;
 extern const struct xax_layer_exports *xax_layer; /* 0 until the layer is loaded */
 void pal_trace(int syscall_nr, int disposition);
 long pal_forward(struct layer_call *c);
+int pal_poll_sliced(xabi_poll_fd *pfds, int npfds);
 __attribute__((noreturn)) void pal_fatal(const char *why);
 
 #endif

@@ -7,31 +7,25 @@
 #include "../lib/sys.h"
 #include "layer.h"
 
-/* Until the channel is ready.  With one thread, a blocking poll: the Monitor
- * answers when it is.  With more, a blocking poll would hold the channel (one
- * request at a time) while, say, another thread's prompt waits to be written —
- * the very output that gets the input this poll waits for.  So: non-blocking
- * polls, and between them a sleep of growing length (50 us to 20 ms) with the
- * channel and the layer's state let go. */
+/* Until the channel is ready.  A blocking poll would hold the channel (one
+ * request at a time) for as long as the wait lasts — while, say, another
+ * thread's prompt waits to be written: the very output that gets the input
+ * this poll waits for.  So polls block for a slice at most (50 ms on the
+ * Monitor's clock; readiness still answers at once), and between them the
+ * channel and the layer's state are let go for a moment (a 200 us nap: the
+ * locks are not fair, and the thread woken for them needs time to run). */
 static void wait_for(int chan, short events)
 {
     xabi_poll_fd p = {chan, events, 0};
-    if (!__atomic_load_n(&layer_threads_seen, __ATOMIC_RELAXED)) {
-        LAYER_ABI->poll(&p, 1, true);
-        return;
-    }
-    long nap_ns = 50 * 1000;
     for (;;) {
         p.revents = 0;
-        if (LAYER_ABI->poll(&p, 1, false) != 0 || p.revents)
+        if (layer_host->poll_sliced(&p, 1) != 0 || p.revents)
             return; /* ready, closed, or an error: the caller's read or write tells which */
         static int never_woken;
-        struct __kernel_timespec t = {0, nap_ns};
+        struct __kernel_timespec nap = {0, 200 * 1000};
         layer_wait_begin();
-        sys4(__NR_futex, (long)&never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&t);
+        sys4(__NR_futex, (long)&never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
         layer_wait_end();
-        if (nap_ns < 20 * 1000 * 1000)
-            nap_ns *= 2;
     }
 }
 

@@ -3,10 +3,6 @@
  * generated from the app's profile (layer_table.c, see xax_emu/syscalls/compiler.py). */
 #include "layer.h"
 #include "../lib/lock.h"
-#include <asm/unistd.h>
-#include <linux/signal.h>
-
-#include "xax_frame.h"
 #include "xax_protocol.h"
 
 /* The layer's state (file table, VFS, brk, signal tables) is shared by the
@@ -26,19 +22,8 @@ void layer_wait_end(void)
 
 static long dispatch_locked(struct layer_call *c);
 
-/* Set once a call arrives from a thread other than the first: only the first
- * has the SIGSYS stack (new threads start without one), and the kernel says in
- * the frame which stack the handler runs on.  From then on a wait for the
- * Monitor's channels must not hold the channel (chan.c). */
-int layer_threads_seen;
-
 long layer_dispatch(struct layer_call *c)
 {
-    /* glibc's pthread_create tries clone3 first (refused, then clone): that
-     * tells before the thread exists; musl's first sign is the new thread's
-     * own first call, moments after it starts. */
-    if (c->nr == __NR_clone3 || (c->uc && (((struct ucontext *)c->uc)->uc_stack.ss_flags & SS_DISABLE)))
-        __atomic_store_n(&layer_threads_seen, 1, __ATOMIC_RELAXED);
     xax_lock_take(&state_lock);
     long r = dispatch_locked(c);
     xax_lock_give(&state_lock);

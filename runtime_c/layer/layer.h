@@ -57,8 +57,6 @@ extern const struct layer_pin layer_pins[];
 extern const unsigned layer_npins;
 
 long layer_dispatch(struct layer_call *c);
-/* Whether the program has started a thread (a call came from one). */
-extern int layer_threads_seen;
 /* Around a wait that touches no layer state, so that other threads' calls go on. */
 void layer_wait_begin(void);
 void layer_wait_end(void);

@@ -102,12 +102,24 @@ static int pal_write(int chnl, char *buf, int len)
     return xaxcall(XAX_MSG_WRITE, chnl, 0, buf, len, 0, 0, 0);
 }
 
-static int pal_poll(xabi_poll_fd *pfds, int npfds, bool block)
+static int poll_with(xabi_poll_fd *pfds, int npfds, int how)
 {
     if (npfds < 0 || npfds > XAX_MAX_POLL_FDS)
         return -1;
     uint32_t size = npfds * sizeof(xabi_poll_fd), got = 0;
-    return xaxcall(XAX_MSG_POLL, -1, block ? 1 : 0, pfds, size, pfds, size, &got);
+    return xaxcall(XAX_MSG_POLL, -1, how, pfds, size, pfds, size, &got);
+}
+
+static int pal_poll(xabi_poll_fd *pfds, int npfds, bool block)
+{
+    return poll_with(pfds, npfds, block ? XAX_POLL_BLOCK : XAX_POLL_NOW);
+}
+
+/* For the layer's waits when the program has threads: a poll that holds the
+ * channel for at most a slice, so that the other threads get their turn. */
+int pal_poll_sliced(xabi_poll_fd *pfds, int npfds)
+{
+    return poll_with(pfds, npfds, XAX_POLL_SLICED);
 }
 
 static int pal_close(int chnl)

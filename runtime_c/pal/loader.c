@@ -172,6 +172,8 @@ const char *map_elf(const unsigned char *img, size_t size, long file_off, struct
     if (eh->e_type == ET_EXEC && (uintptr_t)m != lo)
         return "cannot map the program at its fixed address";
     uintptr_t bias = (uintptr_t)m - lo;
+    out->start = (uintptr_t)m;
+    out->end = (uintptr_t)m + (hi - lo);
 
     if (file_off % XAX_PAGE)
         file_off = -1;

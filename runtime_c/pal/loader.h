@@ -6,6 +6,7 @@
 struct loaded_program {
     uintptr_t entry, phdr, phnum, brk_start;
     uintptr_t bias;         /* load address minus link address (AT_BASE, for an interpreter) */
+    uintptr_t start, end;   /* the one mapping that holds all its segments */
     char interp[256];       /* PT_INTERP, or "" for a static program */
 };
 

@@ -9,6 +9,7 @@
 #include "loader.h"
 #include "tarfind.h"
 #include "xax_protocol.h"
+#include "xaxcall.h"
 #include "xax_runtime.h"
 
 const struct xax_boot_info *xax_boot;
@@ -46,6 +47,24 @@ static const char *setting(const char *key)
 }
 
 static struct xax_layer_host layer_host;
+static struct xax_range layer_code;
+
+/* This binary's own extent (boot block and PAL), from the linker. */
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char _end[] __attribute__((visibility("hidden")));
+
+/* Trace mode: tell the Monitor where the runtime's code lies, so that it counts
+ * the allowed calls the PAL and the layer make (the channel, the layer's own
+ * mmap, clock_gettime, rt_sigreturn...) apart from the program's.  A request,
+ * not a one-way message: its reply arrives before the program's first
+ * instruction, so no call of the program is counted before the ranges are known. */
+static void report_runtime_code(void)
+{
+    if (!(xax_boot->flags & XAX_BOOT_FLAG_COUNT_KERNEL))
+        return;
+    struct xax_range code[2] = {{(uintptr_t)__ehdr_start, (uintptr_t)_end}, layer_code};
+    xaxcall(XAX_MSG_RUNTIME_CODE, -1, 0, code, sizeof code, 0, 0, 0);
+}
 
 /* The page at the address the Monitor chose ("sigbuf=0x..."), the only act
  * pointer the filter lets rt_sigaction take. */
@@ -85,11 +104,14 @@ static void start_layer(const unsigned char *img, size_t size)
     const char *err = map_elf(img, size, image_offset(img), &layer);
     if (err)
         give_up("layer", err);
+    layer_code.start = layer.start;
+    layer_code.end = layer.end;
     layer_host.version = XAX_LAYER_VERSION;
     layer_host.flags = xax_boot->flags;
     layer_host.abi = &xax_pal_table;
     layer_host.trace = pal_trace;
     layer_host.forward = pal_forward;
+    layer_host.poll_sliced = pal_poll_sliced;
     layer_host.fetch = pal_fetch_url;
     layer_host.random = xax_boot->random;
     layer_host.origin = setting("origin");
@@ -175,5 +197,6 @@ __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
     }
     xax_layer->program_loaded(prog.brk_start);
     uintptr_t sp = build_stack(&prog, interp_bias, info->args + 1, info->env);
+    report_runtime_code();
     xax_enter_program(start, sp);
 }

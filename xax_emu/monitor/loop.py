@@ -54,6 +54,14 @@ class Monitor:
     def stop_reading(self, pico: Picoprocess) -> None:
         self._unregister(pico.sock)
 
+    def watch_listener(self, pico: Picoprocess) -> None:
+        """Trace mode: poll the picoprocess's notification listener beside its channel."""
+        self.selector.register(pico.listener, selectors.EVENT_READ, ("notif", pico))
+
+    def stop_notifications(self, pico: Picoprocess) -> None:
+        if pico.listener is not None:
+            self._unregister(pico.listener)
+
     def _unregister(self, fileobj) -> None:
         try:
             self.selector.unregister(fileobj)
@@ -75,6 +83,7 @@ class Monitor:
     def _retire(self, pico: Picoprocess) -> ExitReport:
         self._unregister(pico.sock)
         self._unregister(pico.pidfd)
+        self.stop_notifications(pico)
         if pico.stdio and pico.stdio.stdin_fd is not None:
             self._unregister(pico.stdio.stdin_fd)
         for chan in pico.channels.values():
@@ -161,6 +170,8 @@ class Monitor:
             kind, obj = key.data
             if kind == "chan":
                 obj.on_readable()
+            elif kind == "notif":
+                obj.on_notifications()
             elif kind == "exit":
                 self._retire(obj)
             elif kind == "stdin":

@@ -3,6 +3,13 @@
 Everything that arrives on the channel is hostile until checked: the datagram
 is copied, decoded and validated (sizes, channel ids, state) before anything
 acts on it, and any violation kills this picoprocess and only this one.
+
+In trace mode the Monitor also counts the calls that reach the kernel: the boot
+block sends the listener of its kernel-counting filter (seal/notify.py) as the
+first datagram, and every allowlisted call of the picoprocess then waits until
+`on_notifications` has counted it and let it continue.  The listener is polled
+by the event loop apart from the channel, so the PAL's own channel reads and
+writes (allowlisted calls, so notifications too) never wait on channel traffic.
 """
 from __future__ import annotations
 
@@ -21,11 +28,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from .. import protocol as p
-from ..errors import OriginError, ProtocolViolation
+from ..errors import OriginError, ProtocolViolation, SealError
 from ..syscalls import catalogue
 from ..syscalls.forwarding import FORWARDABLE
 from ..runtime import pico_binary
-from ..seal import filter_bpf
+from ..seal import filter_bpf, notified_numbers, notify_filter_bpf
+from ..seal.notify import AUDIT_ARCH_X86_64, Listener
 from .channels import CLOSED, BodyChannel, Channel, InputChannel, OutputChannel, PutChannel, SocketChannel
 from .imagefile import ImageFile
 from .origin import Origin, check_same_origin
@@ -40,6 +48,7 @@ BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many downlo
 BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 LAYER_URL = "xax-local:layer"
 SIGBUF_LOW, SIGBUF_PAGES = 0x1000_0000_0000, (0x6000_0000_0000 - 0x1000_0000_0000) // 4096
+NOTIFIED = notified_numbers()  # the system calls the kernel-counting filter asks about
 
 
 @dataclass
@@ -71,6 +80,10 @@ class ExitReport:
     wall_seconds: float
     trace: Counter = field(default_factory=Counter)  # (syscall nr, disposition) -> count
     boot_error: str | None = None   # the boot block failed: the program never started
+    # Trace mode: allowed calls that reached the kernel, (syscall nr, "program" or "runtime") -> count;
+    # None when they were not counted.
+    kernel: Counter | None = None
+    xaxcalls: Counter = field(default_factory=Counter)  # requests served, by message type (TRACE included)
 
     @property
     def missing(self) -> dict[int, int]:
@@ -82,7 +95,7 @@ class Picoprocess:
                  origin: Origin | None, limits: Limits, layer: bytes | None,
                  local_files: dict[str, bytes] | None = None, stdio: Stdio | None = None, trace_all: bool = False,
                  image: ImageFile | None = None, pal_settings: list[str] | None = None,
-                 sigaction_buffer: int | None = None):
+                 sigaction_buffer: int | None = None, count_kernel: bool | None = None):
         self.monitor = monitor
         self.image_url = image_url
         self.argv = list(argv)
@@ -102,10 +115,17 @@ class Picoprocess:
         self.pal_settings.append(f"sigbuf={self.sigaction_buffer:#x}")
         self.stdio = stdio
         self.trace_all = trace_all
+        # Counting the calls that reach the kernel goes with trace mode unless asked otherwise.
+        self.count_kernel = trace_all if count_kernel is None else count_kernel
+        self.listener: Listener | None = None
+        self.awaiting_listener = self.count_kernel
+        self.runtime_code: list[tuple[int, int]] | None = None  # from RUNTIME_CODE
+        self.kernel: Counter = Counter()  # (syscall nr, "program" | "runtime") -> count
         self.channels: dict[int, Channel] = {}
         self.next_chan = 3
         self.pending: p.Message | None = None   # a request whose reply is deferred
         self.parked_poll: tuple[p.Message, list[tuple[int, int]]] | None = None
+        self.parked_poll_until: float | None = None  # a sliced poll's end
         self.messages = 0
         self.trace: Counter = Counter()
         self.xaxcalls: Counter = Counter()  # requests served, by message type
@@ -138,10 +158,13 @@ class Picoprocess:
         flags = p.BOOT_FLAG_STDIO if self.stdio else 0
         if self.trace_all:
             flags |= p.BOOT_FLAG_TRACE
+        if self.count_kernel:
+            flags |= p.BOOT_FLAG_COUNT_KERNEL
         boot = p.encode_boot(
             monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
             limit_threads=self.limits.threads, flags=flags,
             bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1),
+            notify_bpf=notify_filter_bpf() if self.count_kernel else b"",
             args=[a.encode() for a in [self.image_url, *self.argv]],
             env=[e.encode() for e in self.env], random=os.urandom(32),
             pal=[setting.encode() for setting in self.pal_settings],
@@ -163,7 +186,8 @@ class Picoprocess:
     @property
     def deadline(self) -> float | None:
         deadlines = [d for d in (self.closing_deadline,
-                                 self.started + self.limits.wall_seconds if self.limits.wall_seconds else None)
+                                 self.started + self.limits.wall_seconds if self.limits.wall_seconds else None,
+                                 self.parked_poll_until)
                      if d is not None]
         return min(deadlines) if deadlines else None
 
@@ -187,6 +211,8 @@ class Picoprocess:
     def on_readable(self) -> None:
         """Serve the datagrams waiting on the channel, a bounded number at a time
         so that a flood from one picoprocess cannot starve the others."""
+        if self.awaiting_listener and not self._receive_listener():
+            return
         for _ in range(MAX_BATCH):
             if self.report is not None or self.kill_reason is not None:
                 return
@@ -211,6 +237,72 @@ class Picoprocess:
             except ProtocolViolation as e:
                 self.kill(f"protocol violation: {e}")
                 return
+
+    def _receive_listener(self) -> bool:
+        """The first datagram in trace mode: the boot block's LISTENER, carrying exactly
+        one fd, a seccomp notification listener.  True once it is here and watched."""
+        try:
+            data, ancdata, flags, _ = self.sock.recvmsg(RECV_SIZE, socket.CMSG_SPACE(4 * 4))
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            self.closing_deadline = self.closing_deadline or time.monotonic() + 1.0
+            return False
+        fds = []
+        for level, kind, cdata in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds += list(struct.unpack(f"{len(cdata) // 4}i", cdata[:len(cdata) - len(cdata) % 4]))
+        try:
+            if not data:  # EOF: the boot block failed before it could send it
+                self.closing_deadline = self.closing_deadline or time.monotonic() + 1.0
+                self.monitor.stop_reading(self)
+                return False
+            msg = p.decode_request(data) if not flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) else None
+            if msg is None or msg.type_name != "LISTENER" or msg.payload or len(fds) != 1:
+                self.kill("protocol violation: the first message in trace mode must be the boot block's "
+                          "LISTENER with one fd")
+                return False
+            self.listener = Listener(fds.pop())  # checks that it is a seccomp listener
+        except (ProtocolViolation, SealError) as e:
+            self.kill(f"protocol violation: LISTENER: {e}")
+            return False
+        finally:
+            for fd in fds:
+                os.close(fd)
+        self.awaiting_listener = False
+        self.monitor.watch_listener(self)
+        return True
+
+    def on_notifications(self) -> None:
+        """Count the allowed calls waiting in the kernel and let each continue, a
+        bounded number at a time (a flood from one picoprocess cannot starve others)."""
+        for _ in range(MAX_BATCH):
+            listener = self.listener
+            if listener is None or self.report is not None:
+                return
+            try:
+                n = listener.receive()
+                if n is None:
+                    if listener.state() == "gone":  # no process left to ask: stop polling it
+                        self.monitor.stop_notifications(self)
+                    return
+                if n.arch != AUDIT_ARCH_X86_64 or n.nr not in NOTIFIED:
+                    # The filter asks only about allowlisted x86-64 calls; anything else means it is not ours.
+                    self.kill(f"unexpected seccomp notification: system call {n.nr}, arch {n.arch:#x}")
+                    return
+                if listener.let_continue(n.id):
+                    self.kernel[(n.nr, self._origin(n.ip))] += 1
+            except SealError as e:
+                self.kill(f"counting the kernel calls failed: {e}")
+                self.monitor.stop_notifications(self)
+                return
+
+    def _origin(self, ip: int) -> str:
+        """Whose call: the runtime's (everything before RUNTIME_CODE, and code in its
+        ranges after) or the program's.  By instruction pointer: accounting, not a boundary."""
+        if self.runtime_code is None or any(start <= ip < end for start, end in self.runtime_code):
+            return "runtime"
+        return "program"
 
     def send(self, data: bytes) -> None:
         try:
@@ -276,6 +368,18 @@ class Picoprocess:
         result, out = forwarded.serve(tuple(args))
         self.reply(msg, forwarded.out_arg if out else -1, p.FORWARD_RESULT.pack(result) + out)
 
+    def _x_listener(self, msg: p.Message) -> None:
+        raise ProtocolViolation("LISTENER is sent once, by the boot block, before anything else")
+
+    def _x_runtime_code(self, msg: p.Message) -> None:
+        ranges = p.decode_runtime_code(msg.payload)
+        if not self.count_kernel:
+            raise ProtocolViolation("RUNTIME_CODE outside trace mode")
+        if self.runtime_code is not None:
+            raise ProtocolViolation("RUNTIME_CODE sent twice")
+        self.runtime_code = ranges
+        self.reply(msg, 0)
+
     def _x_accept(self, msg: p.Message) -> None:
         if msg.payload:
             raise ProtocolViolation("ACCEPT carries no payload")
@@ -321,21 +425,25 @@ class Picoprocess:
 
     def _x_poll(self, msg: p.Message) -> None:
         entries = p.decode_poll_entries(msg.payload)
-        if msg.arg not in (0, 1):
-            raise ProtocolViolation(f"POLL: block must be 0 or 1, not {msg.arg}")
-        if not self.answer_poll(msg, entries) and msg.arg == 1:
+        if msg.arg not in (p.POLL_NOW, p.POLL_BLOCK, p.POLL_SLICED):
+            raise ProtocolViolation(f"POLL: arg must be 0, 1 or 2, not {msg.arg}")
+        if not self.answer_poll(msg, entries) and msg.arg != p.POLL_NOW:
             self.parked_poll = (msg, entries)
+            self.parked_poll_until = time.monotonic() + p.POLL_SLICE if msg.arg == p.POLL_SLICED else None
 
     def answer_poll(self, msg: p.Message, entries: list[tuple[int, int]]) -> bool:
-        """Reply if any entry is ready (or the poll does not block); True if replied."""
+        """Reply if any entry is ready (or the poll does not block, or its slice is
+        over); True if replied."""
         results, ready = [], 0
         for chan_id, events in entries:
             chan = self.channels.get(chan_id)
             revents = p.POLLERR if chan is None else chan.poll(events)
             ready += revents != 0
             results.append((chan_id, events, revents))
-        if ready or msg.arg == 0:
+        expired = self.parked_poll_until is not None and time.monotonic() >= self.parked_poll_until
+        if ready or msg.arg == p.POLL_NOW or (msg.arg == p.POLL_SLICED and self.parked_poll is not None and expired):
             self.parked_poll = None
+            self.parked_poll_until = None
             self.reply(msg, ready, p.encode_poll_entries(results))
             return True
         return False
@@ -426,6 +534,9 @@ class Picoprocess:
         if sig is None and self.messages == 0 and code in (BOOT_FAILED, SEAL_FAILED):
             detail = boot_err.decode(errors="replace").strip() or "could not install the seccomp filter"
             boot_error = reason = f"the picoprocess did not start: {detail}"
+        elif self.awaiting_listener and reason is None and sig == signal.SIGKILL:
+            boot_error = reason = ("the picoprocess did not start: its boot block could not send the "
+                                   "notification listener")
         if reason is None and sig is not None:
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and self.limits.cpu_seconds
                                          and cpu >= self.limits.cpu_seconds):
@@ -437,9 +548,12 @@ class Picoprocess:
                 reason = f"killed by {signal.Signals(sig).name}"
         for chan in self.channels.values():
             chan.close()
+        if self.listener is not None:
+            self.listener.close()
         self.sock.close()
         os.close(self.pidfd)
-        self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace, boot_error)
+        self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace, boot_error,
+                                 self.kernel if self.count_kernel else None, self.xaxcalls)
         return self.report
 
     def stats(self) -> dict:

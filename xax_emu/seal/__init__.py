@@ -3,6 +3,15 @@
 The Monitor builds the filter (raw BPF) once and hands it to the trusted boot
 block in the BOOT message; the boot block installs it last, after closing
 every fd but the channel.
+
+In trace mode the BOOT message also carries the kernel-counting filter
+(`notify_filter_bpf`), which the boot block installs just before the seal: it
+answers SECCOMP_RET_USER_NOTIF for every allowlisted system call and ALLOW for
+the rest.  The kernel runs both filters and takes the most restrictive answer
+(KILL > TRAP > ERRNO > USER_NOTIF > TRACE > LOG > ALLOW), so a call the seal
+traps or kills still traps or is killed, and only a call the seal allows
+becomes a notification, which the Monitor counts and lets continue
+(seal/notify.py).  It widens nothing: the set is derived from the allowlist.
 """
 from __future__ import annotations
 
@@ -13,7 +22,7 @@ from . import _libseccomp as sc
 from .allowlist import ALLOWLIST, EXAMPLE_SIGACTION_BUFFER, Entry, allowed_names, allowlist_for, entry
 
 __all__ = ["ALLOWLIST", "EXAMPLE_SIGACTION_BUFFER", "Entry", "allowed_names", "allowlist_for", "entry", "filter_bpf",
-           "filter_pfc", "syscall_number"]
+           "filter_pfc", "notified_numbers", "notify_filter_bpf", "notify_filter_pfc", "syscall_number"]
 
 
 def syscall_number(name: str) -> int:
@@ -56,4 +65,35 @@ def filter_pfc(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool =
     """The same filter in libseccomp's readable pseudo-filter-code form."""
     with sc.filter_context(sc.ACT_TRAP) as ctx:
         _build(ctx, allowlist_for(sigaction_buffer, threads))
+        return sc.export(ctx, pfc=True).decode()
+
+
+def notified_numbers() -> frozenset[int]:
+    """The system calls the kernel-counting filter turns into notifications: every
+    allowlisted one (by number; the seal's argument checks still decide)."""
+    return frozenset(syscall_number(name) for name in allowed_names())
+
+
+def _build_notify(ctx) -> None:
+    lib = sc.lib()
+    # Another ABI is killed by the seal anyway; kill it here too rather than let it through.
+    sc.check(lib.seccomp_attr_set(ctx, sc.ATTR_ACT_BADARCH, sc.ACT_KILL_PROCESS), "setting the bad-arch action")
+    sc.check(lib.seccomp_attr_set(ctx, sc.ATTR_CTL_NNP, 0), "clearing the NNP attribute")
+    for nr in sorted(notified_numbers()):
+        sc.check(lib.seccomp_rule_add_exact_array(ctx, sc.ACT_NOTIFY, nr, 0, sc.ffi.NULL),
+                 f"adding the notify rule for system call {nr}")
+
+
+@functools.lru_cache(maxsize=1)
+def notify_filter_bpf() -> bytes:
+    """The kernel-counting filter as raw BPF: USER_NOTIF for the allowlisted system
+    calls, ALLOW for every other one (the seal, installed after it, decides those)."""
+    with sc.filter_context(sc.ACT_ALLOW) as ctx:
+        _build_notify(ctx)
+        return sc.export(ctx)
+
+
+def notify_filter_pfc() -> str:
+    with sc.filter_context(sc.ACT_ALLOW) as ctx:
+        _build_notify(ctx)
         return sc.export(ctx, pfc=True).decode()
