@@ -201,7 +201,7 @@ def test_a_cache_file_is_handed_over_only_if_fetched_with_want_file(tmp_path):
         origin.add("/g", b"v2", ETag='"2"', Cache_Control="no-cache")
         changed = fetch("GET", g, here, limit=100, cache=cache, want_file=True)  # stale and changed: 200
         assert (changed.file, changed.body) == (None, b"v2")
-        assert set(os.listdir("/proc/self/fd")) == before
+        assert open_files() == before
 
 
 def test_image_file_from_bytes_is_sealed_and_executable_mappable():
