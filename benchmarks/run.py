@@ -2,9 +2,10 @@
 """Benchmarks (not tests, not CI): xax-emu against native runs, proot and gVisor, as the
 benchmarks issue asks; writes benchmarks/RESULTS.md.
 
-    python3 benchmarks/run.py        (as root on Debian 12; after ./bootstrap.sh; ~5-10 minutes)
+    python3 benchmarks/run.py        (as root on Debian 12; ~5-10 minutes)
 
-It installs what it lacks with apt-get (proot, runsc, ...), builds the small C
+On a fresh clone it runs ./bootstrap.sh first (xax-emu itself: apt and pip packages,
+the C runtime).  It installs what else it lacks with apt-get (proot, runsc, ...), builds the small C
 programs of benchmarks/ with musl-gcc, packs the images it needs and runs:
   1. the article's Table 1 (bench_table1.py)      2. real apps (bench_apps.py)
   3. the VFS (bench_vfs.py)                        4. the Monitor (bench_monitor.py)
@@ -21,7 +22,24 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE_DIR))
+sys.path.insert(1, str(HERE_DIR.parent))
+
+
+def _bootstrap_if_needed() -> None:
+    """A fresh clone: xax-emu's own dependencies and runtime come from bootstrap.sh."""
+    try:
+        import cffi  # noqa: F401
+        import elftools  # noqa: F401
+        from xax_emu import runtime
+        runtime.pico_binary()
+    except Exception as e:  # noqa: BLE001 - anything missing means: not set up yet
+        print(f"benchmarks: setting up xax-emu first ({e.__class__.__name__}: {e}): ./bootstrap.sh", file=sys.stderr)
+        subprocess.run([str(HERE_DIR.parent / "bootstrap.sh")], check=True)
+
+
+_bootstrap_if_needed()
 
 import bench_apps  # noqa: E402
 import bench_monitor  # noqa: E402
