@@ -150,6 +150,45 @@ def test_bad_checksums_and_numbers():
     assert refused(member(b"f") + b"\x01" + bytes(100))  # a partial block that is not zeros
 
 
+def _checksummed(h: bytearray, which: str, delta: int, base256: bool = False) -> tuple[bytes, bool]:
+    """h with its checksum field set as which says (in octal, or in GNU's base-256, whose bytes
+    are >= 0x80 themselves: the sum takes the field as spaces whatever it holds); and whether a
+    tar reader must take it."""
+    h[148:156] = b" " * 8
+    u = sum(h)
+    s = sum(b - 256 if b >= 0x80 else b for b in h)  # old tars summed signed chars
+    value = {"unsigned": u, "signed": s, "above": u + delta, "below": s - delta}[which]
+    if value < 0:  # an octal field cannot say it: the unsigned sum instead
+        value = u
+    h[148:156] = b"\x80" + value.to_bytes(7, "big") if base256 else b"%06o\0 " % value
+    return bytes(h), value in (u, s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=64, max_size=64), st.binary(min_size=12, max_size=12),
+       st.sampled_from(["unsigned", "signed", "above", "below"]), st.integers(1, 300), st.booleans())
+def test_checksums_signed_or_unsigned_whatever_the_bytes(names, tail, which, delta, base256):
+    """The header's sum (taken a word at a time in tar.c) against Python's byte by byte: bytes
+    >= 0x80, where the signed and unsigned sums part, go in fields the reader ignores (the owner's
+    and group's names, the block's last 12 bytes); exactly the two sums are accepted."""
+    h = bytearray(header(b"f"))
+    h[265:329] = names
+    h[500:512] = tail
+    image, ok = _checksummed(h, which, delta, base256)
+    assert refused(image + END) == (not ok)
+
+
+def test_checksums_of_headers_full_of_high_bytes():
+    for fill in (0x80, 0xFF, 0x7F):
+        for which in ("unsigned", "signed", "above", "below"):
+            h = bytearray(header(b"f"))
+            h[265:329] = bytes([fill]) * 64
+            h[500:512] = bytes([fill]) * 12
+            for base256 in (False, True):
+                image, ok = _checksummed(h, which, 1, base256)
+                assert refused(image + END) == (not ok), (fill, which, base256)
+
+
 def test_malformed_pax_records():
     for body in (b"5 a=b", b"x a=b\n", b"100 a=b\n", b"6 ab\n", b"7 =ab\n\n", b"3 \n", b"99999999999999999999 a=b\n"):
         assert refused(pax(body) + member(b"f") + END), body

@@ -50,7 +50,7 @@ static long add(struct vfs *v, struct route *rt, const char *name, uint32_t mode
     if (!n)
         return -ENOMEM;
     node_set_name(v, n, name, strlen(name), 0); /* a constant: never freed */
-    node_link(rt->root, n);
+    node_link(v, rt->root, n);
     *out = n;
     return 0;
 }

@@ -136,10 +136,10 @@ long vfs_getdents64(struct vfs *v, int fd, void *buf, size_t n)
     }
     if (!full && !skelonly) {
         /* route prefixes under this directory that its backend does not have */
-        struct vnode *s = skel_of(dir);
+        struct vnode *s = skel_of(v, dir);
         uint64_t i = 0;
         for (struct vnode *sc = s ? s->first : 0; sc; sc = sc->next, i++) {
-            if (VFS_SKEL_OFF + i < pos || !shown_skel(sc) || node_child(dir, sc->name, sc->namelen))
+            if (VFS_SKEL_OFF + i < pos || !shown_skel(sc) || node_child(v, dir, sc->name, sc->namelen))
                 continue;
             if (!emit(&d, sc->ino, (int64_t)(VFS_SKEL_OFF + i + 1), VFS_DT_DIR, sc->name, sc->namelen)) {
                 full = 1;
@@ -161,11 +161,11 @@ static void touch(struct vfs *v, struct vnode *dir)
 }
 
 /* a directory that holds route prefixes below it cannot go */
-static int holds_mounts(const struct vnode *n)
+static int holds_mounts(struct vfs *v, const struct vnode *n)
 {
     if (!VFS_ISDIR(n->mode))
         return 0;
-    const struct vnode *s = skel_of(n);
+    const struct vnode *s = skel_of(v, n);
     return s && s->first;
 }
 
@@ -205,7 +205,7 @@ long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode)
         node_destroy(v, n);
         return r;
     }
-    node_link(dir, n);
+    node_link(v, dir, n);
     touch(v, dir);
     return 0;
 }
@@ -246,7 +246,7 @@ long vfs_unlinkat(struct vfs *v, int dirfd, const char *path, int flags)
     if (rmdir) {
         if (!VFS_ISDIR(n->mode))
             return -ENOTDIR;
-        if (mnt || holds_mounts(n))
+        if (mnt || holds_mounts(v, n))
             return -EBUSY;
         if (n->first)
             return -ENOTEMPTY;
@@ -269,15 +269,6 @@ static char *copy_name(struct vfs *v, const char *name, size_t len)
         p[len] = 0;
     }
     return p;
-}
-
-static void set_name(struct vfs *v, struct vnode *n, char *name, size_t len)
-{
-    if (n->flags & VN_OWN_NAME)
-        vmem_free(v, (void *)n->name, n->namelen + 1);
-    n->name = name;
-    n->namelen = (uint32_t)len;
-    n->flags |= VN_OWN_NAME;
 }
 
 long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
@@ -354,7 +345,7 @@ long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirf
         if (!exchange && !isdir && tisdir)
             return -EISDIR;
     }
-    if (omnt || nmnt || holds_mounts(old) || (target && holds_mounts(target)))
+    if (omnt || nmnt || holds_mounts(v, old) || (target && holds_mounts(v, target)))
         return -EBUSY;
     if (odir != ndir) {
         if (isdir && (r = vfs_permission(v, old, MAY_W)) < 0)
@@ -377,14 +368,14 @@ long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirf
         return -ENOMEM;
     }
     if (exchange) {
-        node_move(target, odir);
-        set_name(v, target, oname, ow.len);
+        node_move(v, target, odir);
+        node_take_name(v, target, oname, ow.len);
         target->ctime = odir->mtime;
     } else if (target) {
         node_unlink(v, target);
     }
-    node_move(old, ndir);
-    set_name(v, old, nname, nw.len);
+    node_move(v, old, ndir);
+    node_take_name(v, old, nname, nw.len);
     touch(v, odir);
     touch(v, ndir);
     old->ctime = ndir->mtime;

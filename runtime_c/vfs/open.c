@@ -41,7 +41,7 @@ static long create_file(struct vfs *v, struct walk *w, uint32_t mode, struct vno
         node_destroy(v, n);
         return r;
     }
-    node_link(dir, n);
+    node_link(v, dir, n);
     vfs_now(v, &dir->mtime);
     dir->ctime = dir->mtime;
     *out = n;

@@ -108,7 +108,7 @@ long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rell
             namelen = j - i;
             break;
         }
-        struct vnode *c = node_child(d, rel + i, j - i);
+        struct vnode *c = node_child(v, d, rel + i, j - i);
         if (!c) {
             c = node_new(v, rt, S_IFDIR | 0555);
             if (!c) {
@@ -120,7 +120,7 @@ long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rell
                 node_destroy(v, c);
                 break;
             }
-            node_link(d, c);
+            node_link(v, d, c);
         } else if (!VFS_ISDIR(c->mode)) {
             err = -ENOTDIR;
             break;
@@ -129,7 +129,7 @@ long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rell
         i = j;
     }
     struct vnode *n = 0;
-    if (!err && (!name || node_child(d, name, namelen)))
+    if (!err && (!name || node_child(v, d, name, namelen)))
         err = -EIO;
     if (!err) {
         n = node_new(v, rt, S_IFREG | 0444);
@@ -146,7 +146,7 @@ long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rell
     n->data = data;
     n->size = dlen;
     n->flags |= VN_OWN_DATA;
-    node_link(d, n);
+    node_link(v, d, n);
     *out = n;
     return 0;
 }

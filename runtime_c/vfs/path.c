@@ -62,9 +62,9 @@ long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len
     }
     if (dir->flags & VN_FDDIR)
         return proc_lookup(v, dir, name, len, out);
-    struct vnode *s = skel_of(dir);
+    struct vnode *s = skel_of(v, dir);
     if (s) {
-        struct vnode *sc = node_child(s, name, len);
+        struct vnode *sc = node_child(v, s, name, len);
         if (sc) {
             if (sc->mount) {
                 if (sc->mount->kind == RT_DENY) {
@@ -76,7 +76,7 @@ long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len
                 return 0;
             }
             if (dir->rt->kind != RT_SKEL) {
-                struct vnode *c = node_child(dir, name, len);
+                struct vnode *c = node_child(v, dir, name, len);
                 if (c && VFS_ISDIR(c->mode)) {
                     *out = c;
                     return 0;
@@ -87,7 +87,7 @@ long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len
             return 0;
         }
     }
-    struct vnode *c = node_child(dir, name, len);
+    struct vnode *c = node_child(v, dir, name, len);
     if (!c)
         return -ENOENT;
     *out = c;

@@ -55,7 +55,7 @@ static long add(struct vfs *v, struct vnode *dir, const char *name, size_t len, 
         node_destroy(v, n);
         return r;
     }
-    node_link(dir, n);
+    node_link(v, dir, n);
     *out = n;
     return 0;
 }
@@ -180,7 +180,7 @@ struct vnode *proc_fd_node(struct vfs *v, struct vnode *dir, int fd)
 {
     char name[12];
     size_t len = fmt_u64(name, (uint64_t)fd);
-    struct vnode *n = node_child(dir, name, len);
+    struct vnode *n = node_child(v, dir, name, len);
     if (n)
         return n;
     if (add(v, dir, name, len, 1, S_IFLNK | 0777, &n) < 0)

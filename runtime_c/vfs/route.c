@@ -48,7 +48,7 @@ static long skel_node(struct vfs *v, const char *prefix, size_t len, int create,
         size_t j = i;
         while (j < len && prefix[j] != '/')
             j++;
-        struct vnode *c = node_child(s, prefix + i, j - i);
+        struct vnode *c = node_child(v, s, prefix + i, j - i);
         if (!c) {
             if (!create)
                 return -ENOENT;
@@ -60,7 +60,7 @@ static long skel_node(struct vfs *v, const char *prefix, size_t len, int create,
                 node_destroy(v, c);
                 return r;
             }
-            node_link(s, c);
+            node_link(v, s, c);
         }
         s = c;
         i = j + 1;
@@ -299,7 +299,7 @@ struct vnode *vfs_root(struct vfs *v)
 }
 
 /* The skeleton directory at n's place in the namespace, or NULL. */
-struct vnode *skel_of(const struct vnode *n)
+struct vnode *skel_of(struct vfs *v, const struct vnode *n)
 {
     const struct route *rt = n->rt;
     if (rt->kind == RT_SKEL)
@@ -320,7 +320,7 @@ struct vnode *skel_of(const struct vnode *n)
     }
     struct vnode *s = mp;
     while (d--) {
-        s = node_child(s, chain[d]->name, chain[d]->namelen);
+        s = node_child(v, s, chain[d]->name, chain[d]->namelen);
         if (!s)
             return 0;
     }
@@ -349,7 +349,7 @@ struct vnode *resolve_skel(struct vfs *v, struct vnode *s)
             pos = sc;
             continue;
         }
-        struct vnode *c = node_child(pos, sc->name, sc->namelen);
+        struct vnode *c = node_child(v, pos, sc->name, sc->namelen);
         pos = (c && VFS_ISDIR(c->mode)) ? c : sc;
     }
     return pos;

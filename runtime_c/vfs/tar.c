@@ -77,18 +77,36 @@ static int parse_num(const uint8_t *f, size_t n, int allow_negative, int64_t *ou
     return 0;
 }
 
+/* the four 16-bit lanes of x, added */
+static uint64_t lanes16(uint64_t x)
+{
+    return (x & 0xffff) + ((x >> 16) & 0xffff) + ((x >> 32) & 0xffff) + (x >> 48);
+}
+
+/* The header's bytes added with the checksum field taken as spaces: unsigned (POSIX) or
+ * signed (some old tars).  Eight bytes a step, as lanes of a word: byte by byte, this sum
+ * was most of the cost of indexing an image. */
 static int checksum_ok(const uint8_t *h)
 {
     int64_t want;
     if (parse_num(h + 148, 8, 0, &want) < 0)
         return 0;
-    uint64_t u = 0;
-    int64_t s = 0;
-    for (int i = 0; i < TAR_BLOCK; i++) {
-        uint8_t b = (i >= 148 && i < 156) ? ' ' : h[i];
-        u += b;
-        s += (int8_t)b;
+    const uint64_t lo = 0x00ff00ff00ff00ffULL;
+    uint64_t bytes = 0, high = 0; /* 16-bit lanes: 64 steps of at most 510 and 2 */
+    for (int i = 0; i < TAR_BLOCK; i += 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, h + i, 8); /* one load: -ffreestanding calls memcpy otherwise */
+        bytes += (w & lo) + ((w >> 8) & lo);
+        uint64_t top = (w >> 7) & 0x0101010101010101ULL; /* 1 in each byte >= 0x80 */
+        high += (top & lo) + ((top >> 8) & lo);
     }
+    uint64_t u = lanes16(bytes), nhigh = lanes16(high);
+    for (int i = 148; i < 156; i++) { /* the field counts as eight spaces */
+        u -= h[i];
+        nhigh -= h[i] >> 7;
+    }
+    u += 8 * ' ';
+    int64_t s = (int64_t)u - 256 * (int64_t)nhigh; /* each byte >= 0x80 is 256 less signed */
     return (int64_t)u == want || s == want;
 }
 
@@ -274,7 +292,7 @@ static int comps_init(struct comps *c, struct seg a, struct seg b)
 }
 
 /* the node a normalized path names, without following symlinks */
-static struct vnode *find_path(struct vnode *root, struct seg a, struct seg b, int *err)
+static struct vnode *find_path(struct vfs *v, struct vnode *root, struct seg a, struct seg b, int *err)
 {
     struct comps c;
     *err = comps_init(&c, a, b);
@@ -284,7 +302,7 @@ static struct vnode *find_path(struct vnode *root, struct seg a, struct seg b, i
     struct seg s;
     int r;
     while ((r = comp_next(&c, &s)) > 0) {
-        n = node_child(n, s.p, s.len);
+        n = node_child(v, n, s.p, s.len);
         if (!n) {
             *err = -ENOENT;
             return 0;
@@ -337,25 +355,23 @@ static long add_member(struct vfs *v, struct route *rt, const struct member *m)
         r = comp_next(&c, &next);
         if (r < 0)
             return -EINVAL;
-        struct vnode *ch = node_child(dir, s.p, s.len);
+        struct vnode *ch = node_child(v, dir, s.p, s.len);
         if (r == 0)
             break;
         if (!ch) {
-            ch = node_new(v, rt, S_IFDIR | 0755);
+            ch = node_new_untimed(v, rt, S_IFDIR | 0755); /* time 0 */
             if (!ch)
                 return -ENOMEM;
             ch->flags |= VN_IMPLICIT;
-            ch->mtime.sec = 0;
-            ch->atime = ch->ctime = ch->mtime;
             node_set_name(v, ch, s.p, s.len, 0);
-            node_link(dir, ch);
+            node_link(v, dir, ch);
         } else if (!VFS_ISDIR(ch->mode)) {
             return -EINVAL; /* a file used as a directory */
         }
         dir = ch;
         s = next;
     }
-    struct vnode *old = node_child(dir, s.p, s.len);
+    struct vnode *old = node_child(v, dir, s.p, s.len);
     if (old) {
         if (!(isdir && VFS_ISDIR(old->mode) && (old->flags & VN_IMPLICIT)))
             return -EINVAL; /* colliding names */
@@ -379,13 +395,13 @@ static long add_member(struct vfs *v, struct route *rt, const struct member *m)
     if (m->type == '1') {
         int err;
         struct seg none = {0, 0};
-        target = find_path(rt->root, m->link, none, &err);
+        target = find_path(v, rt->root, m->link, none, &err);
         if (!target || !VFS_ISREG(target->mode))
             return -EINVAL;
     }
     if (fmt == S_IFLNK)
         perm = 0777; /* as Linux shows every symlink */
-    struct vnode *n = node_new(v, rt, fmt | perm);
+    struct vnode *n = node_new_untimed(v, rt, fmt | perm); /* its times are the member's */
     if (!n)
         return -ENOMEM;
     n->mtime.sec = m->mtime;
@@ -414,7 +430,7 @@ static long add_member(struct vfs *v, struct route *rt, const struct member *m)
         n->data_off = m->data_off;
         n->size = m->size;
     }
-    node_link(dir, n);
+    node_link(v, dir, n);
     return 0;
 }
 
@@ -436,6 +452,7 @@ long tar_index(struct vfs *v, struct route *rt, const char *subdir)
     int have_meta = 0;
     rt->root->flags |= VN_IMPLICIT;
     rt->root->mtime.sec = 0;
+    rt->root->mtime.nsec = 0; /* time 0, as the directories the image lacks */
     rt->root->atime = rt->root->ctime = rt->root->mtime;
 
     while (off < size) {
@@ -575,13 +592,13 @@ long tar_index(struct vfs *v, struct route *rt, const char *subdir)
                 return -EINVAL;
         int err;
         struct seg none = {0, 0};
-        struct vnode *root = find_path(rt->root, (struct seg){subdir, n}, none, &err);
+        struct vnode *root = find_path(v, rt->root, (struct seg){subdir, n}, none, &err);
         if (!root)
             return err == -ENOENT ? -ENOENT : -EINVAL;
         if (!VFS_ISDIR(root->mode))
             return -ENOTDIR;
         rt->root = root;
-        root->parent = root;
+        node_make_root(v, root);
     }
     return 0;
 }

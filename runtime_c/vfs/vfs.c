@@ -26,7 +26,7 @@ struct vfs *vfs_new(const struct vfs_env *env)
     v->skel.kind = RT_SKEL;
     v->skel.ops = &vfs_ro_backend;
     v->skel.dev = v->next_dev++;
-    v->skel_root = node_new(v, &v->skel, S_IFDIR | 0555);
+    v->skel_root = node_table_init(v) == 0 ? node_new(v, &v->skel, S_IFDIR | 0555) : 0;
     if (!v->skel_root) {
         vmem_release_all(v);
         env->release(env->ctx, v, sizeof *v);
@@ -54,9 +54,10 @@ void vfs_free(struct vfs *v)
     /* every node, whatever its state: what backends hold outside vmem (file data) */
     while (v->all) {
         struct vnode *n = v->all;
-        n->flags &= ~VN_DEAD;
+        n->flags &= ~(VN_DEAD | VN_HASHED); /* the whole table goes below */
         node_destroy(v, n);
     }
+    vmem_free(v, v->htab, ((size_t)v->hmask + 1) * sizeof *v->htab);
     for (struct route *rt = v->routes, *next; rt; rt = next) {
         next = rt->next;
         for (struct vfs_pin *p = rt->pins, *pn; p; p = pn) {

@@ -248,4 +248,14 @@ void vfs_sha256(const void *data, size_t len, uint8_t out[32]);
  * image fd at that offset when it is page-aligned); -ENODEV otherwise. */
 long vfs_tar_offset(struct vfs *v, int fd, uint64_t *offset);
 
+#ifdef VFS_DEBUG
+/* -- the host build's view inside (-DVFS_DEBUG, for tests; never in the layer) --
+ * out[0] name lookups so far, out[1] directory entries they examined, out[2] buckets of
+ * the entry table, out[3] entries in it, out[4] its longest chain.  Returns 0. */
+long vfs_debug_stats(struct vfs *v, uint64_t out[5]);
+/* Every entry hash is ANDed with mask from now on (the table is rebuilt): 0 puts every
+ * entry in one bucket, to test chains of colliding names. */
+long vfs_debug_hash_mask(struct vfs *v, uint32_t mask);
+#endif
+
 #endif

@@ -103,7 +103,8 @@ struct vfs_ts {
 enum { VN_DEAD = 1, VN_OWN_NAME = 2, VN_OWN_DATA = 4, VN_IMPLICIT = 8,
        VN_OWNED = 16,   /* owned by uid/gid below, not by the virtual user (root's devices) */
        VN_MAGIC = 32,   /* /proc/<pid>/fd/N: following it reaches what fd N is open on */
-       VN_FDDIR = 64 }; /* /proc/<pid>/fd: its entries are the open fds */
+       VN_FDDIR = 64,   /* /proc/<pid>/fd: its entries are the open fds */
+       VN_HASHED = 128 }; /* in the vfs's entry table (node.c): linked in a directory */
 
 struct route;
 struct vnode {
@@ -111,6 +112,7 @@ struct vnode {
     struct vnode *next, *prev;  /* siblings, in listing (dir_off) order */
     struct vnode *first, *last; /* a directory's entries */
     struct vnode *all_next, *all_prev; /* every node of the vfs (vfs_free) */
+    struct vnode *hnext;        /* the next node in its bucket of the entry table (node.c) */
     struct route *rt;
     struct route *mount;        /* skeleton node: the route mounted here, if any */
     const char *name;           /* namelen bytes, not NUL-terminated */
@@ -135,6 +137,10 @@ struct vnode {
     int32_t arg;                /* VN_MAGIC: the fd; channel nodes: the channel */
 };
 
+/* A node is a 256-byte block of the allocator (alloc.c rounds up to a power of two): one
+ * byte more and every node costs twice as much memory. */
+_Static_assert(sizeof(struct vnode) <= 256, "struct vnode outgrew its 256-byte size class");
+
 /* listing positions (f->pos of a directory): 0 '.', 1 '..', 2 the newest entry, then
  * VFS_SKEL_OFF - k for the entries older than the one at dir_off k; from VFS_SKEL_OFF
  * on, the skeleton entries a backend directory does not have */
@@ -142,11 +148,18 @@ struct vnode {
 #define VFS_SKEL_OFF (1ULL << 40)
 
 VFS_INTERNAL struct vnode *node_new(struct vfs *v, struct route *rt, uint32_t mode);
+/* node_new without asking the clock (times 0): for nodes whose times come from elsewhere (tar) */
+VFS_INTERNAL struct vnode *node_new_untimed(struct vfs *v, struct route *rt, uint32_t mode);
 VFS_INTERNAL int node_set_name(struct vfs *v, struct vnode *n, const char *name, size_t len, int copy);
-VFS_INTERNAL struct vnode *node_child(const struct vnode *dir, const char *name, size_t len);
-VFS_INTERNAL void node_link(struct vnode *dir, struct vnode *n);
+/* n's name becomes name (allocated with vmem_alloc(len + 1), owned by n from now on) */
+VFS_INTERNAL void node_take_name(struct vfs *v, struct vnode *n, char *name, size_t len);
+VFS_INTERNAL struct vnode *node_child(struct vfs *v, const struct vnode *dir, const char *name, size_t len);
+VFS_INTERNAL void node_link(struct vfs *v, struct vnode *dir, struct vnode *n);
 VFS_INTERNAL void node_unlink(struct vfs *v, struct vnode *n);
-VFS_INTERNAL void node_move(struct vnode *n, struct vnode *dir);
+VFS_INTERNAL void node_move(struct vfs *v, struct vnode *n, struct vnode *dir);
+/* n leaves its directory and becomes a root (its own parent): a tar route's subdir */
+VFS_INTERNAL void node_make_root(struct vfs *v, struct vnode *n);
+VFS_INTERNAL long node_table_init(struct vfs *v);
 VFS_INTERNAL void node_get(struct vnode *n);
 VFS_INTERNAL void node_put(struct vfs *v, struct vnode *n);
 VFS_INTERNAL void node_destroy(struct vfs *v, struct vnode *n);
@@ -154,6 +167,19 @@ VFS_INTERNAL int node_is_ancestor(const struct vnode *a, const struct vnode *n);
 VFS_INTERNAL void vfs_now(struct vfs *v, struct vfs_ts *t);
 VFS_INTERNAL void node_own(struct vnode *n, uint32_t uid, uint32_t gid);
 VFS_INTERNAL int name_eq(const char *a, size_t alen, const char *b, size_t blen);
+
+#ifdef VFS_DEBUG
+/* The host build's counters and knobs (-DVFS_DEBUG; never in the layer): what the tests
+ * read through vfs_debug_stats and set through vfs_debug_hash_mask (vfs.h). */
+struct vfs_debug {
+    uint64_t lookups;           /* node_child calls */
+    uint64_t probes;            /* nodes node_child examined: its cost, whatever the clock says */
+    uint32_t hash_mask;         /* ANDed into every entry hash: 0 puts every entry in one bucket */
+};
+#define VFS_DEBUG_COUNT(v, field) ((v)->dbg.field++)
+#else
+#define VFS_DEBUG_COUNT(v, field) ((void)0)
+#endif
 
 /* -- routes and their backends --------------------------------------------- */
 enum { RT_SKEL, RT_TAR, RT_RAM, RT_ORIGIN, RT_DENY, RT_DEV, RT_PROC, RT_CHAN };
@@ -234,7 +260,7 @@ VFS_INTERNAL size_t fmt_u64(char *out, uint64_t x);
 VFS_INTERNAL long tar_index(struct vfs *v, struct route *rt, const char *subdir);
 VFS_INTERNAL long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen,
                                struct vnode **out);
-VFS_INTERNAL struct vnode *skel_of(const struct vnode *n);
+VFS_INTERNAL struct vnode *skel_of(struct vfs *v, const struct vnode *n);
 VFS_INTERNAL struct vnode *vfs_root(struct vfs *v);
 VFS_INTERNAL struct vnode *resolve_skel(struct vfs *v, struct vnode *s);
 /* deleted: how to treat removed nodes: 0 -ENOENT, 1 append " (deleted)" as /proc does */
@@ -322,6 +348,12 @@ struct vfs {
     struct vnode *skel_root;    /* the skeleton: "/" and the directories leading to prefixes */
     struct route skel;          /* the skeleton's pseudo-route */
     struct vnode *all;          /* every node */
+    struct vnode **htab;        /* the entry table: (directory, name) -> node, chained (node.c) */
+    uint32_t hmask;             /* its size - 1 (a power of two) */
+    uint32_t hcount;            /* nodes in it */
+#ifdef VFS_DEBUG
+    struct vfs_debug dbg;       /* the host build's counters and knobs (vfs.h) */
+#endif
     struct vnode *cwd;
     struct ofd *fds[VFS_FD_MAX];
     uint8_t cloexec[VFS_FD_MAX];

@@ -113,6 +113,8 @@ long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len);
 long vfs_mmap_check(struct vfs *v, int fd, uint64_t off, size_t len, uint64_t *size);
 long vfs_tar_offset(struct vfs *v, int fd, uint64_t *offset);
 void vfs_sha256(const void *data, size_t len, uint8_t out[32]);
+long vfs_debug_stats(struct vfs *v, uint64_t out[5]);
+long vfs_debug_hash_mask(struct vfs *v, uint32_t mask);
 """
 
 _GLUE = r"""
@@ -141,7 +143,8 @@ struct vfs *host_vfs_new(void *handle)
 }
 """
 
-_CFLAGS = ["-std=gnu11", "-O1", "-g", "-fno-strict-aliasing", "-fno-omit-frame-pointer"]
+# VFS_DEBUG: the counters and knobs of vfs.h's last section, which tests read (never in the layer)
+_CFLAGS = ["-std=gnu11", "-O1", "-g", "-fno-strict-aliasing", "-fno-omit-frame-pointer", "-DVFS_DEBUG"]
 # XAX_VFS_SANITIZE=1: build with AddressSanitizer and UBSan (run python with
 # LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0)
 _SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
@@ -319,12 +322,13 @@ class HostVfs:
     fetch(url) -> bytes | negative errno serves origin routes; stdin is what fd 0 reads
     after stdio(); what fds 1 and 2 write lands in .stdout and .stderr; clock() -> ns;
     random(n) -> up to n bytes | negative errno feeds /dev/urandom (each n asked is kept
-    in .random_calls).
+    in .random_calls); hash_mask: see debug_hash_mask (0: every name collides).
     """
 
     def __init__(self, *, uid: int = 1000, gid: int = 1000, umask: int = 0o022,
                  fetch: Callable[[str], bytes | int] | None = None, stdin: bytes = b"",
-                 clock: Callable[[], int] | None = None, random: Callable[[int], bytes | int] | None = None):
+                 clock: Callable[[], int] | None = None, random: Callable[[int], bytes | int] | None = None,
+                 hash_mask: int | None = None):
         mod = module()
         self.ffi, self._lib = mod.ffi, mod.lib
         self.fetch = fetch
@@ -343,6 +347,8 @@ class HostVfs:
             raise MemoryError("vfs_new")
         self._lib.vfs_set_user(self._v, uid, gid)
         self._lib.vfs_umask(self._v, umask)
+        if hash_mask is not None:
+            self.debug_hash_mask(hash_mask)
 
     # -- life cycle -------------------------------------------------------------------
     def close(self) -> None:
@@ -641,6 +647,18 @@ class HostVfs:
         out = self.ffi.new("uint64_t *")
         r = self._lib.vfs_mmap_check(self._v, fd, off, length, out)
         return r if r < 0 else out[0]
+
+    # -- the host build's view inside (VFS_DEBUG) ------------------------------------------
+    def debug_stats(self) -> dict[str, int]:
+        """lookups: name lookups so far; probes: directory entries they examined; buckets,
+        entries, longest: the entry table's size, what it holds, its longest chain."""
+        out = self.ffi.new("uint64_t[5]")
+        self._lib.vfs_debug_stats(self._v, out)
+        return dict(zip(("lookups", "probes", "buckets", "entries", "longest"), out))
+
+    def debug_hash_mask(self, mask: int) -> int:
+        """Every entry hash ANDed with mask from now on: 0 puts every entry in one bucket."""
+        return self._lib.vfs_debug_hash_mask(self._v, mask & 0xFFFFFFFF)
 
     def tar_offset(self, fd: int) -> int:
         out = self.ffi.new("uint64_t *")
