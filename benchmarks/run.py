@@ -49,32 +49,27 @@ import bench_vfs  # noqa: E402
 from harness import HERE, ROOT, cli_env, ensure_tools, machine, xax  # noqa: E402
 
 NEXT_STEPS = """\
-## Next steps (from these measurements; not done here: others are changing the PAL and Monitor)
+## What bounds the missed goals, and the way past each
 
-1. **Start-up is the image's copy.** The PAL fetches the whole image through 64 KiB READ xaxcalls into
-   memory that it grows by doubling (`pal_fetch_url`), copying with a byte-loop memcpy, before the
-   program's first instruction; `python3 -c pass` then costs what its image weighs, not what it uses
-   (section 2: full image vs an image of only the files it loads). Hand the cached image to the picoprocess
-   as one read-only fd before the seal and map it (DESIGN.md, "Map, don't copy"; the image-fd helper's
-   branch); then the tar index is built over mapped pages and ELF members (already page-aligned by `pack`)
-   can be mapped, not copied.
-2. **memcpy.** `runtime_c/lib/mem.c` copies a byte at a time (section 3 gives its rate beside the C library's).
-   Every tar-route and RAM-disk read and write, and the image fetch, runs through it. A word-wise loop or
-   `rep movsb` (fast on every x86-64 since Ivy Bridge/Zen) is a few lines.
-3. **The Monitor's start.** Before the picoprocess exists, the CLI imports xax_emu and reads and validates
-   every member of the image (section 2, with a profile of the validation: `image/tarread.py:_checksum_ok`
-   computes the signed variant of every header's checksum in a Python generator even when the unsigned
-   one, a C-speed `sum(bytes)`, already matched). Compute the signed sum only when the unsigned one
-   fails; validate an image once per id and remember it in the cache
-   (the id is the tar's sha256, which the cache already keys on); import lazily what `run` does not need.
-4. **xaxcalls cross processes.** A null xaxcall costs a SEQPACKET round trip, and on this 2-vCPU VM a
-   cross-CPU wake-up dominates it (section 4: pinned vs unpinned). The Monitor's Python adds its own part
-   per message on top (section 4: the null xaxcall against the C-to-C and Python echo floors). Keep policy-free answers in the picoprocess, batch, or use a shared-memory ring with one
-   wake-up per batch; pinning Monitor and picoprocess to one CPU is a measured, cheap option for `run`.
-5. **The trap.** An emulated call costs one signal delivery (section 1, trapfloor); the layer's dispatch
-   adds little. Only rewriting syscall instructions into calls of the layer (at pack time for the image's
-   ELF members, or lazily on the first trap of each site, as zpoline and LiteBox do) gets under 5x.
-6. **Threads** (the lead's work in progress) unblock espeak-ng; its row is then measured like the others.
+Done since the first run of these benchmarks: the image reaches the picoprocess as one read-only fd
+and is mapped, not copied (DESIGN.md "Map, don't copy"); the runtime's memcpy is `rep movsb`; the
+VFS finds names through one hash table; threads run (espeak-ng's row is measured like the others).
+What is left, from the rows above:
+
+1. **The trap.** An emulated call costs one signal delivery (section 1, trapfloor): an empty SIGSYS
+   handler alone is over the 5x goal, and random 4 KiB reads and stat calls from the tar route are
+   bound by it too (section 3). Only rewriting syscall instructions into calls of the layer (at pack
+   time for the image's ELF members, or lazily on the first trap of each site, as zpoline and LiteBox
+   do) gets under it; the red zone below the stack pointer and other threads running the code being
+   patched are what such a rewrite has to answer.
+2. **xaxcalls cross processes.** A null xaxcall costs a SEQPACKET round trip, and on this 2-vCPU VM a
+   cross-CPU wake-up dominates it (section 4: pinned vs unpinned, and the C-to-C floor). The Monitor's
+   Python adds its own part per message on top. Batching, or a shared-memory ring with one wake-up per
+   batch, is the way under 30x; pinning the Monitor and the picoprocess to one CPU is a cheap option.
+3. **The Monitor's start.** Before the picoprocess exists, the Monitor's interpreter starts and imports
+   xax_emu, and reads and checks the image (section 2's breakdown): a Python process alone costs about
+   what proot's whole run costs here, so `xax-emu run` beats proot only with the Monitor already running
+   (`xax-emu serve`, the browser's proxy, is that case) or written in a faster-starting language.
 """
 
 
