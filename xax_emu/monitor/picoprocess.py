@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import os
 import secrets
 import signal
@@ -22,10 +23,9 @@ from typing import TYPE_CHECKING, Callable
 
 from .. import protocol as p
 from ..errors import OriginError, ProtocolViolation
-from ..syscalls import catalogue
-from ..syscalls.forwarding import FORWARDABLE
+from ..syscalls.forwarding import FORWARDABLE, Forwarded
 from ..runtime import pico_binary
-from ..seal import filter_bpf
+from ..seal import filter_bpf, syscall_number
 from .channels import CLOSED, BodyChannel, Channel, InputChannel, OutputChannel, PutChannel, SocketChannel
 from .imagefile import ImageFile
 from .origin import Origin, check_same_origin
@@ -40,6 +40,14 @@ BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many downlo
 BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 LAYER_URL = "xax-local:layer"
 SIGBUF_LOW, SIGBUF_PAGES = 0x1000_0000_0000, (0x6000_0000_0000 - 0x1000_0000_0000) // 4096
+
+
+@functools.cache
+def _forwardable_by_number() -> dict[int, Forwarded]:
+    """FORWARDABLE by syscall number, numbered by libseccomp (loaded for the filter
+    anyway; tests/test_syscall_catalogue.py checks it agrees with the kernel's
+    numbers): the whole syscall catalogue is not needed to serve a FORWARD."""
+    return {syscall_number(name): f for name, f in FORWARDABLE.items()}
 
 
 @dataclass
@@ -266,10 +274,7 @@ class Picoprocess:
         if len(msg.payload) != p.FORWARD.size:
             raise ProtocolViolation(f"FORWARD: payload of {len(msg.payload)} bytes, expected {p.FORWARD.size}")
         nr, *args = p.FORWARD.unpack(msg.payload)
-        try:
-            forwarded = FORWARDABLE.get(catalogue.by_number(nr).name)
-        except catalogue.UnknownSyscall:
-            forwarded = None
+        forwarded = _forwardable_by_number().get(nr)
         if forwarded is None:
             self.reply(msg, -1, p.FORWARD_RESULT.pack(-errno.ENOSYS))
             return
