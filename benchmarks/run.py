@@ -43,12 +43,13 @@ NEXT_STEPS = """\
 2. **memcpy.** `runtime_c/lib/mem.c` copies a byte at a time (section 3 gives its rate beside the C library's).
    Every tar-route and RAM-disk read and write, and the image fetch, runs through it. A word-wise loop or
    `rep movsb` (fast on every x86-64 since Ivy Bridge/Zen) is a few lines.
-3. **The Monitor's start.** Before the picoprocess exists, the CLI imports xax_emu and reads and validates
-   every member of the image (section 2, with a profile of the validation: `image/tarread.py:_checksum_ok`
-   computes the signed variant of every header's checksum in a Python generator even when the unsigned
-   one, a C-speed `sum(bytes)`, already matched). Compute the signed sum only when the unsigned one
-   fails; validate an image once per id and remember it in the cache
-   (the id is the tar's sha256, which the cache already keys on); import lazily what `run` does not need.
+3. **The Monitor's start.** Done in part: `run` imports only what it uses, sums tar headers in C, and
+   validates an image's bytes once (a record named by their sha256, `xax_emu/monitor/validated.py`).
+   What is left before the picoprocess (section 2's breakdown): the interpreter's own start, and the copy
+   of a local image into a sealed memfd with its sha256 on every run (what lets a user-writable file be
+   mapped at all; some 75 ms for 82 MiB here). An image that holds only what the program uses is cheaper
+   in proportion; a file the kernel keeps immutable (fs-verity, whose digest it gives in O(1)) would need
+   neither copy nor hash.
 4. **xaxcalls cross processes.** A null xaxcall costs a SEQPACKET round trip, and on this 2-vCPU VM a
    cross-CPU wake-up dominates it (section 4: pinned vs unpinned). The Monitor's Python adds its own part
    per message on top (section 4: the null xaxcall against the C-to-C and Python echo floors). Keep policy-free answers in the picoprocess, batch, or use a shared-memory ring with one
