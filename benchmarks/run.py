@@ -53,7 +53,9 @@ NEXT_STEPS = """\
 
 Done since the first run of these benchmarks: the image reaches the picoprocess as one read-only fd
 and is mapped, not copied (DESIGN.md "Map, don't copy"); the runtime's memcpy is `rep movsb`; the
-VFS finds names through one hash table; threads run (espeak-ng's row is measured like the others).
+VFS finds names through one hash table; threads run (espeak-ng's row is measured like the others);
+`run` imports only what it uses, sums tar headers in C and validates an image's bytes once (a record
+named by their sha256, `xax_emu/monitor/validated.py`).
 What is left, from the rows above:
 
 1. **The trap.** An emulated call costs one signal delivery (section 1, trapfloor): an empty SIGSYS
@@ -66,10 +68,13 @@ What is left, from the rows above:
    cross-CPU wake-up dominates it (section 4: pinned vs unpinned, and the C-to-C floor). The Monitor's
    Python adds its own part per message on top. Batching, or a shared-memory ring with one wake-up per
    batch, is the way under 30x; pinning the Monitor and the picoprocess to one CPU is a cheap option.
-3. **The Monitor's start.** Before the picoprocess exists, the Monitor's interpreter starts and imports
-   xax_emu, and reads and checks the image (section 2's breakdown): a Python process alone costs about
-   what proot's whole run costs here, so `xax-emu run` beats proot only with the Monitor already running
-   (`xax-emu serve`, the browser's proxy, is that case) or written in a faster-starting language.
+3. **The Monitor's start.** What is left before the picoprocess (section 2's breakdown): the
+   interpreter's own start — about what proot's whole run costs here — and the copy of a local image
+   into a sealed memfd with its sha256 on every run (what lets a user-writable file be mapped at all;
+   some 75 ms for 82 MiB here). An image that holds only what the program uses is cheaper in
+   proportion; a file the kernel keeps immutable (fs-verity, whose digest it gives in O(1)) would need
+   neither copy nor hash; a Monitor already running (`xax-emu serve`, the browser's proxy) pays the
+   interpreter's start once.
 """
 
 

@@ -329,3 +329,46 @@ def test_fuzz_mutated_packed_image(packed):
         check(bytes(data[:cut]))
 
     run()
+
+
+# -- the header checksum, against the definition ------------------------------------------
+
+
+def _checksum_by_definition(h: bytes) -> bool:
+    """POSIX: the sum of the header's bytes, unsigned, with the checksum field taken
+    as eight spaces; old tars summed signed chars.  Written out byte by byte."""
+    stored = h[148:156].replace(b"\0", b" ").strip(b" ")
+    if not stored or any(c not in b"01234567" for c in stored):
+        return False
+    rest = h[:148] + b" " * 8 + h[156:]
+    unsigned = sum(rest)
+    signed = sum(b - 256 if b > 127 else b for b in rest)
+    return int(stored, 8) in (unsigned, signed)
+
+
+def _with_checksum(h: bytes, value: int, form: int) -> bytes:
+    field = [b"%06o\0 ", b"%07o\0", b"%o", b" %06o "][form] % (value & 0o7777777)
+    return h[:148] + field[:8].ljust(8, b"\0") + h[156:]
+
+
+@given(st.binary(min_size=512, max_size=512), st.integers(0, 3), st.integers(-4, 4), st.booleans())
+def test_header_checksum_matches_its_definition(h, form, delta, signed):
+    """tarread's checksum (sums in C, the signed one only when the unsigned one fails)
+    accepts exactly the headers the definition accepts: stored checksums equal to the
+    unsigned sum, the signed sum, either off by a little, or garbage."""
+    from xax_emu.image.tarread import _checksum_ok
+
+    rest = h[:148] + b" " * 8 + h[156:]
+    total = sum(b - 256 if b > 127 else b for b in rest) if signed else sum(rest)
+    block = _with_checksum(h, total + delta, form)
+    assert _checksum_ok(block) == _checksum_by_definition(block)
+    assert _checksum_ok(h) == _checksum_by_definition(h)
+
+
+def test_header_checksum_signed_form_is_accepted():
+    h = bytearray(header(b"caf\xc3\xa9"))  # a byte over 127: the signed and unsigned sums differ
+    h[148:156] = b" " * 8
+    signed = sum(b - 256 if b > 127 else b for b in h)
+    h[148:156] = b"%06o\0 " % signed
+    from xax_emu.image.tarread import _checksum_ok
+    assert signed != sum(bytes(h[:148]) + b" " * 8 + bytes(h[156:])) and _checksum_ok(bytes(h))

@@ -36,3 +36,8 @@ def test_pico_binary_has_only_relative_relocations():
             if isinstance(section, RelocationSection):
                 for rel in section.iter_relocations():
                     assert rel["r_info_type"] == 8, "only R_X86_64_RELATIVE: the boot block relocates itself"
+
+
+def test_seccomp_ffi_module_is_current():
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_seccomp_ffi.py"), "--check"], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()

@@ -1,4 +1,9 @@
-"""The xax-emu command line."""
+"""The xax-emu command line.
+
+Each command imports what it uses when it runs: `run` is on the path of every
+sealed program's start, and must not pay for the packer (libarchive,
+pyelftools), the profile compiler or the trace report.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,19 +11,11 @@ import json
 import os
 import re
 import sys
-from collections import Counter
 from pathlib import Path
 
 from . import __version__
 from .errors import ProgramError, SealError, XaxError
-from .monitor import Monitor, Stdio, parse_origin
-from .monitor.fetch import HttpCache
-from .launch import Request, start_kwargs
-from .profiles import DEFAULT, load
-from .program import resolve as resolve_program
-from .syscalls.compiler import table
-from .syscalls.profile import resolve
-from .trace_report import accounting, render, suggest
+from .profiles import DEFAULT
 
 _SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
 
@@ -37,7 +34,7 @@ def _env_pair(text: str) -> str:
 
 
 def _thread_count(text: str) -> int:
-    from .image.manifest import MAX_THREADS
+    from .image.format import MAX_THREADS
     try:
         n = int(text)
     except ValueError:
@@ -77,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                           f"(default {DEFAULT}; an image carries its own)")
     run.add_argument("--fs-image", metavar="TAR",
                      help="a tar whose files the profile's Tar routes show (`pack` puts them in the app's image)")
-    run.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache")
+    run.add_argument("--no-cache", action="store_true",
+                     help="do not use the HTTP cache, nor the record of images already validated (an image is "
+                          "then checked member by member)")
     run.add_argument("--report", choices=("none", "json"), default="none",
                      help="after the run, print a report of the picoprocess on stderr")
     run.add_argument("--stats-json", metavar="FILE",
@@ -141,9 +140,16 @@ def _open_stats(path: str | None):
 
 def _run(ns: argparse.Namespace, trace_all: bool = False):
     """Run what the user named, sealed, with stdio relayed; returns the report and the picoprocess."""
+    from .launch import Request, start_kwargs
+    from .monitor import Monitor, Stdio, parse_origin
+    from .monitor.fetch import HttpCache
+    from .monitor.validated import ValidatedImages
+    from .program import resolve as resolve_program
+
     origin = parse_origin(ns.origin) if ns.origin else None
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
-    program = resolve_program(ns.program, origin, cache,
+    validated = None if ns.no_cache else ValidatedImages(ValidatedImages.default_directory())
+    program = resolve_program(ns.program, origin, cache, validated=validated,
                               **({"download_limit": ns.download_limit} if ns.download_limit else {}))
     if program.is_image and (ns.profile is not None or ns.fs_image is not None):
         raise ProgramError(f"{ns.program}: an image carries its own profile and files: "
@@ -180,6 +186,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def cmd_trace(ns: argparse.Namespace) -> int:
     """The program runs as with `run` (its stdout is its own); the accounting goes to
     stderr, or to --output."""
+    from .trace_report import accounting, render, suggest
+
     report, _ = _run(ns, trace_all=True)
     acc = accounting(report)
     acc["exit_code"] = report.exit_code
@@ -194,6 +202,12 @@ def cmd_trace(ns: argparse.Namespace) -> int:
 
 
 def cmd_syscalls(ns: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from .profiles import load
+    from .syscalls.compiler import table
+    from .syscalls.profile import resolve
+
     profile = load(ns.profile)
     rows = table(resolve(profile))
     if ns.json:

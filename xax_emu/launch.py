@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .layers import layer_for, program_env
 from .monitor.imagefile import ImageFile
 from .monitor.picoprocess import Limits
 from .profiles import DEFAULT
@@ -46,6 +45,8 @@ def start_kwargs(req: Request) -> dict:
                     env=_merge_env([f"{k}={v}" for k, v in sorted(app.get("env", {}).items())], req.env),
                     origin=prog.origin, limits=limits, local_files=prog.local_files, layer=None,
                     pal_settings=prog.pal_settings, image=prog.image)
+    from .layers import layer_for, program_env  # a bare program's layer: the profile compiler, not needed for images
+
     spec = req.profile or DEFAULT
     return dict(image_url=prog.image_url, argv=[prog.name, *req.args], env=program_env(spec, req.env),
                 origin=prog.origin, limits=replace(Limits(), **chosen), local_files=prog.local_files,

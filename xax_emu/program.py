@@ -4,25 +4,27 @@ Either way the Monitor reads it first — from the file, or through the HTTP
 cache — and checks it: a static x86-64 ELF, which it then serves to the PAL
 under the name in xabi_args()[0]; or an image, validated member by member, which
 it hands to the picoprocess as one read-only fd (monitor/imagefile.py says why
-those bytes cannot change after the check).  A URL's origin becomes the
-program's origin.
+those bytes cannot change after the check).  An image whose bytes (by sha256)
+the Monitor has validated before is not validated member by member again
+(monitor/validated.py).  A URL's origin becomes the program's origin.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
 from .errors import OriginError, ProgramError
 from .image import ImageError, validate
+from .image.format import META
+from .image.validate import parse_meta
 from .monitor.fetch import FetchError, HttpCache, fetch
 from .monitor.imagefile import ImageFile
 from .monitor.origin import Origin, parse_url
+from .monitor.validated import ValidatedImages
 
 LOCAL_SCHEME = "xax-local:"
 MAX_PROGRAM = 2 << 30
@@ -45,6 +47,9 @@ class Program:
 
 def check_static_elf(data: bytes, name: str) -> None:
     """Refuse, with a reason naming the file, anything the loader cannot start."""
+    from elftools.common.exceptions import ELFError  # here, not above: app images never need pyelftools
+    from elftools.elf.elffile import ELFFile
+
     try:
         elf = ELFFile(io.BytesIO(data))
         if elf.elfclass != 64 or elf["e_machine"] != "EM_X86_64":
@@ -64,10 +69,36 @@ def _looks_like_tar(data: bytes) -> bool:
     return len(data) >= 512 and data[257:262] == b"ustar"
 
 
-def _image_program(image: ImageFile, data, name: str, url: str, origin: Origin | None) -> Program:
-    """An app image whose bytes `data` are those of `image` (its fd): validated."""
+def _validated_meta(image: ImageFile, data, validated: ValidatedImages | None) -> dict:
+    """The metadata of the image whose bytes are `data` (those of `image`; None: map
+    them), the image validated — in full, unless these very bytes (by sha256) were
+    validated before; then only the metadata is read and checked again."""
+    record = None
+    if validated is not None and image.sha256 is not None:
+        record = validated.lookup(image.sha256, image.size)
+    if record is not None:
+        start, end = record.meta_offset, record.meta_offset + record.meta_size
+        raw = bytes(data[start:end]) if data is not None else image.pread(start, record.meta_size)
+        try:
+            return parse_meta(raw)
+        except ImageError:
+            pass  # not what was recorded: validate in full, as if there were no record
+    if data is None:
+        with image.mapping() as mapped:
+            checked = validate(mapped)
+    else:
+        checked = validate(data)
+    if validated is not None and image.sha256 is not None:
+        m = checked.by_name[META]
+        validated.remember(image.sha256, image.size, m.data_offset, m.size)
+    return checked.meta
+
+
+def _image_program(image: ImageFile, data, name: str, url: str, origin: Origin | None,
+                   validated: ValidatedImages | None) -> Program:
+    """An app image whose bytes `data` are those of `image` (its fd; None: read it): validated."""
     try:
-        meta = validate(data).meta
+        meta = _validated_meta(image, data, validated)
     except ImageError as e:
         image.close()
         raise ProgramError(f"{name}: not a usable image: {e}", name) from None
@@ -81,19 +112,20 @@ def _bare_program(data: bytes, name: str, url: str, origin: Origin | None) -> Pr
     return Program(url, origin, {url: data}, None, name)
 
 
-def _local_image(fd: int, program: str, url: str, origin: Origin | None) -> Program:
+def _local_image(fd: int, program: str, url: str, origin: Origin | None,
+                 validated: ValidatedImages | None) -> Program:
     """A local image: validated in the sealed copy the picoprocess will map."""
     image = ImageFile.copy_of_file(program, fd)
-    with image.mapping() as data:
-        if not _looks_like_tar(data):  # the file changed since its first block was read
-            image.close()
-            raise ProgramError(f"{program}: changed while it was read", program)
-        return _image_program(image, data, program, url, origin)
+    if not _looks_like_tar(image.pread(0, 512)):  # the file changed since its first block was read
+        image.close()
+        raise ProgramError(f"{program}: changed while it was read", program)
+    return _image_program(image, None, program, url, origin, validated)
 
 
 def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
-            download_limit: int = MAX_PROGRAM) -> Program:
-    """A local path is served by the Monitor itself; a URL makes its own origin."""
+            download_limit: int = MAX_PROGRAM, validated: ValidatedImages | None = None) -> Program:
+    """A local path is served by the Monitor itself; a URL makes its own origin.
+    With `validated`, an image validated before (the same bytes) is not validated again."""
     if "://" in program:
         try:
             url = parse_url(program)
@@ -114,7 +146,9 @@ def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
         name = url.path.rpartition("/")[2] or url.origin.host
         image = (ImageFile.cached(resp.file, resp.body, name) if resp.file is not None
                  else ImageFile.copy_of_bytes(resp.body, name))
-        return _image_program(image, resp.body, program, str(url), url.origin)
+        if validated is not None:  # the key of the record: the digest of the very bytes validated and mapped
+            image.sha256 = resp.sha256 or hashlib.sha256(resp.body).hexdigest()
+        return _image_program(image, resp.body, program, str(url), url.origin, validated)
     path = Path(program)
     url = f"{LOCAL_SCHEME}program/{path.name}"
     try:
@@ -127,7 +161,7 @@ def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ProgramError(f"{program}: {'is a directory' if path.is_dir() else 'not a regular file'}", program)
         if _looks_like_tar(os.pread(fd, 512, 0)):
-            return _local_image(fd, program, url, origin)
+            return _local_image(fd, program, url, origin, validated)
         with os.fdopen(os.dup(fd), "rb") as f:
             data = f.read(MAX_PROGRAM + 1)
     except OSError as e:

@@ -30,10 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ManifestError
-from .format import NAME_MAX, PATH_MAX, RESERVED, split_image_path
+from .format import MAX_THREADS, NAME_MAX, PATH_MAX, RESERVED, split_image_path
 
 DEFAULT_PROFILE = "static-libc"
-MAX_THREADS = 4096
 _SIZE = re.compile(r"^(\d+)\s*([KMGT]?)(?:i?B)?$", re.IGNORECASE)
 _SHIFT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
 

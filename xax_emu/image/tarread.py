@@ -13,6 +13,7 @@ one block, so it ends.  Every problem is an ImageError of one line naming the me
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -38,6 +39,15 @@ class Member:
     data_offset: int  # where its data starts
 
 
+_OCTAL_DIGITS = b"01234567"
+_HIGH_BYTES = bytes(range(128, 256))
+
+
+def _is_octal(text: bytes) -> bool:
+    """Only the digits 0-7 (and not empty): one C-level pass, not a generator."""
+    return bool(text) and not text.translate(None, _OCTAL_DIGITS)
+
+
 def _cstr(field: bytes) -> bytes:
     i = field.find(b"\0")
     return field if i < 0 else field[:i]
@@ -54,19 +64,25 @@ def _number(field: bytes, what: str, offset: int, signed: bool = False) -> int:
     text = field.replace(b"\0", b" ").strip(b" ")
     if not text:
         return 0
-    if not all(48 <= c <= 55 for c in text):
+    if not _is_octal(text):
         raise ImageError(f"header at offset {offset}: bad {what} field {bytes(field)!r}")
     return int(text, 8)
 
 
 def _checksum_ok(h: bytes) -> bool:
+    """The header's checksum: the sum of its bytes with the checksum field counted
+    as eight spaces, as unsigned bytes (POSIX) or as signed ones (old tars)."""
     stored = h[148:156].replace(b"\0", b" ").strip(b" ")
-    if not stored or not all(48 <= c <= 55 for c in stored):
+    if not _is_octal(stored):
         return False
     want = int(stored, 8)
-    unsigned = sum(h[:148]) + 8 * 32 + sum(h[156:])
-    signed = sum(b - 256 if b > 127 else b for b in h[:148] + h[156:]) + 8 * 32
-    return want in (unsigned, signed)
+    unsigned = sum(h) - sum(h[148:156]) + 8 * 32  # sum() of bytes runs in C
+    if want == unsigned:
+        return True
+    # Read as signed, each byte over 127 counts 256 less.
+    rest = h[:148] + h[156:]
+    high = len(rest) - len(rest.translate(None, _HIGH_BYTES))
+    return want == unsigned - 256 * high
 
 
 def _utf8(raw: bytes, what: str, offset: int) -> str:
@@ -121,7 +137,8 @@ def normalize(raw: str, offset: int) -> str:
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise ImageError("'..' in the name", raw)
-    if any(len(p.encode()) > NAME_MAX for p in parts):
+    # (a name of at most NAME_MAX bytes in all cannot have a longer component)
+    if len(raw.encode()) > NAME_MAX and any(len(p.encode()) > NAME_MAX for p in parts):
         raise ImageError(f"a name component over {NAME_MAX} bytes", raw)
     name = "/".join(parts)
     if len(name.encode()) > PATH_MAX:
@@ -134,9 +151,29 @@ class TarReader:
         self.f = f
         self.size = size
 
-    def read(self, offset: int, n: int) -> bytes:
+    def _check_range(self, offset: int, n: int) -> None:
         if offset < 0 or n < 0 or offset + n > self.size:
             raise ImageError(f"truncated archive: {n} bytes at offset {offset} run past the end ({self.size})")
+
+    def sha256(self, offset: int, n: int) -> str:
+        """The sha256 of n bytes at offset: hashed in place when the source is a
+        mapping (no copy), else read a MiB at a time."""
+        self._check_range(offset, n)
+        h = hashlib.sha256()
+        view = getattr(self.f, "view", None)
+        if view is not None:
+            with view(offset, n) as v:
+                h.update(v)
+            return h.hexdigest()
+        while n:
+            chunk = min(n, 1 << 20)
+            h.update(self.read(offset, chunk))
+            offset += chunk
+            n -= chunk
+        return h.hexdigest()
+
+    def read(self, offset: int, n: int) -> bytes:
+        self._check_range(offset, n)
         self.f.seek(offset)
         data = self.f.read(n)
         if len(data) != n:

@@ -12,17 +12,16 @@ validate(image) reads the tar structure with the bounded reader (tarread.py), th
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import mmap
 import os
+import re
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from .errors import ImageError
-from .format import FORMAT, LAYER, META, META_MAX, PAD_DIR, RESERVED, VERSION, split_image_path
-from .manifest import MAX_THREADS
+from .format import FORMAT, LAYER, MAX_THREADS, META, META_MAX, PAD_DIR, RESERVED, VERSION, split_image_path
 from .paths import NotADir, PathEscape, PathLoop, resolve
 from .tarread import Member, TarReader
 
@@ -59,6 +58,10 @@ class _Mapped:
 
     def read(self, n: int) -> bytes:
         return self.m.read(n)
+
+    def view(self, offset: int, n: int) -> memoryview:
+        """n bytes at offset, in place (a context manager: the mapping cannot close while it is held)."""
+        return memoryview(self.m)[offset:offset + n]
 
     def __enter__(self):
         return self
@@ -190,7 +193,15 @@ def _meta(reader: TarReader, image: Image) -> dict:
         raise ImageError(f"is a {m.type}, not a file", META)
     if m.size > META_MAX:
         raise ImageError(f"{m.size} bytes, over the {META_MAX >> 20} MiB cap", META)
-    raw = reader.read(m.data_offset, m.size)
+    return parse_meta(reader.read(m.data_offset, m.size))
+
+
+def parse_meta(raw: bytes) -> dict:
+    """The bytes of .xax/meta.json, parsed and checked against the schema pack.py
+    writes (validate() does this as one of its steps; a Monitor that validated the
+    same image before does only this, monitor/validated.py)."""
+    if len(raw) > META_MAX:
+        raise ImageError(f"{len(raw)} bytes, over the {META_MAX >> 20} MiB cap", META)
     try:
         meta = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as e:
@@ -240,8 +251,8 @@ def _meta(reader: TarReader, image: Image) -> dict:
     _need(isinstance(files, dict), "files is not an object")
     for path, info in files.items():
         what = f"files[{path[:200]!r}]"
-        _need(_abs_path(path) and path == "/" + "/".join(split_image_path(path)),
-              f"{what}: not a normalized absolute path")
+        parts = split_image_path(path) if _is_str(path) and "\0" not in path and len(path) <= 4096 else None
+        _need(parts is not None and path == "/" + "/".join(parts), f"{what}: not a normalized absolute path")
         _need(isinstance(info, dict), f"{what}: not an object")
         if info.get("type") == "file":
             _need(_is_int(info.get("size")) and info["size"] >= 0 and _hex64(info.get("sha256")),
@@ -253,22 +264,18 @@ def _meta(reader: TarReader, image: Image) -> dict:
     return meta
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def _hex64(x) -> bool:
-    return _is_str(x) and len(x) == 64 and all(c in "0123456789abcdef" for c in x)
+    return _is_str(x) and _HEX64.fullmatch(x) is not None
 
 
 # -- the contents against the metadata ------------------------------------------------
 
 
 def _sha256(reader: TarReader, m: Member) -> str:
-    h = hashlib.sha256()
-    off, left = m.data_offset, m.size
-    while left:
-        n = min(left, 1 << 20)
-        h.update(reader.read(off, n))
-        off += n
-        left -= n
-    return h.hexdigest()
+    return reader.sha256(m.data_offset, m.size)
 
 
 def _contents(reader: TarReader, image: Image, check_data: bool) -> None:

@@ -3,21 +3,26 @@
 Runs in the Monitor's worker threads, never on its event loop.  Every hop of a
 redirect chain is checked against the picoprocess's origin; bodies are capped
 at the download limit.
+
+http.client and ssl are imported on the first request, not with this module:
+`xax-emu run` of a local image needs the cache object but no HTTP.
 """
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
-import ssl
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import OriginError
 from .origin import Origin, Url, check_same_origin, resolve_redirect
+
+if TYPE_CHECKING:
+    import http.client
 
 MAX_REDIRECTS = 5
 TIMEOUT = 30.0
@@ -32,16 +37,20 @@ class Response:
     status: int
     body: bytes
     file: int | None = None  # with want_file, a body from the cache: an open fd of its file (the caller closes it)
+    sha256: str | None = None  # a body from the cache: its sha256, which the cache checked against the body
 
 
 def _connect(u: Url) -> http.client.HTTPConnection:
+    import http.client
     if u.origin.scheme == "https":
+        import ssl
         return http.client.HTTPSConnection(u.origin.host, u.origin.port, timeout=TIMEOUT,
                                            context=ssl.create_default_context())
     return http.client.HTTPConnection(u.origin.host, u.origin.port, timeout=TIMEOUT)
 
 
 def _read_capped(resp: http.client.HTTPResponse, limit: int, url: Url) -> bytes:
+    import http.client
     declared = resp.getheader("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise FetchError(f"{url}: {declared} bytes exceed the download limit of {limit}")
@@ -163,6 +172,7 @@ class HttpCache:
 
 
 def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str]) -> http.client.HTTPResponse:
+    import http.client
     conn = _connect(u)
     try:
         conn.request(method, u.path, body=body, headers={"Host": u.host_header, "User-Agent": "xax-emu", **headers})
@@ -193,7 +203,7 @@ def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = 
                 meta, cached_body, _ = cached
                 if meta.get("expires", 0) > time.time():
                     cached_fd, fd = None, cached_fd
-                    return Response(200, cached_body, fd)
+                    return Response(200, cached_body, fd, meta["sha256"])
                 if meta.get("etag"):
                     headers["If-None-Match"] = meta["etag"]
                 if meta.get("last_modified"):
@@ -214,7 +224,7 @@ def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = 
                 if resp.status == 304 and cached:
                     cache.touch(key, cached[0], resp.msg)
                     cached_fd, fd = None, cached_fd
-                    return Response(200, cached[1], fd)
+                    return Response(200, cached[1], fd, cached[0]["sha256"])
                 data = _read_capped(resp, limit, u)
                 if method == "GET" and resp.status == 200 and cache:
                     cache.store(key, resp.msg, data)

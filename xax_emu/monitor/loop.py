@@ -15,13 +15,15 @@ import selectors
 import socket
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .. import protocol as p
 from .channels import PutChannel, SocketChannel
 from .fetch import FetchError, HttpCache, fetch
 from .picoprocess import ExitReport, Picoprocess
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 CONNECT_TIMEOUT = 10.0
 
@@ -31,7 +33,8 @@ class Monitor:
         self.selector = selectors.DefaultSelector()
         self.cache = cache
         self._log = log or (lambda line: print(line, file=sys.stderr))
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xax-fetch")
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None  # made on first use: most runs never fetch
         self.done: queue.SimpleQueue = queue.SimpleQueue()
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.selector.register(self.wake_r, selectors.EVENT_READ, ("wake", None))
@@ -93,6 +96,13 @@ class Monitor:
         return report
 
     # -- worker threads ---------------------------------------------------------------
+
+    @property
+    def pool(self) -> "ThreadPoolExecutor":
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="xax-fetch")
+        return self._pool
 
     def _post(self, callback: Callable[[], None]) -> None:
         self.done.put(callback)
@@ -225,7 +235,8 @@ class Monitor:
             pico.kill("the Monitor is shutting down")
         while self.live:
             self.step()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         self.selector.close()
         os.close(self.wake_r)
         os.close(self.wake_w)

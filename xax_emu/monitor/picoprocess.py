@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import os
 import secrets
 import signal
@@ -29,11 +30,9 @@ from typing import TYPE_CHECKING, Callable
 
 from .. import protocol as p
 from ..errors import OriginError, ProtocolViolation, SealError
-from ..syscalls import catalogue
-from ..syscalls.forwarding import FORWARDABLE
+from ..syscalls.forwarding import FORWARDABLE, Forwarded
 from ..runtime import pico_binary
-from ..seal import filter_bpf, notified_numbers, notify_filter_bpf
-from ..seal.notify import AUDIT_ARCH_X86_64, Listener
+from ..seal import filter_bpf, notified_numbers, notify_filter_bpf, syscall_number
 from .channels import CLOSED, BodyChannel, Channel, InputChannel, OutputChannel, PutChannel, SocketChannel
 from .imagefile import ImageFile
 from .origin import Origin, check_same_origin
@@ -48,7 +47,21 @@ BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many downlo
 BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 LAYER_URL = "xax-local:layer"
 SIGBUF_LOW, SIGBUF_PAGES = 0x1000_0000_0000, (0x6000_0000_0000 - 0x1000_0000_0000) // 4096
-NOTIFIED = notified_numbers()  # the system calls the kernel-counting filter asks about
+AUDIT_ARCH_X86_64 = 0xC000003E  # <linux/audit.h>: the only arch a notification may carry
+
+
+@functools.lru_cache(maxsize=1)
+def NOTIFIED() -> frozenset[int]:  # noqa: N802 - a constant, computed when trace mode first needs it
+    """The system calls the kernel-counting filter asks about."""
+    return notified_numbers()
+
+
+@functools.cache
+def _forwardable_by_number() -> dict[int, Forwarded]:
+    """FORWARDABLE by syscall number, numbered by libseccomp (loaded for the filter
+    anyway; tests/test_syscall_catalogue.py checks it agrees with the kernel's
+    numbers): the whole syscall catalogue is not needed to serve a FORWARD."""
+    return {syscall_number(name): f for name, f in FORWARDABLE.items()}
 
 
 @dataclass
@@ -117,7 +130,7 @@ class Picoprocess:
         self.trace_all = trace_all
         # Counting the calls that reach the kernel goes with trace mode unless asked otherwise.
         self.count_kernel = trace_all if count_kernel is None else count_kernel
-        self.listener: Listener | None = None
+        self.listener = None  # trace mode: the kernel-counting filter's listener (seal.notify.Listener)
         self.awaiting_listener = self.count_kernel
         self.runtime_code: list[tuple[int, int]] | None = None  # from RUNTIME_CODE
         self.kernel: Counter = Counter()  # (syscall nr, "program" | "runtime") -> count
@@ -262,6 +275,7 @@ class Picoprocess:
                 self.kill("protocol violation: the first message in trace mode must be the boot block's "
                           "LISTENER with one fd")
                 return False
+            from ..seal.notify import Listener  # trace mode only: its cffi declarations cost start-up time
             self.listener = Listener(fds.pop())  # checks that it is a seccomp listener
         except (ProtocolViolation, SealError) as e:
             self.kill(f"protocol violation: LISTENER: {e}")
@@ -286,7 +300,7 @@ class Picoprocess:
                     if listener.state() == "gone":  # no process left to ask: stop polling it
                         self.monitor.stop_notifications(self)
                     return
-                if n.arch != AUDIT_ARCH_X86_64 or n.nr not in NOTIFIED:
+                if n.arch != AUDIT_ARCH_X86_64 or n.nr not in NOTIFIED():
                     # The filter asks only about allowlisted x86-64 calls; anything else means it is not ours.
                     self.kill(f"unexpected seccomp notification: system call {n.nr}, arch {n.arch:#x}")
                     return
@@ -358,10 +372,7 @@ class Picoprocess:
         if len(msg.payload) != p.FORWARD.size:
             raise ProtocolViolation(f"FORWARD: payload of {len(msg.payload)} bytes, expected {p.FORWARD.size}")
         nr, *args = p.FORWARD.unpack(msg.payload)
-        try:
-            forwarded = FORWARDABLE.get(catalogue.by_number(nr).name)
-        except catalogue.UnknownSyscall:
-            forwarded = None
+        forwarded = _forwardable_by_number().get(nr)
         if forwarded is None:
             self.reply(msg, -1, p.FORWARD_RESULT.pack(-errno.ENOSYS))
             return

@@ -2,27 +2,49 @@
 
 `load("static-libc")` returns a shipped profile; `load("path/to/file.py:NAME")`
 loads the Profile called NAME from a Python file (an app's own profile).
+
+The profiles themselves are built on first use (SHIPPED is made by the
+module's __getattr__, PEP 562): `xax-emu run` of an app image needs only the
+name DEFAULT, not the profile DSL.
 """
 from __future__ import annotations
 
-import importlib.util
+import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..syscalls.profile import Profile, ProfileError
-from .glibc_dynamic import GLIBC_DYNAMIC
-from .posix_core import POSIX_CORE
-from .static_libc import STATIC_LIBC
+if TYPE_CHECKING:
+    from ..syscalls.profile import Profile
 
-SHIPPED: dict[str, Profile] = {p.name: p for p in (POSIX_CORE, STATIC_LIBC, GLIBC_DYNAMIC)}
 DEFAULT = "static-libc"
 
 
-def load(spec: str, base_dir: Path | None = None) -> Profile:
+@functools.cache
+def _shipped() -> dict[str, "Profile"]:
+    from .glibc_dynamic import GLIBC_DYNAMIC
+    from .posix_core import POSIX_CORE
+    from .static_libc import STATIC_LIBC
+
+    return {p.name: p for p in (POSIX_CORE, STATIC_LIBC, GLIBC_DYNAMIC)}
+
+
+def __getattr__(name: str):
+    if name == "SHIPPED":
+        return _shipped()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load(spec: str, base_dir: Path | None = None) -> "Profile":
+    import importlib.util
+
+    from ..syscalls.profile import Profile, ProfileError
+
     if ":" not in spec:
+        shipped = _shipped()
         try:
-            return SHIPPED[spec]
+            return shipped[spec]
         except KeyError:
-            raise ProfileError(f"no shipped profile {spec!r} (shipped: {', '.join(sorted(SHIPPED))}; "
+            raise ProfileError(f"no shipped profile {spec!r} (shipped: {', '.join(sorted(shipped))}; "
                                "or give FILE.py:NAME)") from None
     file_part, _, name = spec.rpartition(":")
     path = (base_dir or Path.cwd()) / file_part

@@ -2,33 +2,18 @@
 
 libseccomp builds the BPF for us: it emits the architecture check, the x32
 check and 64-bit argument comparisons, so no jump offset is computed by hand.
+
+The declarations are parsed ahead of time (tools/gen_seccomp_ffi.py writes
+_seccomp_ffi.py from them): parsing a cdef here would import pycparser on
+every `xax-emu run`.
 """
 from __future__ import annotations
 
 import os
-import tempfile
 from contextlib import contextmanager
 
-from cffi import FFI
-
 from ..errors import SealError
-
-ffi = FFI()
-ffi.cdef(
-    """
-    typedef void *scmp_filter_ctx;
-    typedef uint64_t scmp_datum_t;
-    struct scmp_arg_cmp { unsigned int arg; int op; scmp_datum_t datum_a; scmp_datum_t datum_b; };
-    scmp_filter_ctx seccomp_init(uint32_t def_action);
-    void seccomp_release(scmp_filter_ctx ctx);
-    int seccomp_attr_set(scmp_filter_ctx ctx, int attr, uint32_t value);
-    int seccomp_rule_add_exact_array(scmp_filter_ctx ctx, uint32_t action, int syscall,
-                                     unsigned int arg_cnt, const struct scmp_arg_cmp *arg_array);
-    int seccomp_syscall_resolve_name(const char *name);
-    int seccomp_export_bpf(const scmp_filter_ctx ctx, int fd);
-    int seccomp_export_pfc(const scmp_filter_ctx ctx, int fd);
-    """
-)
+from ._seccomp_ffi import ffi
 
 ACT_KILL_PROCESS = 0x80000000
 ACT_TRAP = 0x00030000
@@ -69,8 +54,15 @@ def filter_context(default_action: int):
 
 
 def export(ctx, pfc: bool = False) -> bytes:
-    with tempfile.TemporaryFile() as f:
+    """The filter as libseccomp writes it to an fd (a memfd: no file system involved)."""
+    fd = os.memfd_create("xax-seccomp-export", os.MFD_CLOEXEC)
+    try:
         fn = lib().seccomp_export_pfc if pfc else lib().seccomp_export_bpf
-        check(fn(ctx, f.fileno()), "export")
-        f.seek(0)
-        return f.read()
+        check(fn(ctx, fd), "export")
+        size = os.fstat(fd).st_size
+        out = os.pread(fd, size, 0)
+        if len(out) != size:
+            raise SealError(f"libseccomp: export: read {len(out)} of {size} bytes")
+        return out
+    finally:
+        os.close(fd)
