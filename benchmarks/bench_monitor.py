@@ -95,6 +95,10 @@ def run_section(work, table1: dict) -> Section:
     s, pinned = table1["sealed"]["xaxcall"], table1["pinned"]["xaxcall"]
     prof, busy, waiting = profile_monitor(work, nullcalls, env)
     sec.lines += [
+        "No peer has a Monitor: proot and gVisor run the program's own system calls, so the xaxcall rows have",
+        "no counterpart under them; for the download, the native row is what a program does under proot (a",
+        "direct HTTP GET), and gVisor runs with `--network=none`, as the issue's command has it: no network.",
+        "",
         "A null xaxcall is `xabi_poll` of no channels (table1.c, row b'): one datagram to the Monitor and its",
         "reply. Beside it, the same round trip of a 24-byte datagram (the protocol header) over a SOCK_SEQPACKET",
         f"socketpair, the channel's kind, with nothing behind it (`benchmarks/pingpong.c`, {RUNS} runs of 15 x 2000",

@@ -2,7 +2,7 @@
 trap's own floor (trapfloor.c) under the emulated null call."""
 from __future__ import annotations
 
-from harness import Section, build, cli_env, measure, median, xax
+from harness import PEER_PREFIX, Section, build, cli_env, measure, median, under, xax
 
 ROUNDS = 5  # native and sealed runs alternate; each run reports medians of 31 repetitions
 PINNED_ROUNDS = 3
@@ -16,9 +16,12 @@ def run(work) -> tuple[Section, dict]:
     floor_prog = build(work, "trapfloor.c", cc="gcc")  # native only: installs its own seccomp filter
     env = cli_env(work)
     native, sealed = [], []
+    peers = {peer: [] for peer in PEER_PREFIX}
     for _ in range(ROUNDS):
         native.append(measure([str(prog)]))
         sealed.append(measure(xax("run", str(prog)), env=env))
+        for peer, runs in peers.items():  # the binary's native path: no Xax ABI under them
+            runs.append(measure(under(peer, [str(prog)])))
     # Pinned: the program (and, sealed, the Monitor with it) on one CPU, as a scheduler-free comparison.
     pinned_native, pinned = [], []
     for _ in range(PINNED_ROUNDS):
@@ -30,7 +33,9 @@ def run(work) -> tuple[Section, dict]:
     floor = {k: median(f[k] for f in floors) for k in floors[0]}
     n = {k: median(r[k] for r in native) for k in native[0] if k != "sha1"}
     s = {k: median(r[k] for r in sealed) for k in sealed[0] if k != "sha1"}
-    assert len({r["sha1"] for r in native + sealed}) == 1, "the SHA-1 differs between runs"
+    peer = {name: {k: median(r[k] for r in runs) for k in runs[0] if k != "sha1"} for name, runs in peers.items()}
+    assert len({r["sha1"] for r in native + sealed + [r for runs in peers.values() for r in runs]}) == 1, \
+        "the SHA-1 differs between runs"
     spread = max(r["compute"] for r in native) / min(r["compute"] for r in native)
 
     rows = [
@@ -44,12 +49,18 @@ def run(work) -> tuple[Section, dict]:
         "alternating; each run prints medians of 31 repetitions timed inside the program (clock_gettime), so",
         "process start-up is not in these figures. The article's ratios are from its Table 1 (Linux, cycles).",
         "",
-        "| row | native | xax-emu | ratio | article's ratio (Linux) |",
-        "|---|---:|---:|---:|---:|",
+        "The same binary under the peers takes its native path (close(-1), mmap+munmap: there is no Monitor to",
+        "make an xaxcall to), so their row (b') is blank.",
+        "",
+        "| row | native | xax-emu | ratio | proot | ratio | gVisor (ptrace) | ratio | article's ratio (Linux) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, key, nv, sv in rows:
         a_native, a_xax = ARTICLE[key]
-        sec.lines.append(f"| {label} | {nv:,.0f} ns | {sv:,.0f} ns | {sv / nv:.2f} | {a_xax / a_native:.2f} |")
+        cells = [f"{peer[name][key]:,.0f} ns | {peer[name][key] / nv:.2f}" if "xaxcall" not in label else "— | —"
+                 for name in PEER_PREFIX]
+        sec.lines.append(f"| {label} | {nv:,.0f} ns | {sv:,.0f} ns | {sv / nv:.2f} | {' | '.join(cells)} | "
+                         f"{a_xax / a_native:.2f} |")
     sec.lines += [
         "",
         f"Pinned (`taskset -c 1`, {PINNED_ROUNDS} runs each; sealed, the Monitor shares that CPU): compute "
@@ -96,4 +107,4 @@ def run(work) -> tuple[Section, dict]:
              "passes the goal: rewrite syscall sites (at pack time, or lazily on the first trap, as zpoline and "
              "LiteBox do) into calls of the layer")
     sec.goal("16 MB alloc <= 1.2", f"{s['alloc'] / n['alloc']:.2f}", s["alloc"] / n["alloc"] <= 1.2)
-    return sec, {"native": n, "sealed": s, "pinned": pinned, "pinned_native": pn, "floor": floor}
+    return sec, {"native": n, "sealed": s, "pinned": pinned, "pinned_native": pn, "floor": floor, "peers": peer}

@@ -97,6 +97,15 @@ def measure(argv: list[str], **kw) -> dict[str, float]:
     return pairs(proc.stdout)
 
 
+# The peers run the same binary as natively: proot (path translation by ptrace) and gVisor
+# (runsc, its ptrace platform, no network).
+PEER_PREFIX = {"proot": ["proot"], "gVisor": ["runsc", "--network=none", "--platform=ptrace", "do"]}
+
+
+def under(peer: str, argv: list[str]) -> list[str]:
+    return [*PEER_PREFIX[peer], *argv]
+
+
 def median(values) -> float:
     return statistics.median(values)
 

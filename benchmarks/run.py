@@ -95,7 +95,7 @@ def main() -> int:
                            env=cli_env(work), check=True, capture_output=True)
             images[name] = str(out)
         print("benchmarks: 2. real apps", file=sys.stderr)
-        apps = bench_apps.run_section(work, images)
+        apps = bench_apps.run_section(work, images, t1)
         print("benchmarks: 3. VFS", file=sys.stderr)
         vfs = bench_vfs.run_section(work, t1)
         print("benchmarks: 4. Monitor", file=sys.stderr)
