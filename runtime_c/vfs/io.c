@@ -73,16 +73,8 @@ long vfs_read(struct vfs *v, int fd, void *buf, size_t n)
     struct ofd *f = fd_get_io(v, fd);
     if (!f || !(f->fmode & FM_READ))
         return -EBADF;
-    if (f->kind == OFD_STDIO)
-        return stdio_read(v, f, buf, n);
-    if (f->kind == OFD_PIPE) {
-        f->refs++; /* held for the call, which may wait (pipe.c) */
-        long r = pipe_read(v, f, buf, n);
-        ofd_put(v, f);
-        return r;
-    }
-    if (f->kind == OFD_SOCKET)
-        return -ENOTCONN;
+    if (f->kind != OFD_NODE)
+        return stream_read(v, f, buf, n);
     long r = node_read(v, f, buf, n, f->pos);
     if (r > 0 && !fixed_pos(f))
         f->pos += (uint64_t)r;
@@ -134,16 +126,8 @@ long vfs_readv(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt)
         return r;
     if (total == 0)
         return 0;
-    if (f->kind == OFD_STDIO)
-        return stdio_readv(v, f, iov, cnt);
-    if (f->kind == OFD_PIPE) {
-        f->refs++;
-        long r = pipe_readv(v, f, iov, cnt);
-        ofd_put(v, f);
-        return r;
-    }
-    if (f->kind == OFD_SOCKET)
-        return -ENOTCONN;
+    if (f->kind != OFD_NODE)
+        return stream_readv(v, f, iov, cnt);
     long done = 0;
     for (int i = 0; i < cnt && (size_t)done < total; i++) {
         size_t want = iov[i].iov_len;
@@ -168,16 +152,8 @@ long vfs_write(struct vfs *v, int fd, const void *buf, size_t n)
     struct ofd *f = fd_get_io(v, fd);
     if (!f || !(f->fmode & FM_WRITE))
         return -EBADF;
-    if (f->kind == OFD_STDIO)
-        return stdio_write(v, f, buf, n);
-    if (f->kind == OFD_PIPE) {
-        f->refs++;
-        long r = pipe_write(v, f, buf, n);
-        ofd_put(v, f);
-        return r;
-    }
-    if (f->kind == OFD_SOCKET)
-        return -ENOTCONN;
+    if (f->kind != OFD_NODE)
+        return stream_write(v, f, buf, n);
     uint64_t end;
     long r = node_write(v, f, buf, n, f->pos, &end);
     if (r > 0)
@@ -212,16 +188,8 @@ long vfs_writev(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt)
         return r;
     if (total == 0)
         return 0;
-    if (f->kind == OFD_STDIO)
-        return stdio_writev(v, f, iov, cnt);
-    if (f->kind == OFD_PIPE) {
-        f->refs++;
-        long r = pipe_writev(v, f, iov, cnt);
-        ofd_put(v, f);
-        return r;
-    }
-    if (f->kind == OFD_SOCKET)
-        return -ENOTCONN;
+    if (f->kind != OFD_NODE)
+        return stream_writev(v, f, iov, cnt);
     long done = 0;
     for (int i = 0; i < cnt && (size_t)done < total; i++) {
         size_t want = iov[i].iov_len;

@@ -7,6 +7,7 @@
  * program gets the error, not SIGPIPE: the layer raises no signals); lseek and
  * the positional calls are -ESPIPE; fstat shows a FIFO.
  *
+ * (stream.c dispatches to these and holds the description for the call.)
  * A blocking read or write that cannot go on waits through env->wait on the
  * pipe's sequence word (bumped by every change) and env->wake wakes the
  * waiters: in the layer, a futex wait with the layer's lock let go, so that
@@ -170,33 +171,6 @@ long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
         if (r < 0)
             return done ? (long)done : r;
     }
-}
-
-long pipe_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
-{
-    for (int i = 0; i < cnt; i++)
-        if (iov[i].iov_len)
-            return pipe_read(v, f, iov[i].iov_base, iov[i].iov_len);
-    return 0;
-}
-
-long pipe_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
-{
-    long total = 0;
-    for (int i = 0; i < cnt; i++) {
-        if (!iov[i].iov_len)
-            continue;
-        size_t want = iov[i].iov_len;
-        if (want > (size_t)(VFS_MAX_RW - total))
-            want = (size_t)(VFS_MAX_RW - total);
-        long n = pipe_write(v, f, iov[i].iov_base, want);
-        if (n < 0)
-            return total ? total : n;
-        total += n;
-        if ((size_t)n < iov[i].iov_len || total >= VFS_MAX_RW)
-            break;
-    }
-    return total;
 }
 
 void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)

@@ -66,17 +66,6 @@ void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
         proc_stat(v, n, st);
 }
 
-/* stdio channels, pipes and sockets: no node behind them */
-static void stream_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
-{
-    if (f->kind == OFD_PIPE)
-        pipe_stat(v, f, st);
-    else if (f->kind == OFD_SOCKET)
-        socket_stat(v, f, st);
-    else
-        stdio_stat(v, f, st);
-}
-
 long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st)
 {
     struct ofd *f = fd_get(v, fd);
@@ -84,9 +73,7 @@ long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st)
         return -EBADF;
     if (!st)
         return -EFAULT;
-    if (f->kind == OFD_STDIO)
-        stdio_stat(v, f, st);
-    else if (f->kind != OFD_NODE)
+    if (f->kind != OFD_NODE)
         stream_stat(v, f, st);
     else
         node_stat(v, f->node, st);

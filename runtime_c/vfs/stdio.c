@@ -93,33 +93,6 @@ long stdio_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
     return r;
 }
 
-long stdio_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
-{
-    for (int i = 0; i < cnt; i++)
-        if (iov[i].iov_len)
-            return stdio_read(v, f, iov[i].iov_base, iov[i].iov_len);
-    return 0;
-}
-
-long stdio_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
-{
-    long total = 0;
-    for (int i = 0; i < cnt; i++) {
-        if (!iov[i].iov_len)
-            continue;
-        size_t want = iov[i].iov_len;
-        if (want > (size_t)(VFS_MAX_RW - total))
-            want = (size_t)(VFS_MAX_RW - total);
-        long n = stdio_write(v, f, iov[i].iov_base, want);
-        if (n < 0)
-            return total ? total : n;
-        total += n;
-        if ((size_t)n < iov[i].iov_len || total >= VFS_MAX_RW)
-            break;
-    }
-    return total;
-}
-
 void stdio_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 {
     node_stat(v, v->chan_node[f->chan], st);

@@ -321,21 +321,24 @@ VFS_INTERNAL void ofd_put(struct vfs *v, struct ofd *f);
 /* stdio (stdio.c); the channels' own nodes (for /proc/self/fd/N and /dev/stdin) */
 VFS_INTERNAL long stdio_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
 VFS_INTERNAL long stdio_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
-VFS_INTERNAL long stdio_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
-VFS_INTERNAL long stdio_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
 VFS_INTERNAL void stdio_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
 
 /* pipes (pipe.c) */
 struct vpipe;
 VFS_INTERNAL long pipe_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
 VFS_INTERNAL long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
-VFS_INTERNAL long pipe_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
-VFS_INTERNAL long pipe_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
 VFS_INTERNAL void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
 VFS_INTERNAL void pipe_release(struct vfs *v, struct ofd *f);
 
 /* unconnected unix sockets (socket.c) */
 VFS_INTERNAL void socket_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+
+/* descriptions with no node: stdio, pipes, sockets (stream.c) */
+VFS_INTERNAL long stream_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
+VFS_INTERNAL long stream_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
+VFS_INTERNAL long stream_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
+VFS_INTERNAL long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
+VFS_INTERNAL void stream_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
 
 /* stat (stat.c) */
 VFS_INTERNAL void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
