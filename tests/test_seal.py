@@ -305,7 +305,7 @@ def test_high_numbers_that_are_not_x32_trap_or_kill():
 
 
 NOT_ALLOWED = ["open", "openat", "socket", "connect", "execve", "execveat", "clone3", "fork", "vfork",
-               "kill", "tgkill", "ptrace", "ioctl", "mremap", "pkey_mprotect", "prctl", "seccomp", "bpf",
+               "tkill", "ptrace", "ioctl", "mremap", "pkey_mprotect", "prctl", "seccomp", "bpf",
                "process_vm_writev", "process_vm_readv", "rt_sigprocmask", "sigaltstack",
                "close", "dup", "dup2", "pread64", "pwrite64", "readv", "writev", "sendmsg", "recvmsg",
                "io_uring_setup", "io_uring_enter", "userfaultfd", "perf_event_open", "memfd_create",

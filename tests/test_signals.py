@@ -31,3 +31,16 @@ def test_start_up_probes_answer_as_linux_does(build, libc):
     assert b"bad" not in native.stdout
     assert sealed.stdout == native.stdout
     assert sealed.report.missing == {}
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_a_program_signals_itself_as_natively(build, libc):
+    """raise() and kill(getpid()) run its handler; kill of another pid is ESRCH; abort()
+    ends it with SIGABRT (exit 134), as natively.  The layer signals the picoprocess through
+    kill at its host pid, the only pid the filter lets it name (tests/test_hostile.py)."""
+    prog = build("programs/selfsignal.c", libc)
+    r = run_pico(prog, trace_all=True)
+    n = run_native(prog)
+    assert (r.stdout, r.code) == (n.stdout, 128 - n.returncode)
+    assert r.report.signal == 6 and b"raise 0 got 10\nkill self 0 got 10\n" in r.stdout
+    assert r.report.missing == {}

@@ -270,6 +270,7 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
         fail("boot message PAL settings are malformed", 0);
     memcpy(info.random, fixed.random, sizeof info.random);
     info.host_auxv = auxv;
+    info.host_pid = (uint32_t)sys0(__NR_getpid); /* the only pid the filter lets it signal */
 
     /* Before the parent-death signal: a change of uid clears it. */
     if (fixed.limit_threads > 1)

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "xabi.h"
 
-#define XAX_LAYER_VERSION 5 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 6 /* bump on any change to the structs below: images carry their layer */
 
 /* The one real fd a sealed picoprocess has: its channel to the Monitor.  The
  * layer keeps this number out of the program's fd space (read and write on it
@@ -47,6 +47,7 @@ struct xax_layer_host {
     const char *origin;                     /* "scheme://host[:port]" the app came from, or 0 */
     const char *cwd;                        /* the app's working directory (its manifest), or 0 */
     const char *exe;                        /* the program's path in the image (its entry), or 0 */
+    uint32_t host_pid;                      /* its pid on the host: the one kill/tgkill may name */
     void *sigaction_buffer;                 /* the one page rt_sigaction may name (the filter checks), or 0 */
 };
 

@@ -19,6 +19,7 @@ struct xax_boot_info {
     const uint64_t *host_auxv;      /* the boot process's own auxv (vDSO, hwcaps) */
     const void *image;              /* the image fd (XAX_IMAGE_FD) mapped private read-only, or 0 */
     uint64_t image_size;
+    uint32_t host_pid;              /* the picoprocess's own pid on the host (kill, tgkill) */
 };
 
 /* boot -> PAL */

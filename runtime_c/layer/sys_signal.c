@@ -122,3 +122,52 @@ long layer_sigaltstack(struct layer_call *c)
         memcpy(old, &prev, sizeof prev);
     return 0;
 }
+
+/* kill, tkill, tgkill: a picoprocess can signal itself and nothing else.  The
+ * program names itself by its virtual pid (and glibc's threads by their real
+ * tids, which the kernel wrote into its pthread structs); the filter allows
+ * kill and tgkill only at the host pid (xax_emu/seal/allowlist.py).  A
+ * process-directed signal stands for one to the thread that raised it (the
+ * layer does not know that thread's host tid). */
+#define SIG_MAX 64
+
+static long signal_self(long sig)
+{
+    return sys2(__NR_kill, layer_host->host_pid, sig);
+}
+
+long layer_kill(struct layer_call *c)
+{
+    int pid = (int)c->a[0];
+    long sig = (int)c->a[1];
+    if (sig < 0 || sig > SIG_MAX)
+        return -EINVAL;
+    /* itself, its own process group (0), or that group by number: a session of one */
+    if (pid == XAX_VIRTUAL_PID || pid == 0 || pid == -XAX_VIRTUAL_PID)
+        return signal_self(sig);
+    return -ESRCH; /* -1 (everyone it may signal) and any other pid: there is no one else */
+}
+
+long layer_tgkill(struct layer_call *c)
+{
+    int tgid = (int)c->a[0], tid = (int)c->a[1];
+    long sig = (int)c->a[2];
+    if (sig < 0 || sig > SIG_MAX || tgid <= 0 || tid <= 0)
+        return -EINVAL;
+    if (tgid != XAX_VIRTUAL_PID)
+        return -ESRCH;
+    if (tid == XAX_VIRTUAL_PID)
+        return signal_self(sig);
+    return sys3(__NR_tgkill, layer_host->host_pid, tid, sig); /* another of its threads, by real tid */
+}
+
+long layer_tkill(struct layer_call *c)
+{
+    int tid = (int)c->a[0];
+    long sig = (int)c->a[1];
+    if (sig < 0 || sig > SIG_MAX || tid <= 0)
+        return -EINVAL;
+    if (tid == XAX_VIRTUAL_PID)
+        return signal_self(sig);
+    return sys3(__NR_tgkill, layer_host->host_pid, tid, sig);
+}

@@ -117,6 +117,7 @@ static void start_layer(const unsigned char *img, size_t size)
     layer_host.origin = setting("origin");
     layer_host.cwd = setting("cwd");
     layer_host.exe = setting("entry"); /* /proc/self/exe */
+    layer_host.host_pid = xax_boot->host_pid;
     layer_host.sigaction_buffer = map_sigaction_buffer();
     layer_host.image = xax_boot->image;
     layer_host.image_size = xax_boot->image_size;

@@ -26,6 +26,8 @@ int main(int argc, char **argv)
     report("kill_monitor_probe", raw2(SYS_kill, monitor, 0));
     report("kill_victim", raw2(SYS_kill, victim, SIGKILL));
     report("kill_group", raw2(SYS_kill, -victim, SIGKILL));
+    report("kill_everyone", raw2(SYS_kill, -1, SIGKILL));
+    report("kill_victim_junk", raw2(SYS_kill, victim | (1L << 32), SIGKILL));
     report("tkill_victim", raw2(SYS_tkill, victim, SIGKILL));
     report("tgkill_victim", raw3(SYS_tgkill, victim, victim, SIGKILL));
     report("rt_sigqueueinfo_victim", raw3(SYS_rt_sigqueueinfo, victim, SIGKILL, (long)&si));

@@ -176,7 +176,7 @@ class Picoprocess:
         boot = p.encode_boot(
             monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
             limit_threads=self.limits.threads, flags=flags,
-            bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1),
+            bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1, own_pid=self.pid),
             notify_bpf=notify_filter_bpf() if self.count_kernel else b"",
             args=[a.encode() for a in [self.image_url, *self.argv]],
             env=[e.encode() for e in self.env], random=os.urandom(32),

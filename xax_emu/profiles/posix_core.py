@@ -87,6 +87,9 @@ POSIX_CORE = Profile(
                         "(the allowlist, under the thread limit); every other form (fork, vfork, namespaces) "
                         "is refused as if the process limit were reached"),
         "prctl": emulate("prctl"),
+        "kill": emulate("kill", note="raise() and abort(): the picoprocess signals itself; nobody else exists"),
+        "tkill": emulate("kill"),
+        "tgkill": emulate("kill"),
         "futex": reject(errno.ENOSYS, note="only the priority-inheritance ops trap (the others are on the "
                         "allowlist): answered as by a kernel without PI futexes"),
         "clone3": reject(errno.ENOSYS, note="its flags are in memory, where the filter cannot check them: "

@@ -19,7 +19,7 @@ import functools
 
 from ..errors import SealError
 from . import _libseccomp as sc
-from .allowlist import ALLOWLIST, EXAMPLE_SIGACTION_BUFFER, Entry, allowed_names, allowlist_for, entry
+from .allowlist import ALLOWLIST, EXAMPLE_PID, EXAMPLE_SIGACTION_BUFFER, Entry, allowed_names, allowlist_for, entry
 
 __all__ = ["ALLOWLIST", "EXAMPLE_SIGACTION_BUFFER", "Entry", "allowed_names", "allowlist_for", "entry", "filter_bpf",
            "filter_pfc", "notified_numbers", "notify_filter_bpf", "notify_filter_pfc", "syscall_number"]
@@ -52,19 +52,21 @@ def _build(ctx, entries) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def filter_bpf(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True) -> bytes:
+def filter_bpf(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True,
+               own_pid: int = EXAMPLE_PID) -> bytes:
     """The filter as raw BPF (struct sock_filter[]), default action TRAP, for a
-    picoprocess whose sigaction buffer is at `sigaction_buffer` and which may
-    (or may not) start threads."""
+    picoprocess whose sigaction buffer is at `sigaction_buffer`, which may (or
+    may not) start threads, and whose pid is `own_pid`."""
     with sc.filter_context(sc.ACT_TRAP) as ctx:
-        _build(ctx, allowlist_for(sigaction_buffer, threads))
+        _build(ctx, allowlist_for(sigaction_buffer, threads, own_pid))
         return sc.export(ctx)
 
 
-def filter_pfc(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True) -> str:
+def filter_pfc(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True,
+               own_pid: int = EXAMPLE_PID) -> str:
     """The same filter in libseccomp's readable pseudo-filter-code form."""
     with sc.filter_context(sc.ACT_TRAP) as ctx:
-        _build(ctx, allowlist_for(sigaction_buffer, threads))
+        _build(ctx, allowlist_for(sigaction_buffer, threads, own_pid))
         return sc.export(ctx, pfc=True).decode()
 
 

@@ -154,9 +154,31 @@ THREADS_ENTRY = Entry(
     ((ArgCheck(0, ALL64, THREAD_CLONE_FLAGS),), (ArgCheck(0, ALL64, THREAD_CLONE_FLAGS | CLONE_DETACHED),)))
 
 
-def allowlist_for(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True) -> tuple["Entry", ...]:
-    """The allowlist for one picoprocess (its sigaction buffer's address; whether it may start threads)."""
-    return _ENTRIES + ((THREADS_ENTRY,) if threads else ()) + (
+# kill and tgkill are allowed only at the picoprocess's own pid (the Monitor knows it before it
+# builds the filter); this fixed example stands in for it in the docs and the filter tests.
+EXAMPLE_PID = 0x5A5A
+
+
+def signal_self_entries(own_pid: int) -> tuple["Entry", ...]:
+    return (
+        Entry("kill",
+              "Only with the pid equal to the picoprocess's own (host) pid (the pid is an int: low 32 bits "
+              "compared; the Monitor builds each picoprocess's filter after the process exists): a signal to "
+              "itself — raise() and abort() through the layer, which translates the program's virtual pid. "
+              "Process groups (0, negative pids), -1 and every other pid trap.",
+              ((ArgCheck(0, LOW32, own_pid),),)),
+        Entry("tgkill",
+              "Only with the thread group equal to the picoprocess's own pid (low 32 bits compared): the kernel "
+              "then signals only a thread of this very process (a tid outside it is ESRCH).",
+              ((ArgCheck(0, LOW32, own_pid),),)),
+    )
+
+
+def allowlist_for(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True,
+                  own_pid: int = EXAMPLE_PID) -> tuple["Entry", ...]:
+    """The allowlist for one picoprocess (its sigaction buffer's address; whether it may start
+    threads; its own pid, the only one it may signal)."""
+    return _ENTRIES + ((THREADS_ENTRY,) if threads else ()) + signal_self_entries(own_pid) + (
         Entry("rt_sigaction",
               "Only with the act pointer equal to the picoprocess's sigaction buffer (a page at a random "
               "address the Monitor chose; all 64 bits compared) and only for signals other than SIGSYS, "

@@ -64,6 +64,9 @@ HANDLERS: dict[str, Handler] = {
                        "the hard limit as an unprivileged process may); the real limits are the Monitor's",
                        {"prlimit64": "layer_prlimit64", "getrlimit": "layer_getrlimit",
                         "setrlimit": "layer_setrlimit"}),
+    "kill": Handler("signals to the picoprocess itself (its virtual pid, its group, its threads) through kill and "
+                    "tgkill at its host pid, the only ones the filter allows; every other pid ESRCH",
+                    {"kill": "layer_kill", "tkill": "layer_tkill", "tgkill": "layer_tgkill"}),
     "sigaltstack": Handler("the program's signal stack, recorded and reported but not installed (the only real "
                            "one is the layer's; handlers run on the program's stack)",
                            {"sigaltstack": "layer_sigaltstack"}),
