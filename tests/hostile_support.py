@@ -11,8 +11,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import select
 import socket
 import struct
+import subprocess
 from pathlib import Path
 from typing import Callable
 
@@ -128,3 +130,37 @@ def parse(stdout: bytes) -> dict[str, int]:
         if sep:
             out[name] = int(value)
     return out
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of pid (every thread's)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def gone(pid: int) -> bool:
+    """Exited: absent, or a zombie (reparented to a parent that has not reaped it yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return stat[stat.rindex(")") + 2] in "ZX"
+
+
+def assert_dies_with_its_monitor(monitor: subprocess.Popen, pico: int) -> None:
+    """SIGKILL the Monitor; the picoprocess must end too (its parent-death signal).  Waited
+    for on a pidfd, which becomes readable when the process exits; the 10 s are the test's
+    patience, not a claim about speed."""
+    pidfd = os.pidfd_open(pico)
+    try:
+        monitor.kill()
+        monitor.wait(10)
+        select.select([pidfd], [], [], 10)
+        assert gone(pico), f"picoprocess {pico} outlived its Monitor"
+    finally:
+        os.close(pidfd)

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hostile_support import hostile, parse
+from hostile_support import assert_dies_with_its_monitor, children, gone, hostile, parse
 from xax_emu import protocol as p
 from xax_emu.errors import ProtocolViolation
 from xax_emu.layers import layer_for
@@ -230,8 +230,8 @@ def test_channel_violation_kills_only_that_picoprocess(build, tmp_path, mode):
     assert r.report.reason.startswith("protocol violation: "), r.report
     assert CHANNEL_ATTACKS[mode] in r.report.reason, r.report.reason
     assert (r.report.signal, r.code) == (signal.SIGKILL, 128 + signal.SIGKILL)
-    assert r.stdout == f"sending {mode}\n".encode()  # no reply ever came back
-    assert r.report.wall_seconds < 10
+    assert r.stdout == f"sending {mode}\n".encode()  # no reply ever came back (the reason says the
+    # violation ended it, not the 20 s wall limit)
 
 
 def test_violation_leaves_a_concurrent_picoprocess_served(build):
@@ -287,25 +287,6 @@ def test_decode_request_returns_a_message_or_raises_protocol_violation(data):
 
 # -- 9. the Monitor's death -------------------------------------------------------------------
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            out += [int(c) for c in (task / "children").read_text().split()]
-        except FileNotFoundError:
-            pass
-    return out
-
-
-def _gone(pid: int) -> bool:
-    """Exited: absent, or a zombie (reparented to a parent that has not reaped it yet)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return stat[stat.rindex(")") + 2] in "ZX"
-
-
 def test_monitor_sigkill_mid_call_ends_the_picoprocess(build, tmp_path):
     prog = build("hostile/b_block.c")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -317,17 +298,12 @@ def test_monitor_sigkill_mid_call_ends_the_picoprocess(build, tmp_path):
         # a POLL the Monitor holds parked (stdin is a pipe we keep open and silent).
         ready, _, _ = select.select([monitor.stdout], [], [], 30)
         assert ready and monitor.stdout.readline() == b"ready\n"
-        (pico,) = _children(monitor.pid)
-        assert not _gone(pico)
+        (pico,) = children(monitor.pid)
+        assert not gone(pico)
         assert Path(f"/proc/{pico}/comm").read_text() == "xax-pico\n"
         time.sleep(0.2)
-        assert not _gone(pico)  # still blocked, mid-call
-        monitor.kill()
-        monitor.wait(10)
-        deadline = time.monotonic() + 1.0
-        while not _gone(pico) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _gone(pico), f"picoprocess {pico} outlived its Monitor by more than a second"
+        assert not gone(pico)  # still blocked, mid-call
+        assert_dies_with_its_monitor(monitor, pico)
     finally:
         if monitor.poll() is None:
             monitor.kill()
@@ -346,8 +322,7 @@ def test_cpu_spin_is_ended_by_the_cpu_limit(build, tmp_path, mode):
     assert r.stdout == b"spinning\n"
     assert r.report.reason == "CPU time limit of 1 s reached", r.report
     expected = signal.SIGXCPU if mode == "plain" else signal.SIGKILL
-    assert (r.report.signal, r.code) == (expected, 128 + expected)
-    assert 0.9 <= r.report.cpu_seconds < 3.5
+    assert (r.report.signal, r.code) == (expected, 128 + expected)  # the reason: the CPU limit, not the wall
 
 
 @pytest.mark.parametrize("mode", ["stdin", "poll"])
@@ -357,8 +332,9 @@ def test_blocked_forever_is_ended_by_the_wall_clock_limit(build, tmp_path, mode)
     assert r.stdout == b"ready\n"
     assert r.report.reason == "wall-clock limit of 1 s reached", r.report
     assert (r.report.signal, r.code) == (signal.SIGKILL, 128 + signal.SIGKILL)
-    assert 1.0 <= r.report.wall_seconds < 5
-    assert r.report.cpu_seconds < 0.5  # blocked, not spinning
+    # Blocked, not spinning: a handful of waits for the Monitor (the layer's sliced polls, 50 ms
+    # each, or one parked poll), where a busy loop would make thousands.
+    assert r.report.xaxcalls["POLL"] < 100, r.report.xaxcalls
 
 
 # -- 11. memory ------------------------------------------------------------------------------
@@ -370,5 +346,4 @@ def test_memory_bomb_is_stopped_by_the_memory_limit(build, tmp_path):
     # The address-space limit covers the PAL, the program and its stack too: the
     # program got a good part of 256 MiB, never all of it, then malloc failed.
     assert 128 <= out["got_mib"] < 256, out
-    assert out["mmap_1g"] == ENOMEM
-    assert r.report.wall_seconds < 30
+    assert out["mmap_1g"] == ENOMEM  # and no reason: it ended by itself, not by the wall limit

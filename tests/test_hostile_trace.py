@@ -15,14 +15,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hostile_support import hostile, parse
+from hostile_support import assert_dies_with_its_monitor, children, hostile, parse
 from trace_support import UAPI, split_kernel
 from xax_emu import protocol as p
 from xax_emu.errors import ProtocolViolation
@@ -35,7 +34,6 @@ from xax_emu.seal import filter_bpf, notified_numbers, notify_filter_bpf
 from xax_emu.seal.notify import AUDIT_ARCH_X86_64, Listener, Notification
 from xax_emu.syscalls import catalogue
 
-from test_hostile_boundary import _children, _gone
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -155,14 +153,9 @@ def test_monitor_killed_while_a_call_waits_ends_the_picoprocess(build, tmp_path)
     try:
         ready, _, _ = select.select([monitor.stdout], [], [], 30)
         assert ready and monitor.stdout.readline() == b"flooding\n"
-        (pico,) = _children(monitor.pid)
+        (pico,) = children(monitor.pid)
         assert Path(f"/proc/{pico}/comm").read_text() == "xax-pico\n"
-        monitor.kill()
-        monitor.wait(10)
-        deadline = time.monotonic() + 1.0
-        while not _gone(pico) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _gone(pico), f"picoprocess {pico} outlived its Monitor by more than a second"
+        assert_dies_with_its_monitor(monitor, pico)
     finally:
         if monitor.poll() is None:
             monitor.kill()

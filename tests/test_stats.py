@@ -24,7 +24,7 @@ def test_stats_count_the_null_xaxcalls_and_order_the_timings(build, tmp_path):
     assert many["messages"] == sum(many["xaxcalls"].values())
     # On the Monitor's clock: fork+exec, then the first xaxcall, then the exit; all inside the command's wall time.
     assert 0 < many["spawn_seconds"] <= many["spawn_to_first_xaxcall_seconds"] <= many["spawn_to_exit_seconds"] < wall
-    assert many["cpu_seconds"] >= 0
+    assert isinstance(many["cpu_seconds"], float)  # reported (its value is the machine's business)
 
 
 def test_stats_file_that_cannot_be_written_fails_before_the_run(build, tmp_path):
