@@ -176,14 +176,7 @@ long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
 void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 {
     struct vpipe *p = f->pipe;
-    memset(st, 0, sizeof *st);
-    st->st_dev = v->stdio_dev;
-    st->st_ino = p->ino;
-    st->st_mode = S_IFIFO | 0600;
-    st->st_nlink = 1;
-    st->st_uid = v->uid;
-    st->st_gid = v->gid;
-    st->st_blksize = 4096;
+    stream_stat_fill(v, st, p->ino, S_IFIFO | 0600);
     st->st_atime_sec = (uint64_t)p->atime.sec;
     st->st_atime_nsec = p->atime.nsec;
     st->st_mtime_sec = (uint64_t)p->mtime.sec;

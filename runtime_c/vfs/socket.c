@@ -140,12 +140,5 @@ long vfs_getsockopt(struct vfs *v, int fd, int level, int name, void *val, uint3
 
 void socket_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 {
-    memset(st, 0, sizeof *st);
-    st->st_dev = v->stdio_dev;
-    st->st_ino = f->pos;
-    st->st_mode = S_IFSOCK | 0777;
-    st->st_nlink = 1;
-    st->st_uid = v->uid;
-    st->st_gid = v->gid;
-    st->st_blksize = 4096;
+    stream_stat_fill(v, st, f->pos, S_IFSOCK | 0777);
 }

@@ -56,6 +56,20 @@ long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, in
     return total;
 }
 
+/* What fstat shows of a pipe or a socket: an inode of the picoprocess's own
+ * (its device is the stdio channels'), owned by the virtual user. */
+void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t ino, uint32_t mode)
+{
+    memset(st, 0, sizeof *st);
+    st->st_dev = v->stdio_dev;
+    st->st_ino = ino;
+    st->st_mode = mode;
+    st->st_nlink = 1;
+    st->st_uid = v->uid;
+    st->st_gid = v->gid;
+    st->st_blksize = 4096;
+}
+
 void stream_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 {
     if (f->kind == OFD_PIPE)

@@ -339,6 +339,7 @@ VFS_INTERNAL long stream_write(struct vfs *v, struct ofd *f, const void *buf, si
 VFS_INTERNAL long stream_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
 VFS_INTERNAL long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
 VFS_INTERNAL void stream_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+VFS_INTERNAL void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t ino, uint32_t mode);
 
 /* stat (stat.c) */
 VFS_INTERNAL void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
