@@ -57,6 +57,7 @@ def render() -> str:
         f"#define XAX_STDIN_CHAN {p.STDIN_CHAN}",
         f"#define XAX_STDOUT_CHAN {p.STDOUT_CHAN}",
         f"#define XAX_STDERR_CHAN {p.STDERR_CHAN}",
+        f"#define XAX_ACCEPT_CHAN ({p.ACCEPT_CHAN}) /* poll it for POLLIN: a connection waits for ACCEPT */",
         f"#define XAX_IMAGE_FD {p.IMAGE_FD} /* the image, read-only: only private mappings of it are allowed */",
         "",
         "/* message types */",

@@ -135,6 +135,10 @@ BOOT_FLAG_TRACE = 0x2  # the layer reports every call it handles, not only missi
 BOOT_FLAG_COUNT_KERNEL = 0x4
 
 STDIN_CHAN, STDOUT_CHAN, STDERR_CHAN = 0, 1, 2
+# Not a channel: a poll entry naming it is ready (POLLIN) while an incoming
+# connection waits for ACCEPT, so a program can sleep in poll until one comes
+# (the article's xabi_accept itself never blocks).  xabi.h: XABI_ACCEPT_CHNL.
+ACCEPT_CHAN = -2
 
 # The image fd.  The Monitor hands an app's image (or a bare program's filesystem
 # tar) to the boot block as one read-only fd, which the boot block moves to this

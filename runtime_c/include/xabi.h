@@ -9,7 +9,8 @@
  *   xabi_read / xabi_write  bytes moved, 0 if the channel is not ready, -1 if closed or failed
  *   xabi_poll               number of ready entries; with block, waits and never returns 0
  *   xabi_open_url           a channel id, or -1 (method "get", "put" or "connect")
- *   xabi_accept             a channel id of an incoming connection, or -1 if none is ready
+ *   xabi_accept             a channel id of an incoming connection, or -1 if none is ready;
+ *                           poll XABI_ACCEPT_CHNL for XABI_POLLIN to wait for one
  *   xabi_alloc              the address of len zero-filled bytes (at start if given), or 0
  *   xabi_free / xabi_close  0, or -1 on error
  *   xabi_args               a NULL-terminated list: args[0] is the image URL, then the program's argv
@@ -28,6 +29,11 @@
 #define XABI_POLLHUP 0x10
 
 #define XABI_TABLE_VERSION 1
+
+/* Not a channel: in xabi_poll, ready for XABI_POLLIN while an incoming connection
+ * waits for xabi_accept (an extension of the article's ABI, whose xabi_accept
+ * never blocks: a server sleeps in xabi_poll instead of spinning). */
+#define XABI_ACCEPT_CHNL (-2)
 
 typedef struct xabi_poll_fd {
     int chnl;

@@ -22,6 +22,7 @@
 #define XAX_STDIN_CHAN 0
 #define XAX_STDOUT_CHAN 1
 #define XAX_STDERR_CHAN 2
+#define XAX_ACCEPT_CHAN (-2) /* poll it for POLLIN: a connection waits for ACCEPT */
 #define XAX_IMAGE_FD 1023 /* the image, read-only: only private mappings of it are allowed */
 
 /* message types */
