@@ -31,21 +31,25 @@ def test_forward_of_an_unserved_call_is_a_compile_error():
 
 
 def test_monitor_checks_forward_requests():
-    from xax_emu.monitor.picoprocess import Picoprocess
+    from types import SimpleNamespace
+
     from xax_emu.errors import ProtocolViolation
+    from xax_emu.monitor.xaxcalls import XAXCALLS
 
     replies = []
-    pico = Picoprocess.__new__(Picoprocess)
-    pico.reply = lambda msg, arg, payload=b"": replies.append((arg, payload))
+    pico = SimpleNamespace(reply=lambda msg, arg, payload=b"": replies.append((arg, payload)))
+
+    def serve_forward(msg):
+        XAXCALLS[p.TYPES["FORWARD"]](pico, msg)
     msg = p.Message(p.TYPES["FORWARD"], -1, 0, 1, b"short")
     with pytest.raises(ProtocolViolation, match="FORWARD: payload of 5 bytes, expected 56"):
-        pico._x_forward(msg)
+        serve_forward(msg)
     # an unknown or unforwardable number: -ENOSYS, nothing to copy
     for nr in (41, 99999, -5):
-        pico._x_forward(p.Message(p.TYPES["FORWARD"], -1, 0, 1, p.FORWARD.pack(nr, 0, 0, 0, 0, 0, 0)))
+        serve_forward(p.Message(p.TYPES["FORWARD"], -1, 0, 1, p.FORWARD.pack(nr, 0, 0, 0, 0, 0, 0)))
         assert replies.pop() == (-1, p.FORWARD_RESULT.pack(-errno.ENOSYS))
     # getrandom: the result, and exactly that many bytes for argument 0
-    pico._x_forward(p.Message(p.TYPES["FORWARD"], -1, 0, 1, p.FORWARD.pack(318, 0x1000, 10**9, 0, 0, 0, 0)))
+    serve_forward(p.Message(p.TYPES["FORWARD"], -1, 0, 1, p.FORWARD.pack(318, 0x1000, 10**9, 0, 0, 0, 0)))
     out_arg, payload = replies.pop()
     (result,) = p.FORWARD_RESULT.unpack_from(payload)
     assert out_arg == 0 and result == len(payload) - 8 == p.MAX_PAYLOAD - 8

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-import xax_emu.monitor.loop as monitor_loop
+import xax_emu.monitor.xaxcalls as monitor_xaxcalls
 from conftest import run_pico
 from loopback import HttpOrigin, TcpServer
 from xax_emu import protocol as p, runtime
@@ -285,7 +285,7 @@ def test_worker_failure_is_minus_one_not_a_hang(abi, origin, monkeypatch):
     def broken_fetch(*args, **kwargs):
         raise RuntimeError("a bug in the fetcher")
 
-    monkeypatch.setattr(monitor_loop, "fetch", broken_fetch)
+    monkeypatch.setattr(monitor_xaxcalls, "fetch", broken_fetch)
     r = run(abi, "get", origin.base + "/f", origin=origin.base, limits=Limits(wall_seconds=10))
     assert ints(r.stderr)["open"] == -1
     assert any("a bug in the fetcher" in line for line in r.log)

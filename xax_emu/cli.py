@@ -111,15 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _write_to(fd: int):
-    def sink(data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-    return sink
-
-
 def _read_fs_image(path: str | None) -> bytes | None:
     if path is None:
         return None
@@ -160,7 +151,7 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
     with Monitor(cache=cache) as monitor:
         pico = monitor.start(**start_kwargs(request), trace_all=trace_all,
-                             stdio=Stdio(stdout=_write_to(1), stderr=_write_to(2), stdin_fd=0, stdin_bytes=None))
+                             stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
     if stats_file is not None:
         with stats_file:

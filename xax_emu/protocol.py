@@ -104,7 +104,8 @@ TRACE_KINDS = (
     ("FORWARDED", 3, "turned into an xaxcall"),
     ("EMULATED_FAILED", 4, "handled inside the layer, which answered an error (failure-oblivious)"),
 )
-TRACE_KIND_NUMBERS = frozenset(number for _, number, _ in TRACE_KINDS)
+TRACE_KIND = {name: number for name, number, _ in TRACE_KINDS}
+TRACE_KIND_NUMBERS = frozenset(TRACE_KIND.values())
 
 # Boot configuration: fixed part, then `nbpf` 8-byte BPF instructions (the seal),
 # then `nnotify` more (the kernel-counting filter, with BOOT_FLAG_COUNT_KERNEL only),

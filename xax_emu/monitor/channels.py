@@ -66,26 +66,21 @@ class InputChannel(Channel):
 
 
 class OutputChannel(Channel):
-    """Bytes the program writes, handed to a sink (the Monitor's stdout or stderr)."""
+    """Bytes the program writes, offered to a sink (stdio.FdWriter, stdio.CallableSink):
+    it takes what it has room for, 0 when full, -1 once it has failed."""
 
     kind = "output"
 
-    def __init__(self, sink: Callable[[bytes], None]):
+    def __init__(self, sink):
         self.sink = sink
-        self.broken = False
 
     def write(self, data: bytes) -> int:
-        if self.broken:
-            return CLOSED
-        try:
-            self.sink(data)
-        except (BrokenPipeError, ValueError):
-            self.broken = True
-            return CLOSED
-        return len(data)
+        return self.sink.offer(data)
 
     def poll(self, events: int) -> int:
-        return p.POLLERR if self.broken else events & p.POLLOUT
+        if self.sink.broken:
+            return p.POLLERR
+        return events & p.POLLOUT if self.sink.has_room() else 0
 
 
 class BodyChannel(Channel):

@@ -29,21 +29,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from .. import protocol as p
-from ..errors import OriginError, ProtocolViolation, SealError
-from ..syscalls.forwarding import FORWARDABLE, Forwarded
+from ..errors import ProtocolViolation, SealError
 from ..runtime import pico_binary
-from ..seal import filter_bpf, notified_numbers, notify_filter_bpf, syscall_number
-from .channels import CLOSED, BodyChannel, Channel, InputChannel, OutputChannel, PutChannel, SocketChannel
-from .imagefile import ImageFile
-from .origin import Origin, check_same_origin
+from ..seal import filter_bpf, notified_numbers, notify_filter_bpf
+from .channels import Channel, InputChannel, OutputChannel, SocketChannel
+from .origin import Origin
+from .stdio import CallableSink, FdWriter, Stdio, StdinRelay
+from .xaxcalls import XAXCALLS
 
 if TYPE_CHECKING:
-    from .loop import Monitor
+    from .host import Host
 
 RECV_SIZE = p.HEADER_SIZE + p.MAX_PAYLOAD
 MAX_CHANNELS = 1024
 MAX_BATCH = 64                 # datagrams served per wake-up of one picoprocess
-BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many download limits
+MAX_INCOMING = 64              # connections waiting for ACCEPT; more are refused by whoever offers them
+STDIO_FLUSH_AFTER_KILL = 1.0   # seconds the rest of a killed program's output may take to reach a slow reader
 BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 LAYER_URL = "xax-local:layer"
 SIGBUF_LOW, SIGBUF_PAGES = 0x1000_0000_0000, (0x6000_0000_0000 - 0x1000_0000_0000) // 4096
@@ -56,14 +57,6 @@ def NOTIFIED() -> frozenset[int]:  # noqa: N802 - a constant, computed when trac
     return notified_numbers()
 
 
-@functools.cache
-def _forwardable_by_number() -> dict[int, Forwarded]:
-    """FORWARDABLE by syscall number, numbered by libseccomp (loaded for the filter
-    anyway; tests/test_syscall_catalogue.py checks it agrees with the kernel's
-    numbers): the whole syscall catalogue is not needed to serve a FORWARD."""
-    return {syscall_number(name): f for name, f in FORWARDABLE.items()}
-
-
 @dataclass
 class Limits:
     memory: int = 4 << 30          # RLIMIT_AS, bytes
@@ -71,17 +64,6 @@ class Limits:
     wall_seconds: float = 0.0      # enforced by the Monitor; 0: none
     threads: int = 64              # threads at once, the first included (RLIMIT_NPROC in its own user namespace); 1: no clone
     download: int = 256 << 20      # bytes per download or upload
-
-
-@dataclass
-class Stdio:
-    """Where a `run` picoprocess's fds 0-2 lead.  stdin is an fd the Monitor reads,
-    or bytes given up front; stdout and stderr are sinks."""
-
-    stdout: Callable[[bytes], None]
-    stderr: Callable[[bytes], None]
-    stdin_fd: int | None = None
-    stdin_bytes: bytes | None = b""
 
 
 @dataclass
@@ -100,16 +82,16 @@ class ExitReport:
 
     @property
     def missing(self) -> dict[int, int]:
-        return {nr: n for (nr, kind), n in self.trace.items() if kind == 0}
+        return {nr: n for (nr, kind), n in self.trace.items() if kind == p.TRACE_KIND["MISSING"]}
 
 
 class Picoprocess:
-    def __init__(self, monitor: "Monitor", *, image_url: str, argv: list[str], env: dict[str, str] | list[str],
+    def __init__(self, host: "Host | None", *, image_url: str, argv: list[str], env: dict[str, str] | list[str],
                  origin: Origin | None, limits: Limits, layer: bytes | None,
                  local_files: dict[str, bytes] | None = None, stdio: Stdio | None = None, trace_all: bool = False,
-                 image: ImageFile | None = None, pal_settings: list[str] | None = None,
+                 image=None, pal_settings: list[str] | None = None,
                  sigaction_buffer: int | None = None, count_kernel: bool | None = None):
-        self.monitor = monitor
+        self.host = host
         self.image_url = image_url
         self.argv = list(argv)
         self.env = [f"{k}={v}" for k, v in env.items()] if isinstance(env, dict) else list(env)
@@ -120,7 +102,7 @@ class Picoprocess:
         if layer is not None:  # a bare program: the layer the PAL loads first (an image carries its own)
             self.local_files[LAYER_URL] = layer
             self.pal_settings.append(f"layer={LAYER_URL}")
-        self.image = image  # an app image, or the tar a bare program's Tar routes read: handed as an fd
+        self.image = image  # an app image, or the tar a bare program's Tar routes read (an ImageFile): its fd is handed over
         if origin is not None:
             self.pal_settings.append(f"origin={origin}")
         # The one page rt_sigaction may name (see seal/allowlist.py): a random address per picoprocess.
@@ -148,6 +130,10 @@ class Picoprocess:
         self.report: ExitReport | None = None
         self.closing_deadline: float | None = None
         self.stdin: InputChannel | None = None
+        self.stdin_relay: StdinRelay | None = None
+        self.sinks: list = []  # stdout's and stderr's (stdio.FdWriter or CallableSink)
+        self.incoming: list[Channel] = []  # connections offered, waiting for ACCEPT
+        self.name = "picoprocess"  # in log lines until it has a pid
 
     # -- launch ---------------------------------------------------------------
 
@@ -167,6 +153,7 @@ class Picoprocess:
         self.started = time.monotonic()
         self.sock = parent
         self.pid = self.proc.pid
+        self.name = str(self.pid)
         self.pidfd = os.pidfd_open(self.pid)
         flags = p.BOOT_FLAG_STDIO if self.stdio else 0
         if self.trace_all:
@@ -188,13 +175,42 @@ class Picoprocess:
             self.kill(f"could not send the boot message: {e}")
         self.sock.setblocking(False)
         if self.stdio:
-            self.stdin = InputChannel()
-            if self.stdio.stdin_bytes is not None and self.stdio.stdin_fd is None:
-                self.stdin.feed(self.stdio.stdin_bytes)
-                self.stdin.feed(b"")
-            self.channels[p.STDIN_CHAN] = self.stdin
-            self.channels[p.STDOUT_CHAN] = OutputChannel(self.stdio.stdout)
-            self.channels[p.STDERR_CHAN] = OutputChannel(self.stdio.stderr)
+            self._open_stdio()
+        self.host.watch(self.sock, self.on_readable)
+        self.host.watch(self.pidfd, self.finish)
+        if self.stdin_relay is not None:
+            self.stdin_relay.update()
+
+    def _open_stdio(self) -> None:
+        self.stdin = InputChannel()
+        if self.stdio.stdin_fd is not None:
+            self.stdin_relay = StdinRelay(self.stdio.stdin_fd, self.stdin, self.host)
+        elif self.stdio.stdin_bytes is not None:
+            self.stdin.feed(self.stdio.stdin_bytes)
+            self.stdin.feed(b"")
+        self.channels[p.STDIN_CHAN] = self.stdin
+        for chan, target, name in ((p.STDOUT_CHAN, self.stdio.stdout, "stdout"),
+                                   (p.STDERR_CHAN, self.stdio.stderr, "stderr")):
+            sink = (FdWriter(target, name, wake=lambda: self.host.call_soon_threadsafe(self.retry_parked_poll),
+                             failed=self._stdio_failed)
+                    if isinstance(target, int) else CallableSink(target))
+            self.sinks.append(sink)
+            self.channels[chan] = OutputChannel(sink)
+
+    def _stdio_failed(self, line: str) -> None:
+        """From a writer's thread: the Monitor's own stdout or stderr failed."""
+        self.host.call_soon_threadsafe(lambda: self.log(line))
+
+    def _flush_output(self) -> None:
+        """What the program wrote reaches the Monitor's stdio before its report does;
+        after a kill (a limit), a reader that does not read gets a second, then the rest is dropped."""
+        for sink in self.sinks:
+            if sink.flush(STDIO_FLUSH_AFTER_KILL if self.kill_reason else None) is False:
+                self.log(f"{sink.name}: the reader is not reading; the program's last output there is dropped")
+
+    def log(self, line: str) -> None:
+        if self.host is not None:
+            self.host.log(self.name, line)
 
     @property
     def deadline(self) -> float | None:
@@ -218,6 +234,20 @@ class Picoprocess:
             self.kill("protocol violation: empty message on the channel")
         elif self.limits.wall_seconds and now >= self.started + self.limits.wall_seconds:
             self.kill(f"wall-clock limit of {self.limits.wall_seconds:g} s reached")
+        self.retry_parked_poll()  # a sliced poll whose slice is over
+
+    def _stop_watching(self) -> None:
+        if self.host is None:
+            return
+        self.host.unwatch(self.sock)
+        self.host.unwatch(self.pidfd)
+        if self.listener is not None:
+            self.host.unwatch(self.listener)
+        if self.stdin_relay is not None:
+            self.stdin_relay.close()
+        for chan in self.channels.values():
+            if isinstance(chan, SocketChannel):
+                self.host.unwatch(chan.sock)
 
     # -- the channel ------------------------------------------------------------
 
@@ -243,7 +273,7 @@ class Picoprocess:
                 # EOF (the process is exiting) or a zero-length datagram (hostile):
                 # give the exit a second to show on the pidfd, then kill.
                 self.closing_deadline = self.closing_deadline or time.monotonic() + 1.0
-                self.monitor.stop_reading(self)
+                self.host.unwatch(self.sock)
                 return
             try:
                 self.serve(p.decode_request(data))
@@ -268,7 +298,7 @@ class Picoprocess:
         try:
             if not data:  # EOF: the boot block failed before it could send it
                 self.closing_deadline = self.closing_deadline or time.monotonic() + 1.0
-                self.monitor.stop_reading(self)
+                self.host.unwatch(self.sock)
                 return False
             msg = p.decode_request(data) if not flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) else None
             if msg is None or msg.type_name != "LISTENER" or msg.payload or len(fds) != 1:
@@ -284,7 +314,7 @@ class Picoprocess:
             for fd in fds:
                 os.close(fd)
         self.awaiting_listener = False
-        self.monitor.watch_listener(self)
+        self.host.watch(self.listener, self.on_notifications)
         return True
 
     def on_notifications(self) -> None:
@@ -298,7 +328,7 @@ class Picoprocess:
                 n = listener.receive()
                 if n is None:
                     if listener.state() == "gone":  # no process left to ask: stop polling it
-                        self.monitor.stop_notifications(self)
+                        self.host.unwatch(listener)
                     return
                 if n.arch != AUDIT_ARCH_X86_64 or n.nr not in NOTIFIED():
                     # The filter asks only about allowlisted x86-64 calls; anything else means it is not ours.
@@ -308,7 +338,7 @@ class Picoprocess:
                     self.kernel[(n.nr, self._origin(n.ip))] += 1
             except SealError as e:
                 self.kill(f"counting the kernel calls failed: {e}")
-                self.monitor.stop_notifications(self)
+                self.host.unwatch(listener)
                 return
 
     def _origin(self, ip: int) -> str:
@@ -350,8 +380,7 @@ class Picoprocess:
             raise ProtocolViolation(f"{name} sent while another request awaits its reply")
         if self._reply_unread():
             raise ProtocolViolation(f"{name} sent before the reply to the previous request was read")
-        handler = getattr(self, f"_x_{name.lower()}")
-        handler(msg)
+        XAXCALLS[msg.type](self, msg)
 
     def _reply_unread(self) -> bool:
         """A reply still queued on the picoprocess's side (SIOCOUTQ: bytes we sent
@@ -361,94 +390,18 @@ class Picoprocess:
         except OSError:
             return False
 
-    def _channel(self, msg: p.Message) -> Channel | None:
-        return self.channels.get(msg.chan)
-
-    def _x_null(self, msg: p.Message) -> None:
-        self.reply(msg, 0)
-
-    def _x_forward(self, msg: p.Message) -> None:
-        """A forwarded system call: served if forwarding.FORWARDABLE lists it, else -ENOSYS."""
-        if len(msg.payload) != p.FORWARD.size:
-            raise ProtocolViolation(f"FORWARD: payload of {len(msg.payload)} bytes, expected {p.FORWARD.size}")
-        nr, *args = p.FORWARD.unpack(msg.payload)
-        forwarded = _forwardable_by_number().get(nr)
-        if forwarded is None:
-            self.reply(msg, -1, p.FORWARD_RESULT.pack(-errno.ENOSYS))
-            return
-        result, out = forwarded.serve(tuple(args))
-        self.reply(msg, forwarded.out_arg if out else -1, p.FORWARD_RESULT.pack(result) + out)
-
-    def _x_listener(self, msg: p.Message) -> None:
-        raise ProtocolViolation("LISTENER is sent once, by the boot block, before anything else")
-
-    def _x_runtime_code(self, msg: p.Message) -> None:
-        ranges = p.decode_runtime_code(msg.payload)
-        if not self.count_kernel:
-            raise ProtocolViolation("RUNTIME_CODE outside trace mode")
-        if self.runtime_code is not None:
-            raise ProtocolViolation("RUNTIME_CODE sent twice")
-        self.runtime_code = ranges
-        self.reply(msg, 0)
-
-    def _x_accept(self, msg: p.Message) -> None:
-        if msg.payload:
-            raise ProtocolViolation("ACCEPT carries no payload")
-        self.reply(msg, -1)  # `run` has no incoming connections
-
-    def _x_read(self, msg: p.Message) -> None:
-        if msg.payload:
-            raise ProtocolViolation("READ carries no payload")
-        if not 0 <= msg.arg <= p.MAX_PAYLOAD:
-            raise ProtocolViolation(f"READ of {msg.arg} bytes is outside 0..{p.MAX_PAYLOAD}")
-        chan = self._channel(msg)
-        if chan is None:
-            self.reply(msg, CLOSED)
-            return
-        if msg.arg == 0:
-            self.reply(msg, 0)
-            return
-        out = chan.read(msg.arg)
-        if isinstance(chan, SocketChannel):
-            self.monitor.resume_socket(self, chan)
-        if isinstance(out, int):
-            self.reply(msg, out)
-        else:
-            self.reply(msg, len(out), out)
-
-    def _x_write(self, msg: p.Message) -> None:
-        chan = self._channel(msg)
-        if chan is None:
-            self.reply(msg, CLOSED)
-            return
-        self.reply(msg, chan.write(msg.payload) if msg.payload else 0)
-
-    def _x_close(self, msg: p.Message) -> None:
-        if msg.payload:
-            raise ProtocolViolation("CLOSE carries no payload")
-        chan = self.channels.pop(msg.chan, None)
-        if chan is None:
-            self.reply(msg, -1)
-            return
-        chan.close()
-        self.monitor.forget_channel(self, chan)
-        self.reply(msg, 0)
-
-    def _x_poll(self, msg: p.Message) -> None:
-        entries = p.decode_poll_entries(msg.payload)
-        if msg.arg not in (p.POLL_NOW, p.POLL_BLOCK, p.POLL_SLICED):
-            raise ProtocolViolation(f"POLL: arg must be 0, 1 or 2, not {msg.arg}")
-        if not self.answer_poll(msg, entries) and msg.arg != p.POLL_NOW:
-            self.parked_poll = (msg, entries)
-            self.parked_poll_until = time.monotonic() + p.POLL_SLICE if msg.arg == p.POLL_SLICED else None
+    # -- channels, for the xaxcalls ------------------------------------------------
 
     def answer_poll(self, msg: p.Message, entries: list[tuple[int, int]]) -> bool:
         """Reply if any entry is ready (or the poll does not block, or its slice is
         over); True if replied."""
         results, ready = [], 0
         for chan_id, events in entries:
-            chan = self.channels.get(chan_id)
-            revents = p.POLLERR if chan is None else chan.poll(events)
+            if chan_id == p.ACCEPT_CHAN:
+                revents = events & p.POLLIN if self.incoming else 0
+            else:
+                chan = self.channels.get(chan_id)
+                revents = p.POLLERR if chan is None else chan.poll(events)
             ready += revents != 0
             results.append((chan_id, events, revents))
         expired = self.parked_poll_until is not None and time.monotonic() >= self.parked_poll_until
@@ -463,8 +416,10 @@ class Picoprocess:
         if self.parked_poll is not None and self.report is None:
             self.answer_poll(*self.parked_poll)
 
-    def _new_channel(self, chan: Channel) -> int:
+    def new_channel(self, chan: Channel) -> int:
+        """A channel id for `chan`, or -1 (and `chan` closed) when the picoprocess holds too many."""
         if len(self.channels) >= MAX_CHANNELS:
+            chan.close()
             return -1
         while self.next_chan in self.channels:
             self.next_chan += 1
@@ -473,63 +428,38 @@ class Picoprocess:
         self.channels[cid] = chan
         return cid
 
-    def _x_open_url(self, msg: p.Message) -> None:
-        method, url = p.split_open_url(msg.payload)
-        if method not in ("get", "put", "connect"):
-            self.monitor.log(self, f"open_url: unknown method {method!r}")
-            self.reply(msg, -1)
-            return
-        if method == "get" and url in self.local_files:
-            self.reply(msg, self._new_channel(BodyChannel(self.local_files[url])))
-            return
-        try:
-            parsed = check_same_origin(url, self.origin)
-        except OriginError as e:
-            self.monitor.log(self, f"open_url {method} refused: {e}")
-            self.reply(msg, -1)
-            return
-        if method == "get":
-            self.pending = msg
-            self.monitor.fetch_async(self, msg, "GET", str(parsed), None)
-        elif method == "put":
-            chan = PutChannel(self.limits.download, lambda c: self.monitor.put_async(self, c, str(parsed)))
-            self.reply(msg, self._new_channel(chan))
-        else:
-            self.pending = msg
-            self.monitor.connect_async(self, msg, parsed.origin.host, parsed.origin.port)
+    def drop_channel(self, chan: Channel) -> None:
+        chan.close()
+        if isinstance(chan, SocketChannel) and self.host is not None:
+            self.host.unwatch(chan.sock)
 
-    def fetched(self, msg: p.Message, body: bytes | None) -> None:
-        """A GET finished (body) or failed (None): answer the deferred OPEN_URL."""
-        if self.report is not None or self.pending is not msg:
-            return
-        held = sum(len(c.body or b"") for c in self.channels.values() if isinstance(c, BodyChannel))
-        if body is not None and held + len(body) > BODY_BUDGET_FACTOR * self.limits.download:
-            self.monitor.log(self, f"open_url refused: {held + len(body)} downloaded bytes would be held at once, "
-                                   f"over {BODY_BUDGET_FACTOR} x the download limit")
-            body = None
-        self.reply(msg, -1 if body is None else self._new_channel(BodyChannel(body)))
+    def resume_socket(self, chan: SocketChannel) -> None:
+        """Read a relay's socket again if its buffer has room (after a read, or when it is new)."""
+        if chan.wants_input() and not self.host.is_watched(chan.sock):
+            self.host.watch(chan.sock, lambda: self._pump(chan))
 
-    def connected(self, msg: p.Message, sock: socket.socket | None) -> None:
-        if self.report is not None or self.pending is not msg:
-            if sock:
-                sock.close()
-            return
-        if sock is None:
-            self.reply(msg, -1)
-            return
-        chan = SocketChannel(sock)
-        cid = self._new_channel(chan)
-        if cid < 0:
-            sock.close()
-        else:
-            self.monitor.watch_socket(self, chan)
-        self.reply(msg, cid)
+    def _pump(self, chan: SocketChannel) -> None:
+        chan.pump()
+        if not chan.wants_input():
+            self.host.unwatch(chan.sock)
+
+    def offer_connection(self, chan: Channel) -> bool:
+        """An incoming connection for ACCEPT; False (the caller closes it) when too many wait."""
+        if self.report is not None or self.kill_reason is not None or len(self.incoming) >= MAX_INCOMING:
+            return False
+        self.incoming.append(chan)
+        self.retry_parked_poll()
+        return True
+
+    def next_incoming(self) -> Channel | None:
+        return self.incoming.pop(0) if self.incoming else None
 
     # -- the end ----------------------------------------------------------------
 
     def finish(self) -> ExitReport:
         """The process has exited (pidfd readable): collect its status and explain it."""
         self.exited_at = time.monotonic()
+        self._stop_watching()
         _, status, rusage = os.wait4(self.pid, 0)
         self.proc.returncode = status
         self.on_readable_after_exit()
@@ -557,14 +487,17 @@ class Picoprocess:
                           "an x32 number, or one made with SIGSYS blocked)")
             else:
                 reason = f"killed by {signal.Signals(sig).name}"
-        for chan in self.channels.values():
+        for chan in [*self.channels.values(), *self.incoming]:
             chan.close()
+        self._flush_output()
         if self.listener is not None:
             self.listener.close()
         self.sock.close()
         os.close(self.pidfd)
         self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace, boot_error,
                                  self.kernel if self.count_kernel else None, self.xaxcalls)
+        if self.host is not None:
+            self.host.exited(self)
         return self.report
 
     def stats(self) -> dict:
