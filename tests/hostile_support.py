@@ -96,13 +96,14 @@ class Listener:
 
 def hostile(build, tmp_path: Path, source: str, args: list[str] | None = None, *, libc: str = "musl",
             limits: Limits | None = None, stdin: bytes = b"", trace_all: bool = False,
-            extra: list[str] | None = None, wrap: Callable[[Path], str] | None = None, **start_extra) -> Result:
+            extra: list[str] | None = None, wrap: Callable[[Path], str] | None = None,
+            log: Callable[[str], None] | None = None, **start_extra) -> Result:
     """Run tests/hostile/<source> with a canary and a listener; the program gets
     the canary's path and the listener's port as its first two arguments.
     `wrap` turns the built program into what runs (an image that holds it, its URL).
     Returns the Result after checking both witnesses and the Monitor's health."""
     canary, listener = Canary(tmp_path), Listener()
-    monitor = Monitor(log=lambda line: None)
+    monitor = Monitor(log=log or (lambda line: None))
     try:
         prog = build(f"hostile/{source}", libc, extra)
         if wrap is not None:
