@@ -226,13 +226,13 @@ def python_breakdown(work, env, image, wall, pico, app: App) -> tuple[list[str],
     if x is None:
         return ["", "`python3 -c pass` did not run sealed: no breakdown."], {}
     # What `run` imports before it starts the picoprocess (cli.py imports the rest of its run path in _run).
-    run_path = "import xax_emu.cli, xax_emu.launch, xax_emu.monitor, xax_emu.monitor.validated, xax_emu.program"
+    run_path = "import xax_emu.cli, xax_emu.launch.request, xax_emu.monitor, xax_emu.launch.validated, xax_emu.launch.program"
     imports = median(run([sys.executable, "-c", run_path], env=env)[0] for _ in range(REPS))
     bare = median(run([sys.executable, "-c", "pass"], env=env)[0] for _ in range(REPS))
     sys.path.insert(0, str(ROOT))
-    from xax_emu.monitor.imagefile import ImageFile
-    from xax_emu.monitor.validated import ValidatedImages
-    from xax_emu.program import resolve
+    from xax_emu.launch.imagefile import ImageFile
+    from xax_emu.launch.validated import ValidatedImages
+    from xax_emu.launch.program import resolve
     validated = ValidatedImages(Path(env["XDG_CACHE_HOME"]) / "xax-emu" / "validated")  # the runs' own record
 
     def timed(fn) -> float:

@@ -55,7 +55,7 @@ Done since the first run of these benchmarks: the image reaches the picoprocess 
 and is mapped, not copied (DESIGN.md "Map, don't copy"); the runtime's memcpy is `rep movsb`; the
 VFS finds names through one hash table; threads run (espeak-ng's row is measured like the others);
 `run` imports only what it uses, sums tar headers in C and validates an image's bytes once (a record
-named by their sha256, `xax_emu/monitor/validated.py`).
+named by their sha256, `xax_emu/launch/validated.py`).
 What is left, from the rows above:
 
 1. **The trap.** An emulated call costs one signal delivery (section 1, trapfloor): an empty SIGSYS

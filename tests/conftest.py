@@ -19,8 +19,8 @@ import pytest
 from xax_emu import runtime
 from xax_emu.monitor import ExitReport, Limits, Monitor, Stdio
 from xax_emu.monitor.fetch import HttpCache
-from xax_emu.launch import Request, start_kwargs
-from xax_emu.program import resolve
+from xax_emu.launch.request import Request, start_kwargs
+from xax_emu.launch.program import resolve
 
 TESTS = Path(__file__).resolve().parent
 COMPILERS = {"musl": ["musl-gcc", "-static"], "glibc": ["gcc", "-static"], "glibc-pie": ["gcc", "-static-pie", "-fPIE"]}

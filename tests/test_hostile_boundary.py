@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 from hostile_support import assert_dies_with_its_monitor, children, gone, hostile, parse
 from xax_emu import protocol as p
 from xax_emu.errors import ProtocolViolation
-from xax_emu.layers import layer_for
+from xax_emu.launch.layers import layer_for
 from xax_emu.monitor import Limits, Monitor, Stdio
-from xax_emu.program import resolve
+from xax_emu.launch.program import resolve
 from xax_emu.seal import syscall_number
 
 ENOSYS, ENOMEM, ENOENT = -errno.ENOSYS, -errno.ENOMEM, -errno.ENOENT

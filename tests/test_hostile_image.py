@@ -13,7 +13,7 @@ from loopback import HttpOrigin
 from test_hostile import EMULATED, MISSING, traced
 from xax_emu.image import pack_image
 from xax_emu.monitor.fetch import HttpCache
-from xax_emu.program import resolve
+from xax_emu.launch.program import resolve
 
 EBADF, EINVAL, ENOMEM, ENOSYS = -errno.EBADF, -errno.EINVAL, -errno.ENOMEM, -errno.ENOSYS
 UAPI = ["-idirafter", "/usr/include", "-idirafter", "/usr/include/x86_64-linux-gnu"]

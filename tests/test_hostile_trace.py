@@ -25,10 +25,10 @@ from hostile_support import assert_dies_with_its_monitor, children, hostile, par
 from trace_support import UAPI, split_kernel
 from xax_emu import protocol as p
 from xax_emu.errors import ProtocolViolation
-from xax_emu.layers import layer_for
+from xax_emu.launch.layers import layer_for
 from xax_emu.monitor import Limits, Monitor, Stdio
 from xax_emu.monitor.picoprocess import Picoprocess
-from xax_emu.program import resolve
+from xax_emu.launch.program import resolve
 from xax_emu.runtime import pico_binary
 from xax_emu.seal import filter_bpf, notified_numbers, notify_filter_bpf
 from xax_emu.seal.notify import AUDIT_ARCH_X86_64, Listener, Notification

@@ -19,9 +19,9 @@ from xax_emu import protocol
 from xax_emu.image import pack_image, validate
 from xax_emu.monitor import parse_origin
 from xax_emu.monitor.fetch import FetchError, HttpCache, fetch
-from xax_emu.monitor.imagefile import SEALS, ImageFile
+from xax_emu.launch.imagefile import SEALS, ImageFile
 from xax_emu.monitor import picoprocess
-from xax_emu.program import resolve
+from xax_emu.launch.program import resolve
 from xax_emu.syscalls import catalogue
 
 from conftest import run_native, run_pico

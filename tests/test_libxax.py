@@ -10,9 +10,9 @@ import xax_emu.monitor.xaxcalls as monitor_xaxcalls
 from conftest import run_pico
 from loopback import HttpOrigin, TcpServer
 from xax_emu import protocol as p, runtime
-from xax_emu.layers import layer_for
+from xax_emu.launch.layers import layer_for
 from xax_emu.monitor import Limits, Monitor, Stdio, parse_origin
-from xax_emu.program import resolve
+from xax_emu.launch.program import resolve
 
 POLLIN, POLLOUT, POLLERR, POLLHUP = 0x1, 0x4, 0x8, 0x10
 

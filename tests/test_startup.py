@@ -18,7 +18,7 @@ NOT_FOR_RUN = [
     "libarchive", "elftools",                         # pack; a bare ELF's check
     "xax_emu.image.pack", "xax_emu.image.inspect", "xax_emu.image.manifest", "xax_emu.image.elfdeps",
     "xax_emu.syscalls.compiler", "xax_emu.syscalls.profile", "xax_emu.syscalls.catalogue",
-    "xax_emu.syscalls._x86_64", "xax_emu.layers", "xax_emu.profiles.static_libc", "xax_emu.trace_report",
+    "xax_emu.syscalls._x86_64", "xax_emu.launch.layers", "xax_emu.profiles.static_libc", "xax_emu.trace_report",
     "http.client", "ssl", "concurrent.futures",       # no download, no worker thread
 ]
 

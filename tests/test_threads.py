@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from xax_emu.monitor import Limits, Monitor, Stdio
-from xax_emu.launch import Request, start_kwargs
-from xax_emu.program import resolve
+from xax_emu.launch.request import Request, start_kwargs
+from xax_emu.launch.program import resolve
 
 from conftest import run_native, run_pico
 

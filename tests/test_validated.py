@@ -1,4 +1,4 @@
-"""The record of validated images (monitor/validated.py): a run of bytes the Monitor
+"""The record of validated images (launch/validated.py): a run of bytes the Monitor
 has validated before skips the member-by-member validation; any other bytes — the
 same path rewritten, the same name and times — are validated in full again, and a
 record that does not fit the image is a miss, never a pass."""
@@ -15,13 +15,13 @@ import pytest
 
 from image_support import file_info, image, member
 from loopback import HttpOrigin
-from xax_emu import program as program_module
+from xax_emu.launch import program as program_module
 from xax_emu.errors import ProgramError
-from xax_emu.monitor import validated as validated_module
+from xax_emu.launch import validated as validated_module
 from xax_emu.monitor.fetch import HttpCache
-from xax_emu.monitor.imagefile import COPY_CHUNK, ImageFile
-from xax_emu.monitor.validated import ValidatedImages, validator_id
-from xax_emu.program import resolve
+from xax_emu.launch.imagefile import COPY_CHUNK, ImageFile
+from xax_emu.launch.validated import ValidatedImages, validator_id
+from xax_emu.launch.program import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = b"the data file\n" * 100
@@ -300,7 +300,7 @@ def test_a_memfd_that_cannot_be_sealed_is_an_error_not_an_unsealed_image():
     import errno
     import mmap
 
-    from xax_emu.monitor.imagefile import _memfd
+    from xax_emu.launch.imagefile import _memfd
 
     fd = _memfd("t")
     try:

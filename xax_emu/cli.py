@@ -131,11 +131,11 @@ def _open_stats(path: str | None):
 
 def _run(ns: argparse.Namespace, trace_all: bool = False):
     """Run what the user named, sealed, with stdio relayed; returns the report and the picoprocess."""
-    from .launch import Request, start_kwargs
+    from .launch.program import resolve as resolve_program
+    from .launch.request import Request, start_kwargs
+    from .launch.validated import ValidatedImages
     from .monitor import Monitor, Stdio, parse_origin
     from .monitor.fetch import HttpCache
-    from .monitor.validated import ValidatedImages
-    from .program import resolve as resolve_program
 
     origin = parse_origin(ns.origin) if ns.origin else None
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())

@@ -199,7 +199,7 @@ def _meta(reader: TarReader, image: Image) -> dict:
 def parse_meta(raw: bytes) -> dict:
     """The bytes of .xax/meta.json, parsed and checked against the schema pack.py
     writes (validate() does this as one of its steps; a Monitor that validated the
-    same image before does only this, monitor/validated.py)."""
+    same image before does only this, launch/validated.py)."""
     if len(raw) > META_MAX:
         raise ImageError(f"{len(raw)} bytes, over the {META_MAX >> 20} MiB cap", META)
     try:

@@ -3,10 +3,10 @@
 Either way the Monitor reads it first — from the file, or through the HTTP
 cache — and checks it: a static x86-64 ELF, which it then serves to the PAL
 under the name in xabi_args()[0]; or an image, validated member by member, which
-it hands to the picoprocess as one read-only fd (monitor/imagefile.py says why
+it hands to the picoprocess as one read-only fd (launch/imagefile.py says why
 those bytes cannot change after the check).  An image whose bytes (by sha256)
 the Monitor has validated before is not validated member by member again
-(monitor/validated.py).  A URL's origin becomes the program's origin.
+(launch/validated.py).  A URL's origin becomes the program's origin.
 """
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import OriginError, ProgramError
-from .image import ImageError, validate
-from .image.format import META
-from .image.validate import parse_meta
-from .monitor.fetch import FetchError, HttpCache, fetch
-from .monitor.imagefile import ImageFile
-from .monitor.origin import Origin, parse_url
-from .monitor.validated import ValidatedImages
+from ..errors import OriginError, ProgramError
+from ..image import ImageError, validate
+from ..image.format import META
+from ..image.validate import parse_meta
+from ..monitor.fetch import FetchError, HttpCache, fetch
+from ..monitor.origin import Origin, parse_url
+from .imagefile import ImageFile
+from .validated import ValidatedImages
 
 LOCAL_SCHEME = "xax-local:"
 MAX_PROGRAM = 2 << 30

@@ -28,7 +28,7 @@ vm.memfd_noexec sysctl forbids that gets a clear error.
 
 A local file's copy is hashed on the way (`sha256`: of the bytes written into
 the memfd, so of exactly what the picoprocess maps): the key under which the
-Monitor remembers that it validated these bytes (monitor/validated.py).
+Monitor remembers that it validated these bytes (launch/validated.py).
 """
 from __future__ import annotations
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from .profiles import DEFAULT, load
-from .syscalls.compiler import build_layer
-from .syscalls.profile import resolve
+from ..profiles import DEFAULT, load
+from ..syscalls.compiler import build_layer
+from ..syscalls.profile import resolve
 
 
 @functools.lru_cache(maxsize=16)

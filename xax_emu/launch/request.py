@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .monitor.imagefile import ImageFile
-from .monitor.picoprocess import Limits
-from .profiles import DEFAULT
+from ..monitor.picoprocess import Limits
+from ..profiles import DEFAULT
+from .imagefile import ImageFile
 from .program import Program
 
 _LIMIT_KEYS = ("memory", "cpu_seconds", "wall_seconds", "download", "threads")
