@@ -105,6 +105,29 @@ def build_parser() -> argparse.ArgumentParser:
     pk.add_argument("manifest", help="the app's manifest (TOML)")
     pk.add_argument("-o", "--output", help="the image to write (default: NAME.tar, NAME from the manifest)")
     pk.add_argument("--json", action="store_true", help='print {"id", "path", "files", "bytes"}')
+    sv = sub.add_parser("serve", help="the Monitor as the browser's proxy (or a gateway for one origin): apps "
+                                      "launched from their pages appear as their origin's web server",
+                        description="Serve browsers (docs/serve.md).  As a forward proxy (the default), the browser "
+                                    "uses --listen as its HTTP proxy; with --origin, --listen is a gateway that "
+                                    "serves that origin's files and apps under its own address.  GET IMAGE?xax "
+                                    "launches an app and redirects to its namespace /.xax/ID/.")
+    sv.add_argument("--listen", default="127.0.0.1:8118", metavar="HOST:PORT",
+                    help="where to listen (default 127.0.0.1:8118; a non-loopback address is served with a warning)")
+    sv.add_argument("--origin", help="be a gateway for this origin (http:// or https://) instead of a forward proxy")
+    sv.add_argument("--idle-seconds", type=float, default=60.0,
+                    help="end an instance no page has held for this long (default 60)")
+    sv.add_argument("--max-instances", type=int, default=64, help="instances at once (default 64)")
+    sv.add_argument("--memory-budget", type=parse_size, default=64 << 30,
+                    help="the sum of the running picoprocesses' memory limits (default 64G)")
+    sv.add_argument("--max-connections", type=int, default=512, help="browser connections at once (default 512)")
+    sv.add_argument("--download-limit", type=parse_size, default=256 << 20,
+                    help="the largest image a launch fetches (default 256M)")
+    sv.add_argument("--request-timeout", type=float, default=10.0,
+                    help="seconds a browser has to send a whole request head, else 408 (default 10)")
+    sv.add_argument("--app-timeout", type=float, default=60.0,
+                    help="seconds an app has to start its response, else 504 (default 60)")
+    sv.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache nor the record of validated "
+                                                            "images")
     ins = sub.add_parser("inspect", help="what is inside an image (checked first)")
     ins.add_argument("image", help="an image written by xax-emu pack")
     ins.add_argument("--json", action="store_true", help="machine-readable output")
@@ -246,6 +269,47 @@ def cmd_pack(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(ns: argparse.Namespace) -> int:
+    from .launch.validated import ValidatedImages
+    from .monitor import parse_origin
+    from .monitor.fetch import HttpCache
+    from .serve.instances import Budget
+    from .serve.server import ServeConfig, Server, install_signal_handlers, is_loopback, parse_listen
+
+    try:
+        host, port = parse_listen(ns.listen)
+    except ValueError as e:
+        raise XaxError(str(e)) from None
+    for name in ("idle_seconds", "max_instances", "max_connections", "request_timeout", "app_timeout"):
+        value = getattr(ns, name)
+        if not (0 < value < 1e9) or value != value:
+            raise XaxError(f"--{name.replace('_', '-')} must be a positive number, not {value}")
+    gateway = parse_origin(ns.origin) if ns.origin else None
+    config = ServeConfig(
+        host=host, port=port, gateway=gateway,
+        budget=Budget(max_instances=ns.max_instances, memory=ns.memory_budget, idle_seconds=ns.idle_seconds),
+        cache=None if ns.no_cache else HttpCache(HttpCache.default_directory()),
+        validated=None if ns.no_cache else ValidatedImages(ValidatedImages.default_directory()),
+        download_limit=ns.download_limit, max_connections=ns.max_connections,
+        request_timeout=ns.request_timeout, app_timeout=ns.app_timeout)
+    server = Server(config)
+    try:
+        bound_host, bound_port = server.bind()
+    except OSError as e:
+        raise XaxError(f"--listen {ns.listen}: {e.strerror or e}") from None
+    if not is_loopback(host):
+        server.log(f"warning: listening on {host}, not loopback: anyone who can reach it can start picoprocesses")
+    where = f"[{bound_host}]:{bound_port}" if ":" in bound_host else f"{bound_host}:{bound_port}"
+    if gateway is not None:
+        server.log(f"gateway for {gateway} on http://{where}/ (GET http://{where}/PATH/app.tar?xax launches an app)")
+    else:
+        server.log(f"forward proxy on {where}: set it as the browser's HTTP proxy "
+                   f"(then GET http://ORIGIN/PATH/app.tar?xax launches an app)")
+    install_signal_handlers(server)
+    server.serve_forever()
+    return 0
+
+
 def cmd_inspect(ns: argparse.Namespace) -> int:
     from .image import ImageError, describe, inspect
 
@@ -280,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     ns.args = program_args
     try:
         return {"run": cmd_run, "trace": cmd_trace, "syscalls": cmd_syscalls, "pack": cmd_pack,
-                "inspect": cmd_inspect}[ns.command](ns)
+                "inspect": cmd_inspect, "serve": cmd_serve}[ns.command](ns)
     except XaxError as e:
         print(f"xax-emu: {e}", file=sys.stderr)
         return 2

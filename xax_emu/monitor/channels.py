@@ -217,3 +217,116 @@ class SocketChannel(Channel):
 
     def close(self) -> None:
         self.sock.close()
+
+
+class PipeChannel(Channel):
+    """One connection between a thread outside the loop (serve's handler of a
+    browser connection) and a picoprocess: the bytes toward the program and the
+    bytes from it, each in a bounded buffer.
+
+    The picoprocess's side (read, write, poll, close) runs on the loop and never
+    blocks.  The outside's side (send, receive, end_input, abandon) may wait on a
+    condition; after every change it calls `wake` so that the loop re-checks a
+    parked poll."""
+
+    kind = "connection"
+    CAPACITY = 256 << 10
+
+    def __init__(self, wake: Callable[[], None], capacity: int = CAPACITY):
+        import threading
+        self._cond = threading.Condition()
+        self._wake = wake
+        self.capacity = capacity
+        self._to_app = bytearray()
+        self._to_app_eof = False      # the outside has sent everything
+        self._from_app = bytearray()
+        self._app_closed = False      # the program closed its end (or exited)
+        self._outside_gone = False    # the browser went away: the program's writes fail
+
+    # -- the picoprocess's side (the loop) --------------------------------------
+
+    def read(self, n: int) -> bytes | int:
+        with self._cond:
+            if self._to_app:
+                out = bytes(self._to_app[:n])
+                del self._to_app[:n]
+                self._cond.notify_all()
+                return out
+            return CLOSED if (self._to_app_eof or self._outside_gone) else NOT_READY
+
+    def write(self, data: bytes) -> int:
+        with self._cond:
+            if self._outside_gone or self._app_closed:
+                return CLOSED
+            room = self.capacity - len(self._from_app)
+            if room <= 0:
+                return NOT_READY
+            self._from_app += data[:room]
+            self._cond.notify_all()
+            return min(room, len(data))
+
+    def poll(self, events: int) -> int:
+        with self._cond:
+            revents = 0
+            ended = self._to_app_eof or self._outside_gone
+            if events & p.POLLIN and (self._to_app or ended):
+                revents |= p.POLLIN
+            if ended and not self._to_app:
+                revents |= p.POLLHUP
+            if self._outside_gone:
+                revents |= p.POLLERR
+            elif events & p.POLLOUT and len(self._from_app) < self.capacity:
+                revents |= p.POLLOUT
+            return revents
+
+    def close(self) -> None:
+        with self._cond:
+            self._app_closed = True
+            self._cond.notify_all()
+
+    # -- the outside's side (any thread) ------------------------------------------
+
+    def send(self, data: bytes, timeout: float | None) -> bool:
+        """Queue `data` for the program, waiting for room; False if the program has
+        closed its end, the channel was abandoned, or `timeout` passed."""
+        view = memoryview(data)
+        while view:
+            with self._cond:
+                ok = self._cond.wait_for(lambda: self._app_closed or self._outside_gone
+                                         or len(self._to_app) < self.capacity, timeout)
+                if not ok or self._app_closed or self._outside_gone:
+                    return False
+                room = self.capacity - len(self._to_app)
+                self._to_app += view[:room]
+                view = view[room:]
+            self._wake()
+        return True
+
+    def end_input(self) -> None:
+        """Nothing more toward the program: its reads see the end once the buffer is read."""
+        with self._cond:
+            self._to_app_eof = True
+        self._wake()
+
+    def receive(self, limit: int, timeout: float | None) -> bytes | None:
+        """Up to `limit` bytes from the program; b"" once it has closed its end and
+        everything is read; None if `timeout` passed first."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._from_app or self._app_closed, timeout):
+                return None
+            out = bytes(self._from_app[:limit])
+            del self._from_app[:limit]
+        if out:
+            self._wake()  # room again for a program waiting to write
+        return out
+
+    def abandon(self) -> None:
+        """The outside is gone (the browser closed, or the exchange is over)."""
+        with self._cond:
+            self._outside_gone = True
+            self._cond.notify_all()
+        self._wake()
+
+    @property
+    def app_closed(self) -> bool:
+        return self._app_closed

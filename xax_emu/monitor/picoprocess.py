@@ -90,8 +90,10 @@ class Picoprocess:
                  origin: Origin | None, limits: Limits, layer: bytes | None,
                  local_files: dict[str, bytes] | None = None, stdio: Stdio | None = None, trace_all: bool = False,
                  image=None, pal_settings: list[str] | None = None,
-                 sigaction_buffer: int | None = None, count_kernel: bool | None = None):
+                 sigaction_buffer: int | None = None, count_kernel: bool | None = None,
+                 on_exit: Callable[["ExitReport"], None] | None = None):
         self.host = host
+        self.on_exit = on_exit  # called on the loop with the report, once the process has exited
         self.image_url = image_url
         self.argv = list(argv)
         self.env = [f"{k}={v}" for k, v in env.items()] if isinstance(env, dict) else list(env)
@@ -498,6 +500,8 @@ class Picoprocess:
                                  self.kernel if self.count_kernel else None, self.xaxcalls)
         if self.host is not None:
             self.host.exited(self)
+        if self.on_exit is not None:
+            self.on_exit(self.report)
         return self.report
 
     def stats(self) -> dict:
