@@ -10,7 +10,7 @@
  * listener to the Monitor (notify.c).
  *
  * Failures before stderr is closed print one line; every failure exits with
- * XAX_BOOT_FAILED so the Monitor can tell a boot failure from the program. */
+ * XAX_EXIT_BOOT_FAILED so the Monitor can tell a boot failure from the program. */
 #include <asm/signal.h>
 #include <asm/stat.h>
 #include <linux/capability.h>
@@ -28,8 +28,6 @@
 #include "xax_protocol.h"
 #include "xax_runtime.h"
 
-#define XAX_BOOT_FAILED 125
-#define XAX_SEAL_FAILED 126
 #define SIGALTSTACK_SIZE (256 * 1024)
 
 void xax_self_relocate(void);
@@ -57,7 +55,7 @@ static __attribute__((noreturn)) void fail(const char *why, long err)
             sys3(__NR_write, 2, (long)"\n", 1);
         }
     }
-    sys_exit_group(XAX_BOOT_FAILED);
+    sys_exit_group(XAX_EXIT_BOOT_FAILED);
 }
 
 static void *boot_mmap(size_t len)
@@ -282,7 +280,7 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     if (r < 0)
         fail("cannot set the parent-death signal", r);
     if ((uint64_t)sys0(__NR_getppid) != fixed.monitor_pid)
-        sys_exit_group(XAX_BOOT_FAILED);
+        sys_exit_group(XAX_EXIT_BOOT_FAILED);
 
     set_limit(RLIMIT_CORE, 0, 0);
     set_limit(RLIMIT_FSIZE, 0, 0);
@@ -347,12 +345,12 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     r = sys3(__NR_close_range, 0, XAX_CHANNEL_FD - 1, 0);
     stderr_open = 0;
     if (r < 0)
-        sys_exit_group(XAX_BOOT_FAILED);
+        sys_exit_group(XAX_EXIT_BOOT_FAILED);
 
     struct sock_fprog prog = {.len = (unsigned short)fixed.nbpf, .filter = bpf};
     r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog);
     if (r < 0)
-        sys_exit_group(XAX_SEAL_FAILED);
+        sys_exit_group(XAX_EXIT_SEAL_FAILED);
 
     /* Sealed.  From here on nothing in this process is trusted. */
     pal_start(&info);

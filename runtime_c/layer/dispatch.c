@@ -33,7 +33,7 @@ long layer_dispatch(struct layer_call *c)
 static long dispatch_locked(struct layer_call *c)
 {
     int tracing = layer_host->flags & XAX_BOOT_FLAG_TRACE;
-    if (c->nr < 0 || c->nr >= LAYER_NR_MAX) {
+    if (c->nr < 0 || c->nr >= XAX_LAYER_NR_MAX) {
         layer_host->trace((int)c->nr, XAX_TRACE_MISSING);
         return -ENOSYS;
     }

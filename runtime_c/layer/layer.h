@@ -21,12 +21,8 @@ struct layer_entry {
     layer_handler handler;  /* LAYER_EMULATE */
     long result;            /* LAYER_REJECT: returned as it is (-errno or a value) */
 };
-#define LAYER_NR_MAX 512
-extern const struct layer_entry layer_table[LAYER_NR_MAX];
+extern const struct layer_entry layer_table[XAX_LAYER_NR_MAX];
 extern const char layer_profile_name[];
-
-/* The one process's virtual pid (getpid, /proc/self). */
-#define XAX_VIRTUAL_PID 100
 
 /* The profile's knobs, generated with the table. */
 struct layer_knobs {

@@ -10,7 +10,6 @@
 #include "../lib/sys.h"
 #include "layer.h"
 
-#define XAX_VIRTUAL_PID 100
 #define INF (~0ULL)
 
 struct rlimit64_k {

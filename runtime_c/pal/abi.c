@@ -179,5 +179,5 @@ long pal_forward(struct layer_call *c)
 __attribute__((noreturn)) void pal_fatal(const char *why)
 {
     (void)why; /* the process has no stderr of its own; the exit code tells */
-    sys_exit_group(124);
+    sys_exit_group(XAX_EXIT_PAL_FATAL);
 }

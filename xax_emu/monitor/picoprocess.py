@@ -44,7 +44,6 @@ RECV_SIZE = p.HEADER_SIZE + p.MAX_PAYLOAD
 MAX_CHANNELS = 1024
 MAX_BATCH = 64                 # datagrams served per wake-up of one picoprocess
 BODY_BUDGET_FACTOR = 4         # downloaded bytes held at once: this many download limits
-BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 LAYER_URL = "xax-local:layer"
 SIGBUF_LOW, SIGBUF_PAGES = 0x1000_0000_0000, (0x6000_0000_0000 - 0x1000_0000_0000) // 4096
 AUDIT_ARCH_X86_64 = 0xC000003E  # <linux/audit.h>: the only arch a notification may carry
@@ -100,7 +99,7 @@ class ExitReport:
 
     @property
     def missing(self) -> dict[int, int]:
-        return {nr: n for (nr, kind), n in self.trace.items() if kind == 0}
+        return {nr: n for (nr, kind), n in self.trace.items() if kind == p.TRACE_MISSING}
 
 
 class Picoprocess:
@@ -542,7 +541,7 @@ class Picoprocess:
         code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
         reason = self.kill_reason
         boot_error = None
-        if sig is None and self.messages == 0 and code in (BOOT_FAILED, SEAL_FAILED):
+        if sig is None and self.messages == 0 and code in (p.EXIT_BOOT_FAILED, p.EXIT_SEAL_FAILED):
             detail = boot_err.decode(errors="replace").strip() or "could not install the seccomp filter"
             boot_error = reason = f"the picoprocess did not start: {detail}"
         elif self.awaiting_listener and reason is None and sig == signal.SIGKILL:

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RuntimeNotBuilt, XaxError
+from ..protocol import LAYER_NR_MAX
 from ..runtime import SOURCE_DIR
 from . import catalogue
 from .forwarding import FORWARDABLE
 from .handlers import HANDLERS, c_function
 from .profile import (Deny, Devices, Disposition, Emulate, Forward, Identity, Origin, Proc, Profile, ProfileError,
                       RamDisk, Reject, Resolved, Tar, Uname, resolve)
-
-LAYER_NR_MAX = 512  # runtime_c/layer/layer.h
 
 
 class CompileError(XaxError, RuntimeError):
@@ -175,7 +174,7 @@ def generate_c(profile: Profile) -> str:
     out += ["", f"const char layer_profile_name[] = {_c_string(profile.name)};", ""]
     out += _knobs_c(resolved)
     out += _routes_c(resolved)
-    out += ["const struct layer_entry layer_table[LAYER_NR_MAX] = {"]
+    out += ["const struct layer_entry layer_table[XAX_LAYER_NR_MAX] = {"]
     for r in rows:
         d = r.disposition
         note = f": {_comment(d.note)}" if d.note else ""
