@@ -63,30 +63,14 @@ static inline int arg_fd(uint64_t v)
     return (int)(uint32_t)v;
 }
 
-/* files (sys_fs.c) */
-const char *layer_fs_init(void);
-long layer_load_file(const char *path, const void **data, uint64_t *size);
-/* memory (sys_mem.c) */
-void layer_program_loaded(uintptr_t brk_start);
-long layer_brk(struct layer_call *c);
-long layer_mmap(struct layer_call *c);
-/* process identity (sys_proc.c) */
-long layer_getpid(struct layer_call *c);
-long layer_set_tid_address(struct layer_call *c);
-long layer_uname(struct layer_call *c);
-long layer_getuid(struct layer_call *c);
-long layer_getgid(struct layer_call *c);
-long layer_geteuid(struct layer_call *c);
-long layer_getegid(struct layer_call *c);
-long layer_getresuid(struct layer_call *c);
-long layer_getresgid(struct layer_call *c);
-/* time (sys_time.c) */
-long layer_gettimeofday(struct layer_call *c);
-long layer_time(struct layer_call *c);
-long layer_clock_getres(struct layer_call *c);
-long layer_nanosleep(struct layer_call *c);
-long layer_clock_nanosleep(struct layer_call *c);
-/* signals (sys_signal.c) */
-long layer_rt_sigprocmask(struct layer_call *c);
+/* The start-up services the PAL calls through xax_layer_exports. */
+const char *layer_fs_init(void);                                           /* sys_fs.c */
+long layer_load_file(const char *path, const void **data, uint64_t *size);  /* sys_fs.c */
+void layer_program_loaded(uintptr_t brk_start);                            /* sys_mem.c */
+
+/* The system call handlers: generated from the @family and @serves lines that
+ * open each sys_*.c file (tools/gen_layer_handlers.py), which are also the
+ * registry of handlers that profiles name (xax_emu/syscalls/_handlers.py). */
+#include "handlers.h"
 
 #endif

@@ -1,13 +1,25 @@
 /* Files: every fd and path system call, served by the VFS (runtime_c/vfs/)
  * over the profile's routes; fds 0-2 are the stdio channels; /dev/urandom's
- * bytes are the Monitor's (a forwarded getrandom).
+ * bytes are the Monitor's (a forwarded getrandom).  File-backed mmap: a
+ * page-aligned member of the image is mapped from the image fd; anything else
+ * is copied into anonymous memory.
  *
- * read write readv writev pread64 pwrite64 lseek close open openat creat
- * stat lstat fstat newfstatat statx getdents64 readlink readlinkat access
- * faccessat faccessat2 mkdir mkdirat rmdir unlink unlinkat rename renameat
- * renameat2 ftruncate fsync fdatasync dup dup2 dup3 fcntl ioctl chdir fchdir
- * getcwd umask, and file-backed mmap (a page-aligned member of the image is
- * mapped from the image fd; anything else is copied into anonymous memory). */
+ * @family vfs: files through the profile's routes (tar image, RAM disk, origin, deny, the
+ *     synthetic /dev and /proc); fds 0-2 are the stdio channels; no fd is a terminal
+ * @serves read write readv writev pread64 pwrite64 lseek close open openat creat stat lstat fstat
+ *     newfstatat statx getdents64 readlink readlinkat access faccessat faccessat2 mkdir mkdirat
+ *     rmdir unlink unlinkat rename renameat renameat2 ftruncate fsync fdatasync dup dup2 dup3
+ *     fcntl ioctl chdir fchdir getcwd umask pipe pipe2
+ *
+ * @family unix-sockets: AF_UNIX sockets that reach no one: connect resolves the path in the
+ *     picoprocess's files (ENOENT, EACCES, or ECONNREFUSED where something is there); other
+ *     families EAFNOSUPPORT
+ * @serves socket connect setsockopt getsockopt
+ *
+ * @family mmap: the mmap forms the filter traps: files are copied into private memory, shared
+ *     anonymous memory is private memory, huge pages ENOMEM
+ * @serves mmap
+ */
 #include <asm-generic/ioctls.h>
 #include <linux/fcntl.h>
 #include <linux/futex.h>

@@ -1,5 +1,9 @@
 /* brk: the program break, grown in anonymous memory after the program's last
- * segment.  (The mmap forms the filter traps are in sys_fs.c: files.) */
+ * segment.  (The mmap forms the filter traps are in sys_fs.c: files.)
+ *
+ * @family brk: the program break, grown in anonymous memory after the program's last segment
+ * @serves brk
+ */
 #include <linux/mman.h>
 
 #include "../lib/sys.h"

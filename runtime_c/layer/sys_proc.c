@@ -1,5 +1,22 @@
 /* Process identity: a picoprocess is one process with one thread, and it sees
- * a fixed, virtual identity rather than the host's. */
+ * a fixed, virtual identity rather than the host's.
+ *
+ * @family identity: one process with one thread, with a fixed virtual pid, run by the profile's
+ *     virtual user (the identity knob)
+ * @serves getpid gettid=getpid set_tid_address getuid getgid geteuid getegid getresuid getresgid
+ *
+ * @family prctl: the picoprocess's truth: no capabilities in the bounding set, not dumpable,
+ *     no_new_privs, a seccomp filter; the name set with PR_SET_NAME kept for PR_GET_NAME; other
+ *     options EINVAL
+ * @serves prctl
+ *
+ * @family uname: the profile's uname knob
+ * @serves uname
+ *
+ * @family sysinfo: a machine of the picoprocess's own: uptime from the clock, load 0, one process,
+ *     4 GiB of memory
+ * @serves sysinfo
+ */
 #include <linux/utsname.h>
 
 #include "../lib/sys.h"

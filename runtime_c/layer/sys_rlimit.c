@@ -1,10 +1,16 @@
-/* prlimit64, getrlimit, setrlimit: the program's view of its resource limits.
+/* The program's view of its resource limits.
  *
  * The real limits were set by the boot block from the Monitor's and cannot be
  * changed from inside.  The program sees a table of its own: the usual Linux
  * defaults (8 MiB stack, 1024 fds — the VFS's fd table, no core files), which
  * it may lower, and raise again up to the hard limit, as Linux allows an
- * unprivileged process.  Only its own pid (0 or the virtual pid) is accepted. */
+ * unprivileged process.  Only its own pid (0 or the virtual pid) is accepted.
+ *
+ * @family rlimits: the program's own table of resource limits (Linux's defaults; lowered and
+ *     raised up to the hard limit as an unprivileged process may); the real limits are the
+ *     Monitor's
+ * @serves prlimit64 getrlimit setrlimit
+ */
 #include <linux/resource.h>
 
 #include "../lib/sys.h"

@@ -1,9 +1,26 @@
-/* rt_sigprocmask and rt_sigaction.
+/* Signals: the mask, the program's handlers, its signal stack, and signals to itself.
  *
  * rt_sigprocmask is emulated on the signal frame: the mask the program sees and
  * sets is the one rt_sigreturn will restore, minus SIGSYS (blocking SIGSYS
  * would make the kernel kill the process at the next trapped call), SIGKILL
- * and SIGSTOP.  The kernel's sigset is 8 bytes (glibc's is 128: write 8). */
+ * and SIGSTOP.  The kernel's sigset is 8 bytes (glibc's is 128: write 8).
+ *
+ * @family sigmask: the signal mask, kept in the signal frame; SIGSYS can never be blocked
+ * @serves rt_sigprocmask
+ *
+ * @family sigaction: the program's handlers for its own signals, installed through the sigaction
+ *     buffer with SIGSYS out of their masks; SIGSYS stays the layer's
+ * @serves rt_sigaction
+ *
+ * @family kill: signals to the picoprocess itself (its virtual pid, its group, its threads)
+ *     through kill and tgkill at its host pid, the only ones the filter allows; every other pid
+ *     ESRCH
+ * @serves kill tkill tgkill
+ *
+ * @family sigaltstack: the program's signal stack, recorded and reported but not installed (the
+ *     only real one is the layer's; handlers run on the program's stack)
+ * @serves sigaltstack
+ */
 #include <linux/signal.h>
 
 #include "xax_frame.h"

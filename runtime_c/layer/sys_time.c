@@ -1,9 +1,11 @@
-/* Time: gettimeofday, time, clock_getres, nanosleep, clock_nanosleep.
+/* Time: the vDSO answers most time calls without a system call; these handle
+ * the vDSO's fallbacks and the calls that have no vDSO form.  Reading a clock
+ * uses clock_gettime on the process's own clocks (allowed); sleeping is a futex
+ * wait on a word that nothing will ever wake (allowed), with the timeout.
  *
- * The vDSO answers most time calls without a system call; these handle the
- * vDSO's fallbacks and the calls that have no vDSO form.  Reading a clock uses
- * clock_gettime on the process's own clocks (allowed); sleeping is a futex
- * wait on a word that nothing will ever wake (allowed), with the timeout. */
+ * @family time: clocks read with the allowed clock_gettime; sleeps as futex waits with a timeout
+ * @serves gettimeofday time clock_getres nanosleep clock_nanosleep
+ */
 #include <linux/futex.h>
 #include <linux/time.h>
 #include <linux/time_types.h>

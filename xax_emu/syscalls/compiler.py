@@ -169,9 +169,7 @@ def generate_c(profile: Profile) -> str:
         '#include "layer.h"',
         "",
     ]
-    functions = sorted({c_function(r.disposition.handler, r.name) for r in rows if isinstance(r.disposition, Emulate)})
-    out += [f"long {fn}(struct layer_call *c);" for fn in functions]
-    out += ["", f"const char layer_profile_name[] = {_c_string(profile.name)};", ""]
+    out += [f"const char layer_profile_name[] = {_c_string(profile.name)};", ""]
     out += _knobs_c(resolved)
     out += _routes_c(resolved)
     out += ["const struct layer_entry layer_table[XAX_LAYER_NR_MAX] = {"]
