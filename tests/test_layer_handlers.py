@@ -1,8 +1,7 @@
 """The layer's handlers are their own registry: tools/gen_layer_handlers.py reads the
 @family and @serves lines of runtime_c/layer/sys_*.c and writes the Python registry and
-the C prototypes from them; both are current, and a wrong line is named."""
-import importlib.util
-import subprocess
+the C prototypes from them (test_repository.py checks that both are current); a stale
+output and a wrong line are named."""
 import sys
 from pathlib import Path
 
@@ -11,21 +10,14 @@ import pytest
 from xax_emu.syscalls import catalogue
 from xax_emu.syscalls.handlers import HANDLERS
 
+from conftest import load_tool
+
 ROOT = Path(__file__).resolve().parent.parent
 SYSCALLS = frozenset(catalogue.names())
 
 
 def _gen():
-    spec = importlib.util.spec_from_file_location("gen_layer_handlers", ROOT / "tools" / "gen_layer_handlers.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_generated_registry_and_prototypes_are_current():
-    r = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_layer_handlers.py"), "--check"], capture_output=True)
-    assert r.returncode == 0, r.stderr.decode()
+    return load_tool("gen_layer_handlers")
 
 
 def test_check_detects_a_stale_output(tmp_path, monkeypatch):

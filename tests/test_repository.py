@@ -16,6 +16,11 @@ def test_seal_doc_is_current():
     assert r.returncode == 0, r.stderr.decode()
 
 
+def test_layer_handlers_registry_and_prototypes_are_current():
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_layer_handlers.py"), "--check"], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+
+
 def test_no_binaries_tracked():
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for name in files:
