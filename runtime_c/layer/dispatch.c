@@ -2,31 +2,28 @@
  * no disposition gets -ENOSYS and a trace event.  The table itself is
  * generated from the app's profile (layer_table.c, see xax_emu/syscalls/compiler.py). */
 #include "layer.h"
-#include "../lib/lock.h"
 #include "xax_protocol.h"
 
-/* The layer's state (file table, VFS, brk, signal tables) is shared by the
- * program's threads: one call at a time runs a handler.  A handler that waits
- * without touching that state (a sleep) lets go for the wait. */
-static xax_lock state_lock;
-
+/* The layer's state (state.h) is shared by the program's threads: one call at
+ * a time runs a handler.  A handler that waits without touching that state (a
+ * sleep) lets go for the wait. */
 void layer_wait_begin(void)
 {
-    xax_lock_give(&state_lock);
+    xax_lock_give(&layer.lock);
 }
 
 void layer_wait_end(void)
 {
-    xax_lock_take(&state_lock);
+    xax_lock_take(&layer.lock);
 }
 
 static long dispatch_locked(struct layer_call *c);
 
 long layer_dispatch(struct layer_call *c)
 {
-    xax_lock_take(&state_lock);
+    xax_lock_take(&layer.lock);
     long r = dispatch_locked(c);
-    xax_lock_give(&state_lock);
+    xax_lock_give(&layer.lock);
     return r;
 }
 

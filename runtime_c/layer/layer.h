@@ -6,6 +6,7 @@
 #include <asm/errno.h>
 #include <stdint.h>
 
+#include "state.h"
 #include "xax_layer.h"
 
 typedef long (*layer_handler)(struct layer_call *c);

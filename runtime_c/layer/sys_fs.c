@@ -33,7 +33,7 @@
 #include "layer.h"
 #include "xax_protocol.h"
 
-static struct vfs *V;
+#define V (layer.vfs)
 
 #define A(i) (c->a[i])
 #define FD(i) program_fd(c->a[i])

@@ -142,7 +142,6 @@ long layer_sysinfo(struct layer_call *c)
 #define PR_CAPBSET_READ_ 23
 #define PR_GET_NO_NEW_PRIVS_ 39
 #define CAP_LAST_CAP_ 40 /* CAP_CHECKPOINT_RESTORE, Linux 5.9 and later */
-static char process_name[16] = "xax-pico";
 
 long layer_prctl(struct layer_call *c)
 {
@@ -160,15 +159,15 @@ long layer_prctl(struct layer_call *c)
         if (!name)
             return -EFAULT;
         size_t i = 0;
-        for (; i < sizeof process_name - 1 && name[i]; i++)
-            process_name[i] = name[i];
-        process_name[i] = 0;
+        for (; i < sizeof layer.process_name - 1 && name[i]; i++)
+            layer.process_name[i] = name[i];
+        layer.process_name[i] = 0;
         return 0;
     }
     case PR_GET_NAME_:
         if (!c->a[1])
             return -EFAULT;
-        memcpy((void *)c->a[1], process_name, sizeof process_name);
+        memcpy((void *)c->a[1], layer.process_name, sizeof layer.process_name);
         return 0;
     default:
         return -EINVAL;
