@@ -61,7 +61,7 @@ static __attribute__((noreturn)) void fail(const char *why, long err)
 static void *boot_mmap(size_t len)
 {
     long p = sys6(__NR_mmap, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p < 0 && p > -4096)
+    if (sys_failed(p))
         fail("cannot allocate boot memory", p);
     return (void *)p;
 }
@@ -185,7 +185,7 @@ static void map_image(struct xax_boot_info *info)
     if (!S_ISREG(st.st_mode) || st.st_size <= 0)
         fail("the image is not a non-empty regular file", 0);
     long m = sys6(__NR_mmap, 0, st.st_size, PROT_READ, MAP_PRIVATE, XAX_IMAGE_FD, 0);
-    if (m < 0 && m > -4096)
+    if (sys_failed(m))
         fail("cannot map the image (over the memory limit?)", m);
     info->image = (const void *)m;
     info->image_size = (uint64_t)st.st_size;

@@ -2,6 +2,7 @@
  * no disposition gets -ENOSYS and a trace event.  The table itself is
  * generated from the app's profile (layer_table.c, see xax_emu/syscalls/compiler.py). */
 #include "layer.h"
+#include "../lib/sys.h"
 #include "xax_protocol.h"
 
 /* The layer's state (state.h) is shared by the program's threads: one call at
@@ -39,7 +40,7 @@ static long dispatch_locked(struct layer_call *c)
     case LAYER_EMULATE: {
         long r = e->handler(c);
         if (tracing) /* after the call: an error answer is the article's failure-oblivious case */
-            layer_host->trace((int)c->nr, r < 0 && r > -4096 ? XAX_TRACE_EMULATED_FAILED : XAX_TRACE_EMULATED);
+            layer_host->trace((int)c->nr, sys_failed(r) ? XAX_TRACE_EMULATED_FAILED : XAX_TRACE_EMULATED);
         return r;
     }
     case LAYER_FORWARD:

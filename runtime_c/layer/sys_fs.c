@@ -341,12 +341,12 @@ static long mmap_image(uint64_t addr, uint64_t len, uint64_t prot, uint64_t plac
                     (long)image_off);
     long m = sys6(__NR_mmap, (long)addr, (long)len, PROT_READ | PROT_WRITE,
                   (long)(place | MAP_PRIVATE | MAP_ANONYMOUS), -1, 0);
-    if (m < 0 && m > -4096)
+    if (sys_failed(m))
         return m;
     long r = vfs_mmap_copy(V, fd, off + whole, (char *)m + whole, span - whole);
     if (r >= 0 && whole)
         r = sys6(__NR_mmap, m, (long)whole, (long)prot, MAP_PRIVATE | MAP_FIXED, XAX_IMAGE_FD, (long)image_off);
-    if (r < 0 && r > -4096) {
+    if (sys_failed(r)) {
         if (!(place & (MAP_FIXED | MAP_FIXED_NOREPLACE)) || (uint64_t)m != addr)
             sys2(__NR_munmap, m, (long)len);
         return r;
@@ -393,7 +393,7 @@ long layer_mmap(struct layer_call *c)
                           fd, off, data_off + off, size);
     long m = sys6(__NR_mmap, (long)addr, (long)len, PROT_READ | PROT_WRITE,
                   (long)((flags & keep) | MAP_PRIVATE | MAP_ANONYMOUS), -1, 0);
-    if (m < 0 && m > -4096)
+    if (sys_failed(m))
         return m;
     long r = vfs_mmap_copy(V, fd, off, (void *)m, len);
     if (r < 0) {

@@ -24,7 +24,7 @@ long layer_brk(struct layer_call *c)
         long p = sys6(__NR_mmap, layer.brk.mapped, need - layer.brk.mapped, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
         if ((uintptr_t)p != layer.brk.mapped) {
-            if (!(p < 0 && p > -4096))
+            if (!sys_failed(p))
                 sys2(__NR_munmap, p, need - layer.brk.mapped);
             return (long)layer.brk.cur; /* Linux reports failure by not moving the break */
         }
