@@ -24,6 +24,7 @@
 #include <linux/fcntl.h>
 #include <linux/futex.h>
 #include <linux/mman.h>
+#include <linux/stat.h>
 #include <linux/time.h>
 #include <linux/time_types.h>
 
@@ -221,7 +222,7 @@ long layer_load_file(const char *path, const void **data, uint64_t *size)
     struct vfs_stat st;
     long r = vfs_fstat(V, (int)fd, &st);
     uint64_t off;
-    if (r == 0 && (st.st_mode & 0170000) != 0100000)
+    if (r == 0 && !S_ISREG(st.st_mode))
         r = -EACCES; /* not a regular file */
     if (r == 0 && layer_host->image && vfs_tar_offset(V, (int)fd, &off) == 0 && off <= layer_host->image_size &&
         (uint64_t)st.st_size <= layer_host->image_size - off) {
@@ -257,9 +258,11 @@ long layer_pipe(struct layer_call *c) { return vfs_pipe2(V, (int *)A(0), 0); }
 
 /* Sockets: AF_UNIX only, and they reach no one (vfs/socket.c); every other
  * family is not supported here (the origin is reached with xabi_open_url). */
+#define AF_UNIX_ 1 /* <sys/socket.h>: the kernel's uapi headers do not export it */
+
 long layer_socket(struct layer_call *c)
 {
-    if ((int)A(0) != 1 /* AF_UNIX */)
+    if ((int)A(0) != AF_UNIX_)
         return -EAFNOSUPPORT;
     return vfs_socket_unix(V, (int)A(1), (int)A(2));
 }

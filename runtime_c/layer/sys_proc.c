@@ -17,6 +17,10 @@
  *     4 GiB of memory
  * @serves sysinfo
  */
+#include <linux/seccomp.h>
+#include <linux/sysinfo.h>
+#include <linux/time.h>
+#include <linux/time_types.h>
 #include <linux/utsname.h>
 
 #include "../lib/sys.h"
@@ -101,28 +105,17 @@ long layer_getresgid(struct layer_call *c)
 /* sysinfo: a machine of the picoprocess's own: up since the clock's boot time,
  * idle (load 0), one process, and a fixed amount of memory (the real machine's
  * is the host's business). */
-struct sysinfo_k {
-    long uptime;
-    unsigned long loads[3];
-    unsigned long totalram, freeram, sharedram, bufferram, totalswap, freeswap;
-    unsigned short procs, pad;
-    unsigned long totalhigh, freehigh;
-    unsigned int mem_unit;
-    char reserved[256 - 2 * sizeof(long) - 12 * sizeof(unsigned long) - 2 * sizeof(short) - sizeof(int)];
-};
-_Static_assert(sizeof(struct sysinfo_k) >= 112, "struct sysinfo layout");
+_Static_assert(sizeof(struct sysinfo) == 112, "the kernel's x86-64 struct sysinfo");
 
 long layer_sysinfo(struct layer_call *c)
 {
-    struct sysinfo_k *info = (struct sysinfo_k *)c->a[0];
+    struct sysinfo *info = (struct sysinfo *)c->a[0];
     if (!info)
         return -EFAULT;
-    struct {
-        long sec, nsec;
-    } ts = {0, 0};
-    sys2(__NR_clock_gettime, 7 /* CLOCK_BOOTTIME */, (long)&ts);
-    memset(info, 0, 112);
-    info->uptime = ts.sec;
+    struct __kernel_timespec ts = {0, 0};
+    sys2(__NR_clock_gettime, CLOCK_BOOTTIME, (long)&ts);
+    memset(info, 0, sizeof *info);
+    info->uptime = ts.tv_sec;
     info->totalram = 4UL << 30;
     info->freeram = 2UL << 30;
     info->procs = 1;
@@ -151,7 +144,7 @@ long layer_prctl(struct layer_call *c)
     case PR_GET_DUMPABLE_:
         return 0;
     case PR_GET_SECCOMP_:
-        return 2; /* SECCOMP_MODE_FILTER */
+        return SECCOMP_MODE_FILTER;
     case PR_GET_NO_NEW_PRIVS_:
         return 1;
     case PR_SET_NAME_: {

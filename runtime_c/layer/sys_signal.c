@@ -113,7 +113,7 @@ long layer_sigaltstack(struct layer_call *c)
         if (mode == SS_DISABLE) {
             want.ss_sp = 0;
             want.ss_size = 0;
-        } else if (want.ss_size < 2048) { /* MINSIGSTKSZ */
+        } else if (want.ss_size < MINSIGSTKSZ) {
             return -ENOMEM;
         }
         want.ss_flags = mode == SS_DISABLE ? SS_DISABLE : (want.ss_flags & SS_AUTODISARM);
