@@ -68,7 +68,7 @@ long layer_mmap(struct layer_call *c);
 /* brk (sys_mem.c): the program break, grown in anonymous memory after the program's last segment */
 long layer_brk(struct layer_call *c);
 
-/* identity (sys_proc.c): one process with one thread, with a fixed virtual pid, run by the
+/* identity (sys_proc.c): one process, its threads included, with a fixed virtual pid, run by the
  * profile's virtual user (the identity knob) */
 long layer_getpid(struct layer_call *c);
 long layer_set_tid_address(struct layer_call *c);

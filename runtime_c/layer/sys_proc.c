@@ -1,8 +1,8 @@
-/* Process identity: a picoprocess is one process with one thread, and it sees
- * a fixed, virtual identity rather than the host's.
+/* Process identity: a picoprocess is one process, whose threads all answer
+ * with its pid, and it sees a fixed, virtual identity rather than the host's.
  *
- * @family identity: one process with one thread, with a fixed virtual pid, run by the profile's
- *     virtual user (the identity knob)
+ * @family identity: one process, its threads included, with a fixed virtual pid, run by the
+ *     profile's virtual user (the identity knob)
  * @serves getpid gettid=getpid set_tid_address getuid getgid geteuid getegid getresuid getresgid
  *
  * @family prctl: the picoprocess's truth: no capabilities in the bounding set, not dumpable,
@@ -34,7 +34,9 @@ long layer_getpid(struct layer_call *c)
 
 long layer_set_tid_address(struct layer_call *c)
 {
-    (void)c; /* nothing clears it: there is no other thread to wake */
+    /* Not kept: the main thread's word is never cleared (only a join of the main
+     * thread would wait for it); threads from pthread_create get theirs from clone. */
+    (void)c;
     return XAX_VIRTUAL_PID;
 }
 

@@ -26,7 +26,8 @@ POSIX_CORE = Profile(
         **emulate_all("identity", note="the virtual user"),
         "getpid": emulate("identity", note="a fixed virtual pid"),
         "gettid": emulate("identity", note="the process id, in every thread (threads have no ids of their own)"),
-        "set_tid_address": emulate("identity", note="nothing clears it: no other thread"),
+        "set_tid_address": emulate("identity", note="not kept: the main thread's word is never cleared "
+                                   "(threads get theirs from clone)"),
         "uname": emulate("uname", note="virtual host name and release"),
         "sysinfo": emulate("sysinfo", note="getloadavg, sysconf's memory size"),
         "rt_sigprocmask": emulate("sigmask", note="SIGSYS stays unblocked"),

@@ -73,8 +73,8 @@ FAMILIES = (
         ('brk', 'layer_brk'),
     )),
     ('identity',
-     "one process with one thread, with a fixed virtual pid, run by the profile's virtual user "
-     '(the identity knob)',
+     "one process, its threads included, with a fixed virtual pid, run by the profile's virtual "
+     'user (the identity knob)',
      'sys_proc.c', (
         ('getpid', 'layer_getpid'),
         ('gettid', 'layer_getpid'),
