@@ -67,6 +67,14 @@ def _comment_lines(text: str):
 
 
 def parse_file(name: str, text: str, syscalls: frozenset[str]) -> list[Family]:
+    """The families file `name` declares, each bound to the functions it defines."""
+    families = _markers(name, text)
+    _bind(name, families, set(_HANDLER_DEF.findall(text)), syscalls)
+    return families
+
+
+def _markers(name: str, text: str) -> list[Family]:
+    """The @family and @serves lines, their continuation lines joined."""
     families: list[Family] = []
     open_tag = None  # the tag an indented line continues: "family" or "serves" (of the last family)
     for number, line in _comment_lines(text):
@@ -90,7 +98,11 @@ def parse_file(name: str, text: str, syscalls: frozenset[str]) -> list[Family]:
                 families[-1].serves_text += " " + line.strip()
         else:
             open_tag = None
-    defined = set(_HANDLER_DEF.findall(text))
+    return families
+
+
+def _bind(name: str, families: list[Family], defined: set[str], syscalls: frozenset[str]) -> None:
+    """Each name on a @serves line: a system call, and the function of this file that serves it."""
     for family in families:
         if not family.serves_line:
             raise MarkerError(f"{name}: @family {family.name} has no @serves line")
@@ -106,7 +118,6 @@ def parse_file(name: str, text: str, syscalls: frozenset[str]) -> list[Family]:
             if any(s == syscall for s, _ in family.serves):
                 raise MarkerError(f"{name}:{number}: @serves {syscall!r} twice in family {family.name!r}")
             family.serves.append((syscall, function))
-    return families
 
 
 def collect(layer_dir: Path = LAYER) -> list[Family]:
@@ -128,7 +139,7 @@ def collect(layer_dir: Path = LAYER) -> list[Family]:
             raise MarkerError(f"{family.source}: family {family.name!r} is declared in {seen[family.name]} too")
         seen[family.name] = family.source
     if not families:
-        raise MarkerError(f"{layer_dir}: no @family lines")
+        raise MarkerError("no sys_*.c file has @family lines")
     return families
 
 
