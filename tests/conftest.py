@@ -8,8 +8,10 @@ returns a Result with the report and the bytes written to stdout and stderr.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,15 @@ from xax_emu.launch.request import Request, start_kwargs
 from xax_emu.launch.program import resolve
 
 TESTS = Path(__file__).resolve().parent
+def load_tool(name: str):
+    """A generator of tools/ as a module (tests call its render and check functions)."""
+    spec = importlib.util.spec_from_file_location(name, TESTS.parent / "tools" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
 COMPILERS = {"musl": ["musl-gcc", "-static"], "glibc": ["gcc", "-static"], "glibc-pie": ["gcc", "-static-pie", "-fPIE"]}
 
 

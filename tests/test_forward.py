@@ -21,8 +21,8 @@ def test_getrandom_is_served_by_the_monitor(build, libc):
         "sizes 32 32, differ 1, all zero 0", "big: ok", f"GRND_RANDOM|GRND_INSECURE: -1 errno {errno.EINVAL}"]
     getrandom = 318
     # every call was forwarded (glibc's malloc makes one more of its own at start-up)
-    assert sealed.report.trace[(getrandom, 3)] == (4 if libc == "musl" else 5)
-    assert sealed.report.trace[(getrandom, 0)] == 0
+    assert sealed.report.trace[(getrandom, p.TRACE_FORWARDED)] == (4 if libc == "musl" else 5)
+    assert sealed.report.trace[(getrandom, p.TRACE_MISSING)] == 0
 
 
 def test_forward_of_an_unserved_call_is_a_compile_error():

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from hostile_support import hostile, parse
+from xax_emu import protocol as p
 from xax_emu.monitor import Limits
 from xax_emu.seal import ALLOWLIST
 from xax_emu.syscalls import catalogue
@@ -27,7 +28,8 @@ ENOSYS = -errno.ENOSYS
 EBADF, EINVAL, ENOMEM, EAGAIN = -errno.EBADF, -errno.EINVAL, -errno.ENOMEM, -errno.EAGAIN
 ENOENT, ENODEV = -errno.ENOENT, -errno.ENODEV
 ETIMEDOUT, ENXIO = -errno.ETIMEDOUT, -errno.ENXIO
-MISSING, EMULATED, REJECTED, FORWARDED, EMULATED_FAILED = 0, 1, 2, 3, 4  # xax_emu.protocol.TRACE_KINDS
+MISSING, EMULATED, REJECTED, FORWARDED, EMULATED_FAILED = (p.TRACE_MISSING, p.TRACE_EMULATED, p.TRACE_REJECTED,
+                                                      p.TRACE_FORWARDED, p.TRACE_EMULATED_FAILED)
 TESTS = Path(__file__).resolve().parent
 # The kernel's uapi headers (linux/, asm/), for the flag values musl does not define.
 UAPI = ["-idirafter", "/usr/include", "-idirafter", "/usr/include/x86_64-linux-gnu"]
@@ -493,7 +495,7 @@ def test_rt_sigaction_only_through_the_buffer_and_never_for_sigsys(build, tmp_pa
     assert r.code == 0, r.report
     assert parse(r.stdout) == {
         "sigsys_via_buffer": EINVAL, "sigsys_junk_high": EINVAL, "sigkill_via_buffer": EINVAL,
-        "getpid_after": 100, "segv_via_buffer": 0, "segv_own_struct": 0, "openat": ENOENT}
+        "getpid_after": p.VIRTUAL_PID, "segv_via_buffer": 0, "segv_own_struct": 0, "openat": ENOENT}
     # three refused attempts and the program's own struct reached the layer; the allowed form did not
     assert traced(r, EMULATED)["rt_sigaction"] == 4
     assert traced(r, EMULATED)["openat"] == 1

@@ -41,12 +41,12 @@ SIGSYS_REASON = "killed by SIGSYS"
 REPO = Path(__file__).resolve().parent.parent
 SYS_OPENAT = syscall_number("openat")  # from libseccomp's tables
 SYS_RT_SIGACTION = syscall_number("rt_sigaction")
-EMULATED = {name: kind for name, kind, _ in p.TRACE_KINDS}["EMULATED"]
+EMULATED = p.TRACE_EMULATED
 
 
 
 
-EMULATED_FAILED = {name: kind for name, kind, _ in p.TRACE_KINDS}["EMULATED_FAILED"]
+EMULATED_FAILED = p.TRACE_EMULATED_FAILED
 
 
 def reached_layer(r, number: int) -> dict[int, int]:
@@ -127,11 +127,11 @@ def test_sigprocmask_cannot_block_sigsys(build, tmp_path):
         "block": 0,
         "old": 0,
         "getppid": ENOSYS,              # trapped and answered by the layer: SIGSYS still delivered
-        "getpid": 100,                  # the layer's virtual pid
+        "getpid": p.VIRTUAL_PID,        # the layer's virtual pid
         "sigsys_blocked": 0,
         "sigusr1_blocked": 1,           # the rest of the request was honoured
         "setmask_all": 0,
-        "getpid_after_all": 100,
+        "getpid_after_all": p.VIRTUAL_PID,
         "mask_all_but": never_blocked,  # everything blocked but SIGSYS, SIGKILL, SIGSTOP
         "openat": ENOENT,               # the layer's VFS: still trapped after SIG_SETMASK of every bit
     }
@@ -165,9 +165,9 @@ def test_sigaction_cannot_take_sigsys(build, tmp_path):
     # default action (its own handler is not shown: old is zeroed, SIG_DFL).
     assert parse(r.stdout) == {
         "sigaction_ign": -errno.EINVAL,
-        "getpid_after_ign": 100,
+        "getpid_after_ign": p.VIRTUAL_PID,
         "sigaction_handler": -errno.EINVAL,
-        "getpid_after_handler": 100,
+        "getpid_after_handler": p.VIRTUAL_PID,
         "sigaction_read": 0,
         "old_untouched": 0,
         "openat": ENOENT,  # the layer's VFS: SIGSYS still goes to the layer

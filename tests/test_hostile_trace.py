@@ -217,7 +217,7 @@ def test_boot_refuses_to_send_the_listener_over_a_pipe():
     finally:
         os.close(r)
         os.close(w)
-    assert res.returncode == 125
+    assert res.returncode == p.EXIT_BOOT_FAILED
     assert res.stderr == b"xax-boot: the channel is not a socket (errno 88)\n"  # ENOTSOCK
 
 
@@ -228,7 +228,7 @@ def test_boot_refuses_to_send_the_listener_over_a_stream_socket():
             res = boot_with(b, a.sendall)
         a.settimeout(10)
         assert a.recv(100) == b""  # nothing was sent back, no fd either: EOF
-    assert res.returncode == 125
+    assert res.returncode == p.EXIT_BOOT_FAILED
     assert res.stderr == b"xax-boot: the channel is not a unix seqpacket socket\n"
 
 

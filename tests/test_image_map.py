@@ -27,7 +27,7 @@ from xax_emu.syscalls import catalogue
 from conftest import run_native, run_pico
 from loopback import HttpOrigin
 
-EMULATED = 1  # xax_emu.protocol.TRACE_KINDS
+EMULATED = protocol.TRACE_EMULATED
 LIBZ = Path("/usr/lib/x86_64-linux-gnu/libz.so.1")
 PAGE = 4096
 

@@ -78,3 +78,16 @@ def test_self_extension_is_refused():
     object.__setattr__(p, "extends", (p,))
     with pytest.raises(ProfileError, match="extends itself"):
         resolve(p)
+
+
+def test_emulate_all_names_every_call_the_handler_serves():
+    from xax_emu.syscalls.handlers import HANDLERS
+    from xax_emu.syscalls.profile import emulate_all
+
+    files = emulate_all("vfs", note="the routes")
+    assert set(files) == set(HANDLERS["vfs"].functions) and {"openat", "pipe2", "getcwd"} <= set(files)
+    assert {d.describe() for d in files.values()} == {"emulate vfs"} and files["read"].note == "the routes"
+    app = Profile("app", syscalls={**files, "ioctl": emulate("vfs", note="no terminal")})
+    assert resolve(app).syscalls["ioctl"].note == "no terminal"  # an entry after it settles one call
+    with pytest.raises(ProfileError, match=r"emulate_all\(\): the layer has no handler 'files' \(handlers: "):
+        emulate_all("files")

@@ -16,6 +16,11 @@ def test_seal_doc_is_current():
     assert r.returncode == 0, r.stderr.decode()
 
 
+def test_layer_handlers_registry_and_prototypes_are_current():
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_layer_handlers.py"), "--check"], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+
+
 def test_no_binaries_tracked():
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for name in files:
@@ -41,3 +46,20 @@ def test_pico_binary_has_only_relative_relocations():
 def test_seccomp_ffi_module_is_current():
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_seccomp_ffi.py"), "--check"], capture_output=True)
     assert r.returncode == 0, r.stderr.decode()
+
+
+def test_the_protocol_headers_constants_are_defined_nowhere_else():
+    """A fact of protocol.py is written in C only by the generator: no source defines its name
+    again, and the runtime's exit statuses are named, never numbers."""
+    import re
+
+    header = ROOT / "runtime_c" / "include" / "xax_protocol.h"
+    generated = set(re.findall(r"^#define (XAX_\w+)", header.read_text(), re.M))
+    assert {"XAX_CHANNEL_FD", "XAX_VIRTUAL_PID", "XAX_LAYER_NR_MAX", "XAX_EXIT_BOOT_FAILED"} <= generated
+    for path in sorted((ROOT / "runtime_c").rglob("*.[ch]")):
+        if path == header:
+            continue
+        text = path.read_text()
+        again = generated & set(re.findall(r"^\s*#\s*define\s+(\w+)", text, re.M))
+        assert not again, f"{path.relative_to(ROOT)} defines {sorted(again)} again: use xax_protocol.h"
+        assert not re.search(r"sys_exit_group\([1-9]", text), f"{path.relative_to(ROOT)}: exit with an XAX_EXIT_* status"

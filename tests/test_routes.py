@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from xax_emu import runtime
+from xax_emu import protocol as p, runtime
 from xax_emu.monitor import Limits, parse_origin
 
 from conftest import run_pico
@@ -94,7 +94,7 @@ def test_tar_route_without_an_image_is_a_clear_error(build, tmp_path):
     prog = build("programs/routes.c", "musl", extra=[str(runtime.libxax())])
     r = subprocess.run([sys.executable, "-m", "xax_emu", "run", "--profile", f"{tmp_path}/routes_profile.py:APP",
                         str(prog)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 127
+    assert r.returncode == p.EXIT_START_FAILED
     assert "cannot start the layer: the profile has tar routes but no filesystem image was given" in r.stderr
 
 

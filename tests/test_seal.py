@@ -2,7 +2,6 @@
 struct seccomp_data: every allowlist entry allows exactly what Entry.allows()
 says, everything else traps, other ABIs are killed, and the instruction pointer
 never matters."""
-import importlib.util
 import struct
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from xax_emu.seal import ALLOWLIST, Entry, filter_bpf, syscall_number
 from xax_emu.seal.allowlist import CLONE_DETACHED, THREAD_CLONE_FLAGS, allowlist_for
 from xax_emu.protocol import IMAGE_FD
 from xax_emu.seal.allowlist import CHANNEL_FD, LOW32, MADV_HARMLESS, MMAP_HARMLESS_FLAGS
+
+from conftest import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -365,10 +366,7 @@ def test_default_is_trap_and_allow_only_listed():
 # -- the generated protocol header ----------------------------------------------------
 
 def _gen_protocol():
-    spec = importlib.util.spec_from_file_location("gen_protocol", ROOT / "tools" / "gen_protocol.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("gen_protocol")
 
 
 def test_protocol_header_is_current():

@@ -59,6 +59,15 @@ def render() -> str:
         f"#define XAX_STDERR_CHAN {p.STDERR_CHAN}",
         f"#define XAX_ACCEPT_CHAN ({p.ACCEPT_CHAN}) /* poll it for POLLIN: a connection waits for ACCEPT */",
         f"#define XAX_IMAGE_FD {p.IMAGE_FD} /* the image, read-only: only private mappings of it are allowed */",
+        f"#define XAX_CHANNEL_FD {p.CHANNEL_FD} /* the channel to the Monitor; never one of the program's fds */",
+        f"#define XAX_LAYER_NR_MAX {p.LAYER_NR_MAX} /* entries of the layer's table: syscall numbers below it */",
+        f"#define XAX_VIRTUAL_PID {p.VIRTUAL_PID} /* the picoprocess's pid as the program sees it */",
+        "",
+        "/* exit statuses of the runtime's own failures */",
+    ]
+    for name, status, who, why in p.EXITS:
+        out.append(f"#define XAX_EXIT_{name} {status} /* {who}: {why} */")
+    out += [
         "",
         "/* message types */",
     ]

@@ -104,8 +104,13 @@ TRACE_KINDS = (
     ("FORWARDED", 3, "turned into an xaxcall"),
     ("EMULATED_FAILED", 4, "handled inside the layer, which answered an error (failure-oblivious)"),
 )
-TRACE_KIND = {name: number for name, number, _ in TRACE_KINDS}
-TRACE_KIND_NUMBERS = frozenset(TRACE_KIND.values())
+TRACE_KIND_NUMBERS = frozenset(number for _, number, _ in TRACE_KINDS)
+_TRACE = {name: number for name, number, _ in TRACE_KINDS}
+TRACE_MISSING = _TRACE["MISSING"]
+TRACE_EMULATED = _TRACE["EMULATED"]
+TRACE_REJECTED = _TRACE["REJECTED"]
+TRACE_FORWARDED = _TRACE["FORWARDED"]
+TRACE_EMULATED_FAILED = _TRACE["EMULATED_FAILED"]
 
 # Boot configuration: fixed part, then `nbpf` 8-byte BPF instructions (the seal),
 # then `nnotify` more (the kernel-counting filter, with BOOT_FLAG_COUNT_KERNEL only),
@@ -150,6 +155,38 @@ ACCEPT_CHAN = -2
 # fd under the usual RLIMIT_NOFILE soft limit of 1024, so that the boot block can
 # always place it there.
 IMAGE_FD = 1023
+
+# -- facts of the runtime that the Monitor, the compiler and the tests know too ---------
+
+# The channel's fd: the one real fd a sealed picoprocess has besides the image.  The
+# boot block moves the channel here; the filter allows read and write on it (seal/
+# allowlist.py); the layer keeps the number out of the program's fd space (a read or
+# write on it reaches the kernel directly).
+CHANNEL_FD = 3
+
+# The layer's table has one entry per syscall number below this; the profile compiler
+# refuses a system call beyond it.
+LAYER_NR_MAX = 512
+
+# The picoprocess's pid as the program sees it (getpid, /proc/self, kill, prlimit64).
+VIRTUAL_PID = 100
+
+# Exit statuses of the runtime's own failures: (name, status, who exits with it, why).
+# A program may exit with the same numbers; the Monitor tells a boot failure apart
+# because nothing came on the channel before it.
+EXITS = (
+    ("PAL_FATAL", 124, "the PAL", "it cannot go on (pal_fatal: a malformed reply, a failed channel read)"),
+    ("BOOT_FAILED", 125, "the boot block", "a step before the seal failed (it says which on stderr)"),
+    ("SEAL_FAILED", 126, "the boot block", "the kernel refused the seccomp filter"),
+    ("START_FAILED", 127, "the PAL", "it cannot start the layer or the program (it says why on stderr)"),
+    ("MONITOR_GONE", 137, "the PAL", "end of file on the channel: the Monitor is gone"),
+)
+_EXIT = {name: status for name, status, _, _ in EXITS}
+EXIT_PAL_FATAL = _EXIT["PAL_FATAL"]
+EXIT_BOOT_FAILED = _EXIT["BOOT_FAILED"]
+EXIT_SEAL_FAILED = _EXIT["SEAL_FAILED"]
+EXIT_START_FAILED = _EXIT["START_FAILED"]
+EXIT_MONITOR_GONE = _EXIT["MONITOR_GONE"]
 
 
 @dataclass(frozen=True)

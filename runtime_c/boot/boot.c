@@ -10,7 +10,7 @@
  * listener to the Monitor (notify.c).
  *
  * Failures before stderr is closed print one line; every failure exits with
- * XAX_BOOT_FAILED so the Monitor can tell a boot failure from the program. */
+ * XAX_EXIT_BOOT_FAILED so the Monitor can tell a boot failure from the program. */
 #include <asm/signal.h>
 #include <asm/stat.h>
 #include <linux/capability.h>
@@ -28,8 +28,6 @@
 #include "xax_protocol.h"
 #include "xax_runtime.h"
 
-#define XAX_BOOT_FAILED 125
-#define XAX_SEAL_FAILED 126
 #define SIGALTSTACK_SIZE (256 * 1024)
 
 void xax_self_relocate(void);
@@ -57,13 +55,13 @@ static __attribute__((noreturn)) void fail(const char *why, long err)
             sys3(__NR_write, 2, (long)"\n", 1);
         }
     }
-    sys_exit_group(XAX_BOOT_FAILED);
+    sys_exit_group(XAX_EXIT_BOOT_FAILED);
 }
 
 static void *boot_mmap(size_t len)
 {
     long p = sys6(__NR_mmap, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p < 0 && p > -4096)
+    if (sys_failed(p))
         fail("cannot allocate boot memory", p);
     return (void *)p;
 }
@@ -187,7 +185,7 @@ static void map_image(struct xax_boot_info *info)
     if (!S_ISREG(st.st_mode) || st.st_size <= 0)
         fail("the image is not a non-empty regular file", 0);
     long m = sys6(__NR_mmap, 0, st.st_size, PROT_READ, MAP_PRIVATE, XAX_IMAGE_FD, 0);
-    if (m < 0 && m > -4096)
+    if (sys_failed(m))
         fail("cannot map the image (over the memory limit?)", m);
     info->image = (const void *)m;
     info->image_size = (uint64_t)st.st_size;
@@ -282,7 +280,7 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     if (r < 0)
         fail("cannot set the parent-death signal", r);
     if ((uint64_t)sys0(__NR_getppid) != fixed.monitor_pid)
-        sys_exit_group(XAX_BOOT_FAILED);
+        sys_exit_group(XAX_EXIT_BOOT_FAILED);
 
     set_limit(RLIMIT_CORE, 0, 0);
     set_limit(RLIMIT_FSIZE, 0, 0);
@@ -347,12 +345,12 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     r = sys3(__NR_close_range, 0, XAX_CHANNEL_FD - 1, 0);
     stderr_open = 0;
     if (r < 0)
-        sys_exit_group(XAX_BOOT_FAILED);
+        sys_exit_group(XAX_EXIT_BOOT_FAILED);
 
     struct sock_fprog prog = {.len = (unsigned short)fixed.nbpf, .filter = bpf};
     r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog);
     if (r < 0)
-        sys_exit_group(XAX_SEAL_FAILED);
+        sys_exit_group(XAX_EXIT_SEAL_FAILED);
 
     /* Sealed.  From here on nothing in this process is trusted. */
     pal_start(&info);

@@ -11,13 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "xabi.h"
+#include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
 #define XAX_LAYER_VERSION 6 /* bump on any change to the structs below: images carry their layer */
-
-/* The one real fd a sealed picoprocess has: its channel to the Monitor.  The
- * layer keeps this number out of the program's fd space (read and write on it
- * reach the kernel directly). */
-#define XAX_CHANNEL_FD 3
 
 struct layer_call {
     long nr;

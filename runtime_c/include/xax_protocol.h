@@ -24,6 +24,16 @@
 #define XAX_STDERR_CHAN 2
 #define XAX_ACCEPT_CHAN (-2) /* poll it for POLLIN: a connection waits for ACCEPT */
 #define XAX_IMAGE_FD 1023 /* the image, read-only: only private mappings of it are allowed */
+#define XAX_CHANNEL_FD 3 /* the channel to the Monitor; never one of the program's fds */
+#define XAX_LAYER_NR_MAX 512 /* entries of the layer's table: syscall numbers below it */
+#define XAX_VIRTUAL_PID 100 /* the picoprocess's pid as the program sees it */
+
+/* exit statuses of the runtime's own failures */
+#define XAX_EXIT_PAL_FATAL 124 /* the PAL: it cannot go on (pal_fatal: a malformed reply, a failed channel read) */
+#define XAX_EXIT_BOOT_FAILED 125 /* the boot block: a step before the seal failed (it says which on stderr) */
+#define XAX_EXIT_SEAL_FAILED 126 /* the boot block: the kernel refused the seccomp filter */
+#define XAX_EXIT_START_FAILED 127 /* the PAL: it cannot start the layer or the program (it says why on stderr) */
+#define XAX_EXIT_MONITOR_GONE 137 /* the PAL: end of file on the channel: the Monitor is gone */
 
 /* message types */
 #define XAX_MSG_BOOT 1 /* monitor->boot: boot configuration, read by the trusted boot block before the seal */

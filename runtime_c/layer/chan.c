@@ -21,10 +21,9 @@ static void wait_for(int chan, short events)
         p.revents = 0;
         if (layer_host->poll_sliced(&p, 1) != 0 || p.revents)
             return; /* ready, closed, or an error: the caller's read or write tells which */
-        static int never_woken;
         struct __kernel_timespec nap = {0, 200 * 1000};
         layer_wait_begin();
-        sys4(__NR_futex, (long)&never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
+        sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
         layer_wait_end();
     }
 }

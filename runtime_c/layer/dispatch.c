@@ -2,38 +2,36 @@
  * no disposition gets -ENOSYS and a trace event.  The table itself is
  * generated from the app's profile (layer_table.c, see xax_emu/syscalls/compiler.py). */
 #include "layer.h"
-#include "../lib/lock.h"
+#include "../lib/sys.h"
 #include "xax_protocol.h"
 
-/* The layer's state (file table, VFS, brk, signal tables) is shared by the
- * program's threads: one call at a time runs a handler.  A handler that waits
- * without touching that state (a sleep) lets go for the wait. */
-static xax_lock state_lock;
-
+/* The layer's state (state.h) is shared by the program's threads: one call at
+ * a time runs a handler.  A handler that waits without touching that state (a
+ * sleep) lets go for the wait. */
 void layer_wait_begin(void)
 {
-    xax_lock_give(&state_lock);
+    xax_lock_give(&layer.lock);
 }
 
 void layer_wait_end(void)
 {
-    xax_lock_take(&state_lock);
+    xax_lock_take(&layer.lock);
 }
 
 static long dispatch_locked(struct layer_call *c);
 
 long layer_dispatch(struct layer_call *c)
 {
-    xax_lock_take(&state_lock);
+    xax_lock_take(&layer.lock);
     long r = dispatch_locked(c);
-    xax_lock_give(&state_lock);
+    xax_lock_give(&layer.lock);
     return r;
 }
 
 static long dispatch_locked(struct layer_call *c)
 {
     int tracing = layer_host->flags & XAX_BOOT_FLAG_TRACE;
-    if (c->nr < 0 || c->nr >= LAYER_NR_MAX) {
+    if (c->nr < 0 || c->nr >= XAX_LAYER_NR_MAX) {
         layer_host->trace((int)c->nr, XAX_TRACE_MISSING);
         return -ENOSYS;
     }
@@ -42,7 +40,7 @@ static long dispatch_locked(struct layer_call *c)
     case LAYER_EMULATE: {
         long r = e->handler(c);
         if (tracing) /* after the call: an error answer is the article's failure-oblivious case */
-            layer_host->trace((int)c->nr, r < 0 && r > -4096 ? XAX_TRACE_EMULATED_FAILED : XAX_TRACE_EMULATED);
+            layer_host->trace((int)c->nr, sys_failed(r) ? XAX_TRACE_EMULATED_FAILED : XAX_TRACE_EMULATED);
         return r;
     }
     case LAYER_FORWARD:

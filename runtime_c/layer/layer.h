@@ -6,6 +6,7 @@
 #include <asm/errno.h>
 #include <stdint.h>
 
+#include "state.h"
 #include "xax_layer.h"
 
 typedef long (*layer_handler)(struct layer_call *c);
@@ -21,12 +22,8 @@ struct layer_entry {
     layer_handler handler;  /* LAYER_EMULATE */
     long result;            /* LAYER_REJECT: returned as it is (-errno or a value) */
 };
-#define LAYER_NR_MAX 512
-extern const struct layer_entry layer_table[LAYER_NR_MAX];
+extern const struct layer_entry layer_table[XAX_LAYER_NR_MAX];
 extern const char layer_profile_name[];
-
-/* The one process's virtual pid (getpid, /proc/self). */
-#define XAX_VIRTUAL_PID 100
 
 /* The profile's knobs, generated with the table. */
 struct layer_knobs {
@@ -67,30 +64,14 @@ static inline int arg_fd(uint64_t v)
     return (int)(uint32_t)v;
 }
 
-/* files (sys_fs.c) */
-const char *layer_fs_init(void);
-long layer_load_file(const char *path, const void **data, uint64_t *size);
-/* memory (sys_mem.c) */
-void layer_program_loaded(uintptr_t brk_start);
-long layer_brk(struct layer_call *c);
-long layer_mmap(struct layer_call *c);
-/* process identity (sys_proc.c) */
-long layer_getpid(struct layer_call *c);
-long layer_set_tid_address(struct layer_call *c);
-long layer_uname(struct layer_call *c);
-long layer_getuid(struct layer_call *c);
-long layer_getgid(struct layer_call *c);
-long layer_geteuid(struct layer_call *c);
-long layer_getegid(struct layer_call *c);
-long layer_getresuid(struct layer_call *c);
-long layer_getresgid(struct layer_call *c);
-/* time (sys_time.c) */
-long layer_gettimeofday(struct layer_call *c);
-long layer_time(struct layer_call *c);
-long layer_clock_getres(struct layer_call *c);
-long layer_nanosleep(struct layer_call *c);
-long layer_clock_nanosleep(struct layer_call *c);
-/* signals (sys_signal.c) */
-long layer_rt_sigprocmask(struct layer_call *c);
+/* The start-up services the PAL calls through xax_layer_exports. */
+const char *layer_fs_init(void);                                           /* sys_fs.c */
+long layer_load_file(const char *path, const void **data, uint64_t *size);  /* sys_fs.c */
+void layer_program_loaded(uintptr_t brk_start);                            /* sys_mem.c */
+
+/* The system call handlers: generated from the @family and @serves lines that
+ * open each sys_*.c file (tools/gen_layer_handlers.py), which are also the
+ * registry of handlers that profiles name (xax_emu/syscalls/_handlers.py). */
+#include "handlers.h"
 
 #endif

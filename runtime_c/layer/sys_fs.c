@@ -1,17 +1,30 @@
 /* Files: every fd and path system call, served by the VFS (runtime_c/vfs/)
  * over the profile's routes; fds 0-2 are the stdio channels; /dev/urandom's
- * bytes are the Monitor's (a forwarded getrandom).
+ * bytes are the Monitor's (a forwarded getrandom).  File-backed mmap: a
+ * page-aligned member of the image is mapped from the image fd; anything else
+ * is copied into anonymous memory.
  *
- * read write readv writev pread64 pwrite64 lseek close open openat creat
- * stat lstat fstat newfstatat statx getdents64 readlink readlinkat access
- * faccessat faccessat2 mkdir mkdirat rmdir unlink unlinkat rename renameat
- * renameat2 ftruncate fsync fdatasync dup dup2 dup3 fcntl ioctl chdir fchdir
- * getcwd umask, and file-backed mmap (a page-aligned member of the image is
- * mapped from the image fd; anything else is copied into anonymous memory). */
+ * @family vfs: files through the profile's routes (tar image, RAM disk, origin, deny, the
+ *     synthetic /dev and /proc); fds 0-2 are the stdio channels; no fd is a terminal
+ * @serves read write readv writev pread64 pwrite64 lseek close open openat creat stat lstat fstat
+ *     newfstatat statx getdents64 readlink readlinkat access faccessat faccessat2 mkdir mkdirat
+ *     rmdir unlink unlinkat rename renameat renameat2 ftruncate fsync fdatasync dup dup2 dup3
+ *     fcntl ioctl chdir fchdir getcwd umask pipe pipe2
+ *
+ * @family unix-sockets: AF_UNIX sockets that reach no one: connect resolves the path in the
+ *     picoprocess's files (ENOENT, EACCES, or ECONNREFUSED where something is there); other
+ *     families EAFNOSUPPORT
+ * @serves socket connect setsockopt getsockopt
+ *
+ * @family mmap: the mmap forms the filter traps: files are copied into private memory, shared
+ *     anonymous memory is private memory, huge pages ENOMEM
+ * @serves mmap
+ */
 #include <asm-generic/ioctls.h>
 #include <linux/fcntl.h>
 #include <linux/futex.h>
 #include <linux/mman.h>
+#include <linux/stat.h>
 #include <linux/time.h>
 #include <linux/time_types.h>
 
@@ -21,7 +34,7 @@
 #include "layer.h"
 #include "xax_protocol.h"
 
-static struct vfs *V;
+#define V (layer.vfs)
 
 #define A(i) (c->a[i])
 #define FD(i) program_fd(c->a[i])
@@ -209,7 +222,7 @@ long layer_load_file(const char *path, const void **data, uint64_t *size)
     struct vfs_stat st;
     long r = vfs_fstat(V, (int)fd, &st);
     uint64_t off;
-    if (r == 0 && (st.st_mode & 0170000) != 0100000)
+    if (r == 0 && !S_ISREG(st.st_mode))
         r = -EACCES; /* not a regular file */
     if (r == 0 && layer_host->image && vfs_tar_offset(V, (int)fd, &off) == 0 && off <= layer_host->image_size &&
         (uint64_t)st.st_size <= layer_host->image_size - off) {
@@ -245,9 +258,11 @@ long layer_pipe(struct layer_call *c) { return vfs_pipe2(V, (int *)A(0), 0); }
 
 /* Sockets: AF_UNIX only, and they reach no one (vfs/socket.c); every other
  * family is not supported here (the origin is reached with xabi_open_url). */
+#define AF_UNIX_ 1 /* <sys/socket.h>: the kernel's uapi headers do not export it */
+
 long layer_socket(struct layer_call *c)
 {
-    if ((int)A(0) != 1 /* AF_UNIX */)
+    if ((int)A(0) != AF_UNIX_)
         return -EAFNOSUPPORT;
     return vfs_socket_unix(V, (int)A(1), (int)A(2));
 }
@@ -329,12 +344,12 @@ static long mmap_image(uint64_t addr, uint64_t len, uint64_t prot, uint64_t plac
                     (long)image_off);
     long m = sys6(__NR_mmap, (long)addr, (long)len, PROT_READ | PROT_WRITE,
                   (long)(place | MAP_PRIVATE | MAP_ANONYMOUS), -1, 0);
-    if (m < 0 && m > -4096)
+    if (sys_failed(m))
         return m;
     long r = vfs_mmap_copy(V, fd, off + whole, (char *)m + whole, span - whole);
     if (r >= 0 && whole)
         r = sys6(__NR_mmap, m, (long)whole, (long)prot, MAP_PRIVATE | MAP_FIXED, XAX_IMAGE_FD, (long)image_off);
-    if (r < 0 && r > -4096) {
+    if (sys_failed(r)) {
         if (!(place & (MAP_FIXED | MAP_FIXED_NOREPLACE)) || (uint64_t)m != addr)
             sys2(__NR_munmap, m, (long)len);
         return r;
@@ -381,7 +396,7 @@ long layer_mmap(struct layer_call *c)
                           fd, off, data_off + off, size);
     long m = sys6(__NR_mmap, (long)addr, (long)len, PROT_READ | PROT_WRITE,
                   (long)((flags & keep) | MAP_PRIVATE | MAP_ANONYMOUS), -1, 0);
-    if (m < 0 && m > -4096)
+    if (sys_failed(m))
         return m;
     long r = vfs_mmap_copy(V, fd, off, (void *)m, len);
     if (r < 0) {

@@ -1,5 +1,26 @@
-/* Process identity: a picoprocess is one process with one thread, and it sees
- * a fixed, virtual identity rather than the host's. */
+/* Process identity: a picoprocess is one process, whose threads all answer
+ * with its pid, and it sees a fixed, virtual identity rather than the host's.
+ *
+ * @family identity: one process, its threads included, with a fixed virtual pid, run by the
+ *     profile's virtual user (the identity knob)
+ * @serves getpid gettid=getpid set_tid_address getuid getgid geteuid getegid getresuid getresgid
+ *
+ * @family prctl: the picoprocess's truth: no capabilities in the bounding set, not dumpable,
+ *     no_new_privs, a seccomp filter; the name set with PR_SET_NAME kept for PR_GET_NAME; other
+ *     options EINVAL
+ * @serves prctl
+ *
+ * @family uname: the profile's uname knob
+ * @serves uname
+ *
+ * @family sysinfo: a machine of the picoprocess's own: uptime from the clock, load 0, one process,
+ *     4 GiB of memory
+ * @serves sysinfo
+ */
+#include <linux/seccomp.h>
+#include <linux/sysinfo.h>
+#include <linux/time.h>
+#include <linux/time_types.h>
 #include <linux/utsname.h>
 
 #include "../lib/sys.h"
@@ -13,7 +34,9 @@ long layer_getpid(struct layer_call *c)
 
 long layer_set_tid_address(struct layer_call *c)
 {
-    (void)c; /* nothing clears it: there is no other thread to wake */
+    /* Not kept: the main thread's word is never cleared (only a join of the main
+     * thread would wait for it); threads from pthread_create get theirs from clone. */
+    (void)c;
     return XAX_VIRTUAL_PID;
 }
 
@@ -84,28 +107,17 @@ long layer_getresgid(struct layer_call *c)
 /* sysinfo: a machine of the picoprocess's own: up since the clock's boot time,
  * idle (load 0), one process, and a fixed amount of memory (the real machine's
  * is the host's business). */
-struct sysinfo_k {
-    long uptime;
-    unsigned long loads[3];
-    unsigned long totalram, freeram, sharedram, bufferram, totalswap, freeswap;
-    unsigned short procs, pad;
-    unsigned long totalhigh, freehigh;
-    unsigned int mem_unit;
-    char reserved[256 - 2 * sizeof(long) - 12 * sizeof(unsigned long) - 2 * sizeof(short) - sizeof(int)];
-};
-_Static_assert(sizeof(struct sysinfo_k) >= 112, "struct sysinfo layout");
+_Static_assert(sizeof(struct sysinfo) == 112, "the kernel's x86-64 struct sysinfo");
 
 long layer_sysinfo(struct layer_call *c)
 {
-    struct sysinfo_k *info = (struct sysinfo_k *)c->a[0];
+    struct sysinfo *info = (struct sysinfo *)c->a[0];
     if (!info)
         return -EFAULT;
-    struct {
-        long sec, nsec;
-    } ts = {0, 0};
-    sys2(__NR_clock_gettime, 7 /* CLOCK_BOOTTIME */, (long)&ts);
-    memset(info, 0, 112);
-    info->uptime = ts.sec;
+    struct __kernel_timespec ts = {0, 0};
+    sys2(__NR_clock_gettime, CLOCK_BOOTTIME, (long)&ts);
+    memset(info, 0, sizeof *info);
+    info->uptime = ts.tv_sec;
     info->totalram = 4UL << 30;
     info->freeram = 2UL << 30;
     info->procs = 1;
@@ -125,7 +137,6 @@ long layer_sysinfo(struct layer_call *c)
 #define PR_CAPBSET_READ_ 23
 #define PR_GET_NO_NEW_PRIVS_ 39
 #define CAP_LAST_CAP_ 40 /* CAP_CHECKPOINT_RESTORE, Linux 5.9 and later */
-static char process_name[16] = "xax-pico";
 
 long layer_prctl(struct layer_call *c)
 {
@@ -135,7 +146,7 @@ long layer_prctl(struct layer_call *c)
     case PR_GET_DUMPABLE_:
         return 0;
     case PR_GET_SECCOMP_:
-        return 2; /* SECCOMP_MODE_FILTER */
+        return SECCOMP_MODE_FILTER;
     case PR_GET_NO_NEW_PRIVS_:
         return 1;
     case PR_SET_NAME_: {
@@ -143,15 +154,15 @@ long layer_prctl(struct layer_call *c)
         if (!name)
             return -EFAULT;
         size_t i = 0;
-        for (; i < sizeof process_name - 1 && name[i]; i++)
-            process_name[i] = name[i];
-        process_name[i] = 0;
+        for (; i < sizeof layer.process_name - 1 && name[i]; i++)
+            layer.process_name[i] = name[i];
+        layer.process_name[i] = 0;
         return 0;
     }
     case PR_GET_NAME_:
         if (!c->a[1])
             return -EFAULT;
-        memcpy((void *)c->a[1], process_name, sizeof process_name);
+        memcpy((void *)c->a[1], layer.process_name, sizeof layer.process_name);
         return 0;
     default:
         return -EINVAL;

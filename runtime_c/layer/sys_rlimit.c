@@ -1,36 +1,27 @@
-/* prlimit64, getrlimit, setrlimit: the program's view of its resource limits.
+/* The program's view of its resource limits.
  *
  * The real limits were set by the boot block from the Monitor's and cannot be
  * changed from inside.  The program sees a table of its own: the usual Linux
  * defaults (8 MiB stack, 1024 fds — the VFS's fd table, no core files), which
  * it may lower, and raise again up to the hard limit, as Linux allows an
- * unprivileged process.  Only its own pid (0 or the virtual pid) is accepted. */
+ * unprivileged process (the table it starts with: state.c).  Only its own pid
+ * (0 or the virtual pid) is accepted.
+ *
+ * @family rlimits: the program's own table of resource limits (Linux's defaults; lowered and
+ *     raised up to the hard limit as an unprivileged process may); the real limits are the
+ *     Monitor's
+ * @serves prlimit64 getrlimit setrlimit
+ */
 #include <linux/resource.h>
 
 #include "../lib/sys.h"
 #include "layer.h"
 
-#define XAX_VIRTUAL_PID 100
-#define INF (~0ULL)
-
-struct rlimit64_k {
-    uint64_t cur, max;
-};
-
-static struct rlimit64_k limits[RLIM_NLIMITS] = {
-    [RLIMIT_CPU] = {INF, INF},       [RLIMIT_FSIZE] = {INF, INF},   [RLIMIT_DATA] = {INF, INF},
-    [RLIMIT_STACK] = {8 << 20, INF}, [RLIMIT_CORE] = {0, 0},        [RLIMIT_RSS] = {INF, INF},
-    [RLIMIT_NPROC] = {1, 1},         [RLIMIT_NOFILE] = {1024, 1024}, [RLIMIT_MEMLOCK] = {8 << 20, 8 << 20},
-    [RLIMIT_AS] = {INF, INF},        [RLIMIT_LOCKS] = {INF, INF},   [RLIMIT_SIGPENDING] = {64, 64},
-    [RLIMIT_MSGQUEUE] = {819200, 819200}, [RLIMIT_NICE] = {0, 0},   [RLIMIT_RTPRIO] = {0, 0},
-    [RLIMIT_RTTIME] = {INF, INF},
-};
-
 static long limit(int resource, const struct rlimit64_k *new, struct rlimit64_k *old)
 {
     if (resource < 0 || resource >= RLIM_NLIMITS)
         return -EINVAL;
-    struct rlimit64_k prev = limits[resource];
+    struct rlimit64_k prev = layer.rlimits[resource];
     if (new) {
         struct rlimit64_k want;
         memcpy(&want, new, sizeof want);
@@ -38,7 +29,7 @@ static long limit(int resource, const struct rlimit64_k *new, struct rlimit64_k 
             return -EINVAL;
         if (want.max > prev.max)
             return -EPERM; /* raising a hard limit needs a privilege the program does not have */
-        limits[resource] = want;
+        layer.rlimits[resource] = want;
     }
     if (old)
         memcpy(old, &prev, sizeof prev);

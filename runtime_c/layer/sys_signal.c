@@ -1,9 +1,26 @@
-/* rt_sigprocmask and rt_sigaction.
+/* Signals: the mask, the program's handlers, its signal stack, and signals to itself.
  *
  * rt_sigprocmask is emulated on the signal frame: the mask the program sees and
  * sets is the one rt_sigreturn will restore, minus SIGSYS (blocking SIGSYS
  * would make the kernel kill the process at the next trapped call), SIGKILL
- * and SIGSTOP.  The kernel's sigset is 8 bytes (glibc's is 128: write 8). */
+ * and SIGSTOP.  The kernel's sigset is 8 bytes (glibc's is 128: write 8).
+ *
+ * @family sigmask: the signal mask, kept in the signal frame; SIGSYS can never be blocked
+ * @serves rt_sigprocmask
+ *
+ * @family sigaction: the program's handlers for its own signals, installed through the sigaction
+ *     buffer with SIGSYS out of their masks; SIGSYS stays the layer's
+ * @serves rt_sigaction
+ *
+ * @family kill: signals to the picoprocess itself (its virtual pid, its group, its threads)
+ *     through kill and tgkill at its host pid, the only ones the filter allows; every other pid
+ *     ESRCH
+ * @serves kill tkill tgkill
+ *
+ * @family sigaltstack: the program's signal stack, recorded and reported but not installed (the
+ *     only real one is the layer's; handlers run on the program's stack)
+ * @serves sigaltstack
+ */
 #include <linux/signal.h>
 
 #include "xax_frame.h"
@@ -49,24 +66,16 @@ long layer_rt_sigprocmask(struct layer_call *c)
  * first trapped call) and without SA_ONSTACK (the only signal stack is the
  * layer's).  SIGSYS itself is the layer's: changing it is refused.  The
  * program reads back what it set (a shadow table), not the sanitized copy. */
-struct k_sigaction {
-    void *handler;
-    unsigned long flags;
-    void *restorer;
-    uint64_t mask;
-};
-static struct k_sigaction shadow[65];
-
 long layer_rt_sigaction(struct layer_call *c)
 {
     int sig = (int)c->a[0];
     const struct k_sigaction *act = (const struct k_sigaction *)c->a[1];
     struct k_sigaction *old = (struct k_sigaction *)c->a[2];
-    if (c->a[3] != 8 || sig < 1 || sig > 64)
+    if (c->a[3] != 8 || sig < 1 || sig > LAYER_SIG_MAX)
         return -EINVAL;
     if (act && (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS))
         return -EINVAL;
-    struct k_sigaction prev = shadow[sig];
+    struct k_sigaction prev = layer.sigactions[sig];
     if (act) {
         struct k_sigaction want;
         memcpy(&want, act, sizeof want);
@@ -79,7 +88,7 @@ long layer_rt_sigaction(struct layer_call *c)
         long r = sys4(__NR_rt_sigaction, sig, (long)layer_host->sigaction_buffer, 0, 8);
         if (r < 0)
             return r;
-        shadow[sig] = want;
+        layer.sigactions[sig] = want;
     }
     if (old)
         memcpy(old, &prev, sizeof prev);
@@ -90,19 +99,11 @@ long layer_rt_sigaction(struct layer_call *c)
  * so the program's is recorded and reported back but not installed — its
  * handlers run on its own stack (rt_sigaction drops SA_ONSTACK).  Checked as
  * Linux checks it. */
-struct k_stack {
-    void *ss_sp;
-    int ss_flags;
-    int pad;
-    unsigned long ss_size;
-};
-static struct k_stack program_stack = {0, SS_DISABLE, 0, 0};
-
 long layer_sigaltstack(struct layer_call *c)
 {
     const struct k_stack *ss = (const struct k_stack *)c->a[0];
     struct k_stack *old = (struct k_stack *)c->a[1];
-    struct k_stack prev = program_stack;
+    struct k_stack prev = layer.sigaltstack;
     if (ss) {
         struct k_stack want;
         memcpy(&want, ss, sizeof want);
@@ -112,11 +113,11 @@ long layer_sigaltstack(struct layer_call *c)
         if (mode == SS_DISABLE) {
             want.ss_sp = 0;
             want.ss_size = 0;
-        } else if (want.ss_size < 2048) { /* MINSIGSTKSZ */
+        } else if (want.ss_size < MINSIGSTKSZ) {
             return -ENOMEM;
         }
         want.ss_flags = mode == SS_DISABLE ? SS_DISABLE : (want.ss_flags & SS_AUTODISARM);
-        program_stack = want;
+        layer.sigaltstack = want;
     }
     if (old)
         memcpy(old, &prev, sizeof prev);
@@ -129,8 +130,6 @@ long layer_sigaltstack(struct layer_call *c)
  * kill and tgkill only at the host pid (xax_emu/seal/allowlist.py).  A
  * process-directed signal stands for one to the thread that raised it (the
  * layer does not know that thread's host tid). */
-#define SIG_MAX 64
-
 static long signal_self(long sig)
 {
     return sys2(__NR_kill, layer_host->host_pid, sig);
@@ -140,7 +139,7 @@ long layer_kill(struct layer_call *c)
 {
     int pid = (int)c->a[0];
     long sig = (int)c->a[1];
-    if (sig < 0 || sig > SIG_MAX)
+    if (sig < 0 || sig > LAYER_SIG_MAX)
         return -EINVAL;
     /* itself, its own process group (0), or that group by number: a session of one */
     if (pid == XAX_VIRTUAL_PID || pid == 0 || pid == -XAX_VIRTUAL_PID)
@@ -152,7 +151,7 @@ long layer_tgkill(struct layer_call *c)
 {
     int tgid = (int)c->a[0], tid = (int)c->a[1];
     long sig = (int)c->a[2];
-    if (sig < 0 || sig > SIG_MAX || tgid <= 0 || tid <= 0)
+    if (sig < 0 || sig > LAYER_SIG_MAX || tgid <= 0 || tid <= 0)
         return -EINVAL;
     if (tgid != XAX_VIRTUAL_PID)
         return -ESRCH;
@@ -165,7 +164,7 @@ long layer_tkill(struct layer_call *c)
 {
     int tid = (int)c->a[0];
     long sig = (int)c->a[1];
-    if (sig < 0 || sig > SIG_MAX || tid <= 0)
+    if (sig < 0 || sig > LAYER_SIG_MAX || tid <= 0)
         return -EINVAL;
     if (tid == XAX_VIRTUAL_PID)
         return signal_self(sig);

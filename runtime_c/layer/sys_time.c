@@ -1,9 +1,11 @@
-/* Time: gettimeofday, time, clock_getres, nanosleep, clock_nanosleep.
+/* Time: the vDSO answers most time calls without a system call; these handle
+ * the vDSO's fallbacks and the calls that have no vDSO form.  Reading a clock
+ * uses clock_gettime on the process's own clocks (allowed); sleeping is a futex
+ * wait on a word that nothing will ever wake (allowed), with the timeout.
  *
- * The vDSO answers most time calls without a system call; these handle the
- * vDSO's fallbacks and the calls that have no vDSO form.  Reading a clock uses
- * clock_gettime on the process's own clocks (allowed); sleeping is a futex
- * wait on a word that nothing will ever wake (allowed), with the timeout. */
+ * @family time: clocks read with the allowed clock_gettime; sleeps as futex waits with a timeout
+ * @serves gettimeofday time clock_getres nanosleep clock_nanosleep
+ */
 #include <linux/futex.h>
 #include <linux/time.h>
 #include <linux/time_types.h>
@@ -62,14 +64,13 @@ static long sleep_futex(int clock, int absolute, const struct __kernel_timespec 
         return -EFAULT;
     if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L)
         return -EINVAL;
-    static int never_woken;
     long r;
     layer_wait_begin();
     if (absolute) { /* FUTEX_WAIT_BITSET takes an absolute time, on MONOTONIC or (flagged) REALTIME */
         int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (clock == CLOCK_REALTIME ? FUTEX_CLOCK_REALTIME : 0);
-        r = sys6(__NR_futex, (long)&never_woken, op, 0, (long)t, 0, FUTEX_BITSET_MATCH_ANY);
+        r = sys6(__NR_futex, (long)&layer.never_woken, op, 0, (long)t, 0, FUTEX_BITSET_MATCH_ANY);
     } else {
-        r = sys4(__NR_futex, (long)&never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)t);
+        r = sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)t);
     }
     layer_wait_end();
     return r == -ETIMEDOUT ? 0 : r;

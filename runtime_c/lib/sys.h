@@ -52,6 +52,13 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
     return r;
 }
 
+/* Whether a raw call's result is an error: the kernel's -errno, -4095 .. -1,
+ * where no successful call's result lies (the Linux syscall ABI). */
+static inline int sys_failed(long r)
+{
+    return r < 0 && r > -4096;
+}
+
 static inline __attribute__((noreturn)) void sys_exit_group(int status)
 {
     for (;;)

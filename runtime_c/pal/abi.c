@@ -38,7 +38,7 @@ static void *alloc_region(void *start, long len)
         return 0;
     long flags = MAP_PRIVATE | MAP_ANONYMOUS | (start ? MAP_FIXED_NOREPLACE : 0);
     long p = sys6(__NR_mmap, (long)start, len, PROT_READ | PROT_WRITE, flags, -1, 0);
-    if (p < 0 && p > -4096)
+    if (sys_failed(p))
         return 0;
     if (start && (void *)p != start) { /* old kernels ignore MAP_FIXED_NOREPLACE */
         sys2(__NR_munmap, p, len);
@@ -179,5 +179,5 @@ long pal_forward(struct layer_call *c)
 __attribute__((noreturn)) void pal_fatal(const char *why)
 {
     (void)why; /* the process has no stderr of its own; the exit code tells */
-    sys_exit_group(124);
+    sys_exit_group(XAX_EXIT_PAL_FATAL);
 }

@@ -167,7 +167,7 @@ const char *map_elf(const unsigned char *img, size_t size, long file_off, struct
      * kernel puts it, a fixed-address program exactly at its addresses. */
     long flags = MAP_PRIVATE | MAP_ANONYMOUS | (eh->e_type == ET_EXEC ? MAP_FIXED_NOREPLACE : 0);
     long m = sys6(__NR_mmap, eh->e_type == ET_EXEC ? (long)lo : 0, hi - lo, PROT_READ | PROT_WRITE, flags, -1, 0);
-    if (m < 0 && m > -4096)
+    if (sys_failed(m))
         return "cannot map the program (address in use or memory limit)";
     if (eh->e_type == ET_EXEC && (uintptr_t)m != lo)
         return "cannot map the program at its fixed address";
@@ -240,7 +240,7 @@ uintptr_t build_stack(const struct loaded_program *prog, uintptr_t interp_bias, 
                       const char *const *envp)
 {
     long m = sys6(__NR_mmap, 0, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (m < 0 && m > -4096)
+    if (sys_failed(m))
         pal_fatal("cannot allocate the program's stack");
     uintptr_t top = (uintptr_t)m + STACK_SIZE;
     int argc = 0, envc = 0;

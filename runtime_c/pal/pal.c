@@ -34,7 +34,7 @@ static __attribute__((noreturn)) void give_up(const char *what, const char *why)
     say(": ");
     say(why);
     say("\n");
-    sys_exit_group(127);
+    sys_exit_group(XAX_EXIT_START_FAILED);
 }
 
 static const char *setting(const char *key)

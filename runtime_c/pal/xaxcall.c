@@ -32,7 +32,7 @@ int32_t xaxcall(uint16_t type, int32_t chan, int32_t arg, const void *payload, u
     send_msg(type, chan, arg, payload, len, seq);
     long n = sys3(__NR_read, XAX_CHANNEL_FD, (long)buf, sizeof buf);
     if (n == 0)
-        sys_exit_group(137); /* the Monitor is gone */
+        sys_exit_group(XAX_EXIT_MONITOR_GONE);
     if (n < (long)XAX_HEADER_SIZE)
         pal_fatal("channel read failed");
     struct xax_msg_hdr h;

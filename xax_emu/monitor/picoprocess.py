@@ -45,7 +45,6 @@ MAX_CHANNELS = 1024
 MAX_BATCH = 64                 # datagrams served per wake-up of one picoprocess
 MAX_INCOMING = 64              # connections waiting for ACCEPT; more are refused by whoever offers them
 STDIO_FLUSH_AFTER_KILL = 1.0   # seconds the rest of a killed program's output may take to reach a slow reader
-BOOT_FAILED, SEAL_FAILED = 125, 126  # runtime_c/boot/boot.c
 LAYER_URL = "xax-local:layer"
 SIGBUF_LOW, SIGBUF_PAGES = 0x1000_0000_0000, (0x6000_0000_0000 - 0x1000_0000_0000) // 4096
 AUDIT_ARCH_X86_64 = 0xC000003E  # <linux/audit.h>: the only arch a notification may carry
@@ -82,7 +81,7 @@ class ExitReport:
 
     @property
     def missing(self) -> dict[int, int]:
-        return {nr: n for (nr, kind), n in self.trace.items() if kind == p.TRACE_KIND["MISSING"]}
+        return {nr: n for (nr, kind), n in self.trace.items() if kind == p.TRACE_MISSING}
 
 
 class Picoprocess:
@@ -474,7 +473,7 @@ class Picoprocess:
         code = 128 + sig if sig is not None else os.WEXITSTATUS(status)
         reason = self.kill_reason
         boot_error = None
-        if sig is None and self.messages == 0 and code in (BOOT_FAILED, SEAL_FAILED):
+        if sig is None and self.messages == 0 and code in (p.EXIT_BOOT_FAILED, p.EXIT_SEAL_FAILED):
             detail = boot_err.decode(errors="replace").strip() or "could not install the seccomp filter"
             boot_error = reason = f"the picoprocess did not start: {detail}"
         elif self.awaiting_listener and reason is None and sig == signal.SIGKILL:

@@ -3,7 +3,7 @@ image, on top of static-libc: the probes glibc and interpreters like python3 mak
 at start-up, answered failure-obliviously."""
 import errno
 
-from ..syscalls.profile import Profile, emulate, reject
+from ..syscalls.profile import Profile, emulate, emulate_all, reject
 from .static_libc import STATIC_LIBC
 
 GLIBC_DYNAMIC = Profile(
@@ -11,11 +11,10 @@ GLIBC_DYNAMIC = Profile(
     extends=[STATIC_LIBC],
     note="dynamically linked glibc programs: ld.so and its libraries come from the image",
     syscalls={
+        **emulate_all("unix-sockets"),
         "socket": emulate("unix-sockets", note="no network (the origin is reached through xabi_open_url); "
                           "local daemons a library probes for are not running"),
         "connect": emulate("unix-sockets", note="as on a machine where no daemon listens"),
-        "setsockopt": emulate("unix-sockets"),
-        "getsockopt": emulate("unix-sockets"),
         "sched_getaffinity": reject(errno.ENOSYS, note="callers fall back to one CPU's worth of answers"),
     },
 )

@@ -3,9 +3,10 @@ inside the picoprocess."""
 
 import errno
 
-from ..syscalls.profile import Devices, Proc, Profile, emulate, forward, reject
+from ..syscalls.profile import Devices, Proc, Profile, emulate, emulate_all, forward, reject
 
-_files = "the profile's routes; fds 0-2 are the stdio channels"
+_PIPE = "a 64 KiB ring inside the picoprocess; a blocked end waits for another thread"
+_SLEEP = "a futex wait with a timeout"
 
 POSIX_CORE = Profile(
     "posix-core",
@@ -14,82 +15,36 @@ POSIX_CORE = Profile(
     # randomness), ...; /proc/self/exe, /proc/self/fd, /proc/loadavg, /proc/stat.
     routes={"/dev": Devices(), "/proc": Proc()},
     syscalls={
-        "read": emulate("vfs", note=_files),
-        "write": emulate("vfs", note=_files),
-        "readv": emulate("vfs", note=_files),
-        "writev": emulate("vfs", note=_files),
-        "pread64": emulate("vfs", note=_files),
-        "pwrite64": emulate("vfs", note=_files),
-        "lseek": emulate("vfs", note=_files),
-        "close": emulate("vfs", note=_files),
-        "pipe": emulate("vfs", note="a 64 KiB ring inside the picoprocess; a blocked end waits for another thread"),
-        "pipe2": emulate("vfs", note="a 64 KiB ring inside the picoprocess; a blocked end waits for another thread"),
-        "open": emulate("vfs", note=_files),
-        "openat": emulate("vfs", note=_files),
-        "creat": emulate("vfs", note=_files),
-        "stat": emulate("vfs", note=_files),
-        "lstat": emulate("vfs", note=_files),
-        "fstat": emulate("vfs", note=_files),
-        "newfstatat": emulate("vfs", note=_files),
-        "statx": emulate("vfs", note=_files),
-        "getdents64": emulate("vfs", note=_files),
-        "readlink": emulate("vfs", note=_files),
-        "readlinkat": emulate("vfs", note=_files),
-        "access": emulate("vfs", note=_files),
-        "faccessat": emulate("vfs", note=_files),
-        "faccessat2": emulate("vfs", note=_files),
-        "mkdir": emulate("vfs", note=_files),
-        "mkdirat": emulate("vfs", note=_files),
-        "rmdir": emulate("vfs", note=_files),
-        "unlink": emulate("vfs", note=_files),
-        "unlinkat": emulate("vfs", note=_files),
-        "rename": emulate("vfs", note=_files),
-        "renameat": emulate("vfs", note=_files),
-        "renameat2": emulate("vfs", note=_files),
-        "ftruncate": emulate("vfs", note=_files),
-        "fsync": emulate("vfs", note=_files),
-        "fdatasync": emulate("vfs", note=_files),
-        "dup": emulate("vfs", note=_files),
-        "dup2": emulate("vfs", note=_files),
-        "dup3": emulate("vfs", note=_files),
-        "fcntl": emulate("vfs", note=_files),
-        "chdir": emulate("vfs", note=_files),
-        "fchdir": emulate("vfs", note=_files),
-        "getcwd": emulate("vfs", note=_files),
-        "umask": emulate("vfs", note=_files),
+        # Every call the VFS serves: files, directories, fds, pipes, the cwd.
+        **emulate_all("vfs", note="the profile's routes; fds 0-2 are the stdio channels"),
+        "pipe": emulate("vfs", note=_PIPE),
+        "pipe2": emulate("vfs", note=_PIPE),
         "ioctl": emulate("vfs", note="no fd is a terminal: ENOTTY"),
         "brk": emulate("brk", note="malloc's heap"),
         "mmap": emulate("mmap", note="only what the filter traps; private anonymous memory reaches the kernel"),
+        # The getuid family, and the process's own ids.
+        **emulate_all("identity", note="the virtual user"),
         "getpid": emulate("identity", note="a fixed virtual pid"),
         "gettid": emulate("identity", note="the process id, in every thread (threads have no ids of their own)"),
-        "set_tid_address": emulate("identity", note="nothing clears it: no other thread"),
-        "getuid": emulate("identity", note="the virtual user"),
-        "getgid": emulate("identity", note="the virtual user"),
-        "geteuid": emulate("identity", note="the virtual user"),
-        "getegid": emulate("identity", note="the virtual user"),
-        "getresuid": emulate("identity", note="the virtual user"),
-        "getresgid": emulate("identity", note="the virtual user"),
+        "set_tid_address": emulate("identity", note="not kept: the main thread's word is never cleared "
+                                   "(threads get theirs from clone)"),
         "uname": emulate("uname", note="virtual host name and release"),
         "sysinfo": emulate("sysinfo", note="getloadavg, sysconf's memory size"),
         "rt_sigprocmask": emulate("sigmask", note="SIGSYS stays unblocked"),
         "rt_sigaction": emulate("sigaction", note="handlers for the program's own signals; SIGSYS is the layer's"),
-        "prlimit64": emulate("rlimits", note="the program's view; the real limits are the Monitor's"),
-        "getrlimit": emulate("rlimits", note="the program's view; the real limits are the Monitor's"),
-        "setrlimit": emulate("rlimits", note="the program's view; the real limits are the Monitor's"),
+        **emulate_all("rlimits", note="the program's view; the real limits are the Monitor's"),
         "sigaltstack": emulate("sigaltstack", note="recorded, not installed: handlers run on the program's stack"),
-        "gettimeofday": emulate("time", note="vDSO fallback"),
-        "time": emulate("time", note="vDSO fallback"),
-        "clock_getres": emulate("time", note="vDSO fallback"),
-        "nanosleep": emulate("time", note="a futex wait with a timeout"),
-        "clock_nanosleep": emulate("time", note="a futex wait with a timeout"),
+        # The vDSO's fallbacks, and sleeps.
+        **emulate_all("time", note="vDSO fallback"),
+        "nanosleep": emulate("time", note=_SLEEP),
+        "clock_nanosleep": emulate("time", note=_SLEEP),
         "sched_yield": reject(value=0, note="answered at once: the kernel preempts threads anyway"),
         "clone": reject(errno.EAGAIN, note="thread creation with pthread_create's flags reaches the kernel "
                         "(the allowlist, under the thread limit); every other form (fork, vfork, namespaces) "
                         "is refused as if the process limit were reached"),
         "prctl": emulate("prctl"),
+        **emulate_all("kill"),
         "kill": emulate("kill", note="raise() and abort(): the picoprocess signals itself; nobody else exists"),
-        "tkill": emulate("kill"),
-        "tgkill": emulate("kill"),
         "futex": reject(errno.ENOSYS, note="only the priority-inheritance ops trap (the others are on the "
                         "allowlist): answered as by a kernel without PI futexes"),
         "clone3": reject(errno.ENOSYS, note="its flags are in memory, where the filter cannot check them: "

@@ -11,6 +11,7 @@ STATIC_LIBC = Profile(
     note="static musl and glibc programs: the default for `xax-emu run PROGRAM`",
     syscalls={
         "rseq": reject(errno.ENOSYS, note="glibc registers rseq if it can; without it, it does without"),
-        "set_robust_list": reject(errno.ENOSYS, note="robust futexes matter only with threads"),
+        "set_robust_list": reject(errno.ENOSYS, note="no robust futexes (a dying thread's locks released by the kernel): "
+                                   "libcs go on without them"),
     },
 )

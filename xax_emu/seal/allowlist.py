@@ -26,9 +26,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 
-from ..protocol import IMAGE_FD
-
-CHANNEL_FD = 3  # the picoprocess's channel to the Monitor (runtime_c/include/xax_layer.h)
+from ..protocol import CHANNEL_FD, IMAGE_FD
 
 LOW32 = 0xFFFF_FFFF
 ALL64 = 0xFFFF_FFFF_FFFF_FFFF

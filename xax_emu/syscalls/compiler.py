@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RuntimeNotBuilt, XaxError
+from ..protocol import LAYER_NR_MAX
 from ..runtime import SOURCE_DIR
 from . import catalogue
 from .forwarding import FORWARDABLE
 from .handlers import HANDLERS, c_function
 from .profile import (Deny, Devices, Disposition, Emulate, Forward, Identity, Origin, Proc, Profile, ProfileError,
                       RamDisk, Reject, Resolved, Tar, Uname, resolve)
-
-LAYER_NR_MAX = 512  # runtime_c/layer/layer.h
 
 
 class CompileError(XaxError, RuntimeError):
@@ -170,12 +169,10 @@ def generate_c(profile: Profile) -> str:
         '#include "layer.h"',
         "",
     ]
-    functions = sorted({c_function(r.disposition.handler, r.name) for r in rows if isinstance(r.disposition, Emulate)})
-    out += [f"long {fn}(struct layer_call *c);" for fn in functions]
-    out += ["", f"const char layer_profile_name[] = {_c_string(profile.name)};", ""]
+    out += [f"const char layer_profile_name[] = {_c_string(profile.name)};", ""]
     out += _knobs_c(resolved)
     out += _routes_c(resolved)
-    out += ["const struct layer_entry layer_table[LAYER_NR_MAX] = {"]
+    out += ["const struct layer_entry layer_table[XAX_LAYER_NR_MAX] = {"]
     for r in rows:
         d = r.disposition
         note = f": {_comment(d.note)}" if d.note else ""

@@ -5,6 +5,7 @@ A profile maps syscall names to one disposition each:
 - ``reject(errno)`` or ``reject(value=N)``: fail (or succeed) at once with a fixed answer —
   the article's failure-oblivious computing;
 - ``emulate(handler, **params)``: a named handler of the layer, with parameters;
+  ``emulate_all(handler)``: every system call that handler serves;
 - ``forward()``: an xaxcall to the Monitor;
 - anything not named is *missing*: ``-ENOSYS`` and a trace event.
 
@@ -89,6 +90,18 @@ def reject(errno: int | None = None, *, value: int | None = None, note: str = ""
 
 def emulate(handler: str, *, note: str = "", **params) -> Emulate:
     return Emulate(note, handler, tuple(sorted(params.items())))
+
+
+def emulate_all(handler: str, *, note: str = "", **params) -> dict[str, Emulate]:
+    """Every system call the layer's `handler` serves (its @serves line in runtime_c/layer/),
+    emulated by it, with one note: ``syscalls={**emulate_all("vfs", note=...), "ioctl":
+    emulate("vfs", note=...)}`` -- an entry after it settles one of them differently."""
+    from .handlers import HANDLERS
+
+    if handler not in HANDLERS:
+        raise ProfileError(f"emulate_all(): the layer has no handler {handler!r} (handlers: "
+                           f"{', '.join(sorted(HANDLERS))})")
+    return {name: emulate(handler, note=note, **params) for name in HANDLERS[handler].functions}
 
 
 def forward(*, note: str = "") -> Forward:

@@ -18,6 +18,7 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -28,27 +29,8 @@ _HERE = Path(__file__).resolve()
 VFS_SRC = _HERE.parents[2] / "runtime_c" / "vfs"
 AT_FDCWD = -100
 
-_CDEF = r"""
-struct vfs;
-struct vfs_stat {
-    uint64_t st_dev; uint64_t st_ino; uint64_t st_nlink;
-    uint32_t st_mode; uint32_t st_uid; uint32_t st_gid; uint32_t pad0;
-    uint64_t st_rdev; int64_t st_size; int64_t st_blksize; int64_t st_blocks;
-    uint64_t st_atime_sec; uint64_t st_atime_nsec; uint64_t st_mtime_sec; uint64_t st_mtime_nsec;
-    uint64_t st_ctime_sec; uint64_t st_ctime_nsec; int64_t unused[3];
-};
-struct vfs_statx_timestamp { int64_t tv_sec; uint32_t tv_nsec; int32_t reserved; };
-struct vfs_statx {
-    uint32_t stx_mask; uint32_t stx_blksize; uint64_t stx_attributes;
-    uint32_t stx_nlink; uint32_t stx_uid; uint32_t stx_gid; uint16_t stx_mode; uint16_t spare0;
-    uint64_t stx_ino; uint64_t stx_size; uint64_t stx_blocks; uint64_t stx_attributes_mask;
-    struct vfs_statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;
-    uint32_t stx_rdev_major; uint32_t stx_rdev_minor; uint32_t stx_dev_major; uint32_t stx_dev_minor;
-    uint64_t stx_mnt_id; uint32_t stx_dio_mem_align; uint32_t stx_dio_offset_align;
-    uint64_t spare3[12];
-};
-struct vfs_iovec { void *iov_base; size_t iov_len; };
-
+# What the host build adds to vfs.h: the Python callbacks behind its vfs_env, and the glue.
+_GLUE_CDEF = r"""
 extern "Python" int py_fetch(void *ctx, const char *url, void **data, size_t *len);
 extern "Python" long py_chan_read(void *ctx, int chan, void *buf, size_t n);
 extern "Python" long py_chan_write(void *ctx, int chan, const void *buf, size_t n);
@@ -59,63 +41,51 @@ extern "Python" long py_random(void *ctx, void *buf, size_t n);
 struct vfs *host_vfs_new(void *handle);
 void *host_malloc(size_t n);
 void host_free(void *p);
-
-void vfs_free(struct vfs *v);
-long vfs_set_user(struct vfs *v, uint32_t uid, uint32_t gid);
-long vfs_umask(struct vfs *v, uint32_t mask);
-long vfs_set_fd_limit(struct vfs *v, int limit);
-long vfs_mount_tar(struct vfs *v, const char *prefix, const void *tar, size_t size, const char *subdir);
-long vfs_mount_ram(struct vfs *v, const char *prefix, size_t cap);
-long vfs_mount_origin(struct vfs *v, const char *prefix, const char *url_prefix);
-long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, const uint8_t hash[32]);
-long vfs_mount_deny(struct vfs *v, const char *prefix);
-long vfs_stdio(struct vfs *v);
-long vfs_reserve_fd(struct vfs *v, int fd);
-long vfs_mount_dev(struct vfs *v, const char *prefix);
-long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char *exe);
-long vfs_ioctl(struct vfs *v, int fd, uint32_t cmd, uint64_t arg);
-long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mode);
-long vfs_close(struct vfs *v, int fd);
-long vfs_read(struct vfs *v, int fd, void *buf, size_t n);
-long vfs_pread64(struct vfs *v, int fd, void *buf, size_t n, int64_t off);
-long vfs_readv(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt);
-long vfs_write(struct vfs *v, int fd, const void *buf, size_t n);
-long vfs_pwrite64(struct vfs *v, int fd, const void *buf, size_t n, int64_t off);
-long vfs_writev(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt);
-long vfs_lseek(struct vfs *v, int fd, int64_t off, int whence);
-long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st);
-long vfs_newfstatat(struct vfs *v, int dirfd, const char *path, struct vfs_stat *st, int flags);
-long vfs_statx(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mask, struct vfs_statx *stx);
-long vfs_getdents64(struct vfs *v, int fd, void *buf, size_t n);
-long vfs_readlinkat(struct vfs *v, int dirfd, const char *path, char *buf, int n);
-long vfs_faccessat2(struct vfs *v, int dirfd, const char *path, int mode, int flags);
-long vfs_faccessat(struct vfs *v, int dirfd, const char *path, int mode);
-long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode);
-long vfs_unlinkat(struct vfs *v, int dirfd, const char *path, int flags);
-long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
-                   uint32_t flags);
-long vfs_ftruncate(struct vfs *v, int fd, int64_t len);
-long vfs_fsync(struct vfs *v, int fd);
-long vfs_fdatasync(struct vfs *v, int fd);
-long vfs_dup(struct vfs *v, int fd);
-long vfs_dup2(struct vfs *v, int oldfd, int newfd);
-long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags);
-long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg);
-long vfs_pipe2(struct vfs *v, int *fds, int flags);
-long vfs_socket_unix(struct vfs *v, int type, int protocol);
-long vfs_connect_unix(struct vfs *v, int fd, const void *addr, uint32_t len);
-long vfs_setsockopt(struct vfs *v, int fd, int level, int name, const void *val, uint32_t len);
-long vfs_getsockopt(struct vfs *v, int fd, int level, int name, void *val, uint32_t *len);
-long vfs_chdir(struct vfs *v, const char *path);
-long vfs_fchdir(struct vfs *v, int fd);
-long vfs_getcwd(struct vfs *v, char *buf, size_t size);
-long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len);
-long vfs_mmap_check(struct vfs *v, int fd, uint64_t off, size_t len, uint64_t *size);
-long vfs_tar_offset(struct vfs *v, int fd, uint64_t *offset);
-void vfs_sha256(const void *data, size_t len, uint8_t out[32]);
-long vfs_debug_stats(struct vfs *v, uint64_t out[5]);
-long vfs_debug_hash_mask(struct vfs *v, uint32_t mask);
 """
+
+# The macros the host build compiles vfs.h with (see _CFLAGS).
+_HOST_DEFINES = frozenset({"VFS_DEBUG"})
+
+
+def header_cdef(text: str, name: str = "vfs.h") -> str:
+    """A C header as cffi's cdef reads it: comments dropped, its #ifdef/#ifndef sections
+    kept or left out as the host build compiles them, integer #defines kept (cffi
+    knows them), #include dropped; any other directive is an error naming its line.  Lines
+    keep their numbers, so that cffi's errors point into the header.  The declarations are
+    the header's own, so the host module cannot disagree with it: vfs.h is the one source."""
+    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group().count("\n"), text, flags=re.S)
+    text = re.sub(r"//[^\n]*", "", text)
+    defined = set(_HOST_DEFINES)
+    live = [True]  # one entry per open conditional: is its text compiled?
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        directive = re.match(r"\s*#\s*(\w+)\s*(.*?)\s*$", line)
+        out.append(line if not directive and all(live) else "")
+        if not directive:
+            continue
+        word, rest = directive.groups()
+        if word in ("ifdef", "ifndef"):
+            live.append((rest in defined) == (word == "ifdef"))
+        elif word == "else" and len(live) > 1:
+            live[-1] = not live[-1]
+        elif word == "endif" and len(live) > 1:
+            live.pop()
+        elif word == "define" and all(live):
+            parts = rest.split(None, 1)
+            defined.add(parts[0])
+            value = parts[1] if len(parts) > 1 else ""
+            if re.fullmatch(r"-?(0x[0-9a-fA-F]+|\d+)[uUlL]*", value):
+                out[-1] = f"#define {parts[0]} {value.rstrip('uUlL')}"
+            elif value:
+                raise ValueError(f"{name}:{number}: cffi cannot read the macro {parts[0]!r} ({value!r}): "
+                                 "make it an integer or an enum")
+        elif word != "include" and all(live):
+            raise ValueError(f"{name}:{number}: the host build cannot read '#{word} {rest}'")
+    return "\n".join(out)
+
+
+def _cdef() -> str:
+    return header_cdef((VFS_SRC / "vfs.h").read_text()) + _GLUE_CDEF
 
 _GLUE = r"""
 #include <stdlib.h>
@@ -192,7 +162,7 @@ def build(verbose: bool = False) -> Path:
     if target.exists():
         return target
     ffi = cffi.FFI()
-    ffi.cdef(_CDEF)
+    ffi.cdef(_cdef())
     flags = _cflags()
     ffi.set_source(name, _GLUE, sources=[str(p) for p in _sources()], include_dirs=[str(VFS_SRC)],
                    extra_compile_args=flags, extra_link_args=[f for f in flags if f.startswith("-fsanitize")])

@@ -1,0 +1,57 @@
+/* The layer's state: everything its handlers keep from one call to the next, in
+ * one struct, as the VFS keeps all of its own in struct vfs.  The program's
+ * threads share it: `lock` lets one call at a time into the layer (dispatch.c),
+ * and a handler that waits without touching the state lets go of it for the
+ * wait (layer_wait_begin and layer_wait_end).  Its initial values: state.c. */
+#ifndef XAX_LAYER_STATE_H
+#define XAX_LAYER_STATE_H
+
+#include <linux/resource.h>
+#include <stdint.h>
+
+#include "../lib/lock.h"
+
+struct vfs;
+
+/* The kernel's signals are 1 .. 64. */
+#define LAYER_SIG_MAX 64
+
+/* struct sigaction as rt_sigaction takes it (the kernel's 8-byte mask) */
+struct k_sigaction {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+};
+
+/* stack_t, as sigaltstack takes it */
+struct k_stack {
+    void *ss_sp;
+    int ss_flags;
+    int pad;
+    unsigned long ss_size;
+};
+
+/* struct rlimit64 (prlimit64), and on x86-64 struct rlimit (getrlimit, setrlimit) too */
+struct rlimit64_k {
+    uint64_t cur, max;
+};
+
+struct layer_state {
+    xax_lock lock;
+    struct vfs *vfs;                                 /* files, fds, pipes, the cwd (sys_fs.c) */
+    struct {
+        uintptr_t start, cur, mapped;                /* the program break, and how far it is mapped (sys_mem.c) */
+    } brk;
+    struct k_sigaction sigactions[LAYER_SIG_MAX + 1]; /* each signal's action as the program set it (sys_signal.c) */
+    struct k_stack sigaltstack;                      /* the program's signal stack, recorded only (sys_signal.c) */
+    struct rlimit64_k rlimits[RLIM_NLIMITS];         /* the program's view of its limits (sys_rlimit.c) */
+    char process_name[16];                           /* PR_SET_NAME, for PR_GET_NAME (sys_proc.c) */
+    /* A futex word that nothing ever wakes: timed sleeps (sys_time.c) and the
+     * channel's naps (chan.c) wait on it, outside the lock; only the kernel reads it. */
+    int never_woken;
+};
+
+extern struct layer_state layer;
+
+#endif
