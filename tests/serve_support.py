@@ -34,8 +34,9 @@ class Serve:
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        line = self.wait_for(r" on (?:http://)?127\.0\.0\.1:(\d+)", START_TIMEOUT)
-        self.port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
+        started = r" on (?:http://)?127\.0\.0\.1:(\d+)"
+        line = self.wait_for(started, START_TIMEOUT)
+        self.port = int(re.search(started, line).group(1))
         self.address = f"127.0.0.1:{self.port}"
 
     def _read(self) -> None:
