@@ -6,7 +6,7 @@ headless, driven by Playwright.
         directories, pid file and logs under `workdir`: nothing of the host's /var or /run),
         serving the files of `root` with ETag and Last-Modified (and 304s for conditional
         requests), Cache-Control set per location; .base is its URL, .requests() what its
-        access log recorded.
+        access log recorded (.requests_when(ready): once ready(lines) holds).
     launch_chromium(playwright, profile_dir, proxy_port=None)
         a BrowserContext of /usr/bin/chromium (never a browser Playwright downloads) with a
         fresh profile, optionally through an HTTP proxy: loopback too goes through it.
@@ -167,6 +167,16 @@ http {{
             if m:
                 out.append(Logged(m[1], _unescape(m[2]), int(m[3]), _unescape(m[4]), _unescape(m[5])))
         return out
+
+    def requests_when(self, ready, attempts: int = 200) -> list[Logged]:
+        """The access log once ready(lines) holds (nginx writes a line after the response is
+        sent, so a client can be answered before its line is there), or as it is at the last try."""
+        for _ in range(attempts):
+            lines = self.requests()
+            if ready(lines):
+                return lines
+            time.sleep(0.05)
+        return self.requests()
 
     def __enter__(self) -> "Nginx":
         return self.start()

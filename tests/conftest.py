@@ -23,6 +23,8 @@ from xax_emu.launch import Request, start_kwargs
 from xax_emu.program import resolve
 
 TESTS = Path(__file__).resolve().parent
+# the browser tests' fixtures (nginx, chromium under Playwright), defined once for the session
+pytest_plugins = ["browser_support"]
 COMPILERS = {"musl": ["musl-gcc", "-static"], "glibc": ["gcc", "-static"], "glibc-pie": ["gcc", "-static-pie", "-fPIE"]}
 
 

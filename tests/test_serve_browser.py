@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (artifacts, chromium_factory, free_port, nginx_factory,  # noqa: F401
-                             playwright_driver, wait_for_port)
+from browser_support import free_port, wait_for_port
 from image_support import ROOT
-from webapps_support import (FRAME_H, FRAME_W, WEBAPPS, http_table, native, native_espeak, native_frames,
+from webapps_support import (FRAME_H, FRAME_W, READ_CANVAS, WEBAPPS, http_table, native, native_espeak, native_frames,
                              native_gs, pack_app, sample_pdf)
 from xax_emu.image.http import argv_for_query
 
@@ -139,7 +138,8 @@ def test_espeak_page_speaks_the_typed_sentence(web, artifacts):
     assert page.get_attribute("#audio", "data-bytes") == str(len(wav))
     assert page.text_content("#status") == f"{len(wav)} bytes of audio/wav"
     page.screenshot(path=str(artifacts / "espeak.png"))
-    assert any(r.uri == "/apps/espeak-ng.tar" and r.status == 200 for r in nginx.requests())
+    assert any(r.uri == "/apps/espeak-ng.tar" and r.status == 200
+               for r in nginx.requests_when(lambda lines: any(r.uri == "/apps/espeak-ng.tar" for r in lines)))
 
 
 def test_espeak_refuses_a_bad_parameter_with_400_naming_it(web):
@@ -215,18 +215,12 @@ def test_pdf_viewer_shows_pages_as_gs_renders_them(web, origin_root, artifacts):
     again = expect_page(lambda: page.click("#prev"), 2)
     assert again == second
     # the picoprocess read the PDF from the origin (the Same Origin Policy let it: the image's own)
-    assert any(r.uri == "/docs/sample.pdf" and r.status in (200, 304) for r in nginx.requests())
+    assert any(r.uri == "/docs/sample.pdf" and r.status in (200, 304)
+               for r in nginx.requests_when(lambda lines: any(r.uri == "/docs/sample.pdf" for r in lines)))
 
 
 # -- the OpenGL demo --------------------------------------------------------------------------
 
-READ_CANVAS = """() => {
-    const c = document.getElementById("view");
-    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    let rgb = "";
-    for (let i = 0; i < px.length; i += 4) rgb += String.fromCharCode(px[i], px[i + 1], px[i + 2]);
-    return [Number(c.dataset.frame), c.width, c.height, btoa(rgb)];
-}"""
 
 
 def test_gl_demo_streams_frames_that_change_onto_the_canvas(web, origin_root, artifacts):
@@ -261,9 +255,10 @@ def test_a_fresh_image_is_not_fetched_again_and_a_no_cache_one_is_revalidated(we
         page.goto(f"{base}/revalidate/espeak-ng.tar?xax")
         assert INSTANCE.search(page.url)
         page.close()
-    fresh = [r for r in nginx.requests() if r.uri == "/apps/espeak-ng.tar"]
+    log = nginx.requests_when(lambda lines: sum(r.uri == "/revalidate/espeak-ng.tar" for r in lines) >= 2)
+    fresh = [r for r in log if r.uri == "/apps/espeak-ng.tar"]
     assert [r.status for r in fresh] == [200]  # max-age=300: the second launch used the cache
-    stale = [r for r in nginx.requests() if r.uri == "/revalidate/espeak-ng.tar"]
+    stale = [r for r in log if r.uri == "/revalidate/espeak-ng.tar"]
     assert [r.status for r in stale] == [200, 304]  # no-cache: revalidated with a conditional GET
     assert stale[1].if_none_match != "-" or stale[1].if_modified_since != "-"
 

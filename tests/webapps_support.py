@@ -19,6 +19,15 @@ PROGRAMS = {"espeak-ng": "/usr/bin/espeak-ng", "python3": "/usr/bin/python3.11",
             "gldemo": "/usr/lib/x86_64-linux-gnu/libOSMesa.so.8"}
 FRAME_W, FRAME_H = 256, 192  # images/gldemo/render.h
 PPM_HEADER = b"P6\n%d %d\n255\n" % (FRAME_W, FRAME_H)
+# gldemo's page: which frame its canvas shows and the canvas's RGB, read in one task (no frame
+# is drawn between the two)
+READ_CANVAS = """() => {
+    const c = document.getElementById("view");
+    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let rgb = "";
+    for (let i = 0; i < px.length; i += 4) rgb += String.fromCharCode(px[i], px[i + 1], px[i + 2]);
+    return [Number(c.dataset.frame), c.width, c.height, btoa(rgb)];
+}"""
 
 
 def build_app(name: str, tmp_path: Path) -> Path:

@@ -1,7 +1,8 @@
 /* gldemo: the article's OpenGL demo, written for Xax.  A 3D animation rendered by
  * Mesa off-screen (OSMesa, in software) and sent to a page that draws it on a canvas.
  *
- *   gldemo [serve]            serve the page and the frame stream (server.c); needs a picoprocess
+ *   gldemo [serve [WWW]]      serve the page (files of WWW, default /www: the image's) and the
+ *                             frame stream (server.c); needs the Xax ABI
  *   gldemo frames COUNT [N]   render frames N .. N+COUNT-1 to stdout as binary PPMs (P6), for
  *                             tests: a sealed run and a native run print the same bytes
  */
@@ -9,11 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "render.h"
 #include "server.h"
-#include "xabi.h"
 
 static int frames(unsigned count, unsigned first)
 {
@@ -47,15 +46,15 @@ int main(int argc, char **argv)
         }
         return render_init() ? 1 : frames(count, first);
     }
-    if (argc == 1 || (argc == 2 && strcmp(argv[1], "serve") == 0)) {
-        if (!getauxval(AT_XAX_ABI)) {
+    if (argc == 1 || (argc <= 3 && strcmp(argv[1], "serve") == 0)) {
+        if (!xabi_present()) {
             fprintf(stderr, "gldemo: serve runs in a picoprocess (xax-emu serve); natively, try: gldemo frames 1\n");
             return 2;
         }
         if (render_init())
             return 1;
-        return serve("/www", (const char *)glGetString(GL_RENDERER)) ? 1 : 0;
+        return serve(argc == 3 ? argv[2] : "/www", (const char *)glGetString(GL_RENDERER)) ? 1 : 0;
     }
-    fprintf(stderr, "usage: gldemo [serve] | gldemo frames COUNT [FIRST]\n");
+    fprintf(stderr, "usage: gldemo [serve [WWW]] | gldemo frames COUNT [FIRST]\n");
     return 2;
 }

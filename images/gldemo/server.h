@@ -6,4 +6,8 @@
  * the picoprocess; returns only on a failure (-1, with a message on stderr). */
 int serve(const char *www_dir, const char *renderer);
 
+/* Whether the Xax ABI is there (present.c: the PAL's table in the auxiliary vector; a test
+ * build links tests/xax/xabi_posix.c instead, the ABI over loopback sockets). */
+int xabi_present(void);
+
 #endif
