@@ -19,6 +19,15 @@ PROGRAMS = {"espeak-ng": "/usr/bin/espeak-ng", "python3": "/usr/bin/python3.11",
             "gldemo": "/usr/lib/x86_64-linux-gnu/libOSMesa.so.8"}
 FRAME_W, FRAME_H = 256, 192  # images/gldemo/render.h
 PPM_HEADER = b"P6\n%d %d\n255\n" % (FRAME_W, FRAME_H)
+# the bytes behind an element's blob: URL (the <audio> or <img> a page filled from a response),
+# as base64: what the page received, read in the page (Playwright's copy of a fetch's body can be
+# gone once the page consumed it)
+READ_BLOB = """async (selector) => {
+    const bytes = new Uint8Array(await (await fetch(document.querySelector(selector).src)).arrayBuffer());
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+}"""
 # gldemo's page: which frame its canvas shows and the canvas's RGB, read in one task (no frame
 # is drawn between the two)
 READ_CANVAS = """() => {
