@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 need_apt=()
-for pkg in gcc make binutils musl-tools libseccomp2 libarchive13 busybox-static strace python3.11 libpython3.11-testsuite lua5.4 sqlite3 espeak-ng; do
+# nginx-light and chromium: the browser tests' origin and browser (Playwright drives Debian's chromium,
+# never a browser of its own); ghostscript and libosmesa6-dev: the gs and gldemo images of images/.
+for pkg in gcc make binutils musl-tools libseccomp2 libarchive13 busybox-static strace python3.11 libpython3.11-testsuite lua5.4 sqlite3 espeak-ng \
+           nginx-light chromium ghostscript libosmesa6-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 # The kernel's own headers (include/linux/syscalls.h) for the syscall catalogue's generator.

@@ -25,6 +25,8 @@ from xax_emu.launch.request import Request, start_kwargs
 from xax_emu.launch.program import resolve
 
 TESTS = Path(__file__).resolve().parent
+# the browser tests' fixtures (nginx, chromium under Playwright), defined once for the session
+pytest_plugins = ["browser_support"]
 def load_tool(name: str):
     """A generator of tools/ as a module (tests call its render and check functions)."""
     spec = importlib.util.spec_from_file_location(name, TESTS.parent / "tools" / f"{name}.py")

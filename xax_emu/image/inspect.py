@@ -67,6 +67,7 @@ def inspect(image_path: str | os.PathLike) -> dict:
         "syscalls": counts,
         "syscalls_from": counts_from,
         "limits": meta["limits"],
+        "http": meta.get("http"),
         "layer": {"size": meta["layer"]["size"], "sha256": meta["layer"]["sha256"]},
         "files": files,
         "file_count": len(files),
@@ -76,6 +77,24 @@ def inspect(image_path: str | os.PathLike) -> dict:
 
 def _mib(n: int) -> str:
     return f"{n} bytes" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
+
+
+def _describe_http(http: dict | None) -> list[str]:
+    if http is None:
+        return ["http     (no [http] table: the program serves HTTP itself through xabi_accept)"]
+    where = f"{http['interface']} at {http['endpoint']}"
+    if http["interface"] == "stdio":
+        where += (f", {http['content_type']}, stdin at most {_mib(http['max_body'])},"
+                  f" stdout at most {_mib(http['max_output'])}")
+    else:
+        where += f", stderr to the {'messages' if http['stderr'] == 'messages' else 'log'}"
+    lines = [f"http     {where}", f"pages    {http['pages'] or '(none)'}"]
+    if http["args"]:
+        lines.append("argv     ... " + " ".join(repr(a) for a in http["args"]))
+    for name, p in http["params"].items():
+        default = "required" if p["default"] is None else f"default {p['default']!r}"
+        lines.append(f"param    {name}: pattern {p['pattern']!r}, {default}, at most {p['max_length']} bytes")
+    return lines
 
 
 def describe(info: dict) -> str:
@@ -98,6 +117,7 @@ def describe(info: dict) -> str:
     limits = {k: v for k, v in info["limits"].items() if v is not None}
     if limits:
         lines.append("limits   " + ", ".join(f"{k} {v}" for k, v in limits.items()))
+    lines.extend(_describe_http(info["http"]))
     lines.append(f"layer    {_mib(info['layer']['size'])}, sha256 {info['layer']['sha256'][:16]}...")
     lines.append(f"files    {info['file_count']} ({_mib(info['files_bytes'])})")
     for f in info["files"]:

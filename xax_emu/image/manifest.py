@@ -20,6 +20,14 @@
     download = "64M"
     threads = 8                    # threads at once, the first included; 1: none may start
 
+    [http]                         # optional: how `serve` puts the program behind a page
+    interface = "stdio"            # or "websocket" (docs/serve.md; the rules: http.py)
+    pages = "/www"
+    args = ["-dFirstPage={page}"]
+    [http.params.page]
+    pattern = "[1-9][0-9]{0,3}"
+    default = "1"
+
 Unknown keys and wrong types are errors naming the file and the key.
 """
 from __future__ import annotations
@@ -31,6 +39,7 @@ from pathlib import Path
 
 from .errors import ManifestError
 from .format import MAX_THREADS, NAME_MAX, PATH_MAX, RESERVED, split_image_path
+from . import http as httpspec
 
 DEFAULT_PROFILE = "static-libc"
 _SIZE = re.compile(r"^(\d+)\s*([KMGT]?)(?:i?B)?$", re.IGNORECASE)
@@ -69,6 +78,7 @@ class Manifest:
     files: tuple[FileSpec, ...] = ()
     exclude: tuple[str, ...] = ()
     limits: Limits = Limits()
+    http: dict | None = None  # the [http] table in the metadata form (http.py), defaults filled in
 
     @property
     def base_dir(self) -> Path:
@@ -170,8 +180,8 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"not valid TOML: {e}", str(path)) from None
 
     for key in data:
-        if key not in ("app", "files", "limits", "exclude"):
-            raise r.error(_key(key), "unknown key (known: app, files, limits, exclude)")
+        if key not in ("app", "files", "limits", "exclude", "http"):
+            raise r.error(_key(key), "unknown key (known: app, files, limits, exclude, http)")
 
     app = r.table(data, "app", {"name", "entry", "args", "env", "cwd", "profile"}, {"name", "entry"})
     name = r.string("app.name", app["name"])
@@ -226,5 +236,54 @@ def load_manifest(path: str | Path) -> Manifest:
         download=r.size("limits.download", lim["download"]) if "download" in lim else None,
         threads=r.count("limits.threads", lim["threads"], MAX_THREADS) if "threads" in lim else None,
     )
+    http = _http(r, data) if "http" in data else None
     return Manifest(path=path, name=name, entry=entry, args=args, env=env, cwd=cwd, profile=profile,
-                    files=tuple(files), exclude=exclude, limits=limits)
+                    files=tuple(files), exclude=exclude, limits=limits, http=http)
+
+
+def _http(r: _Reader, data: dict) -> dict:
+    """The [http] table -> its metadata form, defaults filled in; the types are checked
+    here, the rules (templates, patterns, defaults, endpoints) by http.check_http."""
+    table = r.table(data, "http", httpspec.MANIFEST_KEYS, {"interface"})
+    interface = r.string("http.interface", table["interface"])
+    if interface not in httpspec.INTERFACES:
+        raise r.error("http.interface", f"{interface!r} is not " + " or ".join(map(repr, httpspec.INTERFACES)))
+    for key in table:
+        if key not in httpspec.COMMON_KEYS and key not in httpspec.INTERFACE_KEYS[interface]:
+            raise r.error(f"http.{key}", f"does not apply to interface = {interface!r}")
+    http = {
+        "interface": interface,
+        "pages": r.absolute("http.pages", table["pages"]) if "pages" in table else None,
+        "endpoint": r.string("http.endpoint", table.get("endpoint", httpspec.DEFAULT_ENDPOINT[interface])),
+        "args": list(r.strings("http.args", table.get("args", []))),
+        "params": {},
+    }
+    if interface == "stdio":
+        http["content_type"] = r.string("http.content_type",
+                                        table.get("content_type", httpspec.DEFAULT_CONTENT_TYPE))
+        http["max_body"] = r.size("http.max_body", table.get("max_body", httpspec.DEFAULT_MAX_BODY))
+        http["max_output"] = r.size("http.max_output", table.get("max_output", httpspec.DEFAULT_MAX_OUTPUT))
+    else:
+        http["stderr"] = r.string("http.stderr", table.get("stderr", httpspec.DEFAULT_STDERR))
+    params = table.get("params", {})
+    if not isinstance(params, dict):
+        raise r.error("http.params", f"must be a table of parameter tables, not {_kind(params)}")
+    for name, spec in params.items():
+        key = f"http.params.{_key(name)}"
+        if not isinstance(spec, dict):
+            raise r.error(key, f"must be a table (pattern, default, max_length), not {_kind(spec)}")
+        for k in spec:
+            if k not in httpspec.PARAM_KEYS:
+                raise r.error(f"{key}.{_key(k)}", f"unknown key (known: {', '.join(httpspec.PARAM_KEYS)})")
+        if "pattern" not in spec:
+            raise r.error(f"{key}.pattern", "missing")
+        http["params"][name] = {
+            "pattern": r.string(f"{key}.pattern", spec["pattern"]),
+            "default": r.string(f"{key}.default", spec["default"]) if "default" in spec else None,
+            "max_length": (r.count(f"{key}.max_length", spec["max_length"], httpspec.MAX_LENGTH_MOST)
+                           if "max_length" in spec else httpspec.DEFAULT_MAX_LENGTH),
+        }
+    try:
+        return httpspec.check_http(http)
+    except httpspec.HttpSpecError as e:
+        raise r.error(f"http.{e.key}", e.message) from None

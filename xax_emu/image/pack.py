@@ -13,6 +13,7 @@ everything else is at time 0.
              syscalls: {emulate, reject, forward, missing, total}}
   limits    {memory, cpu_seconds, wall_seconds, download, threads}  (null: not set)
   layer     {member: ".xax/layer", size, sha256}
+  http      the manifest's [http] table with its defaults filled in (see http.py), or null
   files     {"/image/path": {type: "file", size, mode, mtime, sha256, elf}
                           | {type: "symlink", target}}
             (directories and .xax/ members are not listed)
@@ -103,6 +104,12 @@ def plan(manifest: Manifest, progress: Callable[[Progress], None] | None = None)
     if node is None or node.kind != "file":
         raise ManifestError(f"{manifest.entry} is not a file in the image (add it to [files])",
                             str(manifest.path), "app.entry")
+    pages = manifest.http and manifest.http["pages"]
+    if pages:
+        where = tree.resolve(pages)
+        if where is None or tree.get(where) is None or tree.get(where).kind != "dir":
+            raise ManifestError(f"{pages} is not a directory in the image (add it to [files])",
+                                str(manifest.path), "http.pages")
     try:
         profile, profile_meta = summary(manifest.profile, manifest.base_dir)
         layer = build_layer(profile).read_bytes()
@@ -144,6 +151,7 @@ def meta_of(p: _Plan) -> dict:
         "profile": p.profile_meta,
         "limits": m.limits.as_dict(),
         "layer": {"member": LAYER, "size": len(p.layer), "sha256": hashlib.sha256(p.layer).hexdigest()},
+        "http": m.http,
         "files": files,
     }
 

@@ -7,8 +7,9 @@ validate(image) reads the tar structure with the bounded reader (tarread.py), th
     the image (absolute targets from the image root, never the host), stay inside it;
   - .xax/meta.json: present, at most 32 MiB of UTF-8 JSON, of the schema pack.py writes;
     every file and symlink it lists is in the image as listed (size, target, and with
-    check_data the sha256), every app member is listed, the layer matches, and the
-    entry resolves to a regular file of the image.
+    check_data the sha256), every app member is listed, the layer matches, the
+    entry resolves to a regular file of the image, and the [http] table (if any) keeps
+    every rule http.py states, its pages a directory of the image.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import BinaryIO
 
 from .errors import ImageError
 from .format import FORMAT, LAYER, MAX_THREADS, META, META_MAX, PAD_DIR, RESERVED, VERSION, split_image_path
+from .http import HttpSpecError, check_http
 from .paths import NotADir, PathEscape, PathLoop, resolve
 from .tarread import Member, TarReader
 
@@ -247,6 +249,10 @@ def parse_meta(raw: bytes) -> dict:
     layer = meta.get("layer")
     _need(isinstance(layer, dict) and layer.get("member") == LAYER and _is_int(layer.get("size"))
           and _hex64(layer.get("sha256")), f"layer is not {{member: {LAYER!r}, size, sha256}}")
+    try:
+        check_http(meta.get("http"))  # absent in images packed before [http] existed: none
+    except HttpSpecError as e:
+        _need(False, f"http.{e.key}: {e.message}")
     files = meta.get("files")
     _need(isinstance(files, dict), "files is not an object")
     for path, info in files.items():
@@ -316,3 +322,11 @@ def _contents(reader: TarReader, image: Image, check_data: bool) -> None:
     m = image.by_name.get(where.strip("/")) if where else None
     if m is None or m.type not in ("file", "hardlink"):
         raise ImageError(f"the entry {entry} is not a regular file in the image", META)
+    pages = (meta.get("http") or {}).get("pages")
+    if pages is not None:
+        try:
+            where = resolve(pages, image.kind_of)
+        except (PathEscape, PathLoop, NotADir):
+            where = None
+        if where is None or where.strip("/") not in image.dirs:
+            raise ImageError(f"http.pages {pages} is not a directory in the image", META)
