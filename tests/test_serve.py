@@ -225,3 +225,84 @@ def _alive(pid: int) -> bool:
             return f.read().split(") ")[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+# -- programs that do not speak HTTP: the [http] interfaces ------------------------------------
+
+BUSYBOX_STDIO = '''
+[http]
+interface = "stdio"
+endpoint = "/run"
+content_type = "text/plain"
+max_body = "64K"
+max_output = "1M"
+args = ["{applet}", "{a}", "{b}"]
+
+[http.params.applet]
+pattern = "tr|false|head|yes"
+max_length = 8
+
+[http.params.a]
+pattern = "[a-z0-9-]{1,8}"
+default = "a-z"
+
+[http.params.b]
+pattern = "[A-Z0-9-]{1,8}"
+default = "A-Z"
+'''
+
+
+@pytest.fixture(scope="module")
+def busybox_stdio_image(tmp_path_factory):
+    from xax_emu.image import pack_image
+    work = tmp_path_factory.mktemp("bbstdio")
+    manifest = work / "bb.toml"
+    manifest.write_text('[app]\nname = "bb"\nentry = "/bin/busybox"\nargs = []\ncwd = "/"\nprofile = "static-libc"\n'
+                        f'\n[files]\n"/bin/busybox" = "/bin/busybox"\n{BUSYBOX_STDIO}')
+    pack_image(str(manifest), str(work / "bb.tar"))
+    return (work / "bb.tar").read_bytes()
+
+
+def test_the_stdio_interface_runs_one_picoprocess_per_request(origin, busybox_stdio_image, tmp_path):
+    origin.add("/apps/bb.tar", busybox_stdio_image)
+    with Serve(cache_dir=tmp_path) as serve:
+        base = launch(serve.address, origin.base + "/apps/bb.tar")
+        ok = request(serve.address, "POST", origin.base + base + "run?applet=tr", body=b"shout this\n")
+        assert (ok.status, ok.headers["content-type"], ok.body) == (200, "text/plain", b"SHOUT THIS\n")
+        mapped = request(serve.address, "POST", origin.base + base + "run?applet=tr&a=a-e&b=0-4", body=b"abcdef")
+        assert mapped.body == b"01234f"
+        failed = request(serve.address, "POST", origin.base + base + "run?applet=false", body=b"")
+        assert failed.status == 500 and b"exited with status 1" in failed.body
+        # parameters reach argv only through their patterns: each refusal names the parameter
+        for query, name in (("applet=sh", "applet"), ("applet=tr&a=;rm", "a"), ("a=a-z", "applet"),
+                            ("applet=tr&a=" + "a" * 300, "a")):
+            bad = request(serve.address, "POST", origin.base + base + "run?" + query, body=b"x")
+            assert bad.status == 400 and name.encode() in bad.body, (query, bad.body)
+        too_big = request(serve.address, "POST", origin.base + base + "run?applet=tr", body=b"x" * (65 << 10))
+        assert too_big.status == 413
+        flood = request(serve.address, "POST", origin.base + base + "run?applet=yes", body=b"")
+        assert flood.status == 502 and b"more than 1048576 bytes" in flood.body
+        assert request(serve.address, "GET", origin.base + base + "elsewhere").status == 404
+
+
+def test_connect_tunnels_tls_untouched_and_serves_plain_http_inside(origin, tmp_path):
+    from loopback import TcpServer
+    with TcpServer() as tls_peer, Serve(cache_dir=tmp_path) as serve:
+        # TLS inside (a first byte 0x16): relayed as it is to the named host and port
+        with socket.create_connection(("127.0.0.1", serve.port), timeout=HANG) as s:
+            s.sendall(f"CONNECT 127.0.0.1:{tls_peer.port} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 ")
+            hello = b"\x16\x03\x01\x00\x05hello END\n"
+            s.sendall(hello)
+            got = b""
+            while chunk := s.recv(4096):
+                got += chunk
+            assert got == b"HELLO\n" + hello.upper()  # the peer's greeting, then its answer, both untouched
+            assert tls_peer.received == [hello]
+        # plain HTTP inside (Chromium's ws:// through a proxy): served as requests to that origin
+        with socket.create_connection(("127.0.0.1", serve.port), timeout=HANG) as s:
+            s.sendall(f"CONNECT 127.0.0.1:{origin.port} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 ")
+            s.sendall(f"GET /apps/httpd.tar?xax HTTP/1.1\r\nHost: 127.0.0.1:{origin.port}\r\n\r\n".encode())
+            head = s.recv(4096)
+            assert head.startswith(b"HTTP/1.1 302 ") and b"location: /.xax/" in head

@@ -192,9 +192,13 @@ class Picoprocess:
         self.channels[p.STDIN_CHAN] = self.stdin
         for chan, target, name in ((p.STDOUT_CHAN, self.stdio.stdout, "stdout"),
                                    (p.STDERR_CHAN, self.stdio.stderr, "stderr")):
-            sink = (FdWriter(target, name, wake=lambda: self.host.call_soon_threadsafe(self.retry_parked_poll),
-                             failed=self._stdio_failed)
-                    if isinstance(target, int) else CallableSink(target))
+            if isinstance(target, int):
+                sink = FdWriter(target, name, wake=lambda: self.host.call_soon_threadsafe(self.retry_parked_poll),
+                                failed=self._stdio_failed)
+            elif hasattr(target, "offer"):  # a sink of the caller's own (serve's WebSocket messages)
+                sink = target
+            else:
+                sink = CallableSink(target)
             self.sinks.append(sink)
             self.channels[chan] = OutputChannel(sink)
 

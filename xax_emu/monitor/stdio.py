@@ -30,11 +30,12 @@ OUTPUT_BUFFER = 1 << 20
 @dataclass
 class Stdio:
     """Where a `run` picoprocess's fds 0-2 lead.  stdout and stderr are an fd the
-    Monitor writes (through an FdWriter) or a callable that takes every byte at
-    once; stdin is an fd the Monitor reads, or bytes given up front."""
+    Monitor writes (through an FdWriter), a callable that takes every byte at once,
+    or a sink of the caller's own (offer, has_room, flush, broken: as FdWriter's);
+    stdin is an fd the Monitor reads, bytes given up front, or None: fed later."""
 
-    stdout: Callable[[bytes], None] | int
-    stderr: Callable[[bytes], None] | int
+    stdout: Callable[[bytes], None] | int | object
+    stderr: Callable[[bytes], None] | int | object
     stdin_fd: int | None = None
     stdin_bytes: bytes | None = b""
 

@@ -213,7 +213,8 @@ class Routes:
             _tunnel(browser.sock, bytes(leftover), origin.host, origin.port)
             return
         inner = BrowserConn(browser.sock, self.config.request_timeout)
-        inner.h11.receive_data(bytes(leftover))
+        if leftover:  # (receive_data(b"") would tell h11 the connection has ended)
+            inner.h11.receive_data(bytes(leftover))
         self.server.serve_connection(inner, tunnel=origin)
 
 
