@@ -400,3 +400,40 @@ def test_one_monitor_serves_many_programs(abi, origin):
         for _ in range(3):
             r = run(abi, "get", origin.base + "/f", origin=origin.base, monitor=monitor)
             assert r.stdout == b"shared"
+
+
+def test_the_origin_is_pinned_at_its_first_answer_dns_rebinding(abi, monkeypatch):
+    """An origin's host name resolves to one address when the program is fetched, and to
+    another (here 127.0.0.2; in an attack, the user's own 127.0.0.1) on every later lookup:
+    the program's GET, PUT and connect still reach the first address, and the name is never
+    looked up again."""
+    import socket
+    real = socket.getaddrinfo
+    lookups = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.test":
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "127.0.0.2"
+        return real(address, port, *args, **kwargs)
+
+    with HttpOrigin("127.0.0.1") as first:
+        first.add("/abi", abi.read_bytes())
+        first.add("/secret", b"from the first answer")
+        with HttpOrigin("127.0.0.2", first.port) as second, TcpServer("127.0.0.2", first.port + 1) as second_tcp:
+            second.add("/secret", b"from the rebound address")
+            monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+            url = f"http://rebind.test:{first.port}"
+            r = run(url + "/abi", "get", url + "/secret", origin=url)
+            assert r.stdout.endswith(b"from the first answer")
+            assert lookups == ["rebind.test"]  # only when the program was fetched
+            lookups.clear()  # a new run looks the name up anew, once
+            r = run(url + "/abi", "put", url + "/up", stdin=b"payload", origin=url)
+            assert first.stored == {"/up": b"payload"} and lookups == ["rebind.test"]
+            lookups.clear()
+            before = first.connections
+            r = run(url + "/abi", "connect", url + "/", stdin=b"GET /secret HTTP/1.0\r\n\r\n", origin=url)
+            assert b"from the first answer" in r.stdout and first.connections == before + 2  # the fetch, the connect
+            assert lookups == ["rebind.test"]
+            assert second.requests == [] and second.connections == 0 and second_tcp.connections == 0

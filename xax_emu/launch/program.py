@@ -22,7 +22,7 @@ from ..image import ImageError, validate
 from ..image.format import META
 from ..image.validate import parse_meta
 from ..monitor.fetch import FetchError, HttpCache, fetch
-from ..monitor.origin import Origin, parse_url
+from ..monitor.origin import Origin, parse_url, pin_address
 from .imagefile import ImageFile
 from .validated import ValidatedImages
 
@@ -39,6 +39,7 @@ class Program:
     name: str = ""
     pal_settings: list[str] = field(default_factory=list)
     image: ImageFile | None = None      # an app image: the fd handed to the picoprocess
+    address: str | None = None          # the origin's IP address, pinned when the program was resolved
 
     @property
     def is_image(self) -> bool:
@@ -122,6 +123,11 @@ def _local_image(fd: int, program: str, url: str, origin: Origin | None,
     return _image_program(image, None, program, url, origin, validated)
 
 
+def _pinned(prog: Program, address: str | None) -> Program:
+    prog.address = address
+    return prog
+
+
 def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
             download_limit: int = MAX_PROGRAM, validated: ValidatedImages | None = None) -> Program:
     """A local path is served by the Monitor itself; a URL makes its own origin.
@@ -134,7 +140,12 @@ def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
         if origin is not None and origin != url.origin:
             raise ProgramError(f"{program} is not on the given --origin {origin}", program)
         try:
-            resp = fetch("GET", str(url), url.origin, limit=download_limit, cache=cache, want_file=True)
+            address = pin_address(url.origin)  # this program's origin is there for as long as it runs
+        except OriginError as e:
+            raise ProgramError(f"cannot fetch the program: {e}", program) from None
+        try:
+            resp = fetch("GET", str(url), url.origin, limit=download_limit, cache=cache, want_file=True,
+                         address=address)
         except FetchError as e:
             raise ProgramError(f"cannot fetch the program: {e}", program) from None
         if resp.status != 200:
@@ -142,13 +153,13 @@ def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
         if not _looks_like_tar(resp.body):
             if resp.file is not None:
                 os.close(resp.file)
-            return _bare_program(resp.body, program, str(url), url.origin)
+            return _pinned(_bare_program(resp.body, program, str(url), url.origin), address)
         name = url.path.rpartition("/")[2] or url.origin.host
         image = (ImageFile.cached(resp.file, resp.body, name) if resp.file is not None
                  else ImageFile.copy_of_bytes(resp.body, name))
         if validated is not None:  # the key of the record: the digest of the very bytes validated and mapped
             image.sha256 = resp.sha256 or hashlib.sha256(resp.body).hexdigest()
-        return _image_program(image, resp.body, program, str(url), url.origin, validated)
+        return _pinned(_image_program(image, resp.body, program, str(url), url.origin, validated), address)
     path = Path(program)
     url = f"{LOCAL_SCHEME}program/{path.name}"
     try:

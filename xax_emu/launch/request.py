@@ -43,12 +43,13 @@ def start_kwargs(req: Request) -> dict:
         limits = replace(Limits(), **{**from_image, **chosen})
         return dict(image_url=prog.image_url, argv=[app["entry"], *app.get("args", []), *req.args],
                     env=_merge_env([f"{k}={v}" for k, v in sorted(app.get("env", {}).items())], req.env),
-                    origin=prog.origin, limits=limits, local_files=prog.local_files, layer=None,
+                    origin=prog.origin, origin_address=prog.address, limits=limits, local_files=prog.local_files, layer=None,
                     pal_settings=prog.pal_settings, image=prog.image)
     from .layers import layer_for, program_env  # a bare program's layer: the profile compiler, not needed for images
 
     spec = req.profile or DEFAULT
     return dict(image_url=prog.image_url, argv=[prog.name, *req.args], env=program_env(spec, req.env),
-                origin=prog.origin, limits=replace(Limits(), **chosen), local_files=prog.local_files,
+                origin=prog.origin, origin_address=prog.address, limits=replace(Limits(), **chosen),
+                local_files=prog.local_files,
                 layer=layer_for(spec),
                 image=None if req.fs_image is None else ImageFile.copy_of_bytes(req.fs_image, "fs-image"))

@@ -40,13 +40,24 @@ class Response:
     sha256: str | None = None  # a body from the cache: its sha256, which the cache checked against the body
 
 
-def _connect(u: Url) -> http.client.HTTPConnection:
+def _connect(u: Url, address: str | None = None) -> http.client.HTTPConnection:
+    """A connection to u's origin; with `address`, to that IP address whatever the host
+    name resolves to now (the pinned first answer: DNS rebinding), the name still used for
+    Host and for TLS (SNI, the certificate)."""
     import http.client
     if u.origin.scheme == "https":
         import ssl
-        return http.client.HTTPSConnection(u.origin.host, u.origin.port, timeout=TIMEOUT,
+        conn = http.client.HTTPSConnection(u.origin.host, u.origin.port, timeout=TIMEOUT,
                                            context=ssl.create_default_context())
-    return http.client.HTTPConnection(u.origin.host, u.origin.port, timeout=TIMEOUT)
+    else:
+        conn = http.client.HTTPConnection(u.origin.host, u.origin.port, timeout=TIMEOUT)
+    if address is not None:
+        import socket
+
+        def to_pinned(where, timeout, source_address=None):
+            return socket.create_connection((address, where[1]), timeout, source_address)
+        conn._create_connection = to_pinned  # http.client's own hook for making the socket
+    return conn
 
 
 def _read_capped(resp: http.client.HTTPResponse, limit: int, url: Url) -> bytes:
@@ -171,9 +182,10 @@ class HttpCache:
                     pass
 
 
-def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str]) -> http.client.HTTPResponse:
+def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str],
+             address: str | None = None) -> http.client.HTTPResponse:
     import http.client
-    conn = _connect(u)
+    conn = _connect(u, address)
     try:
         conn.request(method, u.path, body=body, headers={"Host": u.host_header, "User-Agent": "xax-emu", **headers})
         return conn.getresponse()
@@ -183,9 +195,11 @@ def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str]) -
 
 
 def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = None,
-          limit: int, cache: HttpCache | None = None, want_file: bool = False) -> Response:
+          limit: int, cache: HttpCache | None = None, want_file: bool = False,
+          address: str | None = None) -> Response:
     """GET or PUT `url` under the Same Origin Policy, following redirects that stay on the origin.
-    With want_file, a body served from the cache comes with an open fd of its file (Response.file)."""
+    With want_file, a body served from the cache comes with an open fd of its file (Response.file).
+    With `address`, every connection goes to that IP address (origin.pin_address's answer)."""
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         try:
@@ -208,7 +222,7 @@ def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = 
                     headers["If-None-Match"] = meta["etag"]
                 if meta.get("last_modified"):
                     headers["If-Modified-Since"] = meta["last_modified"]
-            resp = _request(method, u, body, headers)
+            resp = _request(method, u, body, headers, address)
             try:
                 if resp.status in (301, 302, 303, 307, 308):
                     location = resp.getheader("Location")

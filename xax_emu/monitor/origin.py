@@ -121,3 +121,20 @@ def resolve_redirect(base: Url, location: str) -> str:
         return urljoin(str(base), location).split("#", 1)[0]
     except ValueError as e:  # "http://[" and the like
         raise OriginError(f"malformed redirect Location {location!r}: {e}", location) from None
+
+
+def pin_address(origin: Origin) -> str:
+    """The IP address `origin` is reached at for as long as what it launched lives: the
+    first answer for its host name, used for every later connection.  A name that
+    resolves elsewhere on a second lookup (DNS rebinding: an attacker's origin that
+    turns into 127.0.0.1 after the image is fetched) is never looked up again."""
+    import socket
+    try:
+        return str(ipaddress.ip_address(origin.host))
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(origin.host, origin.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as e:
+        raise OriginError(f"{origin}: cannot resolve {origin.host}: {e}", str(origin)) from None
+    return infos[0][4][0]

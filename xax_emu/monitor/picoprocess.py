@@ -90,13 +90,16 @@ class Picoprocess:
                  local_files: dict[str, bytes] | None = None, stdio: Stdio | None = None, trace_all: bool = False,
                  image=None, pal_settings: list[str] | None = None,
                  sigaction_buffer: int | None = None, count_kernel: bool | None = None,
-                 on_exit: Callable[["ExitReport"], None] | None = None):
+                 on_exit: Callable[["ExitReport"], None] | None = None, origin_address: str | None = None):
         self.host = host
         self.on_exit = on_exit  # called on the loop with the report, once the process has exited
         self.image_url = image_url
         self.argv = list(argv)
         self.env = [f"{k}={v}" for k, v in env.items()] if isinstance(env, dict) else list(env)
         self.origin = origin
+        # Where the origin is reached: the address its name had when the program was fetched
+        # (never looked up again: DNS rebinding), or, for a bare program's --origin, its first answer.
+        self.origin_address = origin_address
         self.limits = limits
         self.local_files = dict(local_files or {})
         self.pal_settings = list(pal_settings or [])  # entry=, cwd= for an app image

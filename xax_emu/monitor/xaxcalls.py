@@ -19,7 +19,7 @@ from ..errors import OriginError, ProtocolViolation
 from ..syscalls.forwarding import FORWARDABLE, Forwarded
 from .channels import CLOSED, BodyChannel, PutChannel, SocketChannel
 from .fetch import FetchError, fetch
-from .origin import check_same_origin
+from .origin import check_same_origin, pin_address
 
 BODY_BUDGET_FACTOR = 4   # downloaded bytes held at once: this many download limits
 CONNECT_TIMEOUT = 10.0
@@ -129,6 +129,17 @@ def poll(pico, msg: p.Message) -> None:
 
 # -- the origin -------------------------------------------------------------------------
 
+def _address(pico) -> Callable[[], str]:
+    """For a worker thread: the picoprocess's origin's IP address, pinned at its first
+    answer (DNS rebinding).  An image's was pinned when it was fetched; a bare program's
+    --origin is looked up on first use, once, and kept."""
+    def address() -> str:
+        if pico.origin_address is None:
+            pico.origin_address = pin_address(pico.origin)
+        return pico.origin_address
+    return address
+
+
 def open_url(pico, msg: p.Message) -> None:
     method, url = p.split_open_url(msg.payload)
     if method not in ("get", "put", "connect"):
@@ -156,16 +167,16 @@ def open_url(pico, msg: p.Message) -> None:
 
 
 def _get(pico, msg: p.Message, url: str) -> None:
-    cache, origin, limit = pico.host.cache, pico.origin, pico.limits.download
+    cache, origin, limit, address = pico.host.cache, pico.origin, pico.limits.download, _address(pico)
 
     def work() -> Callable[[], None]:
         line = None
         try:
-            resp = fetch("GET", url, origin, limit=limit, cache=cache)
+            resp = fetch("GET", url, origin, limit=limit, cache=cache, address=address())
             body = resp.body if resp.status == 200 else None
             if body is None:
                 line = f"GET {url}: HTTP {resp.status}"
-        except FetchError as e:
+        except (FetchError, OriginError) as e:
             body, line = None, f"GET failed: {e}"
         except Exception as e:  # a bug here must not leave the picoprocess waiting forever
             body, line = None, f"GET failed unexpectedly: {e!r}"
@@ -192,12 +203,12 @@ def _fetched(pico, msg: p.Message, body: bytes | None) -> None:
 
 
 def _put(pico, chan: PutChannel, url: str) -> None:
-    origin, limit, request = pico.origin, pico.limits.download, bytes(chan.request)
+    origin, limit, request, address = pico.origin, pico.limits.download, bytes(chan.request), _address(pico)
 
     def work() -> Callable[[], None]:
         line = None
         try:
-            resp = fetch("PUT", url, origin, body=request, limit=limit)
+            resp = fetch("PUT", url, origin, body=request, limit=limit, address=address())
             ok = 200 <= resp.status < 300
         except Exception as e:  # FetchError, or a bug: either way the program sees -1, never a hang
             resp, ok, line = None, False, f"PUT failed: {e}"
@@ -215,12 +226,14 @@ def _put(pico, chan: PutChannel, url: str) -> None:
 
 
 def _connect(pico, msg: p.Message, host: str, port: int) -> None:
+    address = _address(pico)
+
     def work() -> Callable[[], None]:
         line = None
         try:
-            sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+            sock = socket.create_connection((address(), port), timeout=CONNECT_TIMEOUT)
             sock.setblocking(False)
-        except OSError as e:
+        except (OSError, OriginError) as e:
             sock, line = None, f"connect {host}:{port} failed: {e}"
 
         def deliver() -> None:
