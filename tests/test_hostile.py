@@ -499,3 +499,23 @@ def test_rt_sigaction_only_through_the_buffer_and_never_for_sigsys(build, tmp_pa
     # three refused attempts and the program's own struct reached the layer; the allowed form did not
     assert traced(r, EMULATED)["rt_sigaction"] == 4
     assert traced(r, EMULATED)["openat"] == 1
+
+
+# -- speaking as the runtime: FATAL ---------------------------------------------------------------
+
+def test_a_programs_own_exit_124_is_not_a_runtime_failure(build, tmp_path):
+    r = hostile(build, tmp_path, "fatal.c", ["plain"])
+    assert r.code == p.EXIT_RUNTIME_FAILED and r.report.reason is None
+
+
+def test_a_forged_fatal_speaks_only_of_itself_in_one_clean_line(build, tmp_path):
+    r = hostile(build, tmp_path, "fatal.c", ["forged"])
+    assert r.code == p.EXIT_RUNTIME_FAILED
+    assert r.report.reason == "the runtime failed: \\x1b[2Jforged\\r\\nsecond line"
+
+
+@pytest.mark.parametrize("mode, why", [("badkind", "FATAL: unknown failure 99"),
+                                       ("huge", "FATAL: reason of 600 bytes exceeds 256")])
+def test_a_malformed_fatal_is_a_protocol_violation(build, tmp_path, mode, why):
+    r = hostile(build, tmp_path, "fatal.c", [mode])
+    assert r.report.reason == f"protocol violation: {why}" and r.report.signal == 9

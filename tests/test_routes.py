@@ -94,8 +94,9 @@ def test_tar_route_without_an_image_is_a_clear_error(build, tmp_path):
     prog = build("programs/routes.c", "musl", extra=[str(runtime.libxax())])
     r = subprocess.run([sys.executable, "-m", "xax_emu", "run", "--profile", f"{tmp_path}/routes_profile.py:APP",
                         str(prog)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == p.EXIT_START_FAILED
-    assert "cannot start the layer: the profile has tar routes but no filesystem image was given" in r.stderr
+    assert r.returncode == p.EXIT_RUNTIME_FAILED
+    assert r.stderr.splitlines() == ["xax-emu: cannot start the layer: the profile has tar routes but no "
+                                     "filesystem image was given"]
 
 
 def test_the_channel_fd_number_is_never_the_programs(build, tmp_path):

@@ -11,9 +11,9 @@ from webapps_support import (FRAME_H, FRAME_W, app_env, build_app, http_table, n
                              native_gs, pack_app, sample_pdf, split_ppm)
 from xax_emu.image import inspect
 from xax_emu.image.http import argv_for_query
-from xax_emu.launch import Request, start_kwargs
+from xax_emu.launch.request import Request, start_kwargs
 from xax_emu.monitor import Limits, Monitor, Stdio
-from xax_emu.program import resolve
+from xax_emu.launch.program import resolve
 
 
 @pytest.fixture(scope="module")

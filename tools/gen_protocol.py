@@ -74,6 +74,11 @@ def render() -> str:
     for name, number, direction, meaning in p.MESSAGES:
         out.append(f"#define XAX_MSG_{name} {number} /* {direction}: {meaning} */")
     out.append("")
+    out.append("/* the runtime's failures (FATAL.arg) */")
+    for name, number, meaning in p.FAILURES:
+        out.append(f"#define XAX_FAILURE_{name} {number} /* {meaning} */")
+    out.append(f"#define XAX_MAX_FATAL_REASON {p.MAX_FATAL_REASON}")
+    out.append("")
     out.append("/* trace dispositions (TRACE.chan) */")
     for name, number, meaning in p.TRACE_KINDS:
         out.append(f"#define XAX_TRACE_{name} {number} /* {meaning} */")

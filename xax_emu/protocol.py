@@ -63,6 +63,9 @@ MESSAGES = (
     ("RUNTIME_CODE", 12, "pico->monitor", "kernel counting only, once, just before the program starts: payload = "
                                           "up to MAX_RUNTIME_RANGES struct xax_range, where the PAL's and the "
                                           "layer's code lie; reply arg = 0"),
+    ("FATAL", 13, "pico->monitor", "one-way, the PAL's last message before it exits with EXIT_RUNTIME_FAILED: "
+                                   "arg = the failure (FAILURES), payload = why, at most MAX_FATAL_REASON bytes "
+                                   "of text; no reply"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -172,21 +175,29 @@ LAYER_NR_MAX = 512
 VIRTUAL_PID = 100
 
 # Exit statuses of the runtime's own failures: (name, status, who exits with it, why).
-# A program may exit with the same numbers; the Monitor tells a boot failure apart
-# because nothing came on the channel before it.
+# A program may exit with the same numbers: the Monitor never reads a status alone as
+# the runtime's.  A boot failure is one before anything came on the channel; a runtime
+# failure is announced by a FATAL message first, which names it.
 EXITS = (
-    ("PAL_FATAL", 124, "the PAL", "it cannot go on (pal_fatal: a malformed reply, a failed channel read)"),
+    ("RUNTIME_FAILED", 124, "the PAL", "it cannot start or go on; its FATAL message said why"),
     ("BOOT_FAILED", 125, "the boot block", "a step before the seal failed (it says which on stderr)"),
     ("SEAL_FAILED", 126, "the boot block", "the kernel refused the seccomp filter"),
-    ("START_FAILED", 127, "the PAL", "it cannot start the layer or the program (it says why on stderr)"),
-    ("MONITOR_GONE", 137, "the PAL", "end of file on the channel: the Monitor is gone"),
+    ("MONITOR_GONE", 137, "the PAL", "end of file on the channel: the Monitor is gone (there is no one to tell)"),
 )
 _EXIT = {name: status for name, status, _, _ in EXITS}
-EXIT_PAL_FATAL = _EXIT["PAL_FATAL"]
+EXIT_RUNTIME_FAILED = _EXIT["RUNTIME_FAILED"]
 EXIT_BOOT_FAILED = _EXIT["BOOT_FAILED"]
 EXIT_SEAL_FAILED = _EXIT["SEAL_FAILED"]
-EXIT_START_FAILED = _EXIT["START_FAILED"]
 EXIT_MONITOR_GONE = _EXIT["MONITOR_GONE"]
+
+# The runtime's failures, FATAL.arg: (name, number, what failed).
+FAILURES = (
+    ("START", 1, "the PAL could not start the layer or the program"),
+    ("CHANNEL", 2, "the channel to the Monitor failed, or a reply on it was malformed"),
+    ("MEMORY", 3, "the PAL could not allocate what the program needs to start"),
+)
+FAILURE_NAMES = {number: name for name, number, _ in FAILURES}
+MAX_FATAL_REASON = 256
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,10 @@
 #define XAX_VIRTUAL_PID 100 /* the picoprocess's pid as the program sees it */
 
 /* exit statuses of the runtime's own failures */
-#define XAX_EXIT_PAL_FATAL 124 /* the PAL: it cannot go on (pal_fatal: a malformed reply, a failed channel read) */
+#define XAX_EXIT_RUNTIME_FAILED 124 /* the PAL: it cannot start or go on; its FATAL message said why */
 #define XAX_EXIT_BOOT_FAILED 125 /* the boot block: a step before the seal failed (it says which on stderr) */
 #define XAX_EXIT_SEAL_FAILED 126 /* the boot block: the kernel refused the seccomp filter */
-#define XAX_EXIT_START_FAILED 127 /* the PAL: it cannot start the layer or the program (it says why on stderr) */
-#define XAX_EXIT_MONITOR_GONE 137 /* the PAL: end of file on the channel: the Monitor is gone */
+#define XAX_EXIT_MONITOR_GONE 137 /* the PAL: end of file on the channel: the Monitor is gone (there is no one to tell) */
 
 /* message types */
 #define XAX_MSG_BOOT 1 /* monitor->boot: boot configuration, read by the trusted boot block before the seal */
@@ -48,6 +47,13 @@
 #define XAX_MSG_FORWARD 10 /* pico->monitor: a system call the profile forwards: payload = struct xax_forward; reply arg = 0, payload = int64 result + bytes for the call's out argument */
 #define XAX_MSG_LISTENER 11 /* boot->monitor: kernel counting only, sent once by the trusted boot block before the seal: no payload, SCM_RIGHTS carries the seccomp notification listener; no reply */
 #define XAX_MSG_RUNTIME_CODE 12 /* pico->monitor: kernel counting only, once, just before the program starts: payload = up to MAX_RUNTIME_RANGES struct xax_range, where the PAL's and the layer's code lie; reply arg = 0 */
+#define XAX_MSG_FATAL 13 /* pico->monitor: one-way, the PAL's last message before it exits with EXIT_RUNTIME_FAILED: arg = the failure (FAILURES), payload = why, at most MAX_FATAL_REASON bytes of text; no reply */
+
+/* the runtime's failures (FATAL.arg) */
+#define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */
+#define XAX_FAILURE_CHANNEL 2 /* the channel to the Monitor failed, or a reply on it was malformed */
+#define XAX_FAILURE_MEMORY 3 /* the PAL could not allocate what the program needs to start */
+#define XAX_MAX_FATAL_REASON 256
 
 /* trace dispositions (TRACE.chan) */
 #define XAX_TRACE_MISSING 0 /* no disposition: -ENOSYS */

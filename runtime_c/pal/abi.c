@@ -89,7 +89,7 @@ static int pal_read(int chnl, char *buf, int len)
     uint32_t got = 0;
     int r = xaxcall(XAX_MSG_READ, chnl, len, 0, 0, buf, len, &got);
     if (r > 0 && (uint32_t)r != got)
-        pal_fatal("READ reply length does not match its result");
+        pal_fail(XAX_FAILURE_CHANNEL, "READ reply length does not match its result");
     return r;
 }
 
@@ -168,7 +168,7 @@ long pal_forward(struct layer_call *c)
     int out_arg = xaxcall(XAX_MSG_FORWARD, -1, 0, &req, sizeof req, reply, sizeof reply, &got);
     int64_t result;
     if (got < sizeof result || got > sizeof reply)
-        pal_fatal("malformed FORWARD reply");
+        pal_fail(XAX_FAILURE_CHANNEL, "malformed FORWARD reply");
     memcpy(&result, reply, sizeof result);
     if (out_arg >= 0 && out_arg < 6 && got > sizeof result)
         memcpy((void *)c->a[out_arg], reply + sizeof result, got - sizeof result);
@@ -176,8 +176,21 @@ long pal_forward(struct layer_call *c)
     return (long)result;
 }
 
-__attribute__((noreturn)) void pal_fatal(const char *why)
+__attribute__((noreturn)) void pal_fail(int failure, const char *why)
 {
-    (void)why; /* the process has no stderr of its own; the exit code tells */
-    sys_exit_group(XAX_EXIT_PAL_FATAL);
+    /* A raw write, not an xaxcall: the failure may be the channel itself, and the
+     * channel lock may be held (by this thread, in the middle of an xaxcall).  One
+     * datagram is written whole or not at all; if it cannot be, the status still says
+     * "the runtime failed", only without the reason. */
+    struct {
+        struct xax_msg_hdr h;
+        char why[XAX_MAX_FATAL_REASON];
+    } m;
+    uint32_t n = 0;
+    while (why[n] && n < XAX_MAX_FATAL_REASON)
+        n++;
+    memcpy(m.why, why, n);
+    m.h = (struct xax_msg_hdr){XAX_MAGIC, XAX_VERSION, XAX_MSG_FATAL, -1, failure, n, 0};
+    sys3(__NR_write, XAX_CHANNEL_FD, (long)&m, sizeof m.h + n);
+    sys_exit_group(XAX_EXIT_RUNTIME_FAILED);
 }

@@ -241,7 +241,7 @@ uintptr_t build_stack(const struct loaded_program *prog, uintptr_t interp_bias, 
 {
     long m = sys6(__NR_mmap, 0, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (sys_failed(m))
-        pal_fatal("cannot allocate the program's stack");
+        pal_fail(XAX_FAILURE_MEMORY, "cannot allocate the program's stack");
     uintptr_t top = (uintptr_t)m + STACK_SIZE;
     int argc = 0, envc = 0;
     while (argv[argc])
@@ -261,7 +261,7 @@ uintptr_t build_stack(const struct loaded_program *prog, uintptr_t interp_bias, 
     /* strings: copy back to front, remember where each went */
     uintptr_t *argp = (uintptr_t *)xax_pal_table.alloc(0, (argc + envc + 2) * sizeof(uintptr_t));
     if (!argp)
-        pal_fatal("cannot allocate argument table");
+        pal_fail(XAX_FAILURE_MEMORY, "cannot allocate argument table");
     for (int i = envc - 1; i >= 0; i--) {
         size_t n = strlen(envp[i]) + 1;
         p -= n;

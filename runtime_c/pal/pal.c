@@ -15,26 +15,23 @@
 const struct xax_boot_info *xax_boot;
 const struct xax_layer_exports *xax_layer;
 
-static void say(const char *s)
+static size_t append(char *buf, size_t at, size_t size, const char *s)
 {
-    size_t n = strlen(s);
-    while (n) {
-        int w = xax_pal_table.write(XAX_STDERR_CHAN, (char *)s, (int)n);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= w;
-    }
+    while (*s && at + 1 < size)
+        buf[at++] = *s++;
+    buf[at] = 0;
+    return at;
 }
 
+/* The Monitor says it in one line: "the runtime failed: cannot start the WHAT: WHY". */
 static __attribute__((noreturn)) void give_up(const char *what, const char *why)
 {
-    say("xax-emu: cannot start the ");
-    say(what);
-    say(": ");
-    say(why);
-    say("\n");
-    sys_exit_group(XAX_EXIT_START_FAILED);
+    char line[XAX_MAX_FATAL_REASON];
+    size_t n = append(line, 0, sizeof line, "cannot start the ");
+    n = append(line, n, sizeof line, what);
+    n = append(line, n, sizeof line, ": ");
+    append(line, n, sizeof line, why);
+    pal_fail(XAX_FAILURE_START, line);
 }
 
 static const char *setting(const char *key)

@@ -19,14 +19,14 @@ static void send_msg(uint16_t type, int32_t chan, int32_t arg, const void *paylo
         memcpy(buf + sizeof h, payload, len);
     long n = sys3(__NR_write, XAX_CHANNEL_FD, (long)buf, sizeof h + len);
     if (n != (long)(sizeof h + len))
-        pal_fatal("channel write failed");
+        pal_fail(XAX_FAILURE_CHANNEL, "channel write failed");
 }
 
 int32_t xaxcall(uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len,
                 void *out, uint32_t outcap, uint32_t *outlen)
 {
     if (len > XAX_MAX_PAYLOAD)
-        pal_fatal("xaxcall payload too large");
+        pal_fail(XAX_FAILURE_CHANNEL, "xaxcall payload too large");
     xax_lock_take(&channel_lock);
     uint32_t seq = next_seq++;
     send_msg(type, chan, arg, payload, len, seq);
@@ -34,12 +34,12 @@ int32_t xaxcall(uint16_t type, int32_t chan, int32_t arg, const void *payload, u
     if (n == 0)
         sys_exit_group(XAX_EXIT_MONITOR_GONE);
     if (n < (long)XAX_HEADER_SIZE)
-        pal_fatal("channel read failed");
+        pal_fail(XAX_FAILURE_CHANNEL, "channel read failed");
     struct xax_msg_hdr h;
     memcpy(&h, buf, sizeof h);
     if (h.magic != XAX_MAGIC || h.version != XAX_VERSION || h.type != (type | XAX_REPLY) || h.seq != seq ||
         h.len != (uint64_t)n - sizeof h)
-        pal_fatal("malformed reply from the Monitor");
+        pal_fail(XAX_FAILURE_CHANNEL, "malformed reply from the Monitor");
     uint32_t copy = h.len < outcap ? h.len : outcap;
     if (copy)
         memcpy(out, buf + sizeof h, copy);

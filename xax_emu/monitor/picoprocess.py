@@ -129,6 +129,7 @@ class Picoprocess:
         self.trace: Counter = Counter()
         self.xaxcalls: Counter = Counter()  # requests served, by message type
         self.kill_reason: str | None = None
+        self.runtime_failure: str | None = None  # from FATAL: what the PAL said before exiting
         self.first_message_at: float | None = None  # time.monotonic() of the first datagram served
         self.exited_at: float | None = None         # when the Monitor saw the exit (pidfd readable)
         self.report: ExitReport | None = None
@@ -384,11 +385,25 @@ class Picoprocess:
             nr = msg.arg if 0 <= msg.arg < 1024 else -1
             self.trace[(nr, msg.chan)] += 1
             return
+        if name == "FATAL":  # one-way, and may come while another request awaits its reply
+            self._fatal(msg)
+            return
         if self.pending is not None or self.parked_poll is not None:
             raise ProtocolViolation(f"{name} sent while another request awaits its reply")
         if self._reply_unread():
             raise ProtocolViolation(f"{name} sent before the reply to the previous request was read")
         XAXCALLS[msg.type](self, msg)
+
+    def _fatal(self, msg: p.Message) -> None:
+        """The PAL's last words: remembered, and said only if the process then exits with
+        the runtime's status (a program may send this too; it speaks only of itself)."""
+        if msg.arg not in p.FAILURE_NAMES:
+            raise ProtocolViolation(f"FATAL: unknown failure {msg.arg}")
+        if len(msg.payload) > p.MAX_FATAL_REASON:
+            raise ProtocolViolation(f"FATAL: reason of {len(msg.payload)} bytes exceeds {p.MAX_FATAL_REASON}")
+        from .logbook import clip
+        why = clip(msg.payload.decode("utf-8", "replace")) or "no reason given"
+        self.runtime_failure = why if msg.arg == p.FAILURES[0][1] else f"the runtime failed: {why}"
 
     def _reply_unread(self) -> bool:
         """A reply still queued on the picoprocess's side (SIOCOUTQ: bytes we sent
@@ -483,6 +498,8 @@ class Picoprocess:
         if sig is None and self.messages == 0 and code in (p.EXIT_BOOT_FAILED, p.EXIT_SEAL_FAILED):
             detail = boot_err.decode(errors="replace").strip() or "could not install the seccomp filter"
             boot_error = reason = f"the picoprocess did not start: {detail}"
+        elif sig is None and code == p.EXIT_RUNTIME_FAILED and self.runtime_failure and reason is None:
+            reason = self.runtime_failure
         elif self.awaiting_listener and reason is None and sig == signal.SIGKILL:
             boot_error = reason = ("the picoprocess did not start: its boot block could not send the "
                                    "notification listener")
@@ -537,3 +554,8 @@ class Picoprocess:
                 return
             if msg.type_name == "TRACE" and msg.chan in p.TRACE_KIND_NUMBERS:
                 self.trace[(msg.arg if 0 <= msg.arg < 1024 else -1, msg.chan)] += 1
+            elif msg.type_name == "FATAL":
+                try:
+                    self._fatal(msg)
+                except ProtocolViolation:
+                    return
