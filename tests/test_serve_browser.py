@@ -282,3 +282,23 @@ def test_a_guessed_instance_id_is_404_and_reaches_no_picoprocess(web):
     guessed = "0" * 32 if real != "0" * 32 else "1" * 32
     response = page.goto(f"{base}/.xax/{guessed}/")
     assert response is not None and response.status == 404
+
+
+def test_closing_the_tab_ends_its_instance_within_five_seconds(web):
+    """The page loads /.xax/xax.js, which holds a connection while the page is shown; when
+    the tab closes, serve ends the instance (and its picoprocesses) and says why: the reason
+    "its page is gone" is the grace timer (instances.GRACE, 2 s) started by the last held
+    connection's end -- not the idle limit (60 s), which would say "idle"."""
+    import time
+    browser, base, _, serve = web
+    page, iid = launch(browser, base, "python3")  # a websocket app: its REPL runs while the page is open
+    page.wait_for_selector("#line:not([disabled])")
+    page.wait_for_function("window.xax && window.xax.alive.readyState === 1")  # the held connection is open
+    assert f"instance {iid} ended" not in serve.log.read_text()
+    page.close()
+    deadline = time.monotonic() + 30  # a hang detector, shorter than the idle limit
+    while f"instance {iid} ended" not in serve.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert f"instance {iid} ended: its page is gone" in serve.log.read_text()
+    gone = browser.new_page().goto(f"{base}/.xax/{iid}/")
+    assert gone is not None and gone.status == 404
