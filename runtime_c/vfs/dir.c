@@ -69,7 +69,15 @@ long vfs_getdents64(struct vfs *v, int fd, void *buf, size_t n)
     struct ofd *f = fd_get_io(v, fd);
     if (!f)
         return -EBADF;
-    if (f->kind != OFD_NODE || !VFS_ISDIR(f->node->mode))
+    if (!f->ops->getdents)
+        return -ENOTDIR;
+    return f->ops->getdents(v, f, buf, n);
+}
+
+/* a node's file: its listing if it is a directory */
+long node_getdents(struct vfs *v, struct ofd *f, void *buf, size_t n)
+{
+    if (!VFS_ISDIR(f->node->mode))
         return -ENOTDIR;
     struct vnode *dir = f->node;
     if (dir->flags & VN_DEAD)

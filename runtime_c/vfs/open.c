@@ -166,14 +166,12 @@ long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t 
         return -ENOMEM;
     f->fmode = fmode;
     f->flags = shown;
-    if (n->rt->kind == RT_CHAN && !(fl & O_PATH)) {
-        f->kind = OFD_STDIO; /* the channel again, not its node */
-        f->chan = n->arg;
-        v->chan_refs[f->chan]++;
-    } else {
-        f->kind = OFD_NODE;
-        f->node = n;
-        node_get(n);
+    /* the node's file, or what its backend makes of it (a channel's node: the channel again) */
+    f->ops = (fl & O_PATH) || !n->rt->ops->fops ? &vfs_node_fops : n->rt->ops->fops;
+    r = f->ops->open ? f->ops->open(v, f, n) : 0;
+    if (r < 0) {
+        vmem_free(v, f, sizeof *f);
+        return r;
     }
     fd_install(v, (int)fd, f, fl & O_CLOEXEC);
     return fd;

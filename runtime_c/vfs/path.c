@@ -154,7 +154,7 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
         struct ofd *f = fd_get(v, dirfd);
         if (!f)
             return -EBADF;
-        if (f->kind != OFD_NODE)
+        if (!f->node)
             return len ? -ENOTDIR : -ENOENT;
         cur = f->node;
         if (len && !VFS_ISDIR(cur->mode))

@@ -213,7 +213,7 @@ long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **target)
     struct ofd *f = fd_get(v, link->arg);
     if (!f)
         return -ENOENT; /* closed since it was looked up */
-    struct vnode *n = f->kind == OFD_STDIO ? v->chan_node[f->chan] : f->node;
+    struct vnode *n = ofd_link_node(v, f);
     if (!n)
         return -ENOENT;
     *target = n;

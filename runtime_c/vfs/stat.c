@@ -73,14 +73,11 @@ long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st)
         return -EBADF;
     if (!st)
         return -EFAULT;
-    if (f->kind != OFD_NODE)
-        stream_stat(v, f, st);
-    else
-        node_stat(v, f->node, st);
+    f->ops->stat(v, f, st);
     return 0;
 }
 
-/* the file a (dirfd, path, AT_* flags) names: stdio channels and pipes (empty path) in *chan */
+/* the file a (dirfd, path, AT_* flags) names: a description with no node (empty path) in *chan */
 static long stat_target(struct vfs *v, int dirfd, const char *path, int flags, struct vnode **node,
                         struct ofd **chan)
 {
@@ -94,7 +91,7 @@ static long stat_target(struct vfs *v, int dirfd, const char *path, int flags, s
         struct ofd *f = fd_get(v, dirfd);
         if (!f)
             return -EBADF;
-        if (f->kind != OFD_NODE)
+        if (!f->node)
             *chan = f;
         else
             *node = f->node;
@@ -122,7 +119,7 @@ long vfs_newfstatat(struct vfs *v, int dirfd, const char *path, struct vfs_stat 
     if (!st)
         return -EFAULT;
     if (chan)
-        stream_stat(v, chan, st);
+        chan->ops->stat(v, chan, st);
     else
         node_stat(v, n, st);
     return 0;
@@ -147,7 +144,7 @@ long vfs_statx(struct vfs *v, int dirfd, const char *path, int flags, uint32_t m
         return -EFAULT;
     struct vfs_stat st;
     if (chan)
-        stream_stat(v, chan, &st);
+        chan->ops->stat(v, chan, &st);
     else
         node_stat(v, n, &st);
     memset(stx, 0, sizeof *stx);
@@ -189,7 +186,7 @@ long vfs_faccessat2(struct vfs *v, int dirfd, const char *path, int mode, int fl
     if (r < 0)
         return r;
     if (chan)
-        return (mode & MAY_X) ? -EACCES : 0; /* a pipe, 0600 */
+        return (mode & MAY_X) ? -EACCES : 0; /* a stream: checked as a pipe, 0600 */
     r = vfs_permission(v, n, mode);
     if (r == 0 && (mode & MAY_W) && route_rofs(n->rt) && !VFS_ISSPECIAL(n->mode))
         r = -EROFS; /* "report a read-only filesystem too" (not for devices and FIFOs) */

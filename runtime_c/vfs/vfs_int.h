@@ -206,6 +206,8 @@ struct vfs_backend {
      * as devices on a nodev mount */
     long (*open)(struct vfs *v, struct vnode *n, int acc);
     long (*ioctl)(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg);
+    /* what opening one of its nodes gives (but with O_PATH); NULL: the node's file (file.c) */
+    const struct vfs_file_ops *fops;
     /* Nothing can be created, yet it is not a read-only filesystem: the owner's
      * permission bits refuse writes (EACCES), as on devtmpfs and procfs. */
     int perm_only;
@@ -295,20 +297,72 @@ VFS_INTERNAL long vfs_rel_path(const struct vnode *n, char *buf, size_t size);
 VFS_INTERNAL long vfs_permission(struct vfs *v, const struct vnode *n, int mask);
 
 /* -- open files --------------------------------------------------------------- */
-enum { OFD_NODE, OFD_STDIO, OFD_PIPE, OFD_SOCKET };
 #define FM_READ 1
 #define FM_WRITE 2
 #define FM_PATH 4
 
+struct vfs_file_ops;
 struct ofd {
     uint32_t refs;
-    int kind;
-    int chan;                   /* OFD_STDIO: the channel; OFD_SOCKET: its type */
+    const struct vfs_file_ops *ops; /* what kind of description it is (see struct vfs_file_ops) */
+    int chan;                   /* the stdio channel; a socket's type */
     uint32_t fmode;             /* FM_* */
     uint32_t flags;             /* as F_GETFL shows them */
-    uint64_t pos;
-    struct vnode *node;
-    struct vpipe *pipe;         /* OFD_PIPE */
+    uint64_t pos;               /* a node's file: the file position; a socket: its inode number */
+    struct vnode *node;         /* a node's file (O_PATH too): the node; NULL for every other kind */
+    void *priv;                 /* the kind's own state (a pipe's struct vpipe) */
+};
+
+/* struct flock of x86-64 */
+struct vfs_flock {
+    int16_t l_type;
+    int16_t l_whence;
+    int64_t l_start;
+    int64_t l_len;
+    int32_t l_pid;
+};
+
+/* What an open description does: one table per kind of description.  A node's file
+ * (vfs_node_fops, file.c) reads and writes through its node's backend; the others have no
+ * node: the stdio channels (stdio.c), pipes (pipe.c), sockets (socket.c).  The calls of
+ * io.c, fdtable.c, stat.c and dir.c check the fd and the arguments that every kind shares
+ * (EBADF, access mode, iovec counts), then call here.  A NULL entry gives the errno Linux
+ * gives a file without that operation, named at each entry. */
+struct vfs_file_ops {
+    /* f is being opened on n (its node, or the channel node it stands for): f->ops, fmode and
+     * flags are set.  Takes what f holds (a reference on n); on failure takes nothing.
+     * NULL: nothing to take (descriptions made by their own call: pipe2, socket). */
+    long (*open)(struct vfs *v, struct ofd *f, struct vnode *n);
+    /* read and write at the description's position (streams: none), n <= any size */
+    long (*read)(struct vfs *v, struct ofd *f, void *buf, size_t n);
+    long (*write)(struct vfs *v, struct ofd *f, const void *buf, size_t n);
+    /* the vectored forms, iov checked (total: the bytes asked for, capped at MAX_RW_COUNT, > 0) */
+    long (*readv)(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total);
+    long (*writev)(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total);
+    /* at a given offset; NULL: ESPIPE */
+    long (*pread)(struct vfs *v, struct ofd *f, void *buf, size_t n, uint64_t off);
+    long (*pwrite)(struct vfs *v, struct ofd *f, const void *buf, size_t n, uint64_t off);
+    /* whence checked (SEEK_SET .. SEEK_HOLE); NULL: ESPIPE */
+    long (*lseek)(struct vfs *v, struct ofd *f, int64_t off, int whence);
+    /* NULL: ENOTDIR */
+    long (*getdents)(struct vfs *v, struct ofd *f, void *buf, size_t n);
+    /* len >= 0; NULL: EINVAL */
+    long (*truncate)(struct vfs *v, struct ofd *f, uint64_t len);
+    /* NULL: EINVAL */
+    long (*fsync)(struct vfs *v, struct ofd *f);
+    /* fstat (every kind has one) */
+    void (*stat)(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+    /* NULL: ENOTTY */
+    long (*ioctl)(struct vfs *v, struct ofd *f, uint32_t cmd, uint64_t arg);
+    /* F_SETFL with these flags: the answer, the flags changed or not; NULL: the flags of
+     * F_SETFL's mask are kept as asked */
+    long (*setfl)(struct vfs *v, struct ofd *f, uint32_t flags);
+    /* the record locks of fcntl (fl checked non-NULL); NULL: EINVAL */
+    long (*lock)(struct vfs *v, struct ofd *f, int cmd, struct vfs_flock *fl);
+    /* what /proc/self/fd/N leads to; NULL: f->node (nothing, if it has none) */
+    struct vnode *(*link_node)(struct vfs *v, struct ofd *f);
+    /* the last reference is gone: release what f holds (f itself is freed after) */
+    void (*release)(struct vfs *v, struct ofd *f);
 };
 
 VFS_INTERNAL struct ofd *fd_get(struct vfs *v, int fd);        /* NULL: EBADF */
@@ -317,29 +371,26 @@ VFS_INTERNAL long fd_alloc(struct vfs *v, int from);           /* lowest free fd
 VFS_INTERNAL void fd_install(struct vfs *v, int fd, struct ofd *f, int cloexec);
 VFS_INTERNAL struct ofd *ofd_new(struct vfs *v);
 VFS_INTERNAL void ofd_put(struct vfs *v, struct ofd *f);
+/* what /proc/self/fd/N of a description leads to (NULL: nothing) */
+static inline struct vnode *ofd_link_node(struct vfs *v, struct ofd *f)
+{
+    return f->ops->link_node ? f->ops->link_node(v, f) : f->node;
+}
+/* the record locks of a node's file: always granted (one process holds them all) */
+VFS_INTERNAL long vfs_lock_granted(struct vfs *v, struct ofd *f, int cmd, struct vfs_flock *fl);
 
-/* stdio (stdio.c); the channels' own nodes (for /proc/self/fd/N and /dev/stdin) */
-VFS_INTERNAL long stdio_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
-VFS_INTERNAL long stdio_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
-VFS_INTERNAL void stdio_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+/* the kinds of description */
+VFS_INTERNAL extern const struct vfs_file_ops vfs_node_fops, vfs_stdio_fops;
 
-/* pipes (pipe.c) */
-struct vpipe;
-VFS_INTERNAL long pipe_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
-VFS_INTERNAL long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
-VFS_INTERNAL void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
-VFS_INTERNAL void pipe_release(struct vfs *v, struct ofd *f);
-
-/* unconnected unix sockets (socket.c) */
-VFS_INTERNAL void socket_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
-
-/* descriptions with no node: stdio, pipes, sockets (stream.c) */
-VFS_INTERNAL long stream_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
-VFS_INTERNAL long stream_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
-VFS_INTERNAL long stream_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
-VFS_INTERNAL long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
-VFS_INTERNAL void stream_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+/* what the kinds with no node share (stream.c): readv fills the first non-empty buffer only
+ * (a short read, as a pipe may give), writev stops at the first short write; fstat shows an
+ * inode of the picoprocess's own */
+VFS_INTERNAL long stream_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total);
+VFS_INTERNAL long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total);
 VFS_INTERNAL void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t ino, uint32_t mode);
+
+/* a node's file (file.c) */
+VFS_INTERNAL long node_getdents(struct vfs *v, struct ofd *f, void *buf, size_t n);
 
 /* stat (stat.c) */
 VFS_INTERNAL void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
