@@ -79,9 +79,18 @@ long dev_populate(struct vfs *v, struct route *rt)
     return 0;
 }
 
-int dev_maps_zeros(const struct vnode *n)
+/* MAP_PRIVATE of /dev/zero gives zeros; no other device maps (ENODEV) */
+static long dev_mmap(struct vfs *v, const struct vnode *n)
 {
-    return n->synth == DEV_ZERO;
+    (void)v;
+    return VFS_ISCHR(n->mode) && n->synth == DEV_ZERO ? VFS_MAP_ZEROS : -ENODEV;
+}
+
+/* the devices have no fsync of their own (EINVAL); /dev itself, a directory in memory, has */
+static long dev_fsync(struct vfs *v, struct vnode *n)
+{
+    (void)v;
+    return VFS_ISCHR(n->mode) ? -EINVAL : 0;
 }
 
 /* Whole requests, as a read of /dev/urandom gives (the source may answer short). */
@@ -159,10 +168,11 @@ static long dev_ioctl(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg
 }
 
 const struct vfs_backend vfs_dev_backend = {
-    .kind = RT_DEV,
     .read = dev_read,
     .write = dev_write,
-    .open = dev_open,
+    .fsync = dev_fsync,
+    .mmap = dev_mmap,
     .ioctl = dev_ioctl,
+    .open = dev_open,
     .perm_only = 1,
 };

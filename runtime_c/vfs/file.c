@@ -7,9 +7,9 @@
  * directories seek like tmpfs's (SET and CUR only).
  *
  * Character devices (the synthetic /dev) read and write through their backend and never
- * move the file position (every lseek answers 0, as null_lseek and noop_llseek do); they
- * have no fsync (EINVAL).  /proc's files seek like seq_files (SET and CUR only) and have no
- * fsync (EINVAL). */
+ * move the file position (every lseek answers 0, as null_lseek and noop_llseek do).  What
+ * differs between backends is theirs to say (struct vfs_backend): how lseek goes (/proc's
+ * files: SET and CUR only), fsync (EINVAL without one), ioctl (ENOTTY without one). */
 #include "vfs_int.h"
 
 /* reads and writes leave the position alone (character devices) */
@@ -197,19 +197,22 @@ static long file_lseek(struct ofd *f, int64_t off, int whence, uint64_t size)
     return pos;
 }
 
+long node_seek(struct ofd *f, int64_t off, int whence)
+{
+    if (VFS_ISDIR(f->node->mode))
+        return dir_lseek(f, off, whence);
+    return file_lseek(f, off, whence, f->node->size);
+}
+
 static long node_lseek(struct vfs *v, struct ofd *f, int64_t off, int whence)
 {
-    (void)v;
-    struct vnode *n = f->node;
     if (fixed_pos(f)) {
         f->pos = 0;
         return 0;
     }
-    if (n->rt->kind == RT_PROC && whence != SEEK_SET && whence != SEEK_CUR)
-        return -EINVAL;
-    if (VFS_ISDIR(n->mode))
-        return dir_lseek(f, off, whence);
-    return file_lseek(f, off, whence, n->size);
+    if (f->node->rt->ops->seek)
+        return f->node->rt->ops->seek(v, f, off, whence);
+    return node_seek(f, off, whence);
 }
 
 static long node_truncate(struct vfs *v, struct ofd *f, uint64_t len)
@@ -224,10 +227,8 @@ static long node_truncate(struct vfs *v, struct ofd *f, uint64_t len)
 
 static long node_fsync(struct vfs *v, struct ofd *f)
 {
-    (void)v;
-    if (VFS_ISCHR(f->node->mode) || f->node->rt->kind == RT_PROC)
-        return -EINVAL; /* no fsync of their own */
-    return 0;
+    struct vnode *n = f->node;
+    return n->rt->ops->fsync ? n->rt->ops->fsync(v, n) : -EINVAL; /* no fsync of its own */
 }
 
 static void node_fstat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
@@ -238,7 +239,7 @@ static void node_fstat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 static long node_ioctl(struct vfs *v, struct ofd *f, uint32_t cmd, uint64_t arg)
 {
     struct vnode *n = f->node;
-    if (VFS_ISCHR(n->mode) && n->rt->ops->ioctl)
+    if (n->rt->ops->ioctl)
         return n->rt->ops->ioctl(v, n, cmd, arg);
     return -ENOTTY; /* no fd is a terminal */
 }

@@ -141,18 +141,28 @@ long vfs_fdatasync(struct vfs *v, int fd)
     return vfs_fsync(v, fd);
 }
 
+/* How the file maps: 0 (its bytes), VFS_MAP_ZEROS, or -errno (its backend's answer;
+ * without one, regular files map and nothing else does) */
+static long map_kind(struct vfs *v, const struct vnode *n)
+{
+    if (!n)
+        return -ENODEV; /* a stream */
+    if (n->rt->ops->mmap)
+        return n->rt->ops->mmap(v, n);
+    return VFS_ISREG(n->mode) ? 0 : -ENODEV;
+}
+
 /* The description an mmap of fd reads, or 0 with *err, in Linux's order: EBADF,
- * EACCES (do_mmap's check comes before the file's own), ENODEV, EIO (/proc),
+ * EACCES (do_mmap's check comes before the file's own), the file's own (ENODEV, EIO),
  * EINVAL, EOVERFLOW.  *zero: a device that maps as zeros (/dev/zero). */
 static struct ofd *mmap_ofd(struct vfs *v, int fd, uint64_t off, size_t len, long *err, int *zero)
 {
     struct ofd *f = fd_get_io(v, fd);
-    *zero = f && f->node && f->node->rt->kind == RT_DEV && VFS_ISCHR(f->node->mode) &&
-            dev_maps_zeros(f->node);
+    long how = f && (f->fmode & FM_READ) ? map_kind(v, f->node) : 0;
+    *zero = how == VFS_MAP_ZEROS;
     *err = !f ? -EBADF
          : !(f->fmode & FM_READ) ? -EACCES
-         : !*zero && (!f->node || !VFS_ISREG(f->node->mode)) ? -ENODEV
-         : !*zero && f->node->rt->kind == RT_PROC ? -EIO
+         : how < 0 ? how
          : (off & 4095) || len == 0 ? -EINVAL
          : off + len < off || off + len > (uint64_t)VFS_MAX_FILESIZE ? -EOVERFLOW
          : 0;
@@ -207,10 +217,10 @@ long vfs_tar_offset(struct vfs *v, int fd, uint64_t *offset)
     struct ofd *f = fd_get(v, fd);
     if (!f)
         return -EBADF;
-    if (!f->node || !VFS_ISREG(f->node->mode) || f->node->rt->kind != RT_TAR)
+    struct vnode *n = f->node;
+    if (!n || !VFS_ISREG(n->mode) || !n->rt->ops->image_offset)
         return -ENODEV;
     if (!offset)
         return -EFAULT;
-    *offset = f->node->data_off;
-    return 0;
+    return n->rt->ops->image_offset(v, n, offset);
 }

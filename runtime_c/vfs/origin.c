@@ -28,7 +28,7 @@ long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rell
 {
     struct route *rt = dir->rt;
     *out = 0;
-    if (rt->kind != RT_ORIGIN || rellen == 0)
+    if (rt->ops != &vfs_origin_backend || rellen == 0)
         return -ENOENT;
     /* the path relative to the route (v->scratch's first half may hold rel) */
     char *full = v->scratch + VFS_PATH_MAX;
@@ -169,4 +169,4 @@ static void origin_drop(struct vfs *v, struct vnode *n)
     n->data = 0;
 }
 
-const struct vfs_backend vfs_origin_backend = {.kind = RT_ORIGIN, .read = origin_read, .drop = origin_drop};
+const struct vfs_backend vfs_origin_backend = {.read = origin_read, .fsync = vfs_fsync_noop, .drop = origin_drop};

@@ -43,67 +43,64 @@ long vfs_permission(struct vfs *v, const struct vnode *n, int mask)
     return ((uint32_t)mask & perm) == (uint32_t)mask ? 0 : -EACCES;
 }
 
-static long deny_error(int wflags)
+/* The entry the backend has (no mount there): its lookup, or the entry table. */
+static long backend_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out,
+                          int *how)
 {
-    return (wflags & W_WRITE) ? -EACCES : -ENOENT;
+    if (dir->rt->ops->lookup) {
+        int final = 0;
+        long r = dir->rt->ops->lookup(v, dir, name, len, out, &final);
+        if (r < 0 && final)
+            *how = LOOKUP_FINAL;
+        return r;
+    }
+    *out = node_child(v, dir, name, len);
+    return *out ? 0 : -ENOENT;
 }
 
-long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
-                  struct vnode **out, int *mnt)
+/* The skeleton has name at dir's place (sc): a route mounted there, or a directory leading
+ * to one (dir's backend's own directory of that name, if it has one, else sc). */
+static long skel_entry(struct vfs *v, struct vnode *dir, struct vnode *sc, int wflags, struct vnode **out, int *how)
 {
-    (void)v;
-    *out = 0;
-    *mnt = 0;
-    if (len > VFS_NAME_MAX)
-        return -ENAMETOOLONG;
-    if (dir->rt->kind == RT_DENY) {
-        *mnt = 2;
-        return deny_error(wflags);
+    if (sc->mount) {
+        long r = route_enter(v, sc->mount, wflags);
+        if (r < 0) {
+            *how = LOOKUP_FINAL;
+            return r;
+        }
+        *how = LOOKUP_MOUNT;
+        *out = sc->mount->root;
+        return 0;
     }
-    if (dir->flags & VN_FDDIR)
-        return proc_lookup(v, dir, name, len, out);
-    struct vnode *s = skel_of(v, dir);
-    if (s) {
-        struct vnode *sc = node_child(v, s, name, len);
-        if (sc) {
-            if (sc->mount) {
-                if (sc->mount->kind == RT_DENY) {
-                    *mnt = 2;
-                    return deny_error(wflags);
-                }
-                *mnt = 1;
-                *out = sc->mount->root;
-                return 0;
-            }
-            if (dir->rt->kind != RT_SKEL) {
-                struct vnode *c = node_child(v, dir, name, len);
-                if (c && VFS_ISDIR(c->mode)) {
-                    *out = c;
-                    return 0;
-                }
-            }
-            *mnt = 1;
-            *out = sc;
+    if (!route_is_skel(v, dir->rt)) {
+        struct vnode *c = node_child(v, dir, sc->name, sc->namelen);
+        if (c && VFS_ISDIR(c->mode)) {
+            *out = c;
             return 0;
         }
     }
-    struct vnode *c = node_child(v, dir, name, len);
-    if (!c)
-        return -ENOENT;
-    *out = c;
+    *how = LOOKUP_MOUNT;
+    *out = sc;
     return 0;
 }
 
-static struct vnode *dotdot(struct vfs *v, struct vnode *cur, const struct route *confine)
+long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
+                  struct vnode **out, int *how)
 {
-    if (cur->rt->kind != RT_SKEL && cur != cur->rt->root)
-        return cur->parent ? cur->parent : cur;
-    if (cur->rt == confine)
-        return cur; /* a symlink's target never leaves its image */
-    struct vnode *s = cur->rt->kind == RT_SKEL ? cur : cur->rt->mountpoint;
-    if (s == v->skel_root)
-        return cur; /* ".." at "/" is "/" */
-    return resolve_skel(v, s->parent);
+    *out = 0;
+    *how = 0;
+    if (len > VFS_NAME_MAX)
+        return -ENAMETOOLONG;
+    long r = route_enter(v, dir->rt, wflags);
+    if (r < 0) {
+        *how = LOOKUP_FINAL;
+        return r;
+    }
+    struct vnode *s = skel_of(v, dir);
+    struct vnode *sc = s ? node_child(v, s, name, len) : 0;
+    if (sc)
+        return skel_entry(v, dir, sc, wflags, out, how);
+    return backend_entry(v, dir, name, len, out, how);
 }
 
 /* n's path relative to its route's root ("" for the root) */
@@ -252,11 +249,12 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
             continue;
         }
 
-        if (cur->rt->kind == RT_DENY)
-            return deny_error(flags);
+        long r = route_enter(v, cur->rt, flags);
+        if (r < 0)
+            return r;
         if (!VFS_ISDIR(cur->mode))
             return -ENOTDIR;
-        long r = vfs_permission(v, cur, MAY_X);
+        r = vfs_permission(v, cur, MAY_X);
         if (r < 0)
             return r;
         if (last && (flags & W_PARENT)) {
@@ -273,16 +271,16 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
         }
         if (ctype == LAST_DOTDOT) {
             type = LAST_DOTDOT;
-            cur = dotdot(v, cur, f->confine);
+            cur = ns_parent(v, cur, f->confine);
             continue;
         }
         type = LAST_NORM;
         if (last && (flags & W_CREATE) && slash)
             return -EISDIR;
         struct vnode *child;
-        int mnt;
-        r = lookup_entry(v, cur, c, cl, flags, &child, &mnt);
-        if (r == -ENOENT && mnt != 2 && cur->rt->kind == RT_ORIGIN && !(cur->flags & VN_DEAD)) {
+        int how;
+        r = lookup_entry(v, cur, c, cl, flags, &child, &how);
+        if (r == -ENOENT && how != LOOKUP_FINAL && cur->rt->ops == &vfs_origin_backend && !(cur->flags & VN_DEAD)) {
             if (last) {
                 r = origin_fetch(v, cur, c, cl, &child);
                 if (r == -ENOENT && (flags & W_CREATE))
@@ -296,7 +294,7 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
                 continue;
             }
         }
-        if (r == -ENOENT && last && (flags & W_CREATE) && cur->rt->kind != RT_PROC) {
+        if (r == -ENOENT && last && (flags & W_CREATE) && how != LOOKUP_FINAL) {
             w->dir = cur;
             w->name = c;
             w->len = cl;
@@ -309,7 +307,7 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
             if (++links > VFS_MAXSYMLINKS || depth > VFS_MAXSYMLINKS)
                 return -ELOOP;
             if (child->flags & VN_MAGIC) {
-                r = proc_follow(v, child, &cur);
+                r = child->rt->ops->follow(v, child, &cur);
                 if (r < 0)
                     return r;
                 if (last)
@@ -351,8 +349,9 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
         cur = got;
         type = LAST_NORM;
     }
-    if (cur->rt->kind == RT_DENY)
-        return deny_error(flags);
+    long r = route_enter(v, cur->rt, flags);
+    if (r < 0)
+        return r;
     w->dir = cur;
     w->type = type;
     w->slash = slash;

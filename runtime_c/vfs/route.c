@@ -6,6 +6,9 @@
  * route), vfs_root, and node_path (a node's absolute path, for getcwd). */
 #include "vfs_int.h"
 
+/* The skeleton's directories: read-only, and kept in memory (fsync has nothing to do). */
+const struct vfs_backend vfs_skel_backend = {.fsync = vfs_fsync_noop};
+
 /* "/" or "/a/b": absolute, no trailing slash, no empty, "." or ".." components */
 static long check_prefix(const char *prefix, size_t *lenp)
 {
@@ -69,8 +72,8 @@ static long skel_node(struct vfs *v, const char *prefix, size_t len, int create,
     return 0;
 }
 
-static long route_new(struct vfs *v, const char *prefix, int kind, const struct vfs_backend *ops,
-                      uint32_t rootmode, struct route **out)
+static long route_new(struct vfs *v, const char *prefix, const struct vfs_backend *ops, uint32_t rootmode,
+                      struct route **out)
 {
     size_t len;
     long r = check_prefix(prefix, &len);
@@ -82,7 +85,6 @@ static long route_new(struct vfs *v, const char *prefix, int kind, const struct 
     struct route *rt = vmem_zalloc(v, sizeof *rt);
     if (!rt)
         return -ENOMEM;
-    rt->kind = kind;
     rt->ops = ops;
     rt->dev = v->next_dev++;
     rt->prefix = vmem_alloc(v, len + 1);
@@ -144,7 +146,7 @@ long vfs_mount_tar(struct vfs *v, const char *prefix, const void *tar, size_t si
     if (!v || (!tar && size))
         return -EINVAL;
     struct route *rt;
-    long r = route_new(v, prefix, RT_TAR, &vfs_tar_backend, 0755, &rt);
+    long r = route_new(v, prefix, &vfs_tar_backend, 0755, &rt);
     if (r < 0)
         return r;
     rt->image = tar;
@@ -162,7 +164,7 @@ long vfs_mount_ram(struct vfs *v, const char *prefix, size_t cap)
     if (!v)
         return -EINVAL;
     struct route *rt;
-    long r = route_new(v, prefix, RT_RAM, &vfs_ram_backend, 01777, &rt);
+    long r = route_new(v, prefix, &vfs_ram_backend, 01777, &rt);
     if (r < 0)
         return r;
     rt->cap = cap;
@@ -178,7 +180,7 @@ long vfs_mount_origin(struct vfs *v, const char *prefix, const char *url_prefix)
         if (++ulen >= VFS_PATH_MAX)
             return -EINVAL;
     struct route *rt;
-    long r = route_new(v, prefix, RT_ORIGIN, &vfs_origin_backend, 0555, &rt);
+    long r = route_new(v, prefix, &vfs_origin_backend, 0555, &rt);
     if (r < 0)
         return r;
     rt->url = vmem_alloc(v, ulen + 1);
@@ -196,7 +198,7 @@ long vfs_mount_deny(struct vfs *v, const char *prefix)
     if (!v)
         return -EINVAL;
     struct route *rt;
-    long r = route_new(v, prefix, RT_DENY, &vfs_ro_backend, 0, &rt);
+    long r = route_new(v, prefix, &vfs_deny_backend, 0, &rt);
     if (r < 0)
         return r;
     return route_attach(v, rt);
@@ -207,7 +209,7 @@ long vfs_mount_dev(struct vfs *v, const char *prefix)
     if (!v)
         return -EINVAL;
     struct route *rt;
-    long r = route_new(v, prefix, RT_DEV, &vfs_dev_backend, 0755, &rt);
+    long r = route_new(v, prefix, &vfs_dev_backend, 0755, &rt);
     if (r < 0)
         return r;
     rt->global_links = 1;
@@ -224,7 +226,7 @@ long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char 
     if (!v || pid == 0 || pid > 4194304 /* PID_MAX_LIMIT */)
         return -EINVAL;
     struct route *rt;
-    long r = route_new(v, prefix, RT_PROC, &vfs_proc_backend, 0555, &rt);
+    long r = route_new(v, prefix, &vfs_proc_backend, 0555, &rt);
     if (r < 0)
         return r;
     rt->global_links = 1;
@@ -246,7 +248,7 @@ long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, cons
     if (r < 0)
         return r;
     struct vnode *s;
-    if (skel_node(v, prefix, len, 0, &s) < 0 || !s->mount || s->mount->kind != RT_ORIGIN)
+    if (skel_node(v, prefix, len, 0, &s) < 0 || !s->mount || s->mount->ops != &vfs_origin_backend)
         return -ENOENT;
     struct route *rt = s->mount;
     /* normalized: components joined by one '/', no "." (".." refused) */
@@ -302,7 +304,7 @@ struct vnode *vfs_root(struct vfs *v)
 struct vnode *skel_of(struct vfs *v, const struct vnode *n)
 {
     const struct route *rt = n->rt;
-    if (rt->kind == RT_SKEL)
+    if (route_is_skel(v, rt))
         return (struct vnode *)n;
     struct vnode *mp = rt->mountpoint;
     if (!mp)
@@ -340,12 +342,12 @@ struct vnode *resolve_skel(struct vfs *v, struct vnode *s)
         chain[d++] = a;
         a = a->parent;
     }
-    if (a->mount->kind == RT_DENY)
-        return d ? s : a->mount->root;
+    if (route_enter(v, a->mount, 0) < 0)
+        return d ? s : a->mount->root; /* nothing of that route is shown */
     struct vnode *pos = a->mount->root;
     while (d--) {
         struct vnode *sc = (struct vnode *)chain[d];
-        if (pos->rt->kind == RT_SKEL) {
+        if (route_is_skel(v, pos->rt)) {
             pos = sc;
             continue;
         }
@@ -355,12 +357,26 @@ struct vnode *resolve_skel(struct vfs *v, struct vnode *s)
     return pos;
 }
 
+/* The directory ".." of n leads to: its parent inside its route; at a route's root, the
+ * directory holding the route's prefix (unless the route confines the walk: a symlink's
+ * target never leaves its image); at "/", "/" itself. */
+struct vnode *ns_parent(struct vfs *v, struct vnode *n, const struct route *confine)
+{
+    if (!route_is_skel(v, n->rt) && n != n->rt->root)
+        return n->parent ? n->parent : n;
+    if (n->rt == confine)
+        return n;
+    struct vnode *s = route_is_skel(v, n->rt) ? n : n->rt->mountpoint;
+    if (s == v->skel_root)
+        return n;
+    return resolve_skel(v, s->parent);
+}
+
 /* n's absolute path in the namespace, NUL-terminated; returns its length with the
  * NUL, -ENOENT for a removed node (or, with deleted, its old path followed by
  * " (deleted)", as /proc/self/fd shows it), -ENAMETOOLONG. */
 int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size, int deleted)
 {
-    (void)v;
     static const char mark[] = " (deleted)";
     size_t room = deleted ? sizeof mark - 1 : 0; /* kept free at the end for the mark */
     int dead = 0;
@@ -375,9 +391,9 @@ int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size, int 
             dead = 1;
         }
         const struct vnode *up;
-        if (n->rt->kind != RT_SKEL && n == n->rt->root)
+        if (!route_is_skel(v, n->rt) && n == n->rt->root)
             n = n->rt->mountpoint; /* a route's root: its place is its mount point's */
-        if (n->rt->kind == RT_SKEL && n->parent == n)
+        if (route_is_skel(v, n->rt) && n->parent == n)
             break; /* the skeleton's root: "/" */
         up = n->parent;
         if (!up)

@@ -2,8 +2,9 @@
  * (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW), statx, faccessat/faccessat2,
  * readlinkat; node_stat fills a struct stat.  Every file is owned by the
  * virtual user but root's devices and /proc files; a directory's size is
- * tmpfs's (40 + 20 per entry); blocks are counted in 4 KiB pages; /proc shows
- * what procfs shows (proc_stat).  The layouts of vfs.h's structures are checked
+ * tmpfs's (40 + 20 per entry); blocks are counted in 4 KiB pages; a backend
+ * changes what differs (vfs_backend.stat: /proc shows what procfs shows, the RAM
+ * disk counts the bytes a file holds).  The layouts of vfs.h's structures are checked
  * here against the kernel's headers. */
 #include <asm/stat.h>
 #include <linux/stat.h>
@@ -51,10 +52,8 @@ void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
         st->st_size = (int64_t)dir_size(n);
     } else {
         st->st_size = (int64_t)n->size;
-        if (VFS_ISREG(n->mode)) {
-            uint64_t bytes = n->rt->kind == RT_RAM ? n->used : n->size;
-            st->st_blocks = (int64_t)(((bytes + 4095) / 4096) * 8);
-        }
+        if (VFS_ISREG(n->mode))
+            st->st_blocks = (int64_t)(((n->size + 4095) / 4096) * 8);
     }
     st->st_atime_sec = (uint64_t)n->atime.sec;
     st->st_atime_nsec = n->atime.nsec;
@@ -62,8 +61,8 @@ void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
     st->st_mtime_nsec = n->mtime.nsec;
     st->st_ctime_sec = (uint64_t)n->ctime.sec;
     st->st_ctime_nsec = n->ctime.nsec;
-    if (n->rt->kind == RT_PROC)
-        proc_stat(v, n, st);
+    if (n->rt->ops->stat)
+        n->rt->ops->stat(v, n, st); /* what the backend shows otherwise */
 }
 
 long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st)
@@ -215,8 +214,8 @@ long vfs_readlinkat(struct vfs *v, int dirfd, const char *path, char *buf, int n
         return -EFAULT;
     const char *text = (const char *)node->data;
     size_t size = node->size;
-    if (node->flags & VN_MAGIC) { /* made now: what the fd is open on */
-        r = proc_readlink(v, node, v->scratch, VFS_PATH_MAX);
+    if (node->flags & VN_MAGIC) { /* made now by its backend (/proc/self/fd/N: what the fd is open on) */
+        r = node->rt->ops->readlink(v, node, v->scratch, VFS_PATH_MAX);
         if (r < 0)
             return r;
         text = v->scratch;

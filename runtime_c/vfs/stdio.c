@@ -18,7 +18,19 @@ static long chan_open(struct vfs *v, struct vnode *n, int acc)
     return (acc & (MAY_R | MAY_W)) == want ? 0 : -EACCES;
 }
 
-const struct vfs_backend vfs_chan_backend = {.kind = RT_CHAN, .open = chan_open, .fops = &vfs_stdio_fops};
+/* a channel has no path: /proc/self/fd/N shows "pipe:[ino]", as for a pipe */
+static long chan_dname(struct vfs *v, const struct vnode *n, char *buf, size_t size)
+{
+    (void)v;
+    if (size < 32)
+        return -ENAMETOOLONG;
+    memcpy(buf, "pipe:[", 6);
+    size_t pos = 6 + fmt_u64(buf + 6, n->ino);
+    buf[pos++] = ']';
+    return (long)pos;
+}
+
+const struct vfs_backend vfs_chan_backend = {.dname = chan_dname, .open = chan_open, .fops = &vfs_stdio_fops};
 
 static struct vnode *chan_node(struct vfs *v, int chan)
 {

@@ -603,6 +603,13 @@ long tar_index(struct vfs *v, struct route *rt, const char *subdir)
     return 0;
 }
 
+static long tar_image_offset(struct vfs *v, const struct vnode *n, uint64_t *off)
+{
+    (void)v;
+    *off = n->data_off;
+    return 0;
+}
+
 static long tar_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off)
 {
     (void)v;
@@ -614,4 +621,8 @@ static long tar_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint
     return (long)len;
 }
 
-const struct vfs_backend vfs_tar_backend = {.kind = RT_TAR, .read = tar_read};
+const struct vfs_backend vfs_tar_backend = {
+    .read = tar_read,
+    .fsync = vfs_fsync_noop,
+    .image_offset = tar_image_offset,
+};

@@ -102,8 +102,8 @@ struct vfs_ts {
 
 enum { VN_DEAD = 1, VN_OWN_NAME = 2, VN_OWN_DATA = 4, VN_IMPLICIT = 8,
        VN_OWNED = 16,   /* owned by uid/gid below, not by the virtual user (root's devices) */
-       VN_MAGIC = 32,   /* /proc/<pid>/fd/N: following it reaches what fd N is open on */
-       VN_FDDIR = 64,   /* /proc/<pid>/fd: its entries are the open fds */
+       VN_MAGIC = 32,   /* a symlink its backend follows and reads (vfs_backend.follow, readlink) */
+       VN_FDDIR = 64,   /* proc.c's: /proc/<pid>/fd, whose entries are the open fds */
        VN_HASHED = 128 }; /* in the vfs's entry table (node.c): linked in a directory */
 
 struct route;
@@ -182,8 +182,6 @@ struct vfs_debug {
 #endif
 
 /* -- routes and their backends --------------------------------------------- */
-enum { RT_SKEL, RT_TAR, RT_RAM, RT_ORIGIN, RT_DENY, RT_DEV, RT_PROC, RT_CHAN };
-
 struct vfs_pin {
     struct vfs_pin *next;
     char *path;                 /* normalized, relative to the route */
@@ -191,13 +189,59 @@ struct vfs_pin {
     uint8_t hash[32];
 };
 
-/* What differs between backends.  NULL write/truncate/create: read-only (EROFS),
+struct ofd;
+/* a directory's listing being written into the caller's buffer (readdir.c) */
+struct dirlist {
+    char *buf;
+    size_t size, used;
+};
+#define VFS_DIR_FULL 1          /* readdir: the buffer is full */
+#define VFS_MAP_ZEROS 1         /* mmap: the mapping is zeros, whatever the file */
+
+/* What a backend does with its nodes: everything generic code asks a backend goes
+ * through here (see the top of this file for how a backend is added).  Every entry may be
+ * NULL; what NULL means is said at each.  NULL write/truncate/create: read-only (EROFS),
  * unless perm_only.  read and write also serve character devices. */
 struct vfs_backend {
-    int kind;
+    /* -- names (path.c asks these while it walks) -- */
+    /* A walk enters, or ends at, a node of this route (wflags: W_*): 0 to go on, or the
+     * errno that stops it.  A route that refuses every walk is not listed either.  NULL: 0. */
+    long (*enter)(struct vfs *v, const struct route *rt, int wflags);
+    /* The entry `name` of dir, one of its directories (mounts are the namespace's, found
+     * before): 0 and *out, or -errno; on failure, *final = 1 says the name cannot be made
+     * either (procfs has no negative entries).  NULL: the entry table (node_child). */
+    long (*lookup)(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out, int *final);
+    /* A VN_MAGIC symlink's target is not a text: the node it leads to, and what readlink
+     * shows (not NUL-terminated; its length).  NULL: no magic links here. */
+    long (*follow)(struct vfs *v, const struct vnode *link, struct vnode **target);
+    long (*readlink)(struct vfs *v, const struct vnode *link, char *buf, size_t size);
+    /* A node that has no path in the namespace names itself, as Linux's d_dname does
+     * ("pipe:[N]"): its length.  NULL: the node's path (node_path). */
+    long (*dname)(struct vfs *v, const struct vnode *n, char *buf, size_t size);
+    /* -- metadata -- */
+    /* stat: what differs from node_stat's fill (stat.c), changed in st.  NULL: nothing. */
+    void (*stat)(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
+    /* -- data -- */
     long (*read)(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off);
     long (*write)(struct vfs *v, struct vnode *n, const void *buf, size_t len, uint64_t off);
     long (*truncate)(struct vfs *v, struct vnode *n, uint64_t len);
+    /* lseek of a node's file (whence checked); NULL: node_seek (file.c) */
+    long (*seek)(struct vfs *v, struct ofd *f, int64_t off, int whence);
+    /* The listing of directory dir after "." and ".." from position *pos, into d (with
+     * dirlist_emit); *pos moves past what went in.  0: all of it, VFS_DIR_FULL: d is full,
+     * or -errno.  NULL: dir_list (readdir.c: its entries, then the route prefixes below). */
+    long (*readdir)(struct vfs *v, struct vnode *dir, struct dirlist *d, uint64_t *pos);
+    /* NULL: EINVAL (no fsync of its own: /proc); vfs_fsync_noop for data kept in memory */
+    long (*fsync)(struct vfs *v, struct vnode *n);
+    /* Whether a private mmap of n may be made: 0 (the file's bytes, through read),
+     * VFS_MAP_ZEROS, or -errno.  NULL: regular files map, others are ENODEV. */
+    long (*mmap)(struct vfs *v, const struct vnode *n);
+    /* where a regular file's bytes lie in the tar image (the layer maps the image there);
+     * NULL: ENODEV */
+    long (*image_offset)(struct vfs *v, const struct vnode *n, uint64_t *off);
+    /* NULL: ENOTTY */
+    long (*ioctl)(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg);
+    /* -- life -- */
     /* a new, unlinked node of this backend (file or directory per mode) */
     long (*create)(struct vfs *v, struct route *rt, uint32_t mode, struct vnode **out);
     /* release what the node holds besides itself (called once, when it dies) */
@@ -205,7 +249,6 @@ struct vfs_backend {
     /* opening a node that is neither a file nor a directory (acc: MAY_*); NULL: EACCES,
      * as devices on a nodev mount */
     long (*open)(struct vfs *v, struct vnode *n, int acc);
-    long (*ioctl)(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg);
     /* what opening one of its nodes gives (but with O_PATH); NULL: the node's file (file.c) */
     const struct vfs_file_ops *fops;
     /* Nothing can be created, yet it is not a read-only filesystem: the owner's
@@ -218,13 +261,15 @@ static inline int route_rofs(const struct route *rt);
 
 struct route {
     struct route *next;
-    int kind;                   /* RT_* */
     const struct vfs_backend *ops;
     char *prefix;
     size_t prefixlen;
     struct vnode *root;
     struct vnode *mountpoint;   /* the skeleton node it is mounted on */
     uint32_t dev;
+    /* dev and proc: absolute symlink targets start at the namespace's root, not the route's */
+    int global_links;
+    /* the backends' own state */
     /* tar */
     const uint8_t *image;
     size_t image_size;
@@ -235,8 +280,6 @@ struct route {
     char *url;
     size_t urllen;
     struct vfs_pin *pins;
-    /* dev and proc: absolute symlink targets start at the namespace's root, not the route's */
-    int global_links;
     /* proc */
     uint32_t pid;
     int64_t btime;
@@ -247,27 +290,51 @@ static inline int route_rofs(const struct route *rt)
     return !rt->ops->create && !rt->ops->perm_only;
 }
 
+/* 0, or the errno with which the route stops a walk (vfs_backend.enter) */
+static inline long route_enter(struct vfs *v, const struct route *rt, int wflags)
+{
+    return rt->ops->enter ? rt->ops->enter(v, rt, wflags) : 0;
+}
+
+/* the skeleton's pseudo-route: the directories leading to route prefixes (route.c) */
+static inline int route_is_skel(const struct vfs *v, const struct route *rt);
+
 VFS_INTERNAL extern const struct vfs_backend vfs_tar_backend, vfs_ram_backend, vfs_origin_backend,
-    vfs_ro_backend, vfs_dev_backend, vfs_proc_backend, vfs_chan_backend;
+    vfs_skel_backend, vfs_deny_backend, vfs_dev_backend, vfs_proc_backend, vfs_chan_backend;
+VFS_INTERNAL long vfs_fsync_noop(struct vfs *v, struct vnode *n);
 VFS_INTERNAL long dev_populate(struct vfs *v, struct route *rt);
-VFS_INTERNAL int dev_maps_zeros(const struct vnode *n);
 VFS_INTERNAL long proc_populate(struct vfs *v, struct route *rt, const char *exe);
-/* proc.c: the fd directory and its magic links */
-VFS_INTERNAL long proc_lookup(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out);
-VFS_INTERNAL struct vnode *proc_fd_node(struct vfs *v, struct vnode *dir, int fd);
-VFS_INTERNAL long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **target);
-VFS_INTERNAL long proc_readlink(struct vfs *v, const struct vnode *link, char *buf, size_t size);
-VFS_INTERNAL void proc_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
-VFS_INTERNAL size_t fmt_u64(char *out, uint64_t x);
 VFS_INTERNAL long tar_index(struct vfs *v, struct route *rt, const char *subdir);
 VFS_INTERNAL long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen,
                                struct vnode **out);
 VFS_INTERNAL struct vnode *skel_of(struct vfs *v, const struct vnode *n);
 VFS_INTERNAL struct vnode *vfs_root(struct vfs *v);
 VFS_INTERNAL struct vnode *resolve_skel(struct vfs *v, struct vnode *s);
+/* the directory ".." of n leads to in the namespace (confine: a symlink's route, whose
+ * root ".." does not leave; NULL: none) */
+VFS_INTERNAL struct vnode *ns_parent(struct vfs *v, struct vnode *n, const struct route *confine);
 /* deleted: how to treat removed nodes: 0 -ENOENT, 1 append " (deleted)" as /proc does */
 VFS_INTERNAL int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size, int deleted);
-VFS_INTERNAL size_t ram_node_cost(void);
+
+/* x in decimal, not NUL-terminated (at most 20 bytes); its length */
+static inline size_t fmt_u64(char *out, uint64_t x)
+{
+    char tmp[20];
+    size_t n = 0, len = 0;
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    while (n)
+        out[len++] = tmp[--n];
+    return len;
+}
+
+/* directory listings (readdir.c): one record into d (1 if it fit, 0 if d is full); the
+ * generic listing of a directory (vfs_backend.readdir) */
+VFS_INTERNAL int dirlist_emit(struct dirlist *d, uint64_t ino, int64_t off, uint8_t type, const char *name,
+                              size_t len);
+VFS_INTERNAL long dir_list(struct vfs *v, struct vnode *dir, struct dirlist *d, uint64_t *pos);
 
 /* -- path resolution -------------------------------------------------------- */
 enum { LAST_NORM, LAST_ROOT, LAST_DOT, LAST_DOTDOT };
@@ -290,9 +357,11 @@ struct walk {
 };
 VFS_INTERNAL long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk *w);
 /* the entry `name` of dir as the namespace shows it (mounts included), no symlinks followed;
- * *mnt: 1 if it is a mount point (or a skeleton directory), 2 if a deny route refused it */
+ * *how: LOOKUP_MOUNT if it is a mount point (or a skeleton directory); on failure,
+ * LOOKUP_FINAL if the name cannot be made either (a deny route, /proc) */
+enum { LOOKUP_MOUNT = 1, LOOKUP_FINAL = 2 };
 VFS_INTERNAL long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
-                               struct vnode **out, int *mnt);
+                               struct vnode **out, int *how);
 VFS_INTERNAL long vfs_rel_path(const struct vnode *n, char *buf, size_t size);
 VFS_INTERNAL long vfs_permission(struct vfs *v, const struct vnode *n, int mask);
 
@@ -389,7 +458,9 @@ VFS_INTERNAL long stream_readv(struct vfs *v, struct ofd *f, const struct vfs_io
 VFS_INTERNAL long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total);
 VFS_INTERNAL void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t ino, uint32_t mode);
 
-/* a node's file (file.c) */
+/* a node's file (file.c): lseek as the node's size and type say (vfs_backend.seek may
+ * call it); getdents64 (readdir.c) */
+VFS_INTERNAL long node_seek(struct ofd *f, int64_t off, int whence);
 VFS_INTERNAL long node_getdents(struct vfs *v, struct ofd *f, void *buf, size_t n);
 
 /* stat (stat.c) */
@@ -423,5 +494,10 @@ struct vfs {
     uint32_t stdio_dev;
     char scratch[VFS_PATH_MAX * 2]; /* origin paths and URLs */
 };
+
+static inline int route_is_skel(const struct vfs *v, const struct route *rt)
+{
+    return rt == &v->skel;
+}
 
 #endif
