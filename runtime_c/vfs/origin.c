@@ -1,5 +1,5 @@
-/* The origin backend: origin_fetch (called by the walk when a path under an
- * origin route names something not fetched yet) and the read-only file
+/* The origin backend: fetching (the walk asks for a path under an origin route that names
+ * something not fetched yet: vfs_backend.fetch and fetch_path) and the read-only file
  * operations on what was fetched.
  *
  * The URL is the route's url_prefix followed by the path relative to the route,
@@ -24,11 +24,11 @@ static const struct vfs_pin *find_pin(const struct route *rt, const char *path, 
     return 0;
 }
 
-long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen, struct vnode **out)
+static long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen, struct vnode **out)
 {
     struct route *rt = dir->rt;
     *out = 0;
-    if (rt->ops != &vfs_origin_backend || rellen == 0)
+    if (rellen == 0)
         return -ENOENT;
     /* the path relative to the route (v->scratch's first half may hold rel) */
     char *full = v->scratch + VFS_PATH_MAX;
@@ -169,4 +169,35 @@ static void origin_drop(struct vfs *v, struct vnode *n)
     n->data = 0;
 }
 
-const struct vfs_backend vfs_origin_backend = {.read = origin_read, .fsync = vfs_fsync_noop, .drop = origin_drop};
+/* The whole path at once.  Nothing is known of a directory not fetched yet, so a walk
+ * that would write into one (W_PARENT) and a file the origin lacks that a walk would
+ * create (W_CREATE) are EROFS: nothing is ever made here. */
+static long origin_fetch_path(struct vfs *v, struct vnode *dir, const char *rel, size_t len, int wflags,
+                              struct vnode **out)
+{
+    if (wflags & W_PARENT)
+        return -EROFS;
+    long r = origin_fetch(v, dir, rel, len, out);
+    return r == -ENOENT && (wflags & W_CREATE) ? -EROFS : r;
+}
+
+/* One name: fetched now if it is the path's last, else the rest of the path is awaited
+ * (whether it is a directory shows only once the file is there).  A removed directory
+ * has nothing more to fetch. */
+static long origin_fetch_name(struct vfs *v, struct vnode *dir, const char *name, size_t len, int last, int wflags,
+                              struct vnode **out)
+{
+    if (dir->flags & VN_DEAD)
+        return -ENOENT;
+    if (!last)
+        return VFS_FETCH_LATER;
+    return origin_fetch_path(v, dir, name, len, wflags, out);
+}
+
+const struct vfs_backend vfs_origin_backend = {
+    .fetch = origin_fetch_name,
+    .fetch_path = origin_fetch_path,
+    .read = origin_read,
+    .fsync = vfs_fsync_noop,
+    .drop = origin_drop,
+};

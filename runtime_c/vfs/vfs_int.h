@@ -197,6 +197,7 @@ struct dirlist {
 };
 #define VFS_DIR_FULL 1          /* readdir: the buffer is full */
 #define VFS_MAP_ZEROS 1         /* mmap: the mapping is zeros, whatever the file */
+#define VFS_FETCH_LATER 1       /* fetch: ask again with the whole path (fetch_path) */
 
 /* What a backend does with its nodes: everything generic code asks a backend goes
  * through here (see the top of this file for how a backend is added).  Every entry may be
@@ -211,6 +212,17 @@ struct vfs_backend {
      * before): 0 and *out, or -errno; on failure, *final = 1 says the name cannot be made
      * either (procfs has no negative entries).  NULL: the entry table (node_child). */
     long (*lookup)(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out, int *final);
+    /* Walks only (mkdir, unlink and rename never fetch): name is absent from dir, not
+     * finally, and the backend may still get it from outside the vfs (origin: from the
+     * server).  last: it is the path's final component; wflags: the walk's W_*.  0 and
+     * *out, -errno, or, for a component that is not the last, VFS_FETCH_LATER: the walker
+     * collects the rest of the path lexically (".." takes a component back) and calls
+     * fetch_path once with it, relative to dir.  W_PARENT in fetch_path's wflags: the walk
+     * wants the directory holding its final component, not a node.  NULL: absent. */
+    long (*fetch)(struct vfs *v, struct vnode *dir, const char *name, size_t len, int last, int wflags,
+                  struct vnode **out);
+    long (*fetch_path)(struct vfs *v, struct vnode *dir, const char *rel, size_t len, int wflags,
+                       struct vnode **out);
     /* A VN_MAGIC symlink's target is not a text: the node it leads to, and what readlink
      * shows (not NUL-terminated; its length).  NULL: no magic links here. */
     long (*follow)(struct vfs *v, const struct vnode *link, struct vnode **target);
@@ -305,8 +317,6 @@ VFS_INTERNAL long vfs_fsync_noop(struct vfs *v, struct vnode *n);
 VFS_INTERNAL long dev_populate(struct vfs *v, struct route *rt);
 VFS_INTERNAL long proc_populate(struct vfs *v, struct route *rt, const char *exe);
 VFS_INTERNAL long tar_index(struct vfs *v, struct route *rt, const char *subdir);
-VFS_INTERNAL long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen,
-                               struct vnode **out);
 VFS_INTERNAL struct vnode *skel_of(struct vfs *v, const struct vnode *n);
 VFS_INTERNAL struct vnode *vfs_root(struct vfs *v);
 VFS_INTERNAL struct vnode *resolve_skel(struct vfs *v, struct vnode *s);
