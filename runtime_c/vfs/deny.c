@@ -12,3 +12,14 @@ static long deny_enter(struct vfs *v, const struct route *rt, int wflags)
 }
 
 const struct vfs_backend vfs_deny_backend = {.enter = deny_enter};
+
+long vfs_mount_deny(struct vfs *v, const char *prefix)
+{
+    if (!v)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_deny_backend, 0, &rt);
+    if (r < 0)
+        return r;
+    return route_attach(v, rt);
+}

@@ -55,7 +55,7 @@ static long add(struct vfs *v, struct route *rt, const char *name, uint32_t mode
     return 0;
 }
 
-long dev_populate(struct vfs *v, struct route *rt)
+static long dev_populate(struct vfs *v, struct route *rt)
 {
     node_own(rt->root, 0, 0);
     for (unsigned i = 0; i < sizeof devices / sizeof *devices; i++) {
@@ -176,3 +176,20 @@ const struct vfs_backend vfs_dev_backend = {
     .open = dev_open,
     .perm_only = 1,
 };
+
+long vfs_mount_dev(struct vfs *v, const char *prefix)
+{
+    if (!v)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_dev_backend, 0755, &rt);
+    if (r < 0)
+        return r;
+    rt->global_links = 1;
+    r = dev_populate(v, rt);
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    return route_attach(v, rt);
+}

@@ -1,4 +1,4 @@
-/* The origin backend: fetching (the walk asks for a path under an origin route that names
+/* The origin backend: vfs_mount_origin, vfs_pin_sha256; fetching (the walk asks for a path under an origin route that names
  * something not fetched yet: vfs_backend.fetch and fetch_path) and the read-only file
  * operations on what was fetched.
  *
@@ -162,6 +162,20 @@ static long origin_read(struct vfs *v, struct vnode *n, void *buf, size_t len, u
     return (long)len;
 }
 
+/* the route's URL prefix and its pins */
+static void origin_unmount(struct vfs *v, struct route *rt)
+{
+    for (struct vfs_pin *p = rt->pins, *next; p; p = next) {
+        next = p->next;
+        vmem_free(v, p->path, p->len + 1);
+        vmem_free(v, p, sizeof *p);
+    }
+    rt->pins = 0;
+    if (rt->url)
+        vmem_free(v, rt->url, rt->urllen + 1);
+    rt->url = 0;
+}
+
 static void origin_drop(struct vfs *v, struct vnode *n)
 {
     if ((n->flags & VN_OWN_DATA) && n->data)
@@ -200,4 +214,89 @@ const struct vfs_backend vfs_origin_backend = {
     .read = origin_read,
     .fsync = vfs_fsync_noop,
     .drop = origin_drop,
+    .unmount = origin_unmount,
 };
+
+long vfs_mount_origin(struct vfs *v, const char *prefix, const char *url_prefix)
+{
+    if (!v || !url_prefix)
+        return -EINVAL;
+    size_t ulen = 0;
+    while (url_prefix[ulen])
+        if (++ulen >= VFS_PATH_MAX)
+            return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_origin_backend, 0555, &rt);
+    if (r < 0)
+        return r;
+    rt->url = vmem_alloc(v, ulen + 1);
+    if (!rt->url) {
+        route_discard(v, rt);
+        return -ENOMEM;
+    }
+    memcpy(rt->url, url_prefix, ulen + 1);
+    rt->urllen = ulen;
+    return route_attach(v, rt);
+}
+
+/* relpath normalized into buf (components joined by one '/', no "."; ".." refused): its
+ * length, or -EINVAL / -ENAMETOOLONG */
+static long pin_path(const char *relpath, char *buf)
+{
+    size_t n = 0, i = 0;
+    while (relpath[i]) {
+        while (relpath[i] == '/')
+            i++;
+        size_t j = i;
+        while (relpath[j] && relpath[j] != '/')
+            j++;
+        if (j == i)
+            break;
+        if (j - i == 1 && relpath[i] == '.') {
+            i = j;
+            continue;
+        }
+        if ((j - i == 2 && relpath[i] == '.' && relpath[i + 1] == '.') || j - i > VFS_NAME_MAX)
+            return -EINVAL;
+        if (n + (j - i) + 1 >= VFS_PATH_MAX)
+            return -ENAMETOOLONG;
+        if (n)
+            buf[n++] = '/';
+        memcpy(buf + n, relpath + i, j - i);
+        n += j - i;
+        i = j;
+    }
+    return n ? (long)n : -EINVAL;
+}
+
+long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, const uint8_t hash[32])
+{
+    if (!v || !relpath || !hash)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_at(v, prefix, &rt);
+    if (r < 0)
+        return r;
+    if (rt->ops != &vfs_origin_backend)
+        return -ENOENT;
+    char *buf = v->scratch;
+    long len = pin_path(relpath, buf);
+    if (len < 0)
+        return len;
+    size_t n = (size_t)len;
+    struct vfs_pin *p = vmem_zalloc(v, sizeof *p);
+    char *path = vmem_alloc(v, n + 1);
+    if (!p || !path) {
+        vmem_free(v, p, sizeof *p);
+        vmem_free(v, path, n + 1);
+        return -ENOMEM;
+    }
+    memcpy(path, buf, n);
+    path[n] = 0;
+    p->path = path;
+    p->len = n;
+    memcpy(p->hash, hash, 32);
+    p->next = rt->pins;
+    rt->pins = p;
+    return 0;
+}

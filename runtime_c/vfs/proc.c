@@ -67,7 +67,7 @@ static long add_link(struct vfs *v, struct vnode *dir, const char *name, const c
     return 0;
 }
 
-long proc_populate(struct vfs *v, struct route *rt, const char *exe)
+static long proc_populate(struct vfs *v, struct route *rt, const char *exe)
 {
     size_t exelen = 0;
     if (exe) {
@@ -302,3 +302,21 @@ const struct vfs_backend vfs_proc_backend = {
     .drop = proc_drop,
     .perm_only = 1,
 };
+
+long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char *exe)
+{
+    if (!v || pid == 0 || pid > 4194304 /* PID_MAX_LIMIT */)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_proc_backend, 0555, &rt);
+    if (r < 0)
+        return r;
+    rt->global_links = 1;
+    rt->pid = pid;
+    r = proc_populate(v, rt, exe);
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    return route_attach(v, rt);
+}

@@ -148,3 +148,15 @@ const struct vfs_backend vfs_ram_backend = {
     .create = ram_create,
     .drop = ram_drop,
 };
+
+long vfs_mount_ram(struct vfs *v, const char *prefix, size_t cap)
+{
+    if (!v)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_ram_backend, 01777, &rt);
+    if (r < 0)
+        return r;
+    rt->cap = cap;
+    return route_attach(v, rt);
+}

@@ -52,6 +52,8 @@ long vfs_stdio(struct vfs *v)
     for (int fd = 0; fd < 3; fd++)
         if (v->fds[fd])
             return -EBUSY;
+    v->chan_rt.ops = &vfs_chan_backend; /* the channels' nodes' pseudo-route */
+    v->chan_rt.dev = v->stdio_dev;
     struct ofd *f[3];
     for (int fd = 0; fd < 3; fd++) {
         f[fd] = ofd_new(v);

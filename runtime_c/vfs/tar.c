@@ -442,7 +442,7 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
-long tar_index(struct vfs *v, struct route *rt, const char *subdir)
+static long tar_index(struct vfs *v, struct route *rt, const char *subdir)
 {
     const uint8_t *img = rt->image;
     size_t size = rt->image_size, off = 0;
@@ -626,3 +626,21 @@ const struct vfs_backend vfs_tar_backend = {
     .fsync = vfs_fsync_noop,
     .image_offset = tar_image_offset,
 };
+
+long vfs_mount_tar(struct vfs *v, const char *prefix, const void *tar, size_t size, const char *subdir)
+{
+    if (!v || (!tar && size))
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_tar_backend, 0755, &rt);
+    if (r < 0)
+        return r;
+    rt->image = tar;
+    rt->image_size = size;
+    r = tar_index(v, rt, subdir ? subdir : "");
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    return route_attach(v, rt);
+}

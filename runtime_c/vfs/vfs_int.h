@@ -263,6 +263,8 @@ struct vfs_backend {
     long (*open)(struct vfs *v, struct vnode *n, int acc);
     /* what opening one of its nodes gives (but with O_PATH); NULL: the node's file (file.c) */
     const struct vfs_file_ops *fops;
+    /* release what the route holds besides its nodes (vfs_free, a mount that failed) */
+    void (*unmount)(struct vfs *v, struct route *rt);
     /* Nothing can be created, yet it is not a read-only filesystem: the owner's
      * permission bits refuse writes (EACCES), as on devtmpfs and procfs. */
     int perm_only;
@@ -270,6 +272,19 @@ struct vfs_backend {
 
 /* EROFS for writes where nothing can be created and it is not perm_only */
 static inline int route_rofs(const struct route *rt);
+
+/* Mounting (route.c), what each backend's vfs_mount_* does: route_new checks the prefix
+ * (-EINVAL, -EEXIST) and makes the route with its root directory; the backend fills its
+ * state and nodes; route_attach mounts it (on failure it discards it); route_discard
+ * frees a route that could not be mounted, nodes included; route_free frees what the
+ * route itself holds (its backend's unmount first).  route_at: the route mounted at
+ * prefix (-EINVAL, -ENOENT). */
+VFS_INTERNAL long route_new(struct vfs *v, const char *prefix, const struct vfs_backend *ops, uint32_t rootmode,
+                            struct route **out);
+VFS_INTERNAL long route_attach(struct vfs *v, struct route *rt);
+VFS_INTERNAL void route_discard(struct vfs *v, struct route *rt);
+VFS_INTERNAL void route_free(struct vfs *v, struct route *rt);
+VFS_INTERNAL long route_at(struct vfs *v, const char *prefix, struct route **out);
 
 struct route {
     struct route *next;
@@ -314,9 +329,6 @@ static inline int route_is_skel(const struct vfs *v, const struct route *rt);
 VFS_INTERNAL extern const struct vfs_backend vfs_tar_backend, vfs_ram_backend, vfs_origin_backend,
     vfs_skel_backend, vfs_deny_backend, vfs_dev_backend, vfs_proc_backend, vfs_chan_backend;
 VFS_INTERNAL long vfs_fsync_noop(struct vfs *v, struct vnode *n);
-VFS_INTERNAL long dev_populate(struct vfs *v, struct route *rt);
-VFS_INTERNAL long proc_populate(struct vfs *v, struct route *rt, const char *exe);
-VFS_INTERNAL long tar_index(struct vfs *v, struct route *rt, const char *subdir);
 VFS_INTERNAL struct vnode *skel_of(struct vfs *v, const struct vnode *n);
 VFS_INTERNAL struct vnode *vfs_root(struct vfs *v);
 VFS_INTERNAL struct vnode *resolve_skel(struct vfs *v, struct vnode *s);
