@@ -126,113 +126,163 @@ static char *copy_name(struct vfs *v, const char *name, size_t len)
     return p;
 }
 
-long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
-                   uint32_t flags)
+/* a rename between the checks */
+struct rename {
+    uint32_t flags;
+    int exchange;
+    struct walk ow, nw;
+    struct vnode *odir, *ndir;
+    struct vnode *old, *target; /* target: NULL when the new name is free */
+    int ohow, nhow;
+    int isdir, tisdir;
+};
+
+static long rename_flags(struct vfs *v, uint32_t flags)
 {
-    if (!v)
-        return -EINVAL;
     if (flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
         return -EINVAL;
     if ((flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) && (flags & RENAME_EXCHANGE))
         return -EINVAL;
     if ((flags & RENAME_WHITEOUT) && v->uid != 0)
         return -EPERM; /* needs CAP_MKNOD */
-    int exchange = flags & RENAME_EXCHANGE;
-    struct walk ow, nw;
-    long r = vfs_walk(v, olddirfd, oldpath, W_PARENT | W_WRITE, &ow);
+    return 0;
+}
+
+/* The two directories and the two entries (the target may be absent): EXDEV across
+ * routes, EBUSY / EEXIST for ".", ".." and "/", EROFS, the lookups' errors. */
+static long rename_find(struct vfs *v, struct rename *rn, int olddirfd, const char *oldpath, int newdirfd,
+                        const char *newpath)
+{
+    long r = vfs_walk(v, olddirfd, oldpath, W_PARENT | W_WRITE, &rn->ow);
     if (r < 0)
         return r;
-    r = vfs_walk(v, newdirfd, newpath, W_PARENT | W_WRITE, &nw);
+    r = vfs_walk(v, newdirfd, newpath, W_PARENT | W_WRITE, &rn->nw);
     if (r < 0)
         return r;
-    struct vnode *odir = ow.dir, *ndir = nw.dir;
-    if (odir->rt != ndir->rt)
+    rn->odir = rn->ow.dir;
+    rn->ndir = rn->nw.dir;
+    if (rn->odir->rt != rn->ndir->rt)
         return -EXDEV;
-    if (ow.type != LAST_NORM)
+    if (rn->ow.type != LAST_NORM)
         return -EBUSY;
-    if (nw.type != LAST_NORM)
-        return (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
-    if (route_rofs(odir->rt))
+    if (rn->nw.type != LAST_NORM)
+        return (rn->flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
+    if (route_rofs(rn->odir->rt))
         return -EROFS;
-    struct vnode *old, *target;
-    int ohow, nhow;
-    r = lookup_entry(v, odir, ow.name, ow.len, W_WRITE, &old, &ohow);
+    r = lookup_entry(v, rn->odir, rn->ow.name, rn->ow.len, W_WRITE, &rn->old, &rn->ohow);
     if (r < 0)
         return r;
-    r = lookup_entry(v, ndir, nw.name, nw.len, W_WRITE, &target, &nhow);
-    if (r < 0 && (r != -ENOENT || nhow == LOOKUP_FINAL))
+    r = lookup_entry(v, rn->ndir, rn->nw.name, rn->nw.len, W_WRITE, &rn->target, &rn->nhow);
+    if (r < 0 && (r != -ENOENT || rn->nhow == LOOKUP_FINAL))
         return r;
-    if ((flags & RENAME_NOREPLACE) && target)
+    rn->isdir = VFS_ISDIR(rn->old->mode);
+    rn->tisdir = rn->target && VFS_ISDIR(rn->target->mode);
+    return 0;
+}
+
+/* What the names allow: EEXIST (NOREPLACE), ENOENT (EXCHANGE with nothing), ENOTDIR for
+ * trailing slashes on a file, EINVAL / ENOTEMPTY for moving into itself or onto a
+ * directory holding it. */
+static long rename_shapes(struct rename *rn)
+{
+    int exchange = rn->exchange;
+    if ((rn->flags & RENAME_NOREPLACE) && rn->target)
         return -EEXIST;
     if (exchange) {
-        if (!target)
+        if (!rn->target)
             return -ENOENT;
-        if (!VFS_ISDIR(target->mode) && nw.slash)
+        if (!rn->tisdir && rn->nw.slash)
             return -ENOTDIR;
     }
-    int isdir = VFS_ISDIR(old->mode);
-    int tisdir = target && VFS_ISDIR(target->mode);
-    if (!isdir && (ow.slash || (!exchange && nw.slash)))
+    if (!rn->isdir && (rn->ow.slash || (!exchange && rn->nw.slash)))
         return -ENOTDIR;
-    if (odir != ndir) {
-        if (node_is_ancestor(old, ndir))
+    if (rn->odir != rn->ndir) {
+        if (node_is_ancestor(rn->old, rn->ndir))
             return -EINVAL; /* into itself */
-        if (target && node_is_ancestor(target, odir))
+        if (rn->target && node_is_ancestor(rn->target, rn->odir))
             return exchange ? -EINVAL : -ENOTEMPTY; /* onto a directory holding it */
     }
-    if (old == target)
-        return 0;
-    r = vfs_permission(v, odir, MAY_W | MAY_X);
+    return 0;
+}
+
+/* may_delete, may_create, vfs_rename: the rights on both directories, file vs directory,
+ * mount points (EBUSY), moving a directory (its own W), a non-empty target, EPERM where
+ * nothing can be made. */
+static long rename_rights(struct vfs *v, struct rename *rn)
+{
+    struct vnode *target = rn->target;
+    long r = vfs_permission(v, rn->odir, MAY_W | MAY_X);
     if (r < 0)
         return r;
-    if (!target) {
-        if (ndir->flags & VN_DEAD)
-            return -ENOENT;
-        r = vfs_permission(v, ndir, MAY_W | MAY_X);
-        if (r < 0)
-            return r;
-    } else {
-        r = vfs_permission(v, ndir, MAY_W | MAY_X);
-        if (r < 0)
-            return r;
-        if (!exchange && isdir && !tisdir)
-            return -ENOTDIR;
-        if (!exchange && !isdir && tisdir)
-            return -EISDIR;
-    }
-    if (ohow == LOOKUP_MOUNT || nhow == LOOKUP_MOUNT || holds_mounts(v, old) || (target && holds_mounts(v, target)))
+    if (!target && (rn->ndir->flags & VN_DEAD))
+        return -ENOENT;
+    r = vfs_permission(v, rn->ndir, MAY_W | MAY_X);
+    if (r < 0)
+        return r;
+    if (target && !rn->exchange && rn->isdir && !rn->tisdir)
+        return -ENOTDIR;
+    if (target && !rn->exchange && !rn->isdir && rn->tisdir)
+        return -EISDIR;
+    if (rn->ohow == LOOKUP_MOUNT || rn->nhow == LOOKUP_MOUNT || holds_mounts(v, rn->old) ||
+        (target && holds_mounts(v, target)))
         return -EBUSY;
-    if (odir != ndir) {
-        if (isdir && (r = vfs_permission(v, old, MAY_W)) < 0)
+    if (rn->odir != rn->ndir) {
+        if (rn->isdir && (r = vfs_permission(v, rn->old, MAY_W)) < 0)
             return r;
-        if (exchange && tisdir && (r = vfs_permission(v, target, MAY_W)) < 0)
+        if (rn->exchange && rn->tisdir && (r = vfs_permission(v, target, MAY_W)) < 0)
             return r;
     }
-    if (!exchange && target && isdir && target->first)
+    if (!rn->exchange && target && rn->isdir && target->first)
         return -ENOTEMPTY;
-    if (flags & RENAME_WHITEOUT)
+    if (rn->flags & RENAME_WHITEOUT)
         return -EINVAL; /* whiteouts are for overlay filesystems: not here */
-    if (!odir->rt->ops->create)
+    if (!rn->odir->rt->ops->create)
         return -EPERM;
-    /* the new names first: nothing changes if memory is short */
-    char *nname = copy_name(v, nw.name, nw.len);
-    char *oname = exchange ? copy_name(v, ow.name, ow.len) : 0;
-    if (!nname || (exchange && !oname)) {
-        vmem_free(v, nname, nw.len + 1);
-        vmem_free(v, oname, ow.len + 1);
+    return 0;
+}
+
+/* The move itself; the new names are made first, so that nothing changes if memory is short. */
+static long rename_commit(struct vfs *v, struct rename *rn)
+{
+    struct walk *ow = &rn->ow, *nw = &rn->nw;
+    char *nname = copy_name(v, nw->name, nw->len);
+    char *oname = rn->exchange ? copy_name(v, ow->name, ow->len) : 0;
+    if (!nname || (rn->exchange && !oname)) {
+        vmem_free(v, nname, nw->len + 1);
+        vmem_free(v, oname, ow->len + 1);
         return -ENOMEM;
     }
-    if (exchange) {
-        node_move(v, target, odir);
-        node_take_name(v, target, oname, ow.len);
-        target->ctime = odir->mtime;
-    } else if (target) {
-        node_unlink(v, target);
+    if (rn->exchange) {
+        node_move(v, rn->target, rn->odir);
+        node_take_name(v, rn->target, oname, ow->len);
+        rn->target->ctime = rn->odir->mtime;
+    } else if (rn->target) {
+        node_unlink(v, rn->target);
     }
-    node_move(v, old, ndir);
-    node_take_name(v, old, nname, nw.len);
-    touch(v, odir);
-    touch(v, ndir);
-    old->ctime = ndir->mtime;
+    node_move(v, rn->old, rn->ndir);
+    node_take_name(v, rn->old, nname, nw->len);
+    touch(v, rn->odir);
+    touch(v, rn->ndir);
+    rn->old->ctime = rn->ndir->mtime;
     return 0;
+}
+
+long vfs_renameat2(struct vfs *v, int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                   uint32_t flags)
+{
+    if (!v)
+        return -EINVAL;
+    long r = rename_flags(v, flags);
+    if (r < 0)
+        return r;
+    struct rename rn = {.flags = flags, .exchange = (flags & RENAME_EXCHANGE) != 0};
+    if ((r = rename_find(v, &rn, olddirfd, oldpath, newdirfd, newpath)) < 0)
+        return r;
+    if ((r = rename_shapes(&rn)) < 0)
+        return r;
+    if (rn.old == rn.target)
+        return 0; /* the same file: nothing to do */
+    if ((r = rename_rights(v, &rn)) < 0)
+        return r;
+    return rename_commit(v, &rn);
 }

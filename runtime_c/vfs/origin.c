@@ -24,13 +24,10 @@ static const struct vfs_pin *find_pin(const struct route *rt, const char *path, 
     return 0;
 }
 
-static long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen, struct vnode **out)
+/* The path of dir's entry rel relative to the route, into v->scratch's second half (its
+ * first half may hold rel): its length. */
+static long route_path(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen, char **out)
 {
-    struct route *rt = dir->rt;
-    *out = 0;
-    if (rellen == 0)
-        return -ENOENT;
-    /* the path relative to the route (v->scratch's first half may hold rel) */
     char *full = v->scratch + VFS_PATH_MAX;
     long dl = vfs_rel_path(dir, full, VFS_PATH_MAX);
     if (dl < 0)
@@ -43,18 +40,22 @@ static long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size
     memcpy(full + len, rel, rellen);
     len += rellen;
     full[len] = 0;
+    *out = full;
+    return (long)len;
+}
 
-    if (!v->env.fetch)
-        return -EIO;
-    size_t ulen = rt->urllen + 3 * len + 1;
-    char *url = vmem_alloc(v, ulen);
+/* The route's URL prefix followed by path, percent-encoded (vmem_alloc(*size)), or NULL. */
+static char *make_url(struct vfs *v, const struct route *rt, const char *path, size_t len, size_t *size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    *size = rt->urllen + 3 * len + 1;
+    char *url = vmem_alloc(v, *size);
     if (!url)
-        return -ENOMEM;
+        return 0;
     memcpy(url, rt->url, rt->urllen);
     size_t u = rt->urllen;
-    static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)full[i];
+        unsigned char c = (unsigned char)path[i];
         if (unreserved(c)) {
             url[u++] = (char)c;
         } else {
@@ -64,34 +65,55 @@ static long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size
         }
     }
     url[u] = 0;
-    void *data = 0;
-    size_t dlen = 0;
-    int r = v->env.fetch(v->env.ctx, url, &data, &dlen);
-    vmem_free(v, url, ulen);
+    return url;
+}
+
+/* The file at path (relative to the route) through env->fetch, checked against its pin:
+ * 0 with *data (env memory, the caller's now; NULL if empty) and *dlen, or -ENOENT / -EIO
+ * / -ENOMEM. */
+static long download(struct vfs *v, const struct route *rt, const char *path, size_t len, void **data,
+                     size_t *dlen)
+{
+    if (!v->env.fetch)
+        return -EIO;
+    size_t usize;
+    char *url = make_url(v, rt, path, len, &usize);
+    if (!url)
+        return -ENOMEM;
+    *data = 0;
+    *dlen = 0;
+    int r = v->env.fetch(v->env.ctx, url, data, dlen);
+    vmem_free(v, url, usize);
     if (r != 0) {
-        if (r > 0 && data)
-            v->env.release(v->env.ctx, data, dlen);
+        if (r > 0 && *data)
+            v->env.release(v->env.ctx, *data, *dlen);
         return r == -ENOENT ? -ENOENT : -EIO;
     }
-    if (!data && dlen)
+    if (!*data && *dlen)
         return -EIO;
-    const struct vfs_pin *pin = find_pin(rt, full, len);
+    const struct vfs_pin *pin = find_pin(rt, path, len);
     if (pin) {
         uint8_t h[32];
-        vfs_sha256(data, dlen, h);
+        vfs_sha256(*data, *dlen, h);
         if (memcmp(h, pin->hash, 32) != 0) {
-            if (data)
-                v->env.release(v->env.ctx, data, dlen);
+            if (*data)
+                v->env.release(v->env.ctx, *data, *dlen);
             return -EIO;
         }
     }
+    return 0;
+}
 
-    /* keep it: the directories leading to it, then the file */
-    long err = 0;
+/* The directories leading to rel's last component, made (0555) where they are not known
+ * yet: 0 with *last (the directory) and the last component in *name, *namelen (none:
+ * NULL), or -ENOTDIR / -ENOMEM. */
+static long keep_dirs(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen, struct vnode **last,
+                      const char **name, size_t *namelen)
+{
     struct vnode *d = dir;
     size_t i = 0;
-    const char *name = 0;
-    size_t namelen = 0;
+    *name = 0;
+    *namelen = 0;
     while (i < rellen) {
         while (i < rellen && rel[i] == '/')
             i++;
@@ -104,35 +126,44 @@ static long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size
         while (k < rellen && rel[k] == '/')
             k++;
         if (k == rellen) {
-            name = rel + i;
-            namelen = j - i;
+            *name = rel + i;
+            *namelen = j - i;
             break;
         }
         struct vnode *c = node_child(v, d, rel + i, j - i);
         if (!c) {
-            c = node_new(v, rt, S_IFDIR | 0555);
-            if (!c) {
-                err = -ENOMEM;
-                break;
-            }
-            err = node_set_name(v, c, rel + i, j - i, 1);
+            c = node_new(v, dir->rt, S_IFDIR | 0555);
+            if (!c)
+                return -ENOMEM;
+            long err = node_set_name(v, c, rel + i, j - i, 1);
             if (err < 0) {
                 node_destroy(v, c);
-                break;
+                return err;
             }
             node_link(v, d, c);
         } else if (!VFS_ISDIR(c->mode)) {
-            err = -ENOTDIR;
-            break;
+            return -ENOTDIR;
         }
         d = c;
         i = j;
     }
-    struct vnode *n = 0;
+    *last = d;
+    return 0;
+}
+
+/* What was downloaded is kept: the directories leading to it, then the file (0444),
+ * which owns data from now on.  On failure data is released. */
+static long keep(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen, void *data, size_t dlen,
+                 struct vnode **out)
+{
+    struct vnode *d, *n = 0;
+    const char *name;
+    size_t namelen;
+    long err = keep_dirs(v, dir, rel, rellen, &d, &name, &namelen);
     if (!err && (!name || node_child(v, d, name, namelen)))
         err = -EIO;
     if (!err) {
-        n = node_new(v, rt, S_IFREG | 0444);
+        n = node_new(v, dir->rt, S_IFREG | 0444);
         if (!n)
             err = -ENOMEM;
         else if ((err = node_set_name(v, n, name, namelen, 1)) < 0)
@@ -149,6 +180,24 @@ static long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size
     node_link(v, d, n);
     *out = n;
     return 0;
+}
+
+/* dir's entry rel (a name, or a path of names), fetched and kept. */
+static long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen, struct vnode **out)
+{
+    *out = 0;
+    if (rellen == 0)
+        return -ENOENT;
+    char *full;
+    long len = route_path(v, dir, rel, rellen, &full);
+    if (len < 0)
+        return len;
+    void *data;
+    size_t dlen;
+    long r = download(v, dir->rt, full, (size_t)len, &data, &dlen);
+    if (r < 0)
+        return r;
+    return keep(v, dir, rel, rellen, data, dlen, out);
 }
 
 static long origin_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off)
