@@ -1,10 +1,51 @@
 /* The vfs's internal structures, shared by its files:
- *   struct vnode  one file, directory or symlink of any backend (and the skeleton
- *                 directories that lead to route prefixes);
- *   struct route  one mounted prefix and its backend;
- *   struct ofd    an open file description (what fds point to);
- *   struct vfs    everything: routes, fd table, cwd, identity, allocator.
- * and the constants the vfs needs, from the kernel's uapi headers (no libc). */
+ *   struct vnode         one file, directory or symlink of any backend (and the skeleton
+ *                        directories that lead to route prefixes);
+ *   struct route         one mounted prefix and its backend;
+ *   struct vfs_backend   what a backend does with its nodes: one table per backend;
+ *   struct ofd           an open file description (what fds point to);
+ *   struct vfs_file_ops  what a kind of description does: one table per kind;
+ *   struct vfs           everything: routes, fd table, cwd, identity, allocator;
+ * and the constants the vfs needs, from the kernel's uapi headers (no libc).
+ *
+ * The files, in layers: each uses only files of the layers above it (tools/vfs_calls.py
+ * prints who calls whom; tests/test_vfs_layers.py keeps them free of cycles).
+ *   alloc.c sha256.c stream.c       memory; hashing; what the kinds with no node share
+ *   node.c fdtable.c route.c        nodes and the entry table; fds and descriptions; the
+ *                                   namespace (routes, the skeleton, "..", a node's path)
+ *   lookup.c path.c                 one directory entry; the walker
+ *   readdir.c stat.c file.c         listings; stat; a node's file (vfs_node_fops)
+ *   tar.c ram.c origin.c deny.c     the backends, each with its vfs_mount_* and its table
+ *   devices.c proc.c
+ *   stdio.c pipe.c socket.c         the kinds of description that have no node
+ *   io.c open.c dir.c cwd.c vfs.c   the system calls
+ * Generic code (the namespace, the walker, the system calls) never asks which backend or
+ * which kind it holds: it calls through the tables, and a NULL entry answers what Linux
+ * answers for a file without that operation (said at each entry).
+ *
+ * Adding a backend (a new kind of route), say foo.c:
+ *   1. const struct vfs_backend vfs_foo_backend = {...}, filling what differs from the
+ *      defaults (deny.c fills one entry, tar.c four, proc.c most).  It is read-only
+ *      unless it has .create and .write; .perm_only for synthetic trees owned by root.
+ *   2. long vfs_mount_foo(struct vfs *v, const char *prefix, ...) in foo.c: route_new
+ *      (checks the prefix, makes the root directory), the route's state and nodes
+ *      (node_new, node_set_name, node_link), route_attach; route_discard if it fails.
+ *      What the route holds outside its nodes is a field of struct route, freed by
+ *      .unmount; what a node holds, freed by .drop.
+ *   3. Declare vfs_mount_foo in vfs.h (the layer and the cffi host build call it), add
+ *      foo.c to BACKENDS in tests/test_vfs_layers.py, and test it against the kernel.
+ * Adding a kind of descriptor (an eventfd, a listening socket), say evfd.c:
+ *   1. static const struct vfs_file_ops evfd_fops = {...}: .read, .write, .readv and
+ *      .writev (stream_readv / stream_writev for a stream), .stat (stream_stat_fill: an
+ *      inode of the picoprocess's own), .release for what it holds in f->priv, and what
+ *      else it does; a NULL entry answers ESPIPE, ENOTDIR, EINVAL or ENOTTY, as Linux does
+ *      for a file without that operation.
+ *   2. The call that makes one (vfs_eventfd2): ofd_new, f->ops = &evfd_fops, its state in
+ *      f->priv, fd_alloc, fd_install.  Calls only that kind answers check f->ops first
+ *      (socket.c's socket_of: ENOTSOCK).
+ *   3. Declare the call in vfs.h, add evfd.c to KINDS in tests/test_vfs_layers.py.
+ * A call that may block (a pipe's read) holds a reference on its description for the
+ * whole call (f->refs++, then ofd_put) and waits through env->wait: see pipe.c. */
 #ifndef XAX_VFS_INT_H
 #define XAX_VFS_INT_H
 
@@ -296,8 +337,7 @@ struct route {
     uint32_t dev;
     /* dev and proc: absolute symlink targets start at the namespace's root, not the route's */
     int global_links;
-    /* the backends' own state */
-    /* tar */
+    /* the backends' own state: tar */
     const uint8_t *image;
     size_t image_size;
     /* RAM disk */
@@ -416,7 +456,7 @@ struct vfs_flock {
 /* What an open description does: one table per kind of description.  A node's file
  * (vfs_node_fops, file.c) reads and writes through its node's backend; the others have no
  * node: the stdio channels (stdio.c), pipes (pipe.c), sockets (socket.c).  The calls of
- * io.c, fdtable.c, stat.c and dir.c check the fd and the arguments that every kind shares
+ * io.c, fdtable.c, stat.c and readdir.c check the fd and the arguments that every kind shares
  * (EBADF, access mode, iovec counts), then call here.  A NULL entry gives the errno Linux
  * gives a file without that operation, named at each entry. */
 struct vfs_file_ops {
