@@ -167,12 +167,21 @@ static long dev_ioctl(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg
     return 0;
 }
 
+/* /dev/random polls readable only (random_poll, the pool being ready); the others have no
+ * poll of their own: ready for everything */
+static uint32_t dev_poll(struct vfs *v, const struct vnode *n)
+{
+    (void)v;
+    return n->synth == DEV_RANDOM ? POLLIN | POLLRDNORM : VFS_POLL_DEFAULT;
+}
+
 const struct vfs_backend vfs_dev_backend = {
     .read = dev_read,
     .write = dev_write,
     .fsync = dev_fsync,
     .mmap = dev_mmap,
     .ioctl = dev_ioctl,
+    .poll = dev_poll,
     .open = dev_open,
     .perm_only = 1,
 };

@@ -9,7 +9,8 @@
  * Character devices (the synthetic /dev) read and write through their backend and never
  * move the file position (every lseek answers 0, as null_lseek and noop_llseek do).  What
  * differs between backends is theirs to say (struct vfs_backend): how lseek goes (/proc's
- * files: SET and CUR only), fsync (EINVAL without one), ioctl (ENOTTY without one). */
+ * files: SET and CUR only), fsync (EINVAL without one), ioctl (ENOTTY without one), poll
+ * (ready for everything without one, as files without a poll of their own are on Linux). */
 #include "vfs_int.h"
 
 /* reads and writes leave the position alone (character devices) */
@@ -244,6 +245,13 @@ static long node_ioctl(struct vfs *v, struct ofd *f, uint32_t cmd, uint64_t arg)
     return -ENOTTY; /* no fd is a terminal */
 }
 
+static uint32_t node_poll(struct vfs *v, struct ofd *f, int *chan)
+{
+    (void)chan;
+    struct vnode *n = f->node;
+    return n->rt->ops->poll ? n->rt->ops->poll(v, n) : VFS_POLL_DEFAULT;
+}
+
 const struct vfs_file_ops vfs_node_fops = {
     .open = node_open,
     .read = node_read,
@@ -258,6 +266,7 @@ const struct vfs_file_ops vfs_node_fops = {
     .fsync = node_fsync,
     .stat = node_fstat,
     .ioctl = node_ioctl,
+    .poll = node_poll,
     .lock = vfs_lock_granted,
     .release = node_release,
 };

@@ -1,10 +1,11 @@
 /* Data calls on open files: read, pread64, readv, write, pwrite64, writev, lseek,
- * ftruncate, fsync, fdatasync, and the helpers for mmap (vfs_mmap_check, vfs_mmap_copy,
- * vfs_tar_offset).  Here the checks every kind of description shares, in Linux's order:
- * EBADF (no fd, O_PATH, wrong access mode), EINVAL for a negative offset or length or an
- * unknown whence, the iovec checks; then the description's own operation (struct
- * vfs_file_ops: a node's file in file.c, the stdio channels, pipes, sockets), or the errno
- * Linux gives a file without it (ESPIPE for positions on a stream, EINVAL).
+ * ftruncate, fsync, fdatasync, readiness (vfs_poll) and the helpers for mmap
+ * (vfs_mmap_check, vfs_mmap_copy, vfs_tar_offset).  Here the checks every kind of
+ * description shares, in Linux's order: EBADF (no fd, O_PATH, wrong access mode), EINVAL
+ * for a negative offset or length or an unknown whence, the iovec checks; then the
+ * description's own operation (struct vfs_file_ops: a node's file in file.c, the stdio
+ * channels, pipes, sockets), or the errno Linux gives a file without it (ESPIPE for
+ * positions on a stream, EINVAL).
  *
  * Only regular files map (ENODEV otherwise), but /dev/zero, which maps as zeros; /proc's
  * files cannot be mapped (EIO, as proc_reg_mmap answers). */
@@ -139,6 +140,20 @@ long vfs_fsync(struct vfs *v, int fd)
 long vfs_fdatasync(struct vfs *v, int fd)
 {
     return vfs_fsync(v, fd);
+}
+
+/* do_pollfd: POLLNVAL for an fd that is not open (O_PATH included); else the kind's mask,
+ * filtered by what was asked (POLLERR and POLLHUP are always reported). */
+long vfs_poll(struct vfs *v, int fd, uint32_t events, int *chan)
+{
+    if (!chan)
+        return -EFAULT;
+    *chan = -1;
+    struct ofd *f = fd_get_io(v, fd);
+    if (!f)
+        return POLLNVAL;
+    uint32_t mask = f->ops->poll ? f->ops->poll(v, f, chan) : VFS_POLL_DEFAULT;
+    return (long)(mask & (events | POLLERR | POLLHUP));
 }
 
 /* How the file maps: 0 (its bytes), VFS_MAP_ZEROS, or -errno (its backend's answer;

@@ -5,7 +5,7 @@
  * -EAGAIN when empty and O_NONBLOCK; write of at most PIPE_BUF (4096) bytes is
  * all or nothing, a larger one may be split; -EPIPE when no reader is left (the
  * program gets the error, not SIGPIPE: the layer raises no signals); lseek and
- * the positional calls are -ESPIPE; fstat shows a FIFO.
+ * the positional calls are -ESPIPE; fstat shows a FIFO; poll as pipe_poll answers.
  *
  * A blocking read or write that cannot go on waits through env->wait on the
  * pipe's sequence word (bumped by every change) and env->wake wakes the
@@ -202,11 +202,35 @@ static void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
     st->st_ctime_nsec = p->ctime.nsec;
 }
 
+/* pipe_poll: the read end is readable with data in the pipe and hangs up once no writer
+ * is left; the write end is writable while PIPE_BUF bytes fit (Linux: while one of its 16
+ * page buffers is free) and in error once no reader is left */
+static uint32_t pipe_poll(struct vfs *v, struct ofd *f, int *chan)
+{
+    (void)v;
+    (void)chan;
+    struct vpipe *p = f->priv;
+    uint32_t mask = 0;
+    if (f->fmode & FM_READ) {
+        if (p->len)
+            mask |= POLLIN | POLLRDNORM;
+        if (!p->writers)
+            mask |= POLLHUP;
+    } else {
+        if (PIPE_CAP - p->len >= PIPE_BUF_ATOMIC)
+            mask |= POLLOUT | POLLWRNORM;
+        if (!p->readers)
+            mask |= POLLERR;
+    }
+    return mask;
+}
+
 static const struct vfs_file_ops pipe_fops = {
     .read = pipe_read,
     .write = pipe_write,
     .readv = stream_readv,
     .writev = stream_writev,
     .stat = pipe_stat,
+    .poll = pipe_poll,
     .release = pipe_release,
 };

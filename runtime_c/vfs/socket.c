@@ -7,7 +7,8 @@
  * local daemon (a sound server, a message bus, syslog) sees is a machine where
  * the daemon is not running.
  *
- * Reads and writes are -ENOTCONN; lseek -ESPIPE; fstat shows a socket.  Socket
+ * Reads and writes are -ENOTCONN; lseek -ESPIPE; fstat shows a socket; poll shows it
+ * writable, and a stream or seqpacket socket hung up, as unix_poll does.  Socket
  * options at SOL_SOCKET are accepted (getsockopt answers SO_TYPE, SO_ERROR and
  * SO_DOMAIN; others -ENOPROTOOPT). */
 #include "vfs_int.h"
@@ -157,10 +158,21 @@ static long socket_write(struct vfs *v, struct ofd *f, const void *buf, size_t n
     return -ENOTCONN;
 }
 
+/* unix_poll of a socket that is connected to nothing: writable (its buffer is empty), and
+ * a stream or seqpacket socket in state CLOSE has hung up */
+static uint32_t socket_poll(struct vfs *v, struct ofd *f, int *chan)
+{
+    (void)v;
+    (void)chan;
+    uint32_t mask = POLLOUT | POLLWRNORM | POLLWRBAND;
+    return f->chan == SOCK_DGRAM_ ? mask : mask | POLLHUP;
+}
+
 static const struct vfs_file_ops socket_fops = {
     .read = socket_read,
     .write = socket_write,
     .readv = stream_readv,
     .writev = stream_writev,
     .stat = socket_stat,
+    .poll = socket_poll,
 };

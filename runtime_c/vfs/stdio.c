@@ -133,6 +133,14 @@ static struct vnode *stdio_link_node(struct vfs *v, struct ofd *f)
     return v->chan_node[f->chan];
 }
 
+/* whether a channel can be read or written is the Monitor's to say: the caller asks it */
+static uint32_t stdio_poll(struct vfs *v, struct ofd *f, int *chan)
+{
+    (void)v;
+    *chan = f->chan;
+    return 0;
+}
+
 /* the last description of the channel closes it */
 static void stdio_release(struct vfs *v, struct ofd *f)
 {
@@ -148,6 +156,7 @@ const struct vfs_file_ops vfs_stdio_fops = {
     .writev = stream_writev,
     .stat = stdio_stat,
     .setfl = stdio_setfl,
+    .poll = stdio_poll,
     .link_node = stdio_link_node,
     .release = stdio_release,
 };

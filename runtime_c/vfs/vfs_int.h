@@ -37,9 +37,10 @@
  * Adding a kind of descriptor (an eventfd, a listening socket), say evfd.c:
  *   1. static const struct vfs_file_ops evfd_fops = {...}: .read, .write, .readv and
  *      .writev (stream_readv / stream_writev for a stream), .stat (stream_stat_fill: an
- *      inode of the picoprocess's own), .release for what it holds in f->priv, and what
- *      else it does; a NULL entry answers ESPIPE, ENOTDIR, EINVAL or ENOTTY, as Linux does
- *      for a file without that operation.
+ *      inode of the picoprocess's own), .poll (its readiness: what poll, select and
+ *      epoll wait for), .release for what it holds in f->priv, and what else it does; a
+ *      NULL entry answers ESPIPE, ENOTDIR, EINVAL or ENOTTY, as Linux does for a file
+ *      without that operation, and poll's NULL is "ready for everything".
  *   2. The call that makes one (vfs_eventfd2): ofd_new, f->ops = &evfd_fops, its state in
  *      f->priv, fd_alloc, fd_install.  Calls only that kind answers check f->ops first
  *      (socket.c's socket_of: ENOTSOCK).
@@ -50,6 +51,7 @@
 #define XAX_VFS_INT_H
 
 #include <asm-generic/errno.h>
+#include <asm-generic/poll.h>
 #include <linux/fcntl.h>
 #include <linux/stat.h>
 
@@ -82,6 +84,8 @@ size_t strlen(const char *s);
 #define VFS_ISSPECIAL(m) (((m) & S_IFMT) == S_IFCHR || ((m) & S_IFMT) == S_IFBLK || ((m) & S_IFMT) == S_IFIFO || \
                           ((m) & S_IFMT) == S_IFSOCK)
 #define VFS_PERM_MASK 07777
+/* what poll shows of a file whose kind says nothing (Linux's DEFAULT_POLLMASK) */
+#define VFS_POLL_DEFAULT (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #define RENAME_EXCHANGE (1 << 1)
@@ -294,6 +298,9 @@ struct vfs_backend {
     long (*image_offset)(struct vfs *v, const struct vnode *n, uint64_t *off);
     /* NULL: ENOTTY */
     long (*ioctl)(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg);
+    /* readiness of an open node (POLL* bits, all of them: the caller filters);
+     * NULL: VFS_POLL_DEFAULT, ready for everything */
+    uint32_t (*poll)(struct vfs *v, const struct vnode *n);
     /* -- life -- */
     /* a new, unlinked node of this backend (file or directory per mode) */
     long (*create)(struct vfs *v, struct route *rt, uint32_t mode, struct vnode **out);
@@ -485,6 +492,10 @@ struct vfs_file_ops {
     void (*stat)(struct vfs *v, struct ofd *f, struct vfs_stat *st);
     /* NULL: ENOTTY */
     long (*ioctl)(struct vfs *v, struct ofd *f, uint32_t cmd, uint64_t arg);
+    /* Readiness now (POLL* bits, all of them: vfs_poll filters).  Readiness the vfs cannot
+     * know (a stdio channel's: the Monitor's) goes in *chan, the channel to ask, with 0.
+     * NULL: VFS_POLL_DEFAULT, ready for everything. */
+    uint32_t (*poll)(struct vfs *v, struct ofd *f, int *chan);
     /* F_SETFL with these flags: the answer, the flags changed or not; NULL: the flags of
      * F_SETFL's mask are kept as asked */
     long (*setfl)(struct vfs *v, struct ofd *f, uint32_t flags);
