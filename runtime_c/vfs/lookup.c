@@ -79,6 +79,16 @@ long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len
         *how = LOOKUP_FINAL;
         return r;
     }
+    return lookup_name(v, dir, name, len, wflags, out, how);
+}
+
+long lookup_name(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
+                 struct vnode **out, int *how)
+{
+    *out = 0;
+    *how = 0;
+    if (len > VFS_NAME_MAX)
+        return -ENAMETOOLONG;
     struct vnode *s = skel_of(v, dir);
     struct vnode *sc = s ? node_child(v, s, name, len) : 0;
     if (sc)

@@ -237,7 +237,7 @@ static long step_name(struct walker *wk)
     wk->type = LAST_NORM;
     if (wk->last && (flags & W_CREATE) && wk->slash)
         return -EISDIR;
-    long r = lookup_entry(v, wk->cur, wk->c, wk->cl, flags, &child, &how);
+    long r = lookup_name(v, wk->cur, wk->c, wk->cl, flags, &child, &how); /* step() let it in */
     if (r == -ENOENT && how != LOOKUP_FINAL && wk->cur->rt->ops->fetch) {
         r = wk->cur->rt->ops->fetch(v, wk->cur, wk->c, wk->cl, wk->last, flags, &child);
         if (r == VFS_FETCH_LATER) {

@@ -431,6 +431,10 @@ VFS_INTERNAL long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags
 enum { LOOKUP_MOUNT = 1, LOOKUP_FINAL = 2 };
 VFS_INTERNAL long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
                                struct vnode **out, int *how);
+/* lookup_entry once dir's route has let the walk in (path.c checks that of each directory
+ * it stands in) */
+VFS_INTERNAL long lookup_name(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
+                              struct vnode **out, int *how);
 VFS_INTERNAL long vfs_rel_path(const struct vnode *n, char *buf, size_t size);
 VFS_INTERNAL long vfs_permission(struct vfs *v, const struct vnode *n, int mask);
 
