@@ -33,7 +33,7 @@ long vfs_fchdir(struct vfs *v, int fd)
     struct ofd *f = fd_get(v, fd);
     if (!f)
         return -EBADF;
-    if (f->kind != OFD_NODE)
+    if (!f->node)
         return -ENOTDIR;
     return set_cwd(v, f->node);
 }

@@ -55,7 +55,7 @@ static long add(struct vfs *v, struct route *rt, const char *name, uint32_t mode
     return 0;
 }
 
-long dev_populate(struct vfs *v, struct route *rt)
+static long dev_populate(struct vfs *v, struct route *rt)
 {
     node_own(rt->root, 0, 0);
     for (unsigned i = 0; i < sizeof devices / sizeof *devices; i++) {
@@ -79,9 +79,18 @@ long dev_populate(struct vfs *v, struct route *rt)
     return 0;
 }
 
-int dev_maps_zeros(const struct vnode *n)
+/* MAP_PRIVATE of /dev/zero gives zeros; no other device maps (ENODEV) */
+static long dev_mmap(struct vfs *v, const struct vnode *n)
 {
-    return n->synth == DEV_ZERO;
+    (void)v;
+    return VFS_ISCHR(n->mode) && n->synth == DEV_ZERO ? VFS_MAP_ZEROS : -ENODEV;
+}
+
+/* the devices have no fsync of their own (EINVAL); /dev itself, a directory in memory, has */
+static long dev_fsync(struct vfs *v, struct vnode *n)
+{
+    (void)v;
+    return VFS_ISCHR(n->mode) ? -EINVAL : 0;
 }
 
 /* Whole requests, as a read of /dev/urandom gives (the source may answer short). */
@@ -158,11 +167,38 @@ static long dev_ioctl(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg
     return 0;
 }
 
+/* /dev/random polls readable only (random_poll, the pool being ready); the others have no
+ * poll of their own: ready for everything */
+static uint32_t dev_poll(struct vfs *v, const struct vnode *n)
+{
+    (void)v;
+    return n->synth == DEV_RANDOM ? POLLIN | POLLRDNORM : VFS_POLL_DEFAULT;
+}
+
 const struct vfs_backend vfs_dev_backend = {
-    .kind = RT_DEV,
     .read = dev_read,
     .write = dev_write,
-    .open = dev_open,
+    .fsync = dev_fsync,
+    .mmap = dev_mmap,
     .ioctl = dev_ioctl,
+    .poll = dev_poll,
+    .open = dev_open,
     .perm_only = 1,
 };
+
+long vfs_mount_dev(struct vfs *v, const char *prefix)
+{
+    if (!v)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_dev_backend, 0755, &rt);
+    if (r < 0)
+        return r;
+    rt->global_links = 1;
+    r = dev_populate(v, rt);
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    return route_attach(v, rt);
+}

@@ -1,11 +1,12 @@
 /* The virtual fd table: fd_get / fd_get_io / fd_alloc / fd_install, open file
- * descriptions (ofd_new, ofd_put: shared by dup'ed fds, holding a reference on
- * their node, or on their stdio channel), and the calls that work on fds alone:
- * close, dup, dup2, dup3, fcntl (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD,
- * F_GETFL, F_SETFL — O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME, kept and shown,
- * O_APPEND the only one that changes anything — and the record locks, which always
- * succeed: there is one process), ioctl.  The reserved fd (vfs_reserve_fd) is
- * never handed out and never found. */
+ * descriptions (ofd_new, ofd_put: shared by dup'ed fds; the last put lets the kind
+ * release what it holds: a node, a stdio channel, a pipe's end), and the calls that work
+ * on fds alone: close, dup, dup2, dup3, fcntl (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
+ * F_SETFD, F_GETFL, F_SETFL — O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME, kept and shown,
+ * O_APPEND the only one that changes anything, unless the kind says otherwise — and the
+ * record locks of a node's file, which always succeed: there is one process), ioctl (the
+ * kind's, else ENOTTY).  The reserved fd (vfs_reserve_fd) is never handed out and never
+ * found. */
 #include "vfs_int.h"
 
 struct ofd *fd_get(struct vfs *v, int fd)
@@ -49,12 +50,8 @@ void ofd_put(struct vfs *v, struct ofd *f)
 {
     if (!f || --f->refs)
         return;
-    if (f->kind == OFD_NODE && f->node)
-        node_put(v, f->node);
-    else if (f->kind == OFD_STDIO && --v->chan_refs[f->chan] == 0 && v->env.chan_close)
-        v->env.chan_close(v->env.ctx, f->chan); /* the last description of the channel */
-    else if (f->kind == OFD_PIPE)
-        pipe_release(v, f);
+    if (f->ops && f->ops->release)
+        f->ops->release(v, f);
     vmem_free(v, f, sizeof *f);
 }
 
@@ -117,21 +114,9 @@ long vfs_dup2(struct vfs *v, int oldfd, int newfd)
     return vfs_dup3(v, oldfd, newfd, 0);
 }
 
-/* struct flock of x86-64 */
-struct vfs_flock {
-    int16_t l_type;
-    int16_t l_whence;
-    int64_t l_start;
-    int64_t l_len;
-    int32_t l_pid;
-};
-
-static long do_lock(struct ofd *f, int cmd, struct vfs_flock *fl)
+long vfs_lock_granted(struct vfs *v, struct ofd *f, int cmd, struct vfs_flock *fl)
 {
-    if (!fl)
-        return -EFAULT;
-    if (f->kind != OFD_NODE)
-        return -EINVAL; /* pipes take locks on Linux; the channels and our pipes do not */
+    (void)v;
     if (fl->l_whence < 0 || fl->l_whence > 2)
         return -EINVAL;
     if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
@@ -150,6 +135,15 @@ static long do_lock(struct ofd *f, int cmd, struct vfs_flock *fl)
     default:
         return -EINVAL;
     }
+}
+
+static long do_lock(struct vfs *v, struct ofd *f, int cmd, struct vfs_flock *fl)
+{
+    if (!fl)
+        return -EFAULT;
+    if (!f->ops->lock)
+        return -EINVAL; /* pipes take locks on Linux; the channels and our pipes do not */
+    return f->ops->lock(v, f, cmd, fl);
 }
 
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME)
@@ -184,9 +178,8 @@ long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg)
         return f->flags;
     case F_SETFL: {
         uint32_t a = (uint32_t)arg;
-        if (f->kind == OFD_STDIO)
-            /* the channels block: non-blocking I/O is refused, not ignored */
-            return (a & (O_NONBLOCK | FASYNC | O_DIRECT)) ? -EINVAL : 0;
+        if (f->ops->setfl)
+            return f->ops->setfl(v, f, a);
         f->flags = (a & SETFL_MASK) | (f->flags & ~(uint32_t)SETFL_MASK);
         return 0;
     }
@@ -196,7 +189,7 @@ long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg)
     case F_OFD_GETLK:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-        return do_lock(f, cmd, (struct vfs_flock *)(uintptr_t)arg);
+        return do_lock(v, f, cmd, (struct vfs_flock *)(uintptr_t)arg);
     default:
         return -EINVAL;
     }
@@ -207,7 +200,7 @@ long vfs_ioctl(struct vfs *v, int fd, uint32_t cmd, uint64_t arg)
     struct ofd *f = fd_get_io(v, fd); /* O_PATH fds: EBADF, as Linux */
     if (!f)
         return -EBADF;
-    if (f->kind == OFD_NODE && VFS_ISCHR(f->node->mode) && f->node->rt->ops->ioctl)
-        return f->node->rt->ops->ioctl(v, f->node, cmd, arg);
-    return -ENOTTY; /* no fd is a terminal */
+    if (!f->ops->ioctl)
+        return -ENOTTY; /* no fd is a terminal */
+    return f->ops->ioctl(v, f, cmd, arg);
 }

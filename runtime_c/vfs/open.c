@@ -71,10 +71,9 @@ static long may_open(struct vfs *v, struct vnode *n, int acc)
     return vfs_permission(v, n, acc);
 }
 
-long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mode)
+/* build_open_flags: the flags kept (*fl), or -EINVAL / -EOPNOTSUPP */
+static long check_flags(int flags, uint32_t *flp)
 {
-    if (!v)
-        return -EINVAL;
     uint32_t fl = (uint32_t)flags & VALID_OPEN_FLAGS;
     if (fl & O_PATH)
         fl &= O_PATH_FLAGS;
@@ -82,10 +81,15 @@ long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t 
         return -EINVAL;
     if (fl & __O_TMPFILE)
         return ((fl & O_TMPFILE) != O_TMPFILE || (fl & O_ACCMODE) == O_RDONLY) ? -EINVAL : -EOPNOTSUPP;
+    *flp = fl;
+    return 0;
+}
 
-    int acc = 0;
+/* What the flags ask: the rights to check (MAY_*), the description's FM_*, the walk's W_*. */
+static void open_mode(uint32_t fl, int *accp, uint32_t *fmodep, int *wflagsp)
+{
+    int acc = 0, wflags = 0;
     uint32_t fmode = 0;
-    int wflags = 0;
     if (fl & O_PATH) {
         fmode = FM_PATH;
         if (!(fl & O_NOFOLLOW))
@@ -108,73 +112,101 @@ long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t 
         if ((acc & MAY_W) || (fl & O_CREAT))
             wflags |= W_WRITE;
     }
+    *accp = acc;
+    *fmodep = fmode;
+    *wflagsp = wflags;
+}
 
-    /* the name first, then the fd, then the walk */
+/* The name's checks, before the fd is taken: -EFAULT, -ENAMETOOLONG, -ENOENT (empty) */
+static long check_name(const char *path)
+{
     if (!path)
         return -EFAULT;
     size_t len = 0;
     while (path[len])
         if (++len >= VFS_PATH_MAX)
             return -ENAMETOOLONG;
-    if (len == 0)
-        return -ENOENT;
-    long fd = fd_alloc(v, 0);
-    if (fd < 0)
-        return fd;
+    return len ? 0 : -ENOENT;
+}
 
-    struct walk w;
-    long r = vfs_walk(v, dirfd, path, wflags, &w);
+/* do_open on a node that was there: O_DIRECTORY, the rights (may_open), O_TRUNC */
+static long open_existing(struct vfs *v, struct vnode *n, uint32_t fl, int acc)
+{
+    if ((fl & O_DIRECTORY) && !VFS_ISDIR(n->mode))
+        return -ENOTDIR;
+    int trunc = VFS_ISREG(n->mode) && (fl & O_TRUNC);
+    if (trunc && !n->rt->ops->truncate && route_rofs(n->rt))
+        return -EROFS;
+    long r = may_open(v, n, acc);
     if (r < 0)
         return r;
-    struct vnode *n = w.node;
-    uint32_t shown;
-    if (fl & O_PATH) {
-        shown = fl & (O_PATH | O_DIRECTORY | O_NOFOLLOW);
-    } else {
-        int created = 0;
-        if (fl & O_CREAT) {
-            if (!n) {
-                r = create_file(v, &w, mode, &n);
-                if (r < 0)
-                    return r;
-                created = 1;
-            } else {
-                if (fl & O_EXCL)
-                    return -EEXIST;
-                if (VFS_ISDIR(n->mode))
-                    return -EISDIR;
-            }
-        }
-        if (!created) {
-            if ((fl & O_DIRECTORY) && !VFS_ISDIR(n->mode))
-                return -ENOTDIR;
-            if (VFS_ISREG(n->mode) && (fl & O_TRUNC) && !n->rt->ops->truncate && route_rofs(n->rt))
-                return -EROFS;
-            r = may_open(v, n, acc);
-            if (r < 0)
-                return r;
-            if (VFS_ISREG(n->mode) && (fl & O_TRUNC) && n->size && n->rt->ops->truncate) {
-                r = n->rt->ops->truncate(v, n, 0);
-                if (r < 0)
-                    return r;
-            }
-        }
-        shown = (fl & ~(uint32_t)(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+    if (trunc && n->size && n->rt->ops->truncate)
+        return n->rt->ops->truncate(v, n, 0);
+    return 0;
+}
+
+/* The node the walk found, or the file O_CREAT makes, ready to be opened. */
+static long open_node(struct vfs *v, struct walk *w, uint32_t fl, uint32_t mode, int acc, struct vnode **out)
+{
+    struct vnode *n = w->node;
+    *out = n;
+    if (fl & O_PATH)
+        return 0;
+    if (fl & O_CREAT) {
+        if (!n)
+            return create_file(v, w, mode, out);
+        if (fl & O_EXCL)
+            return -EEXIST;
+        if (VFS_ISDIR(n->mode))
+            return -EISDIR;
     }
+    return open_existing(v, n, fl, acc);
+}
+
+/* The description on n, at fd: the node's file, or what its backend makes of opening it
+ * (a channel's node opens the channel again). */
+static long install(struct vfs *v, long fd, struct vnode *n, uint32_t fl, uint32_t fmode)
+{
     struct ofd *f = ofd_new(v);
     if (!f)
         return -ENOMEM;
     f->fmode = fmode;
-    f->flags = shown;
-    if (n->rt->kind == RT_CHAN && !(fl & O_PATH)) {
-        f->kind = OFD_STDIO; /* the channel again, not its node */
-        f->chan = n->arg;
-        v->chan_refs[f->chan]++;
-    } else {
-        f->kind = OFD_NODE;
-        f->node = n;
-        node_get(n);
+    if (fl & O_PATH)
+        f->flags = fl & (O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    else
+        f->flags = (fl & ~(uint32_t)(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+    f->ops = (fl & O_PATH) || !n->rt->ops->fops ? &vfs_node_fops : n->rt->ops->fops;
+    long r = f->ops->open ? f->ops->open(v, f, n) : 0;
+    if (r < 0) {
+        vmem_free(v, f, sizeof *f);
+        return r;
     }
     fd_install(v, (int)fd, f, fl & O_CLOEXEC);
     return fd;
+}
+
+long vfs_openat(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mode)
+{
+    if (!v)
+        return -EINVAL;
+    uint32_t fl;
+    long r = check_flags(flags, &fl);
+    if (r < 0)
+        return r;
+    int acc, wflags;
+    uint32_t fmode;
+    open_mode(fl, &acc, &fmode, &wflags);
+    /* the name first, then the fd, then the walk */
+    if ((r = check_name(path)) < 0)
+        return r;
+    long fd = fd_alloc(v, 0);
+    if (fd < 0)
+        return fd;
+    struct walk w;
+    if ((r = vfs_walk(v, dirfd, path, wflags, &w)) < 0)
+        return r;
+    struct vnode *n;
+    if ((r = open_node(v, &w, fl, mode, acc, &n)) < 0)
+        return r;
+    return install(v, fd, n, fl, fmode);
 }

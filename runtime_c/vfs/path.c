@@ -1,6 +1,6 @@
-/* Path resolution: vfs_walk (what every call taking a path uses), lookup_entry
- * (one directory entry as the namespace shows it, mounts included) and
- * vfs_permission (the virtual user's access rights).
+/* Path resolution: vfs_walk, what every call taking a path uses.  The walker is generic;
+ * each step asks the namespace (lookup_entry, lookup.c) and, through its ops table, the
+ * backend of the directory it stands in.
  *
  * Follows Linux's link_path_walk: a start (the root for absolute paths, else the
  * cwd or dirfd, which must be a directory), then component by component: search
@@ -14,128 +14,58 @@
  * symlink of a tar image resolves inside its route: an absolute target starts
  * at the route's root and ".." in the target stops there; the symlinks of /dev
  * and /proc resolve in the whole namespace, as on Linux (/dev/stdin ->
- * /proc/self/fd/0).  /proc's fd links are "magic": following one does not read a
- * path but reaches what the fd is open on (a file, a device, a channel).  /proc
- * has no negative entries: creating a name there is ENOENT, as on procfs.  On an
- * origin route, components that have not been fetched are collected and fetched
- * as one path at the end of the walk ("x/../y" is then taken as "y" without
- * asking whether x exists).  Deny routes: ENOENT, or EACCES when the walk is for
- * writing. */
+ * /proc/self/fd/0).  "Magic" links (VN_MAGIC: /proc's fd links) are followed by their
+ * backend, which reaches what the fd is open on instead of reading a path.  A route may
+ * stop the walk (vfs_backend.enter: deny routes say ENOENT, or EACCES for writing).
+ *
+ * A name a directory lacks may still be had from outside the vfs (vfs_backend.fetch:
+ * origin routes download it).  Such a backend may not be able to tell whether an
+ * intermediate component is a directory before it has the file: it says "later", and the
+ * walker collects the rest of the path lexically and asks once at the end ("x/../y" is
+ * then taken as "y" without asking whether x exists). */
 #include "vfs_int.h"
 
-long vfs_permission(struct vfs *v, const struct vnode *n, int mask)
-{
-    if (!mask)
-        return 0;
-    uint32_t mode = n->mode;
-    if ((mask & MAY_W) && route_rofs(n->rt) && (VFS_ISREG(mode) || VFS_ISDIR(mode) || VFS_ISLNK(mode)))
-        return -EROFS;
-    if (v->uid == 0) {
-        /* root: reads and writes always; execute needs one x bit (directories: search always) */
-        if ((mask & MAY_X) && !VFS_ISDIR(mode) && !(mode & 0111))
-            return -EACCES;
-        return 0;
-    }
-    /* the virtual user owns every file (the owner's bits) but root's (group's or others' bits) */
-    uint32_t perm = (mode >> 6) & 7;
-    if ((n->flags & VN_OWNED) && n->uid != v->uid)
-        perm = n->gid == v->gid ? (mode >> 3) & 7 : mode & 7;
-    return ((uint32_t)mask & perm) == (uint32_t)mask ? 0 : -EACCES;
-}
-
-static long deny_error(int wflags)
-{
-    return (wflags & W_WRITE) ? -EACCES : -ENOENT;
-}
-
-long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
-                  struct vnode **out, int *mnt)
-{
-    (void)v;
-    *out = 0;
-    *mnt = 0;
-    if (len > VFS_NAME_MAX)
-        return -ENAMETOOLONG;
-    if (dir->rt->kind == RT_DENY) {
-        *mnt = 2;
-        return deny_error(wflags);
-    }
-    if (dir->flags & VN_FDDIR)
-        return proc_lookup(v, dir, name, len, out);
-    struct vnode *s = skel_of(v, dir);
-    if (s) {
-        struct vnode *sc = node_child(v, s, name, len);
-        if (sc) {
-            if (sc->mount) {
-                if (sc->mount->kind == RT_DENY) {
-                    *mnt = 2;
-                    return deny_error(wflags);
-                }
-                *mnt = 1;
-                *out = sc->mount->root;
-                return 0;
-            }
-            if (dir->rt->kind != RT_SKEL) {
-                struct vnode *c = node_child(v, dir, name, len);
-                if (c && VFS_ISDIR(c->mode)) {
-                    *out = c;
-                    return 0;
-                }
-            }
-            *mnt = 1;
-            *out = sc;
-            return 0;
-        }
-    }
-    struct vnode *c = node_child(v, dir, name, len);
-    if (!c)
-        return -ENOENT;
-    *out = c;
-    return 0;
-}
-
-static struct vnode *dotdot(struct vfs *v, struct vnode *cur, const struct route *confine)
-{
-    if (cur->rt->kind != RT_SKEL && cur != cur->rt->root)
-        return cur->parent ? cur->parent : cur;
-    if (cur->rt == confine)
-        return cur; /* a symlink's target never leaves its image */
-    struct vnode *s = cur->rt->kind == RT_SKEL ? cur : cur->rt->mountpoint;
-    if (s == v->skel_root)
-        return cur; /* ".." at "/" is "/" */
-    return resolve_skel(v, s->parent);
-}
-
-/* n's path relative to its route's root ("" for the root) */
-long vfs_rel_path(const struct vnode *n, char *buf, size_t size)
-{
-    size_t pos = size;
-    while (n != n->rt->root) {
-        if (!n->parent || (n->flags & VN_DEAD))
-            return -ENOENT;
-        if (pos < n->namelen + 1)
-            return -ENAMETOOLONG;
-        pos -= n->namelen;
-        memcpy(buf + pos, n->name, n->namelen);
-        buf[--pos] = '/';
-        n = n->parent;
-    }
-    if (pos < size)
-        pos++; /* no leading slash */
-    size_t len = size - pos;
-    memmove(buf, buf + pos, len);
-    return (long)len;
-}
-
+/* the path, and the symlink targets being read inside it */
 struct frame {
     const char *p;
     size_t len, pos;
     const struct route *confine; /* a symlink's target: ".." stops at this route's root */
 };
 
-long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk *w)
+/* the components collected for a backend that said VFS_FETCH_LATER */
+struct later {
+    struct vnode *base;         /* where collecting began (NULL: not collecting) */
+    char *path;                 /* relative to base (v->scratch's first half) */
+    size_t len;
+    int depth;                  /* components in path */
+    int dir;                    /* a "." came last: the result must be a directory */
+};
+
+struct walker {
+    struct vfs *v;
+    int flags;                  /* W_* */
+    struct walk *w;
+    struct frame fr[VFS_MAXSYMLINKS + 1];
+    int depth, links;
+    struct vnode *cur;          /* where the walk stands */
+    int type;                   /* LAST_* of how it got there */
+    int slash;                  /* the component had a trailing slash */
+    struct later later;
+    /* the component being taken */
+    const char *c;
+    size_t cl;
+    int ctype;                  /* LAST_NORM, LAST_DOT, LAST_DOTDOT */
+    int last;                   /* nothing but slashes after it */
+};
+
+/* what a step says */
+enum { STEP_NEXT, STEP_DONE, STEP_RETURN };
+
+/* Checks the path and finds where the walk starts: 0 and *start, 1 when an empty path
+ * has already been answered in w, or -errno. */
+static long walk_start(struct vfs *v, int dirfd, const char *path, int flags, struct walk *w, size_t *lenp,
+                       struct vnode **start)
 {
-    memset(w, 0, sizeof *w);
     if (!path)
         return -EFAULT;
     size_t len = 0;
@@ -144,7 +74,6 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
             return -ENAMETOOLONG;
     if (len == 0 && !(flags & (W_EMPTY | W_EMPTY_ENOENT)))
         return -ENOENT;
-
     struct vnode *cur;
     if (path[0] == '/') {
         cur = vfs_root(v);
@@ -154,215 +83,277 @@ long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk
         struct ofd *f = fd_get(v, dirfd);
         if (!f)
             return -EBADF;
-        if (f->kind != OFD_NODE)
+        if (!f->node)
             return len ? -ENOTDIR : -ENOENT;
         cur = f->node;
         if (len && !VFS_ISDIR(cur->mode))
             return -ENOTDIR;
     }
-    if (len == 0) {
-        if (flags & W_EMPTY_ENOENT && !VFS_ISLNK(cur->mode))
-            return -ENOENT;
-        w->node = cur;
-        w->dir = cur;
-        w->empty = 1;
-        w->type = LAST_DOT;
+    *lenp = len;
+    *start = cur;
+    if (len)
         return 0;
-    }
+    if (flags & W_EMPTY_ENOENT && !VFS_ISLNK(cur->mode))
+        return -ENOENT;
+    w->node = cur;
+    w->dir = cur;
+    w->empty = 1;
+    w->type = LAST_DOT;
+    return 1;
+}
 
-    struct frame fr[VFS_MAXSYMLINKS + 1];
-    int depth = 1, links = 0;
-    fr[0].p = path;
-    fr[0].len = len;
-    fr[0].pos = 0;
-    fr[0].confine = 0;
-    int type = path[0] == '/' ? LAST_ROOT : LAST_DOT;
-    int slash = 0;
-
-    /* origin: components not fetched yet, relative to pend_base, in v->scratch */
-    struct vnode *pend_base = 0;
-    size_t pend_len = 0;
-    int pend_depth = 0, pend_dir = 0;
-    char *pend = v->scratch;
-
+/* The next component, from the innermost symlink target still being read: 1 with wk->c,
+ * cl, ctype, last and slash set, or 0 at the end of the path. */
+static int next_component(struct walker *wk)
+{
+    struct frame *f;
     for (;;) {
-        struct frame *f = &fr[depth - 1];
+        f = &wk->fr[wk->depth - 1];
         while (f->pos < f->len && f->p[f->pos] == '/')
             f->pos++;
-        if (f->pos == f->len) {
-            if (depth == 1)
-                break;
-            depth--;
-            continue;
-        }
-        const char *c = f->p + f->pos;
-        size_t cl = 0;
-        while (f->pos + cl < f->len && c[cl] != '/')
-            cl++;
-        f->pos += cl;
-        int last = 1;
-        slash = 0;
-        for (int i = depth - 1; i >= 0 && last; i--) {
-            for (size_t k = fr[i].pos; k < fr[i].len; k++) {
-                if (fr[i].p[k] != '/') {
-                    last = 0;
-                    break;
-                }
-                slash = 1;
-            }
-        }
-        if (!last)
-            slash = 0;
-        int ctype = LAST_NORM;
-        if (cl == 1 && c[0] == '.')
-            ctype = LAST_DOT;
-        else if (cl == 2 && c[0] == '.' && c[1] == '.')
-            ctype = LAST_DOTDOT;
-
-        if (pend_base) {
-            /* origin, past what is known: collect */
-            if (last && (flags & W_PARENT))
-                return -EROFS;
-            if (ctype == LAST_DOT) {
-                pend_dir = 1;
-                continue;
-            }
-            if (ctype == LAST_DOTDOT) {
-                while (pend_len && pend[pend_len - 1] != '/')
-                    pend_len--;
-                if (pend_len)
-                    pend_len--;
-                if (--pend_depth == 0) {
-                    cur = pend_base;
-                    pend_base = 0;
-                    type = LAST_DOTDOT;
-                }
-                pend_dir = 0;
-                continue;
-            }
-            if (cl > VFS_NAME_MAX)
-                return -ENAMETOOLONG;
-            if (pend_len + 1 + cl >= VFS_PATH_MAX)
-                return -ENAMETOOLONG;
-            pend[pend_len++] = '/';
-            memcpy(pend + pend_len, c, cl);
-            pend_len += cl;
-            pend_depth++;
-            pend_dir = 0;
-            continue;
-        }
-
-        if (cur->rt->kind == RT_DENY)
-            return deny_error(flags);
-        if (!VFS_ISDIR(cur->mode))
-            return -ENOTDIR;
-        long r = vfs_permission(v, cur, MAY_X);
-        if (r < 0)
-            return r;
-        if (last && (flags & W_PARENT)) {
-            w->dir = cur;
-            w->name = c;
-            w->len = cl;
-            w->type = ctype;
-            w->slash = slash;
-            return 0;
-        }
-        if (ctype == LAST_DOT) {
-            type = LAST_DOT;
-            continue;
-        }
-        if (ctype == LAST_DOTDOT) {
-            type = LAST_DOTDOT;
-            cur = dotdot(v, cur, f->confine);
-            continue;
-        }
-        type = LAST_NORM;
-        if (last && (flags & W_CREATE) && slash)
-            return -EISDIR;
-        struct vnode *child;
-        int mnt;
-        r = lookup_entry(v, cur, c, cl, flags, &child, &mnt);
-        if (r == -ENOENT && mnt != 2 && cur->rt->kind == RT_ORIGIN && !(cur->flags & VN_DEAD)) {
-            if (last) {
-                r = origin_fetch(v, cur, c, cl, &child);
-                if (r == -ENOENT && (flags & W_CREATE))
-                    return -EROFS;
-            } else {
-                pend_base = cur;
-                memcpy(pend, c, cl);
-                pend_len = cl;
-                pend_depth = 1;
-                pend_dir = 0;
-                continue;
-            }
-        }
-        if (r == -ENOENT && last && (flags & W_CREATE) && cur->rt->kind != RT_PROC) {
-            w->dir = cur;
-            w->name = c;
-            w->len = cl;
-            w->type = LAST_NORM;
-            return 0;
-        }
-        if (r < 0)
-            return r;
-        if (VFS_ISLNK(child->mode) && (!last || (flags & W_FOLLOW) || slash)) {
-            if (++links > VFS_MAXSYMLINKS || depth > VFS_MAXSYMLINKS)
-                return -ELOOP;
-            if (child->flags & VN_MAGIC) {
-                r = proc_follow(v, child, &cur);
-                if (r < 0)
-                    return r;
-                if (last)
-                    break;
-                continue;
-            }
-            if (child->size == 0 || !child->data)
-                return -ENOENT;
-            int global = child->rt->global_links;
-            fr[depth].p = (const char *)child->data;
-            fr[depth].len = child->size;
-            fr[depth].pos = 0;
-            fr[depth].confine = global ? 0 : child->rt;
-            depth++;
-            if (child->data[0] == '/') {
-                cur = global ? vfs_root(v) : child->rt->root;
-                type = LAST_ROOT;
-            }
-            continue;
-        }
-        cur = child;
-        if (last)
+        if (f->pos < f->len)
             break;
+        if (wk->depth == 1)
+            return 0;
+        wk->depth--;
     }
+    const char *c = f->p + f->pos;
+    size_t cl = 0;
+    while (f->pos + cl < f->len && c[cl] != '/')
+        cl++;
+    f->pos += cl;
+    /* last if every frame has nothing but slashes left; slash if there is one */
+    int last = 1, slash = 0;
+    for (int i = wk->depth - 1; i >= 0 && last; i--) {
+        for (size_t k = wk->fr[i].pos; k < wk->fr[i].len; k++) {
+            if (wk->fr[i].p[k] != '/') {
+                last = 0;
+                break;
+            }
+            slash = 1;
+        }
+    }
+    wk->c = c;
+    wk->cl = cl;
+    wk->last = last;
+    wk->slash = last && slash;
+    wk->ctype = cl == 1 && c[0] == '.' ? LAST_DOT : cl == 2 && c[0] == '.' && c[1] == '.' ? LAST_DOTDOT : LAST_NORM;
+    return 1;
+}
 
-    if (pend_base) {
-        if (flags & W_PARENT)
-            return -EROFS;
-        if ((flags & W_CREATE) && slash)
-            return -EISDIR;
-        struct vnode *got;
-        long r = origin_fetch(v, pend_base, pend, pend_len, &got);
-        if (r == -ENOENT && (flags & W_CREATE))
-            return -EROFS;
+/* Collecting for the backend: "." marks a directory, ".." takes a component back (all of
+ * them: the walk goes on from where collecting began), a name is added. */
+static long step_later(struct walker *wk)
+{
+    struct later *l = &wk->later;
+    if (wk->last && (wk->flags & W_PARENT)) {
+        struct vnode *unused;
+        return l->base->rt->ops->fetch_path(wk->v, l->base, l->path, l->len, wk->flags, &unused);
+    }
+    if (wk->ctype == LAST_DOT) {
+        l->dir = 1;
+        return STEP_NEXT;
+    }
+    l->dir = 0;
+    if (wk->ctype == LAST_DOTDOT) {
+        while (l->len && l->path[l->len - 1] != '/')
+            l->len--;
+        if (l->len)
+            l->len--;
+        if (--l->depth == 0) {
+            wk->cur = l->base;
+            l->base = 0;
+            wk->type = LAST_DOTDOT;
+        }
+        return STEP_NEXT;
+    }
+    if (wk->cl > VFS_NAME_MAX)
+        return -ENAMETOOLONG;
+    if (l->len + 1 + wk->cl >= VFS_PATH_MAX)
+        return -ENAMETOOLONG;
+    if (l->depth)
+        l->path[l->len++] = '/';
+    memcpy(l->path + l->len, wk->c, wk->cl);
+    l->len += wk->cl;
+    l->depth++;
+    return STEP_NEXT;
+}
+
+/* The backend said "later" for this component: collecting begins with it. */
+static void begin_later(struct walker *wk)
+{
+    struct later *l = &wk->later;
+    l->base = wk->cur;
+    l->path = wk->v->scratch;
+    l->len = l->depth = l->dir = 0;
+    step_later(wk); /* a name: it cannot fail (NAME_MAX checked by the lookup) */
+}
+
+/* A symlink to follow: its backend's target (magic links), or its text pushed as a frame. */
+static long step_link(struct walker *wk, struct vnode *link)
+{
+    if (++wk->links > VFS_MAXSYMLINKS || wk->depth > VFS_MAXSYMLINKS)
+        return -ELOOP;
+    if (link->flags & VN_MAGIC) {
+        long r = link->rt->ops->follow(wk->v, link, &wk->cur);
         if (r < 0)
             return r;
-        if ((slash || pend_dir) && !VFS_ISDIR(got->mode))
-            return -ENOTDIR;
-        cur = got;
-        type = LAST_NORM;
+        return wk->last ? STEP_DONE : STEP_NEXT;
     }
-    if (cur->rt->kind == RT_DENY)
-        return deny_error(flags);
-    w->dir = cur;
-    w->type = type;
-    w->slash = slash;
-    if (flags & W_PARENT)
-        return 0; /* "/" : no final component */
-    w->node = cur;
-    if (slash && !VFS_ISDIR(cur->mode))
+    if (link->size == 0 || !link->data)
+        return -ENOENT;
+    int global = link->rt->global_links;
+    struct frame *f = &wk->fr[wk->depth++];
+    f->p = (const char *)link->data;
+    f->len = link->size;
+    f->pos = 0;
+    f->confine = global ? 0 : link->rt;
+    if (link->data[0] == '/') {
+        wk->cur = global ? vfs_root(wk->v) : link->rt->root;
+        wk->type = LAST_ROOT;
+    }
+    return STEP_NEXT;
+}
+
+/* The final component is absent and may be created (W_CREATE): the walk ends at its
+ * directory, with its name. */
+static long end_absent(struct walker *wk)
+{
+    wk->w->dir = wk->cur;
+    wk->w->name = wk->c;
+    wk->w->len = wk->cl;
+    wk->w->type = LAST_NORM;
+    return STEP_RETURN;
+}
+
+/* A name in the directory the walk stands in: the namespace's entry, else the backend may
+ * fetch it; then a symlink is followed, or the walk moves there. */
+static long step_name(struct walker *wk)
+{
+    struct vfs *v = wk->v;
+    int flags = wk->flags;
+    struct vnode *child;
+    int how;
+    wk->type = LAST_NORM;
+    if (wk->last && (flags & W_CREATE) && wk->slash)
+        return -EISDIR;
+    long r = lookup_name(v, wk->cur, wk->c, wk->cl, flags, &child, &how); /* step() let it in */
+    if (r == -ENOENT && how != LOOKUP_FINAL && wk->cur->rt->ops->fetch) {
+        r = wk->cur->rt->ops->fetch(v, wk->cur, wk->c, wk->cl, wk->last, flags, &child);
+        if (r == VFS_FETCH_LATER) {
+            begin_later(wk);
+            return STEP_NEXT;
+        }
+    }
+    if (r == -ENOENT && wk->last && (flags & W_CREATE) && how != LOOKUP_FINAL)
+        return end_absent(wk);
+    if (r < 0)
+        return r;
+    if (VFS_ISLNK(child->mode) && (!wk->last || (flags & W_FOLLOW) || wk->slash))
+        return step_link(wk, child);
+    wk->cur = child;
+    return wk->last ? STEP_DONE : STEP_NEXT;
+}
+
+/* One component from a directory: the route may stop the walk, the directory must be
+ * one and searchable; W_PARENT stops before the final component. */
+static long step(struct walker *wk)
+{
+    struct vfs *v = wk->v;
+    long r = route_enter(v, wk->cur->rt, wk->flags);
+    if (r < 0)
+        return r;
+    if (!VFS_ISDIR(wk->cur->mode))
         return -ENOTDIR;
-    if ((flags & W_DIRECTORY) && !VFS_ISDIR(cur->mode))
+    r = vfs_permission(v, wk->cur, MAY_X);
+    if (r < 0)
+        return r;
+    if (wk->last && (wk->flags & W_PARENT)) {
+        struct walk *w = wk->w;
+        w->dir = wk->cur;
+        w->name = wk->c;
+        w->len = wk->cl;
+        w->type = wk->ctype;
+        w->slash = wk->slash;
+        return STEP_RETURN;
+    }
+    if (wk->ctype == LAST_DOT) {
+        wk->type = LAST_DOT;
+        return STEP_NEXT;
+    }
+    if (wk->ctype == LAST_DOTDOT) {
+        wk->type = LAST_DOTDOT;
+        wk->cur = ns_parent(v, wk->cur, wk->fr[wk->depth - 1].confine);
+        return STEP_NEXT;
+    }
+    return step_name(wk);
+}
+
+/* The walk ended while collecting: the backend is asked for the whole path once. */
+static long finish_later(struct walker *wk)
+{
+    struct later *l = &wk->later;
+    if ((wk->flags & W_CREATE) && wk->slash && !(wk->flags & W_PARENT))
+        return -EISDIR;
+    struct vnode *got;
+    long r = l->base->rt->ops->fetch_path(wk->v, l->base, l->path, l->len, wk->flags, &got);
+    if (r < 0)
+        return r;
+    if ((wk->slash || l->dir) && !VFS_ISDIR(got->mode))
+        return -ENOTDIR;
+    wk->cur = got;
+    wk->type = LAST_NORM;
+    return 0;
+}
+
+/* Where the walk stands is its result: the route may still refuse it; the checks of the
+ * final node (a trailing slash or W_DIRECTORY: a directory). */
+static long finish(struct walker *wk)
+{
+    struct walk *w = wk->w;
+    long r = route_enter(wk->v, wk->cur->rt, wk->flags);
+    if (r < 0)
+        return r;
+    w->dir = wk->cur;
+    w->type = wk->type;
+    w->slash = wk->slash;
+    if (wk->flags & W_PARENT)
+        return 0; /* "/" : no final component */
+    w->node = wk->cur;
+    if (wk->slash && !VFS_ISDIR(wk->cur->mode))
+        return -ENOTDIR;
+    if ((wk->flags & W_DIRECTORY) && !VFS_ISDIR(wk->cur->mode))
         return -ENOTDIR;
     return 0;
 }
 
+long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk *w)
+{
+    memset(w, 0, sizeof *w);
+    struct walker wk;
+    size_t len;
+    long r = walk_start(v, dirfd, path, flags, w, &len, &wk.cur);
+    if (r != 0)
+        return r < 0 ? r : 0;
+    wk.v = v;
+    wk.flags = flags;
+    wk.w = w;
+    wk.fr[0] = (struct frame){path, len, 0, 0};
+    wk.depth = 1;
+    wk.links = 0;
+    wk.type = path[0] == '/' ? LAST_ROOT : LAST_DOT;
+    wk.slash = 0;
+    wk.later.base = 0;
+    while (next_component(&wk)) {
+        r = wk.later.base ? step_later(&wk) : step(&wk);
+        if (r < 0)
+            return r;
+        if (r == STEP_RETURN)
+            return 0;
+        if (r == STEP_DONE)
+            break;
+    }
+    if (wk.later.base && (r = finish_later(&wk)) < 0)
+        return r;
+    return finish(&wk);
+}

@@ -5,9 +5,8 @@
  * -EAGAIN when empty and O_NONBLOCK; write of at most PIPE_BUF (4096) bytes is
  * all or nothing, a larger one may be split; -EPIPE when no reader is left (the
  * program gets the error, not SIGPIPE: the layer raises no signals); lseek and
- * the positional calls are -ESPIPE; fstat shows a FIFO.
+ * the positional calls are -ESPIPE; fstat shows a FIFO; poll as pipe_poll answers.
  *
- * (stream.c dispatches to these and holds the description for the call.)
  * A blocking read or write that cannot go on waits through env->wait on the
  * pipe's sequence word (bumped by every change) and env->wake wakes the
  * waiters: in the layer, a futex wait with the layer's lock let go, so that
@@ -33,6 +32,8 @@ static void changed(struct vfs *v, struct vpipe *p)
     if (v->env.wake)
         v->env.wake(v->env.ctx, &p->seq);
 }
+
+static const struct vfs_file_ops pipe_fops;
 
 long vfs_pipe2(struct vfs *v, int *fds, int flags)
 {
@@ -61,8 +62,8 @@ long vfs_pipe2(struct vfs *v, int *fds, int flags)
     vfs_now(v, &p->ctime);
     p->atime = p->mtime = p->ctime;
     uint32_t nb = flags & O_NONBLOCK;
-    *rd = (struct ofd){.refs = 1, .kind = OFD_PIPE, .fmode = FM_READ, .flags = O_RDONLY | nb, .pipe = p};
-    *wr = (struct ofd){.refs = 1, .kind = OFD_PIPE, .fmode = FM_WRITE, .flags = O_WRONLY | nb, .pipe = p};
+    *rd = (struct ofd){.refs = 1, .ops = &pipe_fops, .fmode = FM_READ, .flags = O_RDONLY | nb, .priv = p};
+    *wr = (struct ofd){.refs = 1, .ops = &pipe_fops, .fmode = FM_WRITE, .flags = O_WRONLY | nb, .priv = p};
     fds[0] = (int)rfd;
     fds[1] = (int)wfd;
     return 0;
@@ -77,9 +78,9 @@ fail:
 }
 
 /* The last fd of one end is gone. */
-void pipe_release(struct vfs *v, struct ofd *f)
+static void pipe_release(struct vfs *v, struct ofd *f)
 {
-    struct vpipe *p = f->pipe;
+    struct vpipe *p = f->priv;
     if (f->fmode & FM_READ)
         p->readers--;
     else
@@ -93,25 +94,25 @@ void pipe_release(struct vfs *v, struct ofd *f)
     vmem_free(v, p, sizeof *p);
 }
 
-/* Wait for the pipe to change.  The caller (io.c) holds a reference on the
- * description for the whole call, as the kernel holds the file: a close by
- * another thread meanwhile cannot free it under us.  0, or -EAGAIN if nothing
- * can wait here. */
-static long wait_change(struct vfs *v, struct ofd *f, uint32_t seen)
+/* Wait for the pipe to change.  The caller (pipe_read, pipe_write) holds a reference
+ * on the description for the whole call, as the kernel holds the file: a close by
+ * another thread meanwhile cannot free it under us.  0, or -EAGAIN if nothing can
+ * wait here. */
+static long wait_change(struct vfs *v, struct vpipe *p, uint32_t seen)
 {
     if (!v->env.wait)
         return -EAGAIN;
-    v->env.wait(v->env.ctx, &f->pipe->seq, seen);
+    v->env.wait(v->env.ctx, &p->seq, seen);
     return 0;
 }
 
-long pipe_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+static long read_some(struct vfs *v, struct ofd *f, void *buf, size_t n)
 {
     if (n == 0)
         return 0;
     if (!buf)
         return -EFAULT;
-    struct vpipe *p = f->pipe;
+    struct vpipe *p = f->priv;
     for (;;) {
         if (p->len) {
             size_t k = n < p->len ? n : p->len;
@@ -128,19 +129,19 @@ long pipe_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
             return 0;
         if (f->flags & O_NONBLOCK)
             return -EAGAIN;
-        long r = wait_change(v, f, p->seq);
+        long r = wait_change(v, p, p->seq);
         if (r < 0)
             return r;
     }
 }
 
-long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+static long write_some(struct vfs *v, struct ofd *f, const void *buf, size_t n)
 {
     if (n == 0)
         return 0;
     if (!buf)
         return -EFAULT;
-    struct vpipe *p = f->pipe;
+    struct vpipe *p = f->priv;
     if (n > (size_t)VFS_MAX_RW)
         n = VFS_MAX_RW;
     size_t done = 0;
@@ -167,15 +168,31 @@ long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
         }
         if (f->flags & O_NONBLOCK)
             return done ? (long)done : -EAGAIN;
-        long r = wait_change(v, f, p->seq);
+        long r = wait_change(v, p, p->seq);
         if (r < 0)
             return done ? (long)done : r;
     }
 }
 
-void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
+static long pipe_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
 {
-    struct vpipe *p = f->pipe;
+    f->refs++; /* it may wait: held for the call, as the kernel holds the file */
+    long r = read_some(v, f, buf, n);
+    ofd_put(v, f);
+    return r;
+}
+
+static long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+{
+    f->refs++;
+    long r = write_some(v, f, buf, n);
+    ofd_put(v, f);
+    return r;
+}
+
+static void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
+{
+    struct vpipe *p = f->priv;
     stream_stat_fill(v, st, p->ino, S_IFIFO | 0600);
     st->st_atime_sec = (uint64_t)p->atime.sec;
     st->st_atime_nsec = p->atime.nsec;
@@ -184,3 +201,36 @@ void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
     st->st_ctime_sec = (uint64_t)p->ctime.sec;
     st->st_ctime_nsec = p->ctime.nsec;
 }
+
+/* pipe_poll: the read end is readable with data in the pipe and hangs up once no writer
+ * is left; the write end is writable while PIPE_BUF bytes fit (Linux: while one of its 16
+ * page buffers is free) and in error once no reader is left */
+static uint32_t pipe_poll(struct vfs *v, struct ofd *f, int *chan)
+{
+    (void)v;
+    (void)chan;
+    struct vpipe *p = f->priv;
+    uint32_t mask = 0;
+    if (f->fmode & FM_READ) {
+        if (p->len)
+            mask |= POLLIN | POLLRDNORM;
+        if (!p->writers)
+            mask |= POLLHUP;
+    } else {
+        if (PIPE_CAP - p->len >= PIPE_BUF_ATOMIC)
+            mask |= POLLOUT | POLLWRNORM;
+        if (!p->readers)
+            mask |= POLLERR;
+    }
+    return mask;
+}
+
+static const struct vfs_file_ops pipe_fops = {
+    .read = pipe_read,
+    .write = pipe_write,
+    .readv = stream_readv,
+    .writev = stream_writev,
+    .stat = pipe_stat,
+    .poll = pipe_poll,
+    .release = pipe_release,
+};

@@ -19,23 +19,10 @@
  * _SC_NPROCESSORS_ONLN, Python's os.cpu_count), as sched_getaffinity is refused.
  * Anything else under /proc is ENOENT, creating included (procfs has no negative
  * entries).  As procfs shows them: st_size 0 and st_blksize 1024, files 0444 and
- * /proc 0555 owned by root, seeks SET and CUR only (io.c). */
+ * /proc 0555 owned by root, seeks SET and CUR only (proc_seek), no fsync, no mmap. */
 #include "vfs_int.h"
 
 enum { PROC_LOADAVG = 1, PROC_STAT };
-
-size_t fmt_u64(char *out, uint64_t x)
-{
-    char tmp[20];
-    size_t n = 0, len = 0;
-    do {
-        tmp[n++] = (char)('0' + x % 10);
-        x /= 10;
-    } while (x);
-    while (n)
-        out[len++] = tmp[--n];
-    return len;
-}
 
 static size_t put(char *out, size_t pos, const char *s)
 {
@@ -80,7 +67,7 @@ static long add_link(struct vfs *v, struct vnode *dir, const char *name, const c
     return 0;
 }
 
-long proc_populate(struct vfs *v, struct route *rt, const char *exe)
+static long proc_populate(struct vfs *v, struct route *rt, const char *exe)
 {
     size_t exelen = 0;
     if (exe) {
@@ -159,24 +146,10 @@ static long proc_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uin
     return (long)len;
 }
 
-static void proc_drop(struct vfs *v, struct vnode *n)
-{
-    if ((n->flags & VN_OWN_DATA) && n->data)
-        vmem_free(v, (void *)n->data, n->size + 1);
-    n->data = 0;
-}
-
-const struct vfs_backend vfs_proc_backend = {
-    .kind = RT_PROC,
-    .read = proc_read,
-    .drop = proc_drop,
-    .perm_only = 1,
-};
-
 /* -- the fd directory ---------------------------------------------------------- */
 
 /* fd/N's node (kept as an entry of the directory, one per number ever looked up) */
-struct vnode *proc_fd_node(struct vfs *v, struct vnode *dir, int fd)
+static struct vnode *proc_fd_node(struct vfs *v, struct vnode *dir, int fd)
 {
     char name[12];
     size_t len = fmt_u64(name, (uint64_t)fd);
@@ -191,7 +164,7 @@ struct vnode *proc_fd_node(struct vfs *v, struct vnode *dir, int fd)
 }
 
 /* "N": an open fd, in decimal without leading zeros, as procfs's name_to_int reads it */
-long proc_lookup(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out)
+static long fd_lookup(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out)
 {
     *out = 0;
     if (len == 0 || len > 4 || (len > 1 && name[0] == '0'))
@@ -208,41 +181,77 @@ long proc_lookup(struct vfs *v, struct vnode *dir, const char *name, size_t len,
     return *out ? 0 : -ENOMEM;
 }
 
-long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **target)
+/* -- the backend's table ---------------------------------------------------------- */
+
+/* procfs has no negative entries: a name that is not there cannot be made either */
+static long proc_lookup(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out,
+                        int *final)
+{
+    *final = 1;
+    if (dir->flags & VN_FDDIR)
+        return fd_lookup(v, dir, name, len, out);
+    *out = node_child(v, dir, name, len);
+    return *out ? 0 : -ENOENT;
+}
+
+/* fd/N leads to what fd N is open on */
+static long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **target)
 {
     struct ofd *f = fd_get(v, link->arg);
     if (!f)
         return -ENOENT; /* closed since it was looked up */
-    struct vnode *n = f->kind == OFD_STDIO ? v->chan_node[f->chan] : f->node;
+    struct vnode *n = ofd_link_node(v, f);
     if (!n)
         return -ENOENT;
     *target = n;
     return 0;
 }
 
-/* the link's text into buf (not NUL-terminated); its length */
-long proc_readlink(struct vfs *v, const struct vnode *link, char *buf, size_t size)
+/* fd/N's text: the path of what fd N is open on, or the name it gives itself (a channel's
+ * "pipe:[N]") */
+static long proc_readlink(struct vfs *v, const struct vnode *link, char *buf, size_t size)
 {
     struct vnode *n;
     long r = proc_follow(v, link, &n);
     if (r < 0)
         return r;
-    if (n->rt->kind == RT_CHAN) {
-        if (size < 32)
-            return -ENAMETOOLONG;
-        size_t pos = put(buf, 0, "pipe:[");
-        pos += fmt_u64(buf + pos, n->ino);
-        return (long)put(buf, pos, "]");
-    }
+    if (n->rt->ops->dname)
+        return n->rt->ops->dname(v, n, buf, size);
     r = node_path(v, n, buf, size, 1);
     return r < 0 ? r : r - 1;
 }
 
-void proc_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
+/* the open fds: fd k is at position k + 2 (as procfs numbers them) */
+static long fd_readdir(struct vfs *v, struct vnode *dir, struct dirlist *d, uint64_t *pos)
+{
+    for (uint64_t fd = *pos - VFS_DIR_FIRST; *pos >= VFS_DIR_FIRST && fd < (uint64_t)v->fd_limit; fd++) {
+        if (!fd_get(v, (int)fd))
+            continue;
+        struct vnode *link = proc_fd_node(v, dir, (int)fd);
+        if (!link)
+            return -ENOMEM;
+        if (!dirlist_emit(d, link->ino, (int64_t)fd + 3, VFS_DT_LNK, link->name, link->namelen))
+            return VFS_DIR_FULL;
+        *pos = fd + 3;
+    }
+    *pos = VFS_DIR_FIRST + (uint64_t)v->fd_limit;
+    return 0;
+}
+
+static long proc_readdir(struct vfs *v, struct vnode *dir, struct dirlist *d, uint64_t *pos)
+{
+    if (dir->flags & VN_FDDIR)
+        return fd_readdir(v, dir, d, pos);
+    return dir_list(v, dir, d, pos);
+}
+
+/* as procfs shows them: st_size 0 (the fd directory: the number of open fds, as newer
+ * kernels show), st_blksize 1024; an fd link's mode shows the fd's access */
+static void proc_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
 {
     st->st_blksize = 1024;
     st->st_size = 0;
-    if (n->flags & VN_FDDIR) { /* newer kernels show the number of open fds */
+    if (n->flags & VN_FDDIR) {
         for (int fd = 0; fd < v->fd_limit; fd++)
             st->st_size += fd_get(v, fd) != 0;
     }
@@ -255,4 +264,59 @@ void proc_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
             perm |= 0300;
         st->st_mode = S_IFLNK | perm;
     }
+}
+
+/* seq_files: SEEK_SET and SEEK_CUR only */
+static long proc_seek(struct vfs *v, struct ofd *f, int64_t off, int whence)
+{
+    (void)v;
+    if (whence != SEEK_SET && whence != SEEK_CUR)
+        return -EINVAL;
+    return node_seek(f, off, whence);
+}
+
+/* proc_reg_mmap: EIO for its files; the directories do not map at all */
+static long proc_mmap(struct vfs *v, const struct vnode *n)
+{
+    (void)v;
+    return VFS_ISREG(n->mode) ? -EIO : -ENODEV;
+}
+
+static void proc_drop(struct vfs *v, struct vnode *n)
+{
+    if ((n->flags & VN_OWN_DATA) && n->data)
+        vmem_free(v, (void *)n->data, n->size + 1);
+    n->data = 0;
+}
+
+/* No fsync (EINVAL): procfs has none. */
+const struct vfs_backend vfs_proc_backend = {
+    .lookup = proc_lookup,
+    .follow = proc_follow,
+    .readlink = proc_readlink,
+    .stat = proc_stat,
+    .read = proc_read,
+    .seek = proc_seek,
+    .readdir = proc_readdir,
+    .mmap = proc_mmap,
+    .drop = proc_drop,
+    .perm_only = 1,
+};
+
+long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char *exe)
+{
+    if (!v || pid == 0 || pid > 4194304 /* PID_MAX_LIMIT */)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_proc_backend, 0555, &rt);
+    if (r < 0)
+        return r;
+    rt->global_links = 1;
+    rt->pid = pid;
+    r = proc_populate(v, rt, exe);
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    return route_attach(v, rt);
 }

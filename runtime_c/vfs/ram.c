@@ -108,6 +108,14 @@ static long ram_truncate(struct vfs *v, struct vnode *n, uint64_t len)
     return 0;
 }
 
+/* blocks: what the file holds, not its size (a file grown by ftruncate is a hole) */
+static void ram_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
+{
+    (void)v;
+    if (VFS_ISREG(n->mode))
+        st->st_blocks = (int64_t)(((n->used + 4095) / 4096) * 8);
+}
+
 static long ram_create(struct vfs *v, struct route *rt, uint32_t mode, struct vnode **out)
 {
     if (rt->nodes >= RAM_MAX_NODES)
@@ -132,4 +140,23 @@ static void ram_drop(struct vfs *v, struct vnode *n)
 }
 
 const struct vfs_backend vfs_ram_backend = {
-    .kind = RT_RAM, .read = ram_read, .write = ram_write, .truncate = ram_truncate, .create = ram_create, .drop = ram_drop};
+    .stat = ram_stat,
+    .read = ram_read,
+    .write = ram_write,
+    .truncate = ram_truncate,
+    .fsync = vfs_fsync_noop,
+    .create = ram_create,
+    .drop = ram_drop,
+};
+
+long vfs_mount_ram(struct vfs *v, const char *prefix, size_t cap)
+{
+    if (!v)
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_ram_backend, 01777, &rt);
+    if (r < 0)
+        return r;
+    rt->cap = cap;
+    return route_attach(v, rt);
+}

@@ -1,10 +1,15 @@
-/* Routes: vfs_mount_tar, vfs_mount_ram, vfs_mount_origin, vfs_pin_sha256,
- * vfs_mount_deny, vfs_mount_dev, vfs_mount_proc; the skeleton (the read-only directories leading to route
- * prefixes, on which routes are mounted); skel_of (the skeleton directory at a
- * node's place, which is how longest-prefix routing happens during a walk),
- * resolve_skel (what the namespace shows at a skeleton directory: "..", out of a
- * route), vfs_root, and node_path (a node's absolute path, for getcwd). */
+/* The namespace: routes and the skeleton they are mounted on.  route_new, route_attach and
+ * route_discard (what each backend's vfs_mount_* calls: the backends know the namespace,
+ * the namespace knows them only by their ops tables), route_at; the skeleton (the
+ * read-only directories leading to route prefixes, on which routes are mounted); skel_of
+ * (the skeleton directory at a node's place, which is how longest-prefix routing happens
+ * during a walk), resolve_skel (what the namespace shows at a skeleton directory: "..",
+ * out of a route), ns_parent (where ".." leads), vfs_root, and node_path (a node's
+ * absolute path, for getcwd and /proc/self/fd). */
 #include "vfs_int.h"
+
+/* The skeleton's directories: read-only, and kept in memory (fsync has nothing to do). */
+const struct vfs_backend vfs_skel_backend = {.fsync = vfs_fsync_noop};
 
 /* "/" or "/a/b": absolute, no trailing slash, no empty, "." or ".." components */
 static long check_prefix(const char *prefix, size_t *lenp)
@@ -69,8 +74,8 @@ static long skel_node(struct vfs *v, const char *prefix, size_t len, int create,
     return 0;
 }
 
-static long route_new(struct vfs *v, const char *prefix, int kind, const struct vfs_backend *ops,
-                      uint32_t rootmode, struct route **out)
+long route_new(struct vfs *v, const char *prefix, const struct vfs_backend *ops, uint32_t rootmode,
+               struct route **out)
 {
     size_t len;
     long r = check_prefix(prefix, &len);
@@ -82,7 +87,6 @@ static long route_new(struct vfs *v, const char *prefix, int kind, const struct 
     struct route *rt = vmem_zalloc(v, sizeof *rt);
     if (!rt)
         return -ENOMEM;
-    rt->kind = kind;
     rt->ops = ops;
     rt->dev = v->next_dev++;
     rt->prefix = vmem_alloc(v, len + 1);
@@ -101,8 +105,7 @@ static long route_new(struct vfs *v, const char *prefix, int kind, const struct 
     return 0;
 }
 
-/* Frees a route that could not be mounted (its nodes are not linked anywhere else). */
-static void route_discard(struct vfs *v, struct route *rt)
+void route_discard(struct vfs *v, struct route *rt)
 {
     struct vnode *n = v->all, *next;
     for (; n; n = next) {
@@ -112,13 +115,18 @@ static void route_discard(struct vfs *v, struct route *rt)
             node_destroy(v, n);
         }
     }
-    if (rt->url)
-        vmem_free(v, rt->url, rt->urllen + 1);
+    route_free(v, rt);
+}
+
+void route_free(struct vfs *v, struct route *rt)
+{
+    if (rt->ops->unmount)
+        rt->ops->unmount(v, rt);
     vmem_free(v, rt->prefix, rt->prefixlen + 1);
     vmem_free(v, rt, sizeof *rt);
 }
 
-static long route_attach(struct vfs *v, struct route *rt)
+long route_attach(struct vfs *v, struct route *rt)
 {
     struct vnode *s;
     long r = skel_node(v, rt->prefix, rt->prefixlen, 1, &s);
@@ -139,157 +147,16 @@ static long route_attach(struct vfs *v, struct route *rt)
     return 0;
 }
 
-long vfs_mount_tar(struct vfs *v, const char *prefix, const void *tar, size_t size, const char *subdir)
+long route_at(struct vfs *v, const char *prefix, struct route **out)
 {
-    if (!v || (!tar && size))
-        return -EINVAL;
-    struct route *rt;
-    long r = route_new(v, prefix, RT_TAR, &vfs_tar_backend, 0755, &rt);
-    if (r < 0)
-        return r;
-    rt->image = tar;
-    rt->image_size = size;
-    r = tar_index(v, rt, subdir ? subdir : "");
-    if (r < 0) {
-        route_discard(v, rt);
-        return r;
-    }
-    return route_attach(v, rt);
-}
-
-long vfs_mount_ram(struct vfs *v, const char *prefix, size_t cap)
-{
-    if (!v)
-        return -EINVAL;
-    struct route *rt;
-    long r = route_new(v, prefix, RT_RAM, &vfs_ram_backend, 01777, &rt);
-    if (r < 0)
-        return r;
-    rt->cap = cap;
-    return route_attach(v, rt);
-}
-
-long vfs_mount_origin(struct vfs *v, const char *prefix, const char *url_prefix)
-{
-    if (!v || !url_prefix)
-        return -EINVAL;
-    size_t ulen = 0;
-    while (url_prefix[ulen])
-        if (++ulen >= VFS_PATH_MAX)
-            return -EINVAL;
-    struct route *rt;
-    long r = route_new(v, prefix, RT_ORIGIN, &vfs_origin_backend, 0555, &rt);
-    if (r < 0)
-        return r;
-    rt->url = vmem_alloc(v, ulen + 1);
-    if (!rt->url) {
-        route_discard(v, rt);
-        return -ENOMEM;
-    }
-    memcpy(rt->url, url_prefix, ulen + 1);
-    rt->urllen = ulen;
-    return route_attach(v, rt);
-}
-
-long vfs_mount_deny(struct vfs *v, const char *prefix)
-{
-    if (!v)
-        return -EINVAL;
-    struct route *rt;
-    long r = route_new(v, prefix, RT_DENY, &vfs_ro_backend, 0, &rt);
-    if (r < 0)
-        return r;
-    return route_attach(v, rt);
-}
-
-long vfs_mount_dev(struct vfs *v, const char *prefix)
-{
-    if (!v)
-        return -EINVAL;
-    struct route *rt;
-    long r = route_new(v, prefix, RT_DEV, &vfs_dev_backend, 0755, &rt);
-    if (r < 0)
-        return r;
-    rt->global_links = 1;
-    r = dev_populate(v, rt);
-    if (r < 0) {
-        route_discard(v, rt);
-        return r;
-    }
-    return route_attach(v, rt);
-}
-
-long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char *exe)
-{
-    if (!v || pid == 0 || pid > 4194304 /* PID_MAX_LIMIT */)
-        return -EINVAL;
-    struct route *rt;
-    long r = route_new(v, prefix, RT_PROC, &vfs_proc_backend, 0555, &rt);
-    if (r < 0)
-        return r;
-    rt->global_links = 1;
-    rt->pid = pid;
-    r = proc_populate(v, rt, exe);
-    if (r < 0) {
-        route_discard(v, rt);
-        return r;
-    }
-    return route_attach(v, rt);
-}
-
-long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, const uint8_t hash[32])
-{
-    if (!v || !relpath || !hash)
-        return -EINVAL;
     size_t len;
     long r = check_prefix(prefix, &len);
     if (r < 0)
         return r;
     struct vnode *s;
-    if (skel_node(v, prefix, len, 0, &s) < 0 || !s->mount || s->mount->kind != RT_ORIGIN)
+    if (skel_node(v, prefix, len, 0, &s) < 0 || !s->mount)
         return -ENOENT;
-    struct route *rt = s->mount;
-    /* normalized: components joined by one '/', no "." (".." refused) */
-    char *buf = v->scratch;
-    size_t n = 0, i = 0;
-    while (relpath[i]) {
-        while (relpath[i] == '/')
-            i++;
-        size_t j = i;
-        while (relpath[j] && relpath[j] != '/')
-            j++;
-        if (j == i)
-            break;
-        if (j - i == 1 && relpath[i] == '.') {
-            i = j;
-            continue;
-        }
-        if ((j - i == 2 && relpath[i] == '.' && relpath[i + 1] == '.') || j - i > VFS_NAME_MAX)
-            return -EINVAL;
-        if (n + (j - i) + 1 >= VFS_PATH_MAX)
-            return -ENAMETOOLONG;
-        if (n)
-            buf[n++] = '/';
-        memcpy(buf + n, relpath + i, j - i);
-        n += j - i;
-        i = j;
-    }
-    if (n == 0)
-        return -EINVAL;
-    struct vfs_pin *p = vmem_zalloc(v, sizeof *p);
-    char *path = vmem_alloc(v, n + 1);
-    if (!p || !path) {
-        vmem_free(v, p, sizeof *p);
-        vmem_free(v, path, n + 1);
-        return -ENOMEM;
-    }
-    memcpy(path, buf, n);
-    path[n] = 0;
-    p->path = path;
-    p->len = n;
-    memcpy(p->hash, hash, 32);
-    p->next = rt->pins;
-    rt->pins = p;
+    *out = s->mount;
     return 0;
 }
 
@@ -302,7 +169,7 @@ struct vnode *vfs_root(struct vfs *v)
 struct vnode *skel_of(struct vfs *v, const struct vnode *n)
 {
     const struct route *rt = n->rt;
-    if (rt->kind == RT_SKEL)
+    if (route_is_skel(v, rt))
         return (struct vnode *)n;
     struct vnode *mp = rt->mountpoint;
     if (!mp)
@@ -340,12 +207,12 @@ struct vnode *resolve_skel(struct vfs *v, struct vnode *s)
         chain[d++] = a;
         a = a->parent;
     }
-    if (a->mount->kind == RT_DENY)
-        return d ? s : a->mount->root;
+    if (route_enter(v, a->mount, 0) < 0)
+        return d ? s : a->mount->root; /* nothing of that route is shown */
     struct vnode *pos = a->mount->root;
     while (d--) {
         struct vnode *sc = (struct vnode *)chain[d];
-        if (pos->rt->kind == RT_SKEL) {
+        if (route_is_skel(v, pos->rt)) {
             pos = sc;
             continue;
         }
@@ -355,12 +222,26 @@ struct vnode *resolve_skel(struct vfs *v, struct vnode *s)
     return pos;
 }
 
+/* The directory ".." of n leads to: its parent inside its route; at a route's root, the
+ * directory holding the route's prefix (unless the route confines the walk: a symlink's
+ * target never leaves its image); at "/", "/" itself. */
+struct vnode *ns_parent(struct vfs *v, struct vnode *n, const struct route *confine)
+{
+    if (!route_is_skel(v, n->rt) && n != n->rt->root)
+        return n->parent ? n->parent : n;
+    if (n->rt == confine)
+        return n;
+    struct vnode *s = route_is_skel(v, n->rt) ? n : n->rt->mountpoint;
+    if (s == v->skel_root)
+        return n;
+    return resolve_skel(v, s->parent);
+}
+
 /* n's absolute path in the namespace, NUL-terminated; returns its length with the
  * NUL, -ENOENT for a removed node (or, with deleted, its old path followed by
  * " (deleted)", as /proc/self/fd shows it), -ENAMETOOLONG. */
 int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size, int deleted)
 {
-    (void)v;
     static const char mark[] = " (deleted)";
     size_t room = deleted ? sizeof mark - 1 : 0; /* kept free at the end for the mark */
     int dead = 0;
@@ -375,9 +256,9 @@ int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size, int 
             dead = 1;
         }
         const struct vnode *up;
-        if (n->rt->kind != RT_SKEL && n == n->rt->root)
+        if (!route_is_skel(v, n->rt) && n == n->rt->root)
             n = n->rt->mountpoint; /* a route's root: its place is its mount point's */
-        if (n->rt->kind == RT_SKEL && n->parent == n)
+        if (route_is_skel(v, n->rt) && n->parent == n)
             break; /* the skeleton's root: "/" */
         up = n->parent;
         if (!up)

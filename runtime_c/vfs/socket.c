@@ -7,7 +7,8 @@
  * local daemon (a sound server, a message bus, syslog) sees is a machine where
  * the daemon is not running.
  *
- * Reads and writes are -ENOTCONN; lseek -ESPIPE; fstat shows a socket.  Socket
+ * Reads and writes are -ENOTCONN; lseek -ESPIPE; fstat shows a socket; poll shows it
+ * writable, and a stream or seqpacket socket hung up, as unix_poll does.  Socket
  * options at SOL_SOCKET are accepted (getsockopt answers SO_TYPE, SO_ERROR and
  * SO_DOMAIN; others -ENOPROTOOPT). */
 #include "vfs_int.h"
@@ -24,6 +25,8 @@
 #define SO_ERROR_ 4
 #define SO_DOMAIN_ 39
 #define UNIX_PATH_MAX_ 108
+
+static const struct vfs_file_ops socket_fops;
 
 long vfs_socket_unix(struct vfs *v, int type, int protocol)
 {
@@ -44,7 +47,7 @@ long vfs_socket_unix(struct vfs *v, int type, int protocol)
         vmem_free(v, f, sizeof *f);
         return fd;
     }
-    f->kind = OFD_SOCKET;
+    f->ops = &socket_fops;
     f->chan = base;           /* the socket's type */
     f->fmode = FM_READ | FM_WRITE;
     f->flags = O_RDWR | ((type & SOCK_NONBLOCK_) ? O_NONBLOCK : 0);
@@ -58,7 +61,7 @@ static long socket_of(struct vfs *v, int fd, struct ofd **out)
     struct ofd *f = fd_get(v, fd);
     if (!f)
         return -EBADF;
-    if (f->kind != OFD_SOCKET)
+    if (f->ops != &socket_fops)
         return -ENOTSOCK;
     *out = f;
     return 0;
@@ -138,7 +141,38 @@ long vfs_getsockopt(struct vfs *v, int fd, int level, int name, void *val, uint3
     return 0;
 }
 
-void socket_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
+static void socket_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 {
     stream_stat_fill(v, st, f->pos, S_IFSOCK | 0777);
 }
+
+static long socket_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+{
+    (void)v, (void)f, (void)buf, (void)n;
+    return -ENOTCONN;
+}
+
+static long socket_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+{
+    (void)v, (void)f, (void)buf, (void)n;
+    return -ENOTCONN;
+}
+
+/* unix_poll of a socket that is connected to nothing: writable (its buffer is empty), and
+ * a stream or seqpacket socket in state CLOSE has hung up */
+static uint32_t socket_poll(struct vfs *v, struct ofd *f, int *chan)
+{
+    (void)v;
+    (void)chan;
+    uint32_t mask = POLLOUT | POLLWRNORM | POLLWRBAND;
+    return f->chan == SOCK_DGRAM_ ? mask : mask | POLLHUP;
+}
+
+static const struct vfs_file_ops socket_fops = {
+    .read = socket_read,
+    .write = socket_write,
+    .readv = stream_readv,
+    .writev = stream_writev,
+    .stat = socket_stat,
+    .poll = socket_poll,
+};

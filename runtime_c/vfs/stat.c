@@ -2,8 +2,9 @@
  * (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW), statx, faccessat/faccessat2,
  * readlinkat; node_stat fills a struct stat.  Every file is owned by the
  * virtual user but root's devices and /proc files; a directory's size is
- * tmpfs's (40 + 20 per entry); blocks are counted in 4 KiB pages; /proc shows
- * what procfs shows (proc_stat).  The layouts of vfs.h's structures are checked
+ * tmpfs's (40 + 20 per entry); blocks are counted in 4 KiB pages; a backend
+ * changes what differs (vfs_backend.stat: /proc shows what procfs shows, the RAM
+ * disk counts the bytes a file holds).  The layouts of vfs.h's structures are checked
  * here against the kernel's headers. */
 #include <asm/stat.h>
 #include <linux/stat.h>
@@ -51,10 +52,8 @@ void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
         st->st_size = (int64_t)dir_size(n);
     } else {
         st->st_size = (int64_t)n->size;
-        if (VFS_ISREG(n->mode)) {
-            uint64_t bytes = n->rt->kind == RT_RAM ? n->used : n->size;
-            st->st_blocks = (int64_t)(((bytes + 4095) / 4096) * 8);
-        }
+        if (VFS_ISREG(n->mode))
+            st->st_blocks = (int64_t)(((n->size + 4095) / 4096) * 8);
     }
     st->st_atime_sec = (uint64_t)n->atime.sec;
     st->st_atime_nsec = n->atime.nsec;
@@ -62,8 +61,8 @@ void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
     st->st_mtime_nsec = n->mtime.nsec;
     st->st_ctime_sec = (uint64_t)n->ctime.sec;
     st->st_ctime_nsec = n->ctime.nsec;
-    if (n->rt->kind == RT_PROC)
-        proc_stat(v, n, st);
+    if (n->rt->ops->stat)
+        n->rt->ops->stat(v, n, st); /* what the backend shows otherwise */
 }
 
 long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st)
@@ -73,14 +72,11 @@ long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st)
         return -EBADF;
     if (!st)
         return -EFAULT;
-    if (f->kind != OFD_NODE)
-        stream_stat(v, f, st);
-    else
-        node_stat(v, f->node, st);
+    f->ops->stat(v, f, st);
     return 0;
 }
 
-/* the file a (dirfd, path, AT_* flags) names: stdio channels and pipes (empty path) in *chan */
+/* the file a (dirfd, path, AT_* flags) names: a description with no node (empty path) in *chan */
 static long stat_target(struct vfs *v, int dirfd, const char *path, int flags, struct vnode **node,
                         struct ofd **chan)
 {
@@ -94,7 +90,7 @@ static long stat_target(struct vfs *v, int dirfd, const char *path, int flags, s
         struct ofd *f = fd_get(v, dirfd);
         if (!f)
             return -EBADF;
-        if (f->kind != OFD_NODE)
+        if (!f->node)
             *chan = f;
         else
             *node = f->node;
@@ -122,7 +118,7 @@ long vfs_newfstatat(struct vfs *v, int dirfd, const char *path, struct vfs_stat 
     if (!st)
         return -EFAULT;
     if (chan)
-        stream_stat(v, chan, st);
+        chan->ops->stat(v, chan, st);
     else
         node_stat(v, n, st);
     return 0;
@@ -147,7 +143,7 @@ long vfs_statx(struct vfs *v, int dirfd, const char *path, int flags, uint32_t m
         return -EFAULT;
     struct vfs_stat st;
     if (chan)
-        stream_stat(v, chan, &st);
+        chan->ops->stat(v, chan, &st);
     else
         node_stat(v, n, &st);
     memset(stx, 0, sizeof *stx);
@@ -189,7 +185,7 @@ long vfs_faccessat2(struct vfs *v, int dirfd, const char *path, int mode, int fl
     if (r < 0)
         return r;
     if (chan)
-        return (mode & MAY_X) ? -EACCES : 0; /* a pipe, 0600 */
+        return (mode & MAY_X) ? -EACCES : 0; /* a stream: checked as a pipe, 0600 */
     r = vfs_permission(v, n, mode);
     if (r == 0 && (mode & MAY_W) && route_rofs(n->rt) && !VFS_ISSPECIAL(n->mode))
         r = -EROFS; /* "report a read-only filesystem too" (not for devices and FIFOs) */
@@ -218,8 +214,8 @@ long vfs_readlinkat(struct vfs *v, int dirfd, const char *path, char *buf, int n
         return -EFAULT;
     const char *text = (const char *)node->data;
     size_t size = node->size;
-    if (node->flags & VN_MAGIC) { /* made now: what the fd is open on */
-        r = proc_readlink(v, node, v->scratch, VFS_PATH_MAX);
+    if (node->flags & VN_MAGIC) { /* made now by its backend (/proc/self/fd/N: what the fd is open on) */
+        r = node->rt->ops->readlink(v, node, v->scratch, VFS_PATH_MAX);
         if (r < 0)
             return r;
         text = v->scratch;

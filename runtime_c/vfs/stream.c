@@ -1,63 +1,41 @@
-/* Open descriptions with no node behind them: the stdio channels, pipes and
- * unconnected sockets.  Their reads, writes and fstat go through here, and so
- * do the vectored forms, alike for all three: readv fills the first non-empty
- * buffer only (a short read, as a pipe may give), writev stops at the first
- * short write. */
+/* What the descriptions with no node behind them share — the stdio channels, pipes and
+ * sockets: their vectored reads and writes, alike for all (readv fills the first non-empty
+ * buffer only, a short read as a pipe may give; writev stops at the first short write),
+ * and what fstat shows of an inode of the picoprocess's own.  Each kind's table (struct
+ * vfs_file_ops) names these; nothing here knows the kinds. */
 #include "vfs_int.h"
 
-long stream_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+long stream_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total)
 {
-    if (f->kind == OFD_STDIO)
-        return stdio_read(v, f, buf, n);
-    if (f->kind == OFD_SOCKET)
-        return -ENOTCONN;
-    f->refs++; /* a pipe's read may wait (pipe.c): held for the call, as the kernel holds the file */
-    long r = pipe_read(v, f, buf, n);
-    ofd_put(v, f);
-    return r;
-}
-
-long stream_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
-{
-    if (f->kind == OFD_STDIO)
-        return stdio_write(v, f, buf, n);
-    if (f->kind == OFD_SOCKET)
-        return -ENOTCONN;
-    f->refs++;
-    long r = pipe_write(v, f, buf, n);
-    ofd_put(v, f);
-    return r;
-}
-
-long stream_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
-{
+    (void)total;
     for (int i = 0; i < cnt; i++)
         if (iov[i].iov_len)
-            return stream_read(v, f, iov[i].iov_base, iov[i].iov_len);
+            return f->ops->read(v, f, iov[i].iov_base, iov[i].iov_len);
     return 0;
 }
 
-long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt)
+long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total)
 {
-    long total = 0;
+    (void)total;
+    long done = 0;
     for (int i = 0; i < cnt; i++) {
         if (!iov[i].iov_len)
             continue;
         size_t want = iov[i].iov_len;
-        if (want > (size_t)(VFS_MAX_RW - total))
-            want = (size_t)(VFS_MAX_RW - total);
-        long n = stream_write(v, f, iov[i].iov_base, want);
+        if (want > (size_t)(VFS_MAX_RW - done))
+            want = (size_t)(VFS_MAX_RW - done);
+        long n = f->ops->write(v, f, iov[i].iov_base, want);
         if (n < 0)
-            return total ? total : n;
-        total += n;
-        if ((size_t)n < iov[i].iov_len || total >= VFS_MAX_RW)
+            return done ? done : n;
+        done += n;
+        if ((size_t)n < iov[i].iov_len || done >= VFS_MAX_RW)
             break;
     }
-    return total;
+    return done;
 }
 
-/* What fstat shows of a pipe or a socket: an inode of the picoprocess's own
- * (its device is the stdio channels'), owned by the virtual user. */
+/* What fstat shows of a pipe or a socket: an inode of the picoprocess's own (its device
+ * is the stdio channels'), owned by the virtual user. */
 void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t ino, uint32_t mode)
 {
     memset(st, 0, sizeof *st);
@@ -68,14 +46,4 @@ void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t ino, uint32_t
     st->st_uid = v->uid;
     st->st_gid = v->gid;
     st->st_blksize = 4096;
-}
-
-void stream_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
-{
-    if (f->kind == OFD_PIPE)
-        pipe_stat(v, f, st);
-    else if (f->kind == OFD_SOCKET)
-        socket_stat(v, f, st);
-    else
-        stdio_stat(v, f, st);
 }

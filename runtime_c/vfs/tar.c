@@ -326,38 +326,31 @@ struct member {
     uint32_t mtime_nsec;
 };
 
-static long add_member(struct vfs *v, struct route *rt, const struct member *m)
+/* An implicit directory (made for a member that needed it, or the image's root) becomes
+ * the member that names it: its mode and time are the member's. */
+static void claim_dir(struct vnode *dir, const struct member *m)
 {
-    struct comps c;
-    if (comps_init(&c, m->name[0], m->name[1]) < 0)
-        return -EINVAL;
+    dir->flags &= ~VN_IMPLICIT;
+    dir->mode = S_IFDIR | (m->mode & VFS_PERM_MASK);
+    dir->mtime.sec = m->mtime;
+    dir->mtime.nsec = m->mtime_nsec;
+    dir->atime = dir->ctime = dir->mtime;
+}
+
+/* The directory a member goes in, the ones it needs made (implicit, 0755, time 0), and its
+ * last component in *last: 0, or -EINVAL (a file used as a directory, a bad name) / -ENOMEM. */
+static long member_dir(struct vfs *v, struct route *rt, struct comps *c, struct seg first, struct vnode **out,
+                       struct seg *last)
+{
     struct vnode *dir = rt->root;
-    struct seg s, next;
-    int r = comp_next(&c, &s);
-    if (r < 0)
-        return -EINVAL;
-    int isdir = m->type == '5';
-    uint32_t perm = m->mode & VFS_PERM_MASK;
-    if (r == 0) {
-        /* "./": the image's root */
-        if (!isdir)
-            return -EINVAL;
-        if (!(dir->flags & VN_IMPLICIT))
-            return -EINVAL;
-        dir->flags &= ~VN_IMPLICIT;
-        dir->mode = S_IFDIR | perm;
-        dir->mtime.sec = m->mtime;
-        dir->mtime.nsec = m->mtime_nsec;
-        dir->atime = dir->ctime = dir->mtime;
-        return 0;
-    }
+    struct seg s = first, next;
     for (;;) {
-        r = comp_next(&c, &next);
+        int r = comp_next(c, &next);
         if (r < 0)
             return -EINVAL;
-        struct vnode *ch = node_child(v, dir, s.p, s.len);
         if (r == 0)
             break;
+        struct vnode *ch = node_child(v, dir, s.p, s.len);
         if (!ch) {
             ch = node_new_untimed(v, rt, S_IFDIR | 0755); /* time 0 */
             if (!ch)
@@ -371,48 +364,31 @@ static long add_member(struct vfs *v, struct route *rt, const struct member *m)
         dir = ch;
         s = next;
     }
-    struct vnode *old = node_child(v, dir, s.p, s.len);
-    if (old) {
-        if (!(isdir && VFS_ISDIR(old->mode) && (old->flags & VN_IMPLICIT)))
-            return -EINVAL; /* colliding names */
-        old->flags &= ~VN_IMPLICIT;
-        old->mode = S_IFDIR | perm;
-        old->mtime.sec = m->mtime;
-        old->mtime.nsec = m->mtime_nsec;
-        old->atime = old->ctime = old->mtime;
-        return 0;
+    *out = dir;
+    *last = s;
+    return 0;
+}
+
+static uint32_t member_fmt(int type)
+{
+    switch (type) {
+    case '5': return S_IFDIR;
+    case '2': return S_IFLNK;
+    case '3': return S_IFCHR;
+    case '4': return S_IFBLK;
+    case '6': return S_IFIFO;
+    default: return S_IFREG;
     }
-    uint32_t fmt;
-    switch (m->type) {
-    case '5': fmt = S_IFDIR; break;
-    case '2': fmt = S_IFLNK; break;
-    case '3': fmt = S_IFCHR; break;
-    case '4': fmt = S_IFBLK; break;
-    case '6': fmt = S_IFIFO; break;
-    default: fmt = S_IFREG; break;
-    }
-    struct vnode *target = 0;
-    if (m->type == '1') {
-        int err;
-        struct seg none = {0, 0};
-        target = find_path(v, rt->root, m->link, none, &err);
-        if (!target || !VFS_ISREG(target->mode))
-            return -EINVAL;
-    }
-    if (fmt == S_IFLNK)
-        perm = 0777; /* as Linux shows every symlink */
-    struct vnode *n = node_new_untimed(v, rt, fmt | perm); /* its times are the member's */
-    if (!n)
-        return -ENOMEM;
-    n->mtime.sec = m->mtime;
-    n->mtime.nsec = m->mtime_nsec;
-    n->atime = n->ctime = n->mtime;
-    node_set_name(v, n, s.p, s.len, 0);
+}
+
+/* What the new node holds: a symlink's target, a hard link's file (its inode), a regular
+ * file's bytes in the image. */
+static long member_content(struct route *rt, const struct member *m, struct vnode *target, struct vnode *n)
+{
     if (m->type == '2') {
-        if (m->link.len == 0 || m->link.len >= VFS_PATH_MAX || field_len((const uint8_t *)m->link.p, m->link.len) != m->link.len) {
-            node_destroy(v, n);
+        if (m->link.len == 0 || m->link.len >= VFS_PATH_MAX ||
+            field_len((const uint8_t *)m->link.p, m->link.len) != m->link.len)
             return -EINVAL;
-        }
         n->data = (const uint8_t *)m->link.p;
         n->size = m->link.len;
     } else if (target) {
@@ -425,13 +401,71 @@ static long add_member(struct vfs *v, struct route *rt, const struct member *m)
         n->atime = target->atime;
         n->ctime = target->ctime;
         n->nlink = ++target->nlink;
-    } else if (fmt == S_IFREG) {
+    } else if (VFS_ISREG(n->mode)) {
         n->data = rt->image + m->data_off;
         n->data_off = m->data_off;
         n->size = m->size;
     }
+    return 0;
+}
+
+/* A new node for member m, named s, in dir. */
+static long member_node(struct vfs *v, struct route *rt, const struct member *m, struct vnode *dir, struct seg s)
+{
+    uint32_t fmt = member_fmt(m->type);
+    struct vnode *target = 0;
+    if (m->type == '1') {
+        int err;
+        struct seg none = {0, 0};
+        target = find_path(v, rt->root, m->link, none, &err);
+        if (!target || !VFS_ISREG(target->mode))
+            return -EINVAL;
+    }
+    uint32_t perm = fmt == S_IFLNK ? 0777 : m->mode & VFS_PERM_MASK; /* as Linux shows every symlink */
+    struct vnode *n = node_new_untimed(v, rt, fmt | perm); /* its times are the member's */
+    if (!n)
+        return -ENOMEM;
+    n->mtime.sec = m->mtime;
+    n->mtime.nsec = m->mtime_nsec;
+    n->atime = n->ctime = n->mtime;
+    node_set_name(v, n, s.p, s.len, 0);
+    if (member_content(rt, m, target, n) < 0) {
+        node_destroy(v, n);
+        return -EINVAL;
+    }
     node_link(v, dir, n);
     return 0;
+}
+
+static long add_member(struct vfs *v, struct route *rt, const struct member *m)
+{
+    struct comps c;
+    if (comps_init(&c, m->name[0], m->name[1]) < 0)
+        return -EINVAL;
+    struct seg first, s;
+    int r = comp_next(&c, &first);
+    if (r < 0)
+        return -EINVAL;
+    int isdir = m->type == '5';
+    if (r == 0) {
+        /* "./": the image's root */
+        if (!isdir || !(rt->root->flags & VN_IMPLICIT))
+            return -EINVAL;
+        claim_dir(rt->root, m);
+        return 0;
+    }
+    struct vnode *dir;
+    long err = member_dir(v, rt, &c, first, &dir, &s);
+    if (err < 0)
+        return err;
+    struct vnode *old = node_child(v, dir, s.p, s.len);
+    if (old) {
+        if (!(isdir && VFS_ISDIR(old->mode) && (old->flags & VN_IMPLICIT)))
+            return -EINVAL; /* colliding names */
+        claim_dir(old, m);
+        return 0;
+    }
+    return member_node(v, rt, m, dir, s);
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -442,164 +476,199 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
-long tar_index(struct vfs *v, struct route *rt, const char *subdir)
-{
-    const uint8_t *img = rt->image;
-    size_t size = rt->image_size, off = 0;
-    struct seg longname = {0, 0}, longlink = {0, 0};
+/* Reading the image's headers: where the scan is and what meta members said of the next. */
+struct scan {
+    const uint8_t *img;
+    size_t size, off;
+    struct seg longname, longlink;
     struct pax px;
-    memset(&px, 0, sizeof px);
-    int have_meta = 0;
-    rt->root->flags |= VN_IMPLICIT;
-    rt->root->mtime.sec = 0;
-    rt->root->mtime.nsec = 0; /* time 0, as the directories the image lacks */
-    rt->root->atime = rt->root->ctime = rt->root->mtime;
+    int have_meta;              /* a long name or pax header waits for its member */
+};
 
-    while (off < size) {
-        if (size - off < TAR_BLOCK) {
-            if (!all_zero(img + off, size - off))
-                return -EINVAL;
-            break;
-        }
-        const uint8_t *h = img + off;
-        if (all_zero(h, TAR_BLOCK)) {
-            if (have_meta)
-                return -EINVAL; /* a long name or pax header with no member after it */
-            break;
-        }
-        if (!checksum_ok(h))
-            return -EINVAL;
-        int64_t hsize;
-        if (parse_num(h + 124, 12, 0, &hsize) < 0)
-            return -EINVAL;
-        int type = h[156];
-        uint64_t msize = (uint64_t)hsize;
-        if (type == '0' || type == 0 || type == '7' || type == '1' || type == '2' || type == '3' ||
-            type == '4' || type == '5' || type == '6') {
-            if (px.has_size)
-                msize = px.size;
-        }
-        uint64_t data_off = off + TAR_BLOCK;
-        if (msize > size - data_off)
-            return -EINVAL; /* past the end */
-        uint64_t padded = (msize + TAR_BLOCK - 1) & ~(uint64_t)(TAR_BLOCK - 1);
-        uint64_t next = data_off + padded;
-        if (next > size)
-            next = size; /* the last member's padding may be missing */
-        const char *data = (const char *)img + data_off;
+/* The next header at sc->off: 1 with *h, 0 at the end of the archive, -EINVAL. */
+static int next_header(struct scan *sc, const uint8_t **h)
+{
+    if (sc->off >= sc->size)
+        return 0;
+    if (sc->size - sc->off < TAR_BLOCK)
+        return all_zero(sc->img + sc->off, sc->size - sc->off) ? 0 : -EINVAL;
+    *h = sc->img + sc->off;
+    if (all_zero(*h, TAR_BLOCK))
+        return sc->have_meta ? -EINVAL : 0; /* a long name or pax header with no member after it */
+    return checksum_ok(*h) ? 1 : -EINVAL;
+}
 
-        switch (type) {
-        case 'L':
-        case 'K': {
-            if (msize > TAR_META_MAX || msize == 0)
-                return -EINVAL;
-            struct seg s = {data, field_len((const uint8_t *)data, msize)};
-            if (s.len == 0)
-                return -EINVAL;
-            if (type == 'L')
-                longname = s;
-            else
-                longlink = s;
-            have_meta = 1;
-            off = next;
-            continue;
-        }
-        case 'x':
-        case 'g':
-            if (msize > TAR_META_MAX)
-                return -EINVAL;
-            if (pax_parse(data, msize, &px, type == 'g') < 0)
-                return -EINVAL;
-            if (type == 'x')
-                have_meta = 1;
-            off = next;
-            continue;
-        case 'V':
-            off = next;
-            continue;
-        case '0':
-        case 0:
-        case '7':
-        case '1':
-        case '2':
-        case '3':
-        case '4':
-        case '5':
-        case '6':
-            break;
-        default:
-            return -EINVAL; /* sparse, multi-volume, unknown */
-        }
+static int is_member_type(int type)
+{
+    return type == '0' || type == 0 || type == '7' || type == '1' || type == '2' || type == '3' || type == '4' ||
+           type == '5' || type == '6';
+}
 
-        struct member m;
-        memset(&m, 0, sizeof m);
-        m.type = type;
-        if (type != '0' && type != 0 && type != '7' && msize != 0)
-            return -EINVAL; /* data on a member that has none */
-        int64_t mode, mtime;
-        if (parse_num(h + 100, 8, 0, &mode) < 0 || parse_num(h + 136, 12, 1, &mtime) < 0)
+/* Where the header's data lies (a pax size counts for members): -EINVAL past the end. */
+static long header_extent(const struct scan *sc, const uint8_t *h, uint64_t *msize, uint64_t *data_off,
+                          uint64_t *next)
+{
+    int64_t hsize;
+    if (parse_num(h + 124, 12, 0, &hsize) < 0)
+        return -EINVAL;
+    *msize = is_member_type(h[156]) && sc->px.has_size ? sc->px.size : (uint64_t)hsize;
+    *data_off = sc->off + TAR_BLOCK;
+    if (*msize > sc->size - *data_off)
+        return -EINVAL; /* past the end */
+    uint64_t padded = (*msize + TAR_BLOCK - 1) & ~(uint64_t)(TAR_BLOCK - 1);
+    *next = *data_off + padded;
+    if (*next > sc->size)
+        *next = sc->size; /* the last member's padding may be missing */
+    return 0;
+}
+
+/* A header that says something of the next member ('L', 'K', 'x', 'g') or nothing ('V'):
+ * 1 taken, 0 a member, -EINVAL for a bad one or an unknown type (sparse, multi-volume). */
+static int take_meta(struct scan *sc, int type, const char *data, uint64_t msize)
+{
+    switch (type) {
+    case 'L':
+    case 'K': {
+        if (msize > TAR_META_MAX || msize == 0)
             return -EINVAL;
-        m.mode = (uint32_t)(mode & VFS_PERM_MASK);
-        m.mtime = mtime;
-        if (px.has_mtime) {
-            m.mtime = px.mtime;
-            m.mtime_nsec = px.mtime_nsec;
-        }
-        m.size = msize;
-        m.data_off = data_off;
-        if (longname.len) {
-            m.name[0] = longname;
-        } else if (px.path.len) {
-            m.name[0] = px.path;
-        } else {
-            struct seg name = {(const char *)h, field_len(h, 100)};
-            /* POSIX ustar ("ustar\0" "00") has a prefix field; GNU's "ustar  \0" does not */
-            if (memcmp(h + 257, "ustar", 6) == 0) {
-                struct seg prefix = {(const char *)h + 345, field_len(h + 345, 155)};
-                if (prefix.len) {
-                    m.name[0] = prefix;
-                    m.name[1] = name;
-                } else {
-                    m.name[0] = name;
-                }
-            } else {
-                m.name[0] = name;
-            }
-        }
-        if (longlink.len)
-            m.link = longlink;
-        else if (px.linkpath.len)
-            m.link = px.linkpath;
+        struct seg s = {data, field_len((const uint8_t *)data, msize)};
+        if (s.len == 0)
+            return -EINVAL;
+        if (type == 'L')
+            sc->longname = s;
         else
-            m.link = (struct seg){(const char *)h + 157, field_len(h + 157, 100)};
-        if (m.name[0].len == 0)
+            sc->longlink = s;
+        sc->have_meta = 1;
+        return 1;
+    }
+    case 'x':
+    case 'g':
+        if (msize > TAR_META_MAX || pax_parse(data, msize, &sc->px, type == 'g') < 0)
+            return -EINVAL;
+        if (type == 'x')
+            sc->have_meta = 1;
+        return 1;
+    case 'V':
+        return 1;
+    default:
+        return is_member_type(type) ? 0 : -EINVAL;
+    }
+}
+
+/* The member's name: a GNU long name, a pax path, or the header's (with the POSIX ustar
+ * prefix field: "ustar\0" "00"; GNU's "ustar  \0" has none) */
+static void member_name(const struct scan *sc, const uint8_t *h, struct member *m)
+{
+    struct seg name = {(const char *)h, field_len(h, 100)};
+    if (sc->longname.len) {
+        m->name[0] = sc->longname;
+    } else if (sc->px.path.len) {
+        m->name[0] = sc->px.path;
+    } else if (memcmp(h + 257, "ustar", 6) == 0 && field_len(h + 345, 155)) {
+        m->name[0] = (struct seg){(const char *)h + 345, field_len(h + 345, 155)};
+        m->name[1] = name;
+    } else {
+        m->name[0] = name;
+    }
+    if (sc->longlink.len)
+        m->link = sc->longlink;
+    else if (sc->px.linkpath.len)
+        m->link = sc->px.linkpath;
+    else
+        m->link = (struct seg){(const char *)h + 157, field_len(h + 157, 100)};
+}
+
+/* The member a header describes, with what the meta headers before it said. */
+static long member_of(const struct scan *sc, const uint8_t *h, uint64_t msize, uint64_t data_off, struct member *m)
+{
+    memset(m, 0, sizeof *m);
+    m->type = h[156];
+    if (m->type != '0' && m->type != 0 && m->type != '7' && msize != 0)
+        return -EINVAL; /* data on a member that has none */
+    int64_t mode, mtime;
+    if (parse_num(h + 100, 8, 0, &mode) < 0 || parse_num(h + 136, 12, 1, &mtime) < 0)
+        return -EINVAL;
+    m->mode = (uint32_t)(mode & VFS_PERM_MASK);
+    m->mtime = mtime;
+    if (sc->px.has_mtime) {
+        m->mtime = sc->px.mtime;
+        m->mtime_nsec = sc->px.mtime_nsec;
+    }
+    m->size = msize;
+    m->data_off = data_off;
+    member_name(sc, h, m);
+    return m->name[0].len ? 0 : -EINVAL;
+}
+
+/* One header: a meta header is taken, a member added (and the meta said of it forgotten). */
+static long index_header(struct vfs *v, struct route *rt, struct scan *sc, const uint8_t *h)
+{
+    uint64_t msize, data_off, next;
+    if (header_extent(sc, h, &msize, &data_off, &next) < 0)
+        return -EINVAL;
+    int meta = take_meta(sc, h[156], (const char *)sc->img + data_off, msize);
+    if (meta < 0)
+        return -EINVAL;
+    if (!meta) {
+        struct member m;
+        if (member_of(sc, h, msize, data_off, &m) < 0)
             return -EINVAL;
         long r = add_member(v, rt, &m);
         if (r < 0)
             return r;
-        memset(&px, 0, sizeof px);
-        longname.len = longlink.len = 0;
-        have_meta = 0;
-        off = next;
+        memset(&sc->px, 0, sizeof sc->px);
+        sc->longname.len = sc->longlink.len = 0;
+        sc->have_meta = 0;
     }
-    if (have_meta)
-        return -EINVAL;
+    sc->off = next;
+    return 0;
+}
 
-    if (subdir[0]) {
-        size_t n = 0;
-        while (subdir[n])
-            if (++n >= VFS_PATH_MAX)
-                return -EINVAL;
-        int err;
-        struct seg none = {0, 0};
-        struct vnode *root = find_path(v, rt->root, (struct seg){subdir, n}, none, &err);
-        if (!root)
-            return err == -ENOENT ? -ENOENT : -EINVAL;
-        if (!VFS_ISDIR(root->mode))
-            return -ENOTDIR;
-        rt->root = root;
-        node_make_root(v, root);
+/* The route shows the image's directory subdir: it becomes the route's root. */
+static long index_subdir(struct vfs *v, struct route *rt, const char *subdir)
+{
+    size_t n = 0;
+    while (subdir[n])
+        if (++n >= VFS_PATH_MAX)
+            return -EINVAL;
+    int err;
+    struct seg none = {0, 0};
+    struct vnode *root = find_path(v, rt->root, (struct seg){subdir, n}, none, &err);
+    if (!root)
+        return err == -ENOENT ? -ENOENT : -EINVAL;
+    if (!VFS_ISDIR(root->mode))
+        return -ENOTDIR;
+    rt->root = root;
+    node_make_root(v, root);
+    return 0;
+}
+
+static long tar_index(struct vfs *v, struct route *rt, const char *subdir)
+{
+    struct scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.img = rt->image;
+    sc.size = rt->image_size;
+    rt->root->flags |= VN_IMPLICIT;
+    rt->root->mtime.sec = 0;
+    rt->root->mtime.nsec = 0; /* time 0, as the directories the image lacks */
+    rt->root->atime = rt->root->ctime = rt->root->mtime;
+    const uint8_t *h;
+    int more;
+    while ((more = next_header(&sc, &h)) > 0) {
+        long r = index_header(v, rt, &sc, h);
+        if (r < 0)
+            return r;
     }
+    if (more < 0 || sc.have_meta)
+        return -EINVAL;
+    return subdir[0] ? index_subdir(v, rt, subdir) : 0;
+}
+
+static long tar_image_offset(struct vfs *v, const struct vnode *n, uint64_t *off)
+{
+    (void)v;
+    *off = n->data_off;
     return 0;
 }
 
@@ -614,4 +683,26 @@ static long tar_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint
     return (long)len;
 }
 
-const struct vfs_backend vfs_tar_backend = {.kind = RT_TAR, .read = tar_read};
+const struct vfs_backend vfs_tar_backend = {
+    .read = tar_read,
+    .fsync = vfs_fsync_noop,
+    .image_offset = tar_image_offset,
+};
+
+long vfs_mount_tar(struct vfs *v, const char *prefix, const void *tar, size_t size, const char *subdir)
+{
+    if (!v || (!tar && size))
+        return -EINVAL;
+    struct route *rt;
+    long r = route_new(v, prefix, &vfs_tar_backend, 0755, &rt);
+    if (r < 0)
+        return r;
+    rt->image = tar;
+    rt->image_size = size;
+    r = tar_index(v, rt, subdir ? subdir : "");
+    if (r < 0) {
+        route_discard(v, rt);
+        return r;
+    }
+    return route_attach(v, rt);
+}

@@ -1,9 +1,6 @@
 /* The vfs's life cycle and configuration: vfs_new, vfs_free, vfs_set_user,
- * vfs_umask, vfs_set_fd_limit, vfs_reserve_fd, and the read-only backend shared
- * by the skeleton and deny routes. */
+ * vfs_umask, vfs_set_fd_limit, vfs_reserve_fd. */
 #include "vfs_int.h"
-
-const struct vfs_backend vfs_ro_backend = {.kind = RT_SKEL};
 
 struct vfs *vfs_new(const struct vfs_env *env)
 {
@@ -20,11 +17,7 @@ struct vfs *vfs_new(const struct vfs_env *env)
     v->next_ino = 1;
     v->next_dev = 0x30;
     v->stdio_dev = 0x2f;
-    v->chan_rt.kind = RT_CHAN;
-    v->chan_rt.ops = &vfs_chan_backend;
-    v->chan_rt.dev = v->stdio_dev;
-    v->skel.kind = RT_SKEL;
-    v->skel.ops = &vfs_ro_backend;
+    v->skel.ops = &vfs_skel_backend;
     v->skel.dev = v->next_dev++;
     v->skel_root = node_table_init(v) == 0 ? node_new(v, &v->skel, S_IFDIR | 0555) : 0;
     if (!v->skel_root) {
@@ -60,15 +53,7 @@ void vfs_free(struct vfs *v)
     vmem_free(v, v->htab, ((size_t)v->hmask + 1) * sizeof *v->htab);
     for (struct route *rt = v->routes, *next; rt; rt = next) {
         next = rt->next;
-        for (struct vfs_pin *p = rt->pins, *pn; p; p = pn) {
-            pn = p->next;
-            vmem_free(v, p->path, p->len + 1);
-            vmem_free(v, p, sizeof *p);
-        }
-        if (rt->url)
-            vmem_free(v, rt->url, rt->urllen + 1);
-        vmem_free(v, rt->prefix, rt->prefixlen + 1);
-        vmem_free(v, rt, sizeof *rt);
+        route_free(v, rt);
     }
     struct vfs_env env = v->env;
     vmem_release_all(v);

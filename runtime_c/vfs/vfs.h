@@ -226,6 +226,12 @@ long vfs_setsockopt(struct vfs *v, int fd, int level, int name, const void *val,
 long vfs_getsockopt(struct vfs *v, int fd, int level, int name, void *val, uint32_t *len);
 /* ENOTTY (no fd is a terminal), but the random devices' own answers. */
 long vfs_ioctl(struct vfs *v, int fd, uint32_t cmd, uint64_t arg);
+/* Readiness, for poll, select and epoll; never blocks.  The POLL* bits (asm-generic/poll.h's
+ * numbers) of events that fd is ready for now, with POLLERR and POLLHUP whatever was asked,
+ * or POLLNVAL for an fd that is not open (O_PATH too), as poll(2) reports them.  A stdio
+ * channel's readiness is the Monitor's to know: *chan gets the channel to ask and the
+ * answer is 0; otherwise *chan is -1.  -EFAULT without chan. */
+long vfs_poll(struct vfs *v, int fd, uint32_t events, int *chan);
 long vfs_chdir(struct vfs *v, const char *path);
 long vfs_fchdir(struct vfs *v, int fd);
 /* Writes the cwd NUL-terminated; returns its length including the NUL. */

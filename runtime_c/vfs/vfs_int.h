@@ -1,14 +1,57 @@
 /* The vfs's internal structures, shared by its files:
- *   struct vnode  one file, directory or symlink of any backend (and the skeleton
- *                 directories that lead to route prefixes);
- *   struct route  one mounted prefix and its backend;
- *   struct ofd    an open file description (what fds point to);
- *   struct vfs    everything: routes, fd table, cwd, identity, allocator.
- * and the constants the vfs needs, from the kernel's uapi headers (no libc). */
+ *   struct vnode         one file, directory or symlink of any backend (and the skeleton
+ *                        directories that lead to route prefixes);
+ *   struct route         one mounted prefix and its backend;
+ *   struct vfs_backend   what a backend does with its nodes: one table per backend;
+ *   struct ofd           an open file description (what fds point to);
+ *   struct vfs_file_ops  what a kind of description does: one table per kind;
+ *   struct vfs           everything: routes, fd table, cwd, identity, allocator;
+ * and the constants the vfs needs, from the kernel's uapi headers (no libc).
+ *
+ * The files, in layers: each uses only files of the layers above it (tools/vfs_calls.py
+ * prints who calls whom; tests/test_vfs_layers.py keeps them free of cycles).
+ *   alloc.c sha256.c stream.c       memory; hashing; what the kinds with no node share
+ *   node.c fdtable.c route.c        nodes and the entry table; fds and descriptions; the
+ *                                   namespace (routes, the skeleton, "..", a node's path)
+ *   lookup.c path.c                 one directory entry; the walker
+ *   readdir.c stat.c file.c         listings; stat; a node's file (vfs_node_fops)
+ *   tar.c ram.c origin.c deny.c     the backends, each with its vfs_mount_* and its table
+ *   devices.c proc.c
+ *   stdio.c pipe.c socket.c         the kinds of description that have no node
+ *   io.c open.c dir.c cwd.c vfs.c   the system calls
+ * Generic code (the namespace, the walker, the system calls) never asks which backend or
+ * which kind it holds: it calls through the tables, and a NULL entry answers what Linux
+ * answers for a file without that operation (said at each entry).
+ *
+ * Adding a backend (a new kind of route), say foo.c:
+ *   1. const struct vfs_backend vfs_foo_backend = {...}, filling what differs from the
+ *      defaults (deny.c fills one entry, tar.c four, proc.c most).  It is read-only
+ *      unless it has .create and .write; .perm_only for synthetic trees owned by root.
+ *   2. long vfs_mount_foo(struct vfs *v, const char *prefix, ...) in foo.c: route_new
+ *      (checks the prefix, makes the root directory), the route's state and nodes
+ *      (node_new, node_set_name, node_link), route_attach; route_discard if it fails.
+ *      What the route holds outside its nodes is a field of struct route, freed by
+ *      .unmount; what a node holds, freed by .drop.
+ *   3. Declare vfs_mount_foo in vfs.h (the layer and the cffi host build call it), add
+ *      foo.c to BACKENDS in tests/test_vfs_layers.py, and test it against the kernel.
+ * Adding a kind of descriptor (an eventfd, a listening socket), say evfd.c:
+ *   1. static const struct vfs_file_ops evfd_fops = {...}: .read, .write, .readv and
+ *      .writev (stream_readv / stream_writev for a stream), .stat (stream_stat_fill: an
+ *      inode of the picoprocess's own), .poll (its readiness: what poll, select and
+ *      epoll wait for), .release for what it holds in f->priv, and what else it does; a
+ *      NULL entry answers ESPIPE, ENOTDIR, EINVAL or ENOTTY, as Linux does for a file
+ *      without that operation, and poll's NULL is "ready for everything".
+ *   2. The call that makes one (vfs_eventfd2): ofd_new, f->ops = &evfd_fops, its state in
+ *      f->priv, fd_alloc, fd_install.  Calls only that kind answers check f->ops first
+ *      (socket.c's socket_of: ENOTSOCK).
+ *   3. Declare the call in vfs.h, add evfd.c to KINDS in tests/test_vfs_layers.py.
+ * A call that may block (a pipe's read) holds a reference on its description for the
+ * whole call (f->refs++, then ofd_put) and waits through env->wait: see pipe.c. */
 #ifndef XAX_VFS_INT_H
 #define XAX_VFS_INT_H
 
 #include <asm-generic/errno.h>
+#include <asm-generic/poll.h>
 #include <linux/fcntl.h>
 #include <linux/stat.h>
 
@@ -41,6 +84,8 @@ size_t strlen(const char *s);
 #define VFS_ISSPECIAL(m) (((m) & S_IFMT) == S_IFCHR || ((m) & S_IFMT) == S_IFBLK || ((m) & S_IFMT) == S_IFIFO || \
                           ((m) & S_IFMT) == S_IFSOCK)
 #define VFS_PERM_MASK 07777
+/* what poll shows of a file whose kind says nothing (Linux's DEFAULT_POLLMASK) */
+#define VFS_POLL_DEFAULT (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #define RENAME_EXCHANGE (1 << 1)
@@ -102,8 +147,8 @@ struct vfs_ts {
 
 enum { VN_DEAD = 1, VN_OWN_NAME = 2, VN_OWN_DATA = 4, VN_IMPLICIT = 8,
        VN_OWNED = 16,   /* owned by uid/gid below, not by the virtual user (root's devices) */
-       VN_MAGIC = 32,   /* /proc/<pid>/fd/N: following it reaches what fd N is open on */
-       VN_FDDIR = 64,   /* /proc/<pid>/fd: its entries are the open fds */
+       VN_MAGIC = 32,   /* a symlink its backend follows and reads (vfs_backend.follow, readlink) */
+       VN_FDDIR = 64,   /* proc.c's: /proc/<pid>/fd, whose entries are the open fds */
        VN_HASHED = 128 }; /* in the vfs's entry table (node.c): linked in a directory */
 
 struct route;
@@ -182,8 +227,6 @@ struct vfs_debug {
 #endif
 
 /* -- routes and their backends --------------------------------------------- */
-enum { RT_SKEL, RT_TAR, RT_RAM, RT_ORIGIN, RT_DENY, RT_DEV, RT_PROC, RT_CHAN };
-
 struct vfs_pin {
     struct vfs_pin *next;
     char *path;                 /* normalized, relative to the route */
@@ -191,13 +234,74 @@ struct vfs_pin {
     uint8_t hash[32];
 };
 
-/* What differs between backends.  NULL write/truncate/create: read-only (EROFS),
+struct ofd;
+/* a directory's listing being written into the caller's buffer (readdir.c) */
+struct dirlist {
+    char *buf;
+    size_t size, used;
+};
+#define VFS_DIR_FULL 1          /* readdir: the buffer is full */
+#define VFS_MAP_ZEROS 1         /* mmap: the mapping is zeros, whatever the file */
+#define VFS_FETCH_LATER 1       /* fetch: ask again with the whole path (fetch_path) */
+
+/* What a backend does with its nodes: everything generic code asks a backend goes
+ * through here (see the top of this file for how a backend is added).  Every entry may be
+ * NULL; what NULL means is said at each.  NULL write/truncate/create: read-only (EROFS),
  * unless perm_only.  read and write also serve character devices. */
 struct vfs_backend {
-    int kind;
+    /* -- names (path.c asks these while it walks) -- */
+    /* A walk enters, or ends at, a node of this route (wflags: W_*): 0 to go on, or the
+     * errno that stops it.  A route that refuses every walk is not listed either.  NULL: 0. */
+    long (*enter)(struct vfs *v, const struct route *rt, int wflags);
+    /* The entry `name` of dir, one of its directories (mounts are the namespace's, found
+     * before): 0 and *out, or -errno; on failure, *final = 1 says the name cannot be made
+     * either (procfs has no negative entries).  NULL: the entry table (node_child). */
+    long (*lookup)(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out, int *final);
+    /* Walks only (mkdir, unlink and rename never fetch): name is absent from dir, not
+     * finally, and the backend may still get it from outside the vfs (origin: from the
+     * server).  last: it is the path's final component; wflags: the walk's W_*.  0 and
+     * *out, -errno, or, for a component that is not the last, VFS_FETCH_LATER: the walker
+     * collects the rest of the path lexically (".." takes a component back) and calls
+     * fetch_path once with it, relative to dir.  W_PARENT in fetch_path's wflags: the walk
+     * wants the directory holding its final component, not a node.  NULL: absent. */
+    long (*fetch)(struct vfs *v, struct vnode *dir, const char *name, size_t len, int last, int wflags,
+                  struct vnode **out);
+    long (*fetch_path)(struct vfs *v, struct vnode *dir, const char *rel, size_t len, int wflags,
+                       struct vnode **out);
+    /* A VN_MAGIC symlink's target is not a text: the node it leads to, and what readlink
+     * shows (not NUL-terminated; its length).  NULL: no magic links here. */
+    long (*follow)(struct vfs *v, const struct vnode *link, struct vnode **target);
+    long (*readlink)(struct vfs *v, const struct vnode *link, char *buf, size_t size);
+    /* A node that has no path in the namespace names itself, as Linux's d_dname does
+     * ("pipe:[N]"): its length.  NULL: the node's path (node_path). */
+    long (*dname)(struct vfs *v, const struct vnode *n, char *buf, size_t size);
+    /* -- metadata -- */
+    /* stat: what differs from node_stat's fill (stat.c), changed in st.  NULL: nothing. */
+    void (*stat)(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
+    /* -- data -- */
     long (*read)(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off);
     long (*write)(struct vfs *v, struct vnode *n, const void *buf, size_t len, uint64_t off);
     long (*truncate)(struct vfs *v, struct vnode *n, uint64_t len);
+    /* lseek of a node's file (whence checked); NULL: node_seek (file.c) */
+    long (*seek)(struct vfs *v, struct ofd *f, int64_t off, int whence);
+    /* The listing of directory dir after "." and ".." from position *pos, into d (with
+     * dirlist_emit); *pos moves past what went in.  0: all of it, VFS_DIR_FULL: d is full,
+     * or -errno.  NULL: dir_list (readdir.c: its entries, then the route prefixes below). */
+    long (*readdir)(struct vfs *v, struct vnode *dir, struct dirlist *d, uint64_t *pos);
+    /* NULL: EINVAL (no fsync of its own: /proc); vfs_fsync_noop for data kept in memory */
+    long (*fsync)(struct vfs *v, struct vnode *n);
+    /* Whether a private mmap of n may be made: 0 (the file's bytes, through read),
+     * VFS_MAP_ZEROS, or -errno.  NULL: regular files map, others are ENODEV. */
+    long (*mmap)(struct vfs *v, const struct vnode *n);
+    /* where a regular file's bytes lie in the tar image (the layer maps the image there);
+     * NULL: ENODEV */
+    long (*image_offset)(struct vfs *v, const struct vnode *n, uint64_t *off);
+    /* NULL: ENOTTY */
+    long (*ioctl)(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg);
+    /* readiness of an open node (POLL* bits, all of them: the caller filters);
+     * NULL: VFS_POLL_DEFAULT, ready for everything */
+    uint32_t (*poll)(struct vfs *v, const struct vnode *n);
+    /* -- life -- */
     /* a new, unlinked node of this backend (file or directory per mode) */
     long (*create)(struct vfs *v, struct route *rt, uint32_t mode, struct vnode **out);
     /* release what the node holds besides itself (called once, when it dies) */
@@ -205,7 +309,10 @@ struct vfs_backend {
     /* opening a node that is neither a file nor a directory (acc: MAY_*); NULL: EACCES,
      * as devices on a nodev mount */
     long (*open)(struct vfs *v, struct vnode *n, int acc);
-    long (*ioctl)(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg);
+    /* what opening one of its nodes gives (but with O_PATH); NULL: the node's file (file.c) */
+    const struct vfs_file_ops *fops;
+    /* release what the route holds besides its nodes (vfs_free, a mount that failed) */
+    void (*unmount)(struct vfs *v, struct route *rt);
     /* Nothing can be created, yet it is not a read-only filesystem: the owner's
      * permission bits refuse writes (EACCES), as on devtmpfs and procfs. */
     int perm_only;
@@ -214,16 +321,30 @@ struct vfs_backend {
 /* EROFS for writes where nothing can be created and it is not perm_only */
 static inline int route_rofs(const struct route *rt);
 
+/* Mounting (route.c), what each backend's vfs_mount_* does: route_new checks the prefix
+ * (-EINVAL, -EEXIST) and makes the route with its root directory; the backend fills its
+ * state and nodes; route_attach mounts it (on failure it discards it); route_discard
+ * frees a route that could not be mounted, nodes included; route_free frees what the
+ * route itself holds (its backend's unmount first).  route_at: the route mounted at
+ * prefix (-EINVAL, -ENOENT). */
+VFS_INTERNAL long route_new(struct vfs *v, const char *prefix, const struct vfs_backend *ops, uint32_t rootmode,
+                            struct route **out);
+VFS_INTERNAL long route_attach(struct vfs *v, struct route *rt);
+VFS_INTERNAL void route_discard(struct vfs *v, struct route *rt);
+VFS_INTERNAL void route_free(struct vfs *v, struct route *rt);
+VFS_INTERNAL long route_at(struct vfs *v, const char *prefix, struct route **out);
+
 struct route {
     struct route *next;
-    int kind;                   /* RT_* */
     const struct vfs_backend *ops;
     char *prefix;
     size_t prefixlen;
     struct vnode *root;
     struct vnode *mountpoint;   /* the skeleton node it is mounted on */
     uint32_t dev;
-    /* tar */
+    /* dev and proc: absolute symlink targets start at the namespace's root, not the route's */
+    int global_links;
+    /* the backends' own state: tar */
     const uint8_t *image;
     size_t image_size;
     /* RAM disk */
@@ -233,8 +354,6 @@ struct route {
     char *url;
     size_t urllen;
     struct vfs_pin *pins;
-    /* dev and proc: absolute symlink targets start at the namespace's root, not the route's */
-    int global_links;
     /* proc */
     uint32_t pid;
     int64_t btime;
@@ -245,27 +364,46 @@ static inline int route_rofs(const struct route *rt)
     return !rt->ops->create && !rt->ops->perm_only;
 }
 
+/* 0, or the errno with which the route stops a walk (vfs_backend.enter) */
+static inline long route_enter(struct vfs *v, const struct route *rt, int wflags)
+{
+    return rt->ops->enter ? rt->ops->enter(v, rt, wflags) : 0;
+}
+
+/* the skeleton's pseudo-route: the directories leading to route prefixes (route.c) */
+static inline int route_is_skel(const struct vfs *v, const struct route *rt);
+
 VFS_INTERNAL extern const struct vfs_backend vfs_tar_backend, vfs_ram_backend, vfs_origin_backend,
-    vfs_ro_backend, vfs_dev_backend, vfs_proc_backend, vfs_chan_backend;
-VFS_INTERNAL long dev_populate(struct vfs *v, struct route *rt);
-VFS_INTERNAL int dev_maps_zeros(const struct vnode *n);
-VFS_INTERNAL long proc_populate(struct vfs *v, struct route *rt, const char *exe);
-/* proc.c: the fd directory and its magic links */
-VFS_INTERNAL long proc_lookup(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode **out);
-VFS_INTERNAL struct vnode *proc_fd_node(struct vfs *v, struct vnode *dir, int fd);
-VFS_INTERNAL long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **target);
-VFS_INTERNAL long proc_readlink(struct vfs *v, const struct vnode *link, char *buf, size_t size);
-VFS_INTERNAL void proc_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
-VFS_INTERNAL size_t fmt_u64(char *out, uint64_t x);
-VFS_INTERNAL long tar_index(struct vfs *v, struct route *rt, const char *subdir);
-VFS_INTERNAL long origin_fetch(struct vfs *v, struct vnode *dir, const char *rel, size_t rellen,
-                               struct vnode **out);
+    vfs_skel_backend, vfs_deny_backend, vfs_dev_backend, vfs_proc_backend, vfs_chan_backend;
+VFS_INTERNAL long vfs_fsync_noop(struct vfs *v, struct vnode *n);
 VFS_INTERNAL struct vnode *skel_of(struct vfs *v, const struct vnode *n);
 VFS_INTERNAL struct vnode *vfs_root(struct vfs *v);
 VFS_INTERNAL struct vnode *resolve_skel(struct vfs *v, struct vnode *s);
+/* the directory ".." of n leads to in the namespace (confine: a symlink's route, whose
+ * root ".." does not leave; NULL: none) */
+VFS_INTERNAL struct vnode *ns_parent(struct vfs *v, struct vnode *n, const struct route *confine);
 /* deleted: how to treat removed nodes: 0 -ENOENT, 1 append " (deleted)" as /proc does */
 VFS_INTERNAL int node_path(struct vfs *v, const struct vnode *n, char *buf, size_t size, int deleted);
-VFS_INTERNAL size_t ram_node_cost(void);
+
+/* x in decimal, not NUL-terminated (at most 20 bytes); its length */
+static inline size_t fmt_u64(char *out, uint64_t x)
+{
+    char tmp[20];
+    size_t n = 0, len = 0;
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    while (n)
+        out[len++] = tmp[--n];
+    return len;
+}
+
+/* directory listings (readdir.c): one record into d (1 if it fit, 0 if d is full); the
+ * generic listing of a directory (vfs_backend.readdir) */
+VFS_INTERNAL int dirlist_emit(struct dirlist *d, uint64_t ino, int64_t off, uint8_t type, const char *name,
+                              size_t len);
+VFS_INTERNAL long dir_list(struct vfs *v, struct vnode *dir, struct dirlist *d, uint64_t *pos);
 
 /* -- path resolution -------------------------------------------------------- */
 enum { LAST_NORM, LAST_ROOT, LAST_DOT, LAST_DOTDOT };
@@ -288,27 +426,89 @@ struct walk {
 };
 VFS_INTERNAL long vfs_walk(struct vfs *v, int dirfd, const char *path, int flags, struct walk *w);
 /* the entry `name` of dir as the namespace shows it (mounts included), no symlinks followed;
- * *mnt: 1 if it is a mount point (or a skeleton directory), 2 if a deny route refused it */
+ * *how: LOOKUP_MOUNT if it is a mount point (or a skeleton directory); on failure,
+ * LOOKUP_FINAL if the name cannot be made either (a deny route, /proc) */
+enum { LOOKUP_MOUNT = 1, LOOKUP_FINAL = 2 };
 VFS_INTERNAL long lookup_entry(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
-                               struct vnode **out, int *mnt);
+                               struct vnode **out, int *how);
+/* lookup_entry once dir's route has let the walk in (path.c checks that of each directory
+ * it stands in) */
+VFS_INTERNAL long lookup_name(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
+                              struct vnode **out, int *how);
 VFS_INTERNAL long vfs_rel_path(const struct vnode *n, char *buf, size_t size);
 VFS_INTERNAL long vfs_permission(struct vfs *v, const struct vnode *n, int mask);
 
 /* -- open files --------------------------------------------------------------- */
-enum { OFD_NODE, OFD_STDIO, OFD_PIPE, OFD_SOCKET };
 #define FM_READ 1
 #define FM_WRITE 2
 #define FM_PATH 4
 
+struct vfs_file_ops;
 struct ofd {
     uint32_t refs;
-    int kind;
-    int chan;                   /* OFD_STDIO: the channel; OFD_SOCKET: its type */
+    const struct vfs_file_ops *ops; /* what kind of description it is (see struct vfs_file_ops) */
+    int chan;                   /* the stdio channel; a socket's type */
     uint32_t fmode;             /* FM_* */
     uint32_t flags;             /* as F_GETFL shows them */
-    uint64_t pos;
-    struct vnode *node;
-    struct vpipe *pipe;         /* OFD_PIPE */
+    uint64_t pos;               /* a node's file: the file position; a socket: its inode number */
+    struct vnode *node;         /* a node's file (O_PATH too): the node; NULL for every other kind */
+    void *priv;                 /* the kind's own state (a pipe's struct vpipe) */
+};
+
+/* struct flock of x86-64 */
+struct vfs_flock {
+    int16_t l_type;
+    int16_t l_whence;
+    int64_t l_start;
+    int64_t l_len;
+    int32_t l_pid;
+};
+
+/* What an open description does: one table per kind of description.  A node's file
+ * (vfs_node_fops, file.c) reads and writes through its node's backend; the others have no
+ * node: the stdio channels (stdio.c), pipes (pipe.c), sockets (socket.c).  The calls of
+ * io.c, fdtable.c, stat.c and readdir.c check the fd and the arguments that every kind shares
+ * (EBADF, access mode, iovec counts), then call here.  A NULL entry gives the errno Linux
+ * gives a file without that operation, named at each entry. */
+struct vfs_file_ops {
+    /* f is being opened on n (its node, or the channel node it stands for): f->ops, fmode and
+     * flags are set.  Takes what f holds (a reference on n); on failure takes nothing.
+     * NULL: nothing to take (descriptions made by their own call: pipe2, socket). */
+    long (*open)(struct vfs *v, struct ofd *f, struct vnode *n);
+    /* read and write at the description's position (streams: none), n <= any size */
+    long (*read)(struct vfs *v, struct ofd *f, void *buf, size_t n);
+    long (*write)(struct vfs *v, struct ofd *f, const void *buf, size_t n);
+    /* the vectored forms, iov checked (total: the bytes asked for, capped at MAX_RW_COUNT, > 0) */
+    long (*readv)(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total);
+    long (*writev)(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total);
+    /* at a given offset; NULL: ESPIPE */
+    long (*pread)(struct vfs *v, struct ofd *f, void *buf, size_t n, uint64_t off);
+    long (*pwrite)(struct vfs *v, struct ofd *f, const void *buf, size_t n, uint64_t off);
+    /* whence checked (SEEK_SET .. SEEK_HOLE); NULL: ESPIPE */
+    long (*lseek)(struct vfs *v, struct ofd *f, int64_t off, int whence);
+    /* NULL: ENOTDIR */
+    long (*getdents)(struct vfs *v, struct ofd *f, void *buf, size_t n);
+    /* len >= 0; NULL: EINVAL */
+    long (*truncate)(struct vfs *v, struct ofd *f, uint64_t len);
+    /* NULL: EINVAL */
+    long (*fsync)(struct vfs *v, struct ofd *f);
+    /* fstat (every kind has one) */
+    void (*stat)(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+    /* NULL: ENOTTY */
+    long (*ioctl)(struct vfs *v, struct ofd *f, uint32_t cmd, uint64_t arg);
+    /* Readiness now (POLL* bits, all of them: vfs_poll filters).  Readiness the vfs cannot
+     * know (a stdio channel's: the Monitor's) goes in *chan, the channel to ask, with 0.
+     * NULL: VFS_POLL_DEFAULT, ready for everything. */
+    uint32_t (*poll)(struct vfs *v, struct ofd *f, int *chan);
+    /* F_SETFL with these flags: the answer, the flags changed or not; NULL: the flags of
+     * F_SETFL's mask are kept as asked */
+    long (*setfl)(struct vfs *v, struct ofd *f, uint32_t flags);
+    /* the record locks of fcntl (fl checked non-NULL); NULL: EINVAL */
+    long (*lock)(struct vfs *v, struct ofd *f, int cmd, struct vfs_flock *fl);
+    /* what /proc/self/fd/N leads to; NULL: f->node (nothing, if it has none) */
+    struct vnode *(*link_node)(struct vfs *v, struct ofd *f);
+    /* the last reference is gone: release what f holds (f itself is freed after) */
+    void (*release)(struct vfs *v, struct ofd *f);
 };
 
 VFS_INTERNAL struct ofd *fd_get(struct vfs *v, int fd);        /* NULL: EBADF */
@@ -317,29 +517,28 @@ VFS_INTERNAL long fd_alloc(struct vfs *v, int from);           /* lowest free fd
 VFS_INTERNAL void fd_install(struct vfs *v, int fd, struct ofd *f, int cloexec);
 VFS_INTERNAL struct ofd *ofd_new(struct vfs *v);
 VFS_INTERNAL void ofd_put(struct vfs *v, struct ofd *f);
+/* what /proc/self/fd/N of a description leads to (NULL: nothing) */
+static inline struct vnode *ofd_link_node(struct vfs *v, struct ofd *f)
+{
+    return f->ops->link_node ? f->ops->link_node(v, f) : f->node;
+}
+/* the record locks of a node's file: always granted (one process holds them all) */
+VFS_INTERNAL long vfs_lock_granted(struct vfs *v, struct ofd *f, int cmd, struct vfs_flock *fl);
 
-/* stdio (stdio.c); the channels' own nodes (for /proc/self/fd/N and /dev/stdin) */
-VFS_INTERNAL long stdio_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
-VFS_INTERNAL long stdio_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
-VFS_INTERNAL void stdio_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+/* the kinds of description */
+VFS_INTERNAL extern const struct vfs_file_ops vfs_node_fops, vfs_stdio_fops;
 
-/* pipes (pipe.c) */
-struct vpipe;
-VFS_INTERNAL long pipe_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
-VFS_INTERNAL long pipe_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
-VFS_INTERNAL void pipe_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
-VFS_INTERNAL void pipe_release(struct vfs *v, struct ofd *f);
-
-/* unconnected unix sockets (socket.c) */
-VFS_INTERNAL void socket_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
-
-/* descriptions with no node: stdio, pipes, sockets (stream.c) */
-VFS_INTERNAL long stream_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
-VFS_INTERNAL long stream_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
-VFS_INTERNAL long stream_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
-VFS_INTERNAL long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt);
-VFS_INTERNAL void stream_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st);
+/* what the kinds with no node share (stream.c): readv fills the first non-empty buffer only
+ * (a short read, as a pipe may give), writev stops at the first short write; fstat shows an
+ * inode of the picoprocess's own */
+VFS_INTERNAL long stream_readv(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total);
+VFS_INTERNAL long stream_writev(struct vfs *v, struct ofd *f, const struct vfs_iovec *iov, int cnt, size_t total);
 VFS_INTERNAL void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t ino, uint32_t mode);
+
+/* a node's file (file.c): lseek as the node's size and type say (vfs_backend.seek may
+ * call it); getdents64 (readdir.c) */
+VFS_INTERNAL long node_seek(struct ofd *f, int64_t off, int whence);
+VFS_INTERNAL long node_getdents(struct vfs *v, struct ofd *f, void *buf, size_t n);
 
 /* stat (stat.c) */
 VFS_INTERNAL void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
@@ -372,5 +571,10 @@ struct vfs {
     uint32_t stdio_dev;
     char scratch[VFS_PATH_MAX * 2]; /* origin paths and URLs */
 };
+
+static inline int route_is_skel(const struct vfs *v, const struct route *rt)
+{
+    return rt == &v->skel;
+}
 
 #endif

@@ -594,6 +594,12 @@ class HostVfs:
         r = self._lib.vfs_ioctl(self._v, fd, cmd & 0xFFFFFFFF, int(self.ffi.cast("uintptr_t", out)))
         return r, out[0]
 
+    def poll(self, fd: int, events: int) -> tuple[int, int]:
+        """(revents, the stdio channel to ask or -1)."""
+        chan = self.ffi.new("int *", -2)
+        r = self._lib.vfs_poll(self._v, fd, events & 0xFFFFFFFF, chan)
+        return r, chan[0]
+
     def chdir(self, path) -> int:
         return self._lib.vfs_chdir(self._v, _path(path))
 

@@ -1,0 +1,47 @@
+"""The VFS's files form layers, not a cycle (tools/vfs_calls.py reads who calls whom from the objects):
+generic code reaches backends and kinds of descriptor only through their ops tables, so that a new
+backend or a new kind of descriptor is a new file, not edits in the walker, io.c, stat.c and dir.c."""
+import pytest
+
+from conftest import load_tool
+
+# the generic part: the namespace, the walker, the fd table and the system calls
+GENERIC = {"alloc.c", "node.c", "route.c", "lookup.c", "path.c", "fdtable.c", "file.c", "io.c", "stat.c",
+           "readdir.c", "dir.c", "open.c", "cwd.c", "vfs.c", "stream.c"}
+# backends (struct vfs_backend) and kinds of description (struct vfs_file_ops)
+BACKENDS = {"tar.c", "ram.c", "origin.c", "deny.c", "devices.c", "proc.c"}
+KINDS = {"stdio.c", "pipe.c", "socket.c"}
+
+
+@pytest.fixture(scope="module")
+def calls():
+    return load_tool("vfs_calls")
+
+
+@pytest.fixture(scope="module")
+def graph(calls):
+    return calls.graph()
+
+
+def test_every_file_is_classified(graph):
+    assert set(graph) == GENERIC | BACKENDS | KINDS | {"sha256.c"}
+
+
+def test_no_cycle_among_the_files(calls, graph):
+    assert calls.components(graph) == []
+
+
+@pytest.mark.parametrize("name", sorted(GENERIC))
+def test_generic_code_calls_no_backend_and_no_kind(graph, name):
+    assert not graph[name] & (BACKENDS | KINDS), f"{name} calls {sorted(graph[name] & (BACKENDS | KINDS))} directly"
+
+
+def test_backends_do_not_call_each_other(graph):
+    for name in BACKENDS | KINDS:
+        assert not graph[name] & ((BACKENDS | KINDS) - {name}), f"{name} calls {sorted(graph[name] & (BACKENDS | KINDS))}"
+
+
+def test_the_check_sees_a_cycle(calls):
+    """The cycle finder itself: a -> b -> c -> a and d -> a give one component of three."""
+    g = {"a.c": {"b.c"}, "b.c": {"c.c"}, "c.c": {"a.c"}, "d.c": {"a.c"}}
+    assert calls.components(g) == [["a.c", "b.c", "c.c"]]
