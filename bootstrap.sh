@@ -43,7 +43,7 @@ python3 -m http.server --bind 127.0.0.1 --directory build/site "$origin_port" >/
 origin_pid=$!
 xax-emu serve --origin "http://127.0.0.1:$origin_port" --listen "127.0.0.1:$serve_port" 2>"$demo_dir/serve.log" &
 serve_pid=$!
-trap 'kill $serve_pid $origin_pid 2>/dev/null; rm -rf "$demo_dir"' EXIT
+trap 'kill $serve_pid $origin_pid 2>/dev/null || true; rm -rf "$demo_dir"' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$serve_port/index.html" && break; sleep 0.1; done
 gateway="http://127.0.0.1:$serve_port"
 instance=$(curl -s -o /dev/null -w '%{redirect_url}' "$gateway/apps/espeak-ng.tar?xax")
