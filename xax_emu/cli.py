@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fs-image", metavar="TAR",
                      help="a tar whose files the profile's Tar routes show (`pack` puts them in the app's image)")
     run.add_argument("--no-cache", action="store_true",
-                     help="do not use the HTTP cache, nor the record of images already validated (an image is "
-                          "then checked member by member)")
+                     help="do not use the HTTP cache, the image store, nor the record of images already "
+                          "validated (a local image is then copied into a sealed memfd and checked member by member)")
     run.add_argument("--report", choices=("none", "json"), default="none",
                      help="after the run, print a report of the picoprocess on stderr")
     run.add_argument("--stats-json", metavar="FILE",
@@ -156,6 +156,7 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     """Run what the user named, sealed, with stdio relayed; returns the report and the picoprocess."""
     from .launch.program import resolve as resolve_program
     from .launch.request import Request, start_kwargs
+    from .launch.store import ImageStore
     from .launch.validated import ValidatedImages
     from .monitor import Monitor, Stdio, parse_origin
     from .monitor.fetch import HttpCache
@@ -163,7 +164,8 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     origin = parse_origin(ns.origin) if ns.origin else None
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
     validated = None if ns.no_cache else ValidatedImages(ValidatedImages.default_directory())
-    program = resolve_program(ns.program, origin, cache, validated=validated,
+    store = None if ns.no_cache else ImageStore(ImageStore.default_directory())
+    program = resolve_program(ns.program, origin, cache, validated=validated, store=store,
                               **({"download_limit": ns.download_limit} if ns.download_limit else {}))
     if program.is_image and (ns.profile is not None or ns.fs_image is not None):
         raise ProgramError(f"{ns.program}: an image carries its own profile and files: "

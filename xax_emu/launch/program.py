@@ -24,6 +24,7 @@ from ..image.validate import parse_meta
 from ..monitor.fetch import FetchError, HttpCache, fetch
 from ..monitor.origin import Origin, parse_url, pin_address
 from .imagefile import ImageFile
+from .store import ImageStore
 from .validated import ValidatedImages
 
 LOCAL_SCHEME = "xax-local:"
@@ -114,9 +115,10 @@ def _bare_program(data: bytes, name: str, url: str, origin: Origin | None) -> Pr
 
 
 def _local_image(fd: int, program: str, url: str, origin: Origin | None,
-                 validated: ValidatedImages | None) -> Program:
-    """A local image: validated in the sealed copy the picoprocess will map."""
-    image = ImageFile.copy_of_file(program, fd)
+                 validated: ValidatedImages | None, store: ImageStore | None) -> Program:
+    """A local image: validated in the copy the picoprocess will map (the image store's,
+    or without one a sealed memfd's)."""
+    image = store.image_of(program, fd) if store is not None else ImageFile.copy_of_file(program, fd)
     if not _looks_like_tar(image.pread(0, 512)):  # the file changed since its first block was read
         image.close()
         raise ProgramError(f"{program}: changed while it was read", program)
@@ -129,7 +131,8 @@ def _pinned(prog: Program, address: str | None) -> Program:
 
 
 def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
-            download_limit: int = MAX_PROGRAM, validated: ValidatedImages | None = None) -> Program:
+            download_limit: int = MAX_PROGRAM, validated: ValidatedImages | None = None,
+            store: ImageStore | None = None) -> Program:
     """A local path is served by the Monitor itself; a URL makes its own origin.
     With `validated`, an image validated before (the same bytes) is not validated again."""
     if "://" in program:
@@ -172,7 +175,7 @@ def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ProgramError(f"{program}: {'is a directory' if path.is_dir() else 'not a regular file'}", program)
         if _looks_like_tar(os.pread(fd, 512, 0)):
-            return _local_image(fd, program, url, origin, validated)
+            return _local_image(fd, program, url, origin, validated, store)
         with os.fdopen(os.dup(fd), "rb") as f:
             data = f.read(MAX_PROGRAM + 1)
     except OSError as e:
