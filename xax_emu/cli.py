@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -17,44 +16,53 @@ from . import __version__
 from .errors import ProgramError, SealError, XaxError
 from .profiles import DEFAULT
 
-_SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    m = _SIZE.match(text.strip())
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 512M, 2G)")
-    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m.group(2).upper()]
-
-
 def _env_pair(text: str) -> str:
     if "=" not in text or text.startswith("="):
         raise argparse.ArgumentTypeError(f"--env takes NAME=VALUE, not {text!r}")
     return text
 
 
-def _thread_count(text: str) -> int:
-    from .image.format import MAX_THREADS
+def parse_size(text: str) -> int:
+    """serve's sizes, in limits.py's syntax (their ranges are serve's own checks)."""
+    from .limits import LimitError
+    from .limits import parse_size as parse
+
     try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of threads") from None
-    if not 1 <= n <= MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"the thread limit must be from 1 to {MAX_THREADS}, not {n}")
-    return n
+        return parse(text)
+    except LimitError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _limit(key: str):
+    """The argparse type of the limit `key`: parsed and checked by limits.py, the one
+    validation the manifest and the image's metadata use too."""
+    from .limits import LimitError, from_text
+
+    def parse(text: str):
+        try:
+            return from_text(key, text)
+        except LimitError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    parse.__name__ = key  # argparse names the type in some messages
+    return parse
 
 
 def _add_limits(sp: argparse.ArgumentParser) -> None:
     # Defaults are None: an image's own [limits] apply unless the command line sets one.
-    sp.add_argument("--memory", type=parse_size,
-                    help="address-space limit of the picoprocess (default: the image's, else 4G)")
-    sp.add_argument("--cpu-seconds", type=int, help="CPU-time limit (default: the image's, else none)")
-    sp.add_argument("--wall-seconds", type=float, help="wall-clock limit (default: the image's, else none)")
-    sp.add_argument("--download-limit", type=parse_size,
-                    help="largest download or upload through the origin (default: the image's, else 256M)")
-    sp.add_argument("--threads", type=_thread_count,
-                    help="most threads at once, the first included; 1: the program cannot start any "
-                         "(default: the image's, else 64)")
+    # The ranges are limits.py's (`xax-emu run --help` shows them).
+    from .limits import RANGES
+
+    helps = {
+        "memory": "address-space limit of the picoprocess, e.g. 256M (default: the image's, else 4G)",
+        "cpu_seconds": "CPU-time limit, whole seconds (default: the image's, else none)",
+        "wall_seconds": "wall-clock limit in seconds (default: the image's, else none)",
+        "download": "largest download or upload through the origin, e.g. 64M (default: the image's, else 256M)",
+        "threads": "most threads at once, the first included; 1: the program cannot start any "
+                   "(default: the image's, else 64)",
+    }
+    for key, r in RANGES.items():
+        sp.add_argument(r.option, dest=key, type=_limit(key), metavar="SIZE" if r.kind == "size" else r.unit.upper(),
+                        help=f"{helps[key]}; {r.bounds()}".replace("%", "%%"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,12 +172,11 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
     validated = None if ns.no_cache else ValidatedImages(ValidatedImages.default_directory())
     program = resolve_program(ns.program, origin, cache, validated=validated,
-                              **({"download_limit": ns.download_limit} if ns.download_limit else {}))
+                              **({"download_limit": ns.download} if ns.download else {}))
     if program.is_image and (ns.profile is not None or ns.fs_image is not None):
         raise ProgramError(f"{ns.program}: an image carries its own profile and files: "
                            "--profile and --fs-image are for bare programs", ns.program)
-    limits = {"memory": ns.memory, "cpu_seconds": ns.cpu_seconds, "wall_seconds": ns.wall_seconds,
-              "download": ns.download_limit, "threads": ns.threads}
+    limits = {k: getattr(ns, k) for k in ("memory", "cpu_seconds", "wall_seconds", "download", "threads")}
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
     with Monitor(cache=cache) as monitor:
