@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .console import OutputError, emit, ensure_std_fds, error_line, one_line, quiet_exit, write_file
 from .errors import ProgramError, SealError, XaxError
 from .profiles import DEFAULT
 
@@ -65,8 +66,23 @@ def _add_limits(sp: argparse.ArgumentParser) -> None:
                         help=f"{helps[key]}; {r.bounds()}".replace("%", "%%"))
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of the command (argparse's own
+    print the usage first); help and version through emit(), so a full or closed
+    stdout is an error too.  Subcommands' parsers are of this class as well."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("xax-emu").strip()
+        error_line(f"{command + ': ' if command else ''}{message} (see {self.prog} --help)")
+        raise SystemExit(2)
+
+    def _print_message(self, message: str, file=None) -> None:
+        if message:
+            emit(message.rstrip("\n"), file or sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="xax-emu", description="Run legacy native programs in a sealed picoprocess.")
+    ap = _Parser(prog="xax-emu", description="Run legacy native programs in a sealed picoprocess.")
     ap.add_argument("--version", action="version", version=f"xax-emu {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an app image or a static x86-64 program sealed; the exit status is "
@@ -157,7 +173,17 @@ def _open_stats(path: str | None):
     try:
         return open(path, "w")
     except OSError as e:
-        raise XaxError(f"--stats-json {path}: {e.strerror}") from None
+        raise OutputError(f"--stats-json {path}: {e.strerror}") from None
+    except ValueError as e:  # a NUL in the name
+        raise OutputError(f"--stats-json {path!r}: {e}") from None
+
+
+def _write_stats(f, stats: dict) -> None:
+    try:
+        with f:
+            f.write(json.dumps(stats, indent=1) + "\n")
+    except OSError as e:
+        raise OutputError(f"--stats-json {f.name}: {e.strerror or e}") from None
 
 
 def _run(ns: argparse.Namespace, trace_all: bool = False):
@@ -184,23 +210,22 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
                              stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
     if stats_file is not None:
-        with stats_file:
-            stats_file.write(json.dumps(pico.stats(), indent=1) + "\n")
+        _write_stats(stats_file, pico.stats())
     if report.boot_error:
         raise SealError(report.boot_error)
     if report.reason:
-        print(f"xax-emu: {report.reason}", file=sys.stderr)
+        emit(f"xax-emu: {one_line(report.reason)}", sys.stderr)
     return report, pico
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
     report, _ = _run(ns)
     if ns.report == "json":
-        print(json.dumps({
+        emit(json.dumps({
             "exit_code": report.exit_code, "signal": report.signal, "reason": report.reason,
             "cpu_seconds": report.cpu_seconds, "wall_seconds": report.wall_seconds,
             "missing_syscalls": {str(k): v for k, v in sorted(report.missing.items())},
-        }), file=sys.stderr)
+        }), sys.stderr)
     return report.exit_code
 
 
@@ -216,9 +241,9 @@ def cmd_trace(ns: argparse.Namespace) -> int:
     if ns.suggest:
         text += "\n" + suggest(acc)
     if ns.output:
-        Path(ns.output).write_text(text + "\n")
+        write_file(ns.output, text + "\n", "--output")
     else:
-        print(text, file=sys.stderr)
+        emit(text, sys.stderr)
     return report.exit_code
 
 
@@ -232,20 +257,21 @@ def cmd_syscalls(ns: argparse.Namespace) -> int:
     profile = load(ns.profile)
     rows = table(resolve(profile))
     if ns.json:
-        print(json.dumps({
+        emit(json.dumps({
             "profile": profile.name,
             "syscalls": [{"nr": r.nr, "name": r.name, "disposition": r.kind, "detail": r.disposition.describe(),
                           "note": r.disposition.note, "from": r.source} for r in rows],
         }, indent=1))
         return 0
     counts = Counter(r.kind for r in rows)
-    print(f"profile {profile.name}: {len(rows)} x86-64 system calls: "
-          + ", ".join(f"{counts[k]} {k}" for k in ("emulate", "reject", "forward", "missing")))
+    lines = [f"profile {profile.name}: {len(rows)} x86-64 system calls: "
+             + ", ".join(f"{counts[k]} {k}" for k in ("emulate", "reject", "forward", "missing"))]
     for r in rows:
         if r.kind == "missing" and not ns.all:
             continue
         note = f"  — {r.disposition.note}" if r.disposition.note else ""
-        print(f"{r.nr:4d} {r.name:<24} {r.disposition.describe()}{note}")
+        lines.append(f"{r.nr:4d} {r.name:<24} {r.disposition.describe()}{note}")
+    emit("\n".join(lines))
     return 0
 
 
@@ -262,17 +288,17 @@ def cmd_pack(ns: argparse.Namespace) -> int:
         last = p.files_done == p.files_total
         if last or p.bytes_done - step["bytes"] >= 32 << 20 or p.files_done - step["files"] >= 1000:
             step.update(bytes=p.bytes_done, files=p.files_done)
-            print(f"xax-emu: pack: {'hashing' if p.phase == 'hash' else 'writing'} {p.files_done}/{p.files_total} "
-                  f"files, {p.bytes_done >> 20}/{p.bytes_total >> 20} MiB", file=sys.stderr)
+            emit(f"xax-emu: pack: {'hashing' if p.phase == 'hash' else 'writing'} {p.files_done}/{p.files_total} "
+                 f"files, {p.bytes_done >> 20}/{p.bytes_total >> 20} MiB", sys.stderr)
             if last:
                 step.update(bytes=0, files=0)
 
     result = pack_image(ns.manifest, out, progress)
     if ns.json:
-        print(json.dumps({"id": result.id, "path": result.path, "files": result.files, "bytes": result.bytes}))
+        emit(json.dumps({"id": result.id, "path": result.path, "files": result.files, "bytes": result.bytes}))
     else:
-        print(f"xax-emu: wrote {result.path}: {result.files} files, {result.bytes} bytes", file=sys.stderr)
-        print(result.id)
+        emit(f"xax-emu: wrote {result.path}: {result.files} files, {result.bytes} bytes", sys.stderr)
+        emit(result.id)
     return 0
 
 
@@ -326,40 +352,44 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
         if str(e).startswith(f"{ns.image}:") or ns.image in str(e):
             raise
         raise ImageError(f"{ns.image}: {e}") from None
-    print(json.dumps(info, indent=1) if ns.json else describe(info))
+    emit(json.dumps(info, indent=1) if ns.json else describe(info))
     return 0
 
 
-def _ensure_std_fds() -> None:
-    """A closed stdin, stdout or stderr would be reused by the Monitor's own fds (its
-    channel, a pidfd) and then read or written as if it were the program's stdio:
-    put /dev/null there first, as daemons do."""
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+COMMANDS = {"run": cmd_run, "trace": cmd_trace, "syscalls": cmd_syscalls, "pack": cmd_pack, "inspect": cmd_inspect,
+            "serve": cmd_serve}
 
 
-def main(argv: list[str] | None = None) -> int:
-    _ensure_std_fds()
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Everything after the first "--" belongs to the program, options included.
     program_args = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
     ns = build_parser().parse_args(argv)
     ns.args = program_args
+    return COMMANDS[ns.command](ns)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command; every failure ends in one line on stderr and a status, never a traceback."""
+    ensure_std_fds()
     try:
-        return {"run": cmd_run, "trace": cmd_trace, "syscalls": cmd_syscalls, "pack": cmd_pack,
-                "inspect": cmd_inspect, "serve": cmd_serve}[ns.command](ns)
+        return _main(argv)
     except XaxError as e:
-        print(f"xax-emu: {e}", file=sys.stderr)
+        error_line(str(e))
+        if isinstance(e, OutputError):
+            quiet_exit()
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        quiet_exit()
         return 141
+    except Exception as e:  # a bug, not the user's input: still one line (XAX_EMU_TRACEBACK=1 shows it)
+        if os.environ.get("XAX_EMU_TRACEBACK"):
+            raise
+        error_line(f"internal error: {type(e).__name__}: {e} (XAX_EMU_TRACEBACK=1 shows where)")
+        return 70  # EX_SOFTWARE
 
 
 if __name__ == "__main__":
