@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from . import __version__
 from .console import OutputError, emit, ensure_std_fds, error_line, one_line, quiet_exit, write_file
@@ -161,10 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _read_fs_image(path: str | None) -> bytes | None:
     if path is None:
         return None
+    from .hostfile import read_regular
+    from .launch.program import MAX_PROGRAM
+
     try:
-        return Path(path).read_bytes()
+        return read_regular(path, MAX_PROGRAM)
     except OSError as e:
-        raise ProgramError(f"{path}: cannot read the filesystem image: {e.strerror}", path) from None
+        raise ProgramError(f"--fs-image {path}: cannot read it: {e.strerror or e}", path) from None
+    except ValueError:
+        raise ProgramError(f"--fs-image {path!r}: not a file name (it contains NUL)", path) from None
 
 
 def _open_stats(path: str | None):

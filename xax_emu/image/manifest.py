@@ -37,12 +37,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..hostfile import read_regular
 from .errors import ManifestError
 from ..limits import RANGES, LimitError, check, check_image_strings, parse_size
 from .format import NAME_MAX, PATH_MAX, RESERVED, split_image_path
 from . import http as httpspec
 
 DEFAULT_PROFILE = "static-libc"
+MANIFEST_MAX = 16 << 20  # bytes of TOML
 
 
 @dataclass(frozen=True)
@@ -173,10 +175,12 @@ def load_manifest(path: str | Path) -> Manifest:
     path = Path(path).absolute()
     r = _Reader(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_regular(path, MANIFEST_MAX).decode("utf-8"))
     except FileNotFoundError:
         raise ManifestError("no such manifest", str(path)) from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
+        raise ManifestError(f"cannot read the manifest: {e.strerror or e}", str(path)) from None
+    except (UnicodeDecodeError, ValueError) as e:  # ValueError: a NUL in the name
         raise ManifestError(f"cannot read the manifest: {e}", str(path)) from None
     except tomllib.TOMLDecodeError as e:
         raise ManifestError(f"not valid TOML: {e}", str(path)) from None

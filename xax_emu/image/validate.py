@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from .errors import ImageError
+from ..hostfile import open_regular
 from ..limits import KEYS, LimitError, check, check_image_strings
 from .format import FORMAT, LAYER, META, META_MAX, PAD_DIR, RESERVED, VERSION, split_image_path
 from .http import HttpSpecError, check_http
@@ -82,9 +83,11 @@ def _open(source) -> tuple[BinaryIO, int, str | None]:
         return io.BytesIO(data), len(data), None
     path = os.fspath(source)
     try:
-        f = open(path, "rb")
+        f = os.fdopen(open_regular(path), "rb")
     except OSError as e:
         raise ImageError(f"cannot open the image {path}: {e.strerror or e}") from None
+    except ValueError:
+        raise ImageError(f"cannot open the image {path!r}: the name contains NUL") from None
     try:
         size = os.fstat(f.fileno()).st_size
     except OSError as e:

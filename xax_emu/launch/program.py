@@ -163,11 +163,15 @@ def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
     path = Path(program)
     url = f"{LOCAL_SCHEME}program/{path.name}"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block the open
     except FileNotFoundError:
         raise ProgramError(f"{program}: no such file", program) from None
     except PermissionError:
         raise ProgramError(f"{program}: permission denied", program) from None
+    except OSError as e:  # ENAMETOOLONG, ELOOP, ...
+        raise ProgramError(f"{program}: cannot open it: {e.strerror or e}", program) from None
+    except ValueError:  # a NUL in the name
+        raise ProgramError(f"{program!r}: not a file name (it contains NUL)", program) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ProgramError(f"{program}: {'is a directory' if path.is_dir() else 'not a regular file'}", program)
