@@ -180,10 +180,10 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError("no such manifest", str(path)) from None
     except OSError as e:
         raise ManifestError(f"cannot read the manifest: {e.strerror or e}", str(path)) from None
+    except tomllib.TOMLDecodeError as e:  # before ValueError, its base
+        raise ManifestError(f"not valid TOML: {e}", str(path)) from None
     except (UnicodeDecodeError, ValueError) as e:  # ValueError: a NUL in the name
         raise ManifestError(f"cannot read the manifest: {e}", str(path)) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ManifestError(f"not valid TOML: {e}", str(path)) from None
 
     for key in data:
         if key not in ("app", "files", "limits", "exclude", "http"):
