@@ -182,6 +182,8 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"cannot read the manifest: {e.strerror or e}", str(path)) from None
     except tomllib.TOMLDecodeError as e:  # before ValueError, its base
         raise ManifestError(f"not valid TOML: {e}", str(path)) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ManifestError("not valid TOML: nested too deeply", str(path)) from None
     except (UnicodeDecodeError, ValueError) as e:  # ValueError: a NUL in the name
         raise ManifestError(f"cannot read the manifest: {e}", str(path)) from None
 
