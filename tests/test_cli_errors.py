@@ -88,8 +88,9 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> str
     err = proc.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err and "internal error" not in err, err[-3000:]
     assert proc.returncode != 0, (proc.args, err)
-    lines = err.splitlines()
+    lines = err.split("\n")[:-1] if err.endswith("\n") else [err]  # a line is what ends in \n
     assert len(lines) == 1 and lines[0].startswith("xax-emu: "), err[-3000:]
+    assert not any(c < " " and c != "\t" or "\x7f" <= c <= "\x9f" for c in lines[0]), lines[0]  # no raw controls
     for w in words:
         assert w in lines[0], (w, lines[0])
     return lines[0]
@@ -106,11 +107,13 @@ LIMIT_CASES = [  # issue 13's reproduction: each option named, with its range
     (["--threads", "0"], "--threads: must be from 1 to 4096"),
     (["--memory", "9" * 5000], "--memory: "),
     (["--wall-seconds", "3e9"], "--wall-seconds: must be from 0.001 to 2147483 seconds"),
+    (["--cache-size", "0"], "--cache-size: must be from 1M to 128T bytes"),
+    (["--cache-size=-5M"], "--cache-size: '-5M' is not a size"),
 ]
 
 
 @pytest.mark.parametrize("command", ["run", "trace"])
-@pytest.mark.parametrize("options, words", LIMIT_CASES, ids=[c[0][0] + "=" + c[0][1][:12] for c in LIMIT_CASES])
+@pytest.mark.parametrize("options, words", LIMIT_CASES, ids=[" ".join(c[0])[:28] for c in LIMIT_CASES])
 def test_limits_out_of_range(world, command, options, words):
     assert_one_line_error(cli([command, *options, "quiet"], world), words)
 

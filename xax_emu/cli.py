@@ -12,7 +12,7 @@ import os
 import sys
 
 from . import __version__
-from .console import OutputError, emit, ensure_std_fds, error_line, one_line, quiet_exit, write_file
+from .console import OutputError, emit, ensure_std_fds, error_line, one_line, open_output, quiet_exit, write_file
 from .errors import ProgramError, SealError, XaxError
 from .profiles import DEFAULT
 
@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
                           f"(default {DEFAULT}; an image carries its own)")
     run.add_argument("--fs-image", metavar="TAR",
                      help="a tar whose files the profile's Tar routes show (`pack` puts them in the app's image)")
+    from .limits import SIZES, size_text
+    from .monitor.fetch import HttpCache
+
+    run.add_argument("--cache-size", type=_limit("cache_size"), metavar="SIZE",
+                     help=f"most bytes the HTTP cache keeps on disk; the least recently used entries not in use "
+                          f"go first (default {size_text(HttpCache.DEFAULT_MAX)}; {SIZES['cache_size'].bounds()})")
     run.add_argument("--no-cache", action="store_true",
                      help="do not use the HTTP cache, nor the record of images already validated (an image is "
                           "then checked member by member)")
@@ -172,22 +178,15 @@ def _read_fs_image(path: str | None) -> bytes | None:
 
 
 def _open_stats(path: str | None):
-    if path is None:
-        return None
-    try:
-        return open(path, "w")
-    except OSError as e:
-        raise OutputError(f"--stats-json {path}: {e.strerror}") from None
-    except ValueError as e:  # a NUL in the name
-        raise OutputError(f"--stats-json {path!r}: {e}") from None
+    return None if path is None else open_output(path, "--stats-json")
 
 
-def _write_stats(f, stats: dict) -> None:
+def _write_stats(f, path: str, stats: dict) -> None:
     try:
         with f:
             f.write(json.dumps(stats, indent=1) + "\n")
     except OSError as e:
-        raise OutputError(f"--stats-json {f.name}: {e.strerror or e}") from None
+        raise OutputError(f"--stats-json {path}: {e.strerror or e}") from None
 
 
 def _run(ns: argparse.Namespace, trace_all: bool = False):
@@ -199,7 +198,8 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     from .monitor.fetch import HttpCache
 
     origin = parse_origin(ns.origin) if ns.origin else None
-    cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
+    cache = None if ns.no_cache else HttpCache(HttpCache.default_directory(),
+                                               ns.cache_size or HttpCache.DEFAULT_MAX)
     validated = None if ns.no_cache else ValidatedImages(ValidatedImages.default_directory())
     program = resolve_program(ns.program, origin, cache, validated=validated,
                               **({"download_limit": ns.download} if ns.download else {}))
@@ -214,7 +214,7 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
                              stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
     if stats_file is not None:
-        _write_stats(stats_file, pico.stats())
+        _write_stats(stats_file, ns.stats_json, pico.stats())
     if report.boot_error:
         raise SealError(report.boot_error)
     if report.reason:

@@ -39,9 +39,14 @@ def ensure_std_fds() -> None:
         sys.stderr = open(2, "w", closefd=False)
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if c != 0x09}
+_CONTROLS.update({0x0a: "\\n", 0x0d: "\\r"})
+
+
 def one_line(text: str) -> str:
-    """A message as one line, whatever the names it quotes contain."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """A message as one line of plain text, whatever the names it quotes contain: line
+    breaks and other control characters (a terminal's escape sequences) escaped."""
+    return text.translate(_CONTROLS)
 
 
 def emit(text: str, stream=None) -> None:
@@ -68,15 +73,27 @@ def error_line(text: str) -> None:
         pass
 
 
-def write_file(path: str, text: str, option: str) -> None:
-    """`text` written to the file the user named with `option`; OutputError naming both."""
+def open_output(path: str, option: str):
+    """The file the user named with `option`, open for writing text; OutputError naming
+    both.  A FIFO without a reader is an error (ENXIO), not a wait without end."""
     try:
-        with open(path, "w") as f:
-            f.write(text)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
     except OSError as e:
         raise OutputError(f"{option} {path}: {e.strerror or e}") from None
     except ValueError as e:  # a NUL in the name
         raise OutputError(f"{option} {path!r}: {e}") from None
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "w")
+
+
+def write_file(path: str, text: str, option: str) -> None:
+    """`text` written to the file the user named with `option`; OutputError naming both."""
+    f = open_output(path, option)
+    try:
+        with f:
+            f.write(text)
+    except OSError as e:
+        raise OutputError(f"{option} {path}: {e.strerror or e}") from None
 
 
 def quiet_exit() -> None:

@@ -17,6 +17,10 @@ bound is what the mechanism that enforces the limit can really take:
   download      1 .. 128T bytes, whole    one download or upload, held in the Monitor's memory.
   threads       1 .. 4096, whole          RLIMIT_NPROC in the picoprocess's own user namespace.
 
+and one size that is the Monitor's own, not a picoprocess's:
+
+  cache_size    1M .. 128T bytes, whole   --cache-size: the HTTP cache's files on disk.
+
 No limit is 0 or "none": a limit that is not given takes its default (the
 image's, else the Monitor's); 0, negative, fractional sizes, infinities and NaN
 are refused with an error naming the key or the option.
@@ -82,6 +86,12 @@ RANGES = {r.key: r for r in (
           "RLIMIT_NPROC in the picoprocess's own user namespace"),
 )}
 KEYS = tuple(RANGES)
+# Sizes that are not a picoprocess's limits (no manifest or image sets them), checked the same way.
+SIZES = {r.key: r for r in (
+    Range("cache_size", "--cache-size", "size", "bytes", 1 * MiB, 128 * TiB,
+          "the HTTP cache's files on disk; less than a MiB would hold nothing worth keeping"),
+)}
+_ALL = {**RANGES, **SIZES}
 
 
 def size_text(n: int) -> str:
@@ -115,7 +125,7 @@ def check(key: str, value, given: str | None = None) -> int | float:
     """`value` for the limit `key`, checked for its kind and range: an int, or a
     float for wall_seconds.  LimitError (its message without the key) if not;
     the message shows `value`, or the text it was `given` as."""
-    r = RANGES[key]
+    r = _ALL[key]
     given = shown(value) if given is None else shown(given)
     what = f"a {'whole ' if r.kind != 'number' else ''}number of {r.unit}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -131,7 +141,7 @@ def check(key: str, value, given: str | None = None) -> int | float:
 
 def from_text(key: str, text: str) -> int | float:
     """A command-line value for `key`, parsed for its kind and checked."""
-    r = RANGES[key]
+    r = _ALL[key]
     if r.kind == "size":
         return check(key, parse_size(text), text.strip())
     stripped = text.strip()
