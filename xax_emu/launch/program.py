@@ -155,8 +155,11 @@ def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
                 os.close(resp.file)
             return _pinned(_bare_program(resp.body, program, str(url), url.origin), address)
         name = url.path.rpartition("/")[2] or url.origin.host
-        image = (ImageFile.cached(resp.file, resp.body, name) if resp.file is not None
-                 else ImageFile.copy_of_bytes(resp.body, name))
+        try:
+            image = (ImageFile.cached(resp.file, resp.body, name) if resp.file is not None
+                     else ImageFile.copy_of_bytes(resp.body, name))
+        except OSError as e:  # no memory for the sealed copy, too many open files, ...
+            raise ProgramError(f"{program}: cannot hold the image: {e.strerror or e}", program) from None
         if validated is not None:  # the key of the record: the digest of the very bytes validated and mapped
             image.sha256 = resp.sha256 or hashlib.sha256(resp.body).hexdigest()
         return _pinned(_image_program(image, resp.body, program, str(url), url.origin, validated), address)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..errors import ProgramError
 from ..limits import KEYS, check_all, check_boot_strings
 from ..monitor.picoprocess import Limits
 from ..profiles import DEFAULT
@@ -65,5 +66,11 @@ def start_kwargs(req: Request) -> dict:
     kwargs = _checked(dict(image_url=prog.image_url, argv=[prog.name, *req.args], env=program_env(spec, req.env),
                            origin=prog.origin, origin_address=prog.address, limits=replace(Limits(), **chosen),
                            local_files=prog.local_files), chosen)
-    return dict(kwargs, layer=layer_for(spec),
-                image=None if req.fs_image is None else ImageFile.copy_of_bytes(req.fs_image, "fs-image"))
+    return dict(kwargs, layer=layer_for(spec), image=None if req.fs_image is None else _fs_image(req.fs_image))
+
+
+def _fs_image(data: bytes) -> ImageFile:
+    try:
+        return ImageFile.copy_of_bytes(data, "fs-image")
+    except OSError as e:  # no memory for the sealed copy, too many open files, ...
+        raise ProgramError(f"--fs-image: cannot hold it: {e.strerror or e}") from None
