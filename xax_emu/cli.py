@@ -229,7 +229,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
             "exit_code": report.exit_code, "signal": report.signal, "reason": report.reason,
             "cpu_seconds": report.cpu_seconds, "wall_seconds": report.wall_seconds,
             "missing_syscalls": {str(k): v for k, v in sorted(report.missing.items())},
-        }), sys.stderr)
+        }, allow_nan=False), sys.stderr)
     return report.exit_code
 
 
@@ -241,7 +241,7 @@ def cmd_trace(ns: argparse.Namespace) -> int:
     report, _ = _run(ns, trace_all=True)
     acc = accounting(report)
     acc["exit_code"] = report.exit_code
-    text = json.dumps(acc, indent=1) if ns.json else render(acc)
+    text = json.dumps(acc, indent=1, allow_nan=False) if ns.json else render(acc)
     if ns.suggest:
         text += "\n" + suggest(acc)
     if ns.output:
@@ -356,7 +356,7 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
         if str(e).startswith(f"{ns.image}:") or ns.image in str(e):
             raise
         raise ImageError(f"{ns.image}: {e}") from None
-    emit(json.dumps(info, indent=1) if ns.json else describe(info))
+    emit(json.dumps(info, indent=1, allow_nan=False) if ns.json else describe(info))
     return 0
 
 
