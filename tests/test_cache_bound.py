@@ -202,3 +202,52 @@ def test_run_cache_size_bounds_the_cache(build, tmp_path):
             assert proc.returncode == 0, proc.stderr
             assert disk_usage(tmp_path / "xax-emu" / "http") <= MiB
         assert len(list((tmp_path / "xax-emu" / "http").glob("*.body"))) == 1
+
+
+def test_the_image_a_running_picoprocess_maps_stays_in_the_cache(tmp_path):
+    """A real picoprocess started from a cached image (sha1sum, waiting on its stdin):
+    with the Monitor's own fd of the image closed, filling the cache far past its cap
+    leaves the image's body in place, the same file; the program then reads its input
+    and answers right; once it has exited, the entry is evicted like any other."""
+    from image_support import build_example
+    from xax_emu.image import pack
+    from xax_emu.launch.program import resolve
+    from xax_emu.launch.request import Request, start_kwargs
+    from xax_emu.monitor import Monitor, Stdio
+
+    manifest = build_example("sha1sum", tmp_path)
+    pack(manifest, tmp_path / "sha1sum.tar")
+    image = (tmp_path / "sha1sum.tar").read_bytes()
+    cache = HttpCache(tmp_path / "c", max_bytes=max(4 * MiB, 2 * len(image)))
+    with HttpOrigin() as server:
+        server.add("/sha1sum.tar", image, Cache_Control="max-age=600")
+        for i in range(24):
+            server.add(f"/u{i}", body_of(i), ETag=f'"{i}"', Cache_Control="max-age=600")
+        url = f"{server.base}/sha1sum.tar"
+        resolve(url, None, cache)  # downloaded and stored
+        prog = resolve(url, None, cache)
+        assert prog.image.kind == "cache"
+        body_path, _ = cache._paths(url)
+        inode = body_path.stat().st_ino
+        read_end, write_end = os.pipe()
+        out = bytearray()
+        with Monitor(log=lambda line: None, cache=cache) as monitor:
+            pico = monitor.start(**start_kwargs(Request(prog, [], [], None, {"wall_seconds": 60})),
+                                 stdio=Stdio(stdout=out.extend, stderr=lambda d: None, stdin_fd=read_end,
+                                             stdin_bytes=None))
+            for _ in range(5):
+                monitor.step(max_wait=0.1)
+            prog.image.close()  # only the picoprocess holds the body now
+            for i in range(12):
+                get(server, f"/u{i}", cache)
+                assert disk_usage(tmp_path / "c") <= cache.max_bytes
+            assert body_path.stat().st_ino == inode
+            os.write(write_end, b"the input\n")
+            os.close(write_end)
+            (report,) = monitor.run_until_done([pico])
+        os.close(read_end)
+        assert report.exit_code == 0, report
+        assert bytes(out).split()[0].decode() == hashlib.sha1(b"the input\n").hexdigest()
+        for i in range(12, 24):
+            get(server, f"/u{i}", cache)
+        assert not body_path.exists()
