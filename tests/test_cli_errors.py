@@ -205,6 +205,20 @@ CASES = [
     (["inspect", "img-inf.tar", "--json"], "out of range"),
     (["inspect", "img-big.tar", "--json"], "limits.memory"),
     (["inspect", "img-args.tar"], "over the 128 KiB"),
+    # serve: its options are checked before it listens (a valid set would serve until stopped)
+    (["serve", "--idle-seconds", "1e8"], "--idle-seconds: must be from 0.001 to 2147483 seconds"),  # epoll's bound
+    (["serve", "--idle-seconds", "nan"], "a finite number"),
+    (["serve", "--request-timeout", "0"], "--request-timeout"),
+    (["serve", "--app-timeout", "-1"], "--app-timeout"),
+    (["serve", "--max-instances", "0"], "--max-instances: must be from 1"),
+    (["serve", "--max-connections", "1e3"], "not a whole number"),
+    (["serve", "--memory-budget", "1M"], "--memory-budget: must be from 16M"),
+    (["serve", "--download-limit", "0"], "--download-limit"),
+    (["serve", "--cache-size", "0"], "--cache-size"),
+    (["serve", "--listen", "nonsense"], "--listen"),
+    (["serve", "--listen", "1.2.3.4:99999"], "65535"),
+    (["serve", "--listen", LONG + ":80"], "--listen"),
+    (["serve", "--origin", "ftp://x"], "ftp"),
     # no command at all, or an unknown one
     ([], "required"),
     (["bogus"], "invalid choice"),

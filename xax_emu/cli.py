@@ -22,17 +22,6 @@ def _env_pair(text: str) -> str:
     return text
 
 
-def parse_size(text: str) -> int:
-    """serve's sizes, in limits.py's syntax (their ranges are serve's own checks)."""
-    from .limits import LimitError
-    from .limits import parse_size as parse
-
-    try:
-        return parse(text)
-    except LimitError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def _limit(key: str):
     """The argparse type of the limit `key`: parsed and checked by limits.py, the one
     validation the manifest and the image's metadata use too."""
@@ -97,12 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
                           f"(default {DEFAULT}; an image carries its own)")
     run.add_argument("--fs-image", metavar="TAR",
                      help="a tar whose files the profile's Tar routes show (`pack` puts them in the app's image)")
-    from .limits import SIZES, size_text
+    from .limits import SETTINGS, size_text
     from .monitor.fetch import HttpCache
 
     run.add_argument("--cache-size", type=_limit("cache_size"), metavar="SIZE",
                      help=f"most bytes the HTTP cache keeps on disk; the least recently used entries not in use "
-                          f"go first (default {size_text(HttpCache.DEFAULT_MAX)}; {SIZES['cache_size'].bounds()})")
+                          f"go first (default {size_text(HttpCache.DEFAULT_MAX)}; {SETTINGS['cache_size'].bounds()})")
     run.add_argument("--no-cache", action="store_true",
                      help="do not use the HTTP cache, nor the record of images already validated (an image is "
                           "then checked member by member)")
@@ -143,18 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--listen", default="127.0.0.1:8118", metavar="HOST:PORT",
                     help="where to listen (default 127.0.0.1:8118; a non-loopback address is served with a warning)")
     sv.add_argument("--origin", help="be a gateway for this origin (http:// or https://) instead of a forward proxy")
-    sv.add_argument("--idle-seconds", type=float, default=60.0,
+    sv.add_argument("--idle-seconds", type=_limit("idle_seconds"), default=60.0, metavar="SECONDS",
                     help="end an instance no page has held for this long (default 60)")
-    sv.add_argument("--max-instances", type=int, default=64, help="instances at once (default 64)")
-    sv.add_argument("--memory-budget", type=parse_size, default=64 << 30,
+    sv.add_argument("--max-instances", type=_limit("max_instances"), default=64, metavar="N",
+                    help="instances at once (default 64)")
+    sv.add_argument("--memory-budget", type=_limit("memory_budget"), default=64 << 30, metavar="SIZE",
                     help="the sum of the running picoprocesses' memory limits (default 64G)")
-    sv.add_argument("--max-connections", type=int, default=512, help="browser connections at once (default 512)")
-    sv.add_argument("--download-limit", type=parse_size, default=256 << 20,
+    sv.add_argument("--max-connections", type=_limit("max_connections"), default=512, metavar="N",
+                    help="browser connections at once (default 512)")
+    sv.add_argument("--download-limit", type=_limit("download"), default=256 << 20, metavar="SIZE",
                     help="the largest image a launch fetches (default 256M)")
-    sv.add_argument("--request-timeout", type=float, default=10.0,
+    sv.add_argument("--request-timeout", type=_limit("request_timeout"), default=10.0, metavar="SECONDS",
                     help="seconds a browser has to send a whole request head, else 408 (default 10)")
-    sv.add_argument("--app-timeout", type=float, default=60.0,
+    sv.add_argument("--app-timeout", type=_limit("app_timeout"), default=60.0, metavar="SECONDS",
                     help="seconds an app has to start its response, else 504 (default 60)")
+    sv.add_argument("--cache-size", type=_limit("cache_size"), metavar="SIZE",
+                    help=f"most bytes the HTTP cache keeps on disk (default {size_text(HttpCache.DEFAULT_MAX)})")
     sv.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache nor the record of validated "
                                                             "images")
     ins = sub.add_parser("inspect", help="what is inside an image (checked first)")
@@ -317,15 +310,12 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         host, port = parse_listen(ns.listen)
     except ValueError as e:
         raise XaxError(str(e)) from None
-    for name in ("idle_seconds", "max_instances", "max_connections", "request_timeout", "app_timeout"):
-        value = getattr(ns, name)
-        if not (0 < value < 1e9) or value != value:
-            raise XaxError(f"--{name.replace('_', '-')} must be a positive number, not {value}")
+    # --idle-seconds and the other numbers are checked by limits.py as they are parsed
     gateway = parse_origin(ns.origin) if ns.origin else None
     config = ServeConfig(
         host=host, port=port, gateway=gateway,
         budget=Budget(max_instances=ns.max_instances, memory=ns.memory_budget, idle_seconds=ns.idle_seconds),
-        cache=None if ns.no_cache else HttpCache(HttpCache.default_directory()),
+        cache=None if ns.no_cache else HttpCache(HttpCache.default_directory(), ns.cache_size or HttpCache.DEFAULT_MAX),
         validated=None if ns.no_cache else ValidatedImages(ValidatedImages.default_directory()),
         download_limit=ns.download_limit, max_connections=ns.max_connections,
         request_timeout=ns.request_timeout, app_timeout=ns.app_timeout)

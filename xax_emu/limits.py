@@ -17,9 +17,10 @@ bound is what the mechanism that enforces the limit can really take:
   download      1 .. 128T bytes, whole    one download or upload, held in the Monitor's memory.
   threads       1 .. 4096, whole          RLIMIT_NPROC in the picoprocess's own user namespace.
 
-and one size that is the Monitor's own, not a picoprocess's:
-
-  cache_size    1M .. 128T bytes, whole   --cache-size: the HTTP cache's files on disk.
+and the Monitor's own settings (SETTINGS), not a picoprocess's: --cache-size
+(the HTTP cache's files on disk, 1M .. 128T) and serve's --memory-budget,
+--idle-seconds, --request-timeout, --app-timeout (the selector's bound again),
+--max-instances and --max-connections.
 
 No limit is 0 or "none": a limit that is not given takes its default (the
 image's, else the Monitor's); 0, negative, fractional sizes, infinities and NaN
@@ -73,12 +74,13 @@ class Range:
 
 
 THREADS_MAX = 4096
+SELECTOR_MAX = 2_147_483  # seconds: epoll_wait's timeout is a C int of milliseconds
 RANGES = {r.key: r for r in (
     Range("memory", "--memory", "size", "bytes", 16 * MiB, 128 * TiB,
           "RLIMIT_AS: the runtime does not start in less; x86-64 has no more address space"),
     Range("cpu_seconds", "--cpu-seconds", "whole", "seconds", 1, 10**9,
           "RLIMIT_CPU: the kernel keeps it in nanoseconds in 64 bits"),
-    Range("wall_seconds", "--wall-seconds", "number", "seconds", 0.001, 2_147_483,
+    Range("wall_seconds", "--wall-seconds", "number", "seconds", 0.001, SELECTOR_MAX,
           "the Monitor's selector takes a timeout of at most 2**31-1 ms"),
     Range("download", "--download-limit", "size", "bytes", 1, 128 * TiB,
           "one body, held in the Monitor's memory"),
@@ -86,12 +88,24 @@ RANGES = {r.key: r for r in (
           "RLIMIT_NPROC in the picoprocess's own user namespace"),
 )}
 KEYS = tuple(RANGES)
-# Sizes that are not a picoprocess's limits (no manifest or image sets them), checked the same way.
-SIZES = {r.key: r for r in (
+# The Monitor's own settings, not a picoprocess's limits (no manifest or image sets them), checked the same way.
+SETTINGS = {r.key: r for r in (
     Range("cache_size", "--cache-size", "size", "bytes", 1 * MiB, 128 * TiB,
           "the HTTP cache's files on disk; less than a MiB would hold nothing worth keeping"),
+    Range("memory_budget", "--memory-budget", "size", "bytes", 16 * MiB, 1 << 60,
+          "serve: the sum of the running picoprocesses' memory limits; at least one picoprocess's least"),
+    Range("idle_seconds", "--idle-seconds", "number", "seconds", 0.001, SELECTOR_MAX,
+          "serve: an instance's deadline, which the Monitor's selector waits for"),
+    Range("request_timeout", "--request-timeout", "number", "seconds", 0.001, SELECTOR_MAX,
+          "serve: a wait in select() for a browser's request head"),
+    Range("app_timeout", "--app-timeout", "number", "seconds", 0.001, SELECTOR_MAX,
+          "serve: a wait in select() for an app's response head"),
+    Range("max_instances", "--max-instances", "whole", "instances", 1, 1 << 20,
+          "serve: each instance holds file descriptors, of which a process may have 2**20 (nr_open)"),
+    Range("max_connections", "--max-connections", "whole", "connections", 1, 1 << 20,
+          "serve: each connection holds a file descriptor, of which a process may have 2**20 (nr_open)"),
 )}
-_ALL = {**RANGES, **SIZES}
+_ALL = {**RANGES, **SETTINGS}
 
 
 def size_text(n: int) -> str:

@@ -97,7 +97,7 @@ class HttpCache:
     free nothing (the open inode stays) and it would be downloaded again; the
     bytes a picoprocess maps never change either way, since the cache only ever
     replaces and removes names, never writes to a file it has renamed into place
-    (monitor/imagefile.py).  In-use entries count against the cap, so the cache
+    (launch/imagefile.py).  In-use entries count against the cap, so the cache
     exceeds it only while they alone do.
 
     Safe under the Monitor's worker threads and with other Monitors sharing the
