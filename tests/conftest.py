@@ -82,7 +82,7 @@ def run_pico(program: Path | str, args: list[str] | None = None, *, stdin: bytes
     prog = resolve(str(program), origin, cache)
     lim = limits or Limits(wall_seconds=60)
     request = Request(prog, list(args or []), list(env or []), profile,
-                      {k: getattr(lim, k) for k in ("memory", "cpu_seconds", "wall_seconds", "download", "threads")},
+                      {k: v for k, v in vars(lim).items() if v},  # the Monitor's 0 is "none": not given
                       fs_image)
     own = monitor is None
     monitor = monitor or Monitor(log=log.append)

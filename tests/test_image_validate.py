@@ -153,6 +153,16 @@ def test_truncated_images_are_refused():
             validate(data[:n])
 
 
+def _limits_meta(**limits) -> bytes:
+    return json.dumps(meta({}, limits={"memory": None, "cpu_seconds": None, "wall_seconds": None,
+                                       "download": None, "threads": None, **limits})).encode()
+
+
+def _app_meta(**app) -> bytes:
+    return json.dumps(meta({}, app={"name": "t", "entry": "/bin/app", "cwd": "/", "args": [], "env": {},
+                                    **app})).encode()
+
+
 META_CASES = [
     (b"not json", "not valid UTF-8 JSON"),
     (b"\xff\xfe", "not valid UTF-8 JSON"),
@@ -168,6 +178,25 @@ META_CASES = [
     (json.dumps(meta({}, limits={"memory": -1})).encode(), "limits"),
     (json.dumps(meta({}, limits={"memory": float("inf"), "cpu_seconds": None, "wall_seconds": None,
                                  "download": None})).encode(), "Infinity is not a number JSON allows"),
+    # limits.py's ranges, as for a manifest: an image is hostile data
+    (_limits_meta(memory=1234567), "limits.memory: must be from 16M to 128T bytes"),
+    (_limits_meta(memory=1234567).replace(b"1234567", b"1e999"), "the number 1e999 is out of range"),
+    (_limits_meta(memory=1234567).replace(b"1234567", b"268435456.5"), "limits.memory: must be a whole number"),
+    (_limits_meta(memory=2**70), "limits.memory: must be from 16M to 128T bytes, not 1180591620717411303424"),
+    (_limits_meta(cpu_seconds=1.5), "limits.cpu_seconds: must be a whole number of seconds"),
+    (_limits_meta(cpu_seconds=2**64), "limits.cpu_seconds: must be from 1 to 1000000000 seconds"),
+    (_limits_meta(wall_seconds=1e10), "limits.wall_seconds: must be from 0.001 to 2147483 seconds"),
+    (_limits_meta(threads=0), "limits.threads: must be from 1 to 4096 threads"),
+    (_limits_meta(download="1M"), "limits.download: must be a whole number of bytes, not a string"),
+    (_limits_meta(nice=1), "limits is not an object with memory"),
+    (json.dumps(meta({}, profile={"spec": "s", "name": "s", "shipped": False, "syscalls": {},
+                                  "routes": [{"prefix": "/", "backend": "ram", "size": 7}]})
+                ).encode().replace(b": 7", b": -1e400"), "the number -1e400 is out of range"),
+    # the image's arguments and environment must fit the BOOT message, with room for the user's
+    (_app_meta(args=["a" * 100_000] * 6), "app.args and app.env come to 600"),
+    (_app_meta(env={f"V{i}": "b" * 100_000 for i in range(6)}), "over the 128 KiB"),
+    (_app_meta(args=["\udcff"]), "is not valid UTF-8"),
+    (_app_meta(env={"A": "\ud800"}), "is not valid UTF-8"),
     (json.dumps(meta({}, layer={"member": "elsewhere"})).encode(), "layer is not"),
     (json.dumps(meta({"/bin/app": {"type": "file", "size": 6}})).encode(), "needs a size and a sha256"),
     (json.dumps(meta({"/bin/app": {"type": "fifo"}})).encode(), "neither file nor symlink"),

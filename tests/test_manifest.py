@@ -70,6 +70,9 @@ def test_the_error_is_one_xax_error(tmp_path):
     assert e.key == "app.entry" and "missing" in str(e)
 
 
+LIMITS = '[app]\nname = "a"\nentry = "/a"\n[limits]\n'
+
+
 @pytest.mark.parametrize("text, key, words", [
     ('color = 1\n[app]\nname = "a"\nentry = "/a"\n', "color", "unknown key"),
     ('[app]\nname = "a"\nentry = "/a"\nuser = "x"\n', "app.user", "unknown key"),
@@ -90,12 +93,22 @@ def test_the_error_is_one_xax_error(tmp_path):
     ('app = 1\n', "app", "must be a table"),
     ('[app]\nname = "a"\nentry = "/a"\n[limits]\nmemory = "lots"\n', "limits.memory", "not a size"),
     ('[app]\nname = "a"\nentry = "/a"\n[limits]\nmemory = true\n', "limits.memory", "not a boolean"),
-    ('[app]\nname = "a"\nentry = "/a"\n[limits]\ndownload = 0\n', "limits.download", "more than 0"),
-    ('[app]\nname = "a"\nentry = "/a"\n[limits]\ncpu_seconds = 1.5\n', "limits.cpu_seconds", "an integer"),
-    ('[app]\nname = "a"\nentry = "/a"\n[limits]\nwall_seconds = -1\n', "limits.wall_seconds", "more than 0"),
+    (LIMITS + 'download = 0\n', "limits.download", "from 1 to 128T bytes, not 0"),
+    (LIMITS + 'cpu_seconds = 1.5\n', "limits.cpu_seconds", "a whole number of seconds"),
+    (LIMITS + 'wall_seconds = -1\n', "limits.wall_seconds", "from 0.001 to 2147483 seconds"),
+    # limits.py's ranges: values the kernel or the Monitor cannot take are refused, never passed on
+    (LIMITS + 'memory = 1e999\n', "limits.memory", "a whole number of bytes, not inf"),
+    (LIMITS + 'memory = 268435456.5\n', "limits.memory", "a whole number of bytes, not 268435456.5"),
+    (LIMITS + 'memory = 0\n', "limits.memory", "from 16M to 128T bytes"),
+    (LIMITS + 'memory = "99999999999T"\n', "limits.memory", "from 16M to 128T bytes, not '99999999999T'"),
+    (LIMITS + 'memory = "999999999999999999999999999999"\n', "limits.memory", "not a size"),
+    (LIMITS + 'cpu_seconds = 9223372036854775807\n', "limits.cpu_seconds", "from 1 to 1000000000 seconds"),
+    (LIMITS + 'wall_seconds = inf\n', "limits.wall_seconds", "a finite number of seconds, not inf"),
+    (LIMITS + 'wall_seconds = nan\n', "limits.wall_seconds", "a finite number of seconds, not nan"),
+    (LIMITS + 'wall_seconds = 1e10\n', "limits.wall_seconds", "from 0.001 to 2147483 seconds"),
     ('[app]\nname = "a"\nentry = "/a"\n[limits]\nthreads = 0\n', "limits.threads", "from 1 to 4096"),
     ('[app]\nname = "a"\nentry = "/a"\n[limits]\nthreads = 5000\n', "limits.threads", "from 1 to 4096"),
-    ('[app]\nname = "a"\nentry = "/a"\n[limits]\nthreads = "8"\n', "limits.threads", "an integer"),
+    (LIMITS + 'threads = "8"\n', "limits.threads", "a whole number of threads, not a string"),
     ('[app]\nname = "a"\nentry = "/a"\n[limits]\nwall_seconds = "10s"\n', "limits.wall_seconds", "a number"),
     ('[app]\nname = "a"\nentry = "/a"\nexclude = 1\n', "app.exclude", "unknown key"),
     ('exclude = "*.pyc"\n[app]\nname = "a"\nentry = "/a"\n', "exclude", "array of strings"),
@@ -133,7 +146,7 @@ def test_bad_toml_and_missing_file(tmp_path):
 
 
 @pytest.mark.parametrize("text, size", [("512K", 512 << 10), ("2G", 2 << 30), ("64MiB", 64 << 20), ("100", 100),
-                                        ("1T", 1 << 40)])
+                                        ("1T", 1 << 40), ("128T", 128 << 40), ("7B", 7), ("1 KB", 1024)])
 def test_sizes(tmp_path, text, size):
-    m = load_manifest(write(tmp_path, f'[app]\nname = "a"\nentry = "/a"\n[limits]\nmemory = "{text}"\n'))
-    assert m.limits.memory == size
+    m = load_manifest(write(tmp_path, f'[app]\nname = "a"\nentry = "/a"\n[limits]\ndownload = "{text}"\n'))
+    assert m.limits.download == size

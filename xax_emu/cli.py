@@ -9,23 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
-from pathlib import Path
 
 from . import __version__
+from .console import OutputError, emit, ensure_std_fds, error_line, one_line, open_output, quiet_exit, write_file
 from .errors import ProgramError, SealError, XaxError
 from .profiles import DEFAULT
-
-_SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    m = _SIZE.match(text.strip())
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 512M, 2G)")
-    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m.group(2).upper()]
-
 
 def _env_pair(text: str) -> str:
     if "=" not in text or text.startswith("="):
@@ -33,32 +22,55 @@ def _env_pair(text: str) -> str:
     return text
 
 
-def _thread_count(text: str) -> int:
-    from .image.format import MAX_THREADS
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of threads") from None
-    if not 1 <= n <= MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"the thread limit must be from 1 to {MAX_THREADS}, not {n}")
-    return n
+def _limit(key: str):
+    """The argparse type of the limit `key`: parsed and checked by limits.py, the one
+    validation the manifest and the image's metadata use too."""
+    from .limits import LimitError, from_text
+
+    def parse(text: str):
+        try:
+            return from_text(key, text)
+        except LimitError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    parse.__name__ = key  # argparse names the type in some messages
+    return parse
 
 
 def _add_limits(sp: argparse.ArgumentParser) -> None:
     # Defaults are None: an image's own [limits] apply unless the command line sets one.
-    sp.add_argument("--memory", type=parse_size,
-                    help="address-space limit of the picoprocess (default: the image's, else 4G)")
-    sp.add_argument("--cpu-seconds", type=int, help="CPU-time limit (default: the image's, else none)")
-    sp.add_argument("--wall-seconds", type=float, help="wall-clock limit (default: the image's, else none)")
-    sp.add_argument("--download-limit", type=parse_size,
-                    help="largest download or upload through the origin (default: the image's, else 256M)")
-    sp.add_argument("--threads", type=_thread_count,
-                    help="most threads at once, the first included; 1: the program cannot start any "
-                         "(default: the image's, else 64)")
+    # The ranges are limits.py's (`xax-emu run --help` shows them).
+    from .limits import RANGES
+
+    helps = {
+        "memory": "address-space limit of the picoprocess, e.g. 256M (default: the image's, else 4G)",
+        "cpu_seconds": "CPU-time limit, whole seconds (default: the image's, else none)",
+        "wall_seconds": "wall-clock limit in seconds (default: the image's, else none)",
+        "download": "largest download or upload through the origin, e.g. 64M (default: the image's, else 256M)",
+        "threads": "most threads at once, the first included; 1: the program cannot start any "
+                   "(default: the image's, else 64)",
+    }
+    for key, r in RANGES.items():
+        sp.add_argument(r.option, dest=key, type=_limit(key), metavar="SIZE" if r.kind == "size" else r.unit.upper(),
+                        help=f"{helps[key]}; {r.bounds()}".replace("%", "%%"))
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of the command (argparse's own
+    print the usage first); help and version through emit(), so a full or closed
+    stdout is an error too.  Subcommands' parsers are of this class as well."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("xax-emu").strip()
+        error_line(f"{command + ': ' if command else ''}{message} (see {self.prog} --help)")
+        raise SystemExit(2)
+
+    def _print_message(self, message: str, file=None) -> None:
+        if message:
+            emit(message.rstrip("\n"), file or sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="xax-emu", description="Run legacy native programs in a sealed picoprocess.")
+    ap = _Parser(prog="xax-emu", description="Run legacy native programs in a sealed picoprocess.")
     ap.add_argument("--version", action="version", version=f"xax-emu {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an app image or a static x86-64 program sealed; the exit status is "
@@ -74,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
                           f"(default {DEFAULT}; an image carries its own)")
     run.add_argument("--fs-image", metavar="TAR",
                      help="a tar whose files the profile's Tar routes show (`pack` puts them in the app's image)")
+    from .limits import SETTINGS, size_text
+    from .monitor.fetch import HttpCache
+
+    run.add_argument("--cache-size", type=_limit("cache_size"), metavar="SIZE",
+                     help=f"most bytes the HTTP cache keeps on disk; the least recently used entries not in use "
+                          f"go first (default {size_text(HttpCache.DEFAULT_MAX)}; {SETTINGS['cache_size'].bounds()})")
     run.add_argument("--no-cache", action="store_true",
                      help="do not use the HTTP cache, the image store, nor the record of images already "
                           "validated (a local image is then copied into a sealed memfd and checked member by member)")
@@ -114,18 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--listen", default="127.0.0.1:8118", metavar="HOST:PORT",
                     help="where to listen (default 127.0.0.1:8118; a non-loopback address is served with a warning)")
     sv.add_argument("--origin", help="be a gateway for this origin (http:// or https://) instead of a forward proxy")
-    sv.add_argument("--idle-seconds", type=float, default=60.0,
+    sv.add_argument("--idle-seconds", type=_limit("idle_seconds"), default=60.0, metavar="SECONDS",
                     help="end an instance no page has held for this long (default 60)")
-    sv.add_argument("--max-instances", type=int, default=64, help="instances at once (default 64)")
-    sv.add_argument("--memory-budget", type=parse_size, default=64 << 30,
+    sv.add_argument("--max-instances", type=_limit("max_instances"), default=64, metavar="N",
+                    help="instances at once (default 64)")
+    sv.add_argument("--memory-budget", type=_limit("memory_budget"), default=64 << 30, metavar="SIZE",
                     help="the sum of the running picoprocesses' memory limits (default 64G)")
-    sv.add_argument("--max-connections", type=int, default=512, help="browser connections at once (default 512)")
-    sv.add_argument("--download-limit", type=parse_size, default=256 << 20,
+    sv.add_argument("--max-connections", type=_limit("max_connections"), default=512, metavar="N",
+                    help="browser connections at once (default 512)")
+    sv.add_argument("--download-limit", type=_limit("download"), default=256 << 20, metavar="SIZE",
                     help="the largest image a launch fetches (default 256M)")
-    sv.add_argument("--request-timeout", type=float, default=10.0,
+    sv.add_argument("--request-timeout", type=_limit("request_timeout"), default=10.0, metavar="SECONDS",
                     help="seconds a browser has to send a whole request head, else 408 (default 10)")
-    sv.add_argument("--app-timeout", type=float, default=60.0,
+    sv.add_argument("--app-timeout", type=_limit("app_timeout"), default=60.0, metavar="SECONDS",
                     help="seconds an app has to start its response, else 504 (default 60)")
+    sv.add_argument("--cache-size", type=_limit("cache_size"), metavar="SIZE",
+                    help=f"most bytes the HTTP cache keeps on disk (default {size_text(HttpCache.DEFAULT_MAX)})")
     sv.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache nor the record of validated "
                                                             "images")
     ins = sub.add_parser("inspect", help="what is inside an image (checked first)")
@@ -137,19 +159,27 @@ def build_parser() -> argparse.ArgumentParser:
 def _read_fs_image(path: str | None) -> bytes | None:
     if path is None:
         return None
+    from .hostfile import read_regular
+    from .launch.program import MAX_PROGRAM
+
     try:
-        return Path(path).read_bytes()
+        return read_regular(path, MAX_PROGRAM)
     except OSError as e:
-        raise ProgramError(f"{path}: cannot read the filesystem image: {e.strerror}", path) from None
+        raise ProgramError(f"--fs-image {path}: cannot read it: {e.strerror or e}", path) from None
+    except ValueError:
+        raise ProgramError(f"--fs-image {path!r}: not a file name (it contains NUL)", path) from None
 
 
 def _open_stats(path: str | None):
-    if path is None:
-        return None
+    return None if path is None else open_output(path, "--stats-json")
+
+
+def _write_stats(f, path: str, stats: dict) -> None:
     try:
-        return open(path, "w")
+        with f:
+            f.write(json.dumps(stats, indent=1) + "\n")
     except OSError as e:
-        raise XaxError(f"--stats-json {path}: {e.strerror}") from None
+        raise OutputError(f"--stats-json {path}: {e.strerror or e}") from None
 
 
 def _run(ns: argparse.Namespace, trace_all: bool = False):
@@ -162,16 +192,16 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     from .monitor.fetch import HttpCache
 
     origin = parse_origin(ns.origin) if ns.origin else None
-    cache = None if ns.no_cache else HttpCache(HttpCache.default_directory())
+    cache = None if ns.no_cache else HttpCache(HttpCache.default_directory(),
+                                               ns.cache_size or HttpCache.DEFAULT_MAX)
     validated = None if ns.no_cache else ValidatedImages(ValidatedImages.default_directory())
     store = None if ns.no_cache else ImageStore(ImageStore.default_directory())
     program = resolve_program(ns.program, origin, cache, validated=validated, store=store,
-                              **({"download_limit": ns.download_limit} if ns.download_limit else {}))
+                              **({"download_limit": ns.download} if ns.download else {}))
     if program.is_image and (ns.profile is not None or ns.fs_image is not None):
         raise ProgramError(f"{ns.program}: an image carries its own profile and files: "
                            "--profile and --fs-image are for bare programs", ns.program)
-    limits = {"memory": ns.memory, "cpu_seconds": ns.cpu_seconds, "wall_seconds": ns.wall_seconds,
-              "download": ns.download_limit, "threads": ns.threads}
+    limits = {k: getattr(ns, k) for k in ("memory", "cpu_seconds", "wall_seconds", "download", "threads")}
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
     with Monitor(cache=cache) as monitor:
@@ -179,23 +209,22 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
                              stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
     if stats_file is not None:
-        with stats_file:
-            stats_file.write(json.dumps(pico.stats(), indent=1) + "\n")
+        _write_stats(stats_file, ns.stats_json, pico.stats())
     if report.boot_error:
         raise SealError(report.boot_error)
     if report.reason:
-        print(f"xax-emu: {report.reason}", file=sys.stderr)
+        emit(f"xax-emu: {one_line(report.reason)}", sys.stderr)
     return report, pico
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
     report, _ = _run(ns)
     if ns.report == "json":
-        print(json.dumps({
+        emit(json.dumps({
             "exit_code": report.exit_code, "signal": report.signal, "reason": report.reason,
             "cpu_seconds": report.cpu_seconds, "wall_seconds": report.wall_seconds,
             "missing_syscalls": {str(k): v for k, v in sorted(report.missing.items())},
-        }), file=sys.stderr)
+        }, allow_nan=False), sys.stderr)
     return report.exit_code
 
 
@@ -207,13 +236,13 @@ def cmd_trace(ns: argparse.Namespace) -> int:
     report, _ = _run(ns, trace_all=True)
     acc = accounting(report)
     acc["exit_code"] = report.exit_code
-    text = json.dumps(acc, indent=1) if ns.json else render(acc)
+    text = json.dumps(acc, indent=1, allow_nan=False) if ns.json else render(acc)
     if ns.suggest:
         text += "\n" + suggest(acc)
     if ns.output:
-        Path(ns.output).write_text(text + "\n")
+        write_file(ns.output, text + "\n", "--output")
     else:
-        print(text, file=sys.stderr)
+        emit(text, sys.stderr)
     return report.exit_code
 
 
@@ -227,20 +256,21 @@ def cmd_syscalls(ns: argparse.Namespace) -> int:
     profile = load(ns.profile)
     rows = table(resolve(profile))
     if ns.json:
-        print(json.dumps({
+        emit(json.dumps({
             "profile": profile.name,
             "syscalls": [{"nr": r.nr, "name": r.name, "disposition": r.kind, "detail": r.disposition.describe(),
                           "note": r.disposition.note, "from": r.source} for r in rows],
         }, indent=1))
         return 0
     counts = Counter(r.kind for r in rows)
-    print(f"profile {profile.name}: {len(rows)} x86-64 system calls: "
-          + ", ".join(f"{counts[k]} {k}" for k in ("emulate", "reject", "forward", "missing")))
+    lines = [f"profile {profile.name}: {len(rows)} x86-64 system calls: "
+             + ", ".join(f"{counts[k]} {k}" for k in ("emulate", "reject", "forward", "missing"))]
     for r in rows:
         if r.kind == "missing" and not ns.all:
             continue
         note = f"  — {r.disposition.note}" if r.disposition.note else ""
-        print(f"{r.nr:4d} {r.name:<24} {r.disposition.describe()}{note}")
+        lines.append(f"{r.nr:4d} {r.name:<24} {r.disposition.describe()}{note}")
+    emit("\n".join(lines))
     return 0
 
 
@@ -257,17 +287,17 @@ def cmd_pack(ns: argparse.Namespace) -> int:
         last = p.files_done == p.files_total
         if last or p.bytes_done - step["bytes"] >= 32 << 20 or p.files_done - step["files"] >= 1000:
             step.update(bytes=p.bytes_done, files=p.files_done)
-            print(f"xax-emu: pack: {'hashing' if p.phase == 'hash' else 'writing'} {p.files_done}/{p.files_total} "
-                  f"files, {p.bytes_done >> 20}/{p.bytes_total >> 20} MiB", file=sys.stderr)
+            emit(f"xax-emu: pack: {'hashing' if p.phase == 'hash' else 'writing'} {p.files_done}/{p.files_total} "
+                 f"files, {p.bytes_done >> 20}/{p.bytes_total >> 20} MiB", sys.stderr)
             if last:
                 step.update(bytes=0, files=0)
 
     result = pack_image(ns.manifest, out, progress)
     if ns.json:
-        print(json.dumps({"id": result.id, "path": result.path, "files": result.files, "bytes": result.bytes}))
+        emit(json.dumps({"id": result.id, "path": result.path, "files": result.files, "bytes": result.bytes}))
     else:
-        print(f"xax-emu: wrote {result.path}: {result.files} files, {result.bytes} bytes", file=sys.stderr)
-        print(result.id)
+        emit(f"xax-emu: wrote {result.path}: {result.files} files, {result.bytes} bytes", sys.stderr)
+        emit(result.id)
     return 0
 
 
@@ -282,15 +312,12 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         host, port = parse_listen(ns.listen)
     except ValueError as e:
         raise XaxError(str(e)) from None
-    for name in ("idle_seconds", "max_instances", "max_connections", "request_timeout", "app_timeout"):
-        value = getattr(ns, name)
-        if not (0 < value < 1e9) or value != value:
-            raise XaxError(f"--{name.replace('_', '-')} must be a positive number, not {value}")
+    # --idle-seconds and the other numbers are checked by limits.py as they are parsed
     gateway = parse_origin(ns.origin) if ns.origin else None
     config = ServeConfig(
         host=host, port=port, gateway=gateway,
         budget=Budget(max_instances=ns.max_instances, memory=ns.memory_budget, idle_seconds=ns.idle_seconds),
-        cache=None if ns.no_cache else HttpCache(HttpCache.default_directory()),
+        cache=None if ns.no_cache else HttpCache(HttpCache.default_directory(), ns.cache_size or HttpCache.DEFAULT_MAX),
         validated=None if ns.no_cache else ValidatedImages(ValidatedImages.default_directory()),
         download_limit=ns.download_limit, max_connections=ns.max_connections,
         request_timeout=ns.request_timeout, app_timeout=ns.app_timeout)
@@ -321,40 +348,44 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
         if str(e).startswith(f"{ns.image}:") or ns.image in str(e):
             raise
         raise ImageError(f"{ns.image}: {e}") from None
-    print(json.dumps(info, indent=1) if ns.json else describe(info))
+    emit(json.dumps(info, indent=1, allow_nan=False) if ns.json else describe(info))
     return 0
 
 
-def _ensure_std_fds() -> None:
-    """A closed stdin, stdout or stderr would be reused by the Monitor's own fds (its
-    channel, a pidfd) and then read or written as if it were the program's stdio:
-    put /dev/null there first, as daemons do."""
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+COMMANDS = {"run": cmd_run, "trace": cmd_trace, "syscalls": cmd_syscalls, "pack": cmd_pack, "inspect": cmd_inspect,
+            "serve": cmd_serve}
 
 
-def main(argv: list[str] | None = None) -> int:
-    _ensure_std_fds()
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Everything after the first "--" belongs to the program, options included.
     program_args = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
     ns = build_parser().parse_args(argv)
     ns.args = program_args
+    return COMMANDS[ns.command](ns)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command; every failure ends in one line on stderr and a status, never a traceback."""
+    ensure_std_fds()
     try:
-        return {"run": cmd_run, "trace": cmd_trace, "syscalls": cmd_syscalls, "pack": cmd_pack,
-                "inspect": cmd_inspect, "serve": cmd_serve}[ns.command](ns)
+        return _main(argv)
     except XaxError as e:
-        print(f"xax-emu: {e}", file=sys.stderr)
+        error_line(str(e))
+        if isinstance(e, OutputError):
+            quiet_exit()
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        quiet_exit()
         return 141
+    except Exception as e:  # a bug, not the user's input: still one line (XAX_EMU_TRACEBACK=1 shows it)
+        if os.environ.get("XAX_EMU_TRACEBACK"):
+            raise
+        error_line(f"internal error: {type(e).__name__}: {e} (XAX_EMU_TRACEBACK=1 shows where)")
+        return 70  # EX_SOFTWARE
 
 
 if __name__ == "__main__":

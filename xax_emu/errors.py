@@ -32,3 +32,8 @@ class ProgramError(XaxError, ValueError):
     def __init__(self, message: str, path: str = ""):
         super().__init__(message)
         self.path = path
+
+
+class BootError(XaxError, ValueError):
+    """What the Monitor was asked to start cannot travel in the BOOT message (a limit
+    out of a field's range, a NUL in a string, too many arguments)."""

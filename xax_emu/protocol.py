@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .errors import ProtocolViolation
+from .errors import BootError, ProtocolViolation
 
 MAGIC = 0x31584158  # b"XAX1" little-endian
 VERSION = 2
@@ -285,18 +285,23 @@ def split_open_url(payload: bytes) -> tuple[str, str]:
 def encode_boot(*, monitor_pid: int, limit_as: int, limit_cpu: int, limit_threads: int, flags: int, bpf: bytes,
                 args: list[bytes], env: list[bytes], random: bytes, pal: list[bytes] = (),
                 notify_bpf: bytes = b"") -> bytes:
-    """The BOOT datagram (Monitor -> trusted boot block)."""
+    """The BOOT datagram (Monitor -> trusted boot block).  BootError (one line, naming
+    the field) for what cannot travel in it; xax_emu/limits.py checks the limits and
+    the strings before a picoprocess is started, so a user never meets it there."""
     if len(bpf) % 8 or len(notify_bpf) % 8:
         raise ValueError("BPF program length is not a multiple of 8")
     if bool(notify_bpf) != bool(flags & BOOT_FLAG_COUNT_KERNEL):
         raise ValueError("the kernel-counting filter goes with BOOT_FLAG_COUNT_KERNEL, and only with it")
+    for name, value in (("limit_as", limit_as), ("limit_cpu", limit_cpu), ("limit_threads", limit_threads)):
+        if not isinstance(value, int) or not 0 <= value < 1 << 64:
+            raise BootError(f"BOOT: {name} {value!r} is not a uint64")
     for s in (*args, *env, *pal):
         if b"\0" in s:
-            raise ValueError(f"argument or environment string contains NUL: {s!r}")
+            raise BootError(f"BOOT: an argument or environment string contains NUL: {s[:40]!r}")
     strings = b"".join(s + b"\0" for s in (*args, *env, *pal))
     fixed = BOOT.pack(monitor_pid, limit_as, limit_cpu, limit_threads, flags, len(bpf) // 8, len(args), len(env),
                       len(strings), len(pal), len(notify_bpf) // 8, 0, random)
     payload = fixed + bpf + notify_bpf + strings
     if len(payload) > MAX_BOOT:
-        raise ValueError(f"boot message of {len(payload)} bytes exceeds {MAX_BOOT}: too many arguments or environment")
+        raise BootError(f"BOOT: {len(payload)} bytes, over {MAX_BOOT}: too many arguments or environment")
     return encode(TYPES["BOOT"], -1, 0, payload)

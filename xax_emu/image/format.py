@@ -30,7 +30,6 @@ NAME_MAX = 255
 PATH_MAX = 4095
 SYMLINK_MAX = 4095
 LINK_DEPTH_MAX = 40  # symlinks followed while resolving one path (as Linux)
-MAX_THREADS = 4096  # limits.threads: the most a manifest may ask for
 
 ELF_MAGIC = b"\x7fELF"
 

@@ -13,7 +13,7 @@
     [files]                        # image path = host source: a file, a directory (recursive) or a glob
     "/usr/bin/lua5.4" = "/usr/bin/lua5.4"
 
-    [limits]                       # all optional; the command line may lower them
+    [limits]                       # all optional, in limits.py's ranges; the command line's win
     memory = "256M"
     cpu_seconds = 10
     wall_seconds = 30
@@ -37,13 +37,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..hostfile import read_regular
 from .errors import ManifestError
-from .format import MAX_THREADS, NAME_MAX, PATH_MAX, RESERVED, split_image_path
+from ..limits import RANGES, LimitError, check, check_image_strings, parse_size
+from .format import NAME_MAX, PATH_MAX, RESERVED, split_image_path
 from . import http as httpspec
 
 DEFAULT_PROFILE = "static-libc"
-_SIZE = re.compile(r"^(\d+)\s*([KMGT]?)(?:i?B)?$", re.IGNORECASE)
-_SHIFT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
+MANIFEST_MAX = 16 << 20  # bytes of TOML
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,14 @@ class _Reader:
         return tuple(self.string(f"{key}[{i}]", v) for i, v in enumerate(value))
 
     def size(self, key: str, value) -> int:
+        """A size that is not one of [limits] ([http]'s): "256M" or a number of bytes, more than 0."""
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise self.error(key, f"must be a size like 256M or a number of bytes, not {_kind(value)}")
         if isinstance(value, str):
-            m = _SIZE.match(value.strip())
-            if not m:
-                raise self.error(key, f"{value!r} is not a size (e.g. 512K, 256M, 2G)")
-            value = int(m.group(1)) << _SHIFT[m.group(2).upper()]
+            try:
+                value = parse_size(value)
+            except LimitError as e:
+                raise self.error(key, str(e)) from None
         if value <= 0:
             raise self.error(key, "must be more than 0")
         return value
@@ -149,13 +151,15 @@ class _Reader:
             raise self.error(key, f"must be from 1 to {most}")
         return value
 
-    def seconds(self, key: str, value, integer: bool) -> float:
-        kinds = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            raise self.error(key, f"must be {'an integer' if integer else 'a number'} of seconds, not {_kind(value)}")
-        if not value > 0:
-            raise self.error(key, "must be more than 0")
-        return value
+    def limit(self, key: str, value) -> int | float:
+        """limits.NAME: a size ("256M" or a number of bytes) or a number, in the range limits.py gives."""
+        name = key.partition(".")[2]
+        try:
+            if RANGES[name].kind == "size" and isinstance(value, str):
+                return check(name, parse_size(value), value)
+            return check(name, value)
+        except LimitError as e:
+            raise self.error(key, str(e)) from None
 
 
 def _kind(value) -> str:
@@ -171,13 +175,17 @@ def load_manifest(path: str | Path) -> Manifest:
     path = Path(path).absolute()
     r = _Reader(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_regular(path, MANIFEST_MAX).decode("utf-8"))
     except FileNotFoundError:
         raise ManifestError("no such manifest", str(path)) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ManifestError(f"cannot read the manifest: {e}", str(path)) from None
-    except tomllib.TOMLDecodeError as e:
+    except OSError as e:
+        raise ManifestError(f"cannot read the manifest: {e.strerror or e}", str(path)) from None
+    except tomllib.TOMLDecodeError as e:  # before ValueError, its base
         raise ManifestError(f"not valid TOML: {e}", str(path)) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ManifestError("not valid TOML: nested too deeply", str(path)) from None
+    except (UnicodeDecodeError, ValueError) as e:  # ValueError: a NUL in the name
+        raise ManifestError(f"cannot read the manifest: {e}", str(path)) from None
 
     for key in data:
         if key not in ("app", "files", "limits", "exclude", "http"):
@@ -198,6 +206,10 @@ def load_manifest(path: str | Path) -> Manifest:
             raise r.error(f"app.env.{_key(k)}", "an environment variable's name must be non-empty, without '=' or NUL")
         env[k] = r.string(f"app.env.{_key(k)}", v)
     cwd = r.absolute("app.cwd", app.get("cwd", "/"))
+    try:  # they travel in the BOOT message, with the user's arguments
+        check_image_strings(entry, args, env, cwd)
+    except LimitError as e:
+        raise ManifestError(str(e), r.file) from None
     profile = r.string("app.profile", app.get("profile", DEFAULT_PROFILE))
     if not profile:
         raise r.error("app.profile", "must name a shipped profile or FILE.py:NAME")
@@ -227,15 +239,8 @@ def load_manifest(path: str | Path) -> Manifest:
         if not pattern:
             raise r.error(f"exclude[{i}]", "an empty pattern")
 
-    lim = r.table(data, "limits", {"memory", "cpu_seconds", "wall_seconds", "download", "threads"})
-    limits = Limits(
-        memory=r.size("limits.memory", lim["memory"]) if "memory" in lim else None,
-        cpu_seconds=r.seconds("limits.cpu_seconds", lim["cpu_seconds"], True) if "cpu_seconds" in lim else None,
-        wall_seconds=(float(r.seconds("limits.wall_seconds", lim["wall_seconds"], False))
-                      if "wall_seconds" in lim else None),
-        download=r.size("limits.download", lim["download"]) if "download" in lim else None,
-        threads=r.count("limits.threads", lim["threads"], MAX_THREADS) if "threads" in lim else None,
-    )
+    lim = r.table(data, "limits", set(RANGES))
+    limits = Limits(**{k: r.limit(f"limits.{k}", v) for k, v in lim.items()})
     http = _http(r, data) if "http" in data else None
     return Manifest(path=path, name=name, entry=entry, args=args, env=env, cwd=cwd, profile=profile,
                     files=tuple(files), exclude=exclude, limits=limits, http=http)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -160,6 +161,19 @@ def encode_meta(meta: dict) -> bytes:
     return (json.dumps(meta, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
 
 
+def _check_output(out_path: Path) -> None:
+    """The image is written beside `out_path` and renamed onto it: refuse to replace
+    anything but a regular file (`-o /dev/null` would rename an image over the device)."""
+    try:
+        st = os.stat(out_path)
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as e:
+        raise PackError(f"cannot write {out_path}: {getattr(e, 'strerror', None) or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise PackError(f"cannot write {out_path}: not a regular file (pack replaces the file it writes)")
+
+
 def write(p: _Plan, out_path: Path, progress: Callable[[Progress], None] | None = None) -> PackResult:
     meta = encode_meta(meta_of(p))
     paths = p.tree.sorted_paths()
@@ -173,6 +187,7 @@ def write(p: _Plan, out_path: Path, progress: Callable[[Progress], None] | None 
         done_bytes += k
 
     out_path = Path(out_path)
+    _check_output(out_path)
     tmp = out_path.with_name(f".{out_path.name}.tmp{os.getpid()}")
     try:
         out = open(tmp, "wb")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import mmap
 import os
 import re
@@ -22,7 +23,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from .errors import ImageError
-from .format import FORMAT, LAYER, MAX_THREADS, META, META_MAX, PAD_DIR, RESERVED, VERSION, split_image_path
+from ..hostfile import open_regular
+from ..limits import KEYS, LimitError, check, check_image_strings
+from .format import FORMAT, LAYER, META, META_MAX, PAD_DIR, RESERVED, VERSION, split_image_path
 from .http import HttpSpecError, check_http
 from .paths import NotADir, PathEscape, PathLoop, resolve
 from .tarread import Member, TarReader
@@ -80,9 +83,11 @@ def _open(source) -> tuple[BinaryIO, int, str | None]:
         return io.BytesIO(data), len(data), None
     path = os.fspath(source)
     try:
-        f = open(path, "rb")
+        f = os.fdopen(open_regular(path), "rb")
     except OSError as e:
         raise ImageError(f"cannot open the image {path}: {e.strerror or e}") from None
+    except ValueError:
+        raise ImageError(f"cannot open the image {path!r}: the name contains NUL") from None
     try:
         size = os.fstat(f.fileno()).st_size
     except OSError as e:
@@ -170,6 +175,19 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _finite_float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one too large for a float (1e999) is
+    refused here, as NaN and Infinity are, so no value of the metadata is infinite
+    (and `inspect --json` never prints Infinity)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+BASE_LIMITS = set(KEYS) - {"threads"}  # images packed before threads had a limit
+
+
 def _need(cond: bool, what: str) -> None:
     if not cond:
         raise ImageError(what, META)
@@ -205,7 +223,7 @@ def parse_meta(raw: bytes) -> dict:
     if len(raw) > META_MAX:
         raise ImageError(f"{len(raw)} bytes, over the {META_MAX >> 20} MiB cap", META)
     try:
-        meta = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        meta = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, ValueError) as e:
         raise ImageError(f"not valid UTF-8 JSON: {e}", META) from None
     except RecursionError:
@@ -236,16 +254,11 @@ def parse_meta(raw: bytes) -> dict:
     _need(isinstance(counts, dict) and all(_is_int(counts.get(k)) and counts.get(k) >= 0
                                            for k in ("emulate", "reject", "forward", "missing", "total")),
           "profile.syscalls is not a summary of counts")
-    limits = meta.get("limits")
-    base_limits = {"memory", "cpu_seconds", "wall_seconds", "download"}
-    _need(isinstance(limits, dict) and set(limits) in (base_limits, base_limits | {"threads"}),
-          "limits is not an object with memory, cpu_seconds, wall_seconds, download (and threads)")
-    threads = limits.get("threads")
-    _need(threads is None or (_is_int(threads) and 1 <= threads <= MAX_THREADS),
-          f"limits.threads is not a thread count from 1 to {MAX_THREADS} or null")
-    for k, v in limits.items():
-        ok = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
-        _need(ok, f"limits.{k} is not a positive number or null")
+    _check_limits(meta.get("limits"))
+    try:  # they travel in the BOOT message: what pack refuses, an image may not bring
+        check_image_strings(app["entry"], args, env, app["cwd"])
+    except LimitError as e:
+        raise ImageError(str(e), META) from None
     layer = meta.get("layer")
     _need(isinstance(layer, dict) and layer.get("member") == LAYER and _is_int(layer.get("size"))
           and _hex64(layer.get("sha256")), f"layer is not {{member: {LAYER!r}, size, sha256}}")
@@ -268,6 +281,18 @@ def parse_meta(raw: bytes) -> dict:
         else:
             _need(False, f"{what}: type is neither file nor symlink")
     return meta
+
+
+def _check_limits(limits) -> None:
+    """The limits pack writes (every key of limits.py's, null when not set), each in its range."""
+    _need(isinstance(limits, dict) and set(limits) in (BASE_LIMITS, set(KEYS)),
+          f"limits is not an object with {', '.join(KEYS)} (threads optional)")
+    for k, v in limits.items():
+        try:
+            if v is not None:
+                check(k, v)
+        except LimitError as e:
+            raise ImageError(f"limits.{k}: {e}", META) from None
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -158,19 +158,26 @@ def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
                 os.close(resp.file)
             return _pinned(_bare_program(resp.body, program, str(url), url.origin), address)
         name = url.path.rpartition("/")[2] or url.origin.host
-        image = (ImageFile.cached(resp.file, resp.body, name) if resp.file is not None
-                 else ImageFile.copy_of_bytes(resp.body, name))
+        try:
+            image = (ImageFile.cached(resp.file, resp.body, name) if resp.file is not None
+                     else ImageFile.copy_of_bytes(resp.body, name))
+        except OSError as e:  # no memory for the sealed copy, too many open files, ...
+            raise ProgramError(f"{program}: cannot hold the image: {e.strerror or e}", program) from None
         if validated is not None:  # the key of the record: the digest of the very bytes validated and mapped
             image.sha256 = resp.sha256 or hashlib.sha256(resp.body).hexdigest()
         return _pinned(_image_program(image, resp.body, program, str(url), url.origin, validated), address)
     path = Path(program)
     url = f"{LOCAL_SCHEME}program/{path.name}"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block the open
     except FileNotFoundError:
         raise ProgramError(f"{program}: no such file", program) from None
     except PermissionError:
         raise ProgramError(f"{program}: permission denied", program) from None
+    except OSError as e:  # ENAMETOOLONG, ELOOP, ...
+        raise ProgramError(f"{program}: cannot open it: {e.strerror or e}", program) from None
+    except ValueError:  # a NUL in the name
+        raise ProgramError(f"{program!r}: not a file name (it contains NUL)", program) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ProgramError(f"{program}: {'is a directory' if path.is_dir() else 'not a regular file'}", program)

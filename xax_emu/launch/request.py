@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..errors import ProgramError
+from ..limits import KEYS, check_all, check_boot_strings
 from ..monitor.picoprocess import Limits
 from ..profiles import DEFAULT
 from .imagefile import ImageFile
 from .program import Program
 
-_LIMIT_KEYS = ("memory", "cpu_seconds", "wall_seconds", "download", "threads")
+_LIMIT_KEYS = KEYS
 
 
 @dataclass
@@ -33,23 +35,42 @@ def _merge_env(base: list[str], overrides: list[str]) -> list[str]:
     return [f"{k}={v}" for k, v in env.items()]
 
 
+def _checked(kwargs: dict, given: dict) -> dict:
+    """What the picoprocess is given, checked before it is started: every limit
+    `given` (not the Monitor's defaults, where 0 means none) in limits.py's range
+    (an image's were checked on load, the command line's when parsed: this covers
+    every other caller), and the arguments, environment and settings within the
+    BOOT message."""
+    check_all(given)
+    check_boot_strings([kwargs["image_url"], *kwargs["argv"], *kwargs["env"], *kwargs.get("pal_settings", [])])
+    return kwargs
+
+
 def start_kwargs(req: Request) -> dict:
-    """Keyword arguments for Monitor.start (without stdio and tracing)."""
+    """Keyword arguments for Monitor.start (without stdio and tracing); LimitError
+    if a limit is out of range or the arguments do not fit the BOOT message."""
     prog = req.program
     chosen = {k: v for k, v in (req.limits or {}).items() if v is not None}
     if prog.is_image:
         app, image_limits = prog.meta["app"], prog.meta.get("limits") or {}
         from_image = {k: image_limits[k] for k in _LIMIT_KEYS if image_limits.get(k) is not None}
-        limits = replace(Limits(), **{**from_image, **chosen})
-        return dict(image_url=prog.image_url, argv=[app["entry"], *app.get("args", []), *req.args],
-                    env=_merge_env([f"{k}={v}" for k, v in sorted(app.get("env", {}).items())], req.env),
-                    origin=prog.origin, origin_address=prog.address, limits=limits, local_files=prog.local_files, layer=None,
-                    pal_settings=prog.pal_settings, image=prog.image)
+        given = {**from_image, **chosen}
+        return _checked(dict(image_url=prog.image_url, argv=[app["entry"], *app.get("args", []), *req.args],
+                             env=_merge_env([f"{k}={v}" for k, v in sorted(app.get("env", {}).items())], req.env),
+                             origin=prog.origin, origin_address=prog.address, limits=replace(Limits(), **given),
+                             local_files=prog.local_files, layer=None, pal_settings=prog.pal_settings,
+                             image=prog.image), given)
     from .layers import layer_for, program_env  # a bare program's layer: the profile compiler, not needed for images
 
     spec = req.profile or DEFAULT
-    return dict(image_url=prog.image_url, argv=[prog.name, *req.args], env=program_env(spec, req.env),
-                origin=prog.origin, origin_address=prog.address, limits=replace(Limits(), **chosen),
-                local_files=prog.local_files,
-                layer=layer_for(spec),
-                image=None if req.fs_image is None else ImageFile.copy_of_bytes(req.fs_image, "fs-image"))
+    kwargs = _checked(dict(image_url=prog.image_url, argv=[prog.name, *req.args], env=program_env(spec, req.env),
+                           origin=prog.origin, origin_address=prog.address, limits=replace(Limits(), **chosen),
+                           local_files=prog.local_files), chosen)
+    return dict(kwargs, layer=layer_for(spec), image=None if req.fs_image is None else _fs_image(req.fs_image))
+
+
+def _fs_image(data: bytes) -> ImageFile:
+    try:
+        return ImageFile.copy_of_bytes(data, "fs-image")
+    except OSError as e:  # no memory for the sealed copy, too many open files, ...
+        raise ProgramError(f"--fs-image: cannot hold it: {e.strerror or e}") from None

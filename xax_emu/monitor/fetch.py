@@ -9,16 +9,18 @@ http.client and ssl are imported on the first request, not with this module:
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
-import threading
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import OriginError
+from ..errors import OriginError, XaxError
 from .origin import Origin, Url, check_same_origin, resolve_redirect
 
 if TYPE_CHECKING:
@@ -28,8 +30,8 @@ MAX_REDIRECTS = 5
 TIMEOUT = 30.0
 
 
-class FetchError(Exception):
-    """A fetch failed; the message says why (shown in the Monitor's log)."""
+class FetchError(XaxError):
+    """A fetch failed; the message says why (shown in the Monitor's log, or by `run`)."""
 
 
 @dataclass
@@ -83,11 +85,32 @@ def _read_capped(resp: http.client.HTTPResponse, limit: int, url: Url) -> bytes:
 
 class HttpCache:
     """A small validating cache on disk: fresh entries are served as they are,
-    stale ones revalidated with If-None-Match / If-Modified-Since."""
+    stale ones revalidated with If-None-Match / If-Modified-Since.
 
-    def __init__(self, directory: Path | None):
+    Bounded: its files take at most `max_bytes` (DEFAULT_MAX unless given); a
+    store that goes over evicts the least recently used entries (a hit makes
+    an entry recent: its metadata file's mtime), never one in use.  An entry is
+    in use while anyone holds its body open through lookup(), which takes a
+    shared flock on the body's open file: the Monitor's Response.file, and the
+    picoprocess that inherits it as its image (boot block and layer map it), so
+    the lock lives as long as the picoprocess.  Evicting such an entry would
+    free nothing (the open inode stays) and it would be downloaded again; the
+    bytes a picoprocess maps never change either way, since the cache only ever
+    replaces and removes names, never writes to a file it has renamed into place
+    (launch/imagefile.py).  In-use entries count against the cap, so the cache
+    exceeds it only while they alone do.
+
+    Safe under the Monitor's worker threads and with other Monitors sharing the
+    directory: bodies are written under unique temporary names (mkstemp) and
+    renamed into place, and renames and evictions hold an exclusive flock on
+    the directory itself."""
+
+    DEFAULT_MAX = 1 << 30
+    STALE_TMP = 3600.0  # seconds after which a temporary file is a crashed writer's
+
+    def __init__(self, directory: Path | None, max_bytes: int = DEFAULT_MAX):
         self.directory = directory
-        self._lock = threading.Lock()
+        self.max_bytes = max_bytes
 
     @staticmethod
     def default_directory() -> Path:
@@ -102,7 +125,8 @@ class HttpCache:
     def lookup(self, key: str, want_file: bool = False) -> tuple[dict, bytes, int | None] | None:
         """The entry's metadata and body; with want_file, also the open fd the body
         was read (and checked) through, else None.  Bodies are only ever replaced by
-        a rename (store), so that fd's file keeps the bytes checked here."""
+        a rename (store), so that fd's file keeps the bytes checked here; while it is
+        open the entry is in use (a shared flock on it) and is not evicted."""
         if self.directory is None:
             return None
         body_path, meta_path = self._paths(key)
@@ -112,6 +136,9 @@ class HttpCache:
         except (OSError, ValueError):
             return None
         try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while an eviction of this very entry unlinks it
+            if os.fstat(fd).st_nlink == 0:
+                raise OSError("evicted meanwhile")
             with os.fdopen(os.dup(fd), "rb") as f:
                 body = f.read()
         except OSError:
@@ -124,6 +151,10 @@ class HttpCache:
                            for k in ("etag", "last_modified"))):
             os.close(fd)
             return None
+        try:
+            os.utime(meta_path)  # recently used
+        except OSError:
+            pass
         if not want_file:
             os.close(fd)
             fd = None
@@ -151,18 +182,23 @@ class HttpCache:
         }
         if not meta["etag"] and not meta["last_modified"] and max_age == 0:
             return  # nothing to revalidate with: caching would only serve stale data
-        with self._lock:
+        if len(body) > self.max_bytes:
+            return  # it could never fit
+        body_path, meta_path = self._paths(key)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            body_tmp = self._write_tmp(body)
             try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                body_path, meta_path = self._paths(key)
-                tmp = body_path.with_suffix(f".tmp{threading.get_ident()}")
-                tmp.write_bytes(body)
-                os.replace(tmp, body_path)
-                tmp = meta_path.with_suffix(f".tmp{threading.get_ident()}")
-                tmp.write_text(json.dumps(meta))
-                os.replace(tmp, meta_path)
+                meta_tmp = self._write_tmp(json.dumps(meta).encode())
             except OSError:
-                pass  # the cache is best effort; the download itself succeeded
+                os.unlink(body_tmp)
+                raise
+            with self._locked():
+                os.replace(body_tmp, body_path)
+                os.replace(meta_tmp, meta_path)
+                self._evict()
+        except OSError:
+            pass  # the cache is best effort; the download itself succeeded
 
     def touch(self, key: str, meta: dict, headers: http.client.HTTPMessage) -> None:
         """A 304 revalidated the entry: extend its freshness if the server says so."""
@@ -177,9 +213,114 @@ class HttpCache:
                 meta["expires"] = time.time() + int(value)
                 _, meta_path = self._paths(key)
                 try:
-                    meta_path.write_text(json.dumps(meta))
+                    tmp = self._write_tmp(json.dumps(meta).encode())
+                    with self._locked():
+                        if meta_path.exists():  # not evicted meanwhile
+                            os.replace(tmp, meta_path)
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
                 except OSError:
                     pass
+
+    # -- the bound ---------------------------------------------------------------------
+
+    def _write_tmp(self, data: bytes) -> str:
+        """`data` in a new file of the directory under a name no other writer has."""
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return tmp
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """The directory, locked against every other store and eviction (threads of this
+        Monitor and other Monitors alike: each holds its own open file of it)."""
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def usage(self) -> int:
+        """Bytes the cache's files take now."""
+        try:
+            return sum(self._files().values()) if self.directory is not None else 0
+        except FileNotFoundError:  # nothing stored yet
+            return 0
+
+    def _files(self) -> dict[str, int]:
+        out = {}
+        with os.scandir(self.directory) as it:
+            for entry in it:
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        out[entry.name] = entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    pass  # removed meanwhile
+        return out
+
+    def _evict(self) -> None:
+        """With the directory locked: remove a crashed writer's leftovers, then the
+        least recently used entries not in use, until the files fit max_bytes."""
+        files = self._files()
+        total = sum(files.values())
+        now = time.time()
+        for name in [n for n in files if n.startswith(".tmp-")]:
+            try:
+                if now - os.stat(self.directory / name).st_mtime > self.STALE_TMP:
+                    os.unlink(self.directory / name)
+                    total -= files[name]
+            except OSError:
+                pass
+        if total <= self.max_bytes:
+            return
+        entries = []  # (last used, hash); an entry without its metadata is used never
+        for name in files:
+            stem, _, suffix = name.partition(".")
+            if suffix == "body":
+                try:
+                    used = os.stat(self.directory / f"{stem}.json").st_mtime
+                except OSError:
+                    used = 0.0
+                entries.append((used, stem))
+            elif suffix == "json" and f"{stem}.body" not in files:
+                entries.append((0.0, stem))
+        for _, stem in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            total -= self._remove_unless_in_use(stem, files)
+
+    def _remove_unless_in_use(self, stem: str, files: dict[str, int]) -> int:
+        """Remove the entry `stem` (metadata first: a lookup then misses) unless its body
+        is open through lookup(); the bytes freed."""
+        body, meta = self.directory / f"{stem}.body", self.directory / f"{stem}.json"
+        try:
+            fd = os.open(body, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            fd = None
+        except OSError:
+            return 0
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: in use
+            freed = 0
+            for path in (meta, body):
+                try:
+                    os.unlink(path)
+                    freed += files.get(path.name, 0)
+                except FileNotFoundError:
+                    pass
+            return freed
+        except OSError:
+            return 0
+        finally:
+            if fd is not None:
+                os.close(fd)
 
 
 def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str],

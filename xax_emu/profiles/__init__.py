@@ -34,6 +34,16 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _where(e: BaseException, path: Path) -> str:
+    """`path:LINE` of the profile file's last line that the exception passed through."""
+    import traceback
+
+    if isinstance(e, SyntaxError) and e.lineno:
+        return f"{path}:{e.lineno}"
+    lines = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
+    return f"{path}:{lines[-1]}" if lines else str(path)
+
+
 def load(spec: str, base_dir: Path | None = None) -> "Profile":
     import importlib.util
 
@@ -48,7 +58,11 @@ def load(spec: str, base_dir: Path | None = None) -> "Profile":
                                "or give FILE.py:NAME)") from None
     file_part, _, name = spec.rpartition(":")
     path = (base_dir or Path.cwd()) / file_part
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError) as e:  # a name too long, a NUL
+        raise ProfileError(f"{spec!r}: not a profile file: {getattr(e, 'strerror', None) or e}") from None
+    if not is_file:
         raise ProfileError(f"{path}: no such profile file (from {spec!r})")
     module_spec = importlib.util.spec_from_file_location(f"xax_profile_{abs(hash(str(path)))}", path)
     module = importlib.util.module_from_spec(module_spec)
@@ -56,6 +70,10 @@ def load(spec: str, base_dir: Path | None = None) -> "Profile":
         module_spec.loader.exec_module(module)
     except ProfileError as e:
         raise ProfileError(f"{path}: {e}") from None
+    except SystemExit as e:
+        raise ProfileError(f"{path}: exited while it was loaded (sys.exit({e.code!r}))") from None
+    except Exception as e:  # the profile is the user's Python: say what failed, and where in it
+        raise ProfileError(f"{_where(e, path)}: {type(e).__name__}: {e}") from None
     profile = getattr(module, name, None)
     if not isinstance(profile, Profile):
         raise ProfileError(f"{path}: no Profile named {name!r}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..launch.request import Request, start_kwargs
+from ..limits import LimitError
 from ..monitor import Monitor, Picoprocess
 from ..monitor.origin import Origin
 
@@ -85,7 +86,10 @@ class Instance:
         """A picoprocess of this instance's image (on the loop)."""
         if self.ended:
             raise ServeError(404, "this instance has ended")
-        kwargs = start_kwargs(Request(self.program, list(args), []))
+        try:
+            kwargs = start_kwargs(Request(self.program, list(args), []))
+        except LimitError as e:  # the request's arguments do not fit the BOOT message
+            raise ServeError(413, f"the request's arguments: {e}") from None
         self.registry.check_room(kwargs["limits"].memory)
         user_exit = extra.pop("on_exit", None)
 
