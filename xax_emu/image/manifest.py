@@ -178,6 +178,8 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"cannot read the manifest: {e}", str(path)) from None
     except tomllib.TOMLDecodeError as e:
         raise ManifestError(f"not valid TOML: {e}", str(path)) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ManifestError("not valid TOML: nested too deeply", str(path)) from None
 
     for key in data:
         if key not in ("app", "files", "limits", "exclude", "http"):
