@@ -168,6 +168,8 @@ def resolve(program: str, origin: Origin | None, cache: HttpCache | None = None,
         raise ProgramError(f"{program}: no such file", program) from None
     except PermissionError:
         raise ProgramError(f"{program}: permission denied", program) from None
+    except OSError as e:  # a name too long, a loop of symlinks, ...
+        raise ProgramError(f"{program[:200]}: cannot open it: {e.strerror or e}", program) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ProgramError(f"{program}: {'is a directory' if path.is_dir() else 'not a regular file'}", program)
