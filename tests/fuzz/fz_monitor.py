@@ -127,20 +127,20 @@ class _SocketModule:
 
 def _payload(r: Reader, type_: int) -> bytes:
     """A payload for this type: well formed most of the time, else near misses and raw bytes."""
-    shape = r.u8() % 8
-    if shape == 0:
+    shape = r.u8() % 8  # 0-5 well formed (2: a near miss), 6 raw bytes, 7 around the size limit
+    if shape == 6:
         return r.blob(512)
-    if shape == 1:
+    if shape == 7:
         return b"\0" * r.choose((1, p.MAX_PAYLOAD - 1, p.MAX_PAYLOAD, p.MAX_PAYLOAD + 1))
     name = p.TYPE_NAMES.get(type_)
     if name == "OPEN_URL":
-        method = r.choose(METHODS) if r.u8() % 4 else r.text(200)
-        url = r.choose(URLS) if r.u8() % 4 else r.text(300)
+        method = r.text(200) if r.u8() % 4 == 3 else r.choose(METHODS)
+        url = r.text(300) if r.u8() % 4 == 3 else r.choose(URLS)
         raw = method.encode("utf-8", "surrogateescape") + b"\0" + url.encode("utf-8", "surrogateescape") + b"\0"
         return raw if shape != 2 else raw[:-1]
     if name == "POLL":
         n = r.choose((0, 1, 2, 3, r.u8(), p.MAX_POLL_FDS, p.MAX_POLL_FDS + 1))
-        one = [p.POLL_ENTRY.pack(r.choose(CHANS) if r.u8() % 2 else r.i32(), r.u16() - 0x8000, 0) for _ in range(4)]
+        one = [p.POLL_ENTRY.pack(r.i32() if r.u8() % 2 else r.choose(CHANS), r.u16() - 0x8000, 0) for _ in range(4)]
         raw = b"".join(one[i % 4] for i in range(n))
         return raw if shape != 2 else raw + b"\0"
     if name == "FORWARD":
@@ -155,26 +155,26 @@ def _payload(r: Reader, type_: int) -> bytes:
         return raw if shape != 2 else raw + b"\0"
     if name == "WRITE":
         return r.blob(4096)
-    return b"" if shape < 6 else r.blob(64)
+    return b"" if shape < 4 else r.blob(64)
 
 
 def _datagram(r: Reader, seq_counter: list[int]) -> tuple[bytes, int, int]:
-    """(datagram, type, seq) with every header field from the input."""
+    """(datagram, type, seq) with every header field from the input (zero bytes: well formed)."""
     type_ = r.choose(TYPES)
-    chan = r.choose(CHANS) if r.u8() % 4 else r.i32()
-    arg = r.choose(ARGS) if r.u8() % 4 else r.i32()
+    chan = r.i32() if r.u8() % 4 == 3 else r.choose(CHANS)
+    arg = r.i32() if r.u8() % 4 == 3 else r.choose(ARGS)
     seq_counter[0] += 1
-    seq = seq_counter[0] if r.u8() % 4 else r.u32()
+    seq = r.u32() if r.u8() % 4 == 3 else seq_counter[0]
     payload = _payload(r, type_)
     magic, version, length = p.MAGIC, p.VERSION, len(payload)
-    fault = r.u8() % 16
-    if fault == 0:
+    fault = r.u8() % 16  # 0 and 5-15: none
+    if fault == 1:
         magic = r.u32()
-    elif fault == 1:
-        version = r.u16()
     elif fault == 2:
-        length = r.u32()
+        version = r.u16()
     elif fault == 3:
+        length = r.u32()
+    elif fault == 4:
         return r.blob(64), type_, seq  # raw bytes: maybe shorter than a header, maybe empty
     return struct.pack("<IHHiiII", magic, version, type_, chan, arg, length, seq) + payload, type_, seq
 
@@ -290,7 +290,13 @@ def one_input(data: bytes) -> None:
 
 
 def seeds() -> list[bytes]:
-    """Starting points: each message type sent once (stdio on, a 4 KiB download limit),
-    then the reply read and a worker finished."""
-    return [bytes([1, 2, 0, TYPES.index(type_), 1, 3, 1, 0, 1, 3] + [3] * 12 + [6, 7, 2, 0])
-            for type_ in sorted(p.TYPE_NAMES)]
+    """Starting points: each message type sent once, well formed (stdio on, a 4 KiB download
+    limit, chan -2), then its reply read (op 6) and a worker finished (op 7: a 200)."""
+    out = []
+    for type_ in sorted(p.TYPE_NAMES):
+        prefix = bytes([1, 2, 0, TYPES.index(type_)])
+        r = Reader(prefix + bytes(64))
+        r.take(3)
+        _datagram(r, [0])  # where this type's datagram ends: zeros choose the well-formed defaults
+        out.append(prefix + bytes(r.pos - len(prefix)) + bytes([6, 7, 2, 0, 6]))
+    return out
