@@ -70,6 +70,14 @@ def test_the_error_is_one_xax_error(tmp_path):
     assert e.key == "app.entry" and "missing" in str(e)
 
 
+def test_toml_nested_too_deeply_is_one_manifest_error(tmp_path):
+    """tomllib parses nested arrays and inline tables recursively: RecursionError, not a
+    TOMLDecodeError (found by tests/fuzz/fz_manifest.py)."""
+    for text in ("a = " + "[" * 5000, "a = " + "{b = " * 5000):
+        e = error(tmp_path, text)
+        assert isinstance(e, XaxError) and "nested too deeply" in str(e) and "\n" not in str(e)
+
+
 LIMITS = '[app]\nname = "a"\nentry = "/a"\n[limits]\n'
 
 

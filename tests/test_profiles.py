@@ -91,3 +91,14 @@ def test_emulate_all_names_every_call_the_handler_serves():
     assert resolve(app).syscalls["ioctl"].note == "no terminal"  # an entry after it settles one call
     with pytest.raises(ProfileError, match=r"emulate_all\(\): the layer has no handler 'files' \(handlers: "):
         emulate_all("files")
+
+
+def test_a_profile_file_not_named_py_is_a_profile_error(tmp_path):
+    """importlib makes no module spec for a file whose name does not end in .py: that was an
+    AttributeError out of load(), a traceback from `xax-emu syscalls FILE:NAME` (found by
+    tests/fuzz/fz_cli.py)."""
+    from xax_emu.profiles import load
+    path = tmp_path / "profile.txt"
+    path.write_text("APP = None\n")
+    with pytest.raises(ProfileError, match=r"profile\.txt: not a Python file \(a profile is FILE\.py:NAME\)"):
+        load(f"{path}:APP")

@@ -72,6 +72,14 @@ def test_cli_refuses_bad_program(path, words):
     assert proc.stderr.count(b"\n") == 1
 
 
+def test_cli_refuses_a_program_name_too_long_in_one_line():
+    """ENAMETOOLONG from open() was an OSError traceback (found by tests/fuzz/fz_cli.py)."""
+    proc = subprocess.run([sys.executable, "-m", "xax_emu", "run", "x" * 5000], capture_output=True, timeout=60)
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+    assert proc.stderr.startswith(b"xax-emu: xxx") and b"cannot open it: File name too long" in proc.stderr
+    assert proc.stderr.count(b"\n") == 1
+
+
 def test_monitor_environment_is_not_passed(build):
     prog = build("programs/hello.c")
     env = dict(os.environ, GREETING="secret-from-monitor")

@@ -65,6 +65,8 @@ def load(spec: str, base_dir: Path | None = None) -> "Profile":
     if not is_file:
         raise ProfileError(f"{path}: no such profile file (from {spec!r})")
     module_spec = importlib.util.spec_from_file_location(f"xax_profile_{abs(hash(str(path)))}", path)
+    if module_spec is None:  # importlib makes no spec for a name that does not end in .py
+        raise ProfileError(f"{path}: not a Python file (a profile is FILE.py:NAME)")
     module = importlib.util.module_from_spec(module_spec)
     try:
         module_spec.loader.exec_module(module)

@@ -1,0 +1,302 @@
+"""Fuzz target `monitor`: what a picoprocess sends on its channel, into the Monitor.
+
+A real `Picoprocess` (never spawned: no process, no seal) is served datagrams on a
+real SOCK_SEQPACKET pair through its own `on_readable`, the path the event loop
+takes, with a host of the harness's own: the real bounded Logbook, slow work
+(GET, PUT, connect) queued and finished when the input says so, with the fetch
+and the TCP connect answered by the input instead of the network.  Every message
+type and every header field comes from the input, each type's payload too (well
+formed, nearly so, or raw), mixed with what the outside does meanwhile (a
+connection offered, stdin fed, a deadline, a worker finishing).
+
+Allowed: a ProtocolViolation, which kills this picoprocess (one line).  Checked:
+on_readable never raises; every reply is a well-formed datagram of at most
+HEADER_SIZE + MAX_PAYLOAD bytes answering a request that was sent and not yet
+answered; a kill reason and every log line are one line; the channel table stays
+under MAX_CHANNELS.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+
+from fuzzlib import Reader, check
+
+from xax_emu import protocol as p
+from xax_emu.errors import OriginError
+from xax_emu.monitor import Limits, Origin, Picoprocess, Stdio
+from xax_emu.monitor import xaxcalls
+from xax_emu.monitor.channels import PipeChannel
+from xax_emu.monitor.fetch import FetchError, Response
+from xax_emu.monitor.logbook import LINE_MAX, Logbook
+
+NAME = "monitor"
+INSTRUMENT = ("xax_emu.protocol", "xax_emu.monitor", "xax_emu.syscalls.forwarding")
+
+ORIGIN = Origin("http", "127.0.0.1", 8000)
+LOCAL = "xax-local:layer"
+TYPES = sorted(p.TYPE_NAMES) + [0, 13, 0x7FFF, p.REPLY | 3, 0xFFFF]
+CHANS = (-2, -1, 0, 1, 2, 3, 4, 5, 1024, (1 << 31) - 1, -(1 << 31))
+ARGS = (0, 1, 2, 3, -1, 4096, p.MAX_PAYLOAD, p.MAX_PAYLOAD + 1, (1 << 31) - 1, -(1 << 31))
+URLS = ("http://127.0.0.1:8000/a", "http://127.0.0.1:8000/", LOCAL, "http://127.0.0.1:8001/a",
+        "https://127.0.0.1:8000/a", "http://user@127.0.0.1:8000/", "http://127.0.0.1:8000/a b",
+        "http://[::1]:8000/", "ftp://x/", "", "http://127.0.0.1:8000/" + "x" * 5000)
+METHODS = ("get", "put", "connect", "GET", "post", "", "g\x7fet")
+SYS_GETRANDOM = 318
+SEND_BUFFER = 1 << 20  # the harness's end: room for the biggest datagram at once
+
+
+class FakeHost:
+    """The Host interface (monitor/host.py) without a loop: the harness decides when
+    watched callbacks, queued work and call_soon callbacks run."""
+
+    cache = None
+
+    def __init__(self):
+        self.watched: dict = {}
+        self.works: list = []
+        self.soon: list = []
+        self.lines: list[str] = []
+        self.logbook = Logbook(self.lines.append)
+        self.gone = False
+
+    def watch(self, fileobj, callback) -> None:
+        self.watched[fileobj] = callback
+
+    def unwatch(self, fileobj) -> None:
+        self.watched.pop(fileobj, None)
+
+    def is_watched(self, fileobj) -> bool:
+        return fileobj in self.watched
+
+    def submit(self, work) -> None:
+        self.works.append(work)
+
+    def call_soon_threadsafe(self, callback) -> None:
+        self.soon.append(callback)
+
+    def log(self, source: str, line: str) -> None:
+        self.logbook.line(source, line)
+
+    def exited(self, pico) -> None:
+        self.gone = True
+
+
+class Outside:
+    """The network as the input answers it: what the next fetch or connect gives."""
+
+    def __init__(self):
+        self.reader: Reader | None = None
+        self.sockets: list[socket.socket] = []
+
+    def fetch(self, method, url, origin, *, body=None, limit=0, cache=None, address=None):
+        r = self.reader
+        kind = r.u8() % 4
+        if kind == 0:
+            raise FetchError("the input says this fetch fails")
+        if kind == 1:
+            raise OriginError("redirected off the origin", url)
+        status = r.choose((200, 200, 201, 204, 304, 404, 500))
+        return Response(status, r.take(r.u16() % (2 * limit + 2)))
+
+    def create_connection(self, where, timeout=None):
+        if self.reader.u8() % 3 == 0:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "refused (the input says so)")
+        a, b = socket.socketpair()
+        b.sendall(self.reader.blob(4096))
+        if self.reader.u8() & 1:
+            b.shutdown(socket.SHUT_WR)
+        self.sockets += [a, b]
+        return a
+
+
+class _SocketModule:
+    """xaxcalls' view of `socket`: the real module but for create_connection."""
+
+    def __init__(self, outside: Outside):
+        self._outside = outside
+
+    def __getattr__(self, name):
+        return getattr(socket, name)
+
+    def create_connection(self, where, timeout=None, source_address=None):
+        return self._outside.create_connection(where, timeout)
+
+
+def _payload(r: Reader, type_: int) -> bytes:
+    """A payload for this type: well formed most of the time, else near misses and raw bytes."""
+    shape = r.u8() % 8  # 0-5 well formed (2: a near miss), 6 raw bytes, 7 around the size limit
+    if shape == 6:
+        return r.blob(512)
+    if shape == 7:
+        return b"\0" * r.choose((1, p.MAX_PAYLOAD - 1, p.MAX_PAYLOAD, p.MAX_PAYLOAD + 1))
+    name = p.TYPE_NAMES.get(type_)
+    if name == "OPEN_URL":
+        method = r.text(200) if r.u8() % 4 == 3 else r.choose(METHODS)
+        url = r.text(300) if r.u8() % 4 == 3 else r.choose(URLS)
+        raw = method.encode("utf-8", "surrogateescape") + b"\0" + url.encode("utf-8", "surrogateescape") + b"\0"
+        return raw if shape != 2 else raw[:-1]
+    if name == "POLL":
+        n = r.choose((0, 1, 2, 3, r.u8(), p.MAX_POLL_FDS, p.MAX_POLL_FDS + 1))
+        one = [p.POLL_ENTRY.pack(r.i32() if r.u8() % 2 else r.choose(CHANS), r.u16() - 0x8000, 0) for _ in range(4)]
+        raw = b"".join(one[i % 4] for i in range(n))
+        return raw if shape != 2 else raw + b"\0"
+    if name == "FORWARD":
+        nr = r.choose((SYS_GETRANDOM, SYS_GETRANDOM, 0, -1, 1 << 62, r.i32()))
+        args = [r.choose((0, 1, 16, p.MAX_PAYLOAD, 1 << 63, r.u32(), r.u32() << 32 | r.u32())) for _ in range(6)]
+        raw = p.FORWARD.pack(nr, *args)
+        return raw if shape != 2 else raw[:-r.u8() % len(raw) - 1]
+    if name == "RUNTIME_CODE":
+        n = r.choose((0, 1, 2, p.MAX_RUNTIME_RANGES, p.MAX_RUNTIME_RANGES + 1))
+        bounds = (0, 0x1000, 0x400000, 1 << 47, (1 << 47) + 1, (1 << 64) - 1)
+        raw = b"".join(p.RANGE.pack(r.choose(bounds), r.choose(bounds)) for _ in range(n))
+        return raw if shape != 2 else raw + b"\0"
+    if name == "WRITE":
+        return r.blob(4096)
+    return b"" if shape < 4 else r.blob(64)
+
+
+def _datagram(r: Reader, seq_counter: list[int]) -> tuple[bytes, int, int]:
+    """(datagram, type, seq) with every header field from the input (zero bytes: well formed)."""
+    type_ = r.choose(TYPES)
+    chan = r.i32() if r.u8() % 4 == 3 else r.choose(CHANS)
+    arg = r.i32() if r.u8() % 4 == 3 else r.choose(ARGS)
+    seq_counter[0] += 1
+    seq = r.u32() if r.u8() % 4 == 3 else seq_counter[0]
+    payload = _payload(r, type_)
+    magic, version, length = p.MAGIC, p.VERSION, len(payload)
+    fault = r.u8() % 16  # 0 and 5-15: none
+    if fault == 1:
+        magic = r.u32()
+    elif fault == 2:
+        version = r.u16()
+    elif fault == 3:
+        length = r.u32()
+    elif fault == 4:
+        return r.blob(64), type_, seq  # raw bytes: maybe shorter than a header, maybe empty
+    return struct.pack("<IHHiiII", magic, version, type_, chan, arg, length, seq) + payload, type_, seq
+
+
+def _check_reply(raw: bytes, outstanding: list[tuple[int, int]]) -> None:
+    check(p.HEADER_SIZE <= len(raw) <= p.HEADER_SIZE + p.MAX_PAYLOAD, f"a reply of {len(raw)} bytes")
+    magic, version, type_, chan, arg, length, seq = p.HEADER.unpack_from(raw)
+    check(magic == p.MAGIC and version == p.VERSION, "a reply with a bad magic or version")
+    check(length == len(raw) - p.HEADER_SIZE, "a reply whose length field is wrong")
+    check(type_ & p.REPLY, f"a reply without the REPLY bit: type {type_}")
+    key = (type_ & ~p.REPLY, seq)
+    check(key in outstanding, f"a reply to no outstanding request: type {type_ & ~p.REPLY}, seq {seq}")
+    outstanding.remove(key)
+
+
+def one_input(data: bytes) -> None:
+    r = Reader(data)
+    outside = Outside()
+    outside.reader = r
+    host = FakeHost()
+    mode = r.u8()
+    limits = Limits(download=r.choose((1, 16, 4096, 1 << 20)))
+    stdin_fd = None
+    pico = Picoprocess(host, image_url=LOCAL, argv=["prog"], env={"A": "1"}, origin=ORIGIN,
+                       origin_address="127.0.0.1", limits=limits, layer=b"\x7fELF layer bytes",
+                       stdio=Stdio(stdout=lambda b: None, stderr=lambda b: None, stdin_bytes=None)
+                       if mode & 1 else None, count_kernel=bool(mode & 2))
+    if mode & 4:
+        pico.awaiting_listener = False  # as if the listener had come: RUNTIME_CODE is then served
+    kills: list[str] = []
+
+    def kill(reason: str) -> None:  # the real kill, but for the signal: there is no process
+        if pico.kill_reason is None:
+            pico.kill_reason = reason
+            kills.append(reason)
+    pico.kill = kill
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+    ours.setblocking(False)
+    theirs.setblocking(False)
+    pico.sock = ours
+    if pico.stdio:
+        pico._open_stdio()
+    host.watch(ours, pico.on_readable)
+    fetch, sock_module = xaxcalls.fetch, xaxcalls.socket
+    xaxcalls.fetch, xaxcalls.socket = outside.fetch, _SocketModule(outside)
+    outstanding: list[tuple[int, int]] = []
+    seq_counter = [0]
+    pipes: list[PipeChannel] = []
+    try:
+        for _ in range(64):
+            if r.left() == 0 or kills:
+                break
+            op = r.u8() % 12
+            if op <= 5:
+                datagram, type_, seq = _datagram(r, seq_counter)
+                fds = [os.open(os.devnull, os.O_RDONLY)] if p.TYPE_NAMES.get(type_) == "LISTENER" and r.u8() & 1 else []
+                try:
+                    if fds:
+                        theirs.sendmsg([datagram], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fds[0]))])
+                    else:
+                        theirs.send(datagram)
+                except BlockingIOError:
+                    continue  # the harness's own buffer is full: the Monitor has not read
+                finally:
+                    for fd in fds:
+                        os.close(fd)
+                if p.TYPE_NAMES.get(type_) not in (None, "TRACE", "BOOT", "LISTENER"):
+                    outstanding.append((type_, seq))
+                pico.on_readable()
+            elif op == 6:  # the picoprocess reads its replies
+                while True:
+                    try:
+                        _check_reply(theirs.recv(p.HEADER_SIZE + p.MAX_PAYLOAD + 1), outstanding)
+                    except BlockingIOError:
+                        break
+            elif op == 7 and host.works:  # a worker finishes
+                deliver = host.works.pop(0)()
+                if deliver is not None:
+                    deliver()
+            elif op == 8:  # a connection offered for ACCEPT
+                chan = PipeChannel(wake=lambda: None, capacity=r.choose((1, 64, 1 << 16)))
+                pipes.append(chan)
+                if r.u8() & 1:
+                    chan.send(r.blob(256), timeout=0)
+                if r.u8() & 1:
+                    chan.end_input()
+                if not pico.offer_connection(chan):
+                    chan.abandon()
+            elif op == 9 and pico.stdin is not None:
+                pico.stdin.feed(r.blob(256))
+                pico.retry_parked_poll()
+            elif op == 10:
+                pico.on_deadline()
+            elif op == 11:
+                for callback in host.soon[:]:
+                    host.soon.remove(callback)
+                    callback()
+                for sock, callback in list(host.watched.items()):
+                    if sock is not ours:
+                        callback()
+            check(len(pico.channels) <= 1024 + 3, f"{len(pico.channels)} channels")
+        for reason in kills:
+            check("\n" not in reason, f"a kill reason of more than one line: {reason!r}")
+        for line in host.lines:
+            check("\n" not in line and len(line) <= LINE_MAX + 64, f"a log line of {len(line)} characters")
+    finally:
+        xaxcalls.fetch, xaxcalls.socket = fetch, sock_module
+        for chan in list(pico.channels.values()) + pico.incoming:
+            chan.close()
+        for s in (ours, theirs, *outside.sockets):
+            s.close()
+
+
+def seeds() -> list[bytes]:
+    """Starting points: each message type sent once, well formed (stdio on, a 4 KiB download
+    limit, chan -2), then its reply read (op 6) and a worker finished (op 7: a 200)."""
+    out = []
+    for type_ in sorted(p.TYPE_NAMES):
+        prefix = bytes([1, 2, 0, TYPES.index(type_)])
+        r = Reader(prefix + bytes(64))
+        r.take(3)
+        _datagram(r, [0])  # where this type's datagram ends: zeros choose the well-formed defaults
+        out.append(prefix + bytes(r.pos - len(prefix)) + bytes([6, 7, 2, 0, 6]))
+    return out
