@@ -111,3 +111,19 @@ def test_prctl_answers_with_the_picoprocess_s_truth(build):
     assert r.stdout == (b"set_name 0\nget_name 0 a-long-name-for\ncapbset 0 0\ncapbset 99 -1 22\n"
                         b"dumpable 0 nnp 1\nother -1 22\n")
     assert r.report.missing == {}
+
+
+def test_arguments_of_any_bytes_and_hundreds_of_kilobytes_reach_the_program(build):
+    """The BOOT message carries up to about 980 KB of arguments (a datagram is capped at
+    the channel's send buffer, which the Monitor enlarges for it), and the program gets the
+    very bytes the command line gave, UTF-8 or not."""
+    import os
+    prog = build("programs/hello.c")
+    big = ["a" * 100_000, "b" * 100_000, "c" * 100_000]  # 300 KB: over the default 212992-byte buffer
+    odd = os.fsdecode(b"\xff\xfe-not-utf8")
+    r = subprocess.run([sys.executable, "-m", "xax_emu", "run", str(prog), "--", *big, odd],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count(b"argv[") == 4
+    assert b"argv[3] = " + b"c" * 100_000 + b"\n" in r.stdout
+    assert b"argv[4] = \xff\xfe-not-utf8\n" in r.stdout

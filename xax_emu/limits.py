@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 import socket
 from dataclasses import dataclass
@@ -207,13 +208,14 @@ def boot_strings_max() -> int:
 
 def strings_size(strings, what: str) -> int:
     """Bytes the strings take in the BOOT message (each with its NUL); LimitError,
-    naming `what`, for one that cannot travel there (NUL, or not encodable as UTF-8)."""
+    naming `what`, for one that cannot travel there (NUL, or a string that is not bytes the
+    way the command line gives them: os.fsencode, which passes any byte through)."""
     total = 0
     for i, s in enumerate(strings):
         try:
-            raw = s.encode()
+            raw = os.fsencode(s)
         except UnicodeEncodeError:
-            raise LimitError(f"{what}: {shown(s)} is not valid UTF-8 (string {i})") from None
+            raise LimitError(f"{what}: {shown(s)} cannot be encoded as bytes (string {i})") from None
         if b"\0" in raw:
             raise LimitError(f"{what}: {shown(s)} contains NUL (string {i})")
         total += len(raw) + 1

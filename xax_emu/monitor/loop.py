@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from .fetch import HttpCache
 
 
+MAX_WAIT = 3600.0
+
+
 class Monitor:
     def __init__(self, cache: HttpCache | None = None, log: Callable[[str], None] | None = None, workers: int = 4):
         self.selector = selectors.DefaultSelector()
@@ -119,7 +122,8 @@ class Monitor:
         deadlines = [d for d in (obj.deadline for obj in (*self.live, *self.timed)) if d is not None]
         if max_wait is not None:
             deadlines.append(now + max_wait)
-        timeout = max(0.0, min(deadlines) - now) if deadlines else None
+        # (at most an hour: a deadline past what epoll's int of milliseconds holds only wakes early)
+        timeout = min(max(0.0, min(deadlines) - now), MAX_WAIT) if deadlines else None
         for key, _ in self.selector.select(timeout):
             key.data()
         now = time.monotonic()

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .. import protocol as p
 from ..errors import ProtocolViolation, SealError
+from ..limits import channel_for_boot
 from ..runtime import pico_binary
 from ..seal import filter_bpf, notified_numbers, notify_filter_bpf
 from .channels import Channel, InputChannel, OutputChannel, SocketChannel
@@ -165,15 +166,21 @@ class Picoprocess:
             flags |= p.BOOT_FLAG_TRACE
         if self.count_kernel:
             flags |= p.BOOT_FLAG_COUNT_KERNEL
-        boot = p.encode_boot(
-            monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
-            limit_threads=self.limits.threads, flags=flags,
-            bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1, own_pid=self.pid),
-            notify_bpf=notify_filter_bpf() if self.count_kernel else b"",
-            args=[a.encode() for a in [self.image_url, *self.argv]],
-            env=[e.encode() for e in self.env], random=os.urandom(32),
-            pal=[setting.encode() for setting in self.pal_settings],
-        )
+        try:
+            boot = p.encode_boot(
+                monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
+                limit_threads=self.limits.threads, flags=flags,
+                bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1, own_pid=self.pid),
+                notify_bpf=notify_filter_bpf() if self.count_kernel else b"",
+                # os.fsencode: the program gets the very bytes the command line gave, UTF-8 or not
+                args=[os.fsencode(a) for a in [self.image_url, *self.argv]],
+                env=[os.fsencode(e) for e in self.env], random=os.urandom(32),
+                pal=[os.fsencode(setting) for setting in self.pal_settings],
+            )
+        except BaseException:  # (its filter needs the child's pid, so it is made after the fork)
+            self._abandon_child()
+            raise
+        channel_for_boot(self.sock)  # a datagram is capped at the send buffer: make room for the largest BOOT
         try:
             self.sock.sendall(boot)
         except OSError as e:
@@ -185,6 +192,15 @@ class Picoprocess:
         self.host.watch(self.pidfd, self.finish)
         if self.stdin_relay is not None:
             self.stdin_relay.update()
+
+    def _abandon_child(self) -> None:
+        """The child was forked but cannot be booted: it ends now (it waits for BOOT, sealed by nothing)."""
+        self.proc.kill()
+        self.proc.wait()
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+        os.close(self.pidfd)
+        self.sock.close()
 
     def _open_stdio(self) -> None:
         self.stdin = InputChannel()
