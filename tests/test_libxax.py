@@ -285,7 +285,8 @@ def test_worker_failure_is_minus_one_not_a_hang(abi, origin, monkeypatch):
     def broken_fetch(*args, **kwargs):
         raise RuntimeError("a bug in the fetcher")
 
-    monkeypatch.setattr(monitor_xaxcalls, "fetch", broken_fetch)
+    monkeypatch.setattr(monitor_xaxcalls, "fetch", broken_fetch)          # PUT
+    monkeypatch.setattr(monitor_xaxcalls, "fetch_stream", broken_fetch)   # GET
     r = run(abi, "get", origin.base + "/f", origin=origin.base, limits=Limits(wall_seconds=10))
     assert ints(r.stderr)["open"] == -1
     assert any("a bug in the fetcher" in line for line in r.log)
@@ -437,3 +438,41 @@ def test_the_origin_is_pinned_at_its_first_answer_dns_rebinding(abi, monkeypatch
             assert b"from the first answer" in r.stdout and first.connections == before + 2  # the fetch, the connect
             assert lookups == ["rebind.test"]
             assert second.requests == [] and second.connections == 0 and second_tcp.connections == 0
+
+
+def test_a_download_is_read_as_it_arrives(abi, origin):
+    """The origin sends the first piece of a body and then waits until the program has
+    written that piece to its stdout: a Monitor that held the body whole until its end
+    would deadlock here (the origin gives up after 30 s and the test sees it waited)."""
+    import threading
+    first_out = threading.Event()
+    origin_waited_in_vain = []
+
+    def slow_body(h):
+        h.send_response(200)
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        h.wfile.write(b"%x\r\n%s\r\n" % (5, b"first"))
+        h.wfile.flush()
+        if not first_out.wait(30):
+            origin_waited_in_vain.append(True)
+        h.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (4, b"last"))
+        h.close_connection = True
+
+    origin.special["/slow"] = slow_body
+    out = bytearray()
+
+    def stdout(data: bytes) -> None:
+        out.extend(data)
+        if b"first" in out:
+            first_out.set()
+
+    from xax_emu.launch.request import Request, start_kwargs
+    with Monitor(log=lambda line: None) as monitor:
+        prog = resolve(str(abi), parse_origin(origin.base))
+        pico = monitor.start(**start_kwargs(Request(prog, ["get", origin.base + "/slow"], [],
+                                                    limits={"wall_seconds": 60})),
+                             stdio=Stdio(stdout=stdout, stderr=lambda b: None, stdin_bytes=b""))
+        (report,) = monitor.run_until_done([pico])
+    assert report.exit_code == 0 and bytes(out) == b"firstlast"
+    assert origin_waited_in_vain == []

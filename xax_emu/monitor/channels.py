@@ -330,3 +330,69 @@ class PipeChannel(Channel):
     @property
     def app_closed(self) -> bool:
         return self._app_closed
+
+
+class StreamChannel(Channel):
+    """A download read as it arrives: a thread of the Monitor's pushes the body's pieces
+    (waiting while the buffer is full: the program reads at its own pace, and the origin
+    is read no faster), the program reads them on the loop.  The end of the body reads as
+    -1 once everything before it is read; so does a body that broke off (failed)."""
+
+    kind = "get"
+    CAPACITY = 1 << 20
+
+    def __init__(self, wake: Callable[[], None], capacity: int = CAPACITY):
+        import threading
+        self._cond = threading.Condition()
+        self._wake = wake
+        self.capacity = capacity
+        self._buf = bytearray()
+        self._ended = False
+        self.failed = False
+        self._closed = False  # the program closed it: the download stops
+
+    # -- the picoprocess's side (the loop) --------------------------------------
+
+    def read(self, n: int) -> bytes | int:
+        with self._cond:
+            if self._buf:
+                out = bytes(self._buf[:n])
+                del self._buf[:n]
+                self._cond.notify_all()
+                return out
+            return CLOSED if (self._ended or self.failed) else NOT_READY
+
+    def poll(self, events: int) -> int:
+        with self._cond:
+            if self.failed and not self._buf:
+                return p.POLLERR
+            revents = events & p.POLLIN if (self._buf or self._ended) else 0
+            return revents | (p.POLLHUP if self._ended and not self._buf else 0)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    # -- the downloading thread's side ------------------------------------------------
+
+    def push(self, piece: bytes) -> bool:
+        """Add a piece, waiting for room; False once the program has closed the channel."""
+        with self._cond:
+            while True:
+                if self._closed:
+                    return False
+                if len(self._buf) < self.capacity:
+                    break
+                self._cond.wait()
+            self._buf += piece
+        self._wake()
+        return True
+
+    def finish(self, ok: bool) -> None:
+        with self._cond:
+            if ok:
+                self._ended = True
+            else:
+                self.failed = True
+        self._wake()

@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..errors import OriginError, XaxError
 from .origin import Origin, Url, check_same_origin, resolve_redirect
@@ -161,11 +161,18 @@ class HttpCache:
         return meta, body, fd
 
     def store(self, key: str, headers: http.client.HTTPMessage, body: bytes) -> None:
+        writer = self.writer(key, headers)
+        if writer is not None:
+            writer.write(body)
+            writer.commit()
+
+    def writer(self, key: str, headers: http.client.HTTPMessage) -> "_CacheWriter | None":
+        """Where a body for `key` goes as it arrives (None: it is not to be cached)."""
         if self.directory is None:
-            return
+            return None
         cache_control = (headers.get("Cache-Control") or "").lower()
         if "no-store" in cache_control or "private" in cache_control:
-            return
+            return None
         max_age = 0
         for part in cache_control.split(","):
             name, _, value = part.strip().partition("=")
@@ -173,32 +180,27 @@ class HttpCache:
                 max_age = int(value)
         if "no-cache" in cache_control:
             max_age = 0
-        meta = {
-            "url": key,
-            "sha256": hashlib.sha256(body).hexdigest(),
-            "etag": headers.get("ETag"),
-            "last_modified": headers.get("Last-Modified"),
-            "expires": time.time() + max_age,
-        }
+        meta = {"url": key, "etag": headers.get("ETag"), "last_modified": headers.get("Last-Modified"),
+                "expires": time.time() + max_age}
         if not meta["etag"] and not meta["last_modified"] and max_age == 0:
-            return  # nothing to revalidate with: caching would only serve stale data
-        if len(body) > self.max_bytes:
-            return  # it could never fit
-        body_path, meta_path = self._paths(key)
+            return None  # nothing to revalidate with: caching would only serve stale data
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            body_tmp = self._write_tmp(body)
-            try:
-                meta_tmp = self._write_tmp(json.dumps(meta).encode())
-            except OSError:
-                os.unlink(body_tmp)
-                raise
-            with self._locked():
-                os.replace(body_tmp, body_path)
-                os.replace(meta_tmp, meta_path)
-                self._evict()
+            return _CacheWriter(self, key, meta)
         except OSError:
-            pass  # the cache is best effort; the download itself succeeded
+            return None  # the cache is best effort
+
+    def _commit(self, key: str, meta: dict, body_tmp: str) -> None:
+        body_path, meta_path = self._paths(key)
+        try:
+            meta_tmp = self._write_tmp(json.dumps(meta).encode())
+        except OSError:
+            os.unlink(body_tmp)
+            raise
+        with self._locked():
+            os.replace(body_tmp, body_path)
+            os.replace(meta_tmp, meta_path)
+            self._evict()
 
     def touch(self, key: str, meta: dict, headers: http.client.HTTPMessage) -> None:
         """A 304 revalidated the entry: extend its freshness if the server says so."""
@@ -323,6 +325,50 @@ class HttpCache:
                 os.close(fd)
 
 
+class _CacheWriter:
+    """One body on its way into the cache: written to a temporary file and hashed as it
+    arrives, renamed into place by commit() only if it arrived whole and fits the cap."""
+
+    def __init__(self, cache: HttpCache, key: str, meta: dict):
+        self.cache, self.key, self.meta = cache, key, meta
+        fd, self.tmp = tempfile.mkstemp(dir=cache.directory, prefix=".tmp-")
+        self.file = os.fdopen(fd, "wb")
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.failed = False
+
+    def write(self, piece: bytes) -> None:
+        if self.failed:
+            return
+        self.size += len(piece)
+        if self.size > self.cache.max_bytes:
+            self.abort()  # it could never fit
+            return
+        try:
+            self.file.write(piece)
+            self.hash.update(piece)
+        except OSError:
+            self.abort()
+
+    def commit(self) -> None:
+        if self.failed:
+            return
+        try:
+            self.file.close()
+            self.cache._commit(self.key, {**self.meta, "sha256": self.hash.hexdigest()}, self.tmp)
+        except OSError:
+            self.abort()
+
+    def abort(self) -> None:
+        if not self.failed:
+            self.failed = True
+            self.file.close()
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+
+
 def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str],
              address: str | None = None) -> http.client.HTTPResponse:
     import http.client
@@ -335,12 +381,20 @@ def _request(method: str, u: Url, body: bytes | None, headers: dict[str, str],
         raise FetchError(f"{u}: {e}") from None
 
 
-def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = None,
-          limit: int, cache: HttpCache | None = None, want_file: bool = False,
-          address: str | None = None) -> Response:
-    """GET or PUT `url` under the Same Origin Policy, following redirects that stay on the origin.
-    With want_file, a body served from the cache comes with an open fd of its file (Response.file).
-    With `address`, every connection goes to that IP address (origin.pin_address's answer)."""
+@dataclass
+class _Live:
+    """A response to read: the request's URL, its cache key, and the cache entry a 304
+    would have confirmed (none here: _walk answered those)."""
+    resp: http.client.HTTPResponse
+    url: Url
+    key: str
+    method: str
+
+
+def _walk(method: str, url: str, origin: Origin | None, body: bytes | None, cache: HttpCache | None,
+          limit: int, want_file: bool, address: str | None) -> Response | _Live:
+    """Follow `url`'s redirects under the Same Origin Policy: a Response when the cache
+    answers (fresh, or confirmed by a 304), else the live response to read."""
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         try:
@@ -364,29 +418,100 @@ def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = 
                 if meta.get("last_modified"):
                     headers["If-Modified-Since"] = meta["last_modified"]
             resp = _request(method, u, body, headers, address)
-            try:
-                if resp.status in (301, 302, 303, 307, 308):
-                    location = resp.getheader("Location")
-                    if not location:
-                        raise FetchError(f"{u}: redirect without a Location")
-                    try:
-                        current = resolve_redirect(u, location)
-                    except OriginError as e:
-                        raise FetchError(str(e)) from None
-                    if resp.status == 303:
-                        method, body = "GET", None
-                    continue
-                if resp.status == 304 and cached:
-                    cache.touch(key, cached[0], resp.msg)
-                    cached_fd, fd = None, cached_fd
-                    return Response(200, cached[1], fd, cached[0]["sha256"])
-                data = _read_capped(resp, limit, u)
-                if method == "GET" and resp.status == 200 and cache:
-                    cache.store(key, resp.msg, data)
-                return Response(resp.status, data)
-            finally:
+            if resp.status in (301, 302, 303, 307, 308):
+                location = resp.getheader("Location")
                 resp.close()
+                if not location:
+                    raise FetchError(f"{u}: redirect without a Location")
+                try:
+                    current = resolve_redirect(u, location)
+                except OriginError as e:
+                    raise FetchError(str(e)) from None
+                if resp.status == 303:
+                    method, body = "GET", None
+                continue
+            if resp.status == 304 and cached:
+                resp.close()
+                cache.touch(key, cached[0], resp.msg)
+                cached_fd, fd = None, cached_fd
+                return Response(200, cached[1], fd, cached[0]["sha256"])
+            return _Live(resp, u, key, method)
         finally:
             if cached_fd is not None:
                 os.close(cached_fd)
     raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+
+def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = None,
+          limit: int, cache: HttpCache | None = None, want_file: bool = False,
+          address: str | None = None) -> Response:
+    """GET or PUT `url` under the Same Origin Policy, following redirects that stay on the origin.
+    With want_file, a body served from the cache comes with an open fd of its file (Response.file).
+    With `address`, every connection goes to that IP address (origin.pin_address's answer)."""
+    got = _walk(method, url, origin, body, cache, limit, want_file, address)
+    if isinstance(got, Response):
+        return got
+    try:
+        data = _read_capped(got.resp, limit, got.url)
+        if got.method == "GET" and got.resp.status == 200 and cache:
+            cache.store(got.key, got.resp.msg, data)
+        return Response(got.resp.status, data)
+    finally:
+        got.resp.close()
+
+
+PIECE = 64 << 10  # bytes read from the origin at a time when streaming
+
+
+@dataclass
+class Stream:
+    """A response whose body comes piece by piece (`pieces` raises FetchError if it breaks
+    off, is cut short, or exceeds the limit); `close()` ends it early."""
+    status: int
+    pieces: Iterator[bytes]
+    close: Callable[[], None]
+
+
+def fetch_stream(method: str, url: str, origin: Origin | None, *, body: bytes | None = None,
+                 limit: int, cache: HttpCache | None = None, address: str | None = None) -> Stream:
+    """fetch, with the body handed on as it arrives: the first bytes before the last are
+    read.  A GET's body is cached as it streams, and only once it arrived whole."""
+    got = _walk(method, url, origin, body, cache, limit, False, address)
+    if isinstance(got, Response):
+        data = got.body
+        return Stream(200, (data[i:i + PIECE] for i in range(0, len(data), PIECE)), lambda: None)
+    resp = got.resp
+    declared = resp.getheader("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        resp.close()
+        raise FetchError(f"{got.url}: {declared} bytes exceed the download limit of {limit}")
+    writer = cache.writer(got.key, resp.msg) if (cache and got.method == "GET" and resp.status == 200) else None
+    return Stream(resp.status, _pieces(resp, got.url, limit, writer), resp.close)
+
+
+def _pieces(resp: http.client.HTTPResponse, url: Url, limit: int, writer: _CacheWriter | None) -> Iterator[bytes]:
+    import http.client
+    total = 0
+    try:
+        while True:
+            try:
+                piece = resp.read1(PIECE)
+            except (OSError, ValueError, http.client.HTTPException) as e:
+                raise FetchError(f"{url}: the body could not be read: {e!r}") from None
+            if not piece:
+                if resp.length:
+                    raise FetchError(f"{url}: the body ended {resp.length} bytes short of its Content-Length")
+                if writer is not None:
+                    writer.commit()
+                    writer = None
+                return
+            total += len(piece)
+            if total > limit:
+                raise FetchError(f"{url}: body exceeds the download limit of {limit} bytes")
+            if writer is not None:
+                writer.write(piece)
+            yield piece
+    finally:
+        if writer is not None:
+            writer.abort()
+        resp.close()

@@ -139,6 +139,7 @@ class Picoprocess:
         self.stdin_relay: StdinRelay | None = None
         self.sinks: list = []  # stdout's and stderr's (stdio.FdWriter or CallableSink)
         self.incoming: list[Channel] = []  # connections offered, waiting for ACCEPT
+        self.downloads = 0  # streamed GETs under way (xaxcalls.MAX_DOWNLOADS)
         self.name = "picoprocess"  # in log lines until it has a pid
 
     # -- launch ---------------------------------------------------------------

@@ -11,17 +11,18 @@ from __future__ import annotations
 import errno
 import functools
 import socket
+import threading
 import time
 from typing import Callable
 
 from .. import protocol as p
 from ..errors import OriginError, ProtocolViolation
 from ..syscalls.forwarding import FORWARDABLE, Forwarded
-from .channels import CLOSED, BodyChannel, PutChannel, SocketChannel
-from .fetch import FetchError, fetch
+from .channels import CLOSED, BodyChannel, PutChannel, SocketChannel, StreamChannel
+from .fetch import FetchError, fetch, fetch_stream
 from .origin import check_same_origin, pin_address
 
-BODY_BUDGET_FACTOR = 4   # downloaded bytes held at once: this many download limits
+MAX_DOWNLOADS = 16       # streamed GETs under way at once, per picoprocess (each has a thread)
 CONNECT_TIMEOUT = 10.0
 
 
@@ -167,39 +168,65 @@ def open_url(pico, msg: p.Message) -> None:
 
 
 def _get(pico, msg: p.Message, url: str) -> None:
+    """A GET, streamed: OPEN_URL is answered once the response's head is here, and the
+    body reaches the program's reads as it arrives (StreamChannel), through a thread of
+    its own that waits on the program's reading as long as the download lasts."""
+    if pico.downloads >= MAX_DOWNLOADS:
+        pico.log(f"open_url get refused: {MAX_DOWNLOADS} downloads are under way already")
+        pico.reply(msg, -1)
+        return
     cache, origin, limit, address = pico.host.cache, pico.origin, pico.limits.download, _address(pico)
+    chan = StreamChannel(wake=lambda: pico.host.call_soon_threadsafe(pico.retry_parked_poll))
+    pico.downloads += 1
 
-    def work() -> Callable[[], None]:
-        line = None
+    def later(fn: Callable[[], None]) -> None:
+        pico.host.call_soon_threadsafe(fn)
+
+    def done() -> None:
+        pico.downloads -= 1
+
+    def download() -> None:
+        line, stream = None, None
         try:
-            resp = fetch("GET", url, origin, limit=limit, cache=cache, address=address())
-            body = resp.body if resp.status == 200 else None
-            if body is None:
-                line = f"GET {url}: HTTP {resp.status}"
+            stream = fetch_stream("GET", url, origin, limit=limit, cache=cache, address=address())
+            if stream.status != 200:
+                line = f"GET {url}: HTTP {stream.status}"
+                stream.close()
+                stream = None
         except (FetchError, OriginError) as e:
-            body, line = None, f"GET failed: {e}"
+            line = f"GET failed: {e}"
         except Exception as e:  # a bug here must not leave the picoprocess waiting forever
-            body, line = None, f"GET failed unexpectedly: {e!r}"
+            line = f"GET failed unexpectedly: {e!r}"
+        got = stream
 
-        def deliver() -> None:
+        def answer() -> None:
             if line:
                 pico.log(line)
-            _fetched(pico, msg, body)
-        return deliver
+            if pico.report is not None or pico.pending is not msg:
+                chan.close()
+                return
+            pico.reply(msg, -1 if got is None else pico.new_channel(chan))
+        later(answer)
+        if stream is None:
+            later(done)
+            return
+        ok = True
+        try:
+            for piece in stream.pieces:
+                if not chan.push(piece):
+                    break  # the program closed it (or is gone): stop reading the origin
+        except FetchError as e:
+            ok, failure = False, f"GET {url}: {e}"
+            later(lambda: pico.log(failure))
+        except Exception as e:  # noqa: BLE001 - a bug: the program sees the body fail, never a hang
+            ok, failure = False, f"GET {url} failed unexpectedly: {e!r}"
+            later(lambda: pico.log(failure))
+        finally:
+            stream.close()
+            chan.finish(ok)
+            later(done)
 
-    pico.host.submit(work)
-
-
-def _fetched(pico, msg: p.Message, body: bytes | None) -> None:
-    """A GET finished (body) or failed (None): answer the deferred OPEN_URL."""
-    if pico.report is not None or pico.pending is not msg:
-        return
-    held = sum(len(c.body or b"") for c in pico.channels.values() if isinstance(c, BodyChannel))
-    if body is not None and held + len(body) > BODY_BUDGET_FACTOR * pico.limits.download:
-        pico.log(f"open_url refused: {held + len(body)} downloaded bytes would be held at once, "
-                 f"over {BODY_BUDGET_FACTOR} x the download limit")
-        body = None
-    pico.reply(msg, -1 if body is None else pico.new_channel(BodyChannel(body)))
+    threading.Thread(target=download, name="xax-get", daemon=True).start()
 
 
 def _put(pico, chan: PutChannel, url: str) -> None:
