@@ -59,7 +59,6 @@ struct xax_layer_host {
     const char *cwd;                        /* the app's working directory (its manifest), or 0 */
     const char *exe;                        /* the program's path in the image (its entry), or 0 */
     uint32_t host_pid;                      /* its pid on the host: the one kill/tgkill may name */
-    void *sigaction_buffer;                 /* the one page rt_sigaction may name (the filter checks), or 0 */
     /* The program's memory, accessed so that a bad address is -EFAULT and never a
      * crash (pal/usercopy.S).  copy_in and copy_out: 0 or -EFAULT (n = 0 is 0, whatever
      * the address).  string_in: a NUL-terminated string of at most cap bytes, NUL

@@ -97,11 +97,13 @@ long layer_prlimit64(struct layer_call *c);
 long layer_getrlimit(struct layer_call *c);
 long layer_setrlimit(struct layer_call *c);
 
-/* sigmask (sys_signal.c): the signal mask, kept in the signal frame; SIGSYS can never be blocked */
+/* sigmask (sys_signal.c): the signal mask, kept in the signal frame; SIGSYS, SIGSEGV and SIGBUS can
+ * never be blocked */
 long layer_rt_sigprocmask(struct layer_call *c);
 
-/* sigaction (sys_signal.c): the program's handlers for its own signals, installed through the
- * sigaction buffer with SIGSYS out of their masks; SIGSYS stays the layer's */
+/* sigaction (sys_signal.c): the program's handlers for its own signals, installed by the PAL
+ * (through the sigaction buffer; SIGSEGV's and SIGBUS's it keeps and honours itself) with SIGSYS,
+ * SIGSEGV and SIGBUS out of their masks; SIGSYS stays the layer's */
 long layer_rt_sigaction(struct layer_call *c);
 
 /* kill (sys_signal.c): signals to the picoprocess itself (its virtual pid, its group, its threads)

@@ -2,14 +2,18 @@
  *
  * rt_sigprocmask is emulated on the signal frame: the mask the program sees and
  * sets is the one rt_sigreturn will restore, minus SIGSYS (blocking SIGSYS
- * would make the kernel kill the process at the next trapped call), SIGKILL
+ * would make the kernel kill the process at the next trapped call), SIGSEGV
+ * and SIGBUS (a bad address handed to a system call faults in the PAL, which
+ * turns the fault into -EFAULT only if it can take it: pal/fault.c), SIGKILL
  * and SIGSTOP.  The kernel's sigset is 8 bytes (glibc's is 128: write 8).
  *
- * @family sigmask: the signal mask, kept in the signal frame; SIGSYS can never be blocked
+ * @family sigmask: the signal mask, kept in the signal frame; SIGSYS, SIGSEGV and SIGBUS can never
+ *     be blocked
  * @serves rt_sigprocmask
  *
- * @family sigaction: the program's handlers for its own signals, installed through the sigaction
- *     buffer with SIGSYS out of their masks; SIGSYS stays the layer's
+ * @family sigaction: the program's handlers for its own signals, installed by the PAL (through the
+ *     sigaction buffer; SIGSEGV's and SIGBUS's it keeps and honours itself) with SIGSYS, SIGSEGV and
+ *     SIGBUS out of their masks; SIGSYS stays the layer's
  * @serves rt_sigaction
  *
  * @family kill: signals to the picoprocess itself (its virtual pid, its group, its threads)
@@ -29,7 +33,7 @@
 #include "layer.h"
 
 #define BIT(sig) (1ULL << ((sig)-1))
-#define NEVER_BLOCKED (BIT(SIGSYS) | BIT(SIGKILL) | BIT(SIGSTOP))
+#define NEVER_BLOCKED (BIT(SIGSYS) | BIT(SIGSEGV) | BIT(SIGBUS) | BIT(SIGKILL) | BIT(SIGSTOP))
 
 long layer_rt_sigprocmask(struct layer_call *c)
 {
@@ -60,32 +64,31 @@ long layer_rt_sigprocmask(struct layer_call *c)
     return 0;
 }
 
-/* rt_sigaction: the program's handlers for its own signals are installed for
- * real, but through the one buffer the filter allows, with SIGSYS taken out of
- * their masks (a handler running with SIGSYS blocked would be killed at its
- * first trapped call) and without SA_ONSTACK (the only signal stack is the
- * layer's).  SIGSYS itself is the layer's: changing it is refused.  The
- * program reads back what it set (a shadow table), not the sanitized copy. */
+/* rt_sigaction: the program's handlers for its own signals are installed by the
+ * PAL (for real, through the one buffer the filter allows, or for SIGSEGV and
+ * SIGBUS kept by the PAL, whose own handler stays: pal/signals.c), with the
+ * never-blocked signals taken out of their masks (a handler running with SIGSYS
+ * blocked would be killed at its first trapped call) and without SA_ONSTACK (the
+ * only signal stack is the layer's).  SIGSYS itself is the layer's: changing it
+ * is refused.  The program reads back what it set (a shadow table), not the
+ * sanitized copy. */
 long layer_rt_sigaction(struct layer_call *c)
 {
     int sig = (int)c->a[0];
-    const struct k_sigaction *act = (const struct k_sigaction *)c->a[1];
-    struct k_sigaction *old = (struct k_sigaction *)c->a[2];
+    const struct xax_k_sigaction *act = (const struct xax_k_sigaction *)c->a[1];
+    struct xax_k_sigaction *old = (struct xax_k_sigaction *)c->a[2];
     if (c->a[3] != 8 || sig < 1 || sig > LAYER_SIG_MAX)
         return -EINVAL;
     if (act && (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS))
         return -EINVAL;
-    struct k_sigaction prev = layer.sigactions[sig];
+    struct xax_k_sigaction prev = layer.sigactions[sig];
     if (act) {
-        struct k_sigaction want;
+        struct xax_k_sigaction want;
         memcpy(&want, act, sizeof want);
-        struct k_sigaction real = want;
+        struct xax_k_sigaction real = want;
         real.mask &= ~NEVER_BLOCKED;
         real.flags &= ~(unsigned long)SA_ONSTACK;
-        if (!layer_host->sigaction_buffer)
-            return -ENOSYS;
-        memcpy(layer_host->sigaction_buffer, &real, sizeof real);
-        long r = sys4(__NR_rt_sigaction, sig, (long)layer_host->sigaction_buffer, 0, 8);
+        long r = layer_host->sigaction(sig, &real);
         if (r < 0)
             return r;
         layer.sigactions[sig] = want;

@@ -151,8 +151,7 @@ static const unsigned char *fetch_or_give_up(const char *what, const char *url, 
 __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
 {
     xax_boot = info;
-    layer_host.sigaction_buffer = map_sigaction_buffer();
-    pal_signals_init(layer_host.sigaction_buffer); /* from here on a bad address is -EFAULT */
+    pal_signals_init(map_sigaction_buffer()); /* from here on a bad address is -EFAULT */
     const char *entry = setting("entry");
     const unsigned char *prog_img;
     size_t prog_size;

@@ -112,13 +112,14 @@ FAMILIES = (
         ('setrlimit', 'layer_setrlimit'),
     )),
     ('sigmask',
-     'the signal mask, kept in the signal frame; SIGSYS can never be blocked',
+     'the signal mask, kept in the signal frame; SIGSYS, SIGSEGV and SIGBUS can never be blocked',
      'sys_signal.c', (
         ('rt_sigprocmask', 'layer_rt_sigprocmask'),
     )),
     ('sigaction',
-     "the program's handlers for its own signals, installed through the sigaction buffer with "
-     "SIGSYS out of their masks; SIGSYS stays the layer's",
+     "the program's handlers for its own signals, installed by the PAL (through the sigaction "
+     "buffer; SIGSEGV's and SIGBUS's it keeps and honours itself) with SIGSYS, SIGSEGV and "
+     "SIGBUS out of their masks; SIGSYS stays the layer's",
      'sys_signal.c', (
         ('rt_sigaction', 'layer_rt_sigaction'),
     )),
