@@ -265,7 +265,9 @@ def test_futex_only_wait_and_wake(build, tmp_path):
     """PI futex operations are trapped (-ENOSYS; the PI word is untouched), junk above
     the op included.  Wait, wake, requeue and wake-op give the kernel's answers:
     -EAGAIN on a non-matching value, -ETIMEDOUT after the timeout, 0 woken or
-    requeued, wake-op's store in the program's own word, -EFAULT for a kernel address."""
+    requeued, wake-op's store in the program's own word, -EFAULT for a kernel address.
+    Only their private forms reach the kernel: the seven shared ones trap, and the PAL
+    answers them (tests/test_hostile_shared.py shows why)."""
     r = hostile(build, tmp_path, "futex.c", extra=UAPI, trace_all=True)
     assert r.code == 0
     trapped = ["lock_pi", "lock_pi_private", "lock_pi_junk", "lock_pi2", "trylock_pi", "unlock_pi",
@@ -277,6 +279,9 @@ def test_futex_only_wait_and_wake(build, tmp_path):
                                "wake_op_kernel_address": -errno.EFAULT}
     assert_missing(r, {})
     assert traced(r, REJECTED) == {"futex": len(trapped)}  # the profile's ENOSYS, as without PI futexes
+    shared = ["requeue", "cmp_requeue", "cmp_requeue_nonmatching", "wake_op", "wait_nonmatching",
+              "wait_bitset_nonmatching", "wake_junk"]
+    assert traced(r, EMULATED)["futex"] == len(shared)  # made private by the PAL
 
 
 def test_madvise_only_own_paging(build, tmp_path):
