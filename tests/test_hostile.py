@@ -492,16 +492,18 @@ def test_every_allowlist_entry_has_a_hostile_test():
 def test_rt_sigaction_only_through_the_buffer_and_never_for_sigsys(build, tmp_path):
     """The program knows the buffer's address (fixed here; random per picoprocess
     otherwise) and writes SIG_IGN into it: SIGSYS (also with junk above the signal
-    number) and SIGKILL still trap to the layer, which refuses them (-EINVAL); the
-    allowed form works for SIGSEGV (the kernel's 0) without reaching the layer; the
-    program's own struct goes through the layer (emulated)."""
+    number) and SIGKILL still trap to the layer.  It refuses SIGKILL (-EINVAL) and
+    takes SIGSYS as the program's own, virtual action (0), never installed: the next
+    trapped call still reaches the layer.  The allowed form works for SIGSEGV (the
+    kernel's 0) without reaching the layer; the program's own struct goes through the
+    layer (emulated)."""
     buf = 0x3A5A_0000_0000
     r = hostile(build, tmp_path, "sigaction_buffer.c", [hex(buf)], trace_all=True, sigaction_buffer=buf)
     assert r.code == 0, r.report
     assert parse(r.stdout) == {
-        "sigsys_via_buffer": EINVAL, "sigsys_junk_high": EINVAL, "sigkill_via_buffer": EINVAL,
+        "sigsys_via_buffer": 0, "sigsys_junk_high": 0, "sigkill_via_buffer": EINVAL,
         "getpid_after": p.VIRTUAL_PID, "segv_via_buffer": 0, "segv_own_struct": 0, "openat": ENOENT}
-    # three refused attempts and the program's own struct reached the layer; the allowed form did not
+    # the three attempts that trap and the program's own struct reached the layer; the allowed form did not
     assert traced(r, EMULATED)["rt_sigaction"] == 4
     assert traced(r, EMULATED)["openat"] == 1
 

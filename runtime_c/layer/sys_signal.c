@@ -12,13 +12,13 @@
  * @serves rt_sigprocmask
  *
  * @family sigaction: the program's handlers for its own signals, installed by the PAL (through the
- *     sigaction buffer; SIGSEGV's and SIGBUS's it keeps and honours itself) with SIGSYS, SIGSEGV and
- *     SIGBUS out of their masks; SIGSYS stays the layer's
+ *     sigaction buffer; SIGSYS's, SIGSEGV's and SIGBUS's it keeps and honours itself) with those
+ *     three out of their masks; the real SIGSYS stays the seal's
  * @serves rt_sigaction
  *
  * @family kill: signals to the picoprocess itself (its virtual pid, its group, its threads)
- *     through kill and tgkill at its host pid, the only ones the filter allows; every other pid
- *     ESRCH
+ *     through kill and tgkill at its host pid, the only ones the filter allows; SIGSYS, SIGSEGV
+ *     and SIGBUS delivered by the PAL, never sent; every other pid ESRCH
  * @serves kill tkill tgkill
  *
  * @family sigaltstack: the program's signal stack, recorded and reported but not installed (the
@@ -69,9 +69,9 @@ long layer_rt_sigprocmask(struct layer_call *c)
  * SIGBUS kept by the PAL, whose own handler stays: pal/signals.c), with the
  * never-blocked signals taken out of their masks (a handler running with SIGSYS
  * blocked would be killed at its first trapped call) and without SA_ONSTACK (the
- * only signal stack is the layer's).  SIGSYS itself is the layer's: changing it
- * is refused.  The program reads back what it set (a shadow table), not the
- * sanitized copy. */
+ * only signal stack is the layer's).  The program's SIGSYS is kept by the PAL
+ * too, never installed: the real one is the seal's.  The program reads back what
+ * it set (a shadow table), not the sanitized copy. */
 long layer_rt_sigaction(struct layer_call *c)
 {
     int sig = (int)c->a[0];
@@ -79,7 +79,7 @@ long layer_rt_sigaction(struct layer_call *c)
     struct xax_k_sigaction *old = (struct xax_k_sigaction *)c->a[2];
     if (c->a[3] != 8 || sig < 1 || sig > LAYER_SIG_MAX)
         return -EINVAL;
-    if (act && (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS))
+    if (act && (sig == SIGKILL || sig == SIGSTOP))
         return -EINVAL;
     struct xax_k_sigaction prev = layer.sigactions[sig];
     if (act) {
@@ -132,10 +132,38 @@ long layer_sigaltstack(struct layer_call *c)
  * tids, which the kernel wrote into its pthread structs); the filter allows
  * kill and tgkill only at the host pid (xax_emu/seal/allowlist.py).  A
  * process-directed signal stands for one to the thread that raised it (the
- * layer does not know that thread's host tid). */
-static long signal_self(long sig)
+ * layer does not know that thread's host tid).
+ *
+ * SIGSYS, SIGSEGV and SIGBUS are never sent for real: their real handlers are
+ * the PAL's, and a real SIGSYS pending when a call traps would swallow the
+ * trap's (the filter refuses kill and tgkill of SIGSYS).  The PAL delivers them
+ * to the program's action as this call returns, in the thread that sent them,
+ * whichever of its threads they were meant for (pal/signals.c). */
+static int kept_by_the_pal(long sig)
 {
+    return sig == SIGSYS || sig == SIGSEGV || sig == SIGBUS;
+}
+
+static long deliver_here(struct layer_call *c, long sig, int code)
+{
+    struct xax_signal s = {(int)sig, code, XAX_VIRTUAL_PID, layer_knobs.identity.uid};
+    return layer_host->raise(c->uc, 0, &s);
+}
+
+static long signal_self(struct layer_call *c, long sig, int code)
+{
+    if (kept_by_the_pal(sig))
+        return deliver_here(c, sig, code);
     return sys2(__NR_kill, layer_host->host_pid, sig);
+}
+
+/* Another of its threads, by real tid. */
+static long signal_thread(struct layer_call *c, int tid, long sig)
+{
+    if (!kept_by_the_pal(sig))
+        return sys3(__NR_tgkill, layer_host->host_pid, tid, sig);
+    long r = sys3(__NR_tgkill, layer_host->host_pid, tid, 0); /* is there such a thread? */
+    return r < 0 ? r : deliver_here(c, sig, SI_TKILL);
 }
 
 long layer_kill(struct layer_call *c)
@@ -146,7 +174,7 @@ long layer_kill(struct layer_call *c)
         return -EINVAL;
     /* itself, its own process group (0), or that group by number: a session of one */
     if (pid == XAX_VIRTUAL_PID || pid == 0 || pid == -XAX_VIRTUAL_PID)
-        return signal_self(sig);
+        return signal_self(c, sig, SI_USER);
     return -ESRCH; /* -1 (everyone it may signal) and any other pid: there is no one else */
 }
 
@@ -159,8 +187,8 @@ long layer_tgkill(struct layer_call *c)
     if (tgid != XAX_VIRTUAL_PID)
         return -ESRCH;
     if (tid == XAX_VIRTUAL_PID)
-        return signal_self(sig);
-    return sys3(__NR_tgkill, layer_host->host_pid, tid, sig); /* another of its threads, by real tid */
+        return signal_self(c, sig, SI_TKILL);
+    return signal_thread(c, tid, sig);
 }
 
 long layer_tkill(struct layer_call *c)
@@ -170,6 +198,6 @@ long layer_tkill(struct layer_call *c)
     if (sig < 0 || sig > LAYER_SIG_MAX || tid <= 0)
         return -EINVAL;
     if (tid == XAX_VIRTUAL_PID)
-        return signal_self(sig);
-    return sys3(__NR_tgkill, layer_host->host_pid, tid, sig);
+        return signal_self(c, sig, SI_TKILL);
+    return signal_thread(c, tid, sig);
 }
