@@ -159,18 +159,28 @@ THREADS_ENTRY = Entry(
 EXAMPLE_PID = 0x5A5A
 
 
+# Signals a picoprocess may send itself for real: all but SIGSYS (0 asks whether the pid exists).
+# A real SIGSYS pending when a system call traps swallows the trap's own SIGSYS (the kernel queues
+# one of each classic signal): the call would be skipped, unanswered, returning its own number.
+# The layer delivers the program's SIGSYS itself (runtime_c/pal/signals.c).
+SELF_SIGNALS = tuple(n for n in range(0, 65) if n != signal.SIGSYS)
+
+
 def signal_self_entries(own_pid: int) -> tuple["Entry", ...]:
     return (
         Entry("kill",
               "Only with the pid equal to the picoprocess's own (host) pid (the pid is an int: low 32 bits "
               "compared; the Monitor builds each picoprocess's filter after the process exists): a signal to "
               "itself — raise() and abort() through the layer, which translates the program's virtual pid. "
-              "Process groups (0, negative pids), -1 and every other pid trap.",
-              ((ArgCheck(0, LOW32, own_pid),),)),
+              "Process groups (0, negative pids), -1 and every other pid trap.  Never SIGSYS (the signal is "
+              "an int: low 32 bits compared): a real SIGSYS pending when a call traps would swallow the "
+              "trap's, and the call would return unanswered; the layer delivers the program's SIGSYS itself.",
+              tuple((ArgCheck(0, LOW32, own_pid), ArgCheck(1, LOW32, sig)) for sig in SELF_SIGNALS)),
         Entry("tgkill",
               "Only with the thread group equal to the picoprocess's own pid (low 32 bits compared): the kernel "
-              "then signals only a thread of this very process (a tid outside it is ESRCH).",
-              ((ArgCheck(0, LOW32, own_pid),),)),
+              "then signals only a thread of this very process (a tid outside it is ESRCH).  Never SIGSYS, "
+              "as for kill.",
+              tuple((ArgCheck(0, LOW32, own_pid), ArgCheck(2, LOW32, sig)) for sig in SELF_SIGNALS)),
     )
 
 
@@ -275,7 +285,7 @@ Nothing the calls above can name leads to a kernel object that another picoproce
   made for it alone); the image fd can only be mapped privately.  Every other file operation is
   the layer's, on its own VFS.
 - **Processes and signals**: `clone` makes only threads of the same process; `kill` and `tgkill`
-  name only its own pid.
+  name only its own pid (and never send SIGSYS, which stays the seal's alone).
 - **Clocks**: only its own (`clock_gettime` of ids 0-7); other processes' CPU clocks trap.
 
 What they do share, and why none of it is a kernel object one of them can name:
