@@ -59,14 +59,16 @@ struct xax_layer_host {
     const char *cwd;                        /* the app's working directory (its manifest), or 0 */
     const char *exe;                        /* the program's path in the image (its entry), or 0 */
     uint32_t host_pid;                      /* its pid on the host: the one kill/tgkill may name */
-    /* The program's memory, accessed so that a bad address is -EFAULT and never a
-     * crash (pal/usercopy.S).  copy_in and copy_out: 0 or -EFAULT (n = 0 is 0, whatever
-     * the address).  string_in: a NUL-terminated string of at most cap bytes, NUL
-     * included, copied whole: its length, -ENAMETOOLONG if it has no NUL within cap
-     * bytes, or -EFAULT.  readable and writable: how many of the n bytes from p on the
-     * program can read or write (those up to the first page it cannot). */
-    long (*copy_in)(void *dst, const void *src, size_t n);
-    long (*copy_out)(void *dst, const void *src, size_t n);
+    /* The program's memory, accessed so that a bad address is an answer (-EFAULT)
+     * and never a crash (pal/usercopy.S).  copy_in and copy_out: how many of the n
+     * bytes could NOT be copied, as Linux's copy_from_user answers (0: all; n = 0
+     * copies nothing, whatever the address).  string_in: a NUL-terminated string of at
+     * most cap bytes, NUL included, copied whole: its length, -ENAMETOOLONG if it has
+     * no NUL within cap bytes, or -EFAULT.  readable and writable: how many of the n
+     * bytes from p on the program can read or write (those up to the first page it
+     * cannot; every page up to n is touched, so callers keep n to what they move). */
+    size_t (*copy_in)(void *dst, const void *src, size_t n);
+    size_t (*copy_out)(void *dst, const void *src, size_t n);
     long (*string_in)(char *dst, const char *src, size_t cap);
     size_t (*readable)(const void *p, size_t n);
     size_t (*writable)(void *p, size_t n);

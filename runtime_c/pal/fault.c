@@ -2,7 +2,8 @@
  * usercopy.S), installed by signals.c with the program's mask.
  *
  * - A fault of a usercopy.S routine (a bad address the program handed to a
- *   system call): resume at the routine's fixup, which returns -EFAULT.  This
+ *   system call): resume at its fixup (xax_user_table), which makes the routine
+ *   return what it did so far, or -EFAULT.  This
  *   happens inside the SIGSYS handler, whose mask leaves both signals
  *   deliverable (boot.c), so it never holds a lock of its own here; the routines
  *   hold none either.
@@ -28,10 +29,11 @@ void *pal_fault(int sig, siginfo_t *si, struct ucontext *uc)
     int by_cpu = si->si_code > 0; /* raised by the kernel for an instruction, not sent by anyone */
     if (sig != SIGSEGV && sig != SIGBUS)
         return 0;
-    if (by_cpu && ip >= (uintptr_t)xax_user_start && ip < (uintptr_t)xax_user_end) {
-        uc->uc_mcontext.rip = (uintptr_t)xax_user_fault;
-        return 0;
-    }
+    for (const struct xax_user_fixup *e = xax_user_table; by_cpu && e < xax_user_table_end; e++)
+        if (ip == e->insn) {
+            uc->uc_mcontext.rip = e->fixup;
+            return 0;
+        }
     if (by_cpu && pal_in_runtime(ip))
         pal_die_by(sig);
     struct xax_k_sigaction a = pal_take_action(sig);

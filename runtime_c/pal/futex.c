@@ -71,7 +71,7 @@ static long shared_wait(uint64_t uaddr, int op, uint32_t val, const struct __ker
     int clock = realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC;
     struct __kernel_timespec deadline;
     if (timeout) { /* checked first, as the kernel does */
-        if (pal_copy_in(&deadline, timeout, sizeof deadline) < 0)
+        if (pal_copy_in(&deadline, timeout, sizeof deadline))
             return -EFAULT;
         if (deadline.tv_sec < 0 || deadline.tv_nsec < 0 || deadline.tv_nsec >= NS)
             return -EINVAL;
@@ -97,7 +97,7 @@ static long shared_wait(uint64_t uaddr, int op, uint32_t val, const struct __ker
         if (r != -ETIMEDOUT || last)
             return r;
         uint32_t now;
-        if (pal_copy_in(&now, (const void *)uaddr, sizeof now) < 0 || now != val)
+        if (pal_copy_in(&now, (const void *)uaddr, sizeof now) || now != val)
             return 0; /* changed (a thread's exit cleared it) or gone: the caller looks again */
         if (!timeout)
             return 0; /* a spurious wakeup: the caller looks at its word and waits again */

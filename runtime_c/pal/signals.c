@@ -179,8 +179,8 @@ static void enter_handler(struct ucontext *uc, long result, const struct xax_sig
     f.info.si_code = s->code;
     f.info.si_pid = (int)s->pid;
     f.info.si_uid = s->uid;
-    if (!(a->flags & SA_RESTORER) || (fpsize && pal_copy_out((void *)fp_at, fp, fpsize) < 0) ||
-        pal_copy_out((void *)sp, &f, sizeof f) < 0)
+    if (!(a->flags & SA_RESTORER) || (fpsize && pal_copy_out((void *)fp_at, fp, fpsize)) ||
+        pal_copy_out((void *)sp, &f, sizeof f))
         pal_die_by(SIGSEGV);
 
     mc->rip = (uint64_t)a->handler;

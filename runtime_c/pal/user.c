@@ -1,7 +1,8 @@
 /* The program's memory as the kernel reaches it: first the range check of
  * access_ok (nothing at or above the top of the user address space, which a
  * program could otherwise read where the kernel refuses: the vsyscall page),
- * then the access itself through usercopy.S, where a fault is -EFAULT. */
+ * then the access itself through usercopy.S, where a fault ends the access
+ * with what it did so far. */
 #include <asm/errno.h>
 
 #include "../lib/sys.h"
@@ -15,18 +16,18 @@ static int outside(const void *p, size_t n)
     return (uintptr_t)p > USER_TOP || n > USER_TOP - (uintptr_t)p;
 }
 
-long pal_copy_in(void *dst, const void *src, size_t n)
+size_t pal_copy_in(void *dst, const void *src, size_t n)
 {
     if (n == 0)
         return 0;
-    return outside(src, n) ? -EFAULT : xax_user_copy(dst, src, n);
+    return outside(src, n) ? n : xax_user_copy(dst, src, n);
 }
 
-long pal_copy_out(void *dst, const void *src, size_t n)
+size_t pal_copy_out(void *dst, const void *src, size_t n)
 {
     if (n == 0)
         return 0;
-    return outside(dst, n) ? -EFAULT : xax_user_copy(dst, src, n);
+    return outside(dst, n) ? n : xax_user_copy(dst, src, n);
 }
 
 long pal_string_in(char *dst, const char *src, size_t cap)

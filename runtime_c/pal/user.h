@@ -8,16 +8,20 @@
 #include "xax_layer.h"
 
 /* usercopy.S: the only code that touches program-given addresses. */
-long xax_user_copy(void *dst, const void *src, size_t n);
+size_t xax_user_copy(void *dst, const void *src, size_t n);
 long xax_user_string(char *dst, const char *src, size_t cap);
 long xax_user_probe_read(const void *p);
 long xax_user_probe_write(void *p);
-extern const char xax_user_start[], xax_user_end[], xax_user_fault[];
+struct xax_user_fixup {
+    uintptr_t insn, fixup; /* an instruction that may fault, and where to resume if it does */
+};
+extern const struct xax_user_fixup xax_user_table[], xax_user_table_end[];
 void xax_fault_entry(int sig, void *info, void *uc);
 
-/* user.c: the same with the kernel's range check first (xax_layer_host's copy_in ...). */
-long pal_copy_in(void *dst, const void *src, size_t n);
-long pal_copy_out(void *dst, const void *src, size_t n);
+/* user.c: the same with the kernel's range check first (xax_layer_host's copy_in ...).
+ * The copies answer how many bytes they could NOT copy (0: all of them). */
+size_t pal_copy_in(void *dst, const void *src, size_t n);
+size_t pal_copy_out(void *dst, const void *src, size_t n);
 long pal_string_in(char *dst, const char *src, size_t cap);
 size_t pal_readable(const void *p, size_t n);
 size_t pal_writable(void *p, size_t n);

@@ -1,28 +1,29 @@
 /* Access to the program's memory that cannot crash the picoprocess: Linux's
- * copy_from_user with its exception table, reduced to one range of code.
+ * copy_from_user with its exception table, for a handful of routines.
  *
  * Every load or store of a program-given address that the runtime makes goes
- * through a routine here.  A fault on one of them (SIGSEGV or SIGBUS raised by
- * the CPU while rip lies in [xax_user_start, xax_user_end)) is caught by the
- * PAL's fault handler (fault.c), which resumes at xax_user_fault: the routine
- * returns -EFAULT to its caller, as the kernel's system call would have.  The
- * routines are leaves that push nothing, so the fixup's `ret` returns to the
- * caller with the stack as it found it; they hold no lock and change nothing
- * but the destination (a prefix of it, on a fault). */
+ * through a routine here.  Each instruction that touches such an address is
+ * listed in xax_user_table with where to resume if it faults: when the CPU
+ * raises SIGSEGV or SIGBUS at one of them, the PAL's fault handler (fault.c)
+ * moves rip to the fixup, which makes the routine return as the kernel's copy
+ * would.  The routines are leaves that push nothing (a fixup's `ret` returns to
+ * the caller with the stack as it was), hold no lock and change nothing but
+ * their destination (a prefix of it, on a fault). */
     .text
 
-    .globl xax_user_start, xax_user_end, xax_user_fault
-    .hidden xax_user_start, xax_user_end, xax_user_fault
-xax_user_start:
-
-/* long xax_user_copy(void *dst, const void *src, size_t n): 0, or -EFAULT */
+/* size_t xax_user_copy(void *dst, const void *src, size_t n): how many of the n
+ * bytes it could NOT copy (0: all), as copy_to_user answers */
     .globl xax_user_copy
     .hidden xax_user_copy
     .type xax_user_copy, @function
 xax_user_copy:
     mov %rdx, %rcx
+copy_insn:
     rep movsb
     xor %eax, %eax
+    ret
+copy_fault:
+    mov %rcx, %rax          /* rep movsb stopped at the fault with rcx bytes left */
     ret
 
 /* long xax_user_string(char *dst, const char *src, size_t cap): copies up to and
@@ -35,7 +36,9 @@ xax_user_string:
     xor %eax, %eax
 1:  cmp %rdx, %rax
     je 2f
+string_load:
     movzbl (%rsi,%rax), %ecx
+string_store:
     mov %cl, (%rdi,%rax)
     test %cl, %cl
     je 2f
@@ -48,6 +51,7 @@ xax_user_string:
     .hidden xax_user_probe_read
     .type xax_user_probe_read, @function
 xax_user_probe_read:
+probe_read_insn:
     movzbl (%rdi), %eax
     xor %eax, %eax
     ret
@@ -59,16 +63,27 @@ xax_user_probe_read:
     .hidden xax_user_probe_write
     .type xax_user_probe_write, @function
 xax_user_probe_write:
+probe_write_insn:
     lock orb $0, (%rdi)
     xor %eax, %eax
     ret
 
-xax_user_end:
-
-/* Where a faulting routine resumes: its caller gets -EFAULT. */
-xax_user_fault:
+efault:
     mov $-14, %rax          /* -EFAULT */
     ret
+
+/* The exception table: (faulting instruction, fixup) pairs. */
+    .section .data.rel.ro, "aw"
+    .balign 8
+    .globl xax_user_table, xax_user_table_end
+    .hidden xax_user_table, xax_user_table_end
+xax_user_table:
+    .quad copy_insn, copy_fault
+    .quad string_load, efault
+    .quad string_store, efault
+    .quad probe_read_insn, efault
+    .quad probe_write_insn, efault
+xax_user_table_end:
 
 /* The SIGSEGV and SIGBUS handler, entered by the kernel with rdi = the signal,
  * rsi = its siginfo, rdx = the interrupted ucontext and the restorer's address on
@@ -76,6 +91,7 @@ xax_user_fault:
  * restorer: a fixup made, or the signal dealt with) or the program's handler, which
  * is then entered on this very frame, as if the kernel had called it: with the
  * same three arguments, and rax = 0 as the kernel sets it. */
+    .text
     .globl xax_fault_entry
     .hidden xax_fault_entry
     .type xax_fault_entry, @function
