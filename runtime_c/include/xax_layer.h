@@ -21,6 +21,10 @@ struct layer_call {
     void *uc;               /* the interrupted struct ucontext: its mask is the program's */
 };
 
+/* The first address a program cannot map (TASK_SIZE_MAX, 4-level page tables): a
+ * buffer reaching it is -EFAULT before anything else, as Linux's access_ok says. */
+#define XAX_USER_TOP 0x7ffffffff000UL
+
 /* A signal action as rt_sigaction takes it (the kernel's struct sigaction on x86-64). */
 struct xax_k_sigaction {
     void *handler;

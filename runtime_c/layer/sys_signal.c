@@ -31,23 +31,26 @@
 
 #include "../lib/sys.h"
 #include "layer.h"
+#include "user.h"
 
 #define BIT(sig) (1ULL << ((sig)-1))
 #define NEVER_BLOCKED (BIT(SIGSYS) | BIT(SIGSEGV) | BIT(SIGBUS) | BIT(SIGKILL) | BIT(SIGSTOP))
 
+/* The new set is copied in first; the old one out last, after the new mask is set
+ * (a bad old pointer leaves it set and answers -EFAULT, as in Linux). */
 long layer_rt_sigprocmask(struct layer_call *c)
 {
     int how = (int)c->a[0];
-    const uint64_t *set = (const uint64_t *)c->a[1];
-    uint64_t *old = (uint64_t *)c->a[2];
     if (c->a[3] != 8)
         return -EINVAL;
     struct ucontext *uc = c->uc;
-    uint64_t cur;
-    memcpy(&cur, &uc->uc_sigmask, 8);
-    if (set) {
+    uint64_t prev, cur;
+    memcpy(&prev, &uc->uc_sigmask, 8);
+    cur = prev;
+    if (c->a[1]) {
         uint64_t s;
-        memcpy(&s, set, 8);
+        if (user_in(&s, c->a[1], 8) < 0)
+            return -EFAULT;
         if (how == SIG_BLOCK)
             cur |= s;
         else if (how == SIG_UNBLOCK)
@@ -57,11 +60,9 @@ long layer_rt_sigprocmask(struct layer_call *c)
         else
             return -EINVAL;
     }
-    if (old)
-        memcpy(old, &uc->uc_sigmask, 8);
     cur &= ~NEVER_BLOCKED;
     memcpy(&uc->uc_sigmask, &cur, 8);
-    return 0;
+    return c->a[2] ? user_out(c->a[2], &prev, 8) : 0;
 }
 
 /* rt_sigaction: the program's handlers for its own signals are installed by the
@@ -71,20 +72,21 @@ long layer_rt_sigprocmask(struct layer_call *c)
  * blocked would be killed at its first trapped call) and without SA_ONSTACK (the
  * only signal stack is the layer's).  The program's SIGSYS is kept by the PAL
  * too, never installed: the real one is the seal's.  The program reads back what
- * it set (a shadow table), not the sanitized copy. */
+ * it set (a shadow table), not the sanitized copy.  In Linux's order: the new
+ * action is copied in before the signal is checked, the old one copied out after
+ * the new one is set. */
 long layer_rt_sigaction(struct layer_call *c)
 {
     int sig = (int)c->a[0];
-    const struct xax_k_sigaction *act = (const struct xax_k_sigaction *)c->a[1];
-    struct xax_k_sigaction *old = (struct xax_k_sigaction *)c->a[2];
-    if (c->a[3] != 8 || sig < 1 || sig > LAYER_SIG_MAX)
+    if (c->a[3] != 8)
         return -EINVAL;
-    if (act && (sig == SIGKILL || sig == SIGSTOP))
+    struct xax_k_sigaction want;
+    if (c->a[1] && user_in(&want, c->a[1], sizeof want) < 0)
+        return -EFAULT;
+    if (sig < 1 || sig > LAYER_SIG_MAX || (c->a[1] && (sig == SIGKILL || sig == SIGSTOP)))
         return -EINVAL;
     struct xax_k_sigaction prev = layer.sigactions[sig];
-    if (act) {
-        struct xax_k_sigaction want;
-        memcpy(&want, act, sizeof want);
+    if (c->a[1]) {
         struct xax_k_sigaction real = want;
         real.mask &= ~NEVER_BLOCKED;
         real.flags &= ~(unsigned long)SA_ONSTACK;
@@ -93,9 +95,7 @@ long layer_rt_sigaction(struct layer_call *c)
             return r;
         layer.sigactions[sig] = want;
     }
-    if (old)
-        memcpy(old, &prev, sizeof prev);
-    return 0;
+    return c->a[2] ? user_out(c->a[2], &prev, sizeof prev) : 0;
 }
 
 /* sigaltstack: the only real signal stack is the layer's (SIGSYS runs there),
@@ -104,12 +104,11 @@ long layer_rt_sigaction(struct layer_call *c)
  * Linux checks it. */
 long layer_sigaltstack(struct layer_call *c)
 {
-    const struct k_stack *ss = (const struct k_stack *)c->a[0];
-    struct k_stack *old = (struct k_stack *)c->a[1];
     struct k_stack prev = layer.sigaltstack;
-    if (ss) {
+    if (c->a[0]) {
         struct k_stack want;
-        memcpy(&want, ss, sizeof want);
+        if (user_in(&want, c->a[0], sizeof want) < 0)
+            return -EFAULT;
         int mode = want.ss_flags & ~SS_AUTODISARM;
         if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK)
             return -EINVAL;
@@ -122,9 +121,7 @@ long layer_sigaltstack(struct layer_call *c)
         want.ss_flags = mode == SS_DISABLE ? SS_DISABLE : (want.ss_flags & SS_AUTODISARM);
         layer.sigaltstack = want;
     }
-    if (old)
-        memcpy(old, &prev, sizeof prev);
-    return 0;
+    return c->a[1] ? user_out(c->a[1], &prev, sizeof prev) : 0;
 }
 
 /* kill, tkill, tgkill: a picoprocess can signal itself and nothing else.  The

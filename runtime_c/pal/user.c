@@ -8,8 +8,7 @@
 #include "../lib/sys.h"
 #include "user.h"
 
-/* TASK_SIZE_MAX with 4-level page tables: the first address a program cannot map. */
-#define USER_TOP 0x7ffffffff000UL
+#define USER_TOP XAX_USER_TOP
 
 static int outside(const void *p, size_t n)
 {
