@@ -62,3 +62,18 @@ def test_sigsys_sigsegv_and_sigbus_sent_to_itself_as_natively(build, libc, last)
     n = run_native(prog, [str(int(last))])
     assert (r.stdout, r.code, r.report.signal) == (n.stdout, 128 - n.returncode, last)
     assert b"raise 31: 0 runs 1 sig 31 code -6 from self 1 fp 1\nkill 31: 0 runs 1 code 0\n" in r.stdout
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_the_program_s_own_faults_reach_its_handlers(build, libc):
+    """The PAL keeps the real SIGSEGV and SIGBUS handlers (a bad pointer in a system call is
+    -EFAULT, and the program's handler never hears of it) and hands the program's own faults
+    to its handlers on the kernel's frame: the address and code, a handler that makes system
+    calls with bad pointers itself and leaves with siglongjmp, a SIGBUS handler that edits
+    the interrupted context and returns; then the default action ends it with SIGSEGV."""
+    prog = build("programs/faults.c", libc)
+    r = run_pico(prog)
+    n = run_native(prog)
+    assert (r.stdout, r.code, r.report.signal) == (n.stdout, 128 - n.returncode, signal.SIGSEGV)
+    assert b"store 2: signal 11 at page+2 code 2, write in handler errno 14\n" in r.stdout
+    assert b"unaligned: signal 7 code 1, write in handler errno 14, loaded 0\n" in r.stdout

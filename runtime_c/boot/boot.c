@@ -317,7 +317,7 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     if (r < 0)
         fail("cannot install the signal stack", r);
     struct kernel_sigaction sa = {
-        .handler = (void *)xax_sigsys_handler,
+        .handler = (void *)xax_sigsys_entry,
         .flags = SA_SIGINFO | SA_ONSTACK | SA_RESTORER,
         .restorer = xax_sigreturn_restorer,
         .mask = ~0ULL & ~(1ULL << (SIGSEGV - 1)) & ~(1ULL << (SIGBUS - 1)),

@@ -85,29 +85,4 @@ xax_user_table:
     .quad probe_write_insn, efault
 xax_user_table_end:
 
-/* The SIGSEGV and SIGBUS handler, entered by the kernel with rdi = the signal,
- * rsi = its siginfo, rdx = the interrupted ucontext and the restorer's address on
- * top of the stack.  pal_fault (fault.c) decides: it returns 0 (return through the
- * restorer: a fixup made, or the signal dealt with) or the program's handler, which
- * is then entered on this very frame, as if the kernel had called it: with the
- * same three arguments, and rax = 0 as the kernel sets it. */
-    .text
-    .globl xax_fault_entry
-    .hidden xax_fault_entry
-    .type xax_fault_entry, @function
-xax_fault_entry:
-    push %rdi
-    push %rsi
-    push %rdx
-    call pal_fault
-    pop %rdx
-    pop %rsi
-    pop %rdi
-    test %rax, %rax
-    jz 1f
-    mov %rax, %r11
-    xor %eax, %eax
-    jmp *%r11
-1:  ret
-
     .section .note.GNU-stack,"",@progbits
