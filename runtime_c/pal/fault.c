@@ -34,12 +34,13 @@ void *pal_fault(int sig, siginfo_t *si, struct ucontext *uc)
             uc->uc_mcontext.rip = e->fixup;
             return 0;
         }
-    if (by_cpu && pal_in_runtime(ip))
+    int in_runtime = pal_in_runtime(ip);
+    if (by_cpu && in_runtime)
         pal_die_by(sig);
-    struct xax_k_sigaction a = pal_take_action(sig);
+    struct xax_k_sigaction a = pal_action(sig, !in_runtime);
     if (a.handler == SIG_DFL || (a.handler == SIG_IGN && by_cpu))
         pal_die_by(sig);
-    if (a.handler == SIG_IGN || pal_in_runtime(ip))
+    if (a.handler == SIG_IGN || in_runtime)
         return 0;
     if (!(a.flags & SA_RESTORER)) /* the kernel could not have delivered it either */
         pal_die_by(SIGSEGV);

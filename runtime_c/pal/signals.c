@@ -90,12 +90,12 @@ long pal_sigaction(int sig, const struct xax_k_sigaction *act)
     return r;
 }
 
-struct xax_k_sigaction pal_take_action(int sig)
+struct xax_k_sigaction pal_action(int sig, int delivering)
 {
     int s = slot(sig);
     xax_lock_take(&lock);
     struct xax_k_sigaction a = owned[s];
-    if ((a.flags & SA_RESETHAND) && a.handler != SIG_DFL && a.handler != SIG_IGN)
+    if (delivering && (a.flags & SA_RESETHAND) && a.handler != SIG_DFL && a.handler != SIG_IGN)
         owned[s].handler = SIG_DFL, owned[s].flags &= ~(unsigned long)SA_SIGINFO;
     xax_lock_give(&lock);
     return a;
@@ -201,7 +201,7 @@ long pal_raise(void *uc, long result, const struct xax_signal *s)
 {
     if (slot(s->sig) < 0)
         return -EINVAL;
-    struct xax_k_sigaction a = pal_take_action(s->sig);
+    struct xax_k_sigaction a = pal_action(s->sig, 1);
     if (a.handler == SIG_IGN)
         return result;
     if (a.handler == SIG_DFL)

@@ -30,8 +30,9 @@ size_t pal_writable(void *p, size_t n);
 void pal_signals_init(void *sigaction_buffer);
 long pal_sigaction(int sig, const struct xax_k_sigaction *act);
 long pal_raise(void *uc, long result, const struct xax_signal *s);
-/* The program's action for SIGSEGV or SIGBUS now (a one-shot handler is reset by taking it). */
-struct xax_k_sigaction pal_take_action(int sig);
+/* The program's action for SIGSYS, SIGSEGV or SIGBUS now; `delivering`: the signal
+ * is being delivered to it (a one-shot handler, SA_RESETHAND, is reset). */
+struct xax_k_sigaction pal_action(int sig, int delivering);
 /* End the picoprocess as the signal's default action would (killed by sig). */
 __attribute__((noreturn)) void pal_die_by(int sig);
 
