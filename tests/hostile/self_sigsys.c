@@ -5,7 +5,7 @@
  * the program's SIGSYS instead (which says nothing of the call).
  *
  * A raw thread (clone with pthread_create's flags; no TLS) makes trapped
- * getpid calls, each of which the layer answers 100, and counts the other
+ * getpid calls, each of which the layer answers with the virtual pid, and counts the other
  * answers in `wrong`.  Meanwhile the main thread sends it SIGSYS: through the
  * layer (tgkill and kill with the virtual pid, tkill), and by hand at the host
  * pid, found as the one pid below the thread's own for which kill(pid, 0)
@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include "hostile.h"
+#include "xax_protocol.h"
 
 #define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | \
                       CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
@@ -26,7 +27,7 @@ static int tid_word;
 static void child_body(void)
 {
     for (long i = 0; i < CALLS; i++) {
-        if (raw0(SYS_getpid) != 100)
+        if (raw0(SYS_getpid) != XAX_VIRTUAL_PID)
             wrong++;
         made++;
     }
@@ -67,20 +68,20 @@ int main(void)
     }
     long host = 0;
     for (long p = tid - 1; p > 0 && p > tid - 100000 && !host; p--)
-        if (p != 100 && raw2(SYS_kill, p, 0) == 0)
+        if (p != XAX_VIRTUAL_PID && raw2(SYS_kill, p, 0) == 0)
             host = p;
     report("host_pid_found", host != 0);
     /* The answers are the first round's, while the thread surely lives (it ends on its own). */
     long direct_tgkill = raw3(SYS_tgkill, host, tid, SIGSYS), direct_kill = raw2(SYS_kill, host, SIGSYS);
-    long layer_tgkill = raw3(SYS_tgkill, 100, tid, SIGSYS), layer_tkill = raw2(SYS_tkill, tid, SIGSYS);
-    long layer_kill = raw2(SYS_kill, 100, SIGSYS);
+    long layer_tgkill = raw3(SYS_tgkill, XAX_VIRTUAL_PID, tid, SIGSYS), layer_tkill = raw2(SYS_tkill, tid, SIGSYS);
+    long layer_kill = raw2(SYS_kill, XAX_VIRTUAL_PID, SIGSYS);
     for (long i = 0; !done; i++) {
         raw3(SYS_tgkill, host, tid, SIGSYS);
-        raw3(SYS_tgkill, 100, tid, SIGSYS);
+        raw3(SYS_tgkill, XAX_VIRTUAL_PID, tid, SIGSYS);
         raw2(SYS_tkill, tid, SIGSYS);
         if (i % 64 == 0) {
             raw2(SYS_kill, host, SIGSYS);
-            raw2(SYS_kill, 100, SIGSYS);
+            raw2(SYS_kill, XAX_VIRTUAL_PID, SIGSYS);
         }
     }
     report("direct_tgkill", direct_tgkill);
