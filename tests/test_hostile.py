@@ -265,7 +265,9 @@ def test_futex_only_wait_and_wake(build, tmp_path):
     """PI futex operations are trapped (-ENOSYS; the PI word is untouched), junk above
     the op included.  Wait, wake, requeue and wake-op give the kernel's answers:
     -EAGAIN on a non-matching value, -ETIMEDOUT after the timeout, 0 woken or
-    requeued, wake-op's store in the program's own word, -EFAULT for a kernel address."""
+    requeued, wake-op's store in the program's own word, -EFAULT for a kernel address.
+    Only their private forms reach the kernel: the seven shared ones trap, and the PAL
+    answers them (tests/test_hostile_shared.py shows why)."""
     r = hostile(build, tmp_path, "futex.c", extra=UAPI, trace_all=True)
     assert r.code == 0
     trapped = ["lock_pi", "lock_pi_private", "lock_pi_junk", "lock_pi2", "trylock_pi", "unlock_pi",
@@ -277,6 +279,24 @@ def test_futex_only_wait_and_wake(build, tmp_path):
                                "wake_op_kernel_address": -errno.EFAULT}
     assert_missing(r, {})
     assert traced(r, REJECTED) == {"futex": len(trapped)}  # the profile's ENOSYS, as without PI futexes
+    shared = ["requeue", "cmp_requeue", "cmp_requeue_nonmatching", "wake_op", "wait_nonmatching",
+              "wait_bitset_nonmatching", "wake_junk"]
+    assert traced(r, EMULATED)["futex"] == len(shared)  # made private by the PAL
+
+
+def test_no_sigsys_of_its_own_swallows_a_trap(build, tmp_path):
+    """The kernel queues one SIGSYS per thread: one the program sent itself, pending when a
+    call traps, would swallow the trap's, and the call would return its own number
+    unanswered (before this was closed: tens of thousands of wrong answers out of 100000).
+    A thread makes trapped getpid calls (100 each) while another sends it SIGSYS through
+    the layer and by hand at the host pid.  The filter refuses kill and tgkill of SIGSYS
+    (by hand they trap, and the layer finds no such pid: -ESRCH); the layer delivers the
+    program's SIGSYS itself (ignored here, as the program asked).  Every call is answered."""
+    r = hostile(build, tmp_path, "self_sigsys.c", extra=UAPI)
+    assert (r.code, r.report.reason) == (0, None)
+    assert parse(r.stdout) == {"ignore": 0, "host_pid_found": 1, "direct_tgkill": -errno.ESRCH,
+                               "direct_kill": -errno.ESRCH, "layer_tgkill": 0, "layer_tkill": 0, "layer_kill": 0,
+                               "made": 100000, "wrong": 0}
 
 
 def test_madvise_only_own_paging(build, tmp_path):
@@ -487,16 +507,18 @@ def test_every_allowlist_entry_has_a_hostile_test():
 def test_rt_sigaction_only_through_the_buffer_and_never_for_sigsys(build, tmp_path):
     """The program knows the buffer's address (fixed here; random per picoprocess
     otherwise) and writes SIG_IGN into it: SIGSYS (also with junk above the signal
-    number) and SIGKILL still trap to the layer, which refuses them (-EINVAL); the
-    allowed form works for SIGSEGV (the kernel's 0) without reaching the layer; the
-    program's own struct goes through the layer (emulated)."""
+    number) and SIGKILL still trap to the layer.  It refuses SIGKILL (-EINVAL) and
+    takes SIGSYS as the program's own, virtual action (0), never installed: the next
+    trapped call still reaches the layer.  The allowed form works for SIGSEGV (the
+    kernel's 0) without reaching the layer; the program's own struct goes through the
+    layer (emulated)."""
     buf = 0x3A5A_0000_0000
     r = hostile(build, tmp_path, "sigaction_buffer.c", [hex(buf)], trace_all=True, sigaction_buffer=buf)
     assert r.code == 0, r.report
     assert parse(r.stdout) == {
-        "sigsys_via_buffer": EINVAL, "sigsys_junk_high": EINVAL, "sigkill_via_buffer": EINVAL,
+        "sigsys_via_buffer": 0, "sigsys_junk_high": 0, "sigkill_via_buffer": EINVAL,
         "getpid_after": p.VIRTUAL_PID, "segv_via_buffer": 0, "segv_own_struct": 0, "openat": ENOENT}
-    # three refused attempts and the program's own struct reached the layer; the allowed form did not
+    # the three attempts that trap and the program's own struct reached the layer; the allowed form did not
     assert traced(r, EMULATED)["rt_sigaction"] == 4
     assert traced(r, EMULATED)["openat"] == 1
 

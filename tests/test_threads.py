@@ -117,3 +117,25 @@ def test_a_thread_s_output_is_not_stuck_behind_another_thread_s_wait_for_input(b
     os.close(read_end)
     assert report.reason is None and report.exit_code == 0
     assert bytes(out) == b"prompt\ngot 11: the answer\n"
+
+
+UAPI = ["-idirafter", "/usr/include", "-idirafter", "/usr/include/x86_64-linux-gnu"]
+
+
+@pytest.mark.parametrize("libc", ["musl", "glibc"])
+def test_shared_futexes_answer_as_natively(build, libc):
+    """Non-private futex operations trap (only private ones reach the kernel: a shared futex
+    on a file-backed page would be shared with other picoprocesses) and the PAL makes them as
+    private ones: the same errors and timeouts as natively, a wait woken by another thread,
+    and pthread_join, which waits for the kernel's non-private wake at a thread's exit."""
+    from xax_emu.protocol import TRACE_KINDS
+    from xax_emu.seal import syscall_number
+    kinds = {name: number for name, number, _ in TRACE_KINDS}
+    prog = build("programs/futex_shared.c", libc, ["-pthread", *UAPI])
+    r = run_pico(prog, trace_all=True)
+    n = run_native(prog)
+    assert (r.stdout, r.code) == (n.stdout, n.returncode)
+    assert b"joined = 20\n" in r.stdout
+    futex = {kind: count for (nr, kind), count in r.report.trace.items() if nr == syscall_number("futex")}
+    answered = {kinds["EMULATED"], kinds["EMULATED_FAILED"]}  # by the PAL: never rejected, never missing
+    assert set(futex) <= answered and sum(futex.values()) >= 12, futex

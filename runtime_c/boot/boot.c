@@ -308,16 +308,19 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     if (r < 0)
         fail("cannot set no_new_privs", r);
 
-    /* The SIGSYS handler runs on its own stack with every signal blocked. */
+    /* The SIGSYS handler runs on its own stack with every signal blocked but
+     * SIGSEGV and SIGBUS: a bad address the program hands to a system call faults
+     * in the PAL's copy routines, and the PAL's fault handler must be able to run
+     * there to turn it into -EFAULT (pal/fault.c; blocked, the kernel would kill). */
     stack_t ss = {.ss_sp = boot_mmap(SIGALTSTACK_SIZE), .ss_flags = 0, .ss_size = SIGALTSTACK_SIZE};
     r = sys2(__NR_sigaltstack, (long)&ss, 0);
     if (r < 0)
         fail("cannot install the signal stack", r);
     struct kernel_sigaction sa = {
-        .handler = (void *)xax_sigsys_handler,
+        .handler = (void *)xax_sigsys_entry,
         .flags = SA_SIGINFO | SA_ONSTACK | SA_RESTORER,
         .restorer = xax_sigreturn_restorer,
-        .mask = ~0ULL,
+        .mask = ~0ULL & ~(1ULL << (SIGSEGV - 1)) & ~(1ULL << (SIGBUS - 1)),
     };
     r = sys4(__NR_rt_sigaction, SIGSYS, (long)&sa, 0, 8);
     if (r < 0)

@@ -13,12 +13,31 @@
 #include "xabi.h"
 #include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
-#define XAX_LAYER_VERSION 6 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 7 /* bump on any change to the structs below: images carry their layer */
 
 struct layer_call {
     long nr;
     uint64_t a[6];          /* rdi, rsi, rdx, r10, r8, r9 as the program passed them */
     void *uc;               /* the interrupted struct ucontext: its mask is the program's */
+};
+
+/* The first address a program cannot map (TASK_SIZE_MAX, 4-level page tables): a
+ * buffer reaching it is -EFAULT before anything else, as Linux's access_ok says. */
+#define XAX_USER_TOP 0x7ffffffff000UL
+
+/* A signal action as rt_sigaction takes it (the kernel's struct sigaction on x86-64). */
+struct xax_k_sigaction {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+};
+
+/* A signal the program sends itself, as its siginfo will say. */
+struct xax_signal {
+    int sig;
+    int code;               /* SI_USER (kill) or SI_TKILL (tkill, tgkill) */
+    uint32_t pid, uid;      /* the sender: the program's own virtual pid and uid */
 };
 
 struct xax_layer_host {
@@ -44,7 +63,30 @@ struct xax_layer_host {
     const char *cwd;                        /* the app's working directory (its manifest), or 0 */
     const char *exe;                        /* the program's path in the image (its entry), or 0 */
     uint32_t host_pid;                      /* its pid on the host: the one kill/tgkill may name */
-    void *sigaction_buffer;                 /* the one page rt_sigaction may name (the filter checks), or 0 */
+    /* The program's memory, accessed so that a bad address is an answer (-EFAULT)
+     * and never a crash (pal/usercopy.S).  copy_in and copy_out: how many of the n
+     * bytes could NOT be copied, as Linux's copy_from_user answers (0: all; n = 0
+     * copies nothing, whatever the address).  string_in: a NUL-terminated string of at
+     * most cap bytes, NUL included, copied whole: its length, -ENAMETOOLONG if it has
+     * no NUL within cap bytes, or -EFAULT.  readable and writable: how many of the n
+     * bytes from p on the program can read or write (those up to the first page it
+     * cannot; every page up to n is touched, so callers keep n to what they move). */
+    size_t (*copy_in)(void *dst, const void *src, size_t n);
+    size_t (*copy_out)(void *dst, const void *src, size_t n);
+    long (*string_in)(char *dst, const char *src, size_t cap);
+    size_t (*readable)(const void *p, size_t n);
+    size_t (*writable)(void *p, size_t n);
+    /* The program's action for one of its signals (already without SIGSYS, SIGSEGV,
+     * SIGBUS and SA_ONSTACK): installed for real through the one buffer the filter
+     * lets rt_sigaction name, or, for SIGSYS, SIGSEGV and SIGBUS, whose real handlers
+     * stay the PAL's, kept by the PAL and honoured by it (pal/signals.c).  0 or -errno. */
+    long (*sigaction)(int sig, const struct xax_k_sigaction *act);
+    /* The program sends itself SIGSYS, SIGSEGV or SIGBUS from the trapped call whose
+     * frame is uc and whose answer is result: the PAL acts as the kernel would, at
+     * once (the program's handler entered as the call returns, its default action, or
+     * nothing).  Returns what the trapped call answers: result, or 0 when the handler
+     * is entered (result is then in its frame, restored when the handler returns). */
+    long (*raise)(void *uc, long result, const struct xax_signal *s);
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */

@@ -25,6 +25,7 @@ struct xax_boot_info {
 /* boot -> PAL */
 __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info);
 void xax_sigsys_handler(int sig, void *siginfo, void *ucontext);
+void xax_sigsys_entry(int sig, void *siginfo, void *ucontext); /* pal/entry.S: the handler as installed */
 void xax_sigreturn_restorer(void);
 __attribute__((noreturn)) void xax_enter_program(uintptr_t entry, uintptr_t stack);
 

@@ -97,15 +97,18 @@ long layer_prlimit64(struct layer_call *c);
 long layer_getrlimit(struct layer_call *c);
 long layer_setrlimit(struct layer_call *c);
 
-/* sigmask (sys_signal.c): the signal mask, kept in the signal frame; SIGSYS can never be blocked */
+/* sigmask (sys_signal.c): the signal mask, kept in the signal frame; SIGSYS, SIGSEGV and SIGBUS can
+ * never be blocked */
 long layer_rt_sigprocmask(struct layer_call *c);
 
-/* sigaction (sys_signal.c): the program's handlers for its own signals, installed through the
- * sigaction buffer with SIGSYS out of their masks; SIGSYS stays the layer's */
+/* sigaction (sys_signal.c): the program's handlers for its own signals, installed by the PAL
+ * (through the sigaction buffer; SIGSYS's, SIGSEGV's and SIGBUS's it keeps and honours itself) with
+ * those three out of their masks; the real SIGSYS stays the seal's */
 long layer_rt_sigaction(struct layer_call *c);
 
 /* kill (sys_signal.c): signals to the picoprocess itself (its virtual pid, its group, its threads)
- * through kill and tgkill at its host pid, the only ones the filter allows; every other pid ESRCH */
+ * through kill and tgkill at its host pid, the only ones the filter allows; SIGSYS, SIGSEGV and
+ * SIGBUS delivered by the PAL, never sent; every other pid ESRCH */
 long layer_kill(struct layer_call *c);
 long layer_tkill(struct layer_call *c);
 long layer_tgkill(struct layer_call *c);

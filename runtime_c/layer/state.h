@@ -10,19 +10,12 @@
 #include <stdint.h>
 
 #include "../lib/lock.h"
+#include "xax_layer.h" /* struct xax_k_sigaction: struct sigaction as rt_sigaction takes it */
 
 struct vfs;
 
 /* The kernel's signals are 1 .. 64. */
 #define LAYER_SIG_MAX 64
-
-/* struct sigaction as rt_sigaction takes it (the kernel's 8-byte mask) */
-struct k_sigaction {
-    void *handler;
-    unsigned long flags;
-    void *restorer;
-    uint64_t mask;
-};
 
 /* stack_t, as sigaltstack takes it */
 struct k_stack {
@@ -43,7 +36,7 @@ struct layer_state {
     struct {
         uintptr_t start, cur, mapped;                /* the program break, and how far it is mapped (sys_mem.c) */
     } brk;
-    struct k_sigaction sigactions[LAYER_SIG_MAX + 1]; /* each signal's action as the program set it (sys_signal.c) */
+    struct xax_k_sigaction sigactions[LAYER_SIG_MAX + 1]; /* each signal's action as the program set it (sys_signal.c) */
     struct k_stack sigaltstack;                      /* the program's signal stack, recorded only (sys_signal.c) */
     struct rlimit64_k rlimits[RLIM_NLIMITS];         /* the program's view of its limits (sys_rlimit.c) */
     char process_name[16];                           /* PR_SET_NAME, for PR_GET_NAME (sys_proc.c) */

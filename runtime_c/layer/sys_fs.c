@@ -32,6 +32,7 @@
 #include "../vfs/vfs.h"
 #include "chan.h"
 #include "layer.h"
+#include "user.h"
 #include "xax_protocol.h"
 
 #define V (layer.vfs)
@@ -49,7 +50,6 @@ static int program_fd(uint64_t v)
     int fd = arg_fd(v);
     return fd == XAX_CHANNEL_FD || fd == XAX_IMAGE_FD ? -1 : fd;
 }
-#define STR(i) ((const char *)c->a[i])
 
 /* -- the VFS's environment inside the picoprocess ---------------------------- */
 
@@ -88,16 +88,21 @@ static int env_fetch(void *ctx, const char *url, void **data, size_t *len)
     return (int)r;
 }
 
+/* The stdio channels: the PAL moves the bytes between the channel and the
+ * program's buffer.  A read takes at most one reply's worth, and only into what
+ * the program can write: the Monitor's bytes would be lost in a bad buffer. */
 static long env_chan_read(void *ctx, int chan, void *buf, size_t n)
 {
     (void)ctx;
-    return chan_read(chan, buf, n);
+    n = layer_host->writable(buf, n < XAX_MAX_PAYLOAD ? n : XAX_MAX_PAYLOAD);
+    return n ? chan_read(chan, buf, n) : -EFAULT;
 }
 
 static long env_chan_write(void *ctx, int chan, const void *buf, size_t n)
 {
     (void)ctx;
-    return chan_write(chan, buf, n);
+    n = layer_host->readable(buf, n); /* what it can read of it, as far as the first bad page */
+    return n ? chan_write(chan, buf, n) : -EFAULT;
 }
 
 static void env_chan_close(void *ctx, int chan)
@@ -140,6 +145,19 @@ static void env_wake(void *ctx, uint32_t *word)
     sys3(__NR_futex, (long)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 0x7fffffff);
 }
 
+/* The program's data buffers, for the VFS: fault-safe (pal/usercopy.S). */
+static size_t env_copy_out(void *ctx, void *dst, const void *src, size_t n)
+{
+    (void)ctx;
+    return layer_host->copy_out(dst, src, n);
+}
+
+static size_t env_copy_in(void *ctx, void *dst, const void *src, size_t n)
+{
+    (void)ctx;
+    return layer_host->copy_in(dst, src, n);
+}
+
 static const struct vfs_env env = {
     .alloc = env_alloc,
     .release = env_release,
@@ -151,6 +169,8 @@ static const struct vfs_env env = {
     .wait = env_wait,
     .wake = env_wake,
     .random = env_random,
+    .copy_out = env_copy_out,
+    .copy_in = env_copy_in,
 };
 
 /* Mount the profile's routes; NULL on success, else a one-line reason. */
@@ -243,18 +263,104 @@ long layer_load_file(const char *path, const void **data, uint64_t *size)
     return r;
 }
 
-/* -- the system calls --------------------------------------------------------- */
+/* -- the system calls ---------------------------------------------------------
+ * Paths and structs are copied in and out here (user.h); the data of read, write
+ * and getdents64 the VFS moves itself (env.copy_out, env.copy_in). */
 
-long layer_read(struct layer_call *c) { return vfs_read(V, FD(0), (void *)A(1), A(2)); }
-long layer_write(struct layer_call *c) { return vfs_write(V, FD(0), (const void *)A(1), A(2)); }
-long layer_readv(struct layer_call *c) { return vfs_readv(V, FD(0), (const struct vfs_iovec *)A(1), (int)A(2)); }
-long layer_writev(struct layer_call *c) { return vfs_writev(V, FD(0), (const struct vfs_iovec *)A(1), (int)A(2)); }
-long layer_pread64(struct layer_call *c) { return vfs_pread64(V, FD(0), (void *)A(1), A(2), (int64_t)A(3)); }
-long layer_pwrite64(struct layer_call *c) { return vfs_pwrite64(V, FD(0), (const void *)A(1), A(2), (int64_t)A(3)); }
+/* A path argument, copied: the handler's first step (see PATH). */
+#define PATH(var, i)                                                                                                 \
+    char var[USER_PATH_MAX];                                                                                         \
+    do {                                                                                                             \
+        long e_ = user_path(var, A(i));                                                                              \
+        if (e_ < 0)                                                                                                  \
+            return e_;                                                                                               \
+    } while (0)
+
+/* A data buffer past the user address space: the call's errors for no buffer at all
+ * (a bad fd...), else -EFAULT (user_range).  `none` is the call made with 0 bytes. */
+static long outside_user(long none)
+{
+    return none < 0 ? none : -EFAULT;
+}
+
+long layer_read(struct layer_call *c)
+{
+    if (!user_range(A(1), A(2)))
+        return outside_user(vfs_read(V, FD(0), 0, 0));
+    return vfs_read(V, FD(0), (void *)A(1), A(2));
+}
+
+long layer_write(struct layer_call *c)
+{
+    if (!user_range(A(1), A(2)))
+        return outside_user(vfs_write(V, FD(0), 0, 0));
+    return vfs_write(V, FD(0), (const void *)A(1), A(2));
+}
+
+long layer_pread64(struct layer_call *c)
+{
+    if (!user_range(A(1), A(2)))
+        return outside_user(vfs_pread64(V, FD(0), 0, 0, (int64_t)A(3)));
+    return vfs_pread64(V, FD(0), (void *)A(1), A(2), (int64_t)A(3));
+}
+
+long layer_pwrite64(struct layer_call *c)
+{
+    if (!user_range(A(1), A(2)))
+        return outside_user(vfs_pwrite64(V, FD(0), 0, 0, (int64_t)A(3)));
+    return vfs_pwrite64(V, FD(0), (const void *)A(1), A(2), (int64_t)A(3));
+}
+
+/* readv and writev: the iovec array is copied in (the buffers it names are the
+ * VFS's to reach).  A bad array, or a buffer past the user address space, is
+ * -EFAULT, after the fd's own errors (those come first in Linux, and a call with
+ * no iovec shows them). */
+#define IOV_ON_STACK 64
+
+static long vectored(struct layer_call *c, int writing)
+{
+    int cnt = (int)A(2);
+    if (cnt < 0 || cnt > 1024 /* UIO_MAXIOV */)
+        return writing ? vfs_writev(V, FD(0), 0, cnt) : vfs_readv(V, FD(0), 0, cnt); /* -EBADF or -EINVAL */
+    struct vfs_iovec local[IOV_ON_STACK], *iov = local;
+    size_t bytes = (size_t)cnt * sizeof *iov;
+    if (cnt > IOV_ON_STACK && !(iov = env_alloc(0, bytes)))
+        return -ENOMEM;
+    long r = user_in(iov, A(1), bytes);
+    for (int i = 0; r == 0 && i < cnt; i++)
+        if (!user_range((uint64_t)(uintptr_t)iov[i].iov_base, iov[i].iov_len) && (int64_t)iov[i].iov_len >= 0)
+            r = -EFAULT; /* as import_iovec checks each one */
+    if (r == 0)
+        r = writing ? vfs_writev(V, FD(0), iov, cnt) : vfs_readv(V, FD(0), iov, cnt);
+    else
+        r = outside_user(writing ? vfs_writev(V, FD(0), 0, 0) : vfs_readv(V, FD(0), 0, 0));
+    if (iov != local)
+        env_release(0, iov, bytes);
+    return r;
+}
+
+long layer_readv(struct layer_call *c) { return vectored(c, 0); }
+long layer_writev(struct layer_call *c) { return vectored(c, 1); }
 long layer_lseek(struct layer_call *c) { return vfs_lseek(V, FD(0), (int64_t)A(1), (int)A(2)); }
 long layer_close(struct layer_call *c) { return vfs_close(V, FD(0)); }
-long layer_pipe2(struct layer_call *c) { return vfs_pipe2(V, (int *)A(0), (int)A(1)); }
-long layer_pipe(struct layer_call *c) { return vfs_pipe2(V, (int *)A(0), 0); }
+
+/* The two fds go out after the pipe is made; if they cannot, it is undone (no fd is left). */
+static long make_pipe(struct layer_call *c, int flags)
+{
+    int fds[2];
+    long r = vfs_pipe2(V, fds, flags);
+    if (r < 0)
+        return r;
+    if (user_out(A(0), fds, sizeof fds) < 0) {
+        vfs_close(V, fds[0]);
+        vfs_close(V, fds[1]);
+        return -EFAULT;
+    }
+    return r;
+}
+
+long layer_pipe2(struct layer_call *c) { return make_pipe(c, (int)A(1)); }
+long layer_pipe(struct layer_call *c) { return make_pipe(c, 0); }
 
 /* Sockets: AF_UNIX only, and they reach no one (vfs/socket.c); every other
  * family is not supported here (the origin is reached with xabi_open_url). */
@@ -266,63 +372,232 @@ long layer_socket(struct layer_call *c)
         return -EAFNOSUPPORT;
     return vfs_socket_unix(V, (int)A(1), (int)A(2));
 }
-long layer_connect(struct layer_call *c) { return vfs_connect_unix(V, FD(0), (const void *)A(1), (uint32_t)A(2)); }
+
+/* The address, copied in: at most a sockaddr_storage (a longer one is the VFS's
+ * EINVAL, which never reads it); one that cannot be read is the VFS's -EFAULT,
+ * after the fd's errors. */
+long layer_connect(struct layer_call *c)
+{
+    unsigned char addr[128];
+    uint32_t len = (uint32_t)A(2);
+    int bad = len <= sizeof addr && user_in(addr, A(1), len) < 0;
+    return vfs_connect_unix(V, FD(0), bad ? 0 : addr, len);
+}
+
+/* The value the VFS looks at: an int (a shorter one is its EINVAL, never read). */
 long layer_setsockopt(struct layer_call *c)
 {
-    return vfs_setsockopt(V, FD(0), (int)A(1), (int)A(2), (const void *)A(3), (uint32_t)A(4));
+    int val = 0;
+    uint32_t len = (uint32_t)A(4);
+    int bad = len >= sizeof val && user_in(&val, A(3), sizeof val) < 0;
+    return vfs_setsockopt(V, FD(0), (int)A(1), (int)A(2), bad ? 0 : &val, len);
 }
+
+/* The length in, then the value and the length out. */
 long layer_getsockopt(struct layer_call *c)
 {
-    return vfs_getsockopt(V, FD(0), (int)A(1), (int)A(2), (void *)A(3), (uint32_t *)A(4));
+    uint32_t len;
+    int val;
+    int bad = user_in(&len, A(4), sizeof len) < 0;
+    long r = vfs_getsockopt(V, FD(0), (int)A(1), (int)A(2), &val, bad ? 0 : &len); /* bad: -EFAULT, after the rest */
+    if (r == 0 && (user_out(A(3), &val, len) < 0 || user_out(A(4), &len, sizeof len) < 0))
+        return -EFAULT;
+    return r;
 }
-long layer_open(struct layer_call *c) { return vfs_openat(V, AT_FDCWD, STR(0), (int)A(1), (uint32_t)A(2)); }
-long layer_openat(struct layer_call *c) { return vfs_openat(V, FD(0), STR(1), (int)A(2), (uint32_t)A(3)); }
+
+long layer_open(struct layer_call *c)
+{
+    PATH(path, 0);
+    return vfs_openat(V, AT_FDCWD, path, (int)A(1), (uint32_t)A(2));
+}
+
+long layer_openat(struct layer_call *c)
+{
+    PATH(path, 1);
+    return vfs_openat(V, FD(0), path, (int)A(2), (uint32_t)A(3));
+}
+
 long layer_creat(struct layer_call *c)
 {
-    return vfs_openat(V, AT_FDCWD, STR(0), O_CREAT | O_WRONLY | O_TRUNC, (uint32_t)A(1));
+    PATH(path, 0);
+    return vfs_openat(V, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, (uint32_t)A(1));
 }
-long layer_stat(struct layer_call *c) { return vfs_newfstatat(V, AT_FDCWD, STR(0), (struct vfs_stat *)A(1), 0); }
+
+/* stat and its kin: the record is made here and copied out. */
+static long stat_out(long r, uint64_t to, const struct vfs_stat *st)
+{
+    return r == 0 ? user_out(to, st, sizeof *st) : r;
+}
+
+long layer_stat(struct layer_call *c)
+{
+    PATH(path, 0);
+    struct vfs_stat st;
+    return stat_out(vfs_newfstatat(V, AT_FDCWD, path, &st, 0), A(1), &st);
+}
+
 long layer_lstat(struct layer_call *c)
 {
-    return vfs_newfstatat(V, AT_FDCWD, STR(0), (struct vfs_stat *)A(1), AT_SYMLINK_NOFOLLOW);
+    PATH(path, 0);
+    struct vfs_stat st;
+    return stat_out(vfs_newfstatat(V, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW), A(1), &st);
 }
-long layer_fstat(struct layer_call *c) { return vfs_fstat(V, FD(0), (struct vfs_stat *)A(1)); }
+
+long layer_fstat(struct layer_call *c)
+{
+    struct vfs_stat st;
+    return stat_out(vfs_fstat(V, FD(0), &st), A(1), &st);
+}
+
+/* With AT_EMPTY_PATH the path may be NULL (Linux 6.11): the fd itself. */
+static long path_or_empty(char *buf, uint64_t p, int flags)
+{
+    if (!p && (flags & AT_EMPTY_PATH)) {
+        buf[0] = 0;
+        return 0;
+    }
+    return user_path(buf, p);
+}
+
 long layer_newfstatat(struct layer_call *c)
 {
-    return vfs_newfstatat(V, FD(0), STR(1), (struct vfs_stat *)A(2), (int)A(3));
+    char path[USER_PATH_MAX];
+    long r = path_or_empty(path, A(1), (int)A(3));
+    if (r < 0)
+        return r;
+    struct vfs_stat st;
+    return stat_out(vfs_newfstatat(V, FD(0), path, &st, (int)A(3)), A(2), &st);
 }
+
 long layer_statx(struct layer_call *c)
 {
-    return vfs_statx(V, FD(0), STR(1), (int)A(2), (uint32_t)A(3), (struct vfs_statx *)A(4));
+    char path[USER_PATH_MAX];
+    long r = path_or_empty(path, A(1), (int)A(2));
+    if (r < 0)
+        return r;
+    struct vfs_statx stx;
+    r = vfs_statx(V, FD(0), path, (int)A(2), (uint32_t)A(3), &stx);
+    return r == 0 ? user_out(A(4), &stx, sizeof stx) : r;
 }
+
 long layer_getdents64(struct layer_call *c) { return vfs_getdents64(V, FD(0), (void *)A(1), (uint32_t)A(2)); }
 
-long layer_readlink(struct layer_call *c) { return vfs_readlinkat(V, AT_FDCWD, STR(0), (char *)A(1), (int)A(2)); }
-long layer_readlinkat(struct layer_call *c) { return vfs_readlinkat(V, FD(0), STR(1), (char *)A(2), (int)A(3)); }
-long layer_access(struct layer_call *c) { return vfs_faccessat(V, AT_FDCWD, STR(0), (int)A(1)); }
-long layer_faccessat(struct layer_call *c) { return vfs_faccessat(V, FD(0), STR(1), (int)A(2)); }
-long layer_faccessat2(struct layer_call *c) { return vfs_faccessat2(V, FD(0), STR(1), (int)A(2), (int)A(3)); }
-long layer_mkdir(struct layer_call *c) { return vfs_mkdirat(V, AT_FDCWD, STR(0), (uint32_t)A(1)); }
-long layer_mkdirat(struct layer_call *c) { return vfs_mkdirat(V, FD(0), STR(1), (uint32_t)A(2)); }
-long layer_rmdir(struct layer_call *c) { return vfs_unlinkat(V, AT_FDCWD, STR(0), AT_REMOVEDIR); }
-long layer_unlink(struct layer_call *c) { return vfs_unlinkat(V, AT_FDCWD, STR(0), 0); }
-long layer_unlinkat(struct layer_call *c) { return vfs_unlinkat(V, FD(0), STR(1), (int)A(2)); }
-long layer_rename(struct layer_call *c) { return vfs_renameat2(V, AT_FDCWD, STR(0), AT_FDCWD, STR(1), 0); }
-long layer_renameat(struct layer_call *c) { return vfs_renameat2(V, FD(0), STR(1), FD(2), STR(3), 0); }
-long layer_renameat2(struct layer_call *c)
+/* The link's text is made here (a link holds less than PATH_MAX bytes) and copied out. */
+static long readlink_out(int dirfd, const char *path, uint64_t to, int n)
 {
-    return vfs_renameat2(V, FD(0), STR(1), FD(2), STR(3), (uint32_t)A(4));
+    char text[USER_PATH_MAX];
+    long r = vfs_readlinkat(V, dirfd, path, text, n < (int)sizeof text ? n : (int)sizeof text);
+    return r > 0 && user_out(to, text, (size_t)r) < 0 ? -EFAULT : r;
 }
+
+long layer_readlink(struct layer_call *c)
+{
+    PATH(path, 0);
+    return readlink_out(AT_FDCWD, path, A(1), (int)A(2));
+}
+
+long layer_readlinkat(struct layer_call *c)
+{
+    PATH(path, 1);
+    return readlink_out(FD(0), path, A(2), (int)A(3));
+}
+
+long layer_access(struct layer_call *c)
+{
+    PATH(path, 0);
+    return vfs_faccessat(V, AT_FDCWD, path, (int)A(1));
+}
+
+long layer_faccessat(struct layer_call *c)
+{
+    PATH(path, 1);
+    return vfs_faccessat(V, FD(0), path, (int)A(2));
+}
+
+long layer_faccessat2(struct layer_call *c)
+{
+    PATH(path, 1);
+    return vfs_faccessat2(V, FD(0), path, (int)A(2), (int)A(3));
+}
+
+long layer_mkdir(struct layer_call *c)
+{
+    PATH(path, 0);
+    return vfs_mkdirat(V, AT_FDCWD, path, (uint32_t)A(1));
+}
+
+long layer_mkdirat(struct layer_call *c)
+{
+    PATH(path, 1);
+    return vfs_mkdirat(V, FD(0), path, (uint32_t)A(2));
+}
+
+long layer_rmdir(struct layer_call *c)
+{
+    PATH(path, 0);
+    return vfs_unlinkat(V, AT_FDCWD, path, AT_REMOVEDIR);
+}
+
+long layer_unlink(struct layer_call *c)
+{
+    PATH(path, 0);
+    return vfs_unlinkat(V, AT_FDCWD, path, 0);
+}
+
+long layer_unlinkat(struct layer_call *c)
+{
+    PATH(path, 1);
+    return vfs_unlinkat(V, FD(0), path, (int)A(2));
+}
+
+/* Both paths first, the old one first, as Linux copies them. */
+static long rename_paths(struct layer_call *c, int olddir, int oldp, int newdir, int newp, uint32_t flags)
+{
+    PATH(from, oldp);
+    PATH(to, newp);
+    return vfs_renameat2(V, olddir, from, newdir, to, flags);
+}
+
+long layer_rename(struct layer_call *c) { return rename_paths(c, AT_FDCWD, 0, AT_FDCWD, 1, 0); }
+long layer_renameat(struct layer_call *c) { return rename_paths(c, FD(0), 1, FD(2), 3, 0); }
+long layer_renameat2(struct layer_call *c) { return rename_paths(c, FD(0), 1, FD(2), 3, (uint32_t)A(4)); }
 long layer_ftruncate(struct layer_call *c) { return vfs_ftruncate(V, FD(0), (int64_t)A(1)); }
 long layer_fsync(struct layer_call *c) { return vfs_fsync(V, FD(0)); }
 long layer_fdatasync(struct layer_call *c) { return vfs_fdatasync(V, FD(0)); }
 long layer_dup(struct layer_call *c) { return vfs_dup(V, FD(0)); }
 long layer_dup2(struct layer_call *c) { return vfs_dup2(V, FD(0), FD(1)); }
 long layer_dup3(struct layer_call *c) { return vfs_dup3(V, FD(0), FD(1), (int)A(2)); }
-long layer_fcntl(struct layer_call *c) { return vfs_fcntl(V, FD(0), (int)A(1), A(2)); }
-long layer_chdir(struct layer_call *c) { return vfs_chdir(V, STR(0)); }
+
+/* The record locks take a struct flock (32 bytes): copied in, and out again for the GETLK forms. */
+long layer_fcntl(struct layer_call *c)
+{
+    int cmd = (int)A(1);
+    int getlk = cmd == F_GETLK || cmd == F_OFD_GETLK;
+    if (!getlk && cmd != F_SETLK && cmd != F_SETLKW && cmd != F_OFD_SETLK && cmd != F_OFD_SETLKW)
+        return vfs_fcntl(V, FD(0), cmd, A(2));
+    uint64_t fl[4];
+    if (user_in(fl, A(2), sizeof fl) < 0)
+        return vfs_fcntl(V, FD(0), cmd, 0); /* the fd's errors, else -EFAULT */
+    long r = vfs_fcntl(V, FD(0), cmd, (uint64_t)(uintptr_t)fl);
+    return r == 0 && getlk ? user_out(A(2), fl, sizeof fl) : r;
+}
+
+long layer_chdir(struct layer_call *c)
+{
+    PATH(path, 0);
+    return vfs_chdir(V, path);
+}
+
 long layer_fchdir(struct layer_call *c) { return vfs_fchdir(V, FD(0)); }
-long layer_getcwd(struct layer_call *c) { return vfs_getcwd(V, (char *)A(0), A(1)); }
+
+long layer_getcwd(struct layer_call *c)
+{
+    char cwd[USER_PATH_MAX];
+    size_t size = A(1) < sizeof cwd ? A(1) : sizeof cwd;
+    long r = vfs_getcwd(V, cwd, size);
+    return r > 0 && user_out(A(0), cwd, (size_t)r) < 0 ? -EFAULT : r;
+}
+
 long layer_umask(struct layer_call *c) { return vfs_umask(V, (uint32_t)A(0) & 0777); }
 
 /* No fd is a terminal: ENOTTY (but the random devices' own answers), EBADF for no fd. */

@@ -25,6 +25,7 @@
 
 #include "../lib/sys.h"
 #include "layer.h"
+#include "user.h"
 
 long layer_getpid(struct layer_call *c)
 {
@@ -49,13 +50,11 @@ static void field(char *dst, const char *src)
 
 long layer_uname(struct layer_call *c)
 {
-    struct new_utsname *u = (struct new_utsname *)c->a[0];
-    if (!u)
-        return -EFAULT;
-    char *fields[6] = {u->sysname, u->nodename, u->release, u->version, u->machine, u->domainname};
+    struct new_utsname u;
+    char *fields[6] = {u.sysname, u.nodename, u.release, u.version, u.machine, u.domainname};
     for (int i = 0; i < 6; i++)
         field(fields[i], layer_knobs.uname[i]);
-    return 0;
+    return user_out(c->a[0], &u, sizeof u);
 }
 
 /* The getuid family: the profile's virtual user; no saved ids differ. */
@@ -83,14 +82,12 @@ long layer_getegid(struct layer_call *c)
     return layer_knobs.identity.egid;
 }
 
+/* One after the other, as Linux puts them: a bad second pointer leaves the first written. */
 static long three_ids(struct layer_call *c, uint32_t real, uint32_t effective)
 {
-    uint32_t *r = (uint32_t *)c->a[0], *e = (uint32_t *)c->a[1], *s = (uint32_t *)c->a[2];
-    if (!r || !e || !s)
+    if (user_out(c->a[0], &real, 4) < 0 || user_out(c->a[1], &effective, 4) < 0 ||
+        user_out(c->a[2], &effective, 4) < 0)
         return -EFAULT;
-    *r = real;
-    *e = effective;
-    *s = effective;
     return 0;
 }
 
@@ -111,18 +108,16 @@ _Static_assert(sizeof(struct sysinfo) == 112, "the kernel's x86-64 struct sysinf
 
 long layer_sysinfo(struct layer_call *c)
 {
-    struct sysinfo *info = (struct sysinfo *)c->a[0];
-    if (!info)
-        return -EFAULT;
     struct __kernel_timespec ts = {0, 0};
     sys2(__NR_clock_gettime, CLOCK_BOOTTIME, (long)&ts);
-    memset(info, 0, sizeof *info);
-    info->uptime = ts.tv_sec;
-    info->totalram = 4UL << 30;
-    info->freeram = 2UL << 30;
-    info->procs = 1;
-    info->mem_unit = 1;
-    return 0;
+    struct sysinfo info;
+    memset(&info, 0, sizeof info);
+    info.uptime = ts.tv_sec;
+    info.totalram = 4UL << 30;
+    info.freeram = 2UL << 30;
+    info.procs = 1;
+    info.mem_unit = 1;
+    return user_out(c->a[0], &info, sizeof info);
 }
 
 /* prctl: the few questions libraries ask about the process, answered with the
@@ -149,21 +144,18 @@ long layer_prctl(struct layer_call *c)
         return SECCOMP_MODE_FILTER;
     case PR_GET_NO_NEW_PRIVS_:
         return 1;
-    case PR_SET_NAME_: {
-        const char *name = (const char *)c->a[1];
-        if (!name)
-            return -EFAULT;
-        size_t i = 0;
-        for (; i < sizeof layer.process_name - 1 && name[i]; i++)
-            layer.process_name[i] = name[i];
-        layer.process_name[i] = 0;
+    case PR_SET_NAME_: { /* at most 15 bytes are read, as Linux reads them */
+        char name[sizeof layer.process_name];
+        long n = layer_host->string_in(name, (const char *)c->a[1], sizeof name - 1);
+        if (n == -EFAULT)
+            return n;
+        n = n < 0 ? (long)sizeof name - 1 : n; /* no NUL among the 15: all 15 */
+        memcpy(layer.process_name, name, (size_t)n);
+        layer.process_name[n] = 0;
         return 0;
     }
     case PR_GET_NAME_:
-        if (!c->a[1])
-            return -EFAULT;
-        memcpy((void *)c->a[1], layer.process_name, sizeof layer.process_name);
-        return 0;
+        return user_out(c->a[1], layer.process_name, sizeof layer.process_name);
     default:
         return -EINVAL;
     }

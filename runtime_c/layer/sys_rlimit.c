@@ -16,41 +16,46 @@
 
 #include "../lib/sys.h"
 #include "layer.h"
+#include "user.h"
 
-static long limit(int resource, const struct rlimit64_k *new, struct rlimit64_k *old)
+/* new: the program's new limits (copied in), or 0; old: where the previous ones go, or 0. */
+static long limit(int resource, const struct rlimit64_k *new, uint64_t old)
 {
     if (resource < 0 || resource >= RLIM_NLIMITS)
         return -EINVAL;
     struct rlimit64_k prev = layer.rlimits[resource];
     if (new) {
-        struct rlimit64_k want;
-        memcpy(&want, new, sizeof want);
-        if (want.cur > want.max)
+        if (new->cur > new->max)
             return -EINVAL;
-        if (want.max > prev.max)
+        if (new->max > prev.max)
             return -EPERM; /* raising a hard limit needs a privilege the program does not have */
-        layer.rlimits[resource] = want;
+        layer.rlimits[resource] = *new;
     }
-    if (old)
-        memcpy(old, &prev, sizeof prev);
-    return 0;
+    return old ? user_out(old, &prev, sizeof prev) : 0;
 }
 
+/* The new limits are copied in first, as Linux does (before it even looks the pid up). */
 long layer_prlimit64(struct layer_call *c)
 {
+    struct rlimit64_k want;
+    if (c->a[2] && user_in(&want, c->a[2], sizeof want) < 0)
+        return -EFAULT;
     int pid = (int)c->a[0];
     if (pid != 0 && pid != XAX_VIRTUAL_PID)
         return -ESRCH;
-    return limit((int)c->a[1], (const struct rlimit64_k *)c->a[2], (struct rlimit64_k *)c->a[3]);
+    return limit((int)c->a[1], c->a[2] ? &want : 0, c->a[3]);
 }
 
 /* getrlimit and setrlimit take struct rlimit, which on x86-64 is the same two 64-bit words. */
 long layer_getrlimit(struct layer_call *c)
 {
-    return limit((int)c->a[0], 0, (struct rlimit64_k *)c->a[1]);
+    return limit((int)c->a[0], 0, c->a[1]);
 }
 
 long layer_setrlimit(struct layer_call *c)
 {
-    return limit((int)c->a[0], (const struct rlimit64_k *)c->a[1], 0);
+    struct rlimit64_k want;
+    if (user_in(&want, c->a[1], sizeof want) < 0)
+        return -EFAULT;
+    return limit((int)c->a[0], &want, 0);
 }

@@ -2,19 +2,23 @@
  *
  * rt_sigprocmask is emulated on the signal frame: the mask the program sees and
  * sets is the one rt_sigreturn will restore, minus SIGSYS (blocking SIGSYS
- * would make the kernel kill the process at the next trapped call), SIGKILL
+ * would make the kernel kill the process at the next trapped call), SIGSEGV
+ * and SIGBUS (a bad address handed to a system call faults in the PAL, which
+ * turns the fault into -EFAULT only if it can take it: pal/fault.c), SIGKILL
  * and SIGSTOP.  The kernel's sigset is 8 bytes (glibc's is 128: write 8).
  *
- * @family sigmask: the signal mask, kept in the signal frame; SIGSYS can never be blocked
+ * @family sigmask: the signal mask, kept in the signal frame; SIGSYS, SIGSEGV and SIGBUS can never
+ *     be blocked
  * @serves rt_sigprocmask
  *
- * @family sigaction: the program's handlers for its own signals, installed through the sigaction
- *     buffer with SIGSYS out of their masks; SIGSYS stays the layer's
+ * @family sigaction: the program's handlers for its own signals, installed by the PAL (through the
+ *     sigaction buffer; SIGSYS's, SIGSEGV's and SIGBUS's it keeps and honours itself) with those
+ *     three out of their masks; the real SIGSYS stays the seal's
  * @serves rt_sigaction
  *
  * @family kill: signals to the picoprocess itself (its virtual pid, its group, its threads)
- *     through kill and tgkill at its host pid, the only ones the filter allows; every other pid
- *     ESRCH
+ *     through kill and tgkill at its host pid, the only ones the filter allows; SIGSYS, SIGSEGV
+ *     and SIGBUS delivered by the PAL, never sent; every other pid ESRCH
  * @serves kill tkill tgkill
  *
  * @family sigaltstack: the program's signal stack, recorded and reported but not installed (the
@@ -27,23 +31,26 @@
 
 #include "../lib/sys.h"
 #include "layer.h"
+#include "user.h"
 
 #define BIT(sig) (1ULL << ((sig)-1))
-#define NEVER_BLOCKED (BIT(SIGSYS) | BIT(SIGKILL) | BIT(SIGSTOP))
+#define NEVER_BLOCKED (BIT(SIGSYS) | BIT(SIGSEGV) | BIT(SIGBUS) | BIT(SIGKILL) | BIT(SIGSTOP))
 
+/* The new set is copied in first; the old one out last, after the new mask is set
+ * (a bad old pointer leaves it set and answers -EFAULT, as in Linux). */
 long layer_rt_sigprocmask(struct layer_call *c)
 {
     int how = (int)c->a[0];
-    const uint64_t *set = (const uint64_t *)c->a[1];
-    uint64_t *old = (uint64_t *)c->a[2];
     if (c->a[3] != 8)
         return -EINVAL;
     struct ucontext *uc = c->uc;
-    uint64_t cur;
-    memcpy(&cur, &uc->uc_sigmask, 8);
-    if (set) {
+    uint64_t prev, cur;
+    memcpy(&prev, &uc->uc_sigmask, 8);
+    cur = prev;
+    if (c->a[1]) {
         uint64_t s;
-        memcpy(&s, set, 8);
+        if (user_in(&s, c->a[1], 8) < 0)
+            return -EFAULT;
         if (how == SIG_BLOCK)
             cur |= s;
         else if (how == SIG_UNBLOCK)
@@ -53,46 +60,42 @@ long layer_rt_sigprocmask(struct layer_call *c)
         else
             return -EINVAL;
     }
-    if (old)
-        memcpy(old, &uc->uc_sigmask, 8);
     cur &= ~NEVER_BLOCKED;
     memcpy(&uc->uc_sigmask, &cur, 8);
-    return 0;
+    return c->a[2] ? user_out(c->a[2], &prev, 8) : 0;
 }
 
-/* rt_sigaction: the program's handlers for its own signals are installed for
- * real, but through the one buffer the filter allows, with SIGSYS taken out of
- * their masks (a handler running with SIGSYS blocked would be killed at its
- * first trapped call) and without SA_ONSTACK (the only signal stack is the
- * layer's).  SIGSYS itself is the layer's: changing it is refused.  The
- * program reads back what it set (a shadow table), not the sanitized copy. */
+/* rt_sigaction: the program's handlers for its own signals are installed by the
+ * PAL (for real, through the one buffer the filter allows, or for SIGSEGV and
+ * SIGBUS kept by the PAL, whose own handler stays: pal/signals.c), with the
+ * never-blocked signals taken out of their masks (a handler running with SIGSYS
+ * blocked would be killed at its first trapped call) and without SA_ONSTACK (the
+ * only signal stack is the layer's).  The program's SIGSYS is kept by the PAL
+ * too, never installed: the real one is the seal's.  The program reads back what
+ * it set (a shadow table), not the sanitized copy.  In Linux's order: the new
+ * action is copied in before the signal is checked, the old one copied out after
+ * the new one is set. */
 long layer_rt_sigaction(struct layer_call *c)
 {
     int sig = (int)c->a[0];
-    const struct k_sigaction *act = (const struct k_sigaction *)c->a[1];
-    struct k_sigaction *old = (struct k_sigaction *)c->a[2];
-    if (c->a[3] != 8 || sig < 1 || sig > LAYER_SIG_MAX)
+    if (c->a[3] != 8)
         return -EINVAL;
-    if (act && (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS))
+    struct xax_k_sigaction want;
+    if (c->a[1] && user_in(&want, c->a[1], sizeof want) < 0)
+        return -EFAULT;
+    if (sig < 1 || sig > LAYER_SIG_MAX || (c->a[1] && (sig == SIGKILL || sig == SIGSTOP)))
         return -EINVAL;
-    struct k_sigaction prev = layer.sigactions[sig];
-    if (act) {
-        struct k_sigaction want;
-        memcpy(&want, act, sizeof want);
-        struct k_sigaction real = want;
+    struct xax_k_sigaction prev = layer.sigactions[sig];
+    if (c->a[1]) {
+        struct xax_k_sigaction real = want;
         real.mask &= ~NEVER_BLOCKED;
         real.flags &= ~(unsigned long)SA_ONSTACK;
-        if (!layer_host->sigaction_buffer)
-            return -ENOSYS;
-        memcpy(layer_host->sigaction_buffer, &real, sizeof real);
-        long r = sys4(__NR_rt_sigaction, sig, (long)layer_host->sigaction_buffer, 0, 8);
+        long r = layer_host->sigaction(sig, &real);
         if (r < 0)
             return r;
         layer.sigactions[sig] = want;
     }
-    if (old)
-        memcpy(old, &prev, sizeof prev);
-    return 0;
+    return c->a[2] ? user_out(c->a[2], &prev, sizeof prev) : 0;
 }
 
 /* sigaltstack: the only real signal stack is the layer's (SIGSYS runs there),
@@ -101,12 +104,11 @@ long layer_rt_sigaction(struct layer_call *c)
  * Linux checks it. */
 long layer_sigaltstack(struct layer_call *c)
 {
-    const struct k_stack *ss = (const struct k_stack *)c->a[0];
-    struct k_stack *old = (struct k_stack *)c->a[1];
     struct k_stack prev = layer.sigaltstack;
-    if (ss) {
+    if (c->a[0]) {
         struct k_stack want;
-        memcpy(&want, ss, sizeof want);
+        if (user_in(&want, c->a[0], sizeof want) < 0)
+            return -EFAULT;
         int mode = want.ss_flags & ~SS_AUTODISARM;
         if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK)
             return -EINVAL;
@@ -119,9 +121,7 @@ long layer_sigaltstack(struct layer_call *c)
         want.ss_flags = mode == SS_DISABLE ? SS_DISABLE : (want.ss_flags & SS_AUTODISARM);
         layer.sigaltstack = want;
     }
-    if (old)
-        memcpy(old, &prev, sizeof prev);
-    return 0;
+    return c->a[1] ? user_out(c->a[1], &prev, sizeof prev) : 0;
 }
 
 /* kill, tkill, tgkill: a picoprocess can signal itself and nothing else.  The
@@ -129,10 +129,38 @@ long layer_sigaltstack(struct layer_call *c)
  * tids, which the kernel wrote into its pthread structs); the filter allows
  * kill and tgkill only at the host pid (xax_emu/seal/allowlist.py).  A
  * process-directed signal stands for one to the thread that raised it (the
- * layer does not know that thread's host tid). */
-static long signal_self(long sig)
+ * layer does not know that thread's host tid).
+ *
+ * SIGSYS, SIGSEGV and SIGBUS are never sent for real: their real handlers are
+ * the PAL's, and a real SIGSYS pending when a call traps would swallow the
+ * trap's (the filter refuses kill and tgkill of SIGSYS).  The PAL delivers them
+ * to the program's action as this call returns, in the thread that sent them,
+ * whichever of its threads they were meant for (pal/signals.c). */
+static int kept_by_the_pal(long sig)
 {
+    return sig == SIGSYS || sig == SIGSEGV || sig == SIGBUS;
+}
+
+static long deliver_here(struct layer_call *c, long sig, int code)
+{
+    struct xax_signal s = {(int)sig, code, XAX_VIRTUAL_PID, layer_knobs.identity.uid};
+    return layer_host->raise(c->uc, 0, &s);
+}
+
+static long signal_self(struct layer_call *c, long sig, int code)
+{
+    if (kept_by_the_pal(sig))
+        return deliver_here(c, sig, code);
     return sys2(__NR_kill, layer_host->host_pid, sig);
+}
+
+/* Another of its threads, by real tid. */
+static long signal_thread(struct layer_call *c, int tid, long sig)
+{
+    if (!kept_by_the_pal(sig))
+        return sys3(__NR_tgkill, layer_host->host_pid, tid, sig);
+    long r = sys3(__NR_tgkill, layer_host->host_pid, tid, 0); /* is there such a thread? */
+    return r < 0 ? r : deliver_here(c, sig, SI_TKILL);
 }
 
 long layer_kill(struct layer_call *c)
@@ -143,7 +171,7 @@ long layer_kill(struct layer_call *c)
         return -EINVAL;
     /* itself, its own process group (0), or that group by number: a session of one */
     if (pid == XAX_VIRTUAL_PID || pid == 0 || pid == -XAX_VIRTUAL_PID)
-        return signal_self(sig);
+        return signal_self(c, sig, SI_USER);
     return -ESRCH; /* -1 (everyone it may signal) and any other pid: there is no one else */
 }
 
@@ -156,8 +184,8 @@ long layer_tgkill(struct layer_call *c)
     if (tgid != XAX_VIRTUAL_PID)
         return -ESRCH;
     if (tid == XAX_VIRTUAL_PID)
-        return signal_self(sig);
-    return sys3(__NR_tgkill, layer_host->host_pid, tid, sig); /* another of its threads, by real tid */
+        return signal_self(c, sig, SI_TKILL);
+    return signal_thread(c, tid, sig);
 }
 
 long layer_tkill(struct layer_call *c)
@@ -167,6 +195,6 @@ long layer_tkill(struct layer_call *c)
     if (sig < 0 || sig > LAYER_SIG_MAX || tid <= 0)
         return -EINVAL;
     if (tid == XAX_VIRTUAL_PID)
-        return signal_self(sig);
-    return sys3(__NR_tgkill, layer_host->host_pid, tid, sig);
+        return signal_self(c, sig, SI_TKILL);
+    return signal_thread(c, tid, sig);
 }

@@ -12,6 +12,7 @@
 
 #include "../lib/sys.h"
 #include "layer.h"
+#include "user.h"
 
 struct timeval_k {
     long tv_sec, tv_usec;
@@ -19,17 +20,16 @@ struct timeval_k {
 
 long layer_gettimeofday(struct layer_call *c)
 {
-    struct timeval_k *tv = (struct timeval_k *)c->a[0];
     struct __kernel_timespec ts;
     long r = sys2(__NR_clock_gettime, CLOCK_REALTIME, (long)&ts);
     if (r < 0)
         return r;
-    if (tv) {
-        tv->tv_sec = ts.tv_sec;
-        tv->tv_usec = ts.tv_nsec / 1000;
-    }
-    if (c->a[1]) /* struct timezone: UTC */
-        memset((void *)c->a[1], 0, 8);
+    struct timeval_k tv = {ts.tv_sec, ts.tv_nsec / 1000};
+    if (c->a[0] && user_out(c->a[0], &tv, sizeof tv) < 0)
+        return -EFAULT;
+    uint64_t utc = 0; /* struct timezone: UTC */
+    if (c->a[1] && user_out(c->a[1], &utc, sizeof utc) < 0)
+        return -EFAULT;
     return 0;
 }
 
@@ -39,9 +39,10 @@ long layer_time(struct layer_call *c)
     long r = sys2(__NR_clock_gettime, CLOCK_REALTIME, (long)&ts);
     if (r < 0)
         return r;
-    if (c->a[0])
-        *(long *)c->a[0] = ts.tv_sec;
-    return ts.tv_sec;
+    long now = ts.tv_sec;
+    if (c->a[0] && user_out(c->a[0], &now, sizeof now) < 0)
+        return -EFAULT;
+    return now;
 }
 
 long layer_clock_getres(struct layer_call *c)
@@ -49,18 +50,15 @@ long layer_clock_getres(struct layer_call *c)
     int clock = (int)c->a[0];
     if (clock < 0 || clock > CLOCK_BOOTTIME)
         return -EINVAL;
-    struct __kernel_timespec *res = (struct __kernel_timespec *)c->a[1];
-    if (res) {
-        int coarse = clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE;
-        res->tv_sec = 0;
-        res->tv_nsec = coarse ? 4000000 : 1;
-    }
-    return 0;
+    int coarse = clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE;
+    struct __kernel_timespec res = {0, coarse ? 4000000 : 1};
+    return c->a[1] ? user_out(c->a[1], &res, sizeof res) : 0;
 }
 
-static long sleep_futex(int clock, int absolute, const struct __kernel_timespec *t)
+static long sleep_futex(int clock, int absolute, uint64_t user_t)
 {
-    if (!t)
+    struct __kernel_timespec ts, *t = &ts;
+    if (user_in(&ts, user_t, sizeof ts) < 0)
         return -EFAULT;
     if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L)
         return -EINVAL;
@@ -76,12 +74,10 @@ static long sleep_futex(int clock, int absolute, const struct __kernel_timespec 
     return r == -ETIMEDOUT ? 0 : r;
 }
 
+/* The remaining time is written only when a sleep is interrupted, which these are not. */
 long layer_nanosleep(struct layer_call *c)
 {
-    long r = sleep_futex(CLOCK_MONOTONIC, 0, (const struct __kernel_timespec *)c->a[0]);
-    if (r == 0 && c->a[1])
-        memset((void *)c->a[1], 0, sizeof(struct __kernel_timespec));
-    return r;
+    return sleep_futex(CLOCK_MONOTONIC, 0, c->a[0]);
 }
 
 long layer_clock_nanosleep(struct layer_call *c)
@@ -90,9 +86,5 @@ long layer_clock_nanosleep(struct layer_call *c)
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME)
         return clock >= 0 && clock <= CLOCK_BOOTTIME ? -EOPNOTSUPP : -EINVAL; /* as Linux answers */
     int absolute = (c->a[1] & TIMER_ABSTIME) != 0;
-    long r = sleep_futex(clock == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC, absolute,
-                         (const struct __kernel_timespec *)c->a[2]);
-    if (r == 0 && !absolute && c->a[3])
-        memset((void *)c->a[3], 0, sizeof(struct __kernel_timespec));
-    return r;
+    return sleep_futex(clock == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC, absolute, c->a[2]);
 }

@@ -1,8 +1,10 @@
 /* The Xax ABI (xabi.h) implemented with xaxcalls, and the table that carries it. */
+#include <asm/errno.h>
 #include <linux/mman.h>
 
 #include "../lib/lock.h"
 #include "../lib/sys.h"
+#include "user.h"
 #include "xaxcall.h"
 #include "xax_protocol.h"
 #include "xax_runtime.h"
@@ -170,8 +172,12 @@ long pal_forward(struct layer_call *c)
     if (got < sizeof result || got > sizeof reply)
         pal_fail(XAX_FAILURE_CHANNEL, "malformed FORWARD reply");
     memcpy(&result, reply, sizeof result);
-    if (out_arg >= 0 && out_arg < 6 && got > sizeof result)
-        memcpy((void *)c->a[out_arg], reply + sizeof result, got - sizeof result);
+    if (out_arg >= 0 && out_arg < 6 && got > sizeof result) {
+        /* the program's buffer: a bad one is -EFAULT, or what could be stored there (getrandom) */
+        size_t n = got - sizeof result, left = pal_copy_out((void *)c->a[out_arg], reply + sizeof result, n);
+        if (left)
+            result = left == n ? -EFAULT : (int64_t)(n - left);
+    }
     xax_lock_give(&reply_lock);
     return (long)result;
 }

@@ -8,6 +8,7 @@
 #include "../lib/sys.h"
 #include "loader.h"
 #include "tarfind.h"
+#include "user.h"
 #include "xax_protocol.h"
 #include "xaxcall.h"
 #include "xax_runtime.h"
@@ -49,6 +50,11 @@ static struct xax_range layer_code;
 /* This binary's own extent (boot block and PAL), from the linker. */
 extern const char __ehdr_start[] __attribute__((visibility("hidden")));
 extern const char _end[] __attribute__((visibility("hidden")));
+
+int pal_in_runtime(uintptr_t ip)
+{
+    return (ip >= (uintptr_t)__ehdr_start && ip < (uintptr_t)_end) || (ip >= layer_code.start && ip < layer_code.end);
+}
 
 /* Trace mode: tell the Monitor where the runtime's code lies, so that it counts
  * the allowed calls the PAL and the layer make (the channel, the layer's own
@@ -115,7 +121,13 @@ static void start_layer(const unsigned char *img, size_t size)
     layer_host.cwd = setting("cwd");
     layer_host.exe = setting("entry"); /* /proc/self/exe */
     layer_host.host_pid = xax_boot->host_pid;
-    layer_host.sigaction_buffer = map_sigaction_buffer();
+    layer_host.copy_in = pal_copy_in;
+    layer_host.copy_out = pal_copy_out;
+    layer_host.string_in = pal_string_in;
+    layer_host.readable = pal_readable;
+    layer_host.writable = pal_writable;
+    layer_host.sigaction = pal_sigaction;
+    layer_host.raise = pal_raise;
     layer_host.image = xax_boot->image;
     layer_host.image_size = xax_boot->image_size;
     layer_host.image_fd = xax_boot->image ? XAX_IMAGE_FD : -1;
@@ -139,6 +151,7 @@ static const unsigned char *fetch_or_give_up(const char *what, const char *url, 
 __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
 {
     xax_boot = info;
+    pal_signals_init(map_sigaction_buffer()); /* from here on a bad address is -EFAULT */
     const char *entry = setting("entry");
     const unsigned char *prog_img;
     size_t prog_size;

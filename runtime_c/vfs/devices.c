@@ -116,8 +116,7 @@ static long dev_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint
         return 0;
     case DEV_ZERO:
     case DEV_FULL:
-        memset(buf, 0, len);
-        return (long)len;
+        return vfs_moved(len, vfs_zero_out(v, buf, len));
     case DEV_RANDOM:
     case DEV_URANDOM:
         return dev_random(v, buf, len);
@@ -155,16 +154,12 @@ static long dev_open(struct vfs *v, struct vnode *n, int acc)
  * included); the pool is always ready.  The others are not terminals: ENOTTY. */
 static long dev_ioctl(struct vfs *v, struct vnode *n, uint32_t cmd, uint64_t arg)
 {
-    (void)v;
     if (n->synth != DEV_RANDOM && n->synth != DEV_URANDOM)
         return -ENOTTY;
     if (cmd != RNDGETENTCNT)
         return -EINVAL;
-    int *count = (int *)(uintptr_t)arg;
-    if (!count)
-        return -EFAULT;
-    *count = 256; /* POOL_BITS: an initialized pool */
-    return 0;
+    int count = 256; /* POOL_BITS: an initialized pool */
+    return vfs_copy_out(v, (void *)(uintptr_t)arg, &count, sizeof count) ? -EFAULT : 0;
 }
 
 /* /dev/random polls readable only (random_poll, the pool being ready); the others have no

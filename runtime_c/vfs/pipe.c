@@ -117,8 +117,14 @@ static long read_some(struct vfs *v, struct ofd *f, void *buf, size_t n)
         if (p->len) {
             size_t k = n < p->len ? n : p->len;
             size_t first = PIPE_CAP - p->head < k ? PIPE_CAP - p->head : k;
-            memcpy(buf, p->buf + p->head, first);
-            memcpy((char *)buf + first, p->buf, k - first);
+            size_t left = vfs_copy_out(v, buf, p->buf + p->head, first);
+            if (!left)
+                left = vfs_copy_out(v, (char *)buf + first, p->buf, k - first);
+            else
+                left += k - first;
+            if (left == k)
+                return -EFAULT; /* nothing taken: the bytes stay in the pipe */
+            k -= left;
             p->head = (p->head + k) % PIPE_CAP;
             p->len -= k;
             vfs_now(v, &p->atime);
@@ -156,14 +162,21 @@ static long write_some(struct vfs *v, struct ofd *f, const void *buf, size_t n)
             size_t k = left < space ? left : space;
             size_t tail = (p->head + p->len) % PIPE_CAP;
             size_t first = PIPE_CAP - tail < k ? PIPE_CAP - tail : k;
-            memcpy(p->buf + tail, (const char *)buf + done, first);
-            memcpy(p->buf, (const char *)buf + done + first, k - first);
+            size_t bad = vfs_copy_in(v, p->buf + tail, (const char *)buf + done, first);
+            if (!bad)
+                bad = vfs_copy_in(v, p->buf, (const char *)buf + done + first, k - first);
+            else
+                bad += k - first;
+            if (bad == k)
+                return done ? (long)done : -EFAULT;
+            int stop = bad != 0; /* the rest of the caller's buffer cannot be read */
+            k -= bad;
             p->len += k;
             done += k;
             vfs_now(v, &p->mtime);
             p->ctime = p->mtime;
             changed(v, p);
-            if (done == n)
+            if (done == n || stop)
                 return (long)done;
         }
         if (f->flags & O_NONBLOCK)

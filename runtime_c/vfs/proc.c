@@ -135,15 +135,13 @@ static size_t text(const struct vnode *n, char *out)
 
 static long proc_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off)
 {
-    (void)v;
     char out[512];
     size_t size = text(n, out);
     if (off >= size)
         return 0;
     if (len > size - off)
         len = size - (size_t)off;
-    memcpy(buf, out + off, len);
-    return (long)len;
+    return vfs_moved(len, vfs_copy_out(v, buf, out + off, len));
 }
 
 /* -- the fd directory ---------------------------------------------------------- */

@@ -12,21 +12,22 @@
 
 static long ram_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint64_t off)
 {
-    (void)v;
     if (off >= n->size)
         return 0;
     if (len > n->size - off)
         len = (size_t)(n->size - off);
-    size_t from_buf = 0;
+    size_t from_buf = 0, left = 0;
     if (off < n->used) {
         from_buf = n->used - (size_t)off;
         if (from_buf > len)
             from_buf = len;
-        memcpy(buf, n->buf + off, from_buf);
+        left = vfs_copy_out(v, buf, n->buf + off, from_buf);
     }
-    if (len > from_buf)
-        memset((char *)buf + from_buf, 0, len - from_buf);
-    return (long)len;
+    if (!left && len > from_buf) /* past the bytes written: a hole, zeros */
+        left = vfs_zero_out(v, (char *)buf + from_buf, len - from_buf);
+    else if (left)
+        left += len - from_buf;
+    return vfs_moved(len, left);
 }
 
 /* room for end bytes; the route's budget is checked by the caller */
@@ -78,12 +79,19 @@ static long ram_write(struct vfs *v, struct vnode *n, const void *buf, size_t le
         long r = ram_reserve(v, n, (size_t)end, (size_t)(room - need));
         if (r < 0)
             return r;
-        if (off > n->used)
+        if (off > n->used) /* the hole before it: zeros (past `used`, unseen until it grows) */
             memset(n->buf + n->used, 0, (size_t)(off - n->used));
-        rt->used += need;
+    }
+    /* The caller's bytes first; the file grows by what arrived (a bad buffer: by nothing). */
+    size_t left = vfs_copy_in(v, n->buf + off, buf, len);
+    if (left == len)
+        return -EFAULT;
+    len -= left;
+    end = off + len;
+    if (end > n->used) {
+        rt->used += end - n->used;
         n->used = (size_t)end;
     }
-    memcpy(n->buf + off, buf, len);
     if (end > n->size)
         n->size = end;
     vfs_now(v, &n->mtime);

@@ -3,7 +3,7 @@
  * is by default dir_list: the entries newest first, as tmpfs lists them, then the route
  * prefixes the directory leads to that its backend lacks.  Positions stay valid while
  * entries come and go, as tmpfs's do.  Records are struct linux_dirent64's; a buffer too
- * small for the next record is EINVAL when nothing went in. */
+ * small for the next record is EINVAL when nothing went in; one that faults, EFAULT. */
 #include "vfs_int.h"
 
 static uint8_t dtype(uint32_t mode)
@@ -20,19 +20,28 @@ static uint8_t dtype(uint32_t mode)
     }
 }
 
+/* 1 if it fit, 0 if not (or the caller's buffer faulted: d->fault) */
 int dirlist_emit(struct dirlist *d, uint64_t ino, int64_t off, uint8_t type, const char *name, size_t len)
 {
-    size_t reclen = (19 + len + 1 + 7) & ~(size_t)7;
+    size_t head = __builtin_offsetof(struct vfs_dirent64, d_name);
+    size_t reclen = (head + len + 1 + 7) & ~(size_t)7;
     if (reclen > d->size - d->used)
         return 0;
+    union {
+        struct vfs_dirent64 e;
+        char bytes[24];
+    } h;
+    memset(&h, 0, sizeof h);
+    h.e.d_ino = ino;
+    h.e.d_off = off;
+    h.e.d_reclen = (uint16_t)reclen;
+    h.e.d_type = type;
     char *p = d->buf + d->used;
-    memset(p, 0, reclen);
-    struct vfs_dirent64 *e = (struct vfs_dirent64 *)p;
-    e->d_ino = ino;
-    e->d_off = off;
-    e->d_reclen = (uint16_t)reclen;
-    e->d_type = type;
-    memcpy(e->d_name, name, len);
+    if (vfs_copy_out(d->v, p, h.bytes, head) || vfs_copy_out(d->v, p + head, name, len) ||
+        vfs_zero_out(d->v, p + head + len, reclen - head - len)) {
+        d->fault = 1;
+        return 0;
+    }
     d->used += reclen;
     return 1;
 }
@@ -118,7 +127,7 @@ long node_getdents(struct vfs *v, struct ofd *f, void *buf, size_t n)
         return -EFAULT;
     if (n > (size_t)0x7fffffff)
         n = 0x7fffffff;
-    struct dirlist d = {buf, n, 0};
+    struct dirlist d = {v, buf, n, 0, 0};
     uint64_t pos = f->pos;
     long r = list_dots(v, dir, &d, &pos);
     if (r == 0)
@@ -128,7 +137,7 @@ long node_getdents(struct vfs *v, struct ofd *f, void *buf, size_t n)
         return d.used ? (long)d.used : r;
     }
     if (r == VFS_DIR_FULL && d.used == 0)
-        return -EINVAL; /* not even one record fits */
+        return d.fault ? -EFAULT : -EINVAL; /* not even one record fits, or could be written */
     f->pos = pos;
     return (long)d.used;
 }

@@ -57,6 +57,14 @@ struct vfs_env {
     /* Random bytes for /dev/random and /dev/urandom: 1 .. n bytes written (a short
      * answer is asked again) or -errno.  NULL: reading them is -EIO. */
     long (*random)(void *ctx, void *buf, size_t n);
+    /* The caller's data buffers: what read, pread64, readv, write, pwrite64, writev,
+     * getdents64 and ioctl are given to fill or take bytes from (never the paths and
+     * structs, which the caller passes in its own memory).  Copy n bytes to or from
+     * one and answer how many could NOT be copied, as Linux's copy_to_user does (the
+     * layer: fault-safe copies of the program's memory).  A call whose buffer takes
+     * no byte answers -EFAULT; one that moved some, how many.  NULL: memcpy. */
+    size_t (*copy_out)(void *ctx, void *dst, const void *src, size_t n);
+    size_t (*copy_in)(void *ctx, void *dst, const void *src, size_t n);
 };
 
 /* struct stat of the x86-64 kernel (asm/stat.h) */

@@ -10,7 +10,8 @@
  *
  * The files, in layers: each uses only files of the layers above it (tools/vfs_calls.py
  * prints who calls whom; tests/test_vfs_layers.py keeps them free of cycles).
- *   alloc.c sha256.c stream.c       memory; hashing; what the kinds with no node share
+ *   alloc.c sha256.c stream.c       memory; hashing; what the kinds with no node share;
+ *   user.c                          the caller's data buffers (vfs_copy_out, vfs_copy_in)
  *   node.c fdtable.c route.c        nodes and the entry table; fds and descriptions; the
  *                                   namespace (routes, the skeleton, "..", a node's path)
  *   lookup.c path.c                 one directory entry; the walker
@@ -46,7 +47,11 @@
  *      (socket.c's socket_of: ENOTSOCK).
  *   3. Declare the call in vfs.h, add evfd.c to KINDS in tests/test_vfs_layers.py.
  * A call that may block (a pipe's read) holds a reference on its description for the
- * whole call (f->refs++, then ofd_put) and waits through env->wait: see pipe.c. */
+ * whole call (f->refs++, then ofd_put) and waits through env->wait: see pipe.c.
+ * The bytes a read, write or getdents64 moves to or from the caller's buffer go through
+ * vfs_copy_out / vfs_copy_in (user.c), never memcpy: in the layer that buffer is the
+ * program's memory, and may be bad.  What could not move is not taken (a pipe keeps it,
+ * a file does not grow by it); a call that moved nothing answers -EFAULT (vfs_moved). */
 #ifndef XAX_VFS_INT_H
 #define XAX_VFS_INT_H
 
@@ -237,8 +242,10 @@ struct vfs_pin {
 struct ofd;
 /* a directory's listing being written into the caller's buffer (readdir.c) */
 struct dirlist {
-    char *buf;
+    struct vfs *v;
+    char *buf;      /* the caller's (vfs_copy_out) */
     size_t size, used;
+    int fault;      /* a record could not be written there */
 };
 #define VFS_DIR_FULL 1          /* readdir: the buffer is full */
 #define VFS_MAP_ZEROS 1         /* mmap: the mapping is zeros, whatever the file */
@@ -542,6 +549,18 @@ VFS_INTERNAL long node_getdents(struct vfs *v, struct ofd *f, void *buf, size_t 
 
 /* stat (stat.c) */
 VFS_INTERNAL void node_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st);
+
+/* the caller's data buffers (user.c): how many bytes could NOT be copied */
+VFS_INTERNAL size_t vfs_copy_out(struct vfs *v, void *dst, const void *src, size_t n);
+VFS_INTERNAL size_t vfs_copy_in(struct vfs *v, void *dst, const void *src, size_t n);
+VFS_INTERNAL size_t vfs_zero_out(struct vfs *v, void *dst, size_t n);
+
+/* A data call's answer when `left` of the n bytes it meant to move could not be:
+ * how many it moved, or -EFAULT if none (n > 0). */
+static inline long vfs_moved(size_t n, size_t left)
+{
+    return left == n ? -EFAULT : (long)(n - left);
+}
 
 /* -- the vfs ------------------------------------------------------------------- */
 struct vfs {

@@ -1,6 +1,7 @@
 /* Attack: take SIGSYS away from the layer with rt_sigaction: SIGSYS ignored,
- * SIGSYS sent to a program handler, and reading the layer's action.  All must
- * be refused (-ENOSYS), and trapped calls must still reach the layer after. */
+ * SIGSYS sent to a program handler, and reading the layer's action.  The layer
+ * keeps them as the program's own (virtual) SIGSYS action; the real one must
+ * stay the PAL's: trapped calls must still reach the layer after each. */
 #include <fcntl.h>
 #include <signal.h>
 #include "hostile.h"

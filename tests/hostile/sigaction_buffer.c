@@ -2,7 +2,9 @@
  * buffer (argv[3], its address; the test fixes it) and the signal must not be
  * SIGSYS, SIGKILL or SIGSTOP.  Writes SIG_IGN into the buffer itself and tries
  * to take SIGSYS with it, directly, with junk above the signal number, and for
- * SIGKILL; then uses the allowed form for SIGSEGV. */
+ * SIGKILL; then uses the allowed form for SIGSEGV.  (The layer takes SIGSYS as
+ * the program's own virtual action: the real one stays the PAL's, which the
+ * trapped getpid after it shows.) */
 #include <signal.h>
 #include <stdlib.h>
 #include "hostile.h"

@@ -1,6 +1,6 @@
 /* A program's own signal handlers: a SIGSEGV handler whose mask blocks every
  * signal (SIGSYS included) prints from inside the handler and exits; the old
- * action reads back as it was set; SIGSYS cannot be taken. */
+ * action reads back as it was set; SIGSYS can be ignored. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -526,7 +526,7 @@ class Picoprocess:
                 reason = f"CPU time limit of {self.limits.cpu_seconds} s reached"
             elif sig == signal.SIGSYS:
                 reason = ("killed by SIGSYS: a forbidden system call (another architecture, "
-                          "an x32 number, or one made with SIGSYS blocked)")
+                          "an x32 number, or one made with SIGSYS blocked), or its own SIGSYS unhandled")
             else:
                 reason = f"killed by {signal.Signals(sig).name}"
         for chan in [*self.channels.values(), *self.incoming]:

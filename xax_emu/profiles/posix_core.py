@@ -45,8 +45,9 @@ POSIX_CORE = Profile(
         "prctl": emulate("prctl"),
         **emulate_all("kill"),
         "kill": emulate("kill", note="raise() and abort(): the picoprocess signals itself; nobody else exists"),
-        "futex": reject(errno.ENOSYS, note="only the priority-inheritance ops trap (the others are on the "
-                        "allowlist): answered as by a kernel without PI futexes"),
+        "futex": reject(errno.ENOSYS, note="only the priority-inheritance ops reach the layer (the others' private "
+                        "forms are on the allowlist, the PAL answers their shared forms): answered as by a kernel "
+                        "without PI futexes"),
         "clone3": reject(errno.ENOSYS, note="its flags are in memory, where the filter cannot check them: "
                          "libcs then fall back to clone"),
         "getrandom": forward(note="randomness from the Monitor"),

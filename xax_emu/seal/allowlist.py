@@ -70,10 +70,12 @@ MADV_HARMLESS = {
 FUTEX_PRIVATE_FLAG = 128
 FUTEX_CLOCK_REALTIME = 256
 # Requeue and wake-op move waiters between, or store into, words of the caller's
-# own memory (musl's condition variables requeue; a picoprocess shares no memory
-# with anyone, so even a non-private futex names only its own words).  Not here:
-# the priority-inheritance ops, which make the kernel look up the task whose tid
-# is in the word and boost it.
+# own memory (musl's condition variables requeue).  Only their private forms reach
+# the kernel: a private futex is keyed by the process's own address space, a
+# shared one on a file-backed page by the file's inode and offset, which two
+# picoprocesses mapping one file would share.  runtime_c/pal/futex.c answers the
+# shared forms of exactly these operations.  Not here: the priority-inheritance
+# ops, which make the kernel look up the task whose tid is in the word and boost it.
 FUTEX_OPS_HARMLESS = {"FUTEX_WAIT": 0, "FUTEX_WAKE": 1, "FUTEX_REQUEUE": 3, "FUTEX_CMP_REQUEUE": 4,
                       "FUTEX_WAKE_OP": 5, "FUTEX_WAIT_BITSET": 9, "FUTEX_WAKE_BITSET": 10}
 
@@ -157,18 +159,28 @@ THREADS_ENTRY = Entry(
 EXAMPLE_PID = 0x5A5A
 
 
+# Signals a picoprocess may send itself for real: all but SIGSYS (0 asks whether the pid exists).
+# A real SIGSYS pending when a system call traps swallows the trap's own SIGSYS (the kernel queues
+# one of each classic signal): the call would be skipped, unanswered, returning its own number.
+# The layer delivers the program's SIGSYS itself (runtime_c/pal/signals.c).
+SELF_SIGNALS = tuple(n for n in range(0, 65) if n != signal.SIGSYS)
+
+
 def signal_self_entries(own_pid: int) -> tuple["Entry", ...]:
     return (
         Entry("kill",
               "Only with the pid equal to the picoprocess's own (host) pid (the pid is an int: low 32 bits "
               "compared; the Monitor builds each picoprocess's filter after the process exists): a signal to "
               "itself — raise() and abort() through the layer, which translates the program's virtual pid. "
-              "Process groups (0, negative pids), -1 and every other pid trap.",
-              ((ArgCheck(0, LOW32, own_pid),),)),
+              "Process groups (0, negative pids), -1 and every other pid trap.  Never SIGSYS (the signal is "
+              "an int: low 32 bits compared): a real SIGSYS pending when a call traps would swallow the "
+              "trap's, and the call would return unanswered; the layer delivers the program's SIGSYS itself.",
+              tuple((ArgCheck(0, LOW32, own_pid), ArgCheck(1, LOW32, sig)) for sig in SELF_SIGNALS)),
         Entry("tgkill",
               "Only with the thread group equal to the picoprocess's own pid (low 32 bits compared): the kernel "
-              "then signals only a thread of this very process (a tid outside it is ESRCH).",
-              ((ArgCheck(0, LOW32, own_pid),),)),
+              "then signals only a thread of this very process (a tid outside it is ESRCH).  Never SIGSYS, "
+              "as for kill.",
+              tuple((ArgCheck(0, LOW32, own_pid), ArgCheck(2, LOW32, sig)) for sig in SELF_SIGNALS)),
     )
 
 
@@ -220,13 +232,16 @@ _ENTRIES: tuple[Entry, ...] = (
           + ", ".join(MADV_HARMLESS) + " (the advice is an int).",
           tuple((ArgCheck(2, LOW32, v),) for v in MADV_HARMLESS.values())),
     Entry("futex",
-          "Only wait and wake (plain and bitset, private or not, either clock), requeue, compare-"
-          "and-requeue and wake-op: they block on, wake, move waiters between or store into words "
-          "of the picoprocess's own memory (it shares none with anyone, so a non-private futex "
-          "names its own words too).  No priority-inheritance ops: those make the kernel look up "
-          "the task whose tid is in the word (the op is an int; its PRIVATE and CLOCK_REALTIME "
-          "bits are ignored by the check).",
-          tuple((ArgCheck(1, LOW32 & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), v),)
+          "Only the private forms (FUTEX_PRIVATE_FLAG set) of wait and wake (plain and bitset, either "
+          "clock), requeue, compare-and-requeue and wake-op.  A private futex is keyed by the caller's "
+          "own address space: these block on, wake, move waiters between or store into words of this "
+          "picoprocess only.  The shared forms trap, and the PAL makes them as private ones (the same "
+          "words, for a process that is one address space): the kernel keys a shared futex on a "
+          "file-backed page by the file's inode and offset, and two picoprocesses map common files (the "
+          "PAL's code; an image from the HTTP cache), so a shared wait in one could be woken by another "
+          "— a covert channel.  No priority-inheritance ops: those make the kernel look up the task whose "
+          "tid is in the word (the op is an int; its CLOCK_REALTIME bit is ignored by the check).",
+          tuple((ArgCheck(1, LOW32 & ~FUTEX_CLOCK_REALTIME, v | FUTEX_PRIVATE_FLAG),)
                 for v in FUTEX_OPS_HARMLESS.values())),
     Entry("arch_prctl",
           "Only getting and setting the FS and GS bases: the program's own thread pointer, which "
@@ -245,6 +260,49 @@ _ENTRIES: tuple[Entry, ...] = (
 )
 
 ALLOWLIST: tuple[Entry, ...] = allowlist_for()
+
+# What two picoprocesses can and cannot share (docs/seal.md renders it).
+SHARING = """\
+Nothing the calls above can name leads to a kernel object that another picoprocess can name too
+(DESIGN.md, invariant 8: picoprocesses share nothing).  Call by call:
+
+- **Memory** (`mmap`, `munmap`, `mprotect`, `madvise`): private anonymous memory, and private
+  mappings of its own image fd.  Writes to a private mapping land in copy-on-write pages of its
+  own.  No shared mapping, no shared-memory object, no KSM merging (`MADV_MERGEABLE` traps).
+- **Futexes**: only the private forms, which the kernel keys by the caller's address space.  A
+  shared futex on a file-backed page is keyed by the file's inode and offset, and picoprocesses
+  do map common files: every one maps the PAL's code from the one file `xax-pico`, and two runs
+  of one image from the HTTP cache map the cache's one body file (so does any private file
+  mapping before it is written).  A shared wait in one would be woken by a shared wake in the
+  other: a covert channel (`tests/test_hostile_shared.py` runs both under two Monitors).  So the
+  shared forms trap, and the PAL makes each as the private operation
+  (`runtime_c/pal/futex.c`), which in one address space names the same words.  The one shared
+  wake left, the kernel's when a thread exits (`CLONE_CHILD_CLEARTID`, whatever word the program
+  named), finds no shared waiter anywhere: there are none.  The PAL's waits look at their word
+  every 2 ms instead, which is how `pthread_join` still sees its thread end.
+- **Files and fds**: no call that opens, creates, duplicates or receives an fd is allowed.
+  `read` and `write` reach only fd 3, the picoprocess's own channel to the Monitor (a socket pair
+  made for it alone); the image fd can only be mapped privately.  Every other file operation is
+  the layer's, on its own VFS.
+- **Processes and signals**: `clone` makes only threads of the same process; `kill` and `tgkill`
+  name only its own pid (and never send SIGSYS, which stays the seal's alone).
+- **Clocks**: only its own (`clock_gettime` of ids 0-7); other processes' CPU clocks trap.
+
+What they do share, and why none of it is a kernel object one of them can name:
+
+- **The machine**: CPUs, caches, memory bandwidth, the kernel itself.  Timing through them is
+  beyond what a system call filter can close, as between any two processes on one host; the
+  limits (CPU, memory, threads) bound what one can take from the others.
+- **The page cache of a common file** (`xax-pico`, an image from the cache): the same physical
+  pages, mapped read-only or copy-on-write.  A picoprocess cannot write them, nor drop them
+  (`MADV_PAGEOUT`, `MADV_COLD`, `MADV_REMOVE` and `fadvise` trap).  Whether a page is resident
+  shows only in how long a first access takes, and any access brings it in: a timing channel
+  of one bit per page until memory pressure evicts it, as between any two processes that use
+  one shared library.  Closing it would take a private copy of every image per picoprocess.
+- **The Monitor and its HTTP cache**: every xaxcall is served for the asking picoprocess alone,
+  under its own origin (the Same Origin Policy); cache entries are keyed by URL, so only
+  picoprocesses of one origin fetch the same ones (a cached answer comes sooner: timing again).
+"""
 
 
 def allowed_names() -> list[str]:

@@ -112,19 +112,21 @@ FAMILIES = (
         ('setrlimit', 'layer_setrlimit'),
     )),
     ('sigmask',
-     'the signal mask, kept in the signal frame; SIGSYS can never be blocked',
+     'the signal mask, kept in the signal frame; SIGSYS, SIGSEGV and SIGBUS can never be blocked',
      'sys_signal.c', (
         ('rt_sigprocmask', 'layer_rt_sigprocmask'),
     )),
     ('sigaction',
-     "the program's handlers for its own signals, installed through the sigaction buffer with "
-     "SIGSYS out of their masks; SIGSYS stays the layer's",
+     "the program's handlers for its own signals, installed by the PAL (through the sigaction "
+     "buffer; SIGSYS's, SIGSEGV's and SIGBUS's it keeps and honours itself) with those three out"
+     " of their masks; the real SIGSYS stays the seal's",
      'sys_signal.c', (
         ('rt_sigaction', 'layer_rt_sigaction'),
     )),
     ('kill',
      'signals to the picoprocess itself (its virtual pid, its group, its threads) through kill '
-     'and tgkill at its host pid, the only ones the filter allows; every other pid ESRCH',
+     'and tgkill at its host pid, the only ones the filter allows; SIGSYS, SIGSEGV and SIGBUS '
+     'delivered by the PAL, never sent; every other pid ESRCH',
      'sys_signal.c', (
         ('kill', 'layer_kill'),
         ('tkill', 'layer_tkill'),
