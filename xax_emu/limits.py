@@ -206,16 +206,17 @@ def boot_strings_max() -> int:
     return payload - BOOT.size - FILTERS_MAX - MONITOR_SETTINGS
 
 
-def strings_size(strings, what: str) -> int:
+def strings_size(strings, what: str, from_os: bool = False) -> int:
     """Bytes the strings take in the BOOT message (each with its NUL); LimitError,
-    naming `what`, for one that cannot travel there (NUL, or a string that is not bytes the
-    way the command line gives them: os.fsencode, which passes any byte through)."""
+    naming `what`, for one that cannot travel there: a NUL, or text that is not UTF-8 —
+    except, `from_os`, strings the command line gave, which are the OS's bytes and
+    pass through whatever they are (os.fsencode)."""
     total = 0
     for i, s in enumerate(strings):
         try:
-            raw = os.fsencode(s)
+            raw = os.fsencode(s) if from_os else s.encode()
         except UnicodeEncodeError:
-            raise LimitError(f"{what}: {shown(s)} cannot be encoded as bytes (string {i})") from None
+            raise LimitError(f"{what}: {shown(s)} is not valid UTF-8 (string {i})") from None
         if b"\0" in raw:
             raise LimitError(f"{what}: {shown(s)} contains NUL (string {i})")
         total += len(raw) + 1
@@ -240,7 +241,7 @@ def check_image_strings(entry: str, args, env: dict, cwd: str) -> int:
 
 def check_boot_strings(strings) -> int:
     """A run's arguments, environment and settings fit boot_strings_max(); LimitError if not."""
-    n = strings_size(strings, "the program's arguments and environment")
+    n = strings_size(strings, "the program's arguments and environment", from_os=True)
     if n > (room := boot_strings_max()):
         raise LimitError(f"the program's arguments and environment come to {n} bytes, over the "
                          f"{room} bytes the BOOT message has room for")
