@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ProgramError, SealError, XaxError
+from .launch.defaults import WALL_DEFAULT_NOTE, default_wall_seconds
 from .profiles import DEFAULT
 
 _SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
@@ -49,7 +50,7 @@ def _add_limits(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--memory", type=parse_size,
                     help="address-space limit of the picoprocess (default: the image's, else 4G)")
     sp.add_argument("--cpu-seconds", type=int, help="CPU-time limit (default: the image's, else none)")
-    sp.add_argument("--wall-seconds", type=float, help="wall-clock limit (default: the image's, else none)")
+    sp.add_argument("--wall-seconds", type=float, help="wall-clock limit; 0: none (default: the image's, else 600)")
     sp.add_argument("--download-limit", type=parse_size,
                     help="largest download or upload through the origin (default: the image's, else 256M)")
     sp.add_argument("--threads", type=_thread_count,
@@ -95,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     for action in run._actions[1:]:  # the same options as run
         trace._add_action(action)
     trace.add_argument("--json", action="store_true", help="machine-readable accounting")
-    trace.add_argument("--suggest", action="store_true", help="print profile lines for the missing system calls")
+    trace.add_argument("--suggest", metavar="FILE",
+                       help="write a profile file extending the program's profile, with an answer for each missing "
+                            "call (xax_emu/syscalls/answers.py); '-': after the accounting")
     trace.add_argument("--output", metavar="FILE", help="write the accounting here instead of stderr")
     sc = sub.add_parser("syscalls", help="the compiled syscall table of a profile, as a compatibility report")
     sc.add_argument("profile", help="a shipped profile by name, or FILE.py:NAME")
@@ -128,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds an app has to start its response, else 504 (default 60)")
     sv.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache nor the record of validated "
                                                             "images")
+    from .porting.cli import add_explain_parser, add_init_parser
+    add_init_parser(sub)
+    add_explain_parser(sub)
     ins = sub.add_parser("inspect", help="what is inside an image (checked first)")
     ins.add_argument("image", help="an image written by xax-emu pack")
     ins.add_argument("--json", action="store_true", help="machine-readable output")
@@ -168,7 +174,9 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     if program.is_image and (ns.profile is not None or ns.fs_image is not None):
         raise ProgramError(f"{ns.program}: an image carries its own profile and files: "
                            "--profile and --fs-image are for bare programs", ns.program)
-    limits = {"memory": ns.memory, "cpu_seconds": ns.cpu_seconds, "wall_seconds": ns.wall_seconds,
+    ns.program_meta = program.meta  # trace --suggest extends the image's profile
+    wall, by_default = default_wall_seconds(ns.wall_seconds, program.meta)
+    limits = {"memory": ns.memory, "cpu_seconds": ns.cpu_seconds, "wall_seconds": wall,
               "download": ns.download_limit, "threads": ns.threads}
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
@@ -182,18 +190,26 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     if report.boot_error:
         raise SealError(report.boot_error)
     if report.reason:
-        print(f"xax-emu: {report.reason}", file=sys.stderr)
+        print(f"xax-emu: {report.reason}" + (WALL_DEFAULT_NOTE if by_default and report.signal and
+                                              report.reason.startswith("wall-clock") else ""), file=sys.stderr)
     return report, pico
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    from .trace_report import missing_by_name
+
     report, _ = _run(ns)
     if ns.report == "json":
         print(json.dumps({
             "exit_code": report.exit_code, "signal": report.signal, "reason": report.reason,
             "cpu_seconds": report.cpu_seconds, "wall_seconds": report.wall_seconds,
-            "missing_syscalls": {str(k): v for k, v in sorted(report.missing.items())},
+            "missing_syscalls": missing_by_name(report.missing),
         }), file=sys.stderr)
+    elif report.missing:
+        calls = missing_by_name(report.missing)
+        print(f"xax-emu: {sum(calls.values())} system call(s) no profile handles were answered -ENOSYS: "
+              + ", ".join(f"{n} x{c}" for n, c in calls.items())
+              + " (xax-emu trace --suggest FILE proposes answers)", file=sys.stderr)
     return report.exit_code
 
 
@@ -206,13 +222,29 @@ def cmd_trace(ns: argparse.Namespace) -> int:
     acc = accounting(report)
     acc["exit_code"] = report.exit_code
     text = json.dumps(acc, indent=1) if ns.json else render(acc)
-    if ns.suggest:
-        text += "\n" + suggest(acc)
+    if ns.suggest == "-":
+        text += "\n" + suggest(acc, _suggest_base(ns))
+    elif ns.suggest:
+        _write_suggestion(ns.suggest, suggest(acc, _suggest_base(ns)))
     if ns.output:
         Path(ns.output).write_text(text + "\n")
     else:
         print(text, file=sys.stderr)
     return report.exit_code
+
+
+def _suggest_base(ns: argparse.Namespace) -> str:
+    """The profile a suggestion extends: the image's own, or the bare program's --profile."""
+    meta = ns.program_meta
+    return meta["profile"]["spec"] if meta else (ns.profile or DEFAULT)
+
+
+def _write_suggestion(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text)
+    except OSError as e:
+        raise XaxError(f"--suggest {path}: {e.strerror or e}") from None
+    print(f"xax-emu: wrote {path}", file=sys.stderr)
 
 
 def cmd_syscalls(ns: argparse.Namespace) -> int:
@@ -323,6 +355,16 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(ns: argparse.Namespace) -> int:
+    from .porting.cli import cmd_init as init
+    return init(ns)
+
+
+def cmd_explain(ns: argparse.Namespace) -> int:
+    from .porting.cli import cmd_explain as explain
+    return explain(ns)
+
+
 def _ensure_std_fds() -> None:
     """A closed stdin, stdout or stderr would be reused by the Monitor's own fds (its
     channel, a pidfd) and then read or written as if it were the program's stdio:
@@ -344,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     ns.args = program_args
     try:
         return {"run": cmd_run, "trace": cmd_trace, "syscalls": cmd_syscalls, "pack": cmd_pack,
-                "inspect": cmd_inspect, "serve": cmd_serve}[ns.command](ns)
+                "inspect": cmd_inspect, "serve": cmd_serve, "init": cmd_init, "explain": cmd_explain}[ns.command](ns)
     except XaxError as e:
         print(f"xax-emu: {e}", file=sys.stderr)
         return 2
