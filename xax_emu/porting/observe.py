@@ -83,14 +83,17 @@ class Observation:
         self.runs += 1
         mine = rec.program_calls()
         first_exec = True
+        fds: dict[int, str] = {}  # fd -> the path strace decorated it with when it was made (getdents64 is raw)
         for call in mine:
+            if call.ret_path and call.ret is not None and call.ret >= 0:
+                fds[call.ret] = call.ret_path
             if call.name == "execve" and first_exec:
                 first_exec = False  # the program itself, started by strace
                 continue
             self.answers.setdefault(call.name, Counter())[call.answer()] += 1
             self._paths(call, cwd)
-            if call.name in ("getdents64", "getdents") and call.ok:
-                listed = fd_path(call.args[0]) if call.args else None
+            if call.name in ("getdents64", "getdents") and call.ok and call.args:
+                listed = fd_path(call.args[0]) or fds.get(_number(call.args[0]))
                 if listed and listed.startswith("/"):
                     u = self.use(listed)
                     u.ok.add("list")
@@ -132,3 +135,10 @@ class Observation:
                     u.resolved = call.ret_path
             else:
                 u.failed[call.errno or "?"] += 1
+
+
+def _number(arg: str) -> int | None:
+    try:
+        return int(arg, 0)
+    except ValueError:
+        return None

@@ -146,8 +146,6 @@ TABLE: dict[str, Answer] = {
     "settimeofday": _err(E.EPERM, "the clock is the host's"),
     "getcpu": _err(E.ENOSYS, "as on a kernel without it: sched_getcpu then answers CPU 0's way"),
     # Processes: there are none but the picoprocess.
-    "fork": _err(E.ENOSYS, "no processes: a permanent failure, never EAGAIN (which programs retry forever)"),
-    "vfork": _err(E.ENOSYS, "no processes: a permanent failure, never EAGAIN (which programs retry forever)"),
     "execve": _err(E.ENOSYS, "no other program can start in a picoprocess"),
     "execveat": _err(E.ENOSYS, "no other program can start in a picoprocess"),
     "wait4": _err(E.ECHILD, "no child process ever exists"),
