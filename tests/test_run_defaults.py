@@ -35,4 +35,4 @@ def test_tmp_and_var_tmp_are_ram_disks():
     r = run_pico(BUSYBOX, ["sh", "-c", "echo a > /tmp/f && echo b > /var/tmp/g && [ -s /tmp/f ] && [ -s /var/tmp/g ] "
                                        "&& echo both; echo c > /etc/f"])
     assert (r.code, r.stdout) == (1, b"both\n")
-    assert r.stderr == b"sh: can't create /etc/f: Read-only file system\n"
+    assert r.stderr.startswith(b"sh: can't create /etc/f: ")  # outside them a bare program has no files
