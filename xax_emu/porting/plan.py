@@ -261,7 +261,7 @@ def _syscalls(plan: Plan, obs: Observation, base_profile) -> None:
             continue
         count = sum(seen.values())
         natives = dict(seen)
-        seen_text = "natively " + ", ".join(f"{a} x{n}" for a, n in sorted(natives.items()))
+        seen_text = "natively " + answers.describe_natives(natives)
         d = answers.disposition(name, natives, seen_text)
         if d is not None:
             plan.syscalls[name] = d

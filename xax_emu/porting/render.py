@@ -6,6 +6,7 @@ import re
 import shlex
 from collections import defaultdict
 
+from ..syscalls.answers import describe_natives
 from ..syscalls.profile_source import BANNER, BaseRef, profile_source, variable_name
 from .environment import UNUSED
 from .plan import RAM_SIZE, WORKDIR, Plan
@@ -36,6 +37,9 @@ def render_manifest(plan: Plan, runs: list[list[str]]) -> str:
     out += ["# [files] holds what the runs opened or looked at. The shared libraries ld.so loaded at start "
             f"({plan.closure_skipped})",
             "# are not listed: pack adds every listed ELF file's closure itself."]
+    if plan.missing and not plan.needs_profile:
+        out.append("# Still missing (-ENOSYS and a trace event): no fixed answer keeps what the program does:")
+        out += [f"#   {n}: natively {m.count} call(s): {m.why}" for n, m in sorted(plan.missing.items())]
     if plan.dirs:
         out += ["dirs = [  # empty directories the program looked for",
                 *[f"    {toml_string(d)}," for d in plan.dirs], "]"]
@@ -72,7 +76,7 @@ def render_manifest(plan: Plan, runs: list[list[str]]) -> str:
 
 def render_profile(plan: Plan) -> str:
     routes = {prefix: (RAM_SIZE, why) for prefix, why in plan.ram.items()}
-    missing = {n: f"natively {m.count} call(s) ({', '.join(f'{a} x{c}' for a, c in sorted(m.answers.items()))}): "
+    missing = {n: f"natively {m.count} call(s) ({describe_natives(m.answers) or 'none'}): "
                   f"{m.why}" for n, m in plan.missing.items()}
     return profile_source(
         command="init", name=plan.name, var=variable_name(plan.name), base=BaseRef(plan.base),

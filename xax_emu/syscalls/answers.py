@@ -181,6 +181,16 @@ def _parse(native: str) -> tuple[int | None, int | None]:
         return None, None
 
 
+def describe_natives(natives: dict[str, int]) -> str:
+    """The native answers, said the same way on every run: errnos and 0 as they are, any other
+    number (a pid, a clock tick, an fd) as "a number", whose value is the host's."""
+    merged: dict[str, int] = {}
+    for text, count in natives.items():
+        key = text if text.startswith("-") or text in ("0", "?") else "a number"
+        merged[key] = merged.get(key, 0) + count
+    return ", ".join(f"{a} x{n}" for a, n in sorted(merged.items()))
+
+
 def native_answer(answer: Answer, natives: dict[str, int] | None) -> tuple[int | None, int | None, str]:
     """(errno, value, what was chosen and why) for an Answer with native=True: the native answer if
     every native call got the same one and it is 0 or an errno, else the Answer's own."""
@@ -189,8 +199,8 @@ def native_answer(answer: Answer, natives: dict[str, int] | None) -> tuple[int |
         code, value = _parse(text)
         if code is not None or value == 0:
             return code, value, f"the native answer on all {count} call(s)"
-    seen = ", ".join(f"{a} x{n}" for a, n in sorted((natives or {}).items()))
-    why = f"not one harmless native answer ({seen})" if natives else "no native run to take the answer from"
+    why = (f"not one harmless native answer ({describe_natives(natives)})" if natives
+           else "no native run to take the answer from")
     return answer.errno, answer.value, f"the default: {why}"
 
 
