@@ -67,3 +67,11 @@ def test_init_without_a_program_is_one_line(work):
     r = xax("init", "-o", "out", cwd=work)
     assert r.returncode == 2
     assert r.stderr.decode() == "xax-emu: init: name the program after --: xax-emu init [options] -- PROGRAM [ARGS...]\n"
+
+
+def test_a_script_is_named_with_its_interpreter(work):
+    """zcat is a shell script in Debian: its interpreter is what to port."""
+    r = xax("init", "-o", "z", "--", "zcat", "x.gz", cwd=work)
+    assert r.returncode == 2
+    assert r.stderr.decode() == ("xax-emu: zcat: a script for /bin/sh: port the interpreter, with the script among "
+                                 "the runs' arguments\n")

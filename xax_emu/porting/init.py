@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import XaxError
 from .environment import Environment, drop_unused_paths, split_environment
+from ..image.elfdeps import is_x86_64
 from .hostpaths import chain
 from .observe import Observation
 from .plan import Plan, add_sealed_only, base_for, plan_port
@@ -116,6 +117,14 @@ def find_program(program: str, env: Environment) -> tuple[str, str, list]:
     found = chain(path)
     if found is None or not os.path.isfile(found[0]):
         raise InitError(f"{program}: no such program ({path})")
+    if not is_x86_64(found[0]):
+        with open(found[0], "rb") as f:
+            head = f.read(128)
+        if head.startswith(b"#!"):
+            interpreter = head[2:].split(b"\n", 1)[0].decode(errors="replace").strip()
+            raise InitError(f"{program}: a script for {interpreter}: port the interpreter, with the script "
+                            "among the runs' arguments")
+        raise InitError(f"{program}: not an x86-64 ELF program ({found[0]})")
     return path, found[0], found[1]
 
 

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..image.elfdeps import add_closure, is_x86_64, read_elf
-from ..image.tree import Node, Tree, TreeConflict
+from ..image.tree import Node, Tree
 from ..seal import allowed_names
 from ..syscalls import answers
 from ..syscalls.profile import Disposition, resolve
@@ -73,6 +73,11 @@ class _Planner:
         for path, use in sorted(self.obs.paths.items()):
             if not use.ok - {"write"}:
                 continue  # never there (ENOENT, ...) or only written: nothing to bring
+            try:
+                path.encode("utf-8")
+            except UnicodeEncodeError:
+                plan.left_out[path.encode("utf-8", "backslashreplace").decode()] = "not UTF-8: an image's names are"
+                continue
             if under(path, self.cwd):
                 self.input(plan, path, written)
                 continue
@@ -184,22 +189,14 @@ def _existing_parent(path: str) -> str:
 
 
 def _closure_files(plan: Plan) -> set[str]:
-    """Host paths of the libraries pack adds by itself: the ELF closure of the entry."""
+    """Host paths of the libraries pack adds by itself: the ELF closure of the entry.  A
+    library ld.so cannot find here is DependencyError, naming it (pack would fail the same way)."""
     tree = Tree()
-    _add_chain(tree, plan.entry)
-    try:
-        add_closure(tree, [plan.entry])
-    except Exception:  # a closure pack cannot find either: pack will say so, naming the library
-        return set()
+    st = os.stat(plan.entry)
+    tree.add(plan.entry, Node("file", "the entry", host=plan.entry, mode=0o755, mtime=int(st.st_mtime),
+                              size=st.st_size))
+    add_closure(tree, [plan.entry])
     return {os.path.realpath(n.host) for n in tree.nodes.values() if n.kind == "file" and n.host} - {plan.entry}
-
-
-def _add_chain(tree: Tree, path: str) -> None:
-    st = os.stat(path)
-    try:
-        tree.add(path, Node("file", "the entry", host=path, mode=0o755, mtime=int(st.st_mtime), size=st.st_size))
-    except TreeConflict:
-        pass
 
 
 def plan_port(obs: Observation, *, name: str, entry: str, argv0: str, program_links: list[tuple[str, str]],
