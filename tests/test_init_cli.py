@@ -75,3 +75,16 @@ def test_a_script_is_named_with_its_interpreter(work):
     assert r.returncode == 2
     assert r.stderr.decode() == ("xax-emu: zcat: a script for /bin/sh: port the interpreter, with the script among "
                                  "the runs' arguments\n")
+
+
+def test_where_the_program_wrote_becomes_a_ram_disk(work):
+    """busybox sh writing in its working directory: the profile routes /work to a RAM disk,
+    and the sealed run writes and reads there as the native one did."""
+    script = "echo hi > f.txt && [ -s f.txt ] && echo written"  # builtins only: no processes
+    r = xax("init", "-o", "bb", "--", "busybox", "sh", "-c", script, cwd=work)
+    assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
+    assert r.stdout.decode().splitlines()[-1] == f"run 1: identical: busybox sh -c '{script}'"
+    profile = (work / "bb" / "profile.py").read_text()
+    assert "# the runs wrote in their working directory" in profile
+    assert "'/work': RamDisk(size=64 << 20)," in profile
+    assert tomllib.loads((work / "bb" / "manifest.toml").read_text())["app"]["profile"] == "profile.py:BUSYBOX"

@@ -138,9 +138,10 @@ class _Planner:
 
     def ram_disks(self, plan: Plan) -> None:
         for path in sorted(self.written_places()):
-            if under(path, "/dev") or under(path, "/proc") or any(under(path, t) for t in TEMP_DIRS):
+            in_cwd = under(path, self.cwd)  # first: the working directory may itself be under /tmp
+            if not in_cwd and (under(path, "/dev") or under(path, "/proc") or any(under(path, t) for t in TEMP_DIRS)):
                 continue  # /dev/null, /dev/stdout: the picoprocess's own; /tmp: the bases' RAM disk
-            if under(path, self.cwd):
+            if in_cwd:
                 prefix = WORKDIR
                 why = "the runs wrote in their working directory"
                 if plan.inputs:
