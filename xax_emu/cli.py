@@ -196,9 +196,9 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
-    from .trace_report import missing_by_name
-
     report, _ = _run(ns)
+    if ns.report == "json" or report.missing:
+        from .trace_report import missing_by_name  # the syscall catalogue: only when there are names to give
     if ns.report == "json":
         print(json.dumps({
             "exit_code": report.exit_code, "signal": report.signal, "reason": report.reason,
