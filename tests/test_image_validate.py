@@ -401,3 +401,14 @@ def test_header_checksum_signed_form_is_accepted():
     h[148:156] = b"%06o\0 " % signed
     from xax_emu.image.tarread import _checksum_ok
     assert signed != sum(bytes(h[:148]) + b" " * 8 + bytes(h[156:])) and _checksum_ok(bytes(h))
+
+
+@pytest.mark.parametrize("argv0", [5, "", "a\0b", None, ["x"]])
+def test_an_argv0_that_is_not_a_string_is_refused(argv0):
+    """app.argv0 (the manifest's argv0) reaches the program's argv: a non-empty string without NUL."""
+    files = {"/bin/app": file_info(APP)}
+    m = meta(files)
+    m["app"]["argv0"] = argv0
+    refused(image([], meta_obj=m), "app.argv0 is not a non-empty string")
+    m["app"]["argv0"] = "app"
+    assert validate(image([], meta_obj=m)).meta["app"]["argv0"] == "app"

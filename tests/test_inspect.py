@@ -36,7 +36,10 @@ def test_inspect_sha1sum(images):
     assert info["syscalls_from"] == "shipped profile"
     assert info["syscalls"]["total"] == len(rows)
     assert info["syscalls"]["missing"] == sum(r.kind == "missing" for r in rows)
-    assert info["routes"] == [{"prefix": "/dev", "backend": "dev"}, {"prefix": "/proc", "backend": "proc"}]  # the shipped bases' /dev and /proc
+    # the shipped bases' /dev and /proc, and /tmp and /var/tmp as RAM disks
+    assert info["routes"] == [{"prefix": "/dev", "backend": "dev"}, {"prefix": "/proc", "backend": "proc"},
+                              {"prefix": "/tmp", "backend": "ram", "size": 64 << 20},
+                              {"prefix": "/var/tmp", "backend": "ram", "size": 64 << 20}]
     assert info["limits"] == {"memory": 64 << 20, "cpu_seconds": 10, "wall_seconds": 30.0, "download": None,
                               "threads": None}
     (f,) = info["files"]
@@ -50,7 +53,7 @@ def test_inspect_a_file_profile_from_the_metadata(images):
     assert info["profile"] == {"spec": "profile.py:TARRAM", "name": "tarram", "shipped": False}
     assert info["syscalls_from"] == "image metadata"
     assert info["syscalls"]["total"] == len(table(resolve(load("static-libc"))))
-    assert [r["prefix"] for r in info["routes"]] == ["/data", "/dev", "/proc", "/tmp"]
+    assert [r["prefix"] for r in info["routes"]] == ["/data", "/dev", "/proc", "/tmp", "/var/tmp"]
     assert [(f["path"], f["size"]) for f in info["files"]][1:] == [("/data/more/notes.txt", 46),
                                                                    ("/data/words.txt", 44)]
     text = describe(info)

@@ -135,7 +135,11 @@ def test_meta(ls_image):
     rows = table(resolve(load("static-libc")))
     p = meta["profile"]
     assert (p["spec"], p["name"], p["shipped"], p["routes"]) == ("static-libc", "static-libc", True,
-                                                                  [{"prefix": "/dev", "backend": "dev"}, {"prefix": "/proc", "backend": "proc"}])
+                                                                  [{"prefix": "/dev", "backend": "dev"},
+                                                                   {"prefix": "/proc", "backend": "proc"},
+                                                                   {"prefix": "/tmp", "backend": "ram", "size": 64 << 20},
+                                                                   {"prefix": "/var/tmp", "backend": "ram",
+                                                                    "size": 64 << 20}])
     assert p["syscalls"]["total"] == len(rows)
     assert p["syscalls"]["emulate"] == sum(r.kind == "emulate" for r in rows)
     files = meta["files"]
@@ -262,7 +266,8 @@ def test_file_profile_routes_are_recorded(tarram, tmp_path):
     assert meta["profile"]["spec"] == "profile.py:TARRAM" and meta["profile"]["shipped"] is False
     assert meta["profile"]["routes"] == [{"prefix": "/data", "backend": "tar", "subdir": "data"},
                                          {"prefix": "/dev", "backend": "dev"}, {"prefix": "/proc", "backend": "proc"},
-                                         {"prefix": "/tmp", "backend": "ram", "size": 1 << 20}]
+                                         {"prefix": "/tmp", "backend": "ram", "size": 1 << 20},  # its own wins
+                                         {"prefix": "/var/tmp", "backend": "ram", "size": 64 << 20}]
     assert sorted(meta["files"]) == ["/bin/tarram", "/data/more/notes.txt", "/data/words.txt"]
 
 

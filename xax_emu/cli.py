@@ -14,6 +14,7 @@ import sys
 from . import __version__
 from .console import OutputError, emit, ensure_std_fds, error_line, one_line, open_output, quiet_exit, write_file
 from .errors import ProgramError, SealError, XaxError
+from .launch.defaults import WALL_DEFAULT_NOTE, default_wall_seconds
 from .profiles import DEFAULT
 
 def _env_pair(text: str) -> str:
@@ -28,6 +29,8 @@ def _limit(key: str):
     from .limits import LimitError, from_text
 
     def parse(text: str):
+        if key == "wall_seconds" and text.strip() in ("0", "0.0"):
+            return 0.0  # the command line's "none" (lifts run's default); a manifest or image cannot say it
         try:
             return from_text(key, text)
         except LimitError as e:
@@ -44,7 +47,7 @@ def _add_limits(sp: argparse.ArgumentParser) -> None:
     helps = {
         "memory": "address-space limit of the picoprocess, e.g. 256M (default: the image's, else 4G)",
         "cpu_seconds": "CPU-time limit, whole seconds (default: the image's, else none)",
-        "wall_seconds": "wall-clock limit in seconds (default: the image's, else none)",
+        "wall_seconds": "wall-clock limit in seconds; 0: none (default: the image's, else 600)",
         "download": "largest download or upload through the origin, e.g. 64M (default: the image's, else 256M)",
         "threads": "most threads at once, the first included; 1: the program cannot start any "
                    "(default: the image's, else 64)",
@@ -113,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     for action in run._actions[1:]:  # the same options as run
         trace._add_action(action)
     trace.add_argument("--json", action="store_true", help="machine-readable accounting")
-    trace.add_argument("--suggest", action="store_true", help="print profile lines for the missing system calls")
+    trace.add_argument("--suggest", metavar="FILE",
+                       help="write a profile file extending the program's profile, with an answer for each missing "
+                            "call (xax_emu/syscalls/answers.py); '-': after the accounting")
     trace.add_argument("--output", metavar="FILE", help="write the accounting here instead of stderr")
     sc = sub.add_parser("syscalls", help="the compiled syscall table of a profile, as a compatibility report")
     sc.add_argument("profile", help="a shipped profile by name, or FILE.py:NAME")
@@ -150,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"most bytes the HTTP cache keeps on disk (default {size_text(HttpCache.DEFAULT_MAX)})")
     sv.add_argument("--no-cache", action="store_true", help="do not use the HTTP cache nor the record of validated "
                                                             "images")
+    from .porting.cli import add_explain_parser, add_init_parser
+    add_init_parser(sub)
+    add_explain_parser(sub)
     ins = sub.add_parser("inspect", help="what is inside an image (checked first)")
     ins.add_argument("image", help="an image written by xax-emu pack")
     ins.add_argument("--json", action="store_true", help="machine-readable output")
@@ -201,11 +209,18 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     if program.is_image and (ns.profile is not None or ns.fs_image is not None):
         raise ProgramError(f"{ns.program}: an image carries its own profile and files: "
                            "--profile and --fs-image are for bare programs", ns.program)
-    limits = {k: getattr(ns, k) for k in ("memory", "cpu_seconds", "wall_seconds", "download", "threads")}
+    ns.program_meta = program.meta  # trace --suggest extends the image's profile
+    wall, by_default = default_wall_seconds(ns.wall_seconds, program.meta)
+    limits = {k: getattr(ns, k) for k in ("memory", "cpu_seconds", "download", "threads")}
+    limits["wall_seconds"] = None if wall == 0 else wall  # 0: none, set below (the image's would apply)
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
+    kwargs = start_kwargs(request)
+    if wall == 0:  # --wall-seconds 0: no wall-clock limit at all, the image's included
+        from dataclasses import replace
+        kwargs["limits"] = replace(kwargs["limits"], wall_seconds=0.0)
     with Monitor(cache=cache) as monitor:
-        pico = monitor.start(**start_kwargs(request), trace_all=trace_all,
+        pico = monitor.start(**kwargs, trace_all=trace_all,
                              stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
         (report,) = monitor.run_until_done([pico])
     if stats_file is not None:
@@ -213,18 +228,26 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     if report.boot_error:
         raise SealError(report.boot_error)
     if report.reason:
-        emit(f"xax-emu: {one_line(report.reason)}", sys.stderr)
+        note = WALL_DEFAULT_NOTE if by_default and report.signal and report.reason.startswith("wall-clock") else ""
+        emit(f"xax-emu: {one_line(report.reason)}{note}", sys.stderr)
     return report, pico
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
     report, _ = _run(ns)
+    if ns.report == "json" or report.missing:
+        from .trace_report import missing_by_name  # the syscall catalogue: only when there are names to give
     if ns.report == "json":
         emit(json.dumps({
             "exit_code": report.exit_code, "signal": report.signal, "reason": report.reason,
             "cpu_seconds": report.cpu_seconds, "wall_seconds": report.wall_seconds,
-            "missing_syscalls": {str(k): v for k, v in sorted(report.missing.items())},
+            "missing_syscalls": missing_by_name(report.missing),
         }, allow_nan=False), sys.stderr)
+    elif report.missing:
+        calls = missing_by_name(report.missing)
+        emit(f"xax-emu: {sum(calls.values())} system call(s) no profile handles were answered -ENOSYS: "
+             + ", ".join(f"{n} x{c}" for n, c in calls.items())
+             + " (xax-emu trace --suggest FILE proposes answers)", sys.stderr)
     return report.exit_code
 
 
@@ -237,13 +260,29 @@ def cmd_trace(ns: argparse.Namespace) -> int:
     acc = accounting(report)
     acc["exit_code"] = report.exit_code
     text = json.dumps(acc, indent=1, allow_nan=False) if ns.json else render(acc)
-    if ns.suggest:
-        text += "\n" + suggest(acc)
+    if ns.suggest == "-":
+        text += "\n" + suggest(acc, _suggest_base(ns))
+    elif ns.suggest:
+        _write_suggestion(ns.suggest, suggest(acc, _suggest_base(ns)))
     if ns.output:
         write_file(ns.output, text + "\n", "--output")
     else:
         emit(text, sys.stderr)
     return report.exit_code
+
+
+def _suggest_base(ns: argparse.Namespace) -> str:
+    """The profile a suggestion extends: the image's own, or the bare program's --profile."""
+    meta = ns.program_meta
+    return meta["profile"]["spec"] if meta else (ns.profile or DEFAULT)
+
+
+def _write_suggestion(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text)
+    except OSError as e:
+        raise XaxError(f"--suggest {path}: {e.strerror or e}") from None
+    emit(f"xax-emu: wrote {path}", sys.stderr)
 
 
 def cmd_syscalls(ns: argparse.Namespace) -> int:
@@ -352,8 +391,18 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(ns: argparse.Namespace) -> int:
+    from .porting.cli import cmd_init as init
+    return init(ns)
+
+
+def cmd_explain(ns: argparse.Namespace) -> int:
+    from .porting.cli import cmd_explain as explain
+    return explain(ns)
+
+
 COMMANDS = {"run": cmd_run, "trace": cmd_trace, "syscalls": cmd_syscalls, "pack": cmd_pack, "inspect": cmd_inspect,
-            "serve": cmd_serve}
+            "serve": cmd_serve, "init": cmd_init, "explain": cmd_explain}
 
 
 def _main(argv: list[str] | None) -> int:

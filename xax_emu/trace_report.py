@@ -33,6 +33,15 @@ def _name(nr: int) -> str:
         return f"#{nr}" if nr >= 0 else "(out of range)"
 
 
+def missing_by_name(missing: dict[int, int]) -> dict[str, int]:
+    """The missing calls of a report ({nr: count}) by name: {"statfs": 2}."""
+    named: dict[str, int] = {}
+    for nr, count in sorted(missing.items()):
+        name = _name(nr)
+        named[name] = named.get(name, 0) + count
+    return dict(sorted(named.items()))
+
+
 def _class(kind: str) -> str:
     return "emulated" if kind == "emulated_failed" else kind
 
@@ -72,6 +81,7 @@ def accounting(report: ExitReport, xaxcalls: Counter | None = None) -> dict:
             "xaxcalls": {k: v for k, v in sorted(xaxcalls.items()) if k != "TRACE"},  # not the trace's own
         },
         "syscalls": {name: dict(sorted(kinds.items())) for name, kinds in sorted(per_call.items())},
+        "missing_syscalls": missing_by_name(report.missing),
     }
 
 
@@ -104,13 +114,31 @@ def render(acc: dict) -> str:
     return "\n".join(lines)
 
 
-def suggest(acc: dict) -> str:
-    """Profile lines for the missing calls, to paste into an app's profile and then decide on."""
-    missing = [name for name, kinds in acc["syscalls"].items() if kinds.get("missing")]
-    if not missing:
-        return "# no missing system calls on this run"
-    out = ["# the missing system calls of this run: decide for each (reject is the failure-oblivious choice)"]
-    for name in missing:
-        count = acc["syscalls"][name]["missing"]
-        out.append(f'    "{name}": reject(errno.ENOSYS, note="TODO: seen {count} time(s); emulate, forward or reject"),')
-    return "\n".join(out)
+def suggest(acc: dict, base_spec: str) -> str:
+    """A complete profile file extending `base_spec` (the image's profile, or a bare program's),
+    with an answer for each missing call of this run chosen from xax_emu/syscalls/answers.py;
+    the calls that table gives no fixed answer are listed after it, as comments."""
+    from .syscalls import answers
+    from .syscalls.profile_source import BaseRef, profile_source
+
+    syscalls, missing = {}, {}
+    for name, kinds in acc["syscalls"].items():
+        count = kinds.get("missing")
+        if not count:
+            continue
+        seen = f"seen {count} time(s) in this run"
+        d = answers.disposition(name, None, seen)
+        if d is not None:
+            syscalls[name] = d
+        else:
+            row = answers.answer_for(name)
+            missing[name] = f"{seen}: " + (row.reason if row else "not in xax_emu/syscalls/answers.py's table: "
+                                                                 "decide it by hand")
+    base = BaseRef(base_spec)
+    own = base_spec.rpartition(":")[2] if ":" in base_spec else base_spec
+    return profile_source(
+        command="trace --suggest", name=f"{own}-suggested", var="SUGGESTED", base=base,
+        doc=f"{base_spec} with an answer for each call it left missing in a traced run "
+            "(xax_emu/syscalls/answers.py's table; each note says what the entry claims).",
+        note=f"{base_spec} and the answers `xax-emu trace --suggest` chose", routes={}, syscalls=syscalls,
+        missing=missing)

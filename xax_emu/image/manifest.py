@@ -1,10 +1,12 @@
 """The manifest: an app's image declared in TOML.
 
     exclude = ["*.pyc", "__pycache__"]    # optional, before the tables: image paths left out
+    dirs = ["/usr/lib/X11"]               # optional, before the tables: empty directories to make
 
     [app]
     name = "lua"
     entry = "/usr/bin/lua5.4"      # the program, as a path inside the image
+    argv0 = "lua"                  # optional: argv[0] as the program sees it (default: entry)
     args = []                      # argv[1:] placed before the user's own arguments
     env = { LC_ALL = "C" }
     cwd = "/"
@@ -12,6 +14,9 @@
 
     [files]                        # image path = host source: a file, a directory (recursive) or a glob
     "/usr/bin/lua5.4" = "/usr/bin/lua5.4"
+
+    [symlinks]                     # image path = target, kept as a symlink (resolved inside the image)
+    "/usr/bin/lua" = "/etc/alternatives/lua-interpreter"
 
     [limits]                       # all optional, in limits.py's ranges; the command line's win
     memory = "256M"
@@ -72,12 +77,15 @@ class Manifest:
     path: Path
     name: str
     entry: str
+    argv0: str | None = None  # None: the entry's path
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     cwd: str = "/"
     profile: str = DEFAULT_PROFILE
     files: tuple[FileSpec, ...] = ()
     exclude: tuple[str, ...] = ()
+    symlinks: tuple[FileSpec, ...] = ()  # image path, its target (in .source), key
+    dirs: tuple[str, ...] = ()
     limits: Limits = Limits()
     http: dict | None = None  # the [http] table in the metadata form (http.py), defaults filled in
 
@@ -188,15 +196,18 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"cannot read the manifest: {e}", str(path)) from None
 
     for key in data:
-        if key not in ("app", "files", "limits", "exclude", "http"):
-            raise r.error(_key(key), "unknown key (known: app, files, limits, exclude, http)")
+        if key not in _TOP_KEYS:
+            raise r.error(_key(key), f"unknown key (known: {', '.join(_TOP_KEYS)})")
 
-    app = r.table(data, "app", {"name", "entry", "args", "env", "cwd", "profile"}, {"name", "entry"})
+    app = r.table(data, "app", {"name", "entry", "argv0", "args", "env", "cwd", "profile"}, {"name", "entry"})
     name = r.string("app.name", app["name"])
     if not name or len(name) > 128 or any(ord(c) < 32 or c in "/\x7f" for c in name):
         raise r.error("app.name", f"{name!r} must be 1 to 128 printable characters, without '/'")
     entry = r.absolute("app.entry", app["entry"])
     args = r.strings("app.args", app.get("args", []))
+    argv0 = r.string("app.argv0", app["argv0"]) if "argv0" in app else None
+    if argv0 == "":
+        raise r.error("app.argv0", "must not be empty (leave it out for the entry's path)")
     env_value = app.get("env", {})
     if not isinstance(env_value, dict):
         raise r.error("app.env", f"must be a table of strings, not {_kind(env_value)}")
@@ -234,6 +245,8 @@ def load_manifest(path: str | Path) -> Manifest:
         seen[image_path] = key
         files.append(FileSpec(image_path, source, key))
 
+    symlinks = _symlinks(r, data, seen)
+    dirs = tuple(r.absolute(f"dirs[{i}]", d) for i, d in enumerate(r.strings("dirs", data.get("dirs", []))))
     exclude = r.strings("exclude", data.get("exclude", []))
     for i, pattern in enumerate(exclude):
         if not pattern:
@@ -242,8 +255,35 @@ def load_manifest(path: str | Path) -> Manifest:
     lim = r.table(data, "limits", set(RANGES))
     limits = Limits(**{k: r.limit(f"limits.{k}", v) for k, v in lim.items()})
     http = _http(r, data) if "http" in data else None
-    return Manifest(path=path, name=name, entry=entry, args=args, env=env, cwd=cwd, profile=profile,
-                    files=tuple(files), exclude=exclude, limits=limits, http=http)
+    return Manifest(path=path, name=name, entry=entry, argv0=argv0, args=args, env=env, cwd=cwd, profile=profile,
+                    files=tuple(files), exclude=exclude, symlinks=symlinks, dirs=dirs, limits=limits, http=http)
+
+
+_TOP_KEYS = ("app", "files", "symlinks", "limits", "exclude", "dirs", "http")
+
+
+def _symlinks(r: _Reader, data: dict, seen: dict) -> tuple[FileSpec, ...]:
+    """[symlinks]: image path = target (relative to the link's directory, or absolute: from the
+    image's root); the image's own validation refuses a target that leaves the image."""
+    table = data.get("symlinks", {})
+    if not isinstance(table, dict):
+        raise r.error("symlinks", f"must be a table, not {_kind(table)}")
+    out = []
+    for raw, target in table.items():
+        key = f"symlinks.{_key(raw)}"
+        image_path = r.absolute(key, raw)
+        if image_path == "/":
+            raise r.error(key, "the image's root cannot be a symlink")
+        if image_path == "/" + RESERVED or image_path.startswith("/" + RESERVED + "/"):
+            raise r.error(key, f"/{RESERVED} is the image's own directory")
+        target = r.string(key, target)
+        if not target or len(target.encode()) > PATH_MAX:
+            raise r.error(key, f"the target must be 1 to {PATH_MAX} bytes")
+        if image_path in seen:
+            raise r.error(key, f"names the same image path {image_path!r} as {seen[image_path]}")
+        seen[image_path] = key
+        out.append(FileSpec(image_path, target, key))
+    return tuple(out)
 
 
 def _http(r: _Reader, data: dict) -> dict:

@@ -8,7 +8,7 @@ everything else is at time 0.
 .xax/meta.json (UTF-8 JSON, keys sorted):
   format    "xax-image"
   version   1
-  app       {name, entry, args, env, cwd}
+  app       {name, entry, args, env, cwd, argv0 (only when the manifest sets it)}
   profile   {spec, name, shipped, routes: [{prefix, backend, ...}],
              syscalls: {emulate, reject, forward, missing, total}}
   limits    {memory, cpu_seconds, wall_seconds, download, threads}  (null: not set)
@@ -148,7 +148,8 @@ def meta_of(p: _Plan) -> dict:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "app": {"name": m.name, "entry": m.entry, "args": list(m.args), "env": dict(m.env), "cwd": m.cwd},
+        "app": {"name": m.name, "entry": m.entry, "args": list(m.args), "env": dict(m.env), "cwd": m.cwd,
+                **({"argv0": m.argv0} if m.argv0 is not None else {})},
         "profile": p.profile_meta,
         "limits": m.limits.as_dict(),
         "layer": {"member": LAYER, "size": len(p.layer), "sha256": hashlib.sha256(p.layer).hexdigest()},

@@ -8,6 +8,10 @@ A source that is itself a symlink is followed.  Inside a directory, a symlink wh
 relative target stays inside that directory is kept as a symlink; any other symlink
 is followed (its file or directory is copied in its place); a dangling one is an error.
 
+[symlinks] entries become symlinks with their target as written, and `dirs` empty
+directories, both before [files] (the ELF closure, added later, follows the symlinks: a
+library found through /lib -> usr/lib goes under /usr/lib).
+
 `exclude` patterns are matched (fnmatch, `*` also matches '/') against the image path
 and, for patterns without '/', against each name; an excluded directory is left out
 whole.  They apply to the manifest's files, not to the shared libraries ELF files need.
@@ -145,7 +149,12 @@ def _stays_inside(root_host: str, rel_dir: str, link: str, target: str) -> bool:
 
 
 def expand(manifest: Manifest, tree: Tree) -> None:
-    """Add every [files] source of the manifest to the tree (not the ELF dependencies)."""
+    """Add the manifest's symlinks, empty directories and every [files] source to the tree
+    (not the ELF dependencies)."""
     ex = _Expander(manifest, tree)
+    for spec in manifest.symlinks:
+        ex.add(spec, spec.image_path, Node("symlink", spec.key, target=spec.source, mode=0o777))
+    for i, path in enumerate(manifest.dirs):
+        ex.add(FileSpec(path, "", f"dirs[{i}]"), path, Node("dir", f"dirs[{i}]"))
     for spec in manifest.files:
         ex.expand(spec)

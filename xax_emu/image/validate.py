@@ -236,6 +236,8 @@ def parse_meta(raw: bytes) -> dict:
     _need(_is_str(app.get("name")), "app.name is not a string")
     _need(_abs_path(app.get("entry")), "app.entry is not an absolute path")
     _need(_abs_path(app.get("cwd")), "app.cwd is not an absolute path")
+    _need("argv0" not in app or (_is_str(app["argv0"]) and app["argv0"] and "\0" not in app["argv0"]),
+          "app.argv0 is not a non-empty string")
     args = app.get("args")
     _need(isinstance(args, list) and all(_is_str(a) and "\0" not in a for a in args),
           "app.args is not a list of strings")

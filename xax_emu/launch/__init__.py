@@ -7,6 +7,7 @@ origin) to what the Monitor starts.
                 under it
   validated.py  the record of image bytes already validated (by their sha256)
   layers.py     a bare program's interposition layer, compiled from its profile
+  defaults.py   what `run` applies unless told otherwise (a wall-clock limit)
   request.py    a run request (program, arguments, environment, limits) as the
                 Monitor's start arguments
 """

@@ -55,7 +55,7 @@ def start_kwargs(req: Request) -> dict:
         app, image_limits = prog.meta["app"], prog.meta.get("limits") or {}
         from_image = {k: image_limits[k] for k in _LIMIT_KEYS if image_limits.get(k) is not None}
         given = {**from_image, **chosen}
-        return _checked(dict(image_url=prog.image_url, argv=[app["entry"], *app.get("args", []), *req.args],
+        return _checked(dict(image_url=prog.image_url, argv=[app.get("argv0", app["entry"]), *app.get("args", []), *req.args],
                              env=_merge_env([f"{k}={v}" for k, v in sorted(app.get("env", {}).items())], req.env),
                              origin=prog.origin, origin_address=prog.address, limits=replace(Limits(), **given),
                              local_files=prog.local_files, layer=None, pal_settings=prog.pal_settings,

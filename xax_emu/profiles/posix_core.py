@@ -3,17 +3,25 @@ inside the picoprocess."""
 
 import errno
 
-from ..syscalls.profile import Devices, Proc, Profile, emulate, emulate_all, forward, reject
+from ..syscalls.profile import Devices, Proc, Profile, RamDisk, emulate, emulate_all, forward, reject
 
 _PIPE = "a 64 KiB ring inside the picoprocess; a blocked end waits for another thread"
 _SLEEP = "a futex wait with a timeout"
+TMP_SIZE = 64 << 20  # each of /tmp and /var/tmp: room for a program's temporary files, not for a disk's worth
+# No processes but the picoprocess (yet): a program that forks must see a failure it treats as
+# permanent.  EAGAIN reads as a passing shortage of processes: perl's `` and system() retry it
+# every 5 seconds forever.  ENOSYS ends them at once (tests/test_fork_answer.py).
+_NO_PROCESSES = ("no processes but the picoprocess: ENOSYS, a failure programs treat as permanent (EAGAIN "
+                 "would read as a passing shortage, which perl retries forever)")
 
 POSIX_CORE = Profile(
     "posix-core",
     note="files through the routes, stdio as channels, memory, identity, time, the signal mask",
     # Made in the picoprocess, never the host's: /dev/null, /dev/urandom (the Monitor's
     # randomness), ...; /proc/self/exe, /proc/self/fd, /proc/loadavg, /proc/stat.
-    routes={"/dev": Devices(), "/proc": Proc()},
+    # /tmp and /var/tmp: RAM disks, empty at start and capped, where programs expect to write
+    # (an app's own route for either wins).
+    routes={"/dev": Devices(), "/proc": Proc(), "/tmp": RamDisk(size=TMP_SIZE), "/var/tmp": RamDisk(size=TMP_SIZE)},
     syscalls={
         # Every call the VFS serves: files, directories, fds, pipes, the cwd.
         **emulate_all("vfs", note="the profile's routes; fds 0-2 are the stdio channels"),
@@ -39,9 +47,11 @@ POSIX_CORE = Profile(
         "nanosleep": emulate("time", note=_SLEEP),
         "clock_nanosleep": emulate("time", note=_SLEEP),
         "sched_yield": reject(value=0, note="answered at once: the kernel preempts threads anyway"),
-        "clone": reject(errno.EAGAIN, note="thread creation with pthread_create's flags reaches the kernel "
-                        "(the allowlist, under the thread limit); every other form (fork, vfork, namespaces) "
-                        "is refused as if the process limit were reached"),
+        "clone": reject(errno.ENOSYS, note="thread creation with pthread_create's flags reaches the kernel "
+                        "(the allowlist, under the thread limit); every other form (fork, vfork, namespaces): "
+                        + _NO_PROCESSES),
+        "fork": reject(errno.ENOSYS, note=_NO_PROCESSES),
+        "vfork": reject(errno.ENOSYS, note=_NO_PROCESSES),
         "prctl": emulate("prctl"),
         **emulate_all("kill"),
         "kill": emulate("kill", note="raise() and abort(): the picoprocess signals itself; nobody else exists"),

@@ -1,0 +1,33 @@
+/* Makes calls the shipped bases leave missing, which xax_emu/syscalls/answers.py answers
+ * (getppid, getpgrp, setuid, fadvise64, times, statfs) or cannot (poll), and prints
+ * what each returned: `trace --suggest` turns them into a profile, tests/test_trace.py
+ * runs the program again with it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/times.h>
+#include <unistd.h>
+
+static void show(const char *name, long r)
+{
+    printf("%s = %ld errno = %d\n", name, r, r < 0 ? errno : 0);
+}
+
+int main(void)
+{
+    struct tms t;
+    struct statfs fs;
+    struct pollfd p = {.fd = 0, .events = POLLIN};
+    errno = 0;
+    show("getppid", syscall(SYS_getppid));
+    show("getpgrp", syscall(SYS_getpgrp));
+    show("setuid", syscall(SYS_setuid, syscall(SYS_getuid)));
+    show("fadvise64", syscall(SYS_fadvise64, 0, 0, 0, POSIX_FADV_SEQUENTIAL));
+    show("times", syscall(SYS_times, &t));
+    show("statfs", syscall(SYS_statfs, "/", &fs));
+    show("poll", syscall(SYS_poll, &p, 1, 0));
+    return 0;
+}
