@@ -278,10 +278,7 @@ def _suggest_base(ns: argparse.Namespace) -> str:
 
 
 def _write_suggestion(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text)
-    except OSError as e:
-        raise XaxError(f"--suggest {path}: {e.strerror or e}") from None
+    write_file(path, text, "--suggest")
     emit(f"xax-emu: wrote {path}", sys.stderr)
 
 
