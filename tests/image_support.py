@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tar_corpus import APP_DATA, LAYER_DATA, meta  # noqa: F401 (meta: the tests' .xax/meta.json, one definition)
+
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "images"
 
@@ -61,22 +63,8 @@ def pax(records: bytes, typeflag: bytes = b"x") -> bytes:
 
 
 END = bytes(1024)
-APP = b"#!app\n"
-LAYER = b"\x7fELF" + bytes(60) + b"a fake layer"
-
-
-def meta(files: dict, entry: str = "/bin/app", **changes) -> dict:
-    m = {
-        "format": "xax-image", "version": 1,
-        "app": {"name": "t", "entry": entry, "args": [], "env": {}, "cwd": "/"},
-        "profile": {"spec": "static-libc", "name": "static-libc", "shipped": True, "routes": [],
-                    "syscalls": {"emulate": 1, "reject": 1, "forward": 0, "missing": 1, "total": 3}},
-        "limits": {"memory": None, "cpu_seconds": None, "wall_seconds": None, "download": None},
-        "layer": {"member": ".xax/layer", "size": len(LAYER), "sha256": hashlib.sha256(LAYER).hexdigest()},
-        "files": files,
-    }
-    m.update(changes)
-    return m
+APP = APP_DATA
+LAYER = LAYER_DATA
 
 
 def file_info(data: bytes) -> dict:
@@ -86,15 +74,20 @@ def file_info(data: bytes) -> dict:
 
 def image(members: list[bytes], listed: dict | None = None, meta_obj: dict | None = None,
           meta_bytes: bytes | None = None, end: bytes = END, app: bool = True) -> bytes:
-    """A raw image: meta.json, the layer, /bin/app (unless app=False), the given members,
-    the end blocks.  `listed`: more meta.json files entries, besides /bin/app."""
+    """A raw image: meta.json, the layer (its data on a page, after a padding member if it
+    needs one), /bin/app (unless app=False), the given members (raw: they must keep the
+    format's rules themselves, the order of their paths included), the end blocks.
+    `listed`: more meta.json files entries, besides /bin/app."""
     files = dict(listed or {})
     if app:
         files = {"/bin/app": file_info(APP), **files}
         members = [member("bin/", typeflag=b"5"), member("bin/app", APP), *members]
     if meta_bytes is None:
         meta_bytes = json.dumps(meta_obj if meta_obj is not None else meta(files)).encode()
-    return member(".xax/meta.json", meta_bytes) + member(".xax/layer", LAYER) + b"".join(members) + end
+    first = member(".xax/meta.json", meta_bytes)
+    gap = -(len(first) + 512) % 4096
+    pad = member(".xax/pad/000001", bytes(gap - 512)) if gap else b""
+    return first + pad + member(".xax/layer", LAYER) + b"".join(members) + end
 
 
 def build_example(name: str, tmp_path: Path) -> Path:

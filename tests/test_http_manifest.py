@@ -281,8 +281,8 @@ def test_good_metadata_and_old_images_without_the_key_are_accepted():
 @pytest.mark.parametrize("pages, ok", [("/www", True), ("/", True), ("/bin", True), ("/bin/app", False),
                                        ("/nowhere", False), ("/link", True), ("/out", False)])
 def test_hostile_pages_must_be_a_directory_inside_the_image(pages, ok):
-    members = [member("www/", typeflag=b"5"), member("link", typeflag=b"2", link="www"),
-               member("out", typeflag=b"2", link="bin/app")]
+    members = [member("link", typeflag=b"2", link="www"), member("out", typeflag=b"2", link="bin/app"),
+               member("www/", typeflag=b"5")]  # in the order of their paths, as pack writes them
     listed = {"/link": {"type": "symlink", "target": "www"}, "/out": {"type": "symlink", "target": "bin/app"}}
     files = {"/bin/app": file_info(APP), **listed}
     data = image(members, listed=listed, meta_obj=meta(files, http=changed(pages=pages)))

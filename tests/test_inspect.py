@@ -74,11 +74,11 @@ def test_cli_inspect(images, capsys):
 def test_inspect_refuses_a_bad_image_in_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.tar"
     bad.write_bytes(image([member("../escape", b"x")]))
-    with pytest.raises(ImageError, match="'..' in the name"):
+    with pytest.raises(ImageError, match="a '..' component"):
         inspect(bad)
     assert cli.main(["inspect", str(bad)]) == 2
     _, err = capsys.readouterr()
-    assert err == f"xax-emu: {bad}: '../escape': '..' in the name\n"  # one line, naming the image
+    assert err == f"xax-emu: {bad}: '../escape': a '..' component\n"  # one line, naming the image
     assert cli.main(["inspect", str(tmp_path / "missing.tar")]) == 2
     _, err = capsys.readouterr()
     assert "cannot open the image" in err and err.count("\n") == 1

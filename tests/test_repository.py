@@ -63,3 +63,21 @@ def test_the_protocol_headers_constants_are_defined_nowhere_else():
         again = generated & set(re.findall(r"^\s*#\s*define\s+(\w+)", text, re.M))
         assert not again, f"{path.relative_to(ROOT)} defines {sorted(again)} again: use xax_protocol.h"
         assert not re.search(r"sys_exit_group\([1-9]", text), f"{path.relative_to(ROOT)}: exit with an XAX_EXIT_* status"
+
+
+def test_image_format_header_is_current():
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_image_format.py"), "--check"], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+
+
+def test_image_format_header_follows_format_py(monkeypatch):
+    """The check fails when format.py changes and the header does not: the limit is read, not retyped."""
+    from conftest import load_tool
+    from xax_emu.image import format as f
+
+    gen = load_tool("gen_image_format")
+    assert gen.render() == gen.OUT.read_text()
+    monkeypatch.setattr(f, "HEADER_MAX", f.HEADER_MAX + 1)
+    assert "#define XAX_IMAGE_HEADER_MAX 65537 " in gen.render()
+    monkeypatch.setattr(sys, "argv", ["gen_image_format.py", "--check"])
+    assert gen.main() == 1

@@ -477,27 +477,34 @@ def trees(draw, max_entries: int = 14):
     return sorted(entries.values(), key=lambda e: (len(e.path), e.path))
 
 
-def build_tar(entries, fmt=tarfile.PAX_FORMAT, *, dot_slash: bool = False, order=None, mtime: int = 1_600_000_000) -> bytes:
-    """The entries as a tar image (implicit directories left out)."""
+def build_tar(entries, fmt=tarfile.PAX_FORMAT, *, order=None, mtime: int = 1_600_000_000) -> bytes:
+    """The entries as a tar image in the image format (implicit directories left out), written by
+    Python's tarfile: pax, or ustar (pax where ustar cannot hold a name: a component over 100
+    bytes, a target over 100)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tf:
-        for e in (order if order is not None else entries):
-            if e.implicit:
-                continue
-            ti = tarfile.TarInfo(("./" if dot_slash else "") + e.name)
-            ti.mode = e.mode
-            ti.mtime = mtime
-            ti.uid = ti.gid = 4242
-            if e.kind == "dir":
-                ti.type = tarfile.DIRTYPE
-                tf.addfile(ti)
-            elif e.kind == "file":
-                ti.size = len(e.data)
-                tf.addfile(ti, io.BytesIO(e.data))
-            else:
-                ti.type = tarfile.SYMTYPE
-                ti.linkname = e.target
-                tf.addfile(ti)
+    try:
+        with tarfile.open(fileobj=buf, mode="w", format=fmt) as tf:
+            for e in (order if order is not None else entries):
+                if e.implicit:
+                    continue
+                ti = tarfile.TarInfo(e.name)
+                ti.mode = e.mode
+                ti.mtime = mtime
+                ti.uid = ti.gid = 4242
+                if e.kind == "dir":
+                    ti.type = tarfile.DIRTYPE
+                    tf.addfile(ti)
+                elif e.kind == "file":
+                    ti.size = len(e.data)
+                    tf.addfile(ti, io.BytesIO(e.data))
+                else:
+                    ti.type = tarfile.SYMTYPE
+                    ti.linkname = e.target
+                    tf.addfile(ti)
+    except ValueError:
+        if fmt == tarfile.PAX_FORMAT:
+            raise
+        return build_tar(entries, tarfile.PAX_FORMAT, order=order, mtime=mtime)
     return buf.getvalue()
 
 

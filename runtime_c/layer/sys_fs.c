@@ -197,8 +197,8 @@ const char *layer_fs_init(void)
             if (!layer_host->image)
                 return "the profile has tar routes but no filesystem image was given";
             e = vfs_mount_tar(V, r->prefix, layer_host->image, layer_host->image_size, r->where);
-            if (e < 0)
-                return e == -EINVAL ? "the filesystem image is malformed or hostile" : "a tar route cannot be mounted";
+            if (e < 0) /* the rule the image breaks (docs/image-format.md), for the PAL's one failure line */
+                return e == -EINVAL && vfs_tar_refusal(V, 0) ? vfs_tar_refusal(V, 0) : "a tar route cannot be mounted";
             break;
         case LAYER_ROUTE_RAM:
             e = vfs_mount_ram(V, r->prefix, r->size);
@@ -224,7 +224,7 @@ const char *layer_fs_init(void)
         root_routed |= strcmp(layer_routes[i].prefix, "/") == 0;
     if (layer_host->image && !root_routed &&
         vfs_mount_tar(V, "/", layer_host->image, layer_host->image_size, "") < 0)
-        return "the image is malformed or hostile";
+        return vfs_tar_refusal(V, 0) ? vfs_tar_refusal(V, 0) : "the image cannot be mounted";
     for (unsigned i = 0; i < layer_npins; i++)
         if (vfs_pin_sha256(V, layer_pins[i].prefix, layer_pins[i].path, layer_pins[i].sha256) < 0)
             return "a sha256 pin names no origin route";

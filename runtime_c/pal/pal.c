@@ -163,8 +163,9 @@ __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
             give_up("image", "the Monitor handed no image fd");
         const unsigned char *layer;
         uint64_t layer_size;
-        if (!tar_find(info->image, info->image_size, ".xax/layer", &layer, &layer_size))
-            give_up("image", "it has no .xax/layer among its first members");
+        const char *why = tar_find_layer(info->image, info->image_size, &layer, &layer_size);
+        if (why)
+            give_up("image", why);
         start_layer(layer, layer_size);
         const void *data;
         uint64_t size;

@@ -1,93 +1,78 @@
-/* Finding one member of an app image (a tar) before any layer exists: the PAL
- * needs the image's layer (.xax/layer, written second by `xax-emu pack`).
- * Only what pack writes is understood — ustar headers, with pax extended
- * headers ('x') possibly before a member — and only the first few members
- * are looked at; everything is bounds-checked against the image's size. */
+/* Finding an app image's layer before any layer exists.  An app image opens with
+ * .xax/meta.json, then (.xax/pad/000001 if the layer needs it to start on a page)
+ * .xax/layer, its data on a page (docs/image-format.md, "An app image").  These first
+ * members are read with the format's own decoder (vfs/tarfmt.c, which the VFS indexes the
+ * image with too), so every header here is checked by the rules every reader applies; the
+ * rest of the image is read by the layer's VFS, which indexes it whole, refusing what
+ * breaks a rule, before the program starts. */
 #include "tarfind.h"
 
-#include "../lib/sys.h"
+#include "../vfs/tarfmt.h"
+#include "xax_image.h"
 
-#define BLOCK 512
-#define MAX_MEMBERS 16
-
-static uint64_t octal(const unsigned char *p, int n)
+static int zeros(const unsigned char *p, uint64_t n)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < n && p[i]; i++) {
-        if (p[i] == ' ')
-            continue;
-        if (p[i] < '0' || p[i] > '7')
-            return ~0ULL;
-        v = v * 8 + (p[i] - '0');
-    }
-    return v;
-}
-
-static int checksum_ok(const unsigned char *h)
-{
-    uint64_t want = octal(h + 148, 8), sum = 0;
-    for (int i = 0; i < BLOCK; i++)
-        sum += (i >= 148 && i < 156) ? ' ' : h[i];
-    return sum == want;
-}
-
-/* "path=" in a pax header's records: the member's real name (bounded copy). */
-static int pax_path(const unsigned char *data, uint64_t size, char *out, size_t cap)
-{
-    uint64_t off = 0;
-    while (off < size) {
-        uint64_t len = 0, i = off;
-        while (i < size && data[i] >= '0' && data[i] <= '9' && len < 100000)
-            len = len * 10 + (data[i++] - '0');
-        if (i >= size || data[i] != ' ' || len == 0 || off + len > size)
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i])
             return 0;
-        const unsigned char *kv = data + i + 1, *end = data + off + len - 1; /* record ends with '\n' */
-        if (end - kv > 5 && memcmp(kv, "path=", 5) == 0 && (size_t)(end - kv - 5) < cap) {
-            memcpy(out, kv + 5, end - kv - 5);
-            out[end - kv - 5] = 0;
-            return 1;
-        }
-        off += len;
+    return 1;
+}
+
+/* Does the member's name start with `prefix`? */
+static int name_starts(const struct tarfmt_member *m, const char *prefix)
+{
+    size_t a = m->part[0].len;
+    for (size_t i = 0; prefix[i]; i++) {
+        if (i >= m->name_len)
+            return 0;
+        char c = i < a ? m->part[0].p[i] : i == a ? '/' : m->part[1].p[i - a - 1];
+        if (c != prefix[i])
+            return 0;
     }
+    return 1;
+}
+
+/* The member after the metadata: if it is padding, checked, and the member after it in *m. */
+static const char *padding(const unsigned char *tar, struct tarfmt_scan *s, struct tarfmt_member *m, int *more)
+{
+    if (!name_starts(m, XAX_IMAGE_PAD_DIR))
+        return 0;
+    if (!tarfmt_name_is(m, XAX_IMAGE_PAD_DIR "000001"))
+        return XAX_RULE_PAD ": the first padding member is not .xax/pad/000001";
+    if (m->kind != TARFMT_FILE || m->size % XAX_IMAGE_BLOCK || m->size > XAX_IMAGE_PAD_MAX ||
+        !zeros(tar + m->data_off, m->size))
+        return XAX_RULE_PAD ": a padding member that is not 0 to PAD_MAX zero bytes in whole blocks";
+    *more = tarfmt_next(s, m);
+    if (*more < 0)
+        return s->why;
+    if (*more > 0 && m->data_off % XAX_IMAGE_PAGE)
+        return XAX_RULE_PAD ": the member after a padding member does not start on a page";
     return 0;
 }
 
-int tar_find(const unsigned char *tar, uint64_t size, const char *name, const unsigned char **data, uint64_t *len)
+const char *tar_find_layer(const unsigned char *tar, uint64_t size, const unsigned char **data, uint64_t *len)
 {
-    uint64_t off = 0;
-    char pax_name[256];
-    int have_pax_name = 0;
-    for (int m = 0; m < MAX_MEMBERS * 2 && off + BLOCK <= size; m++) {
-        const unsigned char *h = tar + off;
-        if (h[0] == 0)
-            return 0; /* end of archive */
-        if (!checksum_ok(h))
-            return 0;
-        uint64_t msize = octal(h + 124, 12);
-        if (msize == ~0ULL || msize > size - off - BLOCK)
-            return 0;
-        const unsigned char *body = h + BLOCK;
-        char type = (char)h[156];
-        uint64_t next = off + BLOCK + ((msize + BLOCK - 1) / BLOCK) * BLOCK;
-        if (type == 'x') {
-            have_pax_name = pax_path(body, msize, pax_name, sizeof pax_name);
-        } else if (type == 'g') {
-            /* global header: nothing pack relies on */
-        } else {
-            char ustar_name[101];
-            memcpy(ustar_name, h, 100);
-            ustar_name[100] = 0;
-            const char *member = have_pax_name ? pax_name : ustar_name;
-            if (strcmp(member, name) == 0 && (type == '0' || type == 0)) {
-                *data = body;
-                *len = msize;
-                return 1;
-            }
-            have_pax_name = 0;
-        }
-        if (next <= off)
-            return 0;
-        off = next;
+    struct tarfmt_scan s;
+    struct tarfmt_member m;
+    tarfmt_start(&s, tar, size);
+    int more = tarfmt_next(&s, &m);
+    if (more < 0)
+        return s.why;
+    if (!more || !tarfmt_name_is(&m, XAX_IMAGE_META) || m.kind != TARFMT_FILE || m.size > XAX_IMAGE_META_MAX)
+        return XAX_RULE_META_FIRST ": the first member is not .xax/meta.json, a regular file of at most META_MAX bytes";
+    more = tarfmt_next(&s, &m);
+    if (more < 0)
+        return s.why;
+    if (more) {
+        const char *why = padding(tar, &s, &m, &more);
+        if (why)
+            return why;
     }
+    if (!more || !tarfmt_name_is(&m, XAX_IMAGE_LAYER) || m.kind != TARFMT_FILE)
+        return XAX_RULE_LAYER ": .xax/layer, a regular file, does not follow .xax/meta.json";
+    if (m.data_off % XAX_IMAGE_PAGE)
+        return XAX_RULE_LAYER ": .xax/layer's data does not start on a page";
+    *data = tar + m.data_off;
+    *len = m.size;
     return 0;
 }

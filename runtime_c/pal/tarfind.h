@@ -2,7 +2,7 @@
 #define XAX_TARFIND_H
 #include <stdint.h>
 
-/* 1 and the member's data if `name` is a regular member among the image's first
- * members; 0 otherwise (absent, or the archive is malformed). */
-int tar_find(const unsigned char *tar, uint64_t size, const char *name, const unsigned char **data, uint64_t *len);
+/* The layer of an app image (docs/image-format.md, "An app image"): 0 with its data and
+ * size; or why the image is refused (a static string: the rule's name, ": ", what). */
+const char *tar_find_layer(const unsigned char *tar, uint64_t size, const unsigned char **data, uint64_t *len);
 #endif

@@ -156,13 +156,15 @@ long vfs_set_fd_limit(struct vfs *v, int limit);
  * prefix: "/" or "/a/b" (absolute, no trailing slash, no "." / ".." / empty
  * components): -EINVAL otherwise; -EEXIST if already routed. */
 
-/* The tar image (ustar, GNU long names/links, pax path/linkpath/size/mtime) stays
- * the caller's, read-only, and must outlive the vfs.  The index is built here,
- * once: -EINVAL for a malformed or hostile image (absolute or ".." names,
- * colliding names, sizes past the end, headers over 64 KiB, bad checksums,
- * sparse or multi-volume members), -ENOMEM.  subdir ("" for the whole image)
- * names the directory of the image the route shows (-ENOENT / -ENOTDIR). */
+/* The tar image, in the image format (docs/image-format.md), stays the caller's,
+ * read-only, and must outlive the vfs.  The index is built here, once: -EINVAL for
+ * an image that breaks a rule of the format (vfs_tar_refusal says which), -ENOMEM.
+ * subdir ("" for the whole image) names the directory of the image the route shows
+ * (-ENOENT / -ENOTDIR). */
 long vfs_mount_tar(struct vfs *v, const char *prefix, const void *tar, size_t size, const char *subdir);
+/* Why the last vfs_mount_tar refused its image: the rule's name, ": ", what is wrong (a
+ * static string; NULL if it refused none), and in *offset the header it is about. */
+const char *vfs_tar_refusal(struct vfs *v, uint64_t *offset);
 /* A RAM disk holding at most cap bytes of file data (-ENOSPC beyond). */
 long vfs_mount_ram(struct vfs *v, const char *prefix, size_t cap);
 /* Files under prefix are fetched on first use from url_prefix + their path

@@ -589,6 +589,8 @@ struct vfs {
     uint32_t next_dev;
     uint32_t stdio_dev;
     char scratch[VFS_PATH_MAX * 2]; /* origin paths and URLs */
+    const char *tar_refusal;    /* why the last vfs_mount_tar refused its image (tar.c) */
+    uint64_t tar_refusal_at;    /* the offset of the header it is about */
 };
 
 static inline int route_is_skel(const struct vfs *v, const struct route *rt)

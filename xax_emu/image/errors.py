@@ -27,10 +27,12 @@ class DependencyError(XaxError, ValueError):
 
 
 class ImageError(XaxError, ValueError):
-    """An image is refused: one line naming the member (when there is one) and the problem."""
+    """An image is refused: one line naming the member (when there is one) and the problem;
+    `rule` names the rule of the image format it breaks (format.RULES; docs/image-format.md)."""
 
-    def __init__(self, message: str, member: str = ""):
+    def __init__(self, message: str, member: str = "", rule: str = ""):
         text = f"{member!r}: {message}" if member else message
         # one line, whatever the member's name or the problem contains
         super().__init__(text.replace("\n", "\\n").replace("\r", "\\r"))
         self.member = member
+        self.rule = rule

@@ -1,4 +1,7 @@
-"""The image format: member names, constants and the name rules shared by pack and validate.
+"""The image format: member names, limits, the rules every reader applies, and the name
+rules shared by pack and validate.  docs/image-format.md states the format in full;
+tools/gen_image_format.py turns the constants and rule names below into
+runtime_c/include/xax_image.h for the C readers (the VFS's tar.c, the PAL's tarfind.c).
 
 An image is a pax tar (written by libarchive).  Member names are relative to the
 image root ("usr/bin/lua5.4", directories with a trailing "/"); the app sees them
@@ -23,15 +26,58 @@ PAGE = 4096
 BLOCK = 512
 GENERATED_MTIME = 0  # directories, symlinks, padding and the .xax members
 
-HEADER_MAX = 64 << 10  # pax extended headers and GNU long names/links
+HEADER_MAX = 64 << 10  # the data of a pax extended header
 META_MAX = 32 << 20  # .xax/meta.json
 MEMBERS_MAX = 1 << 20
-NAME_MAX = 255
-PATH_MAX = 4095
+NAMES_MAX = 64 << 20  # bytes of member names and symlink targets, in all
+NAME_MAX = 255  # bytes of one component
+PATH_MAX = 4095  # bytes of an absolute image path ("/usr/bin/x"), as Linux's 4096 counts the NUL
+MEMBER_NAME_MAX = PATH_MAX - 1  # bytes of a member's name ("usr/bin/x"), a directory's trailing "/" not counted
 SYMLINK_MAX = 4095
+PAD_MAX = PAGE - BLOCK - BLOCK  # a padding member's data: its header and data fill a gap of 512 to 3584 bytes
+PAD_DIGITS = 6  # .xax/pad/000001
 LINK_DEPTH_MAX = 40  # symlinks followed while resolving one path (as Linux)
 
 ELF_MAGIC = b"\x7fELF"
+
+# The rules of the format, each with the name a refusal carries (ImageError.rule in
+# Python; the C readers' reasons start with "NAME: ").  docs/image-format.md states each.
+# Level: "header" — one member and its pax header (every reader, of the members it reads);
+# "tree" — between members (the readers that index the whole image: tarread/validate, tar.c);
+# "app" — an app image's own members and order (validate; tarfind, of the ones it reads).
+RULES = (
+    ("truncated", "header", "a header, or a member's data and its padding, runs past the end of the file"),
+    ("end", "header", "the archive ends with two zero blocks, and nothing but zero bytes follows them"),
+    ("checksum", "header", "the checksum field holds the unsigned sum of the header's bytes"),
+    ("magic", "header", "the magic and version are POSIX ustar's: \"ustar\\0\" \"00\""),
+    ("number", "header", "mode, size, mtime and checksum are octal digits ended by NULs or spaces"),
+    ("typeflag", "header", "a header is a file ('0'), a directory ('5'), a symlink ('2') or a pax header ('x')"),
+    ("pax-size", "header", f"a pax header's data is at most {HEADER_MAX >> 10} KiB"),
+    ("pax-record", "header", "a pax header's data is records \"LEN key=value\\n\" and nothing else"),
+    ("pax-key", "header", "pax keys: path, linkpath (symlinks), size (files), mtime, each at most once"),
+    ("pax-value", "header", "pax values: names not empty, numbers decimal without leading zeros, in range"),
+    ("pax-alone", "header", "a pax header is followed by its member"),
+    ("name-encoding", "header", "names and targets: ASCII in the ustar fields, UTF-8 in pax records, no NUL"),
+    ("name-form", "header", "a name is normalized: no empty or '.' component; '/' ends a directory's only"),
+    ("name-absolute", "header", "a name is relative to the image root"),
+    ("name-dotdot", "header", "a name has no '..' component"),
+    ("name-length", "header", f"components of at most {NAME_MAX} bytes, names of at most {PATH_MAX - 1}"),
+    ("link", "header", f"a symlink's target is 1 to {SYMLINK_MAX} bytes; no other member has one"),
+    ("data", "header", "directories and symlinks have no data"),
+    ("members", "header", f"at most {MEMBERS_MAX} members and {NAMES_MAX >> 20} MiB of names and targets"),
+    ("duplicate", "tree", "no two members have the same name"),
+    ("parent", "tree", "what holds a member is a directory"),
+    ("dir-order", "tree", "a directory's member comes before the members inside it"),
+    ("symlink-escape", "tree", "a symlink's target, resolved inside the image, stays inside it"),
+    ("meta-first", "app", f"the first member is {META}, a regular file of at most {META_MAX >> 20} MiB"),
+    ("layer", "app", f"{LAYER} comes next (after one padding member if it needs one), its data on a page"),
+    ("pad", "app", f"padding members: {PAD_DIR}NNNNNN in order from 1, zeros, then a member whose data is on a page"),
+    ("reserved", "app", f"no other member under {RESERVED}/"),
+    ("elf-aligned", "app", "the data of every ELF file starts on a page"),
+    ("order", "app", "after the layer, the app's members come in the order of their paths"),
+    ("meta", "app", f"{META} is the metadata pack writes and describes the image exactly"),
+)
+RULE_NAMES = frozenset(name for name, _, _ in RULES)
 
 
 def split_image_path(path: str) -> list[str] | None:

@@ -1,15 +1,24 @@
 """The Python side's refusal of bad images: one ImageError of one line, never a crash.
 
-validate(image) reads the tar structure with the bounded reader (tarread.py), then checks:
-  - names: no absolute or '..' names, no two members with the same normalized name
-    ('a/./b' and 'a/b' collide; case is kept), no member under a file or symlink;
-  - links: hard links name an earlier regular file; symlink targets, resolved inside
-    the image (absolute targets from the image root, never the host), stay inside it;
-  - .xax/meta.json: present, at most 32 MiB of UTF-8 JSON, of the schema pack.py writes;
+The image format is docs/image-format.md; each refusal names the rule it breaks
+(ImageError.rule, one of format.RULES).
+
+read_tar(tar) reads a tar in the format (what a bare program's --fs-image must be):
+  - every header, with the bounded reader (tarread.py: the "header" rules);
+  - the "tree" rules, member by member, as the VFS's tar.c indexes them: no name given
+    twice, nothing inside a file or symlink, a directory's member before the members
+    inside it; and symlink targets, resolved inside the image (absolute targets from the
+    image root, never the host), stay inside it.
+validate(image) reads an app image: read_tar, then the "app" rules:
+  - .xax/meta.json first, .xax/layer next (after .xax/pad/000001 if it needs one), its
+    data on a page; padding members numbered in order, of zeros, each before a member
+    whose data is on a page; nothing else under .xax/; the app's members in path order;
+  - .xax/meta.json: at most 32 MiB of UTF-8 JSON, of the schema pack.py writes;
     every file and symlink it lists is in the image as listed (size, target, and with
-    check_data the sha256), every app member is listed, the layer matches, the
-    entry resolves to a regular file of the image, and the [http] table (if any) keeps
-    every rule http.py states, its pages a directory of the image.
+    check_data the sha256 and whether it is an ELF file), every app member is listed,
+    every ELF file's data is on a page, the layer matches, the entry resolves to a
+    regular file of the image, and the [http] table (if any) keeps every rule http.py
+    states, its pages a directory of the image.
 """
 from __future__ import annotations
 
@@ -25,7 +34,8 @@ from typing import BinaryIO
 from .errors import ImageError
 from ..hostfile import open_regular
 from ..limits import KEYS, LimitError, check, check_image_strings
-from .format import FORMAT, LAYER, META, META_MAX, PAD_DIR, RESERVED, VERSION, split_image_path
+from .format import (BLOCK, ELF_MAGIC, FORMAT, LAYER, META, META_MAX, PAD_DIGITS, PAD_DIR, PAD_MAX, PAGE, RESERVED,
+                     VERSION, split_image_path)
 from .http import HttpSpecError, check_http
 from .paths import NotADir, PathEscape, PathLoop, resolve
 from .tarread import Member, TarReader
@@ -96,76 +106,145 @@ def _open(source) -> tuple[BinaryIO, int, str | None]:
     return f, size, path
 
 
-def validate(source: str | os.PathLike | bytes | mmap.mmap, check_data: bool = True) -> Image:
-    """The image, checked; ImageError if anything is wrong.  `source` is a path, the bytes, or a mapping."""
+def read_tar(source: str | os.PathLike | bytes | mmap.mmap) -> Image:
+    """A tar in the image format, checked by the "header" and "tree" rules (what the VFS
+    requires of a tar it mounts, and that its symlinks stay inside it); ImageError if it
+    breaks one.  It has no metadata."""
     f, size, path = _open(source)
     with f:
-        try:
-            reader = TarReader(f, size)
-            members = reader.members()
-            image = _structure(path, size, members)
+        return _guarded(lambda: _read_tree(TarReader(f, size), path))
+
+
+def validate(source: str | os.PathLike | bytes | mmap.mmap, check_data: bool = True) -> Image:
+    """The app image, checked; ImageError if anything is wrong.  `source` is a path, the bytes, or a mapping."""
+    f, size, path = _open(source)
+    with f:
+        reader = TarReader(f, size)
+
+        def check() -> Image:
+            image = _read_tree(reader, path)
+            _app_members(reader, image, check_data)
             image.meta = _meta(reader, image)
             _contents(reader, image, check_data)
-        except ImageError:
-            raise
-        except OSError as e:
-            raise ImageError(f"cannot read the image: {e.strerror or e}") from None
-        except RecursionError:
-            raise ImageError("nested too deeply") from None
-    return image
+            return image
+
+        return _guarded(check)
 
 
-def _structure(path: str | None, size: int, members: list[Member]) -> Image:
-    by_name: dict[str, Member] = {}
-    dirs = {""}
-    for m in members:
-        if m.name == "":
-            continue  # the root directory ("./")
-        have = by_name.get(m.name)
-        if have is not None:
-            raise ImageError(f"collides with the earlier member {have.raw_name!r}", m.raw_name)
-        by_name[m.name] = m
-        if m.type == "dir":
-            dirs.add(m.name)
-        if m.type == "hardlink":
-            target = by_name.get(_norm_link(m))
-            if target is None or target is m:
-                raise ImageError(f"hard link to a missing member {m.link!r}", m.raw_name)
-            if target.type != "file":
-                raise ImageError(f"hard link to a {target.type} member {m.link!r}", m.raw_name)
-    for m in members:
+def _guarded(check):
+    try:
+        return check()
+    except ImageError:
+        raise
+    except OSError as e:
+        raise ImageError(f"cannot read the image: {e.strerror or e}") from None
+    except RecursionError:
+        raise ImageError("nested too deeply") from None
+
+
+class _Tree:
+    """The "tree" rules, checked member by member as the reader reads them (as tar.c indexes
+    them, so that the first problem in the archive's order is the one both report)."""
+
+    def __init__(self):
+        self.by_name: dict[str, Member] = {}
+        self.implicit: set[str] = set()  # directories that hold members but have no member of their own (yet)
+
+    def add(self, m: Member) -> None:
         parts = m.name.split("/")
         for i in range(1, len(parts)):
             parent = "/".join(parts[:i])
-            p = by_name.get(parent)
-            if p is not None and p.type != "dir":
-                raise ImageError(f"is under {p.raw_name!r}, which is a {p.type}, not a directory", m.raw_name)
-            dirs.add(parent)
-    image = Image(path, size, members, by_name, {}, dirs)
+            p = self.by_name.get(parent)
+            if p is None:
+                self.implicit.add(parent)
+            elif p.type != "dir":
+                raise ImageError(f"inside {p.raw_name!r}, which is a {p.type}, not a directory", m.raw_name,
+                                 rule="parent")
+        have = self.by_name.get(m.name)
+        if have is not None:
+            raise ImageError(f"the name of the earlier member {have.raw_name!r}", m.raw_name, rule="duplicate")
+        if m.name in self.implicit and m.type == "dir":
+            raise ImageError("a directory's member after members inside it", m.raw_name, rule="dir-order")
+        if m.name in self.implicit:
+            raise ImageError(f"earlier members are inside it, and it is a {m.type}", m.raw_name, rule="parent")
+        self.by_name[m.name] = m
+
+
+def _read_tree(reader: TarReader, path: str | None) -> Image:
+    tree = _Tree()
+    members = reader.members(tree.add)
+    dirs = {""} | tree.implicit | {m.name for m in members if m.type == "dir"}
+    image = Image(path, reader.size, members, tree.by_name, {}, dirs)
     for m in members:
         if m.type == "symlink":
             _check_symlink(image, m)
     return image
 
 
-def _norm_link(m: Member) -> str:
-    return "/".join(p for p in m.link.split("/") if p not in ("", "."))
-
-
 def _check_symlink(image: Image, m: Member) -> None:
     target = m.link
-    if not target:
-        raise ImageError("a symlink with an empty target", m.raw_name)
-    if "\0" in target or len(target.encode()) > 4095:
-        raise ImageError("a symlink target with NUL or over 4095 bytes", m.raw_name)
     parent = "/" + m.name.rpartition("/")[0]
     start = target if target.startswith("/") else parent.rstrip("/") + "/" + target
     try:
         resolve(start, image.kind_of)
     except PathEscape:
-        raise ImageError(f"symlink target {target!r} leaves the image", m.raw_name) from None
+        raise ImageError(f"symlink target {target!r} leaves the image", m.raw_name, rule="symlink-escape") from None
     except (PathLoop, NotADir):
         pass  # ELOOP or ENOTDIR inside the image: harmless
+
+
+# -- an app image's own members and their order ---------------------------------------
+
+
+def _pad(reader: TarReader, members: list[Member], i: int, number: int, check_data: bool) -> None:
+    """members[i], whose name starts with .xax/pad/: the padding member `number`."""
+    m = members[i]
+    if m.name != f"{PAD_DIR}{number:0{PAD_DIGITS}d}":
+        raise ImageError(f"padding member {number} is not {PAD_DIR}{number:0{PAD_DIGITS}d}", m.raw_name, rule="pad")
+    if m.type != "file" or m.size % BLOCK or m.size > PAD_MAX or (check_data and not reader.is_zero(m.data_offset,
+                                                                                                      m.size)):
+        raise ImageError(f"a padding member that is not 0 to {PAD_MAX} zero bytes in whole blocks", m.raw_name,
+                         rule="pad")
+    if i + 1 < len(members) and members[i + 1].data_offset % PAGE:
+        raise ImageError("the member after a padding member does not start on a page", m.raw_name, rule="pad")
+    if i + 1 == len(members):
+        raise ImageError("a padding member at the end of the image", m.raw_name, rule="pad")
+
+
+def _app_members(reader: TarReader, image: Image, check_data: bool) -> None:
+    """The "app" rules about members: the metadata, padding, the layer, .xax/, the order."""
+    members = image.members
+    first = members[0] if members else None
+    if first is None or first.name != META or first.type != "file" or first.size > META_MAX:
+        raise ImageError(f"the first member is not {META}, a regular file of at most {META_MAX >> 20} MiB: "
+                         "not an xax-emu image", rule="meta-first")
+    i, pads = 1, 0
+    if i < len(members) and members[i].name.startswith(PAD_DIR):
+        pads += 1
+        if members[i].name != f"{PAD_DIR}{1:0{PAD_DIGITS}d}":
+            raise ImageError(f"the first padding member is not {PAD_DIR}{1:0{PAD_DIGITS}d}", members[i].raw_name,
+                             rule="pad")
+        _pad(reader, members, i, pads, check_data)
+        i += 1
+    layer = members[i] if i < len(members) else None
+    if layer is None or layer.name != LAYER or layer.type != "file":
+        raise ImageError(f"{LAYER}, a regular file, does not follow {META}", rule="layer")
+    if layer.data_offset % PAGE:
+        raise ImageError(f"its data does not start on a page (offset {layer.data_offset})", LAYER, rule="layer")
+    previous = None
+    for k in range(i + 1, len(members)):
+        m = members[k]
+        if m.name.startswith(PAD_DIR):
+            pads += 1
+            _pad(reader, members, k, pads, check_data)
+            continue
+        if m.name == RESERVED or m.name.startswith(RESERVED + "/"):
+            raise ImageError(f"a member under /{RESERVED} that is not {META}, {LAYER} or padding", m.raw_name,
+                             rule="reserved")
+        if previous is not None and m.name <= previous.name:
+            raise ImageError(f"comes after {previous.raw_name!r}: the app's members are not in the order of their "
+                             "paths", m.raw_name, rule="order")
+        previous = m
 
 
 # -- the metadata -------------------------------------------------------------------
@@ -190,7 +269,7 @@ BASE_LIMITS = set(KEYS) - {"threads"}  # images packed before threads had a limi
 
 def _need(cond: bool, what: str) -> None:
     if not cond:
-        raise ImageError(what, META)
+        raise ImageError(what, META, rule="meta")
 
 
 def _is_str(x) -> bool:
@@ -206,13 +285,7 @@ def _abs_path(x) -> bool:
 
 
 def _meta(reader: TarReader, image: Image) -> dict:
-    m = image.by_name.get(META)
-    if m is None:
-        raise ImageError(f"no {META}: not an xax-emu image")
-    if m.type != "file":
-        raise ImageError(f"is a {m.type}, not a file", META)
-    if m.size > META_MAX:
-        raise ImageError(f"{m.size} bytes, over the {META_MAX >> 20} MiB cap", META)
+    m = image.members[0]  # the metadata, as _app_members checked
     return parse_meta(reader.read(m.data_offset, m.size))
 
 
@@ -221,13 +294,13 @@ def parse_meta(raw: bytes) -> dict:
     writes (validate() does this as one of its steps; a Monitor that validated the
     same image before does only this, launch/validated.py)."""
     if len(raw) > META_MAX:
-        raise ImageError(f"{len(raw)} bytes, over the {META_MAX >> 20} MiB cap", META)
+        raise ImageError(f"{len(raw)} bytes, over the {META_MAX >> 20} MiB cap", META, rule="meta")
     try:
         meta = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, ValueError) as e:
-        raise ImageError(f"not valid UTF-8 JSON: {e}", META) from None
+        raise ImageError(f"not valid UTF-8 JSON: {e}", META, rule="meta") from None
     except RecursionError:
-        raise ImageError("not valid JSON: nested too deeply", META) from None
+        raise ImageError("not valid JSON: nested too deeply", META, rule="meta") from None
     _need(isinstance(meta, dict), "not a JSON object")
     _need(meta.get("format") == FORMAT, f"format is not {FORMAT!r}")
     _need(meta.get("version") == VERSION, f"version {meta.get('version')!r} is not {VERSION} (repack the image)")
@@ -260,7 +333,7 @@ def parse_meta(raw: bytes) -> dict:
     try:  # they travel in the BOOT message: what pack refuses, an image may not bring
         check_image_strings(app["entry"], args, env, app["cwd"])
     except LimitError as e:
-        raise ImageError(str(e), META) from None
+        raise ImageError(str(e), META, rule="meta") from None
     layer = meta.get("layer")
     _need(isinstance(layer, dict) and layer.get("member") == LAYER and _is_int(layer.get("size"))
           and _hex64(layer.get("sha256")), f"layer is not {{member: {LAYER!r}, size, sha256}}")
@@ -278,6 +351,7 @@ def parse_meta(raw: bytes) -> dict:
         if info.get("type") == "file":
             _need(_is_int(info.get("size")) and info["size"] >= 0 and _hex64(info.get("sha256")),
                   f"{what}: a file needs a size and a sha256")
+            _need(isinstance(info.get("elf"), bool), f"{what}: a file needs elf, true or false")
         elif info.get("type") == "symlink":
             _need(_is_str(info.get("target")), f"{what}: a symlink needs a target")
         else:
@@ -294,7 +368,7 @@ def _check_limits(limits) -> None:
             if v is not None:
                 check(k, v)
         except LimitError as e:
-            raise ImageError(f"limits.{k}: {e}", META) from None
+            raise ImageError(f"limits.{k}: {e}", META, rule="meta") from None
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -313,42 +387,44 @@ def _sha256(reader: TarReader, m: Member) -> str:
 
 def _contents(reader: TarReader, image: Image, check_data: bool) -> None:
     meta = image.meta
-    layer = image.by_name.get(LAYER)
-    if layer is None or layer.type != "file":
-        raise ImageError("missing, or not a regular file", LAYER)
+    layer = image.by_name[LAYER]  # a regular file, as _app_members checked
     if layer.size != meta["layer"]["size"] or (check_data and _sha256(reader, layer) != meta["layer"]["sha256"]):
-        raise ImageError(f"does not match the size and sha256 {META} gives", LAYER)
+        raise ImageError(f"does not match the size and sha256 {META} gives", LAYER, rule="meta")
     files = meta["files"]
     for m in image.members:
-        if m.name == RESERVED or m.name.startswith(RESERVED + "/"):
-            if m.name in (META, LAYER, RESERVED, PAD_DIR.rstrip("/")) or (
-                    m.name.startswith(PAD_DIR) and m.type == "file" and "/" not in m.name[len(PAD_DIR):]):
-                continue
-            raise ImageError(f"an unknown member in /{RESERVED}", m.raw_name)
-        if m.type == "dir" or m.name == "":
-            continue
+        if m.name == RESERVED or m.name.startswith(RESERVED + "/") or m.type == "dir":
+            continue  # the image's own (_app_members), or a directory (never listed)
         info = files.get("/" + m.name)
         if info is None:
-            raise ImageError(f"is not listed in {META}", m.raw_name)
+            raise ImageError(f"is not listed in {META}", m.raw_name, rule="meta")
         if info["type"] != m.type:
-            raise ImageError(f"is a {m.type}, {META} says {info['type']}", m.raw_name)
+            raise ImageError(f"is a {m.type}, {META} says {info['type']}", m.raw_name, rule="meta")
     for path, info in files.items():
         m = image.by_name.get(path.strip("/"))
         if m is None:
-            raise ImageError(f"{META} lists it, the image does not have it", path)
+            raise ImageError(f"{META} lists it, the image does not have it", path, rule="meta")
         if info["type"] == "symlink":
             if m.link != info["target"]:
-                raise ImageError(f"symlink target {m.link!r}, {META} says {info['target']!r}", m.raw_name)
-        elif m.size != info["size"] or (check_data and _sha256(reader, m) != info["sha256"]):
-            raise ImageError(f"does not match the size and sha256 {META} gives", m.raw_name)
+                raise ImageError(f"symlink target {m.link!r}, {META} says {info['target']!r}", m.raw_name,
+                                 rule="meta")
+            continue
+        if m.size != info["size"] or (check_data and _sha256(reader, m) != info["sha256"]):
+            raise ImageError(f"does not match the size and sha256 {META} gives", m.raw_name, rule="meta")
+        if check_data and info["elf"] != (m.size >= len(ELF_MAGIC) and reader.read(m.data_offset, len(ELF_MAGIC))
+                                          == ELF_MAGIC):
+            raise ImageError(f"{META} says elf {str(info['elf']).lower()}, its bytes say otherwise", m.raw_name,
+                             rule="meta")
+        if info["elf"] and m.data_offset % PAGE:
+            raise ImageError(f"an ELF file whose data does not start on a page (offset {m.data_offset})", m.raw_name,
+                             rule="elf-aligned")
     entry = meta["app"]["entry"]
     try:
         where = resolve(entry, image.kind_of)
     except (PathEscape, PathLoop, NotADir):
         where = None
     m = image.by_name.get(where.strip("/")) if where else None
-    if m is None or m.type not in ("file", "hardlink"):
-        raise ImageError(f"the entry {entry} is not a regular file in the image", META)
+    if m is None or m.type != "file":
+        raise ImageError(f"the entry {entry} is not a regular file in the image", META, rule="meta")
     pages = (meta.get("http") or {}).get("pages")
     if pages is not None:
         try:
@@ -356,4 +432,4 @@ def _contents(reader: TarReader, image: Image, check_data: bool) -> None:
         except (PathEscape, PathLoop, NotADir):
             where = None
         if where is None or where.strip("/") not in image.dirs:
-            raise ImageError(f"http.pages {pages} is not a directory in the image", META)
+            raise ImageError(f"http.pages {pages} is not a directory in the image", META, rule="meta")

@@ -46,6 +46,19 @@ def _checked(kwargs: dict, given: dict) -> dict:
     return kwargs
 
 
+def _check_fs_image(data: bytes) -> None:
+    """A bare program's filesystem tar is a tar in the image format (docs/image-format.md), as
+    the layer's VFS requires: refused here in one line naming the member and the rule, before
+    anything starts, rather than by the layer inside the picoprocess with no more than "malformed"."""
+    from ..image import ImageError
+    from ..image.validate import read_tar
+
+    try:
+        read_tar(data)
+    except ImageError as e:
+        raise ImageError(f"--fs-image: {e} (docs/image-format.md: rule {e.rule})", rule=e.rule) from None
+
+
 def start_kwargs(req: Request) -> dict:
     """Keyword arguments for Monitor.start (without stdio and tracing); LimitError
     if a limit is out of range or the arguments do not fit the BOOT message."""
@@ -63,6 +76,8 @@ def start_kwargs(req: Request) -> dict:
     from .layers import layer_for, program_env  # a bare program's layer: the profile compiler, not needed for images
 
     spec = req.profile or DEFAULT
+    if req.fs_image is not None:
+        _check_fs_image(req.fs_image)
     kwargs = _checked(dict(image_url=prog.image_url, argv=[prog.name, *req.args], env=program_env(spec, req.env),
                            origin=prog.origin, origin_address=prog.address, limits=replace(Limits(), **chosen),
                            local_files=prog.local_files), chosen)

@@ -27,6 +27,7 @@ from typing import Callable, NamedTuple
 
 _HERE = Path(__file__).resolve()
 VFS_SRC = _HERE.parents[2] / "runtime_c" / "vfs"
+INCLUDE = _HERE.parents[2] / "runtime_c" / "include"  # xax_image.h: the image format's limits and rules
 AT_FDCWD = -100
 
 # What the host build adds to vfs.h: the Python callbacks behind its vfs_env, and the glue.
@@ -130,7 +131,7 @@ def _sources() -> list[Path]:
 
 def _digest() -> str:
     h = hashlib.sha256()
-    for p in sorted(VFS_SRC.glob("*.[ch]")) + [_HERE]:
+    for p in sorted(VFS_SRC.glob("*.[ch]")) + [INCLUDE / "xax_image.h", _HERE]:
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     h.update(repr(_cflags()).encode())
     return h.hexdigest()[:16]
@@ -164,7 +165,7 @@ def build(verbose: bool = False) -> Path:
     ffi = cffi.FFI()
     ffi.cdef(_cdef())
     flags = _cflags()
-    ffi.set_source(name, _GLUE, sources=[str(p) for p in _sources()], include_dirs=[str(VFS_SRC)],
+    ffi.set_source(name, _GLUE, sources=[str(p) for p in _sources()], include_dirs=[str(VFS_SRC), str(INCLUDE)],
                    extra_compile_args=flags, extra_link_args=[f for f in flags if f.startswith("-fsanitize")])
     tmp = Path(tempfile.mkdtemp(prefix=name + "-", dir=root))
     try:
@@ -379,6 +380,12 @@ class HostVfs:
         if r == 0:
             self._keep.append((image, buf))  # the vfs points into the image
         return r
+
+    def tar_refusal(self) -> tuple[str, int] | None:
+        """Why the last mount_tar refused its image ("rule: what") and the header's offset; None."""
+        at = self.ffi.new("uint64_t *")
+        why = self._lib.vfs_tar_refusal(self._v, at)
+        return None if why == self.ffi.NULL else (self.ffi.string(why).decode(), at[0])
 
     def mount_ram(self, prefix: str, cap: int = 64 << 20) -> int:
         return self._lib.vfs_mount_ram(self._v, _path(prefix), cap)
