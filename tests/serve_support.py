@@ -26,8 +26,8 @@ START_TIMEOUT = 30.0
 class Serve:
     """`xax-emu serve ARGS --listen 127.0.0.1:0`, until closed."""
 
-    def __init__(self, *args: str, cache_dir: Path):
-        env = {**os.environ, "XDG_CACHE_HOME": str(cache_dir)}
+    def __init__(self, *args: str, cache_dir: Path, env: dict[str, str] | None = None):
+        env = {**(os.environ if env is None else env), "XDG_CACHE_HOME": str(cache_dir)}
         self.proc = subprocess.Popen([sys.executable, "-m", "xax_emu", "serve", "--listen", "127.0.0.1:0", *args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         self.lines: list[str] = []
@@ -65,6 +65,12 @@ class Serve:
         with self._cond:
             return "\n".join(self.lines)
 
+    def count(self, pattern: str) -> int:
+        """How many log lines match `pattern` so far."""
+        rx = re.compile(pattern)
+        with self._cond:
+            return sum(1 for line in self.lines if rx.search(line))
+
     def close(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -82,6 +88,38 @@ class Serve:
     def __exit__(self, *exc) -> None:
         self.close()
         assert "Traceback" not in self.log(), self.log()
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (of any of its threads: the loop forks them)."""
+    out = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return out
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def open_fds(pid: int) -> int:
+    """How many file descriptors `pid` has open."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def settled(measure, want, timeout: float):
+    """measure() once it equals `want`, or its last value after `timeout` seconds: what a
+    process releases a moment after the event that frees it (a reaped child, a closed fd)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = measure()
+        if got == want or time.monotonic() >= deadline:
+            return got
+        time.sleep(0.1)
 
 
 @dataclass
