@@ -24,7 +24,8 @@ from xax_emu.errors import RuntimeNotBuilt  # noqa: E402
 PYTHON = "/usr/bin/python3.11"  # Debian's, the program benchmarked (not the interpreter running this)
 # command -> the Debian package that brings it
 TOOLS = {"proot": "proot", "runsc": "runsc", "musl-gcc": "musl-tools", "gcc": "gcc", "lua5.4": "lua5.4",
-         "sqlite3": "sqlite3", "espeak-ng": "espeak-ng", PYTHON: "python3.11", "tar": "tar", "taskset": "util-linux"}
+         "sqlite3": "sqlite3", "espeak-ng": "espeak-ng", PYTHON: "python3.11", "tar": "tar", "taskset": "util-linux",
+         "/usr/sbin/nginx": "nginx-light", "websocketd": "websocketd", "wrk": "wrk"}
 OPTIONAL_TOOLS = {"perf": "linux-perf"}  # profiles only: a row says so when it is missing
 
 
@@ -52,12 +53,15 @@ def ensure_tools() -> list[str]:
     return [f"{cmd} is not available ({pkg})" for cmd, pkg in OPTIONAL_TOOLS.items() if shutil.which(cmd) is None]
 
 
-def build(work: Path, source: str, cc: str = "musl-gcc", extra: tuple[str, ...] = ()) -> Path:
-    """A static program from benchmarks/SOURCE (or a path relative to the checkout)."""
+def build(work: Path, source: str, cc: str = "musl-gcc", extra: tuple[str, ...] = (), after: tuple[str, ...] = (),
+          name: str | None = None) -> Path:
+    """A static program from benchmarks/SOURCE (or a path relative to the checkout); `after`
+    follows the source (more sources, static libraries such as libxax.a); `name`: the output's,
+    when one source is built twice."""
     src = HERE / source if (HERE / source).exists() else ROOT / source
-    out = work / src.stem
+    out = work / (name or src.stem)
     subprocess.run([cc, "-static", "-O2", "-Wall", "-Werror", "-I", str(HERE), "-I", str(runtime.include_dir()),
-                    *extra, "-o", str(out), str(src)], check=True)
+                    *extra, "-o", str(out), str(src), *after], check=True)
     return out
 
 
@@ -158,4 +162,5 @@ def machine() -> str:
     return (f"{cpu}, {os.cpu_count()} cores, {mem / (1 << 20):.0f} GiB RAM{f' ({virt})' if virt else ''}; "
             f"{osname}, Linux {platform.release()}; the Monitor on Python {platform.python_version()}; "
             f"programs (Debian's): {version([PYTHON, '--version'])}, lua {deb('lua5.4')}, sqlite3 {deb('sqlite3')}, "
-            f"espeak-ng {deb('espeak-ng')}; peers: proot {deb('proot')}, runsc (gVisor) {deb('runsc')}")
+            f"espeak-ng {deb('espeak-ng')}; peers: proot {deb('proot')}, runsc (gVisor) {deb('runsc')}, "
+            f"websocketd {deb('websocketd')}; the origin nginx {deb('nginx-light')}; the load generator wrk {deb('wrk')}")

@@ -84,7 +84,11 @@ static void answer(int chnl, const char *path)
     char head[512];
     if (!strcmp(path, "/")) {
         static const char page[] = "<!doctype html><title>httpd</title><h1>hello from a picoprocess</h1>\n";
-        snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %zu\r\n\r\n",
+        /* Connection: close says what the program does after every response, so that a client
+         * of the native build (xabi_posix.c; benchmarks/bench_serve.py) opens a new connection
+         * instead of writing its next request on this one. */
+        snprintf(head, sizeof head,
+                 "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
                  sizeof page - 1);
         say(chnl, head);
         say(chnl, page);
