@@ -606,6 +606,9 @@ def _write(sec: Section, res: Results) -> None:
         launch_row("`page` as CGI under `python3 -m http.server --cgi`: `GET`", n["cgi-python"], n["stdio"].med),
         launch_row("`page` natively: exec, first byte", n["stdio"], n["stdio"].med),
         "",
+        "The libxax app's `302` is sent once its picoprocess is spawned (an app that serves HTTP starts at launch); "
+        "a stdio or websocket instance starts a picoprocess only with each request or WebSocket after it.",
+        "",
     ]
     loads = res.loads
 
