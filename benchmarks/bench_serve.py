@@ -46,13 +46,14 @@ from serve_support import Serve, children, open_fds, pack_xax_app, settled  # no
 
 from xax_emu.image import pack_image  # noqa: E402
 
-LAUNCHES = 15            # launches timed per row (after the first, cold one)
+LAUNCHES = 21            # rounds of launches over every row (after each row's first, cold one)
 WRK_SECONDS = 4
 WRK_ROUNDS = 3           # round-robin rounds of every wrk row; the medians are reported
 CONNECTIONS = 8          # wrk's concurrent connections
 PAGES = 50
 REQUESTS_PER_PAGE = 20
 SETTLE = 30.0            # seconds to wait for serve to release what a finished page held
+MAX_INSTANCES = 256      # the launch rounds start 3 instances each, which end 2 s after their page (the grace)
 IMAGE_MEMORY = "256M"    # each image's [limits] memory: 50 at once fit the default --memory-budget (64G)
 PAGE_BODY = b"hello from a program that speaks stdio"
 HTTPD_BODY = b"hello from a picoprocess"
@@ -254,11 +255,6 @@ class Timed:
         return median(self.times)
 
 
-def timed(fn, n: int = LAUNCHES) -> Timed:
-    first = fn()
-    return Timed(first, [fn() for _ in range(n)])
-
-
 # -- wrk ------------------------------------------------------------------------------
 
 WRK_DONE = """
@@ -439,21 +435,30 @@ class Results:
 
 
 def _launch_rows(gw: Serve, ports: dict, progs: dict) -> tuple[dict, dict]:
+    """Each row's first launch (for serve: the image fetched from nginx and validated), then
+    LAUNCHES rounds over every row, round-robin, so that a burst of other work on the machine
+    falls on all rows alike."""
     page = str(progs["page"])
-    # each image's first launch is its cold one (fetched from nginx, validated): timed apart
-    launches = {
-        "httpd": timed(lambda: serve_launch(gw.port, "/apps/httpd.tar", "page")),
-        "ws": timed(lambda: serve_launch(gw.port, "/apps/page-ws.tar", "ws")),
-        "stdio": timed(lambda: serve_launch(gw.port, "/apps/page-stdio.tar", "run")),
+    serve_rows = {
+        "httpd": lambda: serve_launch(gw.port, "/apps/httpd.tar", "page"),
+        "ws": lambda: serve_launch(gw.port, "/apps/page-ws.tar", "ws"),
+        "stdio": lambda: serve_launch(gw.port, "/apps/page-stdio.tar", "run"),
     }
-    natives = {
-        "httpd": timed(lambda: native_httpd_first_byte(progs["httpd-native"])),
-        "ws-websocketd": timed(lambda: ws_first_message(ports["websocketd"], "/")),
-        "ws": timed(lambda: native_first_byte([page, "-l"])),
-        "stdio": timed(lambda: native_first_byte([page])),
-        "cgi-websocketd": timed(lambda: cgi_first_byte(ports["websocketd-cgi"], "/page")),
-        "cgi-python": timed(lambda: cgi_first_byte(ports["python-cgi"], "/cgi-bin/page")),
+    native_rows = {
+        "httpd": lambda: native_httpd_first_byte(progs["httpd-native"]),
+        "ws-websocketd": lambda: ws_first_message(ports["websocketd"], "/"),
+        "ws": lambda: native_first_byte([page, "-l"]),
+        "stdio": lambda: native_first_byte([page]),
+        "cgi-websocketd": lambda: cgi_first_byte(ports["websocketd-cgi"], "/page"),
+        "cgi-python": lambda: cgi_first_byte(ports["python-cgi"], "/cgi-bin/page"),
     }
+    launches = {k: Timed(fn(), []) for k, fn in serve_rows.items()}
+    natives = {k: Timed(fn(), []) for k, fn in native_rows.items()}
+    for _ in range(LAUNCHES):
+        for k, fn in serve_rows.items():
+            launches[k].times.append(fn())
+        for k, fn in native_rows.items():
+            natives[k].times.append(fn())
     return launches, natives
 
 
@@ -531,7 +536,8 @@ def run_section(work: Path) -> Section:
     root, progs = site(work)
     env = cli_env(work)
     with Nginx(root, work / "nginx", cache_control={"/apps/": "max-age=3600"}) as nginx, \
-            Serve("--origin", nginx.base, cache_dir=work / "cache-gw", env=env) as gw, \
+            Serve("--origin", nginx.base, "--max-instances", str(MAX_INSTANCES), cache_dir=work / "cache-gw",
+                  env=env) as gw, \
             Serve(cache_dir=work / "cache-proxy", env=env) as proxy:
         ports, peers = _start_peers(work, progs)
         try:
@@ -577,15 +583,17 @@ def _write(sec: Section, res: Results) -> None:
     n = res.natives
     sec.lines += [
         "One `xax-emu serve` as the gateway for a real nginx origin (Debian's; `tests/nginx_origin.py`, the "
-        "browser tests' own), and one as a forward proxy, each a subprocess as a user starts it. The apps are "
+        "browser tests' own; `--max-instances " + str(MAX_INSTANCES) + "`: the launches below leave their "
+        "instances to end 2 s after their page, as a browser does), and one as a forward proxy, each a subprocess "
+        "as a user starts it. The apps are "
         "`tests/xax/httpd.c` linked with libxax (its small page: 70 bytes) and `benchmarks/page.c` (a small page "
         "written on stdout: 82 bytes), each image with `[limits] memory = \"" + IMAGE_MEMORY + "\"`; nginx serves the "
         "images with `Cache-Control: max-age=3600`, so a launch after an image's first finds it fresh in the "
         f"Monitor's cache and its validation on record. This 2-core machine was shared with other work: the load "
         f"average was {res.load_avg[0]:.2f} when the section started and {res.load_avg[1]:.2f} when it ended.",
         "",
-        f"**Launch to the first byte** (medians of {LAUNCHES}, one at a time, after each app's first, cold launch, "
-        "shown apart). Through serve: `GET /apps/X.tar?xax` on a kept-alive connection to the gateway, its `302`, "
+        f"**Launch to the first byte** (medians of {LAUNCHES} rounds over every row, round-robin, one launch at a "
+        "time, after each row's first, which for serve is the image's cold launch: fetched from nginx and validated). Through serve: `GET /apps/X.tar?xax` on a kept-alive connection to the gateway, its `302`, "
         "then the app's answer — `GET /.xax/ID/` of the libxax app, a WebSocket to the websocket endpoint and its "
         "first message, or `GET /.xax/ID/run` of the stdio endpoint; each instance then ends as a page's leaving "
         "ends it. The peers run the same static binaries unsealed: natively (fork+exec to the first byte on its "
