@@ -275,6 +275,7 @@ class Load:
     p99: float
     mbps: float
     errors: dict
+    answers: int      # requests wrk counted as answered (summed over the runs, for med_load's)
 
     @property
     def failed(self) -> int:
@@ -293,13 +294,14 @@ def wrk(work: Path, port: int, target: str) -> Load:
     v = {m[1]: int(m[2]) for m in re.finditer(r"^xax (\w+) (\d+)$", r.stdout, re.M)}
     secs = v["duration_us"] / 1e6
     errors = {k: v[k] for k in ("connect", "read", "write", "status", "timeout")}
-    return Load(v["requests"] / secs, v["p50_us"] / 1e6, v["p99_us"] / 1e6, v["bytes"] / secs / 1e6, errors)
+    return Load(v["requests"] / secs, v["p50_us"] / 1e6, v["p99_us"] / 1e6, v["bytes"] / secs / 1e6, errors,
+                v["requests"])
 
 
 def med_load(runs: list[Load]) -> Load:
     errors = {k: sum(r.errors[k] for r in runs) for k in runs[0].errors}
     return Load(median(r.rps for r in runs), median(r.p50 for r in runs), median(r.p99 for r in runs),
-                median(r.mbps for r in runs), errors)
+                median(r.mbps for r in runs), errors, sum(r.answers for r in runs))
 
 
 # -- 50 pages ----------------------------------------------------------------------------
@@ -644,8 +646,8 @@ def _write(sec: Section, res: Results) -> None:
         "",
         "Ratios: requests/s over the native libxax app's, or over websocketd's CGI run. Python's CGI server answers "
         "in HTTP/1.0, its answers ending with the connection; wrk counts each such answer as served and also as a "
-        f"read error, which is what that row's read errors are ({loads['cgi-python'].errors['read']:,} read errors, "
-        f"{loads['cgi-python'].rps * WRK_SECONDS * WRK_ROUNDS:,.0f} answers in its runs, about).",
+        f"read error, which is what that row's read errors are ({loads['cgi-python'].errors['read']:,} read errors for "
+        f"{loads['cgi-python'].answers:,} answers in its runs).",
         "",
         "**Pass-through to nginx**: a 1 KiB page and a 1 MiB file, directly, through serve as the browser's forward "
         "proxy (absolute-form requests) and through serve as the gateway for nginx. Every pass-through request opens "
