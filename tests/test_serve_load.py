@@ -96,7 +96,7 @@ def test_fifty_pages_at_once_are_served_within_the_limits_and_leave_nothing(orig
         served: list[int] = []
         failures: list[str] = []
         lock = threading.Lock()
-        all_in, go = threading.Barrier(PAGES + 1), threading.Barrier(PAGES + 1)
+        all_in, go, answered, leave = (threading.Barrier(PAGES + 1) for _ in range(4))
 
         def page(i: int) -> None:
             held = None
@@ -118,11 +118,13 @@ def test_fifty_pages_at_once_are_served_within_the_limits_and_leave_nothing(orig
                             served.append(i)
                         else:
                             failures.append(f"page {i}: {got.status} {got.body[:100]!r}")
+                answered.wait()
+                leave.wait()  # (the pages stay while the test reads their picoprocesses' limits)
             except Exception as e:  # noqa: BLE001 - collected and asserted on below
                 with lock:
                     failures.append(f"page {i}: {e!r}")
-                all_in.abort()
-                go.abort()
+                for barrier in (all_in, go, answered, leave):
+                    barrier.abort()
             finally:
                 if held is not None:
                     held.close()
@@ -133,8 +135,10 @@ def test_fifty_pages_at_once_are_served_within_the_limits_and_leave_nothing(orig
         try:
             all_in.wait(HANG)  # every page has launched or been refused, and holds its instance
             running = children(serve.proc.pid)
-            limits = {address_space_limit(pid) for pid in running}
             go.wait(HANG)
+            answered.wait(HANG)  # every instance has answered, so its boot block has set its limits
+            limits = {address_space_limit(pid) for pid in running}
+            leave.wait(HANG)
         except threading.BrokenBarrierError:
             pytest.fail(f"a page failed: {failures[:5]}")
         for t in pages:
