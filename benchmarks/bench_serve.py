@@ -1,4 +1,4 @@
-"""6. `xax-emu serve` (issue 11's benchmarks): one real `xax-emu serve` subprocess in front of
+"""7. `xax-emu serve` (issue 11's benchmarks): one real `xax-emu serve` subprocess in front of
 a real nginx origin (tests/nginx_origin.py, the browser tests' own), measured beside peers in
 the same run:
 
@@ -531,7 +531,7 @@ def _at_rest(serve: Serve, want: Snapshot | None = None) -> tuple[Snapshot, bool
 
 
 def run_section(work: Path) -> Section:
-    sec = Section("6. `xax-emu serve`")
+    sec = Section("7. `xax-emu serve`")
     work = work / "serve"
     work.mkdir(exist_ok=True)
     load_before = os.getloadavg()
@@ -711,4 +711,4 @@ def _write(sec: Section, res: Results) -> None:
     sec.goal(f"{PAGES} concurrent pages on one Monitor: all served, none lost, none leaked",
              f"{pages.served:,}/{want:,} served; instances {res.started} started / {res.ended} ended; children "
              f"{r1.children}→{r2.children}, fds {r1.fds}→{r2.fds}, threads {r1.threads}→{r2.threads}", ok,
-             "section 6 shows the counts that differ")
+             "section 7 shows the counts that differ")

@@ -9,7 +9,8 @@ the C runtime).  It installs what else it lacks with apt-get (proot, runsc, ...)
 programs of benchmarks/ with musl-gcc, packs the images it needs and runs:
   1. the article's Table 1 (bench_table1.py)      2. real apps (bench_apps.py)
   3. the VFS (bench_vfs.py)                        4. the Monitor (bench_monitor.py)
-  5. packing (bench_pack.py)                      6. `xax-emu serve` (bench_serve.py)
+  5. packing (bench_pack.py)                      7. `xax-emu serve` (bench_serve.py)
+(6., fuzzing, is benchmarks/fuzz.py's: it takes hours, so run.py keeps its section as it is.)
 Figures are medians of repeated runs; every comparison is a ratio of two figures
 measured in this run.  Where a goal of the issue is missed, its row says what bounds
 it, measured in this run too.
@@ -114,7 +115,7 @@ def main() -> int:
         vfs = bench_vfs.run_section(work, t1)
         print("benchmarks: 4. Monitor", file=sys.stderr)
         monitor = bench_monitor.run_section(work, t1)
-        print("benchmarks: 6. serve", file=sys.stderr)
+        print("benchmarks: 7. serve", file=sys.stderr)
         serve = bench_serve.run_section(work)
     sections = [table1, apps, vfs, monitor, pack, serve]
     elapsed = time.monotonic() - t0
@@ -127,7 +128,7 @@ def main() -> int:
         "measured in that run. Not part of CI. Numbers on this shared 2-vCPU VM move from run to run, now and then "
         "by much more than a few percent (section 1 gives the spread of the native compute runs). Other work shared "
         f"the machine during this run: its load average (1 min) was {load_start:.1f} when the run started and "
-        f"{os.getloadavg()[0]:.1f} when it ended (an idle machine's is near 0; section 6 notes it around its own part).",
+        f"{os.getloadavg()[0]:.1f} when it ended (an idle machine's is near 0; section 7 notes it around its own part).",
         *([""] + [f"Note: {n}." for n in notes] if notes else []),
         "",
         "## The issue's goals",
@@ -139,8 +140,9 @@ def main() -> int:
         for goal, measured, met, bound in sec.goals:
             lines.append(f"| {goal} | {measured} | {'yes' if met else '**no**'} | {bound if not met else ''} |")
     for sec in sections:
+        if sec is serve:
+            lines += _fuzz_section()  # 6., between pack (5.) and serve (7.)
         lines += ["", f"## {sec.title}", "", *sec.lines]
-    lines += _fuzz_section()
     lines += ["", NEXT_STEPS]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))
