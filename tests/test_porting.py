@@ -155,3 +155,15 @@ def test_explain_paths_and_syscalls(tmp_path, build):
     out = json.loads(r.stdout)
     assert [o["kind"] for o in out] == ["path", "syscall"]
     assert out[1]["answer"] == "reaches the kernel (the allowlist): the profile is never asked"
+
+
+def test_a_directory_listed_inside_another_listed_one_is_taken_once(tmp_path):
+    """ruby lists a gem directory and a directory inside it: each is taken whole, so the
+    inner one must not be placed again (pack refuses a file placed twice)."""
+    from xax_emu.porting.plan import Plan, _drop_inside_listed
+    outer, inner = str(tmp_path / "specs"), str(tmp_path / "specs" / "default")
+    plan = Plan(name="x", entry="/bin/x", argv0="x", base="glibc-dynamic", env=None)
+    plan.listed = {outer: outer, inner: inner, str(tmp_path / "other"): str(tmp_path / "other")}
+    plan.files = {inner + "/a.gemspec": inner + "/a.gemspec"}
+    _drop_inside_listed(plan)
+    assert sorted(plan.listed) == [outer, str(tmp_path / "other")] and plan.files == {}

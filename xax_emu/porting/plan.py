@@ -231,7 +231,11 @@ def plan_port(obs: Observation, *, name: str, entry: str, argv0: str, program_li
 
 def _drop_inside_listed(plan: Plan) -> None:
     """What a directory taken whole already brings (its files; the symlinks inside it that
-    stay inside, which it keeps)."""
+    stay inside, which it keeps), and the directories listed inside it (ruby lists a gem
+    directory and one inside it: pack refuses a file placed twice)."""
+    for top in list(plan.listed):
+        for path in [q for q in plan.listed if q != top and under(q, top)]:
+            del plan.listed[path]
     for top in plan.listed:
         for table in (plan.files, plan.plugins):
             for path in [q for q in table if q != top and under(q, top)]:
