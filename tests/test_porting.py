@@ -166,4 +166,4 @@ def test_a_directory_listed_inside_another_listed_one_is_taken_once(tmp_path):
     plan.listed = {outer: outer, inner: inner, str(tmp_path / "other"): str(tmp_path / "other")}
     plan.files = {inner + "/a.gemspec": inner + "/a.gemspec"}
     _drop_inside_listed(plan)
-    assert sorted(plan.listed) == [outer, str(tmp_path / "other")] and plan.files == {}
+    assert sorted(plan.listed) == sorted([outer, str(tmp_path / "other")]) and plan.files == {}
