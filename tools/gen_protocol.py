@@ -62,11 +62,20 @@ def render() -> str:
         f"#define XAX_CHANNEL_FD {p.CHANNEL_FD} /* the channel to the Monitor; never one of the program's fds */",
         f"#define XAX_LAYER_NR_MAX {p.LAYER_NR_MAX} /* entries of the layer's table: syscall numbers below it */",
         f"#define XAX_VIRTUAL_PID {p.VIRTUAL_PID} /* the picoprocess's pid as the program sees it */",
+        f"#define XAX_MAX_MOUNTS {p.MAX_MOUNTS} /* host directories granted in one run */",
+        f"#define XAX_MOUNT_PATH_MAX {p.MOUNT_PATH_MAX} /* bytes of a path relative to a mount */",
+        f"#define XAX_MOUNT_NAME_MAX {p.MOUNT_NAME_MAX}",
+        f"#define XAX_MOUNT_REMOVE_FILE {p.MOUNT_REMOVE_FILE}",
+        f"#define XAX_MOUNT_REMOVE_DIR {p.MOUNT_REMOVE_DIR}",
+        f"#define XAX_EXPORT_MORE {p.EXPORT_MORE} /* EXPORT_RAM's arg */",
+        f"#define XAX_EXPORT_LAST {p.EXPORT_LAST}",
+        f"#define XAX_EXPORT_FAILED {p.EXPORT_FAILED}",
         "",
         "/* exit statuses of the runtime's own failures */",
     ]
     for name, status, who, why in p.EXITS:
         out.append(f"#define XAX_EXIT_{name} {status} /* {who}: {why} */")
+    out.append(f"#define XAX_EXIT_STATUS_OWN 0x{p.EXIT_STATUS_OWN:x} /* exit_group's bit 8: the runtime's own exits */")
     out += [
         "",
         "/* message types */",
@@ -91,6 +100,9 @@ def render() -> str:
     out.append("")
     out += _struct("xax_range", p.RANGE_FIELDS, p.RANGE.size)
     out.append("")
+    for name, fields, st in p.MOUNT_STRUCTS:
+        out += _struct(name, fields, st.size)
+        out.append("")
     out += ["#endif", ""]
     return "\n".join(out)
 

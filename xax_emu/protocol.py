@@ -66,6 +66,37 @@ MESSAGES = (
     ("FATAL", 13, "pico->monitor", "one-way, the PAL's last message before it exits with EXIT_RUNTIME_FAILED: "
                                    "arg = the failure (FAILURES), payload = why, at most MAX_FATAL_REASON bytes "
                                    "of text; no reply"),
+    # Host directories the user granted (run --mount, docs/mounts.md): chan = the mount's number
+    # (its place among the PAL settings "mount=MODE:GUEST"); a path is relative to the mount's root
+    # ("" is the root itself), its components joined by one '/', none empty, ".", ".." or over
+    # MOUNT_NAME_MAX bytes, no NUL, at most MOUNT_PATH_MAX bytes.  Replies: arg = -errno on failure.
+    ("MOUNT_STAT", 14, "pico->monitor", "payload = path; reply arg = 0, payload = struct xax_mount_stat "
+                                        "+ a symlink's target (lstat: a symlink is never followed)"),
+    ("MOUNT_LIST", 15, "pico->monitor", "arg = the first entry wanted (its place in the listing sorted by "
+                                        "name); payload = a directory's path; reply arg = 0, payload = struct "
+                                        "xax_mount_list (count, next: where to ask from for the rest, 0 if "
+                                        "none) + count entries, each struct xax_mount_entry, struct "
+                                        "xax_mount_stat, the name, a symlink's target, 0-padded to 8"),
+    ("MOUNT_READ", 16, "pico->monitor", "payload = struct xax_mount_io (off, len <= MAX_PAYLOAD, pathlen) + "
+                                        "path of a regular file; reply arg = bytes read, payload = them"),
+    ("MOUNT_WRITE", 17, "pico->monitor", "a rw mount's: payload = struct xax_mount_io (off, len, pathlen) + "
+                                         "path + len bytes; reply arg = bytes written"),
+    ("MOUNT_TRUNCATE", 18, "pico->monitor", "a rw mount's: payload = struct xax_mount_io (off = the new size, "
+                                            "len 0, pathlen) + path; reply arg = 0"),
+    ("MOUNT_CREATE", 19, "pico->monitor", "a rw mount's: arg = mode; payload = path of a regular file to make "
+                                          "(it must not exist); reply arg = 0, payload = struct xax_mount_stat"),
+    ("MOUNT_MKDIR", 20, "pico->monitor", "a rw mount's: arg = mode; payload = path of a directory to make; "
+                                         "reply arg = 0, payload = struct xax_mount_stat"),
+    ("MOUNT_REMOVE", 21, "pico->monitor", "a rw mount's: arg = MOUNT_REMOVE_FILE (a file or symlink) or "
+                                          "MOUNT_REMOVE_DIR (an empty directory); payload = path; reply arg = 0"),
+    ("MOUNT_RENAME", 22, "pico->monitor", "a rw mount's: arg = RENAME_NOREPLACE or RENAME_EXCHANGE or 0; "
+                                          "payload = struct xax_mount_rename + old path + new path (both in "
+                                          "this mount); reply arg = 0"),
+    ("EXPORT_RAM", 23, "pico->monitor", "at exit, when the PAL setting export_ram=1 asked for it: payload = "
+                                        "the next bytes of a tar of the RAM disks; arg = EXPORT_MORE, "
+                                        "EXPORT_LAST on the last piece, or EXPORT_FAILED (the layer could not "
+                                        "write the tar: nothing is exported); reply arg = 0, or -1 refused "
+                                        "(not asked, over the limit, or after the last piece)"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -86,6 +117,62 @@ RANGE_FIELDS = (
 )
 RANGE = struct.Struct("<QQ")
 MAX_RUNTIME_RANGES = 4
+
+# Host directories (MOUNT_* messages).
+MAX_MOUNTS = 16               # grants in one run: mount numbers 0 .. MAX_MOUNTS - 1
+MOUNT_PATH_MAX = 4095         # bytes of a path relative to a mount (PATH_MAX less its NUL)
+MOUNT_NAME_MAX = 255          # bytes of one component (NAME_MAX)
+MOUNT_REMOVE_FILE, MOUNT_REMOVE_DIR = 0, 1
+RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2   # <linux/fs.h>: the renameat2 flags a MOUNT_RENAME may carry
+# What lstat tells of a host file: its type and permission bits, link count, size, 512-byte
+# blocks and times (never its owner, device or inode number: the picoprocess's own are shown).
+MOUNT_STAT_FIELDS = (
+    ("mode", "uint32_t", "I"),
+    ("nlink", "uint32_t", "I"),
+    ("size", "uint64_t", "Q"),
+    ("blocks", "uint64_t", "Q"),
+    ("atime", "int64_t", "q"),
+    ("mtime", "int64_t", "q"),
+    ("ctime", "int64_t", "q"),
+    ("atime_nsec", "uint32_t", "I"),
+    ("mtime_nsec", "uint32_t", "I"),
+    ("ctime_nsec", "uint32_t", "I"),
+    ("reserved", "uint32_t", "I"),
+)
+MOUNT_STAT = struct.Struct("<IIQQqqqIIII")
+MOUNT_LIST_FIELDS = (
+    ("count", "uint32_t", "I"),   # entries in this reply
+    ("next", "uint32_t", "I"),    # where to ask from for the entries after these; 0: there are none
+)
+MOUNT_LIST = struct.Struct("<II")
+MOUNT_ENTRY_FIELDS = (
+    ("namelen", "uint16_t", "H"),
+    ("linklen", "uint16_t", "H"),  # a symlink's target (0 for anything else)
+    ("reserved", "uint32_t", "I"),
+)
+MOUNT_ENTRY = struct.Struct("<HHI")
+MOUNT_IO_FIELDS = (
+    ("off", "uint64_t", "Q"),
+    ("len", "uint32_t", "I"),
+    ("pathlen", "uint32_t", "I"),
+)
+MOUNT_IO = struct.Struct("<QII")
+MOUNT_RENAME_FIELDS = (
+    ("oldlen", "uint32_t", "I"),
+    ("newlen", "uint32_t", "I"),
+)
+MOUNT_RENAME = struct.Struct("<II")
+# (C struct name, fields, struct) for tools/gen_protocol.py
+MOUNT_STRUCTS = (
+    ("xax_mount_stat", MOUNT_STAT_FIELDS, MOUNT_STAT),
+    ("xax_mount_list", MOUNT_LIST_FIELDS, MOUNT_LIST),
+    ("xax_mount_entry", MOUNT_ENTRY_FIELDS, MOUNT_ENTRY),
+    ("xax_mount_io", MOUNT_IO_FIELDS, MOUNT_IO),
+    ("xax_mount_rename", MOUNT_RENAME_FIELDS, MOUNT_RENAME),
+)
+
+# EXPORT_RAM's arg
+EXPORT_MORE, EXPORT_LAST, EXPORT_FAILED = 0, 1, 2
 
 # Poll entry: struct xabi_poll_fd from the ABI header (chan, events, revents).
 POLL_FIELDS = (
@@ -189,6 +276,13 @@ EXIT_RUNTIME_FAILED = _EXIT["RUNTIME_FAILED"]
 EXIT_BOOT_FAILED = _EXIT["BOOT_FAILED"]
 EXIT_SEAL_FAILED = _EXIT["SEAL_FAILED"]
 EXIT_MONITOR_GONE = _EXIT["MONITOR_GONE"]
+
+# Bit 8 of exit_group's status.  The kernel keeps only the status's low 8 bits (do_group_exit
+# takes (status & 0xff) << 8), so the bit changes nothing of how the process ends; the
+# runtime's own exits set it.  Under run --export-ram the seal allows exit_group only with
+# the bit set (seal/allowlist.py), so the program's own exit_group traps to the layer, which
+# exports the RAM disks before it exits with the bit set.
+EXIT_STATUS_OWN = 0x100
 
 # The runtime's failures, FATAL.arg: (name, number, what failed).
 FAILURES = (

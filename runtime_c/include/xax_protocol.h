@@ -27,12 +27,21 @@
 #define XAX_CHANNEL_FD 3 /* the channel to the Monitor; never one of the program's fds */
 #define XAX_LAYER_NR_MAX 512 /* entries of the layer's table: syscall numbers below it */
 #define XAX_VIRTUAL_PID 100 /* the picoprocess's pid as the program sees it */
+#define XAX_MAX_MOUNTS 16 /* host directories granted in one run */
+#define XAX_MOUNT_PATH_MAX 4095 /* bytes of a path relative to a mount */
+#define XAX_MOUNT_NAME_MAX 255
+#define XAX_MOUNT_REMOVE_FILE 0
+#define XAX_MOUNT_REMOVE_DIR 1
+#define XAX_EXPORT_MORE 0 /* EXPORT_RAM's arg */
+#define XAX_EXPORT_LAST 1
+#define XAX_EXPORT_FAILED 2
 
 /* exit statuses of the runtime's own failures */
 #define XAX_EXIT_RUNTIME_FAILED 124 /* the PAL: it cannot start or go on; its FATAL message said why */
 #define XAX_EXIT_BOOT_FAILED 125 /* the boot block: a step before the seal failed (it says which on stderr) */
 #define XAX_EXIT_SEAL_FAILED 126 /* the boot block: the kernel refused the seccomp filter */
 #define XAX_EXIT_MONITOR_GONE 137 /* the PAL: end of file on the channel: the Monitor is gone (there is no one to tell) */
+#define XAX_EXIT_STATUS_OWN 0x100 /* exit_group's bit 8: the runtime's own exits */
 
 /* message types */
 #define XAX_MSG_BOOT 1 /* monitor->boot: boot configuration, read by the trusted boot block before the seal */
@@ -48,6 +57,16 @@
 #define XAX_MSG_LISTENER 11 /* boot->monitor: kernel counting only, sent once by the trusted boot block before the seal: no payload, SCM_RIGHTS carries the seccomp notification listener; no reply */
 #define XAX_MSG_RUNTIME_CODE 12 /* pico->monitor: kernel counting only, once, just before the program starts: payload = up to MAX_RUNTIME_RANGES struct xax_range, where the PAL's and the layer's code lie; reply arg = 0 */
 #define XAX_MSG_FATAL 13 /* pico->monitor: one-way, the PAL's last message before it exits with EXIT_RUNTIME_FAILED: arg = the failure (FAILURES), payload = why, at most MAX_FATAL_REASON bytes of text; no reply */
+#define XAX_MSG_MOUNT_STAT 14 /* pico->monitor: payload = path; reply arg = 0, payload = struct xax_mount_stat + a symlink's target (lstat: a symlink is never followed) */
+#define XAX_MSG_MOUNT_LIST 15 /* pico->monitor: arg = the first entry wanted (its place in the listing sorted by name); payload = a directory's path; reply arg = 0, payload = struct xax_mount_list (count, next: where to ask from for the rest, 0 if none) + count entries, each struct xax_mount_entry, struct xax_mount_stat, the name, a symlink's target, 0-padded to 8 */
+#define XAX_MSG_MOUNT_READ 16 /* pico->monitor: payload = struct xax_mount_io (off, len <= MAX_PAYLOAD, pathlen) + path of a regular file; reply arg = bytes read, payload = them */
+#define XAX_MSG_MOUNT_WRITE 17 /* pico->monitor: a rw mount's: payload = struct xax_mount_io (off, len, pathlen) + path + len bytes; reply arg = bytes written */
+#define XAX_MSG_MOUNT_TRUNCATE 18 /* pico->monitor: a rw mount's: payload = struct xax_mount_io (off = the new size, len 0, pathlen) + path; reply arg = 0 */
+#define XAX_MSG_MOUNT_CREATE 19 /* pico->monitor: a rw mount's: arg = mode; payload = path of a regular file to make (it must not exist); reply arg = 0, payload = struct xax_mount_stat */
+#define XAX_MSG_MOUNT_MKDIR 20 /* pico->monitor: a rw mount's: arg = mode; payload = path of a directory to make; reply arg = 0, payload = struct xax_mount_stat */
+#define XAX_MSG_MOUNT_REMOVE 21 /* pico->monitor: a rw mount's: arg = MOUNT_REMOVE_FILE (a file or symlink) or MOUNT_REMOVE_DIR (an empty directory); payload = path; reply arg = 0 */
+#define XAX_MSG_MOUNT_RENAME 22 /* pico->monitor: a rw mount's: arg = RENAME_NOREPLACE or RENAME_EXCHANGE or 0; payload = struct xax_mount_rename + old path + new path (both in this mount); reply arg = 0 */
+#define XAX_MSG_EXPORT_RAM 23 /* pico->monitor: at exit, when the PAL setting export_ram=1 asked for it: payload = the next bytes of a tar of the RAM disks; arg = EXPORT_MORE, EXPORT_LAST on the last piece, or EXPORT_FAILED (the layer could not write the tar: nothing is exported); reply arg = 0, or -1 refused (not asked, over the limit, or after the last piece) */
 
 /* the runtime's failures (FATAL.arg) */
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */
@@ -101,5 +120,46 @@ struct xax_range {
     uint64_t end;
 };
 _Static_assert(sizeof(struct xax_range) == 16, "xax_range must match xax_emu/protocol.py");
+
+struct xax_mount_stat {
+    uint32_t mode;
+    uint32_t nlink;
+    uint64_t size;
+    uint64_t blocks;
+    int64_t atime;
+    int64_t mtime;
+    int64_t ctime;
+    uint32_t atime_nsec;
+    uint32_t mtime_nsec;
+    uint32_t ctime_nsec;
+    uint32_t reserved;
+};
+_Static_assert(sizeof(struct xax_mount_stat) == 64, "xax_mount_stat must match xax_emu/protocol.py");
+
+struct xax_mount_list {
+    uint32_t count;
+    uint32_t next;
+};
+_Static_assert(sizeof(struct xax_mount_list) == 8, "xax_mount_list must match xax_emu/protocol.py");
+
+struct xax_mount_entry {
+    uint16_t namelen;
+    uint16_t linklen;
+    uint32_t reserved;
+};
+_Static_assert(sizeof(struct xax_mount_entry) == 8, "xax_mount_entry must match xax_emu/protocol.py");
+
+struct xax_mount_io {
+    uint64_t off;
+    uint32_t len;
+    uint32_t pathlen;
+};
+_Static_assert(sizeof(struct xax_mount_io) == 16, "xax_mount_io must match xax_emu/protocol.py");
+
+struct xax_mount_rename {
+    uint32_t oldlen;
+    uint32_t newlen;
+};
+_Static_assert(sizeof(struct xax_mount_rename) == 8, "xax_mount_rename must match xax_emu/protocol.py");
 
 #endif
