@@ -35,6 +35,12 @@ def render() -> str:
     for e in allowlist.ALLOWLIST:
         forms = "<br>or ".join(_form(f) for f in e.forms)
         lines.append(f"| `{e.syscall}` | {syscall_number(e.syscall)} | {forms} | {e.reason} |")
+    x = allowlist.EXPORT_EXIT_ENTRY
+    lines += [
+        "",
+        f"With `run --export-ram`, `{x.syscall}` is allowed only when {' or '.join(_form(f) for f in x.forms)}: "
+        f"{x.reason}",
+    ]
     lines += [
         "",
         "Everything else: `SECCOMP_RET_TRAP`, delivered as SIGSYS to the interposition layer inside",

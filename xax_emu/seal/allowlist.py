@@ -26,7 +26,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 
-from ..protocol import CHANNEL_FD, IMAGE_FD
+from ..protocol import CHANNEL_FD, EXIT_STATUS_OWN, IMAGE_FD
 
 LOW32 = 0xFFFF_FFFF
 ALL64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -184,11 +184,23 @@ def signal_self_entries(own_pid: int) -> tuple["Entry", ...]:
     )
 
 
+EXPORT_EXIT_ENTRY = Entry(
+    "exit_group",
+    "Only with bit 8 of the status set (the status is an int: low 32 bits "
+    "compared; the kernel keeps the low 8 bits, so the bit changes nothing), which the runtime's own "
+    "exits set.  The program's exit_group traps instead, so that the layer first hands the Monitor its "
+    "RAM disks and then exits with the bit set.  Hostile code that sets the bit itself only ends "
+    "itself without its export.",
+    ((ArgCheck(0, EXIT_STATUS_OWN, EXIT_STATUS_OWN),),))
+
+
 def allowlist_for(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True,
-                  own_pid: int = EXAMPLE_PID) -> tuple["Entry", ...]:
+                  own_pid: int = EXAMPLE_PID, export_ram: bool = False) -> tuple["Entry", ...]:
     """The allowlist for one picoprocess (its sigaction buffer's address; whether it may start
-    threads; its own pid, the only one it may signal)."""
-    return _ENTRIES + ((THREADS_ENTRY,) if threads else ()) + signal_self_entries(own_pid) + (
+    threads; its own pid, the only one it may signal; whether its RAM disks are exported at exit,
+    which makes the program's own exit_group trap: EXPORT_EXIT_ENTRY)."""
+    base = tuple(EXPORT_EXIT_ENTRY if export_ram and e.syscall == "exit_group" else e for e in _ENTRIES)
+    return base + ((THREADS_ENTRY,) if threads else ()) + signal_self_entries(own_pid) + (
         Entry("rt_sigaction",
               "Only with the act pointer equal to the picoprocess's sigaction buffer (a page at a random "
               "address the Monitor chose; all 64 bits compared) and only for signals other than SIGSYS, "
