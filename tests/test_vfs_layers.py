@@ -9,8 +9,10 @@ from conftest import load_tool
 GENERIC = {"alloc.c", "user.c", "node.c", "route.c", "lookup.c", "path.c", "fdtable.c", "file.c", "io.c", "stat.c",
            "readdir.c", "dir.c", "open.c", "cwd.c", "vfs.c", "stream.c"}
 # backends (struct vfs_backend) and kinds of description (struct vfs_file_ops)
-BACKENDS = {"tar.c", "ram.c", "origin.c", "deny.c", "devices.c", "proc.c"}
+BACKENDS = {"tar.c", "ram.c", "origin.c", "deny.c", "devices.c", "proc.c", "hostdir.c"}
 KINDS = {"stdio.c", "pipe.c", "socket.c"}
+# what is made of one backend's nodes, above it: the RAM disks as a tar (run --export-ram)
+ABOVE = {"export.c"}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,12 @@ HELPERS = {"sha256.c", "tarfmt.c"}
 
 
 def test_every_file_is_classified(graph):
-    assert set(graph) == GENERIC | BACKENDS | KINDS | HELPERS
+    assert set(graph) == GENERIC | BACKENDS | KINDS | HELPERS | ABOVE
+
+
+def test_nothing_below_calls_what_is_above(graph):
+    for name in GENERIC | BACKENDS | KINDS:
+        assert not graph[name] & ABOVE, f"{name} calls {sorted(graph[name] & ABOVE)}"
 
 
 def test_no_cycle_among_the_files(calls, graph):

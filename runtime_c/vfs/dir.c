@@ -55,6 +55,8 @@ long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode)
     if (r < 0)
         return r;
     r = node_set_name(v, n, w.name, w.len, 1);
+    if (r == 0 && dir->rt->ops->make)
+        r = dir->rt->ops->make(v, dir, w.name, w.len, n); /* made outside first (a host directory) */
     if (r < 0) {
         n->flags |= VN_DEAD;
         node_destroy(v, n);
@@ -110,6 +112,8 @@ long vfs_unlinkat(struct vfs *v, int dirfd, const char *path, int flags)
     }
     if (!dir->rt->ops->create)
         return -EPERM;
+    if (dir->rt->ops->remove && (r = dir->rt->ops->remove(v, dir, n)) < 0)
+        return r;
     node_unlink(v, n);
     touch(v, dir);
     return 0;
@@ -247,10 +251,13 @@ static long rename_commit(struct vfs *v, struct rename *rn)
     struct walk *ow = &rn->ow, *nw = &rn->nw;
     char *nname = copy_name(v, nw->name, nw->len);
     char *oname = rn->exchange ? copy_name(v, ow->name, ow->len) : 0;
-    if (!nname || (rn->exchange && !oname)) {
+    long r = !nname || (rn->exchange && !oname) ? -ENOMEM : 0;
+    if (r == 0 && rn->odir->rt->ops->rename) /* made outside first (a host directory) */
+        r = rn->odir->rt->ops->rename(v, rn->odir, ow->name, ow->len, rn->ndir, nw->name, nw->len, rn->flags);
+    if (r < 0) {
         vmem_free(v, nname, nw->len + 1);
         vmem_free(v, oname, ow->len + 1);
-        return -ENOMEM;
+        return r;
     }
     if (rn->exchange) {
         node_move(v, rn->target, rn->odir);

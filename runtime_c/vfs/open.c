@@ -36,6 +36,8 @@ static long create_file(struct vfs *v, struct walk *w, uint32_t mode, struct vno
     if (r < 0)
         return r;
     r = node_set_name(v, n, w->name, w->len, 1);
+    if (r == 0 && dir->rt->ops->make)
+        r = dir->rt->ops->make(v, dir, w->name, w->len, n); /* made outside first (a host directory) */
     if (r < 0) {
         n->flags |= VN_DEAD;
         node_destroy(v, n);

@@ -65,6 +65,13 @@ struct vfs_env {
      * no byte answers -EFAULT; one that moved some, how many.  NULL: memcpy. */
     size_t (*copy_out)(void *ctx, void *dst, const void *src, size_t n);
     size_t (*copy_in)(void *ctx, void *dst, const void *src, size_t n);
+    /* Host directories (hostdir.c): one request to the Monitor, a message of
+     * xax_emu/protocol.py (MOUNT_*): its type, chan (the mount's number), arg and
+     * payload.  Returns the reply's arg (>= 0, or -errno) with its payload copied into
+     * out (at most outcap bytes; *outlen: the payload's whole length).  out may be
+     * payload.  NULL: every host directory is -EIO. */
+    long (*monitor)(void *ctx, uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len,
+                    void *out, uint32_t outcap, uint32_t *outlen);
 };
 
 /* struct stat of the x86-64 kernel (asm/stat.h) */
@@ -175,6 +182,11 @@ long vfs_mount_origin(struct vfs *v, const char *prefix, const char *url_prefix)
 long vfs_pin_sha256(struct vfs *v, const char *prefix, const char *relpath, const uint8_t hash[32]);
 /* Nothing under prefix: -ENOENT, or -EACCES for operations that write. */
 long vfs_mount_deny(struct vfs *v, const char *prefix);
+/* A host directory the user granted (run --mount): what is in it is the Monitor's to
+ * say, through env->monitor (number: the mount's, 0 .. XAX_MAX_MOUNTS - 1); rw: it may
+ * be changed, else it is a read-only filesystem.  Its root is asked for now: -ENOTDIR,
+ * or the Monitor's answer (-ENOENT, -EACCES, -EIO). */
+long vfs_mount_hostdir(struct vfs *v, const char *prefix, int number, int rw);
 /* fds 0, 1, 2 become the stdio channels (a pipe each: 0 read-only, 1 and 2
  * write-only).  -EBUSY if any of them is in use. */
 long vfs_stdio(struct vfs *v);
@@ -258,6 +270,13 @@ long vfs_mmap_copy(struct vfs *v, int fd, uint64_t off, void *dst, size_t len);
 long vfs_mmap_check(struct vfs *v, int fd, uint64_t off, size_t len, uint64_t *size);
 /* SHA-256 of len bytes (what vfs_pin_sha256 compares with). */
 void vfs_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* run --export-ram: the RAM disks as one tar (ustar, with pax records for long names
+ * and large sizes): each route's directory, then what it holds, named by their paths
+ * without the leading '/'; regular files (holes as zeros), directories and symlinks with
+ * their modes and mtimes.  The bytes go to emit, piece by piece; a negative answer stops
+ * it.  0, or -ENAMETOOLONG (a path over 4095 bytes), -ENOMEM, or emit's error. */
+long vfs_export_ram(struct vfs *v, long (*emit)(void *ctx, const void *data, size_t len), void *ctx);
 
 /* For a regular file of a tar route: the offset of its data inside the tar image
  * (so that the caller can map the image instead of copying: the layer maps the

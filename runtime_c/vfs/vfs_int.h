@@ -17,7 +17,8 @@
  *   lookup.c path.c                 one directory entry; the walker
  *   readdir.c stat.c file.c         listings; stat; a node's file (vfs_node_fops)
  *   tar.c ram.c origin.c deny.c     the backends, each with its vfs_mount_* and its table
- *   devices.c proc.c
+ *   devices.c proc.c hostdir.c
+ *   export.c                        the RAM disks as a tar (run --export-ram)
  *   stdio.c pipe.c socket.c         the kinds of description that have no node
  *   io.c open.c dir.c cwd.c vfs.c   the system calls
  * Generic code (the namespace, the walker, the system calls) never asks which backend or
@@ -323,6 +324,15 @@ struct vfs_backend {
     /* Nothing can be created, yet it is not a read-only filesystem: the owner's
      * permission bits refuse writes (EACCES), as on devtmpfs and procfs. */
     int perm_only;
+    /* -- changes made outside the vfs first (hostdir.c: by the Monitor, in the host
+     * directory); generic code changes its nodes only once the backend said 0.  NULL: 0. -- */
+    /* n, new from .create, is about to be named `name` in dir (open O_CREAT, mkdir) */
+    long (*make)(struct vfs *v, struct vnode *dir, const char *name, size_t len, struct vnode *n);
+    /* n, an entry of dir, is about to be removed (unlink, rmdir) */
+    long (*remove)(struct vfs *v, struct vnode *dir, struct vnode *n);
+    /* odir's entry oname is about to be renamed ndir's nname (flags: renameat2's, checked) */
+    long (*rename)(struct vfs *v, struct vnode *odir, const char *oname, size_t olen, struct vnode *ndir,
+                   const char *nname, size_t nlen, uint32_t flags);
 };
 
 /* EROFS for writes where nothing can be created and it is not perm_only */
@@ -364,6 +374,9 @@ struct route {
     /* proc */
     uint32_t pid;
     int64_t btime;
+    /* host directory: the mount's number, and where its requests and replies are made */
+    int mount;
+    uint8_t *iobuf;
 };
 
 static inline int route_rofs(const struct route *rt)
@@ -381,7 +394,8 @@ static inline long route_enter(struct vfs *v, const struct route *rt, int wflags
 static inline int route_is_skel(const struct vfs *v, const struct route *rt);
 
 VFS_INTERNAL extern const struct vfs_backend vfs_tar_backend, vfs_ram_backend, vfs_origin_backend,
-    vfs_skel_backend, vfs_deny_backend, vfs_dev_backend, vfs_proc_backend, vfs_chan_backend;
+    vfs_skel_backend, vfs_deny_backend, vfs_dev_backend, vfs_proc_backend, vfs_chan_backend,
+    vfs_hostdir_ro_backend, vfs_hostdir_rw_backend;
 VFS_INTERNAL long vfs_fsync_noop(struct vfs *v, struct vnode *n);
 VFS_INTERNAL struct vnode *skel_of(struct vfs *v, const struct vnode *n);
 VFS_INTERNAL struct vnode *vfs_root(struct vfs *v);
