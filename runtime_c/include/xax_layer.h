@@ -13,7 +13,7 @@
 #include "xabi.h"
 #include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
-#define XAX_LAYER_VERSION 7 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 8 /* bump on any change to the structs below: images carry their layer */
 
 struct layer_call {
     long nr;
@@ -87,6 +87,14 @@ struct xax_layer_host {
      * nothing).  Returns what the trapped call answers: result, or 0 when the handler
      * is entered (result is then in its frame, restored when the handler returns). */
     long (*raise)(void *uc, long result, const struct xax_signal *s);
+    /* One request to the Monitor (a message of xax_emu/protocol.py), the PAL's own
+     * xaxcall: the reply's arg, its payload copied into out (at most outcap bytes;
+     * *outlen: its whole length).  len is at most XAX_MAX_PAYLOAD. */
+    int32_t (*xaxcall)(uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len, void *out,
+                       uint32_t outcap, uint32_t *outlen);
+    /* The Monitor's PAL settings, "key=value", NULL-terminated: mount=MODE:GUEST for each
+     * host directory granted (run --mount), export_ram=1 (run --export-ram), ... */
+    const char **settings;
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */

@@ -64,6 +64,15 @@ static inline int arg_fd(uint64_t v)
     return (int)(uint32_t)v;
 }
 
+/* What the user granted at run time (grants.c): host directories (run --mount), mounted
+ * by layer_fs_init; the RAM disks' export at exit (run --export-ram), done by
+ * layer_exit_group, which the dispatcher calls before the table (exit_group traps only
+ * then); and the VFS's way to the Monitor for the host directories. */
+const char *layer_mount_grants(void);
+__attribute__((noreturn)) void layer_exit_group(struct layer_call *c);
+long layer_env_monitor(void *ctx, uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len,
+                       void *out, uint32_t outcap, uint32_t *outlen);
+
 /* The start-up services the PAL calls through xax_layer_exports. */
 const char *layer_fs_init(void);                                           /* sys_fs.c */
 long layer_load_file(const char *path, const void **data, uint64_t *size);  /* sys_fs.c */

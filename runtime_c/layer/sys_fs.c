@@ -171,6 +171,7 @@ static const struct vfs_env env = {
     .random = env_random,
     .copy_out = env_copy_out,
     .copy_in = env_copy_in,
+    .monitor = layer_env_monitor, /* host directories (grants.c) */
 };
 
 /* Mount the profile's routes; NULL on success, else a one-line reason. */
@@ -225,6 +226,9 @@ const char *layer_fs_init(void)
     if (layer_host->image && !root_routed &&
         vfs_mount_tar(V, "/", layer_host->image, layer_host->image_size, "") < 0)
         return vfs_tar_refusal(V, 0) ? vfs_tar_refusal(V, 0) : "the image cannot be mounted";
+    const char *grants = layer_mount_grants(); /* host directories the user granted (grants.c) */
+    if (grants)
+        return grants;
     for (unsigned i = 0; i < layer_npins; i++)
         if (vfs_pin_sha256(V, layer_pins[i].prefix, layer_pins[i].path, layer_pins[i].sha256) < 0)
             return "a sha256 pin names no origin route";
