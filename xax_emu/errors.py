@@ -34,6 +34,11 @@ class ProgramError(XaxError, ValueError):
         self.path = path
 
 
+class MountError(XaxError, ValueError):
+    """A host directory cannot be granted as asked (run --mount, a manifest's [mounts]), or
+    the RAM disk cannot be exported (run --export-ram); the message names the option or key."""
+
+
 class BootError(XaxError, ValueError):
     """What the Monitor was asked to start cannot travel in the BOOT message (a limit
     out of a field's range, a NUL in a string, too many arguments)."""

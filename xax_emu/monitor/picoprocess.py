@@ -39,7 +39,9 @@ from .stdio import CallableSink, FdWriter, Stdio, StdinRelay
 from .xaxcalls import XAXCALLS
 
 if TYPE_CHECKING:
+    from .exportram import RamExport
     from .host import Host
+    from .mounts import Mounts
 
 RECV_SIZE = p.HEADER_SIZE + p.MAX_PAYLOAD
 MAX_CHANNELS = 1024
@@ -91,7 +93,8 @@ class Picoprocess:
                  local_files: dict[str, bytes] | None = None, stdio: Stdio | None = None, trace_all: bool = False,
                  image=None, pal_settings: list[str] | None = None,
                  sigaction_buffer: int | None = None, count_kernel: bool | None = None,
-                 on_exit: Callable[["ExitReport"], None] | None = None, origin_address: str | None = None):
+                 on_exit: Callable[["ExitReport"], None] | None = None, origin_address: str | None = None,
+                 mounts: "Mounts | None" = None, export_ram: "RamExport | None" = None):
         self.host = host
         self.on_exit = on_exit  # called on the loop with the report, once the process has exited
         self.image_url = image_url
@@ -107,6 +110,14 @@ class Picoprocess:
         if layer is not None:  # a bare program: the layer the PAL loads first (an image carries its own)
             self.local_files[LAYER_URL] = layer
             self.pal_settings.append(f"layer={LAYER_URL}")
+        # Host directories the user granted (mounts.py: the caller opens and closes them),
+        # and where the RAM disks go at exit if the run asked for them (exportram.py).
+        self.mounts = mounts
+        self.export_ram = export_ram
+        if mounts is not None:
+            self.pal_settings += mounts.settings()
+        if export_ram is not None:
+            self.pal_settings.append("export_ram=1")
         self.image = image  # an app image, or the tar a bare program's Tar routes read (an ImageFile): its fd is handed over
         if origin is not None:
             self.pal_settings.append(f"origin={origin}")
@@ -171,7 +182,8 @@ class Picoprocess:
             boot = p.encode_boot(
                 monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
                 limit_threads=self.limits.threads, flags=flags,
-                bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1, own_pid=self.pid),
+                bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1, own_pid=self.pid,
+                               export_ram=self.export_ram is not None),
                 notify_bpf=notify_filter_bpf() if self.count_kernel else b"",
                 # os.fsencode: the program gets the very bytes the command line gave, UTF-8 or not
                 args=[os.fsencode(a) for a in [self.image_url, *self.argv]],

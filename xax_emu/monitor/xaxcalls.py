@@ -18,6 +18,7 @@ from typing import Callable
 from .. import protocol as p
 from ..errors import OriginError, ProtocolViolation
 from ..syscalls.forwarding import FORWARDABLE, Forwarded
+from . import mounts
 from .channels import CLOSED, BodyChannel, PutChannel, SocketChannel, StreamChannel
 from .fetch import FetchError, fetch, fetch_stream
 from .origin import check_same_origin, pin_address
@@ -289,6 +290,25 @@ def _connected(pico, msg: p.Message, sock: socket.socket | None) -> None:
     pico.reply(msg, cid)
 
 
+# -- the RAM disks at exit (run --export-ram) ---------------------------------------------
+
+def export_ram(pico, msg: p.Message) -> None:
+    """A piece of the RAM disks' tar; refused (-1) when the run did not ask for it, past
+    the limit, or after the last piece (exportram.py)."""
+    if msg.arg not in (p.EXPORT_MORE, p.EXPORT_LAST, p.EXPORT_FAILED):
+        raise ProtocolViolation(f"EXPORT_RAM: arg must be EXPORT_MORE, EXPORT_LAST or EXPORT_FAILED, not {msg.arg}")
+    if msg.arg == p.EXPORT_FAILED and msg.payload:
+        raise ProtocolViolation("EXPORT_RAM: EXPORT_FAILED carries no payload")
+    sink = pico.export_ram
+    if sink is None:
+        pico.reply(msg, -1)
+    elif msg.arg == p.EXPORT_FAILED:
+        sink.abandon("the layer could not write its RAM disks as a tar (a path over 4095 bytes, or no memory)")
+        pico.reply(msg, 0)
+    else:
+        pico.reply(msg, 0 if sink.take(msg.payload, msg.arg == p.EXPORT_LAST) else -1)
+
+
 # The table, by message type: every request a picoprocess may send (TRACE is
 # one-way and counted by the picoprocess itself; BOOT goes the other way).
 XAXCALLS: dict[int, Callable[..., None]] = {
@@ -302,4 +322,6 @@ XAXCALLS: dict[int, Callable[..., None]] = {
     p.TYPES["FORWARD"]: forward,
     p.TYPES["LISTENER"]: listener,
     p.TYPES["RUNTIME_CODE"]: runtime_code,
+    p.TYPES["EXPORT_RAM"]: export_ram,
+    **mounts.HANDLERS,  # host directories (run --mount)
 }
