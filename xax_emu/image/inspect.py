@@ -68,6 +68,7 @@ def inspect(image_path: str | os.PathLike) -> dict:
         "syscalls_from": counts_from,
         "limits": meta["limits"],
         "http": meta.get("http"),
+        "mounts": meta.get("mounts", {}),
         "layer": {"size": meta["layer"]["size"], "sha256": meta["layer"]["sha256"]},
         "files": files,
         "file_count": len(files),
@@ -117,6 +118,9 @@ def describe(info: dict) -> str:
     limits = {k: v for k, v in info["limits"].items() if v is not None}
     if limits:
         lines.append("limits   " + ", ".join(f"{k} {v}" for k, v in limits.items()))
+    for point, mode in info["mounts"].items():
+        lines.append(f"mount    {point} ({'read-write' if mode == 'rw' else 'read-only'}): absent unless granted "
+                     f"(run --mount HOSTDIR:{point}{':rw' if mode == 'rw' else ''})")
     lines.extend(_describe_http(info["http"]))
     lines.append(f"layer    {_mib(info['layer']['size'])}, sha256 {info['layer']['sha256'][:16]}...")
     lines.append(f"files    {info['file_count']} ({_mib(info['files_bytes'])})")

@@ -25,6 +25,10 @@
     download = "64M"
     threads = 8                    # threads at once, the first included; 1: none may start
 
+    [mounts]                       # optional: where the app expects host directories the user
+    "/input" = "ro"                # grants at run time (run --mount ~/docs:/input), and whether
+    "/output" = "rw"               # it may change them (image/mounts.py has the rules)
+
     [http]                         # optional: how `serve` puts the program behind a page
     interface = "stdio"            # or "websocket" (docs/serve.md; the rules: http.py)
     pages = "/www"
@@ -88,6 +92,7 @@ class Manifest:
     dirs: tuple[str, ...] = ()
     limits: Limits = Limits()
     http: dict | None = None  # the [http] table in the metadata form (http.py), defaults filled in
+    mounts: dict[str, str] = field(default_factory=dict)  # [mounts]: guest path -> "ro" | "rw"
 
     @property
     def base_dir(self) -> Path:
@@ -255,11 +260,13 @@ def load_manifest(path: str | Path) -> Manifest:
     lim = r.table(data, "limits", set(RANGES))
     limits = Limits(**{k: r.limit(f"limits.{k}", v) for k, v in lim.items()})
     http = _http(r, data) if "http" in data else None
+    mounts = _mounts(r, data.get("mounts", {}))
     return Manifest(path=path, name=name, entry=entry, argv0=argv0, args=args, env=env, cwd=cwd, profile=profile,
-                    files=tuple(files), exclude=exclude, symlinks=symlinks, dirs=dirs, limits=limits, http=http)
+                    files=tuple(files), exclude=exclude, symlinks=symlinks, dirs=dirs, limits=limits, http=http,
+                    mounts=mounts)
 
 
-_TOP_KEYS = ("app", "files", "symlinks", "limits", "exclude", "dirs", "http")
+_TOP_KEYS = ("app", "files", "symlinks", "limits", "exclude", "dirs", "http", "mounts")
 
 
 def _symlinks(r: _Reader, data: dict, seen: dict) -> tuple[FileSpec, ...]:
@@ -284,6 +291,15 @@ def _symlinks(r: _Reader, data: dict, seen: dict) -> tuple[FileSpec, ...]:
         seen[image_path] = key
         out.append(FileSpec(image_path, target, key))
     return tuple(out)
+
+
+def _mounts(r: _Reader, table) -> dict[str, str]:
+    """[mounts], checked alone (pack checks it against the image and the profile's routes)."""
+    from .mounts import MountPointError, check_points
+    try:
+        return check_points(table, None, ())
+    except MountPointError as e:
+        raise r.error(f"mounts.{_key(e.point)}" if e.point else "mounts", e.message) from None
 
 
 def _http(r: _Reader, data: dict) -> dict:

@@ -14,6 +14,7 @@ everything else is at time 0.
   limits    {memory, cpu_seconds, wall_seconds, download, threads}  (null: not set)
   layer     {member: ".xax/layer", size, sha256}
   http      the manifest's [http] table with its defaults filled in (see http.py), or null
+  mounts    the manifest's [mounts]: {guest path: "ro" | "rw"} (mounts.py; absent in older images)
   files     {"/image/path": {type: "file", size, mode, mtime, sha256, elf}
                           | {type: "symlink", target}}
             (directories and .xax/ members are not listed)
@@ -35,6 +36,7 @@ from .elfdeps import add_closure, is_x86_64
 from .errors import ImageError, ManifestError
 from .format import ELF_MAGIC, FORMAT, LAYER, META, VERSION, member_name
 from .manifest import Manifest, load_manifest
+from .mounts import MountPointError, check_points
 from .profileinfo import summary
 from .sources import expand
 from .tarwrite import ChangedWhilePacking, TarWriter, file_chunks
@@ -116,6 +118,10 @@ def plan(manifest: Manifest, progress: Callable[[Progress], None] | None = None)
         layer = build_layer(profile).read_bytes()
     except ProfileError as e:
         raise ManifestError(str(e), str(manifest.path), "app.profile") from None
+    try:
+        check_points(manifest.mounts, tree.kind_of, [r["prefix"] for r in profile_meta["routes"]])
+    except MountPointError as e:
+        raise ManifestError(e.message, str(manifest.path), f"mounts.{e.point!r}") from None
 
     files = [p for p in tree.sorted_paths() if tree.get(p).kind == "file"]
     total = sum(tree.get(p).size for p in files)
@@ -154,6 +160,7 @@ def meta_of(p: _Plan) -> dict:
         "limits": m.limits.as_dict(),
         "layer": {"member": LAYER, "size": len(p.layer), "sha256": hashlib.sha256(p.layer).hexdigest()},
         "http": m.http,
+        "mounts": dict(m.mounts),
         "files": files,
     }
 

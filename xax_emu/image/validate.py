@@ -17,8 +17,9 @@ validate(image) reads an app image: read_tar, then the "app" rules:
     every file and symlink it lists is in the image as listed (size, target, and with
     check_data the sha256 and whether it is an ELF file), every app member is listed,
     every ELF file's data is on a page, the layer matches, the entry resolves to a
-    regular file of the image, and the [http] table (if any) keeps every rule http.py
-    states, its pages a directory of the image.
+    regular file of the image, the [http] table (if any) keeps every rule http.py
+    states, its pages a directory of the image, and the mount points (if any) keep
+    mounts.py's rules.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from ..limits import KEYS, LimitError, check, check_image_strings
 from .format import (BLOCK, ELF_MAGIC, FORMAT, LAYER, META, META_MAX, PAD_DIGITS, PAD_DIR, PAD_MAX, PAGE, RESERVED,
                      VERSION, split_image_path)
 from .http import HttpSpecError, check_http
+from .mounts import MountPointError, check_points
 from .paths import NotADir, PathEscape, PathLoop, resolve
 from .tarread import Member, TarReader
 
@@ -341,6 +343,7 @@ def parse_meta(raw: bytes) -> dict:
         check_http(meta.get("http"))  # absent in images packed before [http] existed: none
     except HttpSpecError as e:
         _need(False, f"http.{e.key}: {e.message}")
+    _check_mounts(meta.get("mounts", {}), routes)
     files = meta.get("files")
     _need(isinstance(files, dict), "files is not an object")
     for path, info in files.items():
@@ -357,6 +360,17 @@ def parse_meta(raw: bytes) -> dict:
         else:
             _need(False, f"{what}: type is neither file nor symlink")
     return meta
+
+
+def _check_mounts(mounts, routes) -> None:
+    """The mount points pack writes (normalized, each "ro" or "rw"), checked against each
+    other and the profile's routes; against the image's paths in _contents."""
+    try:
+        _need(check_points(mounts, None, [r["prefix"] for r in routes]) == mounts,
+              "mounts: a mount point is not written in its normalized form")
+    except MountPointError as e:
+        raise ImageError(f"mounts[{e.point[:200]!r}]: {e.message}" if e.point else f"mounts: {e.message}",
+                         META, rule="meta") from None
 
 
 def _check_limits(limits) -> None:
@@ -425,6 +439,10 @@ def _contents(reader: TarReader, image: Image, check_data: bool) -> None:
     m = image.by_name.get(where.strip("/")) if where else None
     if m is None or m.type != "file":
         raise ImageError(f"the entry {entry} is not a regular file in the image", META, rule="meta")
+    try:
+        check_points(meta.get("mounts", {}), image.kind_of, ())
+    except MountPointError as e:
+        raise ImageError(f"mounts[{e.point[:200]!r}]: {e.message}", META, rule="meta") from None
     pages = (meta.get("http") or {}).get("pages")
     if pages is not None:
         try:
