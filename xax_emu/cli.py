@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
                           f"(default {DEFAULT}; an image carries its own)")
     run.add_argument("--fs-image", metavar="TAR",
                      help="a tar whose files the profile's Tar routes show (`pack` puts them in the app's image)")
+    run.add_argument("--mount", action="append", default=[], metavar="HOST:GUEST[:ro|rw]",
+                     help="grant the program the host directory HOST at GUEST, read-only unless :rw (an image "
+                          "takes it only at a mount point its manifest declares); it never leaves HOST "
+                          "(docs/mounts.md)")
+    run.add_argument("--export-ram", metavar="DIR",
+                     help="when the program exits, copy its RAM disks (files, directories, symlinks, modes) "
+                          "into DIR, which must be absent or empty")
     from .limits import SETTINGS, size_text
     from .monitor.fetch import HttpCache
 
@@ -214,23 +221,71 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     limits = {k: getattr(ns, k) for k in ("memory", "cpu_seconds", "download", "threads")}
     limits["wall_seconds"] = None if wall == 0 else wall  # 0: none, set below (the image's would apply)
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
-    stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
     kwargs = start_kwargs(request)
+    grants = _grants(ns, program)
+    stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
     if wall == 0:  # --wall-seconds 0: no wall-clock limit at all, the image's included
         from dataclasses import replace
         kwargs["limits"] = replace(kwargs["limits"], wall_seconds=0.0)
-    with Monitor(cache=cache) as monitor:
-        pico = monitor.start(**kwargs, trace_all=trace_all,
-                             stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
-        (report,) = monitor.run_until_done([pico])
-    if stats_file is not None:
-        _write_stats(stats_file, ns.stats_json, pico.stats())
-    if report.boot_error:
-        raise SealError(report.boot_error)
-    if report.reason:
-        note = WALL_DEFAULT_NOTE if by_default and report.signal and report.reason.startswith("wall-clock") else ""
-        emit(f"xax-emu: {one_line(report.reason)}{note}", sys.stderr)
+    export = _export_ram(ns, kwargs["limits"].download)
+    try:
+        with _Mounted(grants, kwargs["limits"].download) as mounts, Monitor(cache=cache) as monitor:
+            pico = monitor.start(**kwargs, trace_all=trace_all, mounts=mounts, export_ram=export,
+                                 stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
+            (report,) = monitor.run_until_done([pico])
+        if stats_file is not None:
+            _write_stats(stats_file, ns.stats_json, pico.stats())
+        if report.boot_error:
+            raise SealError(report.boot_error)
+        if report.reason:
+            note = WALL_DEFAULT_NOTE if by_default and report.signal and report.reason.startswith("wall-clock") else ""
+            emit(f"xax-emu: {one_line(report.reason)}{note}", sys.stderr)
+        if export is not None:
+            from .monitor.exportram import extract
+            extract(export, ns.export_ram)
+    finally:
+        if export is not None:
+            export.close()
     return report, pico
+
+
+def _grants(ns: argparse.Namespace, program) -> list:
+    """--mount's grants, checked against what runs (launch/grants.py)."""
+    if not ns.mount:
+        return []
+    from .launch.grants import check_for
+    from .monitor.mounts import parse_grant
+
+    grants = [parse_grant(text) for text in ns.mount]
+    check_for(program, grants, ns.profile)
+    return grants
+
+
+class _Mounted:
+    """The granted directories opened for the run (monitor/mounts.py), or None without grants."""
+
+    def __init__(self, grants: list, limit: int):
+        self.grants, self.limit, self.mounts = grants, limit, None
+
+    def __enter__(self):
+        if self.grants:
+            from .monitor.mounts import Mounts
+            self.mounts = Mounts(self.grants, self.limit)
+        return self.mounts
+
+    def __exit__(self, *exc) -> None:
+        if self.mounts is not None:
+            self.mounts.close()
+
+
+def _export_ram(ns: argparse.Namespace, limit: int):
+    """--export-ram's collector, its directory checked now (absent or empty)."""
+    if ns.export_ram is None:
+        return None
+    from .monitor.exportram import RamExport, check_target
+
+    check_target(ns.export_ram)
+    return RamExport(limit)
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
