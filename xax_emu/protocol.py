@@ -80,18 +80,24 @@ MESSAGES = (
     ("MOUNT_READ", 16, "pico->monitor", "payload = struct xax_mount_io (off, len <= MAX_PAYLOAD, pathlen) + "
                                         "path of a regular file; reply arg = bytes read, payload = them"),
     ("MOUNT_WRITE", 17, "pico->monitor", "a rw mount's: payload = struct xax_mount_io (off, len, pathlen) + "
-                                         "path + len bytes; reply arg = bytes written"),
+                                         "path + len bytes; reply arg = bytes written, payload = struct "
+                                         "xax_mount_stat of the file after"),
     ("MOUNT_TRUNCATE", 18, "pico->monitor", "a rw mount's: payload = struct xax_mount_io (off = the new size, "
-                                            "len 0, pathlen) + path; reply arg = 0"),
+                                            "len 0, pathlen) + path; reply arg = 0, payload = struct "
+                                            "xax_mount_stat of the file after"),
     ("MOUNT_CREATE", 19, "pico->monitor", "a rw mount's: arg = mode; payload = path of a regular file to make "
-                                          "(it must not exist); reply arg = 0, payload = struct xax_mount_stat"),
+                                          "(it must not exist); reply arg = 0, payload = struct xax_mount_stat "
+                                          "of the file, then of its directory"),
     ("MOUNT_MKDIR", 20, "pico->monitor", "a rw mount's: arg = mode; payload = path of a directory to make; "
-                                         "reply arg = 0, payload = struct xax_mount_stat"),
+                                         "reply arg = 0, payload = struct xax_mount_stat of the directory, then "
+                                         "of the one holding it"),
     ("MOUNT_REMOVE", 21, "pico->monitor", "a rw mount's: arg = MOUNT_REMOVE_FILE (a file or symlink) or "
-                                          "MOUNT_REMOVE_DIR (an empty directory); payload = path; reply arg = 0"),
+                                          "MOUNT_REMOVE_DIR (an empty directory); payload = path; reply arg = 0, "
+                                          "payload = struct xax_mount_stat of the directory that held it"),
     ("MOUNT_RENAME", 22, "pico->monitor", "a rw mount's: arg = RENAME_NOREPLACE or RENAME_EXCHANGE or 0; "
                                           "payload = struct xax_mount_rename + old path + new path (both in "
-                                          "this mount); reply arg = 0"),
+                                          "this mount); reply arg = 0, payload = struct xax_mount_stat of the "
+                                          "old path's directory, then of the new path's"),
     ("EXPORT_RAM", 23, "pico->monitor", "at exit, when the PAL setting export_ram=1 asked for it: payload = "
                                         "the next bytes of a tar of the RAM disks; arg = EXPORT_MORE, "
                                         "EXPORT_LAST on the last piece, or EXPORT_FAILED (the layer could not "

@@ -60,12 +60,12 @@
 #define XAX_MSG_MOUNT_STAT 14 /* pico->monitor: payload = path; reply arg = 0, payload = struct xax_mount_stat + a symlink's target (lstat: a symlink is never followed) */
 #define XAX_MSG_MOUNT_LIST 15 /* pico->monitor: arg = the first entry wanted (its place in the listing sorted by name); payload = a directory's path; reply arg = 0, payload = struct xax_mount_list (count, next: where to ask from for the rest, 0 if none) + count entries, each struct xax_mount_entry, struct xax_mount_stat, the name, a symlink's target, 0-padded to 8 */
 #define XAX_MSG_MOUNT_READ 16 /* pico->monitor: payload = struct xax_mount_io (off, len <= MAX_PAYLOAD, pathlen) + path of a regular file; reply arg = bytes read, payload = them */
-#define XAX_MSG_MOUNT_WRITE 17 /* pico->monitor: a rw mount's: payload = struct xax_mount_io (off, len, pathlen) + path + len bytes; reply arg = bytes written */
-#define XAX_MSG_MOUNT_TRUNCATE 18 /* pico->monitor: a rw mount's: payload = struct xax_mount_io (off = the new size, len 0, pathlen) + path; reply arg = 0 */
-#define XAX_MSG_MOUNT_CREATE 19 /* pico->monitor: a rw mount's: arg = mode; payload = path of a regular file to make (it must not exist); reply arg = 0, payload = struct xax_mount_stat */
-#define XAX_MSG_MOUNT_MKDIR 20 /* pico->monitor: a rw mount's: arg = mode; payload = path of a directory to make; reply arg = 0, payload = struct xax_mount_stat */
-#define XAX_MSG_MOUNT_REMOVE 21 /* pico->monitor: a rw mount's: arg = MOUNT_REMOVE_FILE (a file or symlink) or MOUNT_REMOVE_DIR (an empty directory); payload = path; reply arg = 0 */
-#define XAX_MSG_MOUNT_RENAME 22 /* pico->monitor: a rw mount's: arg = RENAME_NOREPLACE or RENAME_EXCHANGE or 0; payload = struct xax_mount_rename + old path + new path (both in this mount); reply arg = 0 */
+#define XAX_MSG_MOUNT_WRITE 17 /* pico->monitor: a rw mount's: payload = struct xax_mount_io (off, len, pathlen) + path + len bytes; reply arg = bytes written, payload = struct xax_mount_stat of the file after */
+#define XAX_MSG_MOUNT_TRUNCATE 18 /* pico->monitor: a rw mount's: payload = struct xax_mount_io (off = the new size, len 0, pathlen) + path; reply arg = 0, payload = struct xax_mount_stat of the file after */
+#define XAX_MSG_MOUNT_CREATE 19 /* pico->monitor: a rw mount's: arg = mode; payload = path of a regular file to make (it must not exist); reply arg = 0, payload = struct xax_mount_stat of the file, then of its directory */
+#define XAX_MSG_MOUNT_MKDIR 20 /* pico->monitor: a rw mount's: arg = mode; payload = path of a directory to make; reply arg = 0, payload = struct xax_mount_stat of the directory, then of the one holding it */
+#define XAX_MSG_MOUNT_REMOVE 21 /* pico->monitor: a rw mount's: arg = MOUNT_REMOVE_FILE (a file or symlink) or MOUNT_REMOVE_DIR (an empty directory); payload = path; reply arg = 0, payload = struct xax_mount_stat of the directory that held it */
+#define XAX_MSG_MOUNT_RENAME 22 /* pico->monitor: a rw mount's: arg = RENAME_NOREPLACE or RENAME_EXCHANGE or 0; payload = struct xax_mount_rename + old path + new path (both in this mount); reply arg = 0, payload = struct xax_mount_stat of the old path's directory, then of the new path's */
 #define XAX_MSG_EXPORT_RAM 23 /* pico->monitor: at exit, when the PAL setting export_ram=1 asked for it: payload = the next bytes of a tar of the RAM disks; arg = EXPORT_MORE, EXPORT_LAST on the last piece, or EXPORT_FAILED (the layer could not write the tar: nothing is exported); reply arg = 0, or -1 refused (not asked, over the limit, or after the last piece) */
 
 /* the runtime's failures (FATAL.arg) */

@@ -59,12 +59,6 @@ static long rel_path(const struct vnode *dir, const char *name, size_t len, char
     return (long)n;
 }
 
-/* 512-byte blocks, as a file system that allocates 4 KiB pages counts them */
-static uint64_t blocks_of(uint64_t size)
-{
-    return (size + 4095) / 4096 * 8;
-}
-
 static void ts(struct vfs_ts *t, int64_t sec, uint32_t nsec)
 {
     t->sec = sec;
@@ -84,12 +78,24 @@ static void fill(struct vnode *n, const struct xax_mount_stat *st)
     ts(&n->ctime, st->ctime, st->ctime_nsec);
 }
 
-/* The node was changed here: its size and times as the host now has them, near enough. */
-static void changed(struct vfs *v, struct vnode *n)
+/* A file or directory this picoprocess changed: its size, blocks and times as the host
+ * has them now (its type, mode and links are the vfs's to keep). */
+static void refresh(struct vnode *n, const struct xax_mount_stat *st)
 {
-    n->data_off = blocks_of(n->size);
-    vfs_now(v, &n->mtime);
-    n->ctime = n->mtime;
+    n->size = st->size;
+    n->data_off = st->blocks;
+    ts(&n->atime, st->atime, st->atime_nsec);
+    ts(&n->mtime, st->mtime, st->mtime_nsec);
+    ts(&n->ctime, st->ctime, st->ctime_nsec);
+}
+
+/* The stats a change's reply carries (count of them, in rt->iobuf): 0, or -EIO if short. */
+static long stats_of(const struct route *rt, uint32_t got, struct xax_mount_stat *st, unsigned count)
+{
+    if (got < count * sizeof *st)
+        return -EIO;
+    memcpy(st, rt->iobuf, count * sizeof *st);
+    return 0;
 }
 
 static long new_node(struct vfs *v, struct route *rt, uint32_t mode, struct vnode **out)
@@ -297,33 +303,29 @@ static long hd_write(struct vfs *v, struct vnode *n, const void *buf, size_t len
         memcpy(n->rt->iobuf, &io, sizeof io);
         memcpy(n->rt->iobuf + rl, (const char *)buf + done, chunk);
         uint32_t got;
+        struct xax_mount_stat st;
         r = ask(v, n->rt, XAX_MSG_MOUNT_WRITE, 0, (uint32_t)(rl + (long)chunk), &got);
-        if (r >= 0 && (size_t)r > chunk)
+        if (r >= 0 && ((size_t)r > chunk || stats_of(n->rt, got, &st, 1) < 0))
             r = -EIO;
         if (r <= 0)
             break;
+        refresh(n, &st);
         done += (size_t)r;
         if ((size_t)r < chunk)
             break;
     }
-    if (done) {
-        if (off + done > n->size)
-            n->size = off + done;
-        changed(v, n);
-        return (long)done;
-    }
-    return r;
+    return done ? (long)done : r;
 }
 
 static long hd_truncate(struct vfs *v, struct vnode *n, uint64_t len)
 {
     long rl = io_request(n, len, 0);
     uint32_t got;
+    struct xax_mount_stat st;
     long r = rl < 0 ? rl : ask(v, n->rt, XAX_MSG_MOUNT_TRUNCATE, 0, (uint32_t)rl, &got);
-    if (r < 0)
+    if (r < 0 || (r = stats_of(n->rt, got, &st, 1)) < 0)
         return r;
-    n->size = len;
-    changed(v, n);
+    refresh(n, &st);
     return 0;
 }
 
@@ -352,15 +354,13 @@ static long hd_make(struct vfs *v, struct vnode *dir, const char *name, size_t l
     uint32_t got;
     uint16_t type = VFS_ISDIR(n->mode) ? XAX_MSG_MOUNT_MKDIR : XAX_MSG_MOUNT_CREATE;
     long r = ask(v, rt, type, (int32_t)(n->mode & VFS_PERM_MASK), (uint32_t)pl, &got);
-    if (r < 0)
+    struct xax_mount_stat st[2]; /* the new entry's, its directory's */
+    if (r < 0 || (r = stats_of(rt, got, st, 2)) < 0)
         return r;
-    struct xax_mount_stat st;
-    if (got < sizeof st)
+    if ((st[0].mode & S_IFMT) != (n->mode & S_IFMT))
         return -EIO;
-    memcpy(&st, rt->iobuf, sizeof st);
-    if ((st.mode & S_IFMT) != (n->mode & S_IFMT))
-        return -EIO;
-    fill(n, &st);
+    fill(n, &st[0]);
+    refresh(dir, &st[1]);
     if (VFS_ISDIR(n->mode))
         n->synth |= HD_LISTED; /* new: nothing in it but what is made here */
     return 0;
@@ -375,7 +375,11 @@ static long hd_remove(struct vfs *v, struct vnode *dir, struct vnode *n)
     uint32_t got;
     int what = VFS_ISDIR(n->mode) ? XAX_MOUNT_REMOVE_DIR : XAX_MOUNT_REMOVE_FILE;
     long r = ask(v, rt, XAX_MSG_MOUNT_REMOVE, what, (uint32_t)pl, &got);
-    return r < 0 ? r : 0;
+    struct xax_mount_stat st;
+    if (r < 0 || (r = stats_of(rt, got, &st, 1)) < 0)
+        return r;
+    refresh(dir, &st);
+    return 0;
 }
 
 static long hd_rename(struct vfs *v, struct vnode *odir, const char *oname, size_t olen, struct vnode *ndir,
@@ -393,7 +397,12 @@ static long hd_rename(struct vfs *v, struct vnode *odir, const char *oname, size
     memcpy(rt->iobuf, &h, sizeof h);
     uint32_t got;
     long r = ask(v, rt, XAX_MSG_MOUNT_RENAME, (int32_t)flags, (uint32_t)(sizeof h + (size_t)ol + (size_t)nl), &got);
-    return r < 0 ? r : 0;
+    struct xax_mount_stat st[2]; /* the old path's directory, the new path's */
+    if (r < 0 || (r = stats_of(rt, got, st, 2)) < 0)
+        return r;
+    refresh(odir, &st[0]);
+    refresh(ndir, &st[1]);
+    return 0;
 }
 
 /* -- life ------------------------------------------------------------------------------ */

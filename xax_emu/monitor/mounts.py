@@ -199,10 +199,12 @@ def _io(msg: p.Message, with_data: bool) -> tuple[int, int, list[bytes], bytes]:
     return off, n, split_path(rest[:pathlen], what), rest[pathlen:]
 
 
-def _mode(msg: p.Message) -> int:
+def _mode(msg: p.Message, keep: int) -> int:
+    """The mode asked for, with only the bits of `keep`: never a set-id bit on the user's
+    files (the Monitor may run as root), a directory's sticky bit only."""
     if not 0 <= msg.arg <= 0o7777:
         raise ProtocolViolation(f"{msg.type_name}: mode {msg.arg:#o} is not permission bits")
-    return msg.arg & 0o777  # never set-id or sticky bits on the user's files
+    return msg.arg & keep
 
 
 # -- acting beneath a root ------------------------------------------------------------------
@@ -384,7 +386,8 @@ def mount_write(pico, msg: p.Message) -> None:
         with _regular(root, parts, os.O_WRONLY) as fd:
             if data and off >= limit:
                 raise OSError(errno.EFBIG, "past the download limit")
-            return os.pwrite(fd, data[:limit - off], off) if data else 0, b""
+            n = os.pwrite(fd, data[:limit - off], off) if data else 0
+            return n, pack_stat(os.fstat(fd))
     _answer(pico, msg, work)
 
 
@@ -403,13 +406,13 @@ def mount_truncate(pico, msg: p.Message) -> None:
             raise OSError(errno.EFBIG, "past the download limit")
         with _regular(root, parts, os.O_WRONLY) as fd:
             os.ftruncate(fd, size)
-        return 0, b""
+            return 0, pack_stat(os.fstat(fd))
     _answer(pico, msg, work)
 
 
 def mount_create(pico, msg: p.Message) -> None:
     grant, root, _ = _mount(pico, msg)
-    mode = _mode(msg)
+    mode = _mode(msg, 0o777)
     parts = split_path(msg.payload, msg.type_name)
 
     def work():
@@ -419,16 +422,16 @@ def mount_create(pico, msg: p.Message) -> None:
         with _parent(root, parts) as (d, name):
             fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
                          | os.O_NONBLOCK, mode, dir_fd=d)
-        try:
-            return 0, pack_stat(os.fstat(fd))
-        finally:
-            os.close(fd)
+            try:
+                return 0, pack_stat(os.fstat(fd)) + pack_stat(os.fstat(d))
+            finally:
+                os.close(fd)
     _answer(pico, msg, work)
 
 
 def mount_mkdir(pico, msg: p.Message) -> None:
     grant, root, _ = _mount(pico, msg)
-    mode = _mode(msg)
+    mode = _mode(msg, 0o1777)
     parts = split_path(msg.payload, msg.type_name)
 
     def work():
@@ -437,7 +440,7 @@ def mount_mkdir(pico, msg: p.Message) -> None:
             raise FileExistsError(errno.EEXIST, "the mount's root")
         with _parent(root, parts) as (d, name):
             os.mkdir(name, mode, dir_fd=d)
-            return 0, pack_stat(os.stat(name, dir_fd=d, follow_symlinks=False))
+            return 0, pack_stat(os.stat(name, dir_fd=d, follow_symlinks=False)) + pack_stat(os.fstat(d))
     _answer(pico, msg, work)
 
 
@@ -457,7 +460,7 @@ def mount_remove(pico, msg: p.Message) -> None:
                 os.rmdir(name, dir_fd=d)
             else:
                 os.unlink(name, dir_fd=d)
-        return 0, b""
+            return 0, pack_stat(os.fstat(d))
     _answer(pico, msg, work)
 
 
@@ -480,7 +483,7 @@ def mount_rename(pico, msg: p.Message) -> None:
             raise OSError(errno.EBUSY, "the mount's root")
         with _parent(root, old) as (d1, n1), _parent(root, new) as (d2, n2):
             _renameat2(d1, n1, d2, n2, msg.arg)
-        return 0, b""
+            return 0, pack_stat(os.fstat(d1)) + pack_stat(os.fstat(d2))
     _answer(pico, msg, work)
 
 
