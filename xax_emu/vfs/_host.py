@@ -38,6 +38,8 @@ extern "Python" long py_chan_write(void *ctx, int chan, const void *buf, size_t 
 extern "Python" void py_chan_close(void *ctx, int chan);
 extern "Python" void py_clock(void *ctx, int64_t *sec, uint32_t *nsec);
 extern "Python" long py_random(void *ctx, void *buf, size_t n);
+extern "Python" long py_monitor(void *ctx, uint16_t type, int32_t chan, int32_t arg, const void *payload,
+                                uint32_t len, void *out, uint32_t outcap, uint32_t *outlen);
 
 struct vfs *host_vfs_new(void *handle);
 void *host_malloc(size_t n);
@@ -98,6 +100,8 @@ static long py_chan_write(void *ctx, int chan, const void *buf, size_t n);
 static void py_chan_close(void *ctx, int chan);
 static void py_clock(void *ctx, int64_t *sec, uint32_t *nsec);
 static long py_random(void *ctx, void *buf, size_t n);
+static long py_monitor(void *ctx, uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len,
+                       void *out, uint32_t outcap, uint32_t *outlen);
 
 static void *host_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
 static void host_release(void *ctx, void *p, size_t n) { (void)ctx; (void)n; free(p); }
@@ -109,7 +113,7 @@ struct vfs *host_vfs_new(void *handle)
     /* No wait/wake: one thread, so a pipe call that would block answers EAGAIN. */
     struct vfs_env env = {.ctx = handle, .alloc = host_alloc, .release = host_release, .fetch = py_fetch,
                           .chan_read = py_chan_read, .chan_write = py_chan_write, .chan_close = py_chan_close,
-                          .clock = py_clock, .random = py_random};
+                          .clock = py_clock, .random = py_random, .monitor = py_monitor};
     return vfs_new(&env);
 }
 """
@@ -131,7 +135,7 @@ def _sources() -> list[Path]:
 
 def _digest() -> str:
     h = hashlib.sha256()
-    for p in sorted(VFS_SRC.glob("*.[ch]")) + [INCLUDE / "xax_image.h", _HERE]:
+    for p in sorted(VFS_SRC.glob("*.[ch]")) + [INCLUDE / "xax_image.h", INCLUDE / "xax_protocol.h", _HERE]:
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     h.update(repr(_cflags()).encode())
     return h.hexdigest()[:16]
@@ -254,6 +258,20 @@ def _install_callbacks(ffi) -> None:
         ffi.memmove(buf, got, len(got))
         return len(got)
 
+    @ffi.def_extern(error=-errno.EIO)
+    def py_monitor(ctx, type_, chan, arg, payload, length, out, outcap, outlen):
+        self = ffi.from_handle(ctx)
+        if self.monitor is None:
+            return -errno.EIO
+        try:
+            result, reply = self.monitor(type_, chan, arg, ffi.buffer(payload, length)[:] if length else b"")
+        except Exception as e:  # noqa: BLE001 - kept for the test to see, answered as a failed request
+            self.monitor_errors.append(e)
+            return -errno.EIO
+        ffi.memmove(out, reply, min(len(reply), outcap))
+        outlen[0] = len(reply)
+        return result
+
 
 class VStat(NamedTuple):
     dev: int
@@ -293,13 +311,16 @@ class HostVfs:
     fetch(url) -> bytes | negative errno serves origin routes; stdin is what fd 0 reads
     after stdio(); what fds 1 and 2 write lands in .stdout and .stderr; clock() -> ns;
     random(n) -> up to n bytes | negative errno feeds /dev/urandom (each n asked is kept
-    in .random_calls); hash_mask: see debug_hash_mask (0: every name collides).
+    in .random_calls); hash_mask: see debug_hash_mask (0: every name collides);
+    monitor(type, chan, arg, payload) -> (arg, payload) answers host directories' requests
+    (what it raises is kept in .monitor_errors, and the request fails with -EIO).
     """
 
     def __init__(self, *, uid: int = 1000, gid: int = 1000, umask: int = 0o022,
                  fetch: Callable[[str], bytes | int] | None = None, stdin: bytes = b"",
                  clock: Callable[[], int] | None = None, random: Callable[[int], bytes | int] | None = None,
-                 hash_mask: int | None = None):
+                 hash_mask: int | None = None,
+                 monitor: Callable[[int, int, int, bytes], tuple[int, bytes]] | None = None):
         mod = module()
         self.ffi, self._lib = mod.ffi, mod.lib
         self.fetch = fetch
@@ -311,6 +332,8 @@ class HostVfs:
         self.clock = clock or time.time_ns
         self.random = random or os.urandom
         self.random_calls: list[int] = []
+        self.monitor = monitor
+        self.monitor_errors: list[Exception] = []
         self._keep: list = []
         self._handle = self.ffi.new_handle(self)
         self._v = self._lib.host_vfs_new(self._handle)
@@ -399,6 +422,20 @@ class HostVfs:
         if len(digest) != 32:
             raise ValueError("sha256 digests are 32 bytes")
         return self._lib.vfs_pin_sha256(self._v, _path(prefix), _path(relpath), digest)
+
+    def mount_hostdir(self, prefix: str, number: int, rw: bool) -> int:
+        return self._lib.vfs_mount_hostdir(self._v, _path(prefix), number, int(rw))
+
+    def export_ram(self) -> bytes | int:
+        """vfs_export_ram's tar, or its negative errno."""
+        out = bytearray()
+
+        @self.ffi.callback("long(void *, const void *, size_t)")
+        def emit(ctx, data, n):
+            out.extend(self.ffi.buffer(data, n))
+            return 0
+        r = self._lib.vfs_export_ram(self._v, emit, self.ffi.NULL)
+        return r if r < 0 else bytes(out)
 
     def mount_deny(self, prefix: str) -> int:
         return self._lib.vfs_mount_deny(self._v, _path(prefix))
