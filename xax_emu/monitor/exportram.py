@@ -11,7 +11,8 @@ whose last thread ends without exit_group, exports nothing.
 hostile data: it is read with the bounded reader that reads images (image/tarread.py)
 and checked as an image's members are (image/validate.py: no absolute names, no '..',
 no two members of one name, nothing under a file or a symlink, symlinks that stay
-inside the tree), and only regular files, directories and symlinks are accepted.  Each
+inside the tree), and more: a symlink's target is relative (an absolute one would name
+the host's root), and only regular files, directories and symlinks are accepted.  Each
 is made relative to its directory's fd, walked from DIR's with O_NOFOLLOW, with
 O_CREAT|O_EXCL or mkdirat or symlinkat: nothing is written outside DIR, nothing is
 followed.  Modes are kept without set-id and sticky bits, and so are mtimes.
@@ -72,6 +73,9 @@ def _members(export: RamExport):
     for m in members:
         if m.type not in ("file", "dir", "symlink"):
             raise MountError(f"--export-ram: the RAM disks' tar is refused: {m.raw_name!r} is a {m.type}")
+        if m.type == "symlink" and m.link.startswith("/"):  # inside an image it starts at its root; here, the host's
+            raise MountError(f"--export-ram: the RAM disks' tar is refused: {m.raw_name!r} is a symlink to an "
+                             f"absolute path, {m.link[:200]!r}, outside DIR")
     return reader, members
 
 
