@@ -14,13 +14,21 @@ on_readable never raises; every reply is a well-formed datagram of at most
 HEADER_SIZE + MAX_PAYLOAD bytes answering a request that was sent and not yet
 answered; a kill reason and every log line are one line; the channel table stays
 under MAX_CHANNELS.
+
+When the input's mode says so, the picoprocess has a granted directory (run --mount,
+ro or rw) made afresh for the input beside a canary file, with symlinks and a hard
+link that lead to the canary, and an --export-ram collector: MOUNT_* and EXPORT_RAM
+requests then reach their handlers, and after the input the canary must be as it was
+and nothing may have appeared beside the granted directory.
 """
 from __future__ import annotations
 
 import errno
 import os
+import shutil
 import socket
 import struct
+import tempfile
 
 from fuzzlib import Reader, check
 
@@ -31,6 +39,8 @@ from xax_emu.monitor import xaxcalls
 from xax_emu.monitor.channels import PipeChannel
 from xax_emu.monitor.fetch import FetchError, Response
 from xax_emu.monitor.logbook import LINE_MAX, Logbook
+from xax_emu.monitor.exportram import RamExport
+from xax_emu.monitor.mounts import Grant, Mounts
 
 NAME = "monitor"
 INSTRUMENT = ("xax_emu.protocol", "xax_emu.monitor", "xax_emu.syscalls.forwarding")
@@ -125,6 +135,54 @@ class _SocketModule:
         return self._outside.create_connection(where, timeout)
 
 
+# Paths a MOUNT_* request may name in the granted directory (granted_world), and hostile ones.
+MOUNT_PATHS = (b"", b"f", b"d", b"d/g", b"new", b"d/new", b"abs", b"rel", b"outdir", b"outdir/canary.txt", b"hard",
+               b"fifo", b"..", b"../canary.txt", b"/f", b"d/../f", b"d//g", b"f\0", b"x" * 256, b"d/" * 2048)
+CANARY = b"canary: untouched\n"
+
+
+def granted_world() -> tuple[str, str]:
+    """A fresh directory to grant (f, d/g, a FIFO, symlinks and a hard link leading to a canary
+    beside it) and the canary's path."""
+    top = tempfile.mkdtemp(prefix="xax-fz-mount-")
+    canary = os.path.join(top, "canary.txt")
+    with open(canary, "wb") as f:
+        f.write(CANARY)
+    g = os.path.join(top, "granted")
+    os.makedirs(os.path.join(g, "d"))
+    with open(os.path.join(g, "f"), "wb") as f:
+        f.write(b"0123456789")
+    with open(os.path.join(g, "d", "g"), "wb") as f:
+        f.write(b"g")
+    os.symlink(canary, os.path.join(g, "abs"))
+    os.symlink("../canary.txt", os.path.join(g, "rel"))
+    os.symlink(top, os.path.join(g, "outdir"))
+    os.link(canary, os.path.join(g, "hard"))
+    os.mkfifo(os.path.join(g, "fifo"))
+    return top, canary
+
+
+def _mount_path(r: Reader) -> bytes:
+    return r.blob(300) if r.u8() % 8 == 7 else r.choose(MOUNT_PATHS)
+
+
+def _mount_payload(r: Reader, name: str, shape: int) -> bytes:
+    path = _mount_path(r)
+    if name in ("MOUNT_READ", "MOUNT_WRITE", "MOUNT_TRUNCATE"):
+        data = r.blob(4096) if name == "MOUNT_WRITE" else b""
+        off = r.choose((0, 1, 5, 4095, 4096, 1 << 20, (1 << 63) - 1, 1 << 63, (1 << 64) - 1))
+        n = len(data) if name == "MOUNT_WRITE" else r.choose((0, 1, 100, p.MAX_PAYLOAD, p.MAX_PAYLOAD + 1))
+        raw = p.MOUNT_IO.pack(off, n, len(path)) + path + data
+        return raw if shape != 2 else raw[:-1]
+    if name == "MOUNT_RENAME":
+        new = _mount_path(r)
+        raw = p.MOUNT_RENAME.pack(len(path), len(new)) + path + new
+        return raw if shape != 2 else raw + b"\0"
+    if name == "EXPORT_RAM":
+        return r.blob(2048)
+    return path if shape != 2 else path + b"/"
+
+
 def _payload(r: Reader, type_: int) -> bytes:
     """A payload for this type: well formed most of the time, else near misses and raw bytes."""
     shape = r.u8() % 8  # 0-5 well formed (2: a near miss), 6 raw bytes, 7 around the size limit
@@ -155,6 +213,8 @@ def _payload(r: Reader, type_: int) -> bytes:
         return raw if shape != 2 else raw + b"\0"
     if name == "WRITE":
         return r.blob(4096)
+    if name is not None and (name.startswith("MOUNT_") or name == "EXPORT_RAM"):
+        return _mount_payload(r, name, shape)
     return b"" if shape < 4 else r.blob(64)
 
 
@@ -198,10 +258,14 @@ def one_input(data: bytes) -> None:
     mode = r.u8()
     limits = Limits(download=r.choose((1, 16, 4096, 1 << 20)))
     stdin_fd = None
+    world = granted_world() if mode & 8 else None
+    mounts = Mounts([Grant(os.path.join(world[0], "granted"), "/m", bool(mode & 16))], limits.download) if world \
+        else None
+    export = RamExport(limits.download) if mode & 32 else None
     pico = Picoprocess(host, image_url=LOCAL, argv=["prog"], env={"A": "1"}, origin=ORIGIN,
                        origin_address="127.0.0.1", limits=limits, layer=b"\x7fELF layer bytes",
                        stdio=Stdio(stdout=lambda b: None, stderr=lambda b: None, stdin_bytes=None)
-                       if mode & 1 else None, count_kernel=bool(mode & 2))
+                       if mode & 1 else None, count_kernel=bool(mode & 2), mounts=mounts, export_ram=export)
     if mode & 4:
         pico.awaiting_listener = False  # as if the listener had come: RUNTIME_CODE is then served
     kills: list[str] = []
@@ -281,7 +345,19 @@ def one_input(data: bytes) -> None:
             check("\n" not in reason, f"a kill reason of more than one line: {reason!r}")
         for line in host.lines:
             check("\n" not in line and len(line) <= LINE_MAX + 64, f"a log line of {len(line)} characters")
+        if world is not None:
+            top, canary = world
+            with open(canary, "rb") as f:
+                check(f.read() == CANARY, "the canary beside the granted directory changed")
+            check(sorted(os.listdir(top)) == ["canary.txt", "granted"], f"beside the granted directory: "
+                  f"{sorted(os.listdir(top))}")
     finally:
+        if mounts is not None:
+            mounts.close()
+        if export is not None:
+            export.close()
+        if world is not None:
+            shutil.rmtree(world[0], ignore_errors=True)
         xaxcalls.fetch, xaxcalls.socket = fetch, sock_module
         for chan in list(pico.channels.values()) + pico.incoming:
             chan.close()
@@ -294,7 +370,9 @@ def seeds() -> list[bytes]:
     limit, chan -2), then its reply read (op 6) and a worker finished (op 7: a 200)."""
     out = []
     for type_ in sorted(p.TYPE_NAMES):
-        prefix = bytes([1, 2, 0, TYPES.index(type_)])
+        name = p.TYPE_NAMES[type_]
+        mode = 1 | (8 | 16 | 32 if name.startswith("MOUNT_") or name == "EXPORT_RAM" else 0)  # rw grant, export
+        prefix = bytes([mode, 2, 0, TYPES.index(type_)])
         r = Reader(prefix + bytes(64))
         r.take(3)
         _datagram(r, [0])  # where this type's datagram ends: zeros choose the well-formed defaults
