@@ -395,3 +395,23 @@ def test_protocol_header_carries_the_python_constants():
     assert f"#define XAX_HEADER_SIZE {p.HEADER_SIZE}\n" in text
     for name, number, _, _ in p.MESSAGES:
         assert f"#define XAX_MSG_{name} {number} " in text
+
+
+EXPORT_PROG = decode(filter_bpf(export_ram=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(status=st.sampled_from([0, 1, 5, 255, 0x100, 0x105, 0x1FF, 0xFFFF_FEFF, (0xBEEF << 32) | 0x105,
+                               (0xBEEF << 32) | 5]) | st.integers(0, U64), ip=st.integers(0, U64))
+def test_under_export_ram_exit_group_is_allowed_only_with_bit_8(status, ip):
+    """run --export-ram: exit_group with bit 8 of its int status set (the runtime's own exits) reaches
+    the kernel; without it (a program's own) it traps, so the layer can export first.  Everything else
+    decides as in the default filter; without --export-ram exit_group is allowed for any status."""
+    nr = syscall_number("exit_group")
+    want = ALLOW if status & 0x100 else TRAP
+    assert run_bpf(EXPORT_PROG, seccomp_data(nr, (status,) + (0,) * 5, AUDIT_ARCH_X86_64, ip)) == want
+    assert decide(nr, (status,) + (0,) * 5, ip=ip) == ALLOW
+    assert EXPORT_PROG != PROG and len(EXPORT_PROG) > 0
+    for name in ("read", "mmap", "exit", "getpid"):
+        args = (CHANNEL_FD, 0, 0, 0, 0, 0)
+        assert run_bpf(EXPORT_PROG, seccomp_data(syscall_number(name), args)) == decide(syscall_number(name), args)
