@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xax_protocol.h" /* XAX_EXIT_STATUS_OWN */
+#include "../include/xax_protocol.h" /* XAX_EXIT_STATUS_OWN */
 
 static inline long sys0(long n)
 {

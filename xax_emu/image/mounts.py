@@ -23,14 +23,37 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..monitor.mounts import nested, normalize_guest
-from ..protocol import MAX_MOUNTS
+from ..protocol import MAX_MOUNTS, MOUNT_NAME_MAX, MOUNT_PATH_MAX
 from .format import RESERVED
 
 MODES = ("ro", "rw")
 
 # kind_of(path) -> ("file" | "dir" | "symlink" | ..., target) or None, as image/paths.py has it
 KindOf = Callable[[str], "tuple[str, str | None] | None"]
+
+
+def normalize_guest(text: str) -> str:
+    """A guest mount point, normalized ('//' and '.' dropped): absolute, not '/', no '..',
+    no NUL, components of at most NAME_MAX bytes, at most MOUNT_PATH_MAX bytes in all.
+    ValueError saying which rule it breaks."""
+    if "\0" in text or not text.startswith("/"):
+        raise ValueError(f"the guest path {text!r} must be absolute, without NUL")
+    parts = [c for c in text.split("/") if c not in ("", ".")]
+    if ".." in parts:
+        raise ValueError(f"the guest path {text!r} must not contain '..'")
+    if not parts:
+        raise ValueError("the guest path cannot be '/' (the image's own root)")
+    if any(len(c.encode("utf-8", "surrogateescape")) > MOUNT_NAME_MAX for c in parts):
+        raise ValueError(f"a component of {text!r} is over {MOUNT_NAME_MAX} bytes")
+    path = "/" + "/".join(parts)
+    if len(path.encode("utf-8", "surrogateescape")) > MOUNT_PATH_MAX:
+        raise ValueError(f"the guest path {text!r} is over {MOUNT_PATH_MAX} bytes")
+    return path
+
+
+def nested(a: str, b: str) -> bool:
+    """One of two normalized absolute paths is the other or lies under it."""
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
 class MountPointError(ValueError):

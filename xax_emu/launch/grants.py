@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import MountError
-from ..monitor.mounts import Grant, check_grants, nested
+from ..image.mounts import nested
+from ..monitor.mounts import Grant, check_grants
 from ..profiles import DEFAULT
 from .program import Program
 

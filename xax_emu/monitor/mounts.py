@@ -42,6 +42,7 @@ from typing import Iterator
 
 from .. import protocol as p
 from ..errors import MountError, ProtocolViolation
+from ..image.mounts import nested, normalize_guest
 
 MAX_OFFSET = (1 << 63) - 1   # the kernel's loff_t
 _NAME_MAX = p.MOUNT_NAME_MAX
@@ -59,25 +60,6 @@ class Grant:
     @property
     def mode(self) -> str:
         return "rw" if self.rw else "ro"
-
-
-def normalize_guest(text: str) -> str:
-    """A guest mount point, normalized ('//' and '.' dropped): absolute, not '/', no '..',
-    no NUL, components of at most NAME_MAX bytes, at most MOUNT_PATH_MAX bytes in all.
-    ValueError saying which rule it breaks."""
-    if "\0" in text or not text.startswith("/"):
-        raise ValueError(f"the guest path {text!r} must be absolute, without NUL")
-    parts = [c for c in text.split("/") if c not in ("", ".")]
-    if ".." in parts:
-        raise ValueError(f"the guest path {text!r} must not contain '..'")
-    if not parts:
-        raise ValueError("the guest path cannot be '/' (the image's own root)")
-    if any(len(c.encode("utf-8", "surrogateescape")) > _NAME_MAX for c in parts):
-        raise ValueError(f"a component of {text!r} is over {_NAME_MAX} bytes")
-    path = "/" + "/".join(parts)
-    if len(path.encode("utf-8", "surrogateescape")) > _PATH_MAX:
-        raise ValueError(f"the guest path {text!r} is over {_PATH_MAX} bytes")
-    return path
 
 
 def guest_path(text: str, what: str) -> str:
@@ -100,11 +82,6 @@ def parse_grant(text: str) -> Grant:
     if not sep or not host or not guest:
         raise MountError(f"--mount {text!r}: not HOST:GUEST[:ro|rw] (e.g. --mount ~/docs:/input)")
     return Grant(host, guest_path(guest, f"--mount {text!r}"), rw)
-
-
-def nested(a: str, b: str) -> bool:
-    """One of two normalized absolute paths is the other or lies under it."""
-    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
 def check_grants(grants: list[Grant]) -> None:
