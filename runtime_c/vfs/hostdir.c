@@ -276,9 +276,11 @@ static long hd_read(struct vfs *v, struct vnode *n, void *buf, size_t len, uint6
             r = -EIO;
         if (r < 0)
             return done ? (long)done : r;
-        memcpy((char *)buf + done, n->rt->iobuf, (size_t)r);
-        done += (size_t)r;
-        if ((uint32_t)r < want)
+        size_t left = vfs_copy_out(v, (char *)buf + done, n->rt->iobuf, (size_t)r); /* the caller's buffer */
+        if (left && left == (size_t)r && done == 0)
+            return -EFAULT;
+        done += (size_t)r - left;
+        if (left || (uint32_t)r < want)
             break;
     }
     if (off + done > n->size)
@@ -297,11 +299,17 @@ static long hd_write(struct vfs *v, struct vnode *n, const void *buf, size_t len
             break;
         }
         size_t room = XAX_MAX_PAYLOAD - (size_t)rl, chunk = len - done < room ? len - done : room;
+        /* the caller's bytes first: what cannot be read is not written (the file grows by what arrived) */
+        size_t left = vfs_copy_in(v, n->rt->iobuf + rl, (const char *)buf + done, chunk);
+        if (left == chunk) {
+            r = -EFAULT;
+            break;
+        }
+        chunk -= left;
         struct xax_mount_io io;
         memcpy(&io, n->rt->iobuf, sizeof io);
         io.len = (uint32_t)chunk;
         memcpy(n->rt->iobuf, &io, sizeof io);
-        memcpy(n->rt->iobuf + rl, (const char *)buf + done, chunk);
         uint32_t got;
         struct xax_mount_stat st;
         r = ask(v, n->rt, XAX_MSG_MOUNT_WRITE, 0, (uint32_t)(rl + (long)chunk), &got);
@@ -311,7 +319,7 @@ static long hd_write(struct vfs *v, struct vnode *n, const void *buf, size_t len
             break;
         refresh(n, &st);
         done += (size_t)r;
-        if ((size_t)r < chunk)
+        if ((size_t)r < chunk || left)
             break;
     }
     return done ? (long)done : r;
