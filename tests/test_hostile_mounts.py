@@ -45,8 +45,10 @@ def test_a_program_cannot_leave_the_granted_directory(build, tmp_path):
         "create_through_link": ENOENT, "nofollow": ELOOP, "rename_out": ENOENT, "rename_into_link": ENOENT,
         "mkdir_through_link": ENOENT, "unlink_through_link": ENOENT, "link": ENOSYS, "symlink": ENOSYS,
         "hard_trunc": EPERM, "hard_open": 1, "hard_write": EPERM, "chdir": 0, "relative_dotdot": ENOENT,
-        "rename_link_inside": 0, "readlink_renamed": 1,
+        "rename_link_inside": 0, "readlink_renamed": 1, "read_bad_buffer": -errno.EFAULT,
+        "write_bad_buffer": -errno.EFAULT,
     }
+    assert (g / "f").read_bytes() == b"a file of the mount\n"
     assert sorted(os.listdir(g)) == ["f", "hard", "outdir", "rel", "renamed"]
 
 

@@ -33,6 +33,9 @@ int main(int argc, char **argv)
     report("relative_dotdot", raw3(SYS_open, (long)path, O_RDONLY, 0));
     report("rename_link_inside", raw2(SYS_rename, (long)"/m/abs", (long)"/m/renamed"));
     report("readlink_renamed", raw3(SYS_readlink, (long)"/m/renamed", (long)buf, sizeof buf) == (long)strlen(canary));
+    long f = raw3(SYS_open, (long)"/m/f", O_RDWR, 0); /* bad buffers: -EFAULT, as natively, the file unchanged */
+    report("read_bad_buffer", raw3(SYS_read, f, 16, 5));
+    report("write_bad_buffer", raw3(SYS_write, f, 16, 5));
     (void)argc;
     return 0;
 }
