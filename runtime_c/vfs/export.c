@@ -3,11 +3,13 @@
  * the hostile data it is).
  *
  * Each RAM route in turn: its directory (named by the route's prefix without the leading
- * '/', "." for "/"), then its nodes depth first, each named by that prefix and its path in
- * the route.  Regular files (their bytes, a hole's as zeros), directories and symlinks,
- * with their permission bits and mtimes; nothing else can be made on a RAM disk (there is
- * no mknod).  ustar headers, preceded by a pax header ('x') where a name or a target is
- * over 100 bytes, a size over 8 GiB or an mtime outside what 11 octal digits hold. */
+ * '/'; none for a route at "/"), then its nodes depth first, each named by that prefix and
+ * its path in the route, a directory's name ended by '/'.  Regular files (their bytes, a
+ * hole's as zeros), directories and symlinks, with their permission bits and mtimes;
+ * nothing else can be made on a RAM disk (there is no mknod).  In the image format's tar
+ * (docs/image-format.md), which the Monitor reads it by: ustar headers, preceded by a pax
+ * header ('x') where a name or a target is not ASCII or over 100 bytes, a size is over
+ * 8 GiB or an mtime outside what 11 octal digits hold. */
 #include "vfs_int.h"
 
 #define BLK 512
@@ -103,14 +105,25 @@ static long emit_header(struct tarw *t, const char *name, size_t nlen, char type
     return r < 0 ? r : 0;
 }
 
+/* fits a ustar name field: at most 100 bytes, each ASCII and not NUL */
+static int ustar_text(const char *s, size_t len)
+{
+    if (len > 100)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] == 0 || (unsigned char)s[i] > 127)
+            return 0;
+    return 1;
+}
+
 /* A member's headers: a pax header first when a field does not fit its ustar place. */
 static long headers(struct tarw *t, size_t nlen, char type, uint32_t mode, uint64_t size, int64_t mtime,
                     const char *link, size_t llen)
 {
     size_t plen = 0;
-    if (nlen > 100)
+    if (!ustar_text(t->path, nlen))
         plen += pax_record(t->pax + plen, "path", t->path, nlen);
-    if (llen > 100)
+    if (!ustar_text(link, llen))
         plen += pax_record(t->pax + plen, "linkpath", link, llen);
     if (size >= (1ULL << 33))
         plen += pax_number(t->pax + plen, "size", (int64_t)size);
@@ -139,28 +152,33 @@ static long file_data(struct tarw *t, const struct vnode *n)
     return r < 0 ? r : 0;
 }
 
-/* n's name in the tar, into t->path: the route's prefix, then its path in the route */
+/* n's name in the tar, into t->path: the route's prefix, then its path in the route, and a
+ * '/' after a directory's (0 for the root of a route at "/": it has no member) */
 static long member_name(struct tarw *t, const struct route *rt, const struct vnode *n)
 {
-    const char *prefix = rt->prefix + 1;
-    size_t plen = rt->prefixlen - 1;
-    if (plen == 0) {
-        prefix = ".";
-        plen = 1;
+    size_t plen = rt->prefixlen - 1, len = plen;
+    memcpy(t->path, rt->prefix + 1, plen);
+    if (n != rt->root) {
+        if (plen)
+            t->path[len++] = '/';
+        long r = vfs_rel_path(n, t->path + len, VFS_PATH_MAX - len - 1);
+        if (r < 0)
+            return r == -ENAMETOOLONG ? r : -EIO;
+        len += (size_t)r;
     }
-    memcpy(t->path, prefix, plen);
-    if (n == rt->root)
-        return (long)plen;
-    t->path[plen] = '/';
-    long r = vfs_rel_path(n, t->path + plen + 1, VFS_PATH_MAX - plen - 1);
-    return r < 0 ? (r == -ENAMETOOLONG ? r : -EIO) : (long)plen + 1 + r;
+    if (len && VFS_ISDIR(n->mode)) {
+        if (len + 1 >= VFS_PATH_MAX)
+            return -ENAMETOOLONG;
+        t->path[len++] = '/';
+    }
+    return (long)len;
 }
 
 static long member(struct tarw *t, const struct route *rt, const struct vnode *n)
 {
     long len = member_name(t, rt, n);
-    if (len < 0)
-        return len;
+    if (len <= 0)
+        return len; /* (0: the root of a route at "/") */
     size_t nlen = (size_t)len;
     if (VFS_ISREG(n->mode)) {
         long r = headers(t, nlen, '0', n->mode, n->size, n->mtime.sec, "", 0);

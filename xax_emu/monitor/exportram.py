@@ -8,13 +8,13 @@ limit: what a picoprocess may hand the Monitor at once).  A program that is kill
 whose last thread ends without exit_group, exports nothing.
 
 `extract` then puts them in DIR, which must not exist yet or be empty.  The tar is
-hostile data: it is read with the bounded reader that reads images (image/tarread.py)
-and checked as an image's members are (image/validate.py: no absolute names, no '..',
-no two members of one name, nothing under a file or a symlink, symlinks that stay
-inside the tree), and more: a symlink's target is relative (an absolute one would name
-the host's root), and only regular files, directories and symlinks are accepted.  Each
-is made relative to its directory's fd, walked from DIR's with O_NOFOLLOW, with
-O_CREAT|O_EXCL or mkdirat or symlinkat: nothing is written outside DIR, nothing is
+hostile data: it is read as a filesystem tar is (image/validate.py's read_tar, the image
+format's tar rules, docs/image-format.md: regular files, directories and symlinks only,
+no absolute names, no '..', no two members of one name, each directory before what it
+holds, nothing inside a file or a symlink, symlinks that stay inside the tree), and one
+more rule: a symlink's target is relative (an absolute one would name the host's root).
+Each member is made relative to its directory's fd, walked from DIR's with O_NOFOLLOW,
+with O_CREAT|O_EXCL or mkdirat or symlinkat: nothing is written outside DIR, nothing is
 followed.  Modes are kept without set-id and sticky bits, and so are mtimes.
 """
 from __future__ import annotations
@@ -59,24 +59,29 @@ class RamExport:
 
 
 def _members(export: RamExport):
+    """The tar's members, read as a filesystem tar is (validate.read_tar: the image format's
+    tar rules), and the export's own rule: no symlink to an absolute path."""
+    import mmap
+
     from ..image import ImageError
-    from ..image.tarread import TarReader
-    from ..image.validate import check_tree
+    from ..image.validate import read_tar
 
     export.file.flush()
-    reader = TarReader(export.file, export.size)
     try:
-        members = reader.members()
-        check_tree(members)
+        if export.size == 0:
+            image = read_tar(b"")
+        else:
+            with mmap.mmap(export.file.fileno(), export.size, prot=mmap.PROT_READ) as view:
+                image = read_tar(view)
     except ImageError as e:
         raise MountError(f"--export-ram: the RAM disks' tar is refused: {e}") from None
-    for m in members:
-        if m.type not in ("file", "dir", "symlink"):
+    for m in image.members:
+        if m.type not in ("file", "dir", "symlink"):  # (the format has no other type: kept as a second check)
             raise MountError(f"--export-ram: the RAM disks' tar is refused: {m.raw_name!r} is a {m.type}")
         if m.type == "symlink" and m.link.startswith("/"):  # inside an image it starts at its root; here, the host's
             raise MountError(f"--export-ram: the RAM disks' tar is refused: {m.raw_name!r} is a symlink to an "
                              f"absolute path, {m.link[:200]!r}, outside DIR")
-    return reader, members
+    return image.members
 
 
 def check_target(directory: str) -> None:
@@ -133,13 +138,15 @@ def _dir_of(top: int, parts: list[str], made: dict) -> int:
     return fd
 
 
-def _copy(reader, m, fd: int) -> None:
+def _copy(export: RamExport, m, fd: int) -> None:
     off, left = m.data_offset, m.size
     while left:
-        n = min(left, CHUNK)
-        os.write(fd, reader.read(off, n))
-        off += n
-        left -= n
+        data = os.pread(export.file.fileno(), min(left, CHUNK), off)
+        if not data:
+            raise OSError(f"the RAM disks' tar ended inside {m.raw_name!r}")
+        os.write(fd, data)
+        off += len(data)
+        left -= len(data)
 
 
 def extract(export: RamExport, directory: str) -> int:
@@ -149,7 +156,7 @@ def extract(export: RamExport, directory: str) -> int:
     if not export.done:
         raise MountError(f"--export-ram {directory}: the program did not exit by itself (killed, or its last "
                          "thread ended without exit_group): the RAM disks were not exported")
-    reader, members = _members(export)
+    members = _members(export)
     top = _open_target(directory)
     made: dict[str, int] = {}
     dirs = []
@@ -168,7 +175,7 @@ def extract(export: RamExport, directory: str) -> int:
                 fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
                              dir_fd=where)
                 try:
-                    _copy(reader, m, fd)
+                    _copy(export, m, fd)
                     os.fchmod(fd, m.mode & 0o777)
                     os.utime(fd, ns=(m.mtime * 10**9,) * 2)
                 finally:
