@@ -210,7 +210,7 @@ CHANNEL_ATTACKS = {
     "poll_10000": "message larger than",      # 10000 entries do not fit in one message
     "poll_257": "POLL: 257 entries exceed 256",
     "poll_ragged": "POLL: payload of 12 bytes is not a whole number of entries",
-    "poll_arg_3": "POLL: arg must be 0, 1 or 2, not 3",
+    "poll_arg_4": "POLL: arg must be 0, 1, 2 or 3, not 4",
     "open_url_no_nul": "OPEN_URL: payload must be",
     "open_url_one_nul": "OPEN_URL: payload must be",
     "open_url_long": "OPEN_URL: URL of 5000 bytes exceeds 4096",

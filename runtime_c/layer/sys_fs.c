@@ -11,11 +11,6 @@
  *     rmdir unlink unlinkat rename renameat renameat2 ftruncate fsync fdatasync dup dup2 dup3
  *     fcntl ioctl chdir fchdir getcwd umask pipe pipe2
  *
- * @family unix-sockets: AF_UNIX sockets that reach no one: connect resolves the path in the
- *     picoprocess's files (ENOENT, EACCES, or ECONNREFUSED where something is there); other
- *     families EAFNOSUPPORT
- * @serves socket connect setsockopt getsockopt
- *
  * @family mmap: the mmap forms the filter traps: files are copied into private memory, shared
  *     anonymous memory is private memory, huge pages ENOMEM
  * @serves mmap
@@ -32,6 +27,8 @@
 #include "../vfs/vfs.h"
 #include "chan.h"
 #include "layer.h"
+#include "net.h"
+#include "wait.h"
 #include "xax_protocol.h"
 
 #define V (layer.vfs)
@@ -138,6 +135,7 @@ static void env_wake(void *ctx, uint32_t *word)
 {
     (void)ctx;
     sys3(__NR_futex, (long)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 0x7fffffff);
+    wait_changed(); /* and the waits for readiness (poll, select, epoll) look again */
 }
 
 static const struct vfs_env env = {
@@ -151,6 +149,7 @@ static const struct vfs_env env = {
     .wait = env_wait,
     .wake = env_wake,
     .random = env_random,
+    LAYER_NET_ENV, /* sockets: the Monitor's channels (net.c) */
 };
 
 /* Mount the profile's routes; NULL on success, else a one-line reason. */
@@ -162,6 +161,8 @@ const char *layer_fs_init(void)
     vfs_set_user(V, layer_knobs.identity.uid, layer_knobs.identity.gid);
     if ((layer_host->flags & XAX_BOOT_FLAG_STDIO) && vfs_stdio(V) < 0)
         return "cannot set up the stdio fds";
+    if (layer_host->flags & XAX_BOOT_FLAG_ACCEPT)
+        vfs_net_accepts(V, 1); /* the browser's connections reach the first listening socket */
     /* The channel's and the image's numbers are never the VFS's fds (nor in /proc/self/fd). */
     if (vfs_reserve_fd(V, XAX_CHANNEL_FD) < 0)
         return "cannot reserve the channel's fd number";
@@ -256,25 +257,6 @@ long layer_close(struct layer_call *c) { return vfs_close(V, FD(0)); }
 long layer_pipe2(struct layer_call *c) { return vfs_pipe2(V, (int *)A(0), (int)A(1)); }
 long layer_pipe(struct layer_call *c) { return vfs_pipe2(V, (int *)A(0), 0); }
 
-/* Sockets: AF_UNIX only, and they reach no one (vfs/socket.c); every other
- * family is not supported here (the origin is reached with xabi_open_url). */
-#define AF_UNIX_ 1 /* <sys/socket.h>: the kernel's uapi headers do not export it */
-
-long layer_socket(struct layer_call *c)
-{
-    if ((int)A(0) != AF_UNIX_)
-        return -EAFNOSUPPORT;
-    return vfs_socket_unix(V, (int)A(1), (int)A(2));
-}
-long layer_connect(struct layer_call *c) { return vfs_connect_unix(V, FD(0), (const void *)A(1), (uint32_t)A(2)); }
-long layer_setsockopt(struct layer_call *c)
-{
-    return vfs_setsockopt(V, FD(0), (int)A(1), (int)A(2), (const void *)A(3), (uint32_t)A(4));
-}
-long layer_getsockopt(struct layer_call *c)
-{
-    return vfs_getsockopt(V, FD(0), (int)A(1), (int)A(2), (void *)A(3), (uint32_t *)A(4));
-}
 long layer_open(struct layer_call *c) { return vfs_openat(V, AT_FDCWD, STR(0), (int)A(1), (uint32_t)A(2)); }
 long layer_openat(struct layer_call *c) { return vfs_openat(V, FD(0), STR(1), (int)A(2), (uint32_t)A(3)); }
 long layer_creat(struct layer_call *c)

@@ -142,6 +142,26 @@ long vfs_fdatasync(struct vfs *v, int fd)
     return vfs_fsync(v, fd);
 }
 
+uint32_t ofd_poll(struct vfs *v, struct ofd *f, uint32_t events, int *chan)
+{
+    *chan = -1;
+    uint32_t mask = f->ops->poll ? f->ops->poll(v, f, chan) : VFS_POLL_DEFAULT;
+    return mask & (events | POLLERR | POLLHUP);
+}
+
+/* file_can_poll: a kind with a poll of its own, or a node whose backend has one */
+int ofd_can_poll(const struct ofd *f)
+{
+    if (f->node)
+        return f->node->rt->ops->poll != 0;
+    return f->ops->poll != 0;
+}
+
+uint32_t ofd_events(struct vfs *v, struct ofd *f)
+{
+    return f->ops->events ? f->ops->events(v, f) : 0;
+}
+
 /* do_pollfd: POLLNVAL for an fd that is not open (O_PATH included); else the kind's mask,
  * filtered by what was asked (POLLERR and POLLHUP are always reported). */
 long vfs_poll(struct vfs *v, int fd, uint32_t events, int *chan)
@@ -152,8 +172,7 @@ long vfs_poll(struct vfs *v, int fd, uint32_t events, int *chan)
     struct ofd *f = fd_get_io(v, fd);
     if (!f)
         return POLLNVAL;
-    uint32_t mask = f->ops->poll ? f->ops->poll(v, f, chan) : VFS_POLL_DEFAULT;
-    return (long)(mask & (events | POLLERR | POLLHUP));
+    return (long)ofd_poll(v, f, events, chan);
 }
 
 /* How the file maps: 0 (its bytes), VFS_MAP_ZEROS, or -errno (its backend's answer;

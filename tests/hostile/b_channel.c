@@ -77,8 +77,8 @@ int main(int argc, char **argv)
         w = send_poll(0, 257);
     else if (!strcmp(m, "poll_ragged"))
         w = send_raw(M, V, XAX_MSG_POLL, -1, 0, 12, 24 + 12);
-    else if (!strcmp(m, "poll_arg_3"))
-        w = send_poll(3, 1);
+    else if (!strcmp(m, "poll_arg_4"))
+        w = send_poll(4, 1);
     else if (!strcmp(m, "open_url_no_nul"))
         w = send_msg(XAX_MSG_OPEN_URL, -1, 0, "gethttp://127.0.0.1/", 20);
     else if (!strcmp(m, "open_url_one_nul"))

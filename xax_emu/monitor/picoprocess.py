@@ -90,7 +90,8 @@ class Picoprocess:
                  local_files: dict[str, bytes] | None = None, stdio: Stdio | None = None, trace_all: bool = False,
                  image=None, pal_settings: list[str] | None = None,
                  sigaction_buffer: int | None = None, count_kernel: bool | None = None,
-                 on_exit: Callable[["ExitReport"], None] | None = None, origin_address: str | None = None):
+                 on_exit: Callable[["ExitReport"], None] | None = None, origin_address: str | None = None,
+                 accepts: bool = False):
         self.host = host
         self.on_exit = on_exit  # called on the loop with the report, once the process has exited
         self.image_url = image_url
@@ -138,6 +139,8 @@ class Picoprocess:
         self.stdin_relay: StdinRelay | None = None
         self.sinks: list = []  # stdout's and stderr's (stdio.FdWriter or CallableSink)
         self.incoming: list[Channel] = []  # connections offered, waiting for ACCEPT
+        self.accepts = accepts  # it is offered connections (serve's http instances): BOOT_FLAG_ACCEPT
+        self.wake_pending = False  # a WAKE came with no poll waiting: the next one answers at once
         self.name = "picoprocess"  # in log lines until it has a pid
 
     # -- launch ---------------------------------------------------------------
@@ -165,6 +168,8 @@ class Picoprocess:
             flags |= p.BOOT_FLAG_TRACE
         if self.count_kernel:
             flags |= p.BOOT_FLAG_COUNT_KERNEL
+        if self.accepts:
+            flags |= p.BOOT_FLAG_ACCEPT
         boot = p.encode_boot(
             monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
             limit_threads=self.limits.threads, flags=flags,
@@ -388,6 +393,12 @@ class Picoprocess:
         if name == "FATAL":  # one-way, and may come while another request awaits its reply
             self._fatal(msg)
             return
+        if name == "WAKE":  # one-way, and comes while a POLL waits: that is what it is for
+            if msg.payload:
+                raise ProtocolViolation("WAKE carries no payload")
+            self.wake_pending = True
+            self.retry_parked_poll()
+            return
         if self.pending is not None or self.parked_poll is not None:
             raise ProtocolViolation(f"{name} sent while another request awaits its reply")
         if self._reply_unread():
@@ -428,9 +439,11 @@ class Picoprocess:
             ready += revents != 0
             results.append((chan_id, events, revents))
         expired = self.parked_poll_until is not None and time.monotonic() >= self.parked_poll_until
-        if ready or msg.arg == p.POLL_NOW or (msg.arg == p.POLL_SLICED and self.parked_poll is not None and expired):
+        timed = msg.arg in (p.POLL_SLICED, p.POLL_TIMED) and self.parked_poll is not None and expired
+        if ready or msg.arg == p.POLL_NOW or timed or self.wake_pending:
             self.parked_poll = None
             self.parked_poll_until = None
+            self.wake_pending = False
             self.reply(msg, ready, p.encode_poll_entries(results))
             return True
         return False
