@@ -8,9 +8,10 @@ cd "$(dirname "$0")"
 
 need_apt=()
 # nginx-light and chromium: the browser tests' origin and browser (Playwright drives Debian's chromium,
-# never a browser of its own); ghostscript and libosmesa6-dev: the gs and gldemo images of images/.
+# never a browser of its own); ghostscript and libosmesa6-dev: the gs and gldemo images of images/; lighttpd: the
+# server images/lighttpd runs sealed (and the tests run natively to compare).
 for pkg in gcc make binutils musl-tools libseccomp2 libarchive13 busybox-static strace python3.11 libpython3.11-testsuite lua5.4 sqlite3 espeak-ng \
-           nginx-light chromium ghostscript libosmesa6-dev curl; do
+           nginx-light chromium ghostscript libosmesa6-dev curl lighttpd; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 # The kernel's own headers (include/linux/syscalls.h) for the syscall catalogue's generator.
