@@ -91,6 +91,11 @@ def tcp_exchange(s, see, family, host):
     see(s.close_fd(fd))
     see(s.poll(c))
     see(s.recv(c, 10))
+    see(s.send(c, b"to a peer gone"))                   # taken: the peer's reset comes after
+    see(s.poll(c))
+    see(s.send(c, b"again"))                            # EPIPE
+    see(s.recv(c, 10))
+    see(s.poll(c))
 
 
 @pytest.mark.parametrize("family,host", [(INET, "127.0.0.1"), (INET6, "::1")])
@@ -175,6 +180,26 @@ def tcp_close_with_data_unread(s, see):
     see(s.poll(c))
     see(s.recv(c, 10, DONTWAIT))                        # ECONNRESET
     see(s.recv(c, 10, DONTWAIT))
+
+
+def tcp_peer_gone(s, see):
+    l = s.socket(INET, STREAM | NB)
+    s.bind(l, sin("127.0.0.1", 0))
+    s.listen(l, 4)
+    c = s.socket(INET, STREAM)
+    see(s.connect(c, s.getsockname(l)))
+    fd, _ = s.accept4(l, NB)
+    see(s.close_fd(c))                                  # the peer goes, nothing unread
+    see(s.poll(fd))
+    see(s.send(fd, b"back"))                            # taken: the peer's reset comes after
+    see(s.poll(fd))
+    see(s.send(fd, b"again"))                           # EPIPE
+    see(s.recv(fd, 10, DONTWAIT))
+    see(s.poll(fd))
+
+
+def test_a_send_to_a_peer_gone_as_the_kernel():
+    same(tcp_peer_gone)
 
 
 def test_a_close_with_bytes_unread_resets_as_the_kernel():
@@ -514,3 +539,40 @@ def test_sockets_of_one_vfs_are_not_visible_to_another():
     assert b.connect(b.socket(UNIX, STREAM), sun(b"\0shared-name")) == -E.ECONNREFUSED
     a.close()
     b.close()
+
+
+def test_sendfile_from_a_file_to_a_socket_as_the_kernel(tmp_path):
+    """sendfile of a file (at an offset, which moves; at the file's position, which moves) into
+    a unix socket, its errors for fds that are not a file or not open, as the kernel's."""
+    data = bytes(range(256)) * 700
+    (tmp_path / "f").write_bytes(data)
+    v = HostVfs()
+    assert v.mount_ram("/", 1 << 20) == 0
+    fd = v.open("/f", os.O_CREAT | os.O_RDWR, 0o644)
+    assert v.write(fd, data) == len(data) and v.lseek(fd, 100, os.SEEK_SET) == 100
+    a, b = v.socketpair(UNIX, STREAM | NB)
+    nfd = os.open(tmp_path / "f", os.O_RDWR)
+    os.lseek(nfd, 100, os.SEEK_SET)
+    na, nb = socket.socketpair(UNIX, STREAM)
+    na.setblocking(False)
+    try:
+        assert v.sendfile(a, fd, 5, 1000) == (os.sendfile(na.fileno(), nfd, 5, 1000), 1005)
+        assert v.sendfile(a, fd, None, 1000)[0] == os.sendfile(na.fileno(), nfd, None, 1000)
+        assert v.lseek(fd, 0, os.SEEK_CUR) == os.lseek(nfd, 0, os.SEEK_CUR) == 1100
+        assert v.recv(b, 4000) == nb.recv(4000)
+        big_ours, big_native = v.sendfile(a, fd, 0, len(data))[0], os.sendfile(na.fileno(), nfd, 0, len(data))
+        assert 0 < big_ours <= len(data) and 0 < big_native <= len(data)  # a full buffer stops it short
+        for args in [(a, b, 0, 10), (fd, fd, 0, 10), (a, 99, 0, 10), (99, fd, 0, 10)]:
+            out, inp = args[0], args[1]
+            nout = {a: na.fileno(), fd: nfd, 99: 99}[out]
+            ninp = {b: nb.fileno(), fd: nfd, 99: 99}[inp]
+            try:
+                expect = os.sendfile(nout, ninp, 0, 10)
+            except OSError as e:
+                expect = -e.errno
+            assert v.sendfile(out, inp, 0, 10)[0] == expect, args
+    finally:
+        os.close(nfd)
+        na.close()
+        nb.close()
+        v.close()

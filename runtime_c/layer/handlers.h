@@ -83,6 +83,9 @@ long layer_recvmsg(struct layer_call *c);
 long layer_sendmmsg(struct layer_call *c);
 long layer_recvmmsg(struct layer_call *c);
 
+/* sendfile (sys_net.c): a file's bytes to any fd (a socket, mostly) through a bounce buffer */
+long layer_sendfile(struct layer_call *c);
+
 /* readiness (sys_poll.c): poll, select and epoll over files, pipes, sockets, eventfds and the
  * Monitor's channels in one wait; timeouts honoured; a waiting thread holds up no other */
 long layer_poll(struct layer_call *c);

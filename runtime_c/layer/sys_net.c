@@ -11,6 +11,9 @@
  *     image's origin is the Monitor's; every other address ENETUNREACH; no signal (EPIPE)
  * @serves socket socketpair bind listen accept accept4 connect getsockname getpeername
  *     setsockopt getsockopt shutdown sendto recvfrom sendmsg recvmsg sendmmsg recvmmsg
+ *
+ * @family sendfile: a file's bytes to any fd (a socket, mostly) through a bounce buffer
+ * @serves sendfile
  */
 #include "../lib/sys.h"
 #include "../vfs/vfs.h"
@@ -344,3 +347,15 @@ static long multi(struct layer_call *c, int sending)
 
 long layer_sendmmsg(struct layer_call *c) { return multi(c, 1); }
 long layer_recvmmsg(struct layer_call *c) { return multi(c, 0); }
+
+/* sendfile: the offset (if given) copied in, and the moved offset out */
+long layer_sendfile(struct layer_call *c)
+{
+    int64_t off;
+    if (A(2) && prog_in(&off, A(2), sizeof off) < 0)
+        return -EFAULT;
+    long r = vfs_sendfile(V, FD(0), FD(1), A(2) ? &off : 0, A(3));
+    if (A(2) && r >= 0 && prog_out(A(2), &off, sizeof off) < 0)
+        return -EFAULT;
+    return r;
+}

@@ -127,6 +127,14 @@ static long stream_to_peer(struct vfs *v, struct ofd *f, struct vsock *s, const 
     size_t done = 0;
     for (;;) {
         struct vsock *to = s->peer;
+        if (!to && sock_inet(s) && !done) {
+            /* TCP: the bytes leave for a peer that is gone, whose reset comes back after:
+             * this send is taken, the next one is EPIPE (and poll shows the error now) */
+            s->shut |= 2;
+            s->err = EPIPE;
+            sock_changed(v, s);
+            return (long)total;
+        }
         if (!to || to->reset || (s->family == AF_UNIX_ && (to->shut & 1)))
             return done ? (long)done : -EPIPE; /* the peer went (unix: or reads no more) */
         long room = ring_room(v, to);

@@ -231,6 +231,8 @@ long vfs_write(struct vfs *v, int fd, const void *buf, size_t n);
 long vfs_pwrite64(struct vfs *v, int fd, const void *buf, size_t n, int64_t off);
 long vfs_writev(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt);
 long vfs_lseek(struct vfs *v, int fd, int64_t off, int whence);
+/* sendfile (io.c): count bytes of in_fd (at *off if off, else at its position) to out_fd */
+long vfs_sendfile(struct vfs *v, int out_fd, int in_fd, int64_t *off, size_t count);
 long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st);
 long vfs_newfstatat(struct vfs *v, int dirfd, const char *path, struct vfs_stat *st, int flags);
 long vfs_statx(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mask, struct vfs_statx *stx);

@@ -88,6 +88,11 @@ FAMILIES = (
         ('sendmmsg', 'layer_sendmmsg'),
         ('recvmmsg', 'layer_recvmmsg'),
     )),
+    ('sendfile',
+     "a file's bytes to any fd (a socket, mostly) through a bounce buffer",
+     'sys_net.c', (
+        ('sendfile', 'layer_sendfile'),
+    )),
     ('readiness',
      "poll, select and epoll over files, pipes, sockets, eventfds and the Monitor's channels in "
      'one wait; timeouts honoured; a waiting thread holds up no other',

@@ -682,6 +682,12 @@ class HostVfs:
         got = self.getsockopt(fd, level, name)
         return got if isinstance(got, int) else int.from_bytes(got, "little", signed=True)
 
+    def sendfile(self, out_fd: int, in_fd: int, offset: int | None, count: int):
+        """(bytes sent, the offset after, or None) or (-errno, None)."""
+        off = self.ffi.new("int64_t *", offset or 0) if offset is not None else self.ffi.NULL
+        r = self._lib.vfs_sendfile(self._v, out_fd, in_fd, off, count)
+        return r, (off[0] if offset is not None else None)
+
     def net_accepts(self, on: bool = True) -> int:
         return self._lib.vfs_net_accepts(self._v, int(on))
 
