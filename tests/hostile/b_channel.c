@@ -92,7 +92,14 @@ int main(int argc, char **argv)
         w = send_raw(M, V, XAX_MSG_TRACE, 9, 39, 0, 24);
     else if (!strcmp(m, "close_payload"))
         w = send_raw(M, V, XAX_MSG_CLOSE, 5, 0, 4, 24 + 4);
-    else if (!strcmp(m, "accept_payload"))
+    else if (!strcmp(m, "close_arg_2"))
+        w = send_raw(M, V, XAX_MSG_CLOSE, 5, 2, 0, 24);
+    else if (!strcmp(m, "wake_payload"))
+        w = send_raw(M, V, XAX_MSG_WAKE, -1, 0, 4, 24 + 4);
+    else if (!strcmp(m, "poll_timed_negative")) {
+        xabi_poll_fd e = {1, XABI_POLLIN, 0};
+        w = send_msg(XAX_MSG_POLL, -5, XAX_POLL_TIMED, &e, sizeof e);
+    } else if (!strcmp(m, "accept_payload"))
         w = send_raw(M, V, XAX_MSG_ACCEPT, -1, 0, 4, 24 + 4);
     else if (!strcmp(m, "second_while_parked")) {
         /* A blocking poll the Monitor must park (stdout is never readable), then another request. */
