@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cache", action="store_true",
                      help="do not use the HTTP cache, nor the record of images already validated (an image is "
                           "then checked member by member)")
+    run.add_argument("--connection", action="append", default=[], metavar="FILE",
+                     help="hand the program FILE's bytes as a connection from outside (as serve hands it a "
+                          "browser's: ACCEPT, or accept(2) on its first listening socket), read the answer to its "
+                          "end; repeatable, one after the other; then end it (for trace: a server serving)")
+    run.add_argument("--answers", metavar="FILE", help="with --connection: write the answers there, in order")
     run.add_argument("--report", choices=("none", "json"), default="none",
                      help="after the run, print a report of the picoprocess on stderr")
     run.add_argument("--stats-json", metavar="FILE",
@@ -172,10 +177,21 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
               "download": ns.download_limit, "threads": ns.threads}
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
+    connections = None
+    if ns.connection:
+        from .launch.connections import Connections, read_connections
+        connections = Connections(read_connections(ns.connection))
     with Monitor(cache=cache) as monitor:
-        pico = monitor.start(**start_kwargs(request), trace_all=trace_all,
+        pico = monitor.start(**start_kwargs(request), trace_all=trace_all, accepts=connections is not None,
                              stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
+        if connections is not None:
+            connections.start(monitor, pico, lambda n: pico.kill(f"its {n} connection{'s' * (n != 1)} were answered"))
         (report,) = monitor.run_until_done([pico])
+    if connections is not None and ns.answers:
+        try:
+            Path(ns.answers).write_bytes(b"".join(connections.answers))
+        except OSError as e:
+            raise XaxError(f"--answers {ns.answers}: {e.strerror}") from None
     if stats_file is not None:
         with stats_file:
             stats_file.write(json.dumps(pico.stats(), indent=1) + "\n")
