@@ -9,7 +9,7 @@ the C runtime).  It installs what else it lacks with apt-get (proot, runsc, ...)
 programs of benchmarks/ with musl-gcc, packs the images it needs and runs:
   1. the article's Table 1 (bench_table1.py)      2. real apps (bench_apps.py)
   3. the VFS (bench_vfs.py)                        4. the Monitor (bench_monitor.py)
-  5. packing (bench_pack.py)
+  5. packing (bench_pack.py)                      7. servers and readiness (bench_net.py)
 Figures are medians of repeated runs; every comparison is a ratio of two figures
 measured in this run.  Where a goal of the issue is missed, its row says what bounds
 it, measured in this run too.
@@ -43,6 +43,7 @@ _bootstrap_if_needed()
 
 import bench_apps  # noqa: E402
 import bench_monitor  # noqa: E402
+import bench_net  # noqa: E402
 import bench_pack  # noqa: E402
 import bench_table1  # noqa: E402
 import bench_vfs  # noqa: E402
@@ -100,7 +101,9 @@ def main() -> int:
         vfs = bench_vfs.run_section(work, t1)
         print("benchmarks: 4. Monitor", file=sys.stderr)
         monitor = bench_monitor.run_section(work, t1)
-    sections = [table1, apps, vfs, monitor, pack]
+        print("benchmarks: 7. servers and readiness", file=sys.stderr)
+        net = bench_net.run_section(work)
+    sections = [table1, apps, vfs, monitor, pack, net]
     elapsed = time.monotonic() - t0
     lines = [
         "# Benchmark results",

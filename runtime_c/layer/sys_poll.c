@@ -14,6 +14,7 @@
  *     epoll_pwait2 eventfd eventfd2
  */
 #include <linux/time_types.h>
+#include <stddef.h>
 
 #include "../lib/sys.h"
 #include "../vfs/vfs.h"
@@ -37,6 +38,7 @@
 #define POLLWRNORM_ 0x100
 #define POLLWRBAND_ 0x200
 #define SIGSET_SIZE 8 /* the kernel's sigset_t */
+#define ON_STACK 32   /* fds, epoll items or events kept on the stack; more are allocated */
 
 /* a timespec from the program: its nanoseconds (WAIT_FOREVER for none), or -EFAULT / -EINVAL */
 static long timespec_in(uint64_t addr, int64_t *ns)
@@ -127,8 +129,9 @@ static long do_poll(uint64_t ufds, unsigned nfds, int64_t timeout_ns)
     if (nfds > layer.rlimits[RLIMIT_NOFILE].cur || nfds > VFS_FD_MAX)
         return -EINVAL;
     size_t bytes = nfds * sizeof(struct k_pollfd) + nfds * sizeof(uint16_t);
-    void *mem = nfds ? LAYER_ABI->alloc(0, (long)bytes) : 0;
-    if (nfds && !mem)
+    uint64_t local[(ON_STACK * (sizeof(struct k_pollfd) + sizeof(uint16_t)) + 7) / 8];
+    void *mem = nfds <= ON_STACK ? (void *)local : LAYER_ABI->alloc(0, (long)bytes); /* most polls: a few fds */
+    if (!mem)
         return -ENOMEM;
     struct polling p = {mem, nfds, (uint16_t *)((char *)mem + nfds * sizeof(struct k_pollfd))};
     long r = prog_in(p.fds, ufds, nfds * sizeof(struct k_pollfd));
@@ -139,7 +142,7 @@ static long do_poll(uint64_t ufds, unsigned nfds, int64_t timeout_ns)
     for (unsigned i = 0; r >= 0 && i < nfds; i++)
         if (prog_out(ufds + i * sizeof(struct k_pollfd) + 6, &p.fds[i].revents, sizeof(int16_t)) < 0)
             r = -EFAULT;
-    if (mem)
+    if (mem != local)
         LAYER_ABI->free(mem);
     return r;
 }
@@ -358,6 +361,8 @@ struct epolling {
     int nprobes, cap;
     uint32_t *owner;            /* for each channel asked: its probe */
     long err;
+    struct vfs_epoll_probe local[ON_STACK]; /* probes and owners of a small set */
+    uint32_t local_owner[ON_STACK];
 };
 
 static long epoll_scan(void *ctx, xabi_poll_fd *chans, int cap, int *nchans)
@@ -371,7 +376,7 @@ static long epoll_scan(void *ctx, xabi_poll_fd *chans, int cap, int *nchans)
         void *mem = LAYER_ABI->alloc(0, (long)bytes);
         if (!mem)
             return -ENOMEM;
-        if (e->probes)
+        if (e->probes && e->probes != e->local)
             LAYER_ABI->free(e->probes);
         e->probes = mem;
         e->owner = (uint32_t *)(e->probes + n);
@@ -410,24 +415,32 @@ static long do_epoll_wait(struct layer_call *c, int64_t timeout_ns)
         return -EINVAL;
     if (!prog_range(A(1), (size_t)max * sizeof(struct vfs_epoll_event)))
         return -EFAULT;
-    struct epolling e = {FD(0), max, 0, 0, 0, 0, 0};
+    struct epolling e;
+    memset(&e, 0, offsetof(struct epolling, local));
+    e.epfd = FD(0);
+    e.max = max;
+    e.probes = e.local;
+    e.owner = e.local_owner;
+    e.cap = ON_STACK;
     long r = vfs_epoll_scan(V, e.epfd, 0, 0); /* EBADF, EINVAL first */
     if (r < 0)
         return r;
     struct wait_over w = {epoll_scan, epoll_merge, &e};
     r = wait_ready(&w, timeout_ns);
     if (r > 0) {
-        struct vfs_epoll_event *out = LAYER_ABI->alloc(0, (long)((size_t)r * sizeof *out));
+        struct vfs_epoll_event local[ON_STACK];
+        struct vfs_epoll_event *out = r <= ON_STACK ? local : LAYER_ABI->alloc(0, (long)((size_t)r * sizeof *out));
         if (!out) {
             r = -ENOMEM;
         } else {
             r = vfs_epoll_deliver(V, e.epfd, e.probes, e.nprobes, out, (int)r);
             if (r > 0 && prog_out(A(1), out, (size_t)r * sizeof *out) < 0)
                 r = -EFAULT;
-            LAYER_ABI->free(out);
+            if (out != local)
+                LAYER_ABI->free(out);
         }
     }
-    if (e.probes)
+    if (e.probes != e.local)
         LAYER_ABI->free(e.probes);
     return r;
 }
