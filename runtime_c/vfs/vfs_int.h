@@ -17,7 +17,10 @@
  *   readdir.c stat.c file.c         listings; stat; a node's file (vfs_node_fops)
  *   tar.c ram.c origin.c deny.c     the backends, each with its vfs_mount_* and its table
  *   devices.c proc.c
- *   stdio.c pipe.c socket.c         the kinds of description that have no node
+ *   stdio.c pipe.c eventfd.c        the kinds of description that have no node (epoll.c's
+ *   epoll.c sock.c                  sets hold other descriptions; sock.c's sockets are made
+ *   (sockobj.c sockaddr.c           of the parts in parentheses, sock_int.h, which only
+ *    sockio.c sockopt.c)            they use)
  *   io.c open.c dir.c cwd.c vfs.c   the system calls
  * Generic code (the namespace, the walker, the system calls) never asks which backend or
  * which kind it holds: it calls through the tables, and a NULL entry answers what Linux
