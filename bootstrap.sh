@@ -12,10 +12,11 @@ need_apt=()
 # clang and libclang-rt-14-dev: libFuzzer with ASan and UBSan for the C fuzz targets (tests/fuzz/cbuild.py);
 # strace: `xax-emu init`; the porting corpus (tools/porting_corpus.py): text tools, compressors, audio,
 # images, document tools, an interpreter; websocketd and wrk: the serve benchmarks' peer and load
-# generator (benchmarks/bench_serve.py).
+# generator (benchmarks/bench_serve.py); lighttpd: the server images/lighttpd runs sealed (and the tests run
+# natively to compare).
 for pkg in gcc make binutils musl-tools libseccomp2 libarchive13 busybox-static strace python3.11 libpython3.11-testsuite lua5.4 sqlite3 espeak-ng \
            nginx-light chromium ghostscript libosmesa6-dev curl clang libclang-rt-14-dev \
-           jq bc gawk sed grep xz-utils gzip zstd flac lame sox imagemagick libxml2-utils poppler-utils perl websocketd wrk; do
+           jq bc gawk sed grep xz-utils gzip zstd flac lame sox imagemagick libxml2-utils poppler-utils perl websocketd wrk lighttpd; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 # The kernel's own headers (include/linux/syscalls.h) for the syscall catalogue's generator.

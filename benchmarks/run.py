@@ -10,6 +10,7 @@ programs of benchmarks/ with musl-gcc, packs the images it needs and runs:
   1. the article's Table 1 (bench_table1.py)      2. real apps (bench_apps.py)
   3. the VFS (bench_vfs.py)                        4. the Monitor (bench_monitor.py)
   5. packing (bench_pack.py)                      7. `xax-emu serve` (bench_serve.py)
+  8. servers and readiness (bench_net.py)
 (6., fuzzing, is benchmarks/fuzz.py's: it takes hours, so run.py keeps its section as it is.)
 Figures are medians of repeated runs; every comparison is a ratio of two figures
 measured in this run.  Where a goal of the issue is missed, its row says what bounds
@@ -45,6 +46,7 @@ _bootstrap_if_needed()
 
 import bench_apps  # noqa: E402
 import bench_monitor  # noqa: E402
+import bench_net  # noqa: E402
 import bench_pack  # noqa: E402
 import bench_serve  # noqa: E402
 import bench_table1  # noqa: E402
@@ -117,7 +119,9 @@ def main() -> int:
         monitor = bench_monitor.run_section(work, t1)
         print("benchmarks: 7. serve", file=sys.stderr)
         serve = bench_serve.run_section(work)
-    sections = [table1, apps, vfs, monitor, pack, serve]
+        print("benchmarks: 8. servers and readiness", file=sys.stderr)
+        net = bench_net.run_section(work)
+    sections = [table1, apps, vfs, monitor, pack, serve, net]
     elapsed = time.monotonic() - t0
     lines = [
         "# Benchmark results",

@@ -214,13 +214,16 @@ CHANNEL_ATTACKS = {
     "poll_10000": "message larger than",      # 10000 entries do not fit in one message
     "poll_257": "POLL: 257 entries exceed 256",
     "poll_ragged": "POLL: payload of 12 bytes is not a whole number of entries",
-    "poll_arg_3": "POLL: arg must be 0, 1 or 2, not 3",
+    "poll_arg_4": "POLL: arg must be 0, 1, 2 or 3, not 4",
     "open_url_no_nul": "OPEN_URL: payload must be",
     "open_url_one_nul": "OPEN_URL: payload must be",
     "open_url_long": "OPEN_URL: URL of 5000 bytes exceeds 4096",
     "trace_payload": "TRACE carries no payload",
     "trace_kind": "TRACE: unknown disposition 9",
     "close_payload": "CLOSE carries no payload",
+    "close_arg_2": "CLOSE: arg must be 0 or 1, not 2",
+    "wake_payload": "WAKE carries no payload",
+    "poll_timed_negative": "POLL: a timeout of -5 ms",
     "accept_payload": "ACCEPT carries no payload",
     "second_while_parked": "NULL sent while another request awaits its reply",
     "pipelined": "NULL sent before the reply to the previous request was read",
@@ -351,3 +354,12 @@ def test_memory_bomb_is_stopped_by_the_memory_limit(build, tmp_path):
     # program got a good part of 256 MiB, never all of it, then malloc failed.
     assert 128 <= out["got_mib"] < 256, out
     assert out["mmap_1g"] == ENOMEM  # and no reason: it ended by itself, not by the wall limit
+
+
+def test_a_wake_flood_costs_the_monitor_nothing(build, tmp_path):
+    """100,000 WAKE messages, then a poll that would wait a minute: answered at once (0 ready:
+    a pending WAKE answers the next poll that would wait), then a NULL xaxcall; the Monitor
+    serves it and the picoprocess ends normally, long before its wall limit."""
+    r = hostile(build, tmp_path, "wake_flood.c", limits=Limits(wall_seconds=30))
+    assert (r.code, r.report.reason) == (0, None), r.report
+    assert parse(r.stdout) == {"wakes_sent": 1, "poll_answered": 0, "null": 0}

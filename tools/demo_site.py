@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Build the demo site: the article's four apps of images/ packed as images, with what their
+"""Build the demo site: the article's four apps and the three unmodified servers of images/
+packed as images, with what their
 pages need, in a directory any static HTTP server (nginx, a CDN, `python3 -m http.server`) can
 serve as the apps' origin; `xax-emu serve` then launches them from there.
 
 Usage: python3 tools/demo_site.py [OUT]      (default: build/site)
 
     OUT/index.html            links that launch each app (APP.tar?xax)
-    OUT/apps/NAME.tar         espeak-ng, python3, ghostscript, gldemo
+    OUT/apps/NAME.tar         espeak-ng, python3, ghostscript, gldemo; httpserver, guestbook, lighttpd
     OUT/docs/sample.pdf       the document the GhostScript viewer shows
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from xax_emu import runtime  # noqa: E402
 from xax_emu.image import load_manifest, pack_image  # noqa: E402
 
-APPS = ("espeak-ng", "python3", "ghostscript", "gldemo")
+APPS = ("espeak-ng", "python3", "ghostscript", "gldemo", "httpserver", "guestbook", "lighttpd")
 
 
 def build(name: str) -> Path:

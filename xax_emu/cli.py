@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from . import __version__
 from .console import OutputError, emit, ensure_std_fds, error_line, one_line, open_output, quiet_exit, write_file
@@ -105,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cache", action="store_true",
                      help="do not use the HTTP cache, the image store, nor the record of images already "
                           "validated (a local image is then copied into a sealed memfd and checked member by member)")
+    run.add_argument("--connection", action="append", default=[], metavar="FILE",
+                     help="hand the program FILE's bytes as a connection from outside (as serve hands it a "
+                          "browser's: ACCEPT, or accept(2) on its first listening socket), read the answer to its "
+                          "end; repeatable, one after the other; then end it (for trace: a server serving)")
+    run.add_argument("--answers", metavar="FILE", help="with --connection: write the answers there, in order")
     run.add_argument("--report", choices=("none", "json"), default="none",
                      help="after the run, print a report of the picoprocess on stderr")
     run.add_argument("--stats-json", metavar="FILE",
@@ -224,6 +230,10 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     kwargs = start_kwargs(request)
     grants = _grants(ns, program)
     stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
+    connections = None
+    if ns.connection:
+        from .launch.connections import Connections, read_connections
+        connections = Connections(read_connections(ns.connection))
     if wall == 0:  # --wall-seconds 0: no wall-clock limit at all, the image's included
         from dataclasses import replace
         kwargs["limits"] = replace(kwargs["limits"], wall_seconds=0.0)
@@ -231,8 +241,17 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     try:
         with _Mounted(grants, kwargs["limits"].download) as mounts, Monitor(cache=cache) as monitor:
             pico = monitor.start(**kwargs, trace_all=trace_all, mounts=mounts, export_ram=export,
+                                 accepts=connections is not None,
                                  stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
+            if connections is not None:
+                connections.start(monitor, pico,
+                                  lambda n: pico.kill(f"its {n} connection{'s' * (n != 1)} were answered"))
             (report,) = monitor.run_until_done([pico])
+        if connections is not None and ns.answers:
+            try:
+                Path(ns.answers).write_bytes(b"".join(connections.answers))
+            except OSError as e:
+                raise XaxError(f"--answers {ns.answers}: {e.strerror}") from None
         if stats_file is not None:
             _write_stats(stats_file, ns.stats_json, pico.stats())
         if report.boot_error:

@@ -26,8 +26,9 @@ REPLY = 0x8000
 # is a violation (the Monitor reads with MSG_TRUNC detection).
 MAX_PAYLOAD = 65536
 MAX_POLL_FDS = 256
-POLL_NOW, POLL_BLOCK, POLL_SLICED = 0, 1, 2
+POLL_NOW, POLL_BLOCK, POLL_SLICED, POLL_TIMED = 0, 1, 2, 3
 POLL_SLICE = 0.05  # seconds: how long a sliced poll may wait (threads waiting for input let others at the channel)
+POLL_TIMEOUT_MAX = 0x7FFFFFFF  # POLL_TIMED: the timeout in milliseconds, in the header's chan field
 MAX_URL = 4096
 MAX_BOOT = 1 << 20
 
@@ -51,8 +52,11 @@ MESSAGES = (
     ("READ", 3, "pico->monitor", "arg = max bytes; reply arg = n (payload), 0 not ready, -1 closed/failed"),
     ("WRITE", 4, "pico->monitor", "payload = bytes; reply arg = n accepted, 0 not ready, -1 closed/failed"),
     ("POLL", 5, "pico->monitor", "arg = 0: answer now, 1: when one is ready, 2: when one is ready or POLL_SLICE "
-                                 "has passed; payload = poll entries; reply arg = ready count, payload = entries"),
-    ("CLOSE", 6, "pico->monitor", "reply arg = 0 or -1"),
+                                 "has passed, 3: when one is ready or chan milliseconds have passed; a WAKE answers "
+                                 "1, 2 and 3 at once; payload = poll entries; reply arg = ready count, payload = "
+                                 "entries"),
+    ("CLOSE", 6, "pico->monitor", "arg = 0: close; 1: the picoprocess writes no more on it (its reading goes on); "
+                                  "reply arg = 0 or -1"),
     ("ACCEPT", 7, "pico->monitor", "reply arg = channel of an incoming connection, or -1"),
     ("TRACE", 8, "pico->monitor", "one-way: arg = syscall number, chan = disposition; no reply"),
     ("NULL", 9, "pico->monitor", "null xaxcall; reply arg = 0"),
@@ -103,6 +107,9 @@ MESSAGES = (
                                         "EXPORT_LAST on the last piece, or EXPORT_FAILED (the layer could not "
                                         "write the tar: nothing is exported); reply arg = 0, or -1 refused "
                                         "(not asked, over the limit, or after the last piece)"),
+    ("WAKE", 24, "pico->monitor", "one-way, may come while a POLL waits: answer the waiting POLL now (another "
+                                  "thread needs the channel, or something inside the picoprocess changed), or "
+                                  "the next one that would wait; no payload, no reply"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -235,6 +242,9 @@ BOOT_FLAG_TRACE = 0x2  # the layer reports every call it handles, not only missi
 # (SECCOMP_RET_USER_NOTIF for the allowlisted calls) and sends its listener
 # (LISTENER); the PAL sends RUNTIME_CODE before starting the program.
 BOOT_FLAG_COUNT_KERNEL = 0x4
+# The Monitor offers this picoprocess connections (serve's instances that serve HTTP): the
+# layer's first listening internet socket takes them with ACCEPT.
+BOOT_FLAG_ACCEPT = 0x8
 
 STDIN_CHAN, STDOUT_CHAN, STDERR_CHAN = 0, 1, 2
 # Not a channel: a poll entry naming it is ready (POLLIN) while an incoming

@@ -13,7 +13,7 @@
 #include "xabi.h"
 #include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
-#define XAX_LAYER_VERSION 8 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 9 /* bump on any change to the structs below: images carry their layer */
 
 struct layer_call {
     long nr;
@@ -49,6 +49,15 @@ struct xax_layer_host {
     /* abi->poll that waits for readiness at most a slice of time (protocol.py POLL_SLICE):
      * ready count, 0 when the slice passed, -1 on error */
     int (*poll_sliced)(xabi_poll_fd *pfds, int npfds);
+    /* abi->poll that waits until an entry is ready, timeout_ms passed (< 0: no limit, 0: not
+     * at all) or poll_wake is called (by any thread) — at once if poll_wake was called since
+     * poll_wakes() gave seen: ready count (0: none), -1 on error */
+    int (*poll_wait)(xabi_poll_fd *pfds, int npfds, int timeout_ms, uint32_t seen);
+    /* something a poll_wait may wait for changed: it answers now; and the count of them */
+    void (*poll_wake)(void);
+    uint32_t (*poll_wakes)(void);
+    /* the picoprocess writes no more on the channel (a socket's SHUT_WR); it still reads: 0 or -1 */
+    int (*end_output)(int chnl);
     /* A whole URL (through the Monitor, under its Same Origin Policy), in memory
      * from abi->alloc: 0, -ENOENT or -EIO. */
     long (*fetch)(const char *url, const unsigned char **data, size_t *size);

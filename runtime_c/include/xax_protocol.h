@@ -13,11 +13,14 @@
 #define XAX_POLL_NOW 0
 #define XAX_POLL_BLOCK 1
 #define XAX_POLL_SLICED 2 /* ready, or POLL_SLICE (50 ms) passed */
+#define XAX_POLL_TIMED 3 /* ready, or the header's chan milliseconds passed */
+#define XAX_POLL_TIMEOUT_MAX 0x7fffffff
 #define XAX_MAX_URL 4096
 #define XAX_MAX_BOOT 1048576
 #define XAX_BOOT_FLAG_STDIO 0x1
 #define XAX_BOOT_FLAG_TRACE 0x2
 #define XAX_BOOT_FLAG_COUNT_KERNEL 0x4
+#define XAX_BOOT_FLAG_ACCEPT 0x8 /* the layer's first listener takes ACCEPT's connections */
 #define XAX_MAX_RUNTIME_RANGES 4
 #define XAX_STDIN_CHAN 0
 #define XAX_STDOUT_CHAN 1
@@ -48,8 +51,8 @@
 #define XAX_MSG_OPEN_URL 2 /* pico->monitor: payload 'method\0url\0'; reply arg = channel or -1 */
 #define XAX_MSG_READ 3 /* pico->monitor: arg = max bytes; reply arg = n (payload), 0 not ready, -1 closed/failed */
 #define XAX_MSG_WRITE 4 /* pico->monitor: payload = bytes; reply arg = n accepted, 0 not ready, -1 closed/failed */
-#define XAX_MSG_POLL 5 /* pico->monitor: arg = 0: answer now, 1: when one is ready, 2: when one is ready or POLL_SLICE has passed; payload = poll entries; reply arg = ready count, payload = entries */
-#define XAX_MSG_CLOSE 6 /* pico->monitor: reply arg = 0 or -1 */
+#define XAX_MSG_POLL 5 /* pico->monitor: arg = 0: answer now, 1: when one is ready, 2: when one is ready or POLL_SLICE has passed, 3: when one is ready or chan milliseconds have passed; a WAKE answers 1, 2 and 3 at once; payload = poll entries; reply arg = ready count, payload = entries */
+#define XAX_MSG_CLOSE 6 /* pico->monitor: arg = 0: close; 1: the picoprocess writes no more on it (its reading goes on); reply arg = 0 or -1 */
 #define XAX_MSG_ACCEPT 7 /* pico->monitor: reply arg = channel of an incoming connection, or -1 */
 #define XAX_MSG_TRACE 8 /* pico->monitor: one-way: arg = syscall number, chan = disposition; no reply */
 #define XAX_MSG_NULL 9 /* pico->monitor: null xaxcall; reply arg = 0 */
@@ -67,6 +70,7 @@
 #define XAX_MSG_MOUNT_REMOVE 21 /* pico->monitor: a rw mount's: arg = MOUNT_REMOVE_FILE (a file or symlink) or MOUNT_REMOVE_DIR (an empty directory); payload = path; reply arg = 0, payload = struct xax_mount_stat of the directory that held it */
 #define XAX_MSG_MOUNT_RENAME 22 /* pico->monitor: a rw mount's: arg = RENAME_NOREPLACE or RENAME_EXCHANGE or 0; payload = struct xax_mount_rename + old path + new path (both in this mount); reply arg = 0, payload = struct xax_mount_stat of the old path's directory, then of the new path's */
 #define XAX_MSG_EXPORT_RAM 23 /* pico->monitor: at exit, when the PAL setting export_ram=1 asked for it: payload = the next bytes of a tar of the RAM disks; arg = EXPORT_MORE, EXPORT_LAST on the last piece, or EXPORT_FAILED (the layer could not write the tar: nothing is exported); reply arg = 0, or -1 refused (not asked, over the limit, or after the last piece) */
+#define XAX_MSG_WAKE 24 /* pico->monitor: one-way, may come while a POLL waits: answer the waiting POLL now (another thread needs the channel, or something inside the picoprocess changed), or the next one that would wait; no payload, no reply */
 
 /* the runtime's failures (FATAL.arg) */
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */

@@ -36,6 +36,8 @@ extern const struct xax_layer_exports *xax_layer; /* 0 until the layer is loaded
 void pal_trace(int syscall_nr, int disposition);
 long pal_forward(struct layer_call *c);
 int pal_poll_sliced(xabi_poll_fd *pfds, int npfds);
+int pal_poll_wait(xabi_poll_fd *pfds, int npfds, int timeout_ms, uint32_t seen);
+int pal_end_output(int chnl);
 /* The runtime's one failure path: tell the Monitor what failed (a FATAL message:
  * `failure` is an XAX_FAILURE_*, `why` one line) and exit with XAX_EXIT_RUNTIME_FAILED. */
 __attribute__((noreturn)) void pal_fail(int failure, const char *why);

@@ -53,20 +53,53 @@ long layer_umask(struct layer_call *c);
 long layer_pipe(struct layer_call *c);
 long layer_pipe2(struct layer_call *c);
 
-/* unix-sockets (sys_fs.c): AF_UNIX sockets that reach no one: connect resolves the path in the
- * picoprocess's files (ENOENT, EACCES, or ECONNREFUSED where something is there); other families
- * EAFNOSUPPORT */
-long layer_socket(struct layer_call *c);
-long layer_connect(struct layer_call *c);
-long layer_setsockopt(struct layer_call *c);
-long layer_getsockopt(struct layer_call *c);
-
 /* mmap (sys_fs.c): the mmap forms the filter traps: files are copied into private memory, shared
  * anonymous memory is private memory, huge pages ENOMEM */
 long layer_mmap(struct layer_call *c);
 
 /* brk (sys_mem.c): the program break, grown in anonymous memory after the program's last segment */
 long layer_brk(struct layer_call *c);
+
+/* sockets (sys_net.c): AF_UNIX, AF_INET and AF_INET6 inside the picoprocess (streams, datagrams,
+ * unix seqpackets): connections between its own sockets are made inside it; its first listening
+ * internet socket takes the browser's connections under serve; a connect to the image's origin is
+ * the Monitor's; every other address ENETUNREACH; no signal (EPIPE) */
+long layer_socket(struct layer_call *c);
+long layer_socketpair(struct layer_call *c);
+long layer_bind(struct layer_call *c);
+long layer_listen(struct layer_call *c);
+long layer_accept(struct layer_call *c);
+long layer_accept4(struct layer_call *c);
+long layer_connect(struct layer_call *c);
+long layer_getsockname(struct layer_call *c);
+long layer_getpeername(struct layer_call *c);
+long layer_setsockopt(struct layer_call *c);
+long layer_getsockopt(struct layer_call *c);
+long layer_shutdown(struct layer_call *c);
+long layer_sendto(struct layer_call *c);
+long layer_recvfrom(struct layer_call *c);
+long layer_sendmsg(struct layer_call *c);
+long layer_recvmsg(struct layer_call *c);
+long layer_sendmmsg(struct layer_call *c);
+long layer_recvmmsg(struct layer_call *c);
+
+/* sendfile (sys_net.c): a file's bytes to any fd (a socket, mostly) through a bounce buffer */
+long layer_sendfile(struct layer_call *c);
+
+/* readiness (sys_poll.c): poll, select and epoll over files, pipes, sockets, eventfds and the
+ * Monitor's channels in one wait; timeouts honoured; a waiting thread holds up no other */
+long layer_poll(struct layer_call *c);
+long layer_ppoll(struct layer_call *c);
+long layer_select(struct layer_call *c);
+long layer_pselect6(struct layer_call *c);
+long layer_epoll_create(struct layer_call *c);
+long layer_epoll_create1(struct layer_call *c);
+long layer_epoll_ctl(struct layer_call *c);
+long layer_epoll_wait(struct layer_call *c);
+long layer_epoll_pwait(struct layer_call *c);
+long layer_epoll_pwait2(struct layer_call *c);
+long layer_eventfd(struct layer_call *c);
+long layer_eventfd2(struct layer_call *c);
 
 /* identity (sys_proc.c): one process, its threads included, with a fixed virtual pid, run by the
  * profile's virtual user (the identity knob) */

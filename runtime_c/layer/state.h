@@ -43,6 +43,10 @@ struct layer_state {
     /* A futex word that nothing ever wakes: timed sleeps (sys_time.c) and the
      * channel's naps (chan.c) wait on it, outside the lock; only the kernel reads it. */
     int never_woken;
+    /* Bumped by every change inside the picoprocess a readiness wait may wait for (wait.c);
+     * waiters with no channel to ask sleep on it (ready_waiters of them). */
+    uint32_t ready_word;
+    int ready_waiters;
 };
 
 extern struct layer_state layer;

@@ -11,11 +11,6 @@
  *     rmdir unlink unlinkat rename renameat renameat2 ftruncate fsync fdatasync dup dup2 dup3
  *     fcntl ioctl chdir fchdir getcwd umask pipe pipe2
  *
- * @family unix-sockets: AF_UNIX sockets that reach no one: connect resolves the path in the
- *     picoprocess's files (ENOENT, EACCES, or ECONNREFUSED where something is there); other
- *     families EAFNOSUPPORT
- * @serves socket connect setsockopt getsockopt
- *
  * @family mmap: the mmap forms the filter traps: files are copied into private memory, shared
  *     anonymous memory is private memory, huge pages ENOMEM
  * @serves mmap
@@ -32,7 +27,9 @@
 #include "../vfs/vfs.h"
 #include "chan.h"
 #include "layer.h"
+#include "net.h"
 #include "user.h"
+#include "wait.h"
 #include "xax_protocol.h"
 
 #define V (layer.vfs)
@@ -143,6 +140,7 @@ static void env_wake(void *ctx, uint32_t *word)
 {
     (void)ctx;
     sys3(__NR_futex, (long)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 0x7fffffff);
+    wait_changed(); /* and the waits for readiness (poll, select, epoll) look again */
 }
 
 /* The program's data buffers, for the VFS: fault-safe (pal/usercopy.S). */
@@ -172,6 +170,7 @@ static const struct vfs_env env = {
     .copy_out = env_copy_out,
     .copy_in = env_copy_in,
     .monitor = layer_env_monitor, /* host directories (grants.c) */
+    LAYER_NET_ENV,                /* sockets: the Monitor's channels (net.c) */
 };
 
 /* Mount the profile's routes; NULL on success, else a one-line reason. */
@@ -183,6 +182,8 @@ const char *layer_fs_init(void)
     vfs_set_user(V, layer_knobs.identity.uid, layer_knobs.identity.gid);
     if ((layer_host->flags & XAX_BOOT_FLAG_STDIO) && vfs_stdio(V) < 0)
         return "cannot set up the stdio fds";
+    if (layer_host->flags & XAX_BOOT_FLAG_ACCEPT)
+        vfs_net_accepts(V, 1); /* the browser's connections reach the first listening socket */
     /* The channel's and the image's numbers are never the VFS's fds (nor in /proc/self/fd). */
     if (vfs_reserve_fd(V, XAX_CHANNEL_FD) < 0)
         return "cannot reserve the channel's fd number";
@@ -365,49 +366,6 @@ static long make_pipe(struct layer_call *c, int flags)
 
 long layer_pipe2(struct layer_call *c) { return make_pipe(c, (int)A(1)); }
 long layer_pipe(struct layer_call *c) { return make_pipe(c, 0); }
-
-/* Sockets: AF_UNIX only, and they reach no one (vfs/socket.c); every other
- * family is not supported here (the origin is reached with xabi_open_url). */
-#define AF_UNIX_ 1 /* <sys/socket.h>: the kernel's uapi headers do not export it */
-
-long layer_socket(struct layer_call *c)
-{
-    if ((int)A(0) != AF_UNIX_)
-        return -EAFNOSUPPORT;
-    return vfs_socket_unix(V, (int)A(1), (int)A(2));
-}
-
-/* The address, copied in: at most a sockaddr_storage (a longer one is the VFS's
- * EINVAL, which never reads it); one that cannot be read is the VFS's -EFAULT,
- * after the fd's errors. */
-long layer_connect(struct layer_call *c)
-{
-    unsigned char addr[128];
-    uint32_t len = (uint32_t)A(2);
-    int bad = len <= sizeof addr && user_in(addr, A(1), len) < 0;
-    return vfs_connect_unix(V, FD(0), bad ? 0 : addr, len);
-}
-
-/* The value the VFS looks at: an int (a shorter one is its EINVAL, never read). */
-long layer_setsockopt(struct layer_call *c)
-{
-    int val = 0;
-    uint32_t len = (uint32_t)A(4);
-    int bad = len >= sizeof val && user_in(&val, A(3), sizeof val) < 0;
-    return vfs_setsockopt(V, FD(0), (int)A(1), (int)A(2), bad ? 0 : &val, len);
-}
-
-/* The length in, then the value and the length out. */
-long layer_getsockopt(struct layer_call *c)
-{
-    uint32_t len;
-    int val;
-    int bad = user_in(&len, A(4), sizeof len) < 0;
-    long r = vfs_getsockopt(V, FD(0), (int)A(1), (int)A(2), &val, bad ? 0 : &len); /* bad: -EFAULT, after the rest */
-    if (r == 0 && (user_out(A(3), &val, len) < 0 || user_out(A(4), &len, sizeof len) < 0))
-        return -EFAULT;
-    return r;
-}
 
 long layer_open(struct layer_call *c)
 {

@@ -31,6 +31,13 @@ static inline void xax_lock_take(xax_lock *l)
     }
 }
 
+/* 1 if taken, 0 if another thread holds it */
+static inline int xax_lock_try(xax_lock *l)
+{
+    int c = 0;
+    return __atomic_compare_exchange_n(&l->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 static inline void xax_lock_give(xax_lock *l)
 {
     if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2)

@@ -104,29 +104,51 @@ static int pal_write(int chnl, char *buf, int len)
     return xaxcall(XAX_MSG_WRITE, chnl, 0, buf, len, 0, 0, 0);
 }
 
-static int poll_with(xabi_poll_fd *pfds, int npfds, int how)
+static int poll_with(xabi_poll_fd *pfds, int npfds, int how, int32_t chan, const uint32_t *seen)
 {
     if (npfds < 0 || npfds > XAX_MAX_POLL_FDS)
         return -1;
     uint32_t size = npfds * sizeof(xabi_poll_fd), got = 0;
-    return xaxcall(XAX_MSG_POLL, -1, how, pfds, size, pfds, size, &got);
+    return xaxcall_poll(how, chan, pfds, size, &got, seen);
 }
 
+/* The article's xabi_poll: with block, it waits and never returns 0 (a WAKE meant for the
+ * layer's waits may answer the POLL early: it is asked again). */
 static int pal_poll(xabi_poll_fd *pfds, int npfds, bool block)
 {
-    return poll_with(pfds, npfds, block ? XAX_POLL_BLOCK : XAX_POLL_NOW);
+    int r;
+    do
+        r = poll_with(pfds, npfds, block ? XAX_POLL_BLOCK : XAX_POLL_NOW, -1, 0);
+    while (block && r == 0);
+    return r;
 }
 
 /* For the layer's waits when the program has threads: a poll that holds the
  * channel for at most a slice, so that the other threads get their turn. */
 int pal_poll_sliced(xabi_poll_fd *pfds, int npfds)
 {
-    return poll_with(pfds, npfds, XAX_POLL_SLICED);
+    return poll_with(pfds, npfds, XAX_POLL_SLICED, -1, 0);
+}
+
+/* The layer's readiness waits (poll, select, epoll, a blocked socket): until an entry is
+ * ready, timeout_ms passed (< 0: no limit), or a WAKE answers it early; not at all if
+ * xaxcall_wake was called since the layer read the count into seen. */
+int pal_poll_wait(xabi_poll_fd *pfds, int npfds, int timeout_ms, uint32_t seen)
+{
+    if (timeout_ms < 0)
+        return poll_with(pfds, npfds, XAX_POLL_BLOCK, -1, &seen);
+    return poll_with(pfds, npfds, timeout_ms ? XAX_POLL_TIMED : XAX_POLL_NOW, timeout_ms, &seen);
 }
 
 static int pal_close(int chnl)
 {
     return xaxcall(XAX_MSG_CLOSE, chnl, 0, 0, 0, 0, 0, 0);
+}
+
+/* half a close: the Monitor's side of the channel sees the end of what the picoprocess writes */
+int pal_end_output(int chnl)
+{
+    return xaxcall(XAX_MSG_CLOSE, chnl, 1, 0, 0, 0, 0, 0);
 }
 
 static const char **pal_args(void)

@@ -115,6 +115,10 @@ static void start_layer(const unsigned char *img, size_t size)
     layer_host.trace = pal_trace;
     layer_host.forward = pal_forward;
     layer_host.poll_sliced = pal_poll_sliced;
+    layer_host.poll_wait = pal_poll_wait;
+    layer_host.poll_wake = xaxcall_wake;
+    layer_host.poll_wakes = xaxcall_wakes;
+    layer_host.end_output = pal_end_output;
     layer_host.fetch = pal_fetch_url;
     layer_host.random = xax_boot->random;
     layer_host.origin = setting("origin");

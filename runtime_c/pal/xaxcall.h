@@ -11,4 +11,14 @@ int32_t xaxcall(uint16_t type, int32_t chan, int32_t arg, const void *payload, u
 
 /* A one-way message (TRACE): no reply. */
 void xaxcall_oneway(uint16_t type, int32_t chan, int32_t arg);
+
+/* A POLL: how is XAX_POLL_*; pfds (size bytes) are sent and the answer written back.  One
+ * that may wait does not (answers at once) if another thread waits for the channel or, with
+ * seen, if xaxcall_wake was called since the caller read xaxcall_wakes() into *seen. */
+int32_t xaxcall_poll(int32_t how, int32_t chan, void *pfds, uint32_t size, uint32_t *got, const uint32_t *seen);
+
+/* Something a waiting POLL may wait for changed: count it, and if a POLL that may wait is in
+ * flight, ask the Monitor to answer it now (WAKE).  xaxcall_wakes: the count so far. */
+void xaxcall_wake(void);
+uint32_t xaxcall_wakes(void);
 #endif

@@ -24,7 +24,10 @@ static int holds_mounts(struct vfs *v, const struct vnode *n)
     return s && s->first;
 }
 
-long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode)
+/* A new node of type (S_IFDIR, S_IFSOCK) at path, as mkdirat makes a directory and a unix
+ * socket's bind makes its file: EEXIST where something is, the directory's route and
+ * permission checks, then the backend's create; the node is linked (*out, if asked, names it). */
+long vfs_make_node(struct vfs *v, int dirfd, const char *path, uint32_t mode, struct vnode **out)
 {
     if (!v)
         return -EINVAL;
@@ -51,7 +54,7 @@ long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode)
     if (!dir->rt->ops->create)
         return -EPERM;
     struct vnode *n;
-    r = dir->rt->ops->create(v, dir->rt, S_IFDIR | (mode & 01777 & ~v->umask), &n);
+    r = dir->rt->ops->create(v, dir->rt, mode, &n);
     if (r < 0)
         return r;
     r = node_set_name(v, n, w.name, w.len, 1);
@@ -64,7 +67,16 @@ long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode)
     }
     node_link(v, dir, n);
     touch(v, dir);
+    if (out)
+        *out = n;
     return 0;
+}
+
+long vfs_mkdirat(struct vfs *v, int dirfd, const char *path, uint32_t mode)
+{
+    if (!v)
+        return -EINVAL;
+    return vfs_make_node(v, dirfd, path, S_IFDIR | (mode & 01777 & ~v->umask), 0);
 }
 
 long vfs_unlinkat(struct vfs *v, int dirfd, const char *path, int flags)

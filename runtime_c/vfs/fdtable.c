@@ -50,6 +50,8 @@ void ofd_put(struct vfs *v, struct ofd *f)
 {
     if (!f || --f->refs)
         return;
+    if (v->on_release) /* epoll sets holding it let go (epoll.c) */
+        v->on_release(v, f);
     if (f->ops && f->ops->release)
         f->ops->release(v, f);
     vmem_free(v, f, sizeof *f);
@@ -195,11 +197,32 @@ long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg)
     }
 }
 
+#define FIONBIO_ 0x5421
+#define FIONCLEX_ 0x5450
+#define FIOCLEX_ 0x5451
+
+/* What do_vfs_ioctl answers for every file before its own ioctl: FIOCLEX and FIONCLEX
+ * (close-on-exec), FIONBIO (O_NONBLOCK, from the int at arg; the stdio channels refuse it
+ * as their F_SETFL does). */
 long vfs_ioctl(struct vfs *v, int fd, uint32_t cmd, uint64_t arg)
 {
     struct ofd *f = fd_get_io(v, fd); /* O_PATH fds: EBADF, as Linux */
     if (!f)
         return -EBADF;
+    if (cmd == FIOCLEX_ || cmd == FIONCLEX_) {
+        v->cloexec[fd] = cmd == FIOCLEX_;
+        return 0;
+    }
+    if (cmd == FIONBIO_) {
+        const int *on = (const int *)(uintptr_t)arg;
+        if (!on)
+            return -EFAULT;
+        uint32_t flags = *on ? f->flags | O_NONBLOCK : f->flags & ~(uint32_t)O_NONBLOCK;
+        if (f->ops->setfl)
+            return f->ops->setfl(v, f, flags);
+        f->flags = flags;
+        return 0;
+    }
     if (!f->ops->ioctl)
         return -ENOTTY; /* no fd is a terminal */
     return f->ops->ioctl(v, f, cmd, arg);

@@ -103,6 +103,65 @@ long vfs_writev(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt)
     return f->ops->writev(v, f, iov, cnt, total);
 }
 
+/* sendfile: a file's bytes (at *off, which moves, or at its position, which moves) to any
+ * fd open for writing, through a bounce buffer, as do_sendfile checks: EBADF for in_fd not
+ * open for reading or out_fd not for writing, ESPIPE for an offset on an in_fd that is a
+ * stream (a pipe, a socket; without an offset EINVAL: Linux would splice from it, this does
+ * not), EINVAL for a negative offset.  It stops at the
+ * file's end or at a short write (a non-blocking socket whose buffer is full: what went, or
+ * EAGAIN if nothing did). */
+#define SENDFILE_PIECE 65536
+
+long vfs_sendfile(struct vfs *v, int out_fd, int in_fd, int64_t *off, size_t count)
+{
+    struct ofd *in = fd_get_io(v, in_fd), *out = fd_get_io(v, out_fd);
+    if (!in || !(in->fmode & FM_READ) || !out || !(out->fmode & FM_WRITE))
+        return -EBADF;
+    if (!in->ops->pread)
+        return off ? -ESPIPE : -EINVAL; /* a stream (pipe, socket) has no position to read at */
+    if (off && *off < 0)
+        return -EINVAL;
+    if (count > (size_t)VFS_MAX_RW)
+        count = VFS_MAX_RW;
+    if (!count)
+        return 0;
+    char *buf = vmem_alloc(v, SENDFILE_PIECE);
+    if (!buf)
+        return -ENOMEM;
+    in->refs++, out->refs++; /* the write may wait: both held for the call */
+    uint64_t pos = off ? (uint64_t)*off : in->pos;
+    long done = 0, r = 0;
+    while ((size_t)done < count) {
+        size_t want = count - (size_t)done < SENDFILE_PIECE ? count - (size_t)done : SENDFILE_PIECE;
+        long got = in->ops->pread(v, in, buf, want, pos);
+        if (got <= 0) {
+            r = got;
+            break;
+        }
+        long put = 0;
+        while (put < got) {
+            long w = out->ops->write(v, out, buf + put, (size_t)(got - put));
+            if (w <= 0) {
+                r = w;
+                break;
+            }
+            put += w;
+        }
+        done += put;
+        pos += (uint64_t)put;
+        if (put < got)
+            break;
+    }
+    if (off)
+        *off = (int64_t)pos;
+    else
+        in->pos = pos;
+    ofd_put(v, in);
+    ofd_put(v, out);
+    vmem_free(v, buf, SENDFILE_PIECE);
+    return done ? done : r;
+}
+
 long vfs_lseek(struct vfs *v, int fd, int64_t off, int whence)
 {
     struct ofd *f = fd_get_io(v, fd);
@@ -142,6 +201,26 @@ long vfs_fdatasync(struct vfs *v, int fd)
     return vfs_fsync(v, fd);
 }
 
+uint32_t ofd_poll(struct vfs *v, struct ofd *f, uint32_t events, int *chan)
+{
+    *chan = -1;
+    uint32_t mask = f->ops->poll ? f->ops->poll(v, f, chan) : VFS_POLL_DEFAULT;
+    return mask & (events | POLLERR | POLLHUP);
+}
+
+/* file_can_poll: a kind with a poll of its own, or a node whose backend has one */
+int ofd_can_poll(const struct ofd *f)
+{
+    if (f->node)
+        return f->node->rt->ops->poll != 0;
+    return f->ops->poll != 0;
+}
+
+uint32_t ofd_events(struct vfs *v, struct ofd *f)
+{
+    return f->ops->events ? f->ops->events(v, f) : 0;
+}
+
 /* do_pollfd: POLLNVAL for an fd that is not open (O_PATH included); else the kind's mask,
  * filtered by what was asked (POLLERR and POLLHUP are always reported). */
 long vfs_poll(struct vfs *v, int fd, uint32_t events, int *chan)
@@ -152,8 +231,7 @@ long vfs_poll(struct vfs *v, int fd, uint32_t events, int *chan)
     struct ofd *f = fd_get_io(v, fd);
     if (!f)
         return POLLNVAL;
-    uint32_t mask = f->ops->poll ? f->ops->poll(v, f, chan) : VFS_POLL_DEFAULT;
-    return (long)(mask & (events | POLLERR | POLLHUP));
+    return (long)ofd_poll(v, f, events, chan);
 }
 
 /* How the file maps: 0 (its bytes), VFS_MAP_ZEROS, or -errno (its backend's answer;

@@ -238,6 +238,13 @@ static uint32_t pipe_poll(struct vfs *v, struct ofd *f, int *chan)
     return mask;
 }
 
+/* every change of the pipe is an event (epoll's EPOLLET reports the next one) */
+static uint32_t pipe_events(struct vfs *v, struct ofd *f)
+{
+    (void)v;
+    return ((struct vpipe *)f->priv)->seq;
+}
+
 static const struct vfs_file_ops pipe_fops = {
     .read = pipe_read,
     .write = pipe_write,
@@ -245,5 +252,6 @@ static const struct vfs_file_ops pipe_fops = {
     .writev = stream_writev,
     .stat = pipe_stat,
     .poll = pipe_poll,
+    .events = pipe_events,
     .release = pipe_release,
 };

@@ -72,7 +72,27 @@ struct vfs_env {
      * payload.  NULL: every host directory is -EIO. */
     long (*monitor)(void *ctx, uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len,
                     void *out, uint32_t outcap, uint32_t *outlen);
+    /* Sockets' ways out of the picoprocess (sock*.c); any may be NULL: no network.
+     * net_accept: the channel of the next connection from the browser, or -EAGAIN when none
+     * waits.  net_connect: a channel to addr (16 bytes, IPv4 as IPv4-mapped) and port when
+     * that is the image's origin, else -ENETUNREACH; -ECONNREFUSED if the origin refused.
+     * net_read and net_write never block: > 0 bytes moved or -EAGAIN (not ready); net_read
+     * 0 at the channel's end, net_write -EPIPE once it is closed.  net_shutdown: nothing
+     * more will be written on chan (its reading goes on).  net_wait: until chan (or
+     * VFS_CHAN_ACCEPT) is ready for events (POLLIN, POLLOUT), or *word is no longer seen,
+     * or spuriously, letting other threads into the vfs meanwhile.  A socket's channel is
+     * closed with chan_close. */
+    long (*net_accept)(void *ctx);
+    long (*net_connect)(void *ctx, const uint8_t addr[16], uint16_t port);
+    long (*net_read)(void *ctx, int chan, void *buf, size_t n);
+    long (*net_write)(void *ctx, int chan, const void *buf, size_t n);
+    void (*net_shutdown)(void *ctx, int chan);
+    void (*net_wait)(void *ctx, int chan, uint32_t events, uint32_t *word, uint32_t seen);
 };
+
+/* Not a channel: in vfs_poll's *chan and env.net_wait, the Monitor's queue of browser
+ * connections (the protocol's ACCEPT_CHAN) */
+#define VFS_CHAN_ACCEPT -2
 
 /* struct stat of the x86-64 kernel (asm/stat.h) */
 struct vfs_stat {
@@ -131,6 +151,22 @@ struct vfs_statx {
 struct vfs_iovec {
     void *iov_base;
     size_t iov_len;
+};
+
+/* struct msghdr as the socket calls take it, its parts already the vfs's to read (the
+ * iovec array, the name, the control data) but for the buffers the iovec names.  sendmsg:
+ * name the destination (namelen bytes) or NULL.  recvmsg: name a buffer of
+ * VFS_SOCKADDR_MAX bytes or NULL, and namelen, controllen and flags (MSG_TRUNC, MSG_CTRUNC)
+ * are set to what was received. */
+#define VFS_SOCKADDR_MAX 128
+struct vfs_msghdr {
+    void *name;
+    uint32_t namelen;
+    struct vfs_iovec *iov;
+    int iovlen;
+    void *control;
+    size_t controllen;
+    int flags;
 };
 
 /* getdents64 writes records of this shape (struct linux_dirent64), each
@@ -217,6 +253,8 @@ long vfs_write(struct vfs *v, int fd, const void *buf, size_t n);
 long vfs_pwrite64(struct vfs *v, int fd, const void *buf, size_t n, int64_t off);
 long vfs_writev(struct vfs *v, int fd, const struct vfs_iovec *iov, int cnt);
 long vfs_lseek(struct vfs *v, int fd, int64_t off, int whence);
+/* sendfile (io.c): count bytes of in_fd (at *off if off, else at its position) to out_fd */
+long vfs_sendfile(struct vfs *v, int out_fd, int in_fd, int64_t *off, size_t count);
 long vfs_fstat(struct vfs *v, int fd, struct vfs_stat *st);
 long vfs_newfstatat(struct vfs *v, int dirfd, const char *path, struct vfs_stat *st, int flags);
 long vfs_statx(struct vfs *v, int dirfd, const char *path, int flags, uint32_t mask, struct vfs_statx *stx);
@@ -240,19 +278,65 @@ long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags);
 long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg);
 /* pipe2: fds[0] the read end, fds[1] the write end (flags: O_CLOEXEC, O_NONBLOCK). */
 long vfs_pipe2(struct vfs *v, int *fds, int flags);
-/* socket(AF_UNIX, type, protocol): an unconnected socket (socket.c). */
-long vfs_socket_unix(struct vfs *v, int type, int protocol);
-/* connect on one: -ENOENT / -EACCES / -ECONNREFUSED as the path resolves here. */
-long vfs_connect_unix(struct vfs *v, int fd, const void *addr, uint32_t len);
+/* Sockets of the picoprocess (sock*.c): AF_UNIX, AF_INET and AF_INET6; streams, datagrams
+ * and (AF_UNIX) seqpackets.  Connections between its own sockets are made inside it; the
+ * first listening internet socket takes the browser's connections (vfs_net_accepts); a
+ * connect to the image's origin gets a channel (env.net_connect); every other address is
+ * unreachable (ENETUNREACH).  Addresses are struct sockaddr as the kernel takes them; an
+ * address given back is written whole into VFS_SOCKADDR_MAX bytes at addr and *len set to
+ * its length (the caller copies what the program's buffer takes). */
+long vfs_socket(struct vfs *v, int family, int type, int protocol);
+long vfs_socketpair(struct vfs *v, int family, int type, int protocol, int *fds);
+long vfs_bind(struct vfs *v, int fd, const void *addr, uint32_t len);
+long vfs_listen(struct vfs *v, int fd, int backlog);
+long vfs_connect(struct vfs *v, int fd, const void *addr, uint32_t len);
+long vfs_accept4(struct vfs *v, int fd, void *addr, uint32_t *len, int flags);
+long vfs_getsockname(struct vfs *v, int fd, void *addr, uint32_t *len);
+long vfs_getpeername(struct vfs *v, int fd, void *addr, uint32_t *len);
+long vfs_shutdown(struct vfs *v, int fd, int how);
+long vfs_sendmsg(struct vfs *v, int fd, const struct vfs_msghdr *m, int flags);
+long vfs_recvmsg(struct vfs *v, int fd, struct vfs_msghdr *m, int flags);
 long vfs_setsockopt(struct vfs *v, int fd, int level, int name, const void *val, uint32_t len);
+/* *len in: the buffer's size; out: what was written */
 long vfs_getsockopt(struct vfs *v, int fd, int level, int name, void *val, uint32_t *len);
+/* on: the Monitor hands this picoprocess connections (serve's instances that serve HTTP):
+ * the first socket that listens on an internet address receives them, whatever its port */
+long vfs_net_accepts(struct vfs *v, int on);
+/* eventfd2 (eventfd.c): flags EFD_SEMAPHORE, EFD_CLOEXEC, EFD_NONBLOCK */
+long vfs_eventfd2(struct vfs *v, unsigned initval, int flags);
+/* epoll (epoll.c).  struct epoll_event is packed on x86-64 (12 bytes): data as two words. */
+struct vfs_epoll_event {
+    uint32_t events;
+    uint32_t data[2];
+};
+long vfs_epoll_create1(struct vfs *v, int flags);
+long vfs_epoll_ctl(struct vfs *v, int epfd, int op, int fd, const struct vfs_epoll_event *ev);
+/* epoll_wait in two halves, around the caller's wait.  vfs_epoll_scan: one probe per armed
+ * item of the set (at most cap written; the count of all returned, or -EBADF / -EINVAL):
+ * its readiness inside the picoprocess and the channel the rest lies with (chan, -1 for
+ * none), as vfs_poll gives them.  vfs_epoll_deliver: the events of probes whose revents
+ * (the caller has added the Monitor's answers) the set reports, at most max of them;
+ * EPOLLONESHOT and EPOLLET take effect here.  Items gone meanwhile are skipped.  Without out,
+ * only how many it would report (nothing changes). */
+struct vfs_epoll_probe {
+    uint64_t id;
+    uint32_t events;
+    uint32_t revents;
+    int32_t chan;
+    uint32_t seq;
+};
+long vfs_epoll_scan(struct vfs *v, int epfd, struct vfs_epoll_probe *out, int cap);
+long vfs_epoll_deliver(struct vfs *v, int epfd, const struct vfs_epoll_probe *p, int n, struct vfs_epoll_event *out,
+                       int max);
 /* ENOTTY (no fd is a terminal), but the random devices' own answers. */
 long vfs_ioctl(struct vfs *v, int fd, uint32_t cmd, uint64_t arg);
 /* Readiness, for poll, select and epoll; never blocks.  The POLL* bits (asm-generic/poll.h's
  * numbers) of events that fd is ready for now, with POLLERR and POLLHUP whatever was asked,
- * or POLLNVAL for an fd that is not open (O_PATH too), as poll(2) reports them.  A stdio
- * channel's readiness is the Monitor's to know: *chan gets the channel to ask and the
- * answer is 0; otherwise *chan is -1.  -EFAULT without chan. */
+ * or POLLNVAL for an fd that is not open (O_PATH too), as poll(2) reports them.  What lies
+ * with the Monitor (a stdio channel, a socket's channel, the browser's connections waiting
+ * for a listening socket: VFS_CHAN_ACCEPT) it alone knows: *chan gets the channel to ask
+ * for the rest, and the answer is what the vfs knows itself; otherwise *chan is -1.
+ * -EFAULT without chan. */
 long vfs_poll(struct vfs *v, int fd, uint32_t events, int *chan);
 long vfs_chdir(struct vfs *v, const char *path);
 long vfs_fchdir(struct vfs *v, int fd);

@@ -19,7 +19,10 @@
  *   tar.c ram.c origin.c deny.c     the backends, each with its vfs_mount_* and its table
  *   devices.c proc.c hostdir.c
  *   export.c                        the RAM disks as a tar (run --export-ram)
- *   stdio.c pipe.c socket.c         the kinds of description that have no node
+ *   stdio.c pipe.c eventfd.c        the kinds of description that have no node (epoll.c's
+ *   epoll.c sock.c                  sets hold other descriptions; sock.c's sockets are made
+ *   (sockobj.c sockaddr.c           of the parts in parentheses, sock_int.h, which only
+ *    sockio.c sockopt.c)            they use)
  *   io.c open.c dir.c cwd.c vfs.c   the system calls
  * Generic code (the namespace, the walker, the system calls) never asks which backend or
  * which kind it holds: it calls through the tables, and a NULL entry answers what Linux
@@ -457,6 +460,8 @@ VFS_INTERNAL long lookup_entry(struct vfs *v, struct vnode *dir, const char *nam
 VFS_INTERNAL long lookup_name(struct vfs *v, struct vnode *dir, const char *name, size_t len, int wflags,
                               struct vnode **out, int *how);
 VFS_INTERNAL long vfs_rel_path(const struct vnode *n, char *buf, size_t size);
+/* a new node at path (dir.c): what mkdirat and a unix socket's bind make */
+VFS_INTERNAL long vfs_make_node(struct vfs *v, int dirfd, const char *path, uint32_t mode, struct vnode **out);
 VFS_INTERNAL long vfs_permission(struct vfs *v, const struct vnode *n, int mask);
 
 /* -- open files --------------------------------------------------------------- */
@@ -521,6 +526,9 @@ struct vfs_file_ops {
      * know (a stdio channel's: the Monitor's) goes in *chan, the channel to ask, with 0.
      * NULL: VFS_POLL_DEFAULT, ready for everything. */
     uint32_t (*poll)(struct vfs *v, struct ofd *f, int *chan);
+    /* A count of the description's events (every change of its readiness, every data
+     * arrival): what epoll's EPOLLET compares.  NULL: 0 (nothing ever happens). */
+    uint32_t (*events)(struct vfs *v, struct ofd *f);
     /* F_SETFL with these flags: the answer, the flags changed or not; NULL: the flags of
      * F_SETFL's mask are kept as asked */
     long (*setfl)(struct vfs *v, struct ofd *f, uint32_t flags);
@@ -543,6 +551,12 @@ static inline struct vnode *ofd_link_node(struct vfs *v, struct ofd *f)
 {
     return f->ops->link_node ? f->ops->link_node(v, f) : f->node;
 }
+/* readiness of a description (io.c): its kind's mask filtered as vfs_poll filters it, and
+ * the channel the rest lies with (*chan, -1 for none); whether it can be polled at all (what
+ * epoll_ctl asks: a regular file or a directory cannot); its count of events */
+VFS_INTERNAL uint32_t ofd_poll(struct vfs *v, struct ofd *f, uint32_t events, int *chan);
+VFS_INTERNAL int ofd_can_poll(const struct ofd *f);
+VFS_INTERNAL uint32_t ofd_events(struct vfs *v, struct ofd *f);
 /* the record locks of a node's file: always granted (one process holds them all) */
 VFS_INTERNAL long vfs_lock_granted(struct vfs *v, struct ofd *f, int cmd, struct vfs_flock *fl);
 
@@ -605,6 +619,14 @@ struct vfs {
     char scratch[VFS_PATH_MAX * 2]; /* origin paths and URLs */
     const char *tar_refusal;    /* why the last vfs_mount_tar refused its image (tar.c) */
     uint64_t tar_refusal_at;    /* the offset of the header it is about */
+    /* sockets (sock*.c) and epoll sets (epoll.c) */
+    struct vsock *socks;        /* every socket: the names bound, who listens */
+    uint32_t next_port;         /* the next ephemeral port to try */
+    uint32_t next_autobind;     /* the next AF_UNIX autobind name */
+    uint64_t listen_order;      /* listen calls so far: which socket listened first */
+    int outside_accepts;        /* the Monitor hands over connections (vfs_net_accepts) */
+    struct vepoll *epolls;      /* every epoll set: a description that goes leaves them */
+    void (*on_release)(struct vfs *v, struct ofd *f); /* set by epoll.c while sets exist */
 };
 
 static inline int route_is_skel(const struct vfs *v, const struct route *rt)

@@ -77,8 +77,8 @@ int main(int argc, char **argv)
         w = send_poll(0, 257);
     else if (!strcmp(m, "poll_ragged"))
         w = send_raw(M, V, XAX_MSG_POLL, -1, 0, 12, 24 + 12);
-    else if (!strcmp(m, "poll_arg_3"))
-        w = send_poll(3, 1);
+    else if (!strcmp(m, "poll_arg_4"))
+        w = send_poll(4, 1);
     else if (!strcmp(m, "open_url_no_nul"))
         w = send_msg(XAX_MSG_OPEN_URL, -1, 0, "gethttp://127.0.0.1/", 20);
     else if (!strcmp(m, "open_url_one_nul"))
@@ -92,7 +92,14 @@ int main(int argc, char **argv)
         w = send_raw(M, V, XAX_MSG_TRACE, 9, 39, 0, 24);
     else if (!strcmp(m, "close_payload"))
         w = send_raw(M, V, XAX_MSG_CLOSE, 5, 0, 4, 24 + 4);
-    else if (!strcmp(m, "accept_payload"))
+    else if (!strcmp(m, "close_arg_2"))
+        w = send_raw(M, V, XAX_MSG_CLOSE, 5, 2, 0, 24);
+    else if (!strcmp(m, "wake_payload"))
+        w = send_raw(M, V, XAX_MSG_WAKE, -1, 0, 4, 24 + 4);
+    else if (!strcmp(m, "poll_timed_negative")) {
+        xabi_poll_fd e = {1, XABI_POLLIN, 0};
+        w = send_msg(XAX_MSG_POLL, -5, XAX_POLL_TIMED, &e, sizeof e);
+    } else if (!strcmp(m, "accept_payload"))
         w = send_raw(M, V, XAX_MSG_ACCEPT, -1, 0, 4, 24 + 4);
     else if (!strcmp(m, "second_while_parked")) {
         /* A blocking poll the Monitor must park (stdout is never readable), then another request. */

@@ -28,6 +28,9 @@ class Channel:
     def poll(self, events: int) -> int:
         return p.POLLERR
 
+    def end_output(self) -> None:
+        """The picoprocess writes no more on it (CLOSE with arg 1); its reading goes on."""
+
     def close(self) -> None:
         pass
 
@@ -215,6 +218,12 @@ class SocketChannel(Channel):
             revents |= p.POLLOUT  # the kernel buffers; a full buffer makes write return 0
         return revents
 
+    def end_output(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.failed = True
+
     def close(self) -> None:
         self.sock.close()
 
@@ -241,6 +250,7 @@ class PipeChannel(Channel):
         self._to_app_eof = False      # the outside has sent everything
         self._from_app = bytearray()
         self._app_closed = False      # the program closed its end (or exited)
+        self._app_done = False        # the program writes no more (it may still read)
         self._outside_gone = False    # the browser went away: the program's writes fail
 
     # -- the picoprocess's side (the loop) --------------------------------------
@@ -256,7 +266,7 @@ class PipeChannel(Channel):
 
     def write(self, data: bytes) -> int:
         with self._cond:
-            if self._outside_gone or self._app_closed:
+            if self._outside_gone or self._app_closed or self._app_done:
                 return CLOSED
             room = self.capacity - len(self._from_app)
             if room <= 0:
@@ -275,9 +285,14 @@ class PipeChannel(Channel):
                 revents |= p.POLLHUP
             if self._outside_gone:
                 revents |= p.POLLERR
-            elif events & p.POLLOUT and len(self._from_app) < self.capacity:
+            elif events & p.POLLOUT and (len(self._from_app) < self.capacity or self._app_done):
                 revents |= p.POLLOUT
             return revents
+
+    def end_output(self) -> None:
+        with self._cond:
+            self._app_done = True
+            self._cond.notify_all()
 
     def close(self) -> None:
         with self._cond:
@@ -312,7 +327,7 @@ class PipeChannel(Channel):
         """Up to `limit` bytes from the program; b"" once it has closed its end and
         everything is read; None if `timeout` passed first."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._from_app or self._app_closed, timeout):
+            if not self._cond.wait_for(lambda: self._from_app or self._app_closed or self._app_done, timeout):
                 return None
             out = bytes(self._from_app[:limit])
             del self._from_app[:limit]
@@ -329,7 +344,7 @@ class PipeChannel(Channel):
 
     @property
     def app_closed(self) -> bool:
-        return self._app_closed
+        return self._app_closed or self._app_done
 
 
 class StreamChannel(Channel):

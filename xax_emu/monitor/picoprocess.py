@@ -94,7 +94,7 @@ class Picoprocess:
                  image=None, pal_settings: list[str] | None = None,
                  sigaction_buffer: int | None = None, count_kernel: bool | None = None,
                  on_exit: Callable[["ExitReport"], None] | None = None, origin_address: str | None = None,
-                 mounts: "Mounts | None" = None, export_ram: "RamExport | None" = None):
+                 mounts: "Mounts | None" = None, export_ram: "RamExport | None" = None, accepts: bool = False):
         self.host = host
         self.on_exit = on_exit  # called on the loop with the report, once the process has exited
         self.image_url = image_url
@@ -151,6 +151,8 @@ class Picoprocess:
         self.sinks: list = []  # stdout's and stderr's (stdio.FdWriter or CallableSink)
         self.incoming: list[Channel] = []  # connections offered, waiting for ACCEPT
         self.downloads = 0  # streamed GETs under way (xaxcalls.MAX_DOWNLOADS)
+        self.accepts = accepts  # it is offered connections (serve's http instances): BOOT_FLAG_ACCEPT
+        self.wake_pending = False  # a WAKE came with no poll waiting: the next one answers at once
         self.name = "picoprocess"  # in log lines until it has a pid
 
     # -- launch ---------------------------------------------------------------
@@ -178,6 +180,8 @@ class Picoprocess:
             flags |= p.BOOT_FLAG_TRACE
         if self.count_kernel:
             flags |= p.BOOT_FLAG_COUNT_KERNEL
+        if self.accepts:
+            flags |= p.BOOT_FLAG_ACCEPT
         try:
             boot = p.encode_boot(
                 monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
@@ -417,6 +421,12 @@ class Picoprocess:
         if name == "FATAL":  # one-way, and may come while another request awaits its reply
             self._fatal(msg)
             return
+        if name == "WAKE":  # one-way, and comes while a POLL waits: that is what it is for
+            if msg.payload:
+                raise ProtocolViolation("WAKE carries no payload")
+            self.wake_pending = True
+            self.retry_parked_poll()
+            return
         if self.pending is not None or self.parked_poll is not None:
             raise ProtocolViolation(f"{name} sent while another request awaits its reply")
         if self._reply_unread():
@@ -457,9 +467,11 @@ class Picoprocess:
             ready += revents != 0
             results.append((chan_id, events, revents))
         expired = self.parked_poll_until is not None and time.monotonic() >= self.parked_poll_until
-        if ready or msg.arg == p.POLL_NOW or (msg.arg == p.POLL_SLICED and self.parked_poll is not None and expired):
+        timed = msg.arg in (p.POLL_SLICED, p.POLL_TIMED) and self.parked_poll is not None and expired
+        if ready or msg.arg == p.POLL_NOW or timed or self.wake_pending:
             self.parked_poll = None
             self.parked_poll_until = None
+            self.wake_pending = False
             self.reply(msg, ready, p.encode_poll_entries(results))
             return True
         return False

@@ -111,7 +111,17 @@ def write(pico, msg: p.Message) -> None:
 
 
 def close(pico, msg: p.Message) -> None:
+    """arg 0: the channel closes; arg 1: the picoprocess writes no more on it (a socket's
+    shutdown(SHUT_WR)), and its reading goes on."""
     _no_payload(msg)
+    if msg.arg not in (0, 1):
+        raise ProtocolViolation(f"CLOSE: arg must be 0 or 1, not {msg.arg}")
+    if msg.arg == 1:
+        chan = pico.channels.get(msg.chan)
+        if chan is not None:
+            chan.end_output()
+        pico.reply(msg, -1 if chan is None else 0)
+        return
     chan = pico.channels.pop(msg.chan, None)
     if chan is None:
         pico.reply(msg, -1)
@@ -122,11 +132,14 @@ def close(pico, msg: p.Message) -> None:
 
 def poll(pico, msg: p.Message) -> None:
     entries = p.decode_poll_entries(msg.payload)
-    if msg.arg not in (p.POLL_NOW, p.POLL_BLOCK, p.POLL_SLICED):
-        raise ProtocolViolation(f"POLL: arg must be 0, 1 or 2, not {msg.arg}")
+    if msg.arg not in (p.POLL_NOW, p.POLL_BLOCK, p.POLL_SLICED, p.POLL_TIMED):
+        raise ProtocolViolation(f"POLL: arg must be 0, 1, 2 or 3, not {msg.arg}")
+    if msg.arg == p.POLL_TIMED and not 0 <= msg.chan <= p.POLL_TIMEOUT_MAX:
+        raise ProtocolViolation(f"POLL: a timeout of {msg.chan} ms")
     if not pico.answer_poll(msg, entries) and msg.arg != p.POLL_NOW:
         pico.parked_poll = (msg, entries)
-        pico.parked_poll_until = time.monotonic() + p.POLL_SLICE if msg.arg == p.POLL_SLICED else None
+        wait = {p.POLL_SLICED: p.POLL_SLICE, p.POLL_TIMED: msg.chan / 1000}.get(msg.arg)
+        pico.parked_poll_until = None if wait is None else time.monotonic() + wait
 
 
 # -- the origin -------------------------------------------------------------------------

@@ -11,10 +11,12 @@ GLIBC_DYNAMIC = Profile(
     extends=[STATIC_LIBC],
     note="dynamically linked glibc programs: ld.so and its libraries come from the image",
     syscalls={
-        **emulate_all("unix-sockets"),
-        "socket": emulate("unix-sockets", note="no network (the origin is reached through xabi_open_url); "
+        **emulate_all("sockets", note="inside the picoprocess: its own connections, the browser's under serve, "
+                                      "its origin; every other address unreachable"),
+        "socket": emulate("sockets", note="AF_UNIX, AF_INET, AF_INET6 inside the picoprocess, never a host socket; "
                           "local daemons a library probes for are not running"),
-        "connect": emulate("unix-sockets", note="as on a machine where no daemon listens"),
+        "connect": emulate("sockets", note="its own listeners, or its origin through the Monitor; elsewhere "
+                           "ENETUNREACH, and as on a machine where no daemon listens"),
         "sched_getaffinity": reject(errno.ENOSYS, note="callers fall back to one CPU's worth of answers"),
     },
 )

@@ -25,6 +25,9 @@ POSIX_CORE = Profile(
     syscalls={
         # Every call the VFS serves: files, directories, fds, pipes, the cwd.
         **emulate_all("vfs", note="the profile's routes; fds 0-2 are the stdio channels"),
+        **emulate_all("readiness", note="poll, select and epoll over every kind of fd in one wait; the "
+                                        "Monitor's channels asked in one POLL"),
+        "sendfile": emulate("sendfile", note="a file's bytes to any fd, copied through the layer"),
         "pipe": emulate("vfs", note=_PIPE),
         "pipe2": emulate("vfs", note=_PIPE),
         "ioctl": emulate("vfs", note="no fd is a terminal: ENOTTY"),

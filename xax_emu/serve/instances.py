@@ -24,9 +24,12 @@ from ..launch.request import Request, start_kwargs
 from ..limits import LimitError
 from ..monitor import Monitor, Picoprocess
 from ..monitor.origin import Origin
+from ..monitor.stdio import Stdio
 
 GRACE = 2.0           # seconds between the last page's going and the instance's end (the goal is <= 5)
 LOOP_CALL_TIMEOUT = 60.0
+LOG_LINES = 200       # lines an "http" instance's program may add to serve's log (its stdout and stderr)
+LOG_LINE_MAX = 300    # bytes of one such line shown
 
 
 class ServeError(Exception):
@@ -142,6 +145,45 @@ class Instance:
         self.end(f"the app exited: {report.reason or f'status {report.exit_code}'}")
 
 
+class _LogSink:
+    """An "http" instance's stdout or stderr (a server's access log, its warnings), as lines of
+    serve's log, each prefixed with the instance and the stream: at most LOG_LINES of them, then
+    one saying that the rest is dropped.  The program's writes always succeed."""
+
+    def __init__(self, log: Callable[[str], None], who: str):
+        self.log, self.who = log, who
+        self.partial = bytearray()
+        self.lines = 0
+        self.broken = False
+
+    def offer(self, data: bytes) -> int:
+        if self.lines <= LOG_LINES:
+            self.partial += data
+            while self.lines <= LOG_LINES and (b"\n" in self.partial or len(self.partial) > LOG_LINE_MAX):
+                nl = self.partial.find(b"\n")
+                cut = nl if 0 <= nl < LOG_LINE_MAX else LOG_LINE_MAX
+                line = bytes(self.partial[:cut]).decode("utf-8", "replace")
+                del self.partial[:cut + (1 if cut == nl else 0)]
+                self._say(line)
+        return len(data)
+
+    def _say(self, line: str) -> None:
+        self.lines += 1
+        if self.lines > LOG_LINES:
+            self.log(f"{self.who}: more than {LOG_LINES} lines; the rest is not logged")
+            self.partial.clear()
+        else:
+            self.log(f"{self.who}: {line}")
+
+    def has_room(self) -> bool:
+        return True
+
+    def flush(self, timeout) -> None:
+        if self.partial and self.lines < LOG_LINES:
+            self._say(bytes(self.partial).decode("utf-8", "replace"))
+        self.partial.clear()
+
+
 class Registry:
     """The live instances, by ID; a timed object of the Monitor's loop."""
 
@@ -166,7 +208,11 @@ class Registry:
         self.instances[iid] = inst
         try:
             if inst.kind == "http":
-                inst.pico = inst.start_picoprocess([], on_exit=inst.picoprocess_exited)
+                # It takes the page's connections (xabi_accept, or accept(2) on its first listening
+                # socket); its stdout and stderr go to serve's log, and its stdin is empty.
+                stdio = Stdio(stdout=_LogSink(self.log, f"instance {iid} stdout"),
+                              stderr=_LogSink(self.log, f"instance {iid} stderr"), stdin_bytes=b"")
+                inst.pico = inst.start_picoprocess([], on_exit=inst.picoprocess_exited, accepts=True, stdio=stdio)
         except BaseException:
             self.instances.pop(iid, None)
             raise

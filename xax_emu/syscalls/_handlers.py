@@ -52,15 +52,6 @@ FAMILIES = (
         ('pipe', 'layer_pipe'),
         ('pipe2', 'layer_pipe2'),
     )),
-    ('unix-sockets',
-     "AF_UNIX sockets that reach no one: connect resolves the path in the picoprocess's files "
-     '(ENOENT, EACCES, or ECONNREFUSED where something is there); other families EAFNOSUPPORT',
-     'sys_fs.c', (
-        ('socket', 'layer_socket'),
-        ('connect', 'layer_connect'),
-        ('setsockopt', 'layer_setsockopt'),
-        ('getsockopt', 'layer_getsockopt'),
-    )),
     ('mmap',
      'the mmap forms the filter traps: files are copied into private memory, shared anonymous '
      'memory is private memory, huge pages ENOMEM',
@@ -71,6 +62,53 @@ FAMILIES = (
      "the program break, grown in anonymous memory after the program's last segment",
      'sys_mem.c', (
         ('brk', 'layer_brk'),
+    )),
+    ('sockets',
+     'AF_UNIX, AF_INET and AF_INET6 inside the picoprocess (streams, datagrams, unix '
+     'seqpackets): connections between its own sockets are made inside it; its first listening '
+     "internet socket takes the browser's connections under serve; a connect to the image's "
+     "origin is the Monitor's; every other address ENETUNREACH; no signal (EPIPE)",
+     'sys_net.c', (
+        ('socket', 'layer_socket'),
+        ('socketpair', 'layer_socketpair'),
+        ('bind', 'layer_bind'),
+        ('listen', 'layer_listen'),
+        ('accept', 'layer_accept'),
+        ('accept4', 'layer_accept4'),
+        ('connect', 'layer_connect'),
+        ('getsockname', 'layer_getsockname'),
+        ('getpeername', 'layer_getpeername'),
+        ('setsockopt', 'layer_setsockopt'),
+        ('getsockopt', 'layer_getsockopt'),
+        ('shutdown', 'layer_shutdown'),
+        ('sendto', 'layer_sendto'),
+        ('recvfrom', 'layer_recvfrom'),
+        ('sendmsg', 'layer_sendmsg'),
+        ('recvmsg', 'layer_recvmsg'),
+        ('sendmmsg', 'layer_sendmmsg'),
+        ('recvmmsg', 'layer_recvmmsg'),
+    )),
+    ('sendfile',
+     "a file's bytes to any fd (a socket, mostly) through a bounce buffer",
+     'sys_net.c', (
+        ('sendfile', 'layer_sendfile'),
+    )),
+    ('readiness',
+     "poll, select and epoll over files, pipes, sockets, eventfds and the Monitor's channels in "
+     'one wait; timeouts honoured; a waiting thread holds up no other',
+     'sys_poll.c', (
+        ('poll', 'layer_poll'),
+        ('ppoll', 'layer_ppoll'),
+        ('select', 'layer_select'),
+        ('pselect6', 'layer_pselect6'),
+        ('epoll_create', 'layer_epoll_create'),
+        ('epoll_create1', 'layer_epoll_create1'),
+        ('epoll_ctl', 'layer_epoll_ctl'),
+        ('epoll_wait', 'layer_epoll_wait'),
+        ('epoll_pwait', 'layer_epoll_pwait'),
+        ('epoll_pwait2', 'layer_epoll_pwait2'),
+        ('eventfd', 'layer_eventfd'),
+        ('eventfd2', 'layer_eventfd2'),
     )),
     ('identity',
      "one process, its threads included, with a fixed virtual pid, run by the profile's virtual "

@@ -613,18 +613,155 @@ class HostVfs:
         r = self._lib.vfs_pipe2(self._v, fds, flags)
         return r if r < 0 else (fds[0], fds[1])
 
-    def socket_unix(self, type_: int, protocol: int = 0) -> int:
-        return self._lib.vfs_socket_unix(self._v, type_, protocol)
+    # -- sockets (sock*.c) ----------------------------------------------------------------
+    def socket(self, family: int, type_: int, protocol: int = 0) -> int:
+        return self._lib.vfs_socket(self._v, family, type_, protocol)
 
-    def connect_unix(self, fd: int, sockaddr: bytes) -> int:
-        """sockaddr: the raw struct sockaddr_un bytes (family included)."""
-        buf = self.ffi.new("char[]", sockaddr or b"\0")
-        return self._lib.vfs_connect_unix(self._v, fd, buf, len(sockaddr))
+    def socketpair(self, family: int, type_: int, protocol: int = 0):
+        """(fd, fd), or -errno."""
+        fds = self.ffi.new("int[2]")
+        r = self._lib.vfs_socketpair(self._v, family, type_, protocol, fds)
+        return r if r < 0 else (fds[0], fds[1])
+
+    def _addr(self, sockaddr: bytes | None):
+        if sockaddr is None:
+            return self.ffi.NULL, 0
+        return self.ffi.new("char[]", sockaddr or b"\0"), len(sockaddr)
+
+    def bind(self, fd: int, sockaddr: bytes | None) -> int:
+        """sockaddr: the raw struct sockaddr bytes (family included)."""
+        buf, n = self._addr(sockaddr)
+        return self._lib.vfs_bind(self._v, fd, buf, n)
+
+    def connect(self, fd: int, sockaddr: bytes | None) -> int:
+        buf, n = self._addr(sockaddr)
+        return self._lib.vfs_connect(self._v, fd, buf, n)
+
+    def listen(self, fd: int, backlog: int) -> int:
+        return self._lib.vfs_listen(self._v, fd, backlog)
+
+    def _name_call(self, fn, *args):
+        buf = self.ffi.new("char[]", 128)
+        n = self.ffi.new("uint32_t *", 128)
+        r = fn(self._v, *args, buf, n)
+        return r, self.ffi.buffer(buf, n[0])[:] if r >= 0 else b""
+
+    def accept4(self, fd: int, flags: int = 0):
+        """(new fd, the peer's raw sockaddr), or (-errno, b"")."""
+        buf = self.ffi.new("char[]", 128)
+        n = self.ffi.new("uint32_t *", 128)
+        r = self._lib.vfs_accept4(self._v, fd, buf, n, flags)
+        return r, self.ffi.buffer(buf, n[0])[:] if r >= 0 else b""
+
+    def getsockname(self, fd: int):
+        """The raw sockaddr, or -errno."""
+        r, name = self._name_call(self._lib.vfs_getsockname, fd)
+        return r if r < 0 else name
+
+    def getpeername(self, fd: int):
+        r, name = self._name_call(self._lib.vfs_getpeername, fd)
+        return r if r < 0 else name
+
+    def shutdown(self, fd: int, how: int) -> int:
+        return self._lib.vfs_shutdown(self._v, fd, how)
+
+    def sendmsg(self, fd: int, pieces: list[bytes], flags: int = 0, to: bytes | None = None) -> int:
+        iov = self.ffi.new("struct vfs_iovec[]", max(len(pieces), 1))
+        keep = []
+        for i, piece in enumerate(pieces):
+            b = self.ffi.new("char[]", piece or b"\0")
+            keep.append(b)
+            iov[i].iov_base, iov[i].iov_len = b, len(piece)
+        m = self.ffi.new("struct vfs_msghdr *")
+        m.iov, m.iovlen = iov, len(pieces)
+        name, n = self._addr(to)
+        m.name, m.namelen = name, n
+        return self._lib.vfs_sendmsg(self._v, fd, m, flags)
+
+    def send(self, fd: int, data: bytes, flags: int = 0, to: bytes | None = None) -> int:
+        return self.sendmsg(fd, [data], flags, to)
+
+    def recvmsg(self, fd: int, sizes: list[int], flags: int = 0):
+        """(bytes received, [the buffers' bytes], source sockaddr, msg_flags), or (-errno, ...)."""
+        iov = self.ffi.new("struct vfs_iovec[]", max(len(sizes), 1))
+        bufs = []
+        for i, size in enumerate(sizes):
+            b = self.ffi.new("char[]", max(size, 1))
+            bufs.append(b)
+            iov[i].iov_base, iov[i].iov_len = b, size
+        m = self.ffi.new("struct vfs_msghdr *")
+        name = self.ffi.new("char[]", 128)
+        m.iov, m.iovlen, m.name, m.namelen = iov, len(sizes), name, 128
+        r = self._lib.vfs_recvmsg(self._v, fd, m, flags)
+        if r < 0:
+            return r, [], b"", 0
+        return r, [self.ffi.buffer(b, s)[:] for b, s in zip(bufs, sizes)], self.ffi.buffer(name, m.namelen)[:], m.flags
+
+    def recv(self, fd: int, n: int, flags: int = 0):
+        """The bytes received, or -errno."""
+        r, bufs, _, _ = self.recvmsg(fd, [n], flags)
+        if r < 0:
+            return r
+        return bufs[0][:min(r, n)]
+
+    def recvfrom(self, fd: int, n: int, flags: int = 0):
+        """(the bytes, the source's raw sockaddr), or -errno."""
+        r, bufs, name, _ = self.recvmsg(fd, [n], flags)
+        return r if r < 0 else (bufs[0][:min(r, n)], name)
+
+    def setsockopt(self, fd: int, level: int, name: int, value: bytes | int) -> int:
+        if isinstance(value, int):
+            value = value.to_bytes(4, "little", signed=True)
+        buf, n = self._addr(value)
+        return self._lib.vfs_setsockopt(self._v, fd, level, name, buf, n)
+
+    def getsockopt(self, fd: int, level: int, name: int, size: int = 4):
+        """The option's bytes (at most size), or -errno."""
+        buf = self.ffi.new("char[]", max(size, 1))
+        n = self.ffi.new("uint32_t *", size)
+        r = self._lib.vfs_getsockopt(self._v, fd, level, name, buf, n)
+        return r if r < 0 else self.ffi.buffer(buf, n[0])[:]
 
     def getsockopt_int(self, fd: int, level: int, name: int):
-        val, ln = self.ffi.new("int *"), self.ffi.new("uint32_t *", 4)
-        r = self._lib.vfs_getsockopt(self._v, fd, level, name, val, ln)
-        return r if r < 0 else val[0]
+        got = self.getsockopt(fd, level, name)
+        return got if isinstance(got, int) else int.from_bytes(got, "little", signed=True)
+
+    def sendfile(self, out_fd: int, in_fd: int, offset: int | None, count: int):
+        """(bytes sent, the offset after, or None) or (-errno, None)."""
+        off = self.ffi.new("int64_t *", offset or 0) if offset is not None else self.ffi.NULL
+        r = self._lib.vfs_sendfile(self._v, out_fd, in_fd, off, count)
+        return r, (off[0] if offset is not None else None)
+
+    def net_accepts(self, on: bool = True) -> int:
+        return self._lib.vfs_net_accepts(self._v, int(on))
+
+    # -- eventfd, epoll ----------------------------------------------------------------------
+    def eventfd(self, initval: int, flags: int = 0) -> int:
+        return self._lib.vfs_eventfd2(self._v, initval, flags)
+
+    def epoll_create1(self, flags: int = 0) -> int:
+        return self._lib.vfs_epoll_create1(self._v, flags)
+
+    def epoll_ctl(self, epfd: int, op: int, fd: int, events: int = 0, data: int = 0, null: bool = False) -> int:
+        ev = self.ffi.NULL if null else self.ffi.new("struct vfs_epoll_event *")
+        if not null:
+            ev.events = events & 0xFFFFFFFF
+            ev.data[0], ev.data[1] = data & 0xFFFFFFFF, (data >> 32) & 0xFFFFFFFF
+        return self._lib.vfs_epoll_ctl(self._v, epfd, op, fd, ev)
+
+    def epoll_wait(self, epfd: int, maxevents: int = 64):
+        """One wait that never blocks: [(events, data)] or -errno (the probes' channels are
+        not asked: the host build has no Monitor)."""
+        count = self._lib.vfs_epoll_scan(self._v, epfd, self.ffi.NULL, 0)
+        if count < 0:
+            return count
+        probes = self.ffi.new("struct vfs_epoll_probe[]", max(count, 1))
+        n = self._lib.vfs_epoll_scan(self._v, epfd, probes, count)
+        out = self.ffi.new("struct vfs_epoll_event[]", max(maxevents, 1))
+        got = self._lib.vfs_epoll_deliver(self._v, epfd, probes, n, out, maxevents)
+        if got < 0:
+            return got
+        return [(out[i].events, out[i].data[0] | out[i].data[1] << 32) for i in range(got)]
 
     def fcntl(self, fd: int, cmd: int, arg: int = 0) -> int:
         return self._lib.vfs_fcntl(self._v, fd, cmd, arg & 0xFFFFFFFFFFFFFFFF)
