@@ -1,4 +1,4 @@
-"""Bad pointers: a program hands the layer an unmapped address, a kernel address or
+"""Bad pointers: a program hands the layer an address with no access (PROT_NONE), a kernel address or
 (for what the call writes) a read-only page, in every pointer argument of every system
 call the shipped profiles emulate or forward.  Linux answers -EFAULT; the picoprocess
 must answer exactly what Linux answers — before, the first one ended it with SIGSEGV —
@@ -61,8 +61,9 @@ def test_bad_pointers_are_answered_as_linux_answers_them(build, tmp_path, libc):
     # What is not -EFAULT, and why: the failed calls changed nothing, and /dev/null never
     # looks at the bytes it is given (only a kernel address fails Linux's range check).
     assert {k: v for k, v in got.items() if v != -14} == {
-        ("pwrite64_null", "unmapped"): 4, ("pipe_left_fds", "unmapped"): 0, ("pipe_left_fds", "kernel"): 0,
-        ("pipe_left_fds", "readonly"): 0, ("open_no_nul", "edge"): -36, ("pipe_kept", "edge"): 4,
+        ("pwrite64_null", "noaccess"): 4, ("pipe_left_fds", "noaccess"): 0, ("pipe_left_fds", "kernel"): 0,
+        ("pipe_left_fds", "readonly"): 0, ("socketpair_left_fds", "noaccess"): 0,
+        ("socketpair_left_fds", "kernel"): 0, ("socketpair_left_fds", "readonly"): 0, ("open_no_nul", "edge"): -36, ("pipe_kept", "edge"): 4,
         ("file_size", "edge"): 0, ("readv_many", "edge"): 100, ("readv_too_many", "edge"): -22}
 
 

@@ -346,7 +346,13 @@ static long multi(struct layer_call *c, int sending)
 }
 
 long layer_sendmmsg(struct layer_call *c) { return multi(c, 1); }
-long layer_recvmmsg(struct layer_call *c) { return multi(c, 0); }
+long layer_recvmmsg(struct layer_call *c)
+{
+    int64_t ts[2]; /* struct __kernel_timespec: read first, as Linux does (-EFAULT before any message) */
+    if (A(4) && prog_in(ts, A(4), sizeof ts) < 0)
+        return -EFAULT;
+    return multi(c, 0);
+}
 
 /* sendfile: the offset (if given) copied in, and the moved offset out */
 long layer_sendfile(struct layer_call *c)

@@ -66,9 +66,17 @@ static void timespec_back(uint64_t addr, int64_t deadline)
     prog_out(addr, &ts, sizeof ts);
 }
 
+/* The mask a ppoll, pselect6 or epoll_pwait would wait under, checked as Linux's
+ * set_user_sigmask does: a wrong size is -EINVAL, a mask that cannot be read -EFAULT.
+ * (The wait itself does not apply it: signals do not interrupt the layer's waits.) */
 static long sigmask_ok(uint64_t mask, uint64_t size)
 {
-    return mask && size != SIGSET_SIZE ? -EINVAL : 0;
+    if (!mask)
+        return 0;
+    if (size != SIGSET_SIZE)
+        return -EINVAL;
+    uint64_t set;
+    return prog_in(&set, mask, sizeof set);
 }
 
 /* -- poll, ppoll ------------------------------------------------------------------------------ */

@@ -490,8 +490,9 @@ static long message_recv(struct vfs *v, struct ofd *f, struct vsock *s, struct v
         struct vmsg *msg = s->mq;
         if (msg) {
             size_t k = msg->len < total ? msg->len : total;
-            if (iov_scatter(v, m->iov, m->iovlen, 0, msg->data, k))
-                return -EFAULT; /* the message stays queued */
+            /* a buffer that cannot take it: -EFAULT, and (as Linux's datagram receive,
+             * which has dequeued it before it copies) the message is gone all the same */
+            int fault = iov_scatter(v, m->iov, m->iovlen, 0, msg->data, k) != 0;
             if (msg->len > total)
                 m->flags |= MSG_TRUNC_;
             m->namelen = msg->from.len; /* an unnamed unix sender: no name at all */
@@ -506,7 +507,7 @@ static long message_recv(struct vfs *v, struct ofd *f, struct vsock *s, struct v
                 vmem_free(v, msg, sizeof *msg + msg->len);
                 sock_changed(v, s); /* room again: senders wait on this word */
             }
-            return got;
+            return fault ? -EFAULT : got;
         }
         if (s->err && s->type == SOCK_DGRAM_) {
             long e = -s->err;

@@ -115,7 +115,6 @@ TABLE: dict[str, Answer] = {
     "fstatfs": _err(E.ENOSYS, _BUFFER + " (pathconf and file-system probes then use their defaults)"),
     "fallocate": _err(E.EOPNOTSUPP, "not on this file system: posix_fallocate then writes the blocks itself"),
     "copy_file_range": _err(E.ENOSYS, "as on a kernel without it: callers copy with read and write"),
-    "sendfile": _err(E.ENOSYS, "as on a kernel without it: callers copy with read and write"),
     "splice": _err(E.EINVAL, "not between these fds: callers copy with read and write"),
     "close_range": _err(E.ENOSYS, "as on a kernel without it: closefrom lists /proc/self/fd instead"),
     "getxattr": _err(E.EOPNOTSUPP, "no extended attributes (ACLs, security labels) on the image's files"),
@@ -151,18 +150,15 @@ TABLE: dict[str, Answer] = {
     "wait4": _err(E.ECHILD, "no child process ever exists"),
     "waitid": _err(E.ECHILD, "no child process ever exists"),
     "pidfd_open": _err(E.ENOSYS, "as on a kernel without it"),
-    # Waiting, timers, event fds: the layer must do these.
-    "poll": _none(_WAIT), "ppoll": _none(_WAIT), "select": _none(_WAIT), "pselect6": _none(_WAIT),
-    "epoll_create": _none(_WAIT), "epoll_create1": _none(_WAIT), "epoll_ctl": _none(_WAIT),
-    "epoll_wait": _none(_WAIT), "epoll_pwait": _none(_WAIT), "epoll_pwait2": _none(_WAIT),
-    "eventfd": _none(_WAIT), "eventfd2": _none(_WAIT), "signalfd": _none(_WAIT), "signalfd4": _none(_WAIT),
+    # Timers and signal fds: the layer must do these (poll, select, epoll and eventfd it does:
+    # sys_poll.c, and sendfile and socketpair: sys_net.c).
+    "signalfd": _none(_WAIT), "signalfd4": _none(_WAIT),
     "timerfd_create": _none(_WAIT), "timerfd_settime": _none(_WAIT), "timerfd_gettime": _none(_WAIT),
     "alarm": _none("it delivers SIGALRM later: the layer must keep the timer"),
     "setitimer": _none("it delivers SIGALRM later: the layer must keep the timer"),
     "getitimer": _none(_BUFFER + ": the layer must keep the timer"),
     "timer_create": _none("it delivers a signal later: the layer must keep the timer"),
     "rt_sigsuspend": _none(_WAIT), "rt_sigtimedwait": _none(_WAIT), "pause": _none(_WAIT),
-    "socketpair": _none("a connected pair of fds: the layer must make it (as it makes pipes)"),
 }
 
 
