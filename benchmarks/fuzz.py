@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -49,6 +49,7 @@ class Figures:
     seconds: float
     crashes: list[str]
     note: str = ""
+    slow: list[str] = field(default_factory=list)  # slow-unit-* artifacts: kept, but not failures
 
 
 def command(target: str) -> list[str]:
@@ -89,19 +90,22 @@ def run_target(target: str, runs: int, seed: int, log: Path) -> Figures:
         seconds = time.monotonic() - t0
         text = log.read_text(errors="replace")
         found = sorted(crashes.iterdir())
-        kept = []
+        kept, slow = [], []
         if found:
             keep = HERE / "fuzz-crashes" / target
             keep.mkdir(parents=True, exist_ok=True)
             for f in found:
                 shutil.copy(f, keep / f.name)
-                kept.append(str((keep / f.name).relative_to(ROOT)))
+                # libFuzzer writes a slow-unit-* when one input took over -report_slow_units
+                # seconds (10): worth a look (on a loaded machine it is often the load), not a
+                # crash; crash-, timeout-, oom- and leak- are failures
+                (slow if f.name.startswith("slow-unit-") else kept).append(str((keep / f.name).relative_to(ROOT)))
         stats = _STATS.findall(text)
         executed = re.search(r"stat::number_of_executed_units: (\d+)", text)
         inputs = int(executed.group(1)) if executed else (int(stats[-1][0]) if stats else 0)
         cov, ft, corp = (int(stats[-1][1]), int(stats[-1][2]), int(stats[-1][3])) if stats else (0, 0, 0)
-        note = "" if r.returncode == 0 or found else f"exit status {r.returncode} (log: {log})"
-        return Figures(target, inputs, cov, ft, corp, seconds, kept, note)
+        note = "" if r.returncode == 0 or kept else f"exit status {r.returncode} (log: {log})"
+        return Figures(target, inputs, cov, ft, corp, seconds, kept, note, slow)
 
 
 def section(figures: list[Figures], runs: int, seed: int, tree: str) -> list[str]:
@@ -118,6 +122,8 @@ def section(figures: list[Figures], runs: int, seed: int, tree: str) -> list[str
     for f in figures:
         what = targets.DESCRIPTIONS[f.target]
         crashes = f"**{len(f.crashes)}**: " + ", ".join(f.crashes) if f.crashes else ("0" if not f.note else f.note)
+        if f.slow:
+            crashes += f" ({len(f.slow)} slow unit{'s' * (len(f.slow) != 1)}, not a failure: {', '.join(f.slow)})"
         lines.append(f"| {f.target} | {what} | {f.inputs:,} | {f.cov:,} | {f.ft:,} | {f.corpus:,} | "
                      f"{f.inputs / f.seconds:,.0f} | {crashes} |")
     return lines
