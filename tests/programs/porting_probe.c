@@ -1,10 +1,10 @@
 /* Makes calls the shipped bases leave missing, which xax_emu/syscalls/answers.py answers
- * (getppid, getpgrp, setuid, fadvise64, times, statfs) or cannot (poll), and prints
+ * (getppid, getpgrp, setuid, fadvise64, times, statfs) or cannot (timerfd_create), and prints
  * what each returned: `trace --suggest` turns them into a profile, tests/test_trace.py
  * runs the program again with it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <sys/timerfd.h>
 #include <stdio.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -20,7 +20,6 @@ int main(void)
 {
     struct tms t;
     struct statfs fs;
-    struct pollfd p = {.fd = 0, .events = POLLIN};
     errno = 0;
     show("getppid", syscall(SYS_getppid));
     show("getpgrp", syscall(SYS_getpgrp));
@@ -28,6 +27,6 @@ int main(void)
     show("fadvise64", syscall(SYS_fadvise64, 0, 0, 0, POSIX_FADV_SEQUENTIAL));
     show("times", syscall(SYS_times, &t));
     show("statfs", syscall(SYS_statfs, "/", &fs));
-    show("poll", syscall(SYS_poll, &p, 1, 0));
+    show("timerfd_create", syscall(SYS_timerfd_create, CLOCK_MONOTONIC, 0));
     return 0;
 }
