@@ -203,7 +203,7 @@ def _write_stats(f, path: str, stats: dict) -> None:
         raise OutputError(f"--stats-json {path}: {e.strerror or e}") from None
 
 
-def _run(ns: argparse.Namespace, trace_all: bool = False):
+def _run(ns: argparse.Namespace, trace_all: bool = False, trace_paths: bool | None = None):
     """Run what the user named, sealed, with stdio relayed; returns the report and the picoprocess."""
     from .launch.program import resolve as resolve_program
     from .launch.request import Request, start_kwargs
@@ -229,6 +229,7 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     kwargs = start_kwargs(request)
     grants = _grants(ns, program)
+    ns.grants = grants  # the failed paths' routes include them
     stats_file = _open_stats(ns.stats_json)  # before the run: a path that cannot be written fails now
     connections = None
     if ns.connection:
@@ -240,7 +241,8 @@ def _run(ns: argparse.Namespace, trace_all: bool = False):
     export = _export_ram(ns, kwargs["limits"].download)
     try:
         with _Mounted(grants, kwargs["limits"].download) as mounts, Monitor(cache=cache) as monitor:
-            pico = monitor.start(**kwargs, trace_all=trace_all, mounts=mounts, export_ram=export,
+            pico = monitor.start(**kwargs, trace_all=trace_all, trace_paths=trace_paths, mounts=mounts,
+                                 export_ram=export,
                                  accepts=connections is not None,
                                  stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
             if connections is not None:
@@ -307,8 +309,18 @@ def _export_ram(ns: argparse.Namespace, limit: int):
     return RamExport(limit)
 
 
+def _failed_paths(ns: argparse.Namespace, report):
+    """The run's failed paths as trace_paths.summary gives them, with the routes they fell under."""
+    from .trace_paths import routes_for, summary
+
+    if report.failed_paths is None:
+        return None, [], False
+    routes, image = routes_for(ns.program_meta, ns.profile, ns.grants)
+    return summary(report.failed_paths, routes, image), routes, image
+
+
 def cmd_run(ns: argparse.Namespace) -> int:
-    report, _ = _run(ns)
+    report, _ = _run(ns, trace_paths=ns.report == "json")
     if ns.report == "json" or report.missing:
         from .trace_report import missing_by_name  # the syscall catalogue: only when there are names to give
     if ns.report == "json":
@@ -316,6 +328,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
             "exit_code": report.exit_code, "signal": report.signal, "reason": report.reason,
             "cpu_seconds": report.cpu_seconds, "wall_seconds": report.wall_seconds,
             "missing_syscalls": missing_by_name(report.missing),
+            "failed_paths": _failed_paths(ns, report)[0],
         }, allow_nan=False), sys.stderr)
     elif report.missing:
         calls = missing_by_name(report.missing)
@@ -328,16 +341,23 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def cmd_trace(ns: argparse.Namespace) -> int:
     """The program runs as with `run` (its stdout is its own); the accounting goes to
     stderr, or to --output."""
+    from .trace_paths import render as render_paths
+    from .trace_paths import suggest_files
     from .trace_report import accounting, render, suggest
 
     report, _ = _run(ns, trace_all=True)
     acc = accounting(report)
     acc["exit_code"] = report.exit_code
-    text = json.dumps(acc, indent=1, allow_nan=False) if ns.json else render(acc)
-    if ns.suggest == "-":
-        text += "\n" + suggest(acc, _suggest_base(ns))
-    elif ns.suggest:
-        _write_suggestion(ns.suggest, suggest(acc, _suggest_base(ns)))
+    acc["failed_paths"], routes, image = _failed_paths(ns, report)
+    text = json.dumps(acc, indent=1, allow_nan=False) if ns.json else "\n".join([render(acc),
+                                                                                *render_paths(acc["failed_paths"])])
+    if ns.suggest:
+        files = suggest_files(report.failed_paths, routes, image)
+        suggestion = suggest(acc, _suggest_base(ns)) + "".join(line + "\n" for line in files)
+        if ns.suggest == "-":
+            text += "\n" + suggestion
+        else:
+            _write_suggestion(ns.suggest, suggestion)
     if ns.output:
         write_file(ns.output, text + "\n", "--output")
     else:

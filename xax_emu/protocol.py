@@ -110,6 +110,12 @@ MESSAGES = (
     ("WAKE", 24, "pico->monitor", "one-way, may come while a POLL waits: answer the waiting POLL now (another "
                                   "thread needs the channel, or something inside the picoprocess changed), or "
                                   "the next one that would wait; no payload, no reply"),
+    ("TRACE_PATH", 25, "pico->monitor", "one-way, only with BOOT_FLAG_TRACE_PATHS: a path the program failed to "
+                                        "open or look at (one of TRACE_PATH_CALLS answered an error): arg = the "
+                                        "syscall number, chan = the errno (1 .. MAX_ERRNO), payload = the path "
+                                        "as the program named it, made absolute against its directory where "
+                                        "the layer can name that directory: 1 .. TRACE_PATH_MAX bytes, no NUL; "
+                                        "no reply"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -215,6 +221,18 @@ TRACE_REJECTED = _TRACE["REJECTED"]
 TRACE_FORWARDED = _TRACE["FORWARDED"]
 TRACE_EMULATED_FAILED = _TRACE["EMULATED_FAILED"]
 
+# TRACE_PATH: the calls whose failures the layer reports with their path (runtime_c/layer/sys_fs.c
+# calls layer_failed_path in exactly these handlers; tests/test_failed_paths.py checks it), the
+# longest path it sends (PATH_MAX less the NUL: a longer one is cut there, and says so by its
+# length), and the largest errno (the kernel's MAX_ERRNO).  Not every error is a path that
+# failed: EFAULT (the program's own buffer), EBADF (its fd), EINVAL (its flags, or readlink of
+# something that is not a link) and EEXIST (O_EXCL found what it should not) are not reported.
+TRACE_PATH_CALLS = ("open", "openat", "creat", "stat", "lstat", "newfstatat", "statx", "access", "faccessat",
+                    "faccessat2", "readlink", "readlinkat", "chdir")
+TRACE_PATH_MAX = 4095
+TRACE_PATH_UNREPORTED = ("EFAULT", "EBADF", "EINVAL", "EEXIST")
+MAX_ERRNO = 4095
+
 # Boot configuration: fixed part, then `nbpf` 8-byte BPF instructions (the seal),
 # then `nnotify` more (the kernel-counting filter, with BOOT_FLAG_COUNT_KERNEL only),
 # then `strings_len` bytes holding `nargs` argument strings, `nenv` environment
@@ -245,6 +263,9 @@ BOOT_FLAG_COUNT_KERNEL = 0x4
 # The Monitor offers this picoprocess connections (serve's instances that serve HTTP): the
 # layer's first listening internet socket takes them with ACCEPT.
 BOOT_FLAG_ACCEPT = 0x8
+# The layer reports the paths the program failed to open or look at (TRACE_PATH): trace mode,
+# and run --report json.
+BOOT_FLAG_TRACE_PATHS = 0x10
 
 STDIN_CHAN, STDOUT_CHAN, STDERR_CHAN = 0, 1, 2
 # Not a channel: a poll entry naming it is ready (POLLIN) while an incoming

@@ -78,7 +78,7 @@ def accounting(report: ExitReport, xaxcalls: Counter | None = None) -> dict:
             "counted": report.kernel is not None,
             "allowlist": allowed_names(),
             "runtime": {"total": sum(runtime.values()), "syscalls": dict(sorted(runtime.items()))},
-            "xaxcalls": {k: v for k, v in sorted(xaxcalls.items()) if k != "TRACE"},  # not the trace's own
+            "xaxcalls": {k: v for k, v in sorted(xaxcalls.items()) if k not in ("TRACE", "TRACE_PATH")},  # not the trace's own
         },
         "syscalls": {name: dict(sorted(kinds.items())) for name, kinds in sorted(per_call.items())},
         "missing_syscalls": missing_by_name(report.missing),

@@ -13,7 +13,7 @@
 #include "xabi.h"
 #include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
-#define XAX_LAYER_VERSION 9 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 10 /* bump on any change to the structs below: images carry their layer */
 
 struct layer_call {
     long nr;
@@ -104,6 +104,9 @@ struct xax_layer_host {
     /* The Monitor's PAL settings, "key=value", NULL-terminated: mount=MODE:GUEST for each
      * host directory granted (run --mount), export_ram=1 (run --export-ram), ... */
     const char **settings;
+    /* With XAX_BOOT_FLAG_TRACE_PATHS: a path the program failed to open or look at (TRACE_PATH:
+     * err is the positive errno, path len bytes, no NUL, at most XAX_TRACE_PATH_MAX). */
+    void (*trace_path)(int syscall_nr, int err, const char *path, uint32_t len);
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */

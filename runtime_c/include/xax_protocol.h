@@ -21,6 +21,11 @@
 #define XAX_BOOT_FLAG_TRACE 0x2
 #define XAX_BOOT_FLAG_COUNT_KERNEL 0x4
 #define XAX_BOOT_FLAG_ACCEPT 0x8 /* the layer's first listener takes ACCEPT's connections */
+#define XAX_BOOT_FLAG_TRACE_PATHS 0x10 /* the layer sends TRACE_PATH */
+#define XAX_TRACE_PATH_MAX 4095 /* bytes of a TRACE_PATH's path */
+#define XAX_MAX_ERRNO 4095
+/* errors of a TRACE_PATH_CALLS call that are not a path that failed (not sent) */
+#define XAX_TRACE_PATH_UNREPORTED(e) ((e) == EFAULT || (e) == EBADF || (e) == EINVAL || (e) == EEXIST)
 #define XAX_MAX_RUNTIME_RANGES 4
 #define XAX_STDIN_CHAN 0
 #define XAX_STDOUT_CHAN 1
@@ -71,6 +76,7 @@
 #define XAX_MSG_MOUNT_RENAME 22 /* pico->monitor: a rw mount's: arg = RENAME_NOREPLACE or RENAME_EXCHANGE or 0; payload = struct xax_mount_rename + old path + new path (both in this mount); reply arg = 0, payload = struct xax_mount_stat of the old path's directory, then of the new path's */
 #define XAX_MSG_EXPORT_RAM 23 /* pico->monitor: at exit, when the PAL setting export_ram=1 asked for it: payload = the next bytes of a tar of the RAM disks; arg = EXPORT_MORE, EXPORT_LAST on the last piece, or EXPORT_FAILED (the layer could not write the tar: nothing is exported); reply arg = 0, or -1 refused (not asked, over the limit, or after the last piece) */
 #define XAX_MSG_WAKE 24 /* pico->monitor: one-way, may come while a POLL waits: answer the waiting POLL now (another thread needs the channel, or something inside the picoprocess changed), or the next one that would wait; no payload, no reply */
+#define XAX_MSG_TRACE_PATH 25 /* pico->monitor: one-way, only with BOOT_FLAG_TRACE_PATHS: a path the program failed to open or look at (one of TRACE_PATH_CALLS answered an error): arg = the syscall number, chan = the errno (1 .. MAX_ERRNO), payload = the path as the program named it, made absolute against its directory where the layer can name that directory: 1 .. TRACE_PATH_MAX bytes, no NUL; no reply */
 
 /* the runtime's failures (FATAL.arg) */
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */

@@ -34,6 +34,7 @@ extern struct xabi_table xax_pal_table;
 extern const struct xax_boot_info *xax_boot;
 extern const struct xax_layer_exports *xax_layer; /* 0 until the layer is loaded */
 void pal_trace(int syscall_nr, int disposition);
+void pal_trace_path(int syscall_nr, int err, const char *path, uint32_t len);
 long pal_forward(struct layer_call *c);
 int pal_poll_sliced(xabi_poll_fd *pfds, int npfds);
 int pal_poll_wait(xabi_poll_fd *pfds, int npfds, int timeout_ms, uint32_t seen);

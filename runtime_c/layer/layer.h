@@ -54,6 +54,9 @@ extern const struct layer_pin layer_pins[];
 extern const unsigned layer_npins;
 
 long layer_dispatch(struct layer_call *c);
+/* A path call (protocol.py TRACE_PATH_CALLS) answered r: if it failed and the Monitor asked
+ * (XAX_BOOT_FLAG_TRACE_PATHS), tell it the path and the errno (failed_path.c). */
+void layer_failed_path(long nr, int dirfd, const char *path, long r);
 /* Around a wait that touches no layer state, so that other threads' calls go on. */
 void layer_wait_begin(void);
 void layer_wait_end(void);

@@ -272,6 +272,15 @@ long layer_load_file(const char *path, const void **data, uint64_t *size)
  * Paths and structs are copied in and out here (user.h); the data of read, write
  * and getdents64 the VFS moves itself (env.copy_out, env.copy_in). */
 
+/* A path call's answer, and, if it failed, its path to the Monitor (failed_path.c): the
+ * calls of protocol.py TRACE_PATH_CALLS end with it. */
+#define FAILED(dirfd, path, r) failed_path(c->nr, (dirfd), (path), (r))
+static long failed_path(long nr, int dirfd, const char *path, long r)
+{
+    layer_failed_path(nr, dirfd, path, r);
+    return r;
+}
+
 /* A path argument, copied: the handler's first step (see PATH). */
 #define PATH(var, i)                                                                                                 \
     char var[USER_PATH_MAX];                                                                                         \
@@ -370,19 +379,19 @@ long layer_pipe(struct layer_call *c) { return make_pipe(c, 0); }
 long layer_open(struct layer_call *c)
 {
     PATH(path, 0);
-    return vfs_openat(V, AT_FDCWD, path, (int)A(1), (uint32_t)A(2));
+    return FAILED(AT_FDCWD, path, vfs_openat(V, AT_FDCWD, path, (int)A(1), (uint32_t)A(2)));
 }
 
 long layer_openat(struct layer_call *c)
 {
     PATH(path, 1);
-    return vfs_openat(V, FD(0), path, (int)A(2), (uint32_t)A(3));
+    return FAILED(FD(0), path, vfs_openat(V, FD(0), path, (int)A(2), (uint32_t)A(3)));
 }
 
 long layer_creat(struct layer_call *c)
 {
     PATH(path, 0);
-    return vfs_openat(V, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, (uint32_t)A(1));
+    return FAILED(AT_FDCWD, path, vfs_openat(V, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, (uint32_t)A(1)));
 }
 
 /* stat and its kin: the record is made here and copied out. */
@@ -395,14 +404,14 @@ long layer_stat(struct layer_call *c)
 {
     PATH(path, 0);
     struct vfs_stat st;
-    return stat_out(vfs_newfstatat(V, AT_FDCWD, path, &st, 0), A(1), &st);
+    return FAILED(AT_FDCWD, path, stat_out(vfs_newfstatat(V, AT_FDCWD, path, &st, 0), A(1), &st));
 }
 
 long layer_lstat(struct layer_call *c)
 {
     PATH(path, 0);
     struct vfs_stat st;
-    return stat_out(vfs_newfstatat(V, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW), A(1), &st);
+    return FAILED(AT_FDCWD, path, stat_out(vfs_newfstatat(V, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW), A(1), &st));
 }
 
 long layer_fstat(struct layer_call *c)
@@ -428,7 +437,7 @@ long layer_newfstatat(struct layer_call *c)
     if (r < 0)
         return r;
     struct vfs_stat st;
-    return stat_out(vfs_newfstatat(V, FD(0), path, &st, (int)A(3)), A(2), &st);
+    return FAILED(FD(0), path, stat_out(vfs_newfstatat(V, FD(0), path, &st, (int)A(3)), A(2), &st));
 }
 
 long layer_statx(struct layer_call *c)
@@ -439,7 +448,7 @@ long layer_statx(struct layer_call *c)
         return r;
     struct vfs_statx stx;
     r = vfs_statx(V, FD(0), path, (int)A(2), (uint32_t)A(3), &stx);
-    return r == 0 ? user_out(A(4), &stx, sizeof stx) : r;
+    return FAILED(FD(0), path, r == 0 ? user_out(A(4), &stx, sizeof stx) : r);
 }
 
 long layer_getdents64(struct layer_call *c) { return vfs_getdents64(V, FD(0), (void *)A(1), (uint32_t)A(2)); }
@@ -455,31 +464,31 @@ static long readlink_out(int dirfd, const char *path, uint64_t to, int n)
 long layer_readlink(struct layer_call *c)
 {
     PATH(path, 0);
-    return readlink_out(AT_FDCWD, path, A(1), (int)A(2));
+    return FAILED(AT_FDCWD, path, readlink_out(AT_FDCWD, path, A(1), (int)A(2)));
 }
 
 long layer_readlinkat(struct layer_call *c)
 {
     PATH(path, 1);
-    return readlink_out(FD(0), path, A(2), (int)A(3));
+    return FAILED(FD(0), path, readlink_out(FD(0), path, A(2), (int)A(3)));
 }
 
 long layer_access(struct layer_call *c)
 {
     PATH(path, 0);
-    return vfs_faccessat(V, AT_FDCWD, path, (int)A(1));
+    return FAILED(AT_FDCWD, path, vfs_faccessat(V, AT_FDCWD, path, (int)A(1)));
 }
 
 long layer_faccessat(struct layer_call *c)
 {
     PATH(path, 1);
-    return vfs_faccessat(V, FD(0), path, (int)A(2));
+    return FAILED(FD(0), path, vfs_faccessat(V, FD(0), path, (int)A(2)));
 }
 
 long layer_faccessat2(struct layer_call *c)
 {
     PATH(path, 1);
-    return vfs_faccessat2(V, FD(0), path, (int)A(2), (int)A(3));
+    return FAILED(FD(0), path, vfs_faccessat2(V, FD(0), path, (int)A(2), (int)A(3)));
 }
 
 long layer_mkdir(struct layer_call *c)
@@ -547,7 +556,7 @@ long layer_fcntl(struct layer_call *c)
 long layer_chdir(struct layer_call *c)
 {
     PATH(path, 0);
-    return vfs_chdir(V, path);
+    return FAILED(AT_FDCWD, path, vfs_chdir(V, path));
 }
 
 long layer_fchdir(struct layer_call *c) { return vfs_fchdir(V, FD(0)); }

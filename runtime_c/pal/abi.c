@@ -180,7 +180,15 @@ struct xabi_table xax_pal_table = {
 
 void pal_trace(int syscall_nr, int disposition)
 {
-    xaxcall_oneway(XAX_MSG_TRACE, disposition, syscall_nr);
+    xaxcall_oneway(XAX_MSG_TRACE, disposition, syscall_nr, 0, 0);
+}
+
+/* A path the program failed to open or look at: the layer checked the flag and the length. */
+void pal_trace_path(int syscall_nr, int err, const char *path, uint32_t len)
+{
+    if (len > XAX_TRACE_PATH_MAX)
+        len = XAX_TRACE_PATH_MAX;
+    xaxcall_oneway(XAX_MSG_TRACE_PATH, err, syscall_nr, path, len);
 }
 
 /* A forwarded system call: the Monitor answers with the result and, for an

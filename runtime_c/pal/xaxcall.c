@@ -114,9 +114,11 @@ int32_t xaxcall_poll(int32_t how, int32_t chan, void *pfds, uint32_t size, uint3
     return r;
 }
 
-void xaxcall_oneway(uint16_t type, int32_t chan, int32_t arg)
+void xaxcall_oneway(uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len)
 {
+    if (len > XAX_MAX_PAYLOAD)
+        pal_fail(XAX_FAILURE_CHANNEL, "xaxcall payload too large");
     take_channel();
-    send_msg(type, chan, arg, 0, 0, 0);
+    send_msg(type, chan, arg, payload, len, 0);
     xax_lock_give(&channel_lock);
 }

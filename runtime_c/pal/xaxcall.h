@@ -9,8 +9,8 @@
 int32_t xaxcall(uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len,
                 void *out, uint32_t outcap, uint32_t *outlen);
 
-/* A one-way message (TRACE): no reply. */
-void xaxcall_oneway(uint16_t type, int32_t chan, int32_t arg);
+/* A one-way message (TRACE, TRACE_PATH): no reply. */
+void xaxcall_oneway(uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len);
 
 /* A POLL: how is XAX_POLL_*; pfds (size bytes) are sent and the answer written back.  One
  * that may wait does not (answers at once) if another thread waits for the channel or, with

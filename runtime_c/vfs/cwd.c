@@ -52,3 +52,22 @@ long vfs_getcwd(struct vfs *v, char *buf, size_t size)
     memcpy(buf, v->scratch, (size_t)len);
     return len;
 }
+
+/* Where a relative path given with dirfd starts: the cwd for AT_FDCWD, else the node the fd is
+ * open on (a directory or not: the caller only names it).  NUL-terminated; its length with the
+ * NUL, -EBADF, -ENOENT (removed, or not a node: a pipe, a socket), -ENAMETOOLONG. */
+long vfs_dir_name(struct vfs *v, int dirfd, char *buf, size_t size)
+{
+    if (!v)
+        return -EINVAL;
+    const struct vnode *n = v->cwd;
+    if (dirfd != AT_FDCWD) {
+        struct ofd *f = fd_get(v, dirfd);
+        if (!f)
+            return -EBADF;
+        n = f->node;
+    }
+    if (!n)
+        return -ENOENT;
+    return node_path(v, n, buf, size, 0);
+}

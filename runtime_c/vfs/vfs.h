@@ -342,6 +342,9 @@ long vfs_chdir(struct vfs *v, const char *path);
 long vfs_fchdir(struct vfs *v, int fd);
 /* Writes the cwd NUL-terminated; returns its length including the NUL. */
 long vfs_getcwd(struct vfs *v, char *buf, size_t size);
+/* The path a relative path given with dirfd starts from (AT_FDCWD: the cwd), NUL-terminated:
+ * its length with the NUL, or -EBADF, -ENOENT, -ENAMETOOLONG.  For reports, not lookups. */
+long vfs_dir_name(struct vfs *v, int dirfd, char *buf, size_t size);
 
 /* -- memory mapping ----------------------------------------------------------
  * File-backed private mmap, done by copying: checks fd as mmap(2) would

@@ -34,6 +34,7 @@ from ..limits import channel_for_boot
 from ..runtime import pico_binary
 from ..seal import filter_bpf, notified_numbers, notify_filter_bpf
 from .channels import Channel, InputChannel, OutputChannel, SocketChannel
+from .failedpaths import FailedPaths
 from .origin import Origin
 from .stdio import CallableSink, FdWriter, Stdio, StdinRelay
 from .xaxcalls import XAXCALLS
@@ -81,6 +82,8 @@ class ExitReport:
     # None when they were not counted.
     kernel: Counter | None = None
     xaxcalls: Counter = field(default_factory=Counter)  # requests served, by message type (TRACE included)
+    # The paths the program failed to open or look at (TRACE_PATH), when they were asked for.
+    failed_paths: FailedPaths | None = None
 
     @property
     def missing(self) -> dict[int, int]:
@@ -94,7 +97,8 @@ class Picoprocess:
                  image=None, pal_settings: list[str] | None = None,
                  sigaction_buffer: int | None = None, count_kernel: bool | None = None,
                  on_exit: Callable[["ExitReport"], None] | None = None, origin_address: str | None = None,
-                 mounts: "Mounts | None" = None, export_ram: "RamExport | None" = None, accepts: bool = False):
+                 mounts: "Mounts | None" = None, export_ram: "RamExport | None" = None, accepts: bool = False,
+                 trace_paths: bool | None = None):
         self.host = host
         self.on_exit = on_exit  # called on the loop with the report, once the process has exited
         self.image_url = image_url
@@ -128,6 +132,8 @@ class Picoprocess:
         self.trace_all = trace_all
         # Counting the calls that reach the kernel goes with trace mode unless asked otherwise.
         self.count_kernel = trace_all if count_kernel is None else count_kernel
+        # The paths it fails to open (TRACE_PATH): with trace mode unless asked otherwise (run --report json).
+        self.failed_paths = FailedPaths() if (trace_all if trace_paths is None else trace_paths) else None
         self.listener = None  # trace mode: the kernel-counting filter's listener (seal.notify.Listener)
         self.awaiting_listener = self.count_kernel
         self.runtime_code: list[tuple[int, int]] | None = None  # from RUNTIME_CODE
@@ -180,6 +186,8 @@ class Picoprocess:
             flags |= p.BOOT_FLAG_TRACE
         if self.count_kernel:
             flags |= p.BOOT_FLAG_COUNT_KERNEL
+        if self.failed_paths is not None:
+            flags |= p.BOOT_FLAG_TRACE_PATHS
         if self.accepts:
             flags |= p.BOOT_FLAG_ACCEPT
         try:
@@ -418,6 +426,9 @@ class Picoprocess:
             nr = msg.arg if 0 <= msg.arg < 1024 else -1
             self.trace[(nr, msg.chan)] += 1
             return
+        if name == "TRACE_PATH":  # one-way, like TRACE
+            self._trace_path(msg)
+            return
         if name == "FATAL":  # one-way, and may come while another request awaits its reply
             self._fatal(msg)
             return
@@ -432,6 +443,11 @@ class Picoprocess:
         if self._reply_unread():
             raise ProtocolViolation(f"{name} sent before the reply to the previous request was read")
         XAXCALLS[msg.type](self, msg)
+
+    def _trace_path(self, msg: p.Message) -> None:
+        if self.failed_paths is None:
+            raise ProtocolViolation("TRACE_PATH sent though the Monitor did not ask for paths")
+        self.failed_paths.add(msg.arg, msg.chan, msg.payload)
 
     def _fatal(self, msg: p.Message) -> None:
         """The PAL's last words: remembered, and said only if the process then exits with
@@ -561,7 +577,7 @@ class Picoprocess:
         self.sock.close()
         os.close(self.pidfd)
         self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace, boot_error,
-                                 self.kernel if self.count_kernel else None, self.xaxcalls)
+                                 self.kernel if self.count_kernel else None, self.xaxcalls, self.failed_paths)
         if self.host is not None:
             self.host.exited(self)
         if self.on_exit is not None:
@@ -595,6 +611,11 @@ class Picoprocess:
                 return
             if msg.type_name == "TRACE" and msg.chan in p.TRACE_KIND_NUMBERS:
                 self.trace[(msg.arg if 0 <= msg.arg < 1024 else -1, msg.chan)] += 1
+            elif msg.type_name == "TRACE_PATH":
+                try:
+                    self._trace_path(msg)
+                except ProtocolViolation:
+                    return
             elif msg.type_name == "FATAL":
                 try:
                     self._fatal(msg)

@@ -322,7 +322,7 @@ def export_ram(pico, msg: p.Message) -> None:
         pico.reply(msg, 0 if sink.take(msg.payload, msg.arg == p.EXPORT_LAST) else -1)
 
 
-# The table, by message type: every request a picoprocess may send (TRACE is
+# The table, by message type: every request a picoprocess may send (TRACE and TRACE_PATH are
 # one-way and counted by the picoprocess itself; BOOT goes the other way).
 XAXCALLS: dict[int, Callable[..., None]] = {
     p.TYPES["OPEN_URL"]: open_url,
