@@ -326,6 +326,7 @@ FAILURES = (
     ("START", 1, "the PAL could not start the layer or the program"),
     ("CHANNEL", 2, "the channel to the Monitor failed, or a reply on it was malformed"),
     ("MEMORY", 3, "the PAL could not allocate what the program needs to start"),
+    ("RUNTIME", 4, "the runtime found its own state broken while the program ran"),
 )
 FAILURE_NAMES = {number: name for name, number, _ in FAILURES}
 MAX_FATAL_REASON = 256

@@ -82,6 +82,7 @@
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */
 #define XAX_FAILURE_CHANNEL 2 /* the channel to the Monitor failed, or a reply on it was malformed */
 #define XAX_FAILURE_MEMORY 3 /* the PAL could not allocate what the program needs to start */
+#define XAX_FAILURE_RUNTIME 4 /* the runtime found its own state broken while the program ran */
 #define XAX_MAX_FATAL_REASON 256
 
 /* trace dispositions (TRACE.chan) */

@@ -32,7 +32,7 @@ from .. import protocol as p
 from ..errors import ProtocolViolation, SealError
 from ..limits import channel_for_boot
 from ..runtime import pico_binary
-from ..seal import filter_bpf, notified_numbers, notify_filter_bpf
+from ..seal import allowed_numbers, filter_bpf, notified_numbers, notify_filter_bpf
 from .channels import Channel, InputChannel, OutputChannel, SocketChannel
 from .failedpaths import FailedPaths
 from .origin import Origin
@@ -98,7 +98,7 @@ class Picoprocess:
                  sigaction_buffer: int | None = None, count_kernel: bool | None = None,
                  on_exit: Callable[["ExitReport"], None] | None = None, origin_address: str | None = None,
                  mounts: "Mounts | None" = None, export_ram: "RamExport | None" = None, accepts: bool = False,
-                 trace_paths: bool | None = None):
+                 trace_paths: bool | None = None, rewrite: bool = True):
         self.host = host
         self.on_exit = on_exit  # called on the loop with the report, once the process has exited
         self.image_url = image_url
@@ -128,6 +128,9 @@ class Picoprocess:
         # The one page rt_sigaction may name (see seal/allowlist.py): a random address per picoprocess.
         self.sigaction_buffer = sigaction_buffer or SIGBUF_LOW + secrets.randbelow(SIGBUF_PAGES) * 4096
         self.pal_settings.append(f"sigbuf={self.sigaction_buffer:#x}")
+        # Rewrite the program's system call sites into direct calls of the layer at their
+        # first trap (runtime_c/pal/rewrite.c, docs/rewrite.md); off: every call traps.
+        self.rewrite = rewrite
         self.stdio = stdio
         self.trace_all = trace_all
         # Counting the calls that reach the kernel goes with trace mode unless asked otherwise.
@@ -190,6 +193,9 @@ class Picoprocess:
             flags |= p.BOOT_FLAG_TRACE_PATHS
         if self.accepts:
             flags |= p.BOOT_FLAG_ACCEPT
+        if self.rewrite:  # the numbers the filter may allow are never rewritten: the PAL must know them
+            nrs = allowed_numbers(threads=self.limits.threads > 1, export_ram=self.export_ram is not None)
+            self.pal_settings.append("rewrite=" + ",".join(map(str, nrs)))
         try:
             boot = p.encode_boot(
                 monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,

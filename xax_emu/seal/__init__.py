@@ -19,10 +19,10 @@ import functools
 
 from ..errors import SealError
 from . import _libseccomp as sc
-from .allowlist import ALLOWLIST, EXAMPLE_PID, EXAMPLE_SIGACTION_BUFFER, Entry, allowed_names, allowlist_for, entry
+from .allowlist import _fd_is_channel, ALLOWLIST, EXAMPLE_PID, EXAMPLE_SIGACTION_BUFFER, Entry, allowed_names, allowlist_for, entry
 
 __all__ = ["ALLOWLIST", "EXAMPLE_SIGACTION_BUFFER", "Entry", "allowed_names", "allowlist_for", "entry", "filter_bpf",
-           "filter_pfc", "notified_numbers", "notify_filter_bpf", "notify_filter_pfc", "syscall_number"]
+           "filter_pfc", "allowed_numbers", "notified_numbers", "notify_filter_bpf", "notify_filter_pfc", "syscall_number"]
 
 
 def syscall_number(name: str) -> int:
@@ -49,6 +49,21 @@ def _build(ctx, entries) -> None:
                 cmps[i].datum_b = c.value
             sc.check(lib.seccomp_rule_add_exact_array(ctx, sc.ACT_ALLOW, nr, len(rule.checks), cmps),
                      f"adding the rule for {e.syscall}")
+
+
+@functools.lru_cache(maxsize=8)
+def allowed_numbers(threads: bool = True, export_ram: bool = False) -> tuple[int, ...]:
+    """The system calls the filter allows in some form (for some arguments) that a program
+    may make, sorted: a site making one of them is never rewritten (runtime_c/pal/rewrite.c),
+    since the filter lets some of its calls through to the kernel, which a direct call of
+    the layer would not.  Left out: calls allowed only on the channel's fd (read, write),
+    which the layer never hands out as one of the program's fds (vfs_reserve_fd): only
+    hostile code names it, and a rewritten site answers it the layer's EBADF instead —
+    less than the filter lets it do anyway."""
+    channel_only = _fd_is_channel()
+    return tuple(sorted({syscall_number(e.syscall)
+                         for e in allowlist_for(EXAMPLE_SIGACTION_BUFFER, threads, EXAMPLE_PID, export_ram)
+                         if e.forms != channel_only}))
 
 
 @functools.lru_cache(maxsize=64)
