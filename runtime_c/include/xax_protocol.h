@@ -91,6 +91,8 @@
 #define XAX_TRACE_REJECTED 2 /* failed with a fixed errno or value */
 #define XAX_TRACE_FORWARDED 3 /* turned into an xaxcall */
 #define XAX_TRACE_EMULATED_FAILED 4 /* handled inside the layer, which answered an error (failure-oblivious) */
+#define XAX_TRACE_DIRECT 16 /* not a class: the call just traced came through a rewritten site, not a trap */
+#define XAX_TRACE_REWRITTEN 17 /* not a class: a site making this call was rewritten */
 
 struct xax_msg_hdr {
     uint32_t magic;

@@ -121,6 +121,8 @@ long pal_direct(struct pal_direct_frame *f)
         c.a[i] = f->a[i];
     __atomic_add_fetch(&stats.direct, 1, __ATOMIC_RELAXED);
     f->result = pal_syscall(&c);
+    if (xax_boot->flags & XAX_BOOT_FLAG_TRACE) /* after the call's own event: which way it came */
+        pal_trace((int)c.nr, XAX_TRACE_DIRECT);
     pal_direct_deliver(f);
     return f->result;
 }
@@ -251,8 +253,11 @@ void pal_rewrite_site(long nr, uintptr_t rip, uint64_t rax)
     const uint8_t *now = (const uint8_t *)&word + (site & 7);
     if (pal_copy_in(&word, (const void *)(site & ~7UL), 8) == 0 && now[0] == 0xb8) { /* not rewritten by another thread meanwhile */
         uintptr_t stub = make_stub(site, (uint32_t)nr);
-        if (stub && patch(site, stub, word) == 0)
+        if (stub && patch(site, stub, word) == 0) {
             stats.sites++;
+            if (xax_boot->flags & XAX_BOOT_FLAG_TRACE)
+                pal_trace((int)nr, XAX_TRACE_REWRITTEN);
+        }
     }
     xax_lock_give(&lock);
 }
