@@ -84,8 +84,9 @@ long pal_sigaction(int sig, const struct xax_k_sigaction *act)
     int s = slot(sig);
     long r = 0;
     xax_lock_take(&lock);
+    if (s < 0 && wrapping && sig > 0 && sig <= XAX_NSIG)
+        wrapped[sig] = *act; /* SIG_DFL and SIG_IGN too: a signal held back meanwhile finds them */
     if (s < 0 && wrapping && sig > 0 && sig <= XAX_NSIG && act->handler != SIG_DFL && act->handler != SIG_IGN) {
-        wrapped[sig] = *act;
         struct xax_k_sigaction real = *act;
         real.handler = (void *)xax_signal_entry;
         real.flags |= SA_SIGINFO;
@@ -237,10 +238,14 @@ void pal_signals_wrap(void)
     wrapping = 1;
 }
 
+/* The program's action for a signal being delivered now (a one-shot handler,
+ * SA_RESETHAND, reset as the kernel reset the real action when it arrived). */
 static struct xax_k_sigaction wrapped_action(int sig)
 {
     xax_lock_take(&lock);
     struct xax_k_sigaction a = wrapped[sig];
+    if ((a.flags & SA_RESETHAND) && a.handler != SIG_DFL && a.handler != SIG_IGN)
+        wrapped[sig].handler = SIG_DFL, wrapped[sig].flags &= ~(unsigned long)SA_SIGINFO;
     xax_lock_give(&lock);
     return a;
 }
@@ -279,9 +284,9 @@ void *pal_signal(int sig, siginfo_t *si, struct ucontext *uc)
         return 0;
     if (holds_nothing(uc->uc_mcontext.rip)) {
         struct xax_k_sigaction a = wrapped_action(sig);
-        if (a.handler == SIG_DFL || a.handler == SIG_IGN) /* changed meanwhile by another thread */
-            return 0;
-        return a.handler;
+        if (a.handler == SIG_DFL) /* changed meanwhile by another thread, and installed for real */
+            sys2(__NR_kill, (long)xax_boot->host_pid, sig);
+        return a.handler == SIG_DFL || a.handler == SIG_IGN ? 0 : a.handler;
     }
     struct pal_direct_frame *f = interrupted_call(uc->uc_mcontext.rsp);
     if (!f)
@@ -310,12 +315,11 @@ void pal_deliver_deferred(struct ucontext *uc, struct pal_direct_frame *f)
     if (sig < 1 || sig > XAX_NSIG)
         return;
     struct xax_k_sigaction a = wrapped_action(sig);
-    if (a.handler == SIG_IGN || a.handler == SIG_DFL)
-        return; /* changed meanwhile; the kernel took the wrapper's action when it arrived */
-    if (a.flags & SA_RESETHAND) {
-        xax_lock_take(&lock);
-        wrapped[sig].handler = SIG_DFL;
-        xax_lock_give(&lock);
+    if (a.handler == SIG_IGN)
+        return;
+    if (a.handler == SIG_DFL) { /* changed meanwhile (now installed for real): the kernel's default action */
+        sys2(__NR_kill, (long)xax_boot->host_pid, sig);
+        return;
     }
     enter_handler(uc, (long)uc->uc_mcontext.rax, &info, &a);
 }
