@@ -17,10 +17,11 @@
  * - The stub (STUB below) steps over the red zone (lea -128(%rsp)) before its
  *   `call` pushes anything, calls xax_direct_entry (direct.S), and jumps back
  *   to site+7 with rcx = site+7 as `syscall` sets it.
- * - Other threads: the five bytes are written with one locked 8-byte
- *   compare-and-exchange of the aligned word holding them (sites whose five
- *   bytes straddle two words keep trapping), so another CPU fetches either the
- *   old mov or the new jmp, never a mix — and both are correct code.
+ * - Other threads: the five bytes are written with one locked
+ *   compare-and-exchange of the aligned 8- or 16-byte block holding them (sites
+ *   whose five bytes straddle two 16-byte blocks keep trapping), so another CPU
+ *   fetches either the old mov or the new jmp, never a mix — and both are
+ *   correct code.
  * - W^X: the program's text is read-only; its page is made writable for the
  *   store and read-only again (mprotect, which the seal allows for any of the
  *   picoprocess's own memory: a private mapping's written page is the process's
@@ -67,7 +68,7 @@ static struct pal_rewrite_stats stats;
  * handler entered on it: layer/sys_signal.c) or end or leave the calling
  * context; test_rewrite.py checks that these cover every handler using c->uc. */
 static const int DIRECT_NEVER[] = {
-    __NR_rt_sigprocmask, __NR_rt_sigaction, __NR_rt_sigreturn, __NR_sigaltstack, __NR_kill, __NR_tkill,
+    __NR_rt_sigprocmask, __NR_rt_sigreturn, __NR_sigaltstack, __NR_kill, __NR_tkill,
     __NR_tgkill, __NR_rt_sigsuspend, __NR_exit, __NR_exit_group, __NR_clone, __NR_clone3, __NR_fork,
     __NR_vfork, __NR_execve, __NR_execveat,
 };
@@ -211,23 +212,48 @@ static uintptr_t make_stub(uintptr_t site, uint32_t nr)
     return (uintptr_t)page;
 }
 
-/* The five bytes at site become `jmp stub`, in one store of their aligned word. */
-static int patch(uintptr_t site, uintptr_t stub, uint64_t expect)
+/* The aligned block the five bytes at site lie in, and its size: an 8-byte word
+ * if they fit one, else a 16-byte one if they fit that; 0: they straddle. */
+static unsigned block_of(uintptr_t site, uintptr_t *block)
 {
-    uintptr_t word = site & ~7UL, page = word & ~(PAGE - 1);
-    unsigned off = (unsigned)(site - word);
-    uint64_t want = expect;
-    uint8_t *w = (uint8_t *)&want;
-    w[off] = 0xe9;
+    if ((site & 7) <= 3)
+        return *block = site & ~7UL, 8;
+    if ((site & 15) <= 11)
+        return *block = site & ~15UL, 16;
+    return 0;
+}
+
+/* One locked compare-and-exchange of the whole block: another CPU sees the old
+ * bytes or the new ones, never a mix. */
+static int swap_block(uintptr_t block, unsigned size, uint64_t old[2], const uint64_t new_[2])
+{
+    if (size == 8)
+        return __atomic_compare_exchange_n((uint64_t *)block, &old[0], new_[0], 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    unsigned char ok;
+    __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
+                     : "=q"(ok), "+m"(*(volatile uint64_t(*)[2])block), "+a"(old[0]), "+d"(old[1])
+                     : "b"(new_[0]), "c"(new_[1])
+                     : "memory", "cc");
+    return ok;
+}
+
+/* The five bytes at site become `jmp stub`, in one store of their aligned block
+ * (`old` holds the block as it was read). */
+static int patch(uintptr_t site, uintptr_t stub, uintptr_t block, unsigned size, uint64_t old[2])
+{
+    uintptr_t page = block & ~(PAGE - 1);
+    uint64_t want[2] = {old[0], old[1]};
+    uint8_t *w = (uint8_t *)want + (site - block);
+    w[0] = 0xe9;
     int32_t rel = (int32_t)(stub - (site + 5));
-    memcpy(w + off + 1, &rel, 4);
+    memcpy(w + 1, &rel, 4);
     int made_writable = 0;
-    if (pal_writable((void *)word, 8) != 8) { /* read-only text: writable for the store only */
+    if (pal_writable((void *)block, size) != size) { /* read-only text: writable for the store only */
         if (sys3(__NR_mprotect, (long)page, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC) < 0)
             return -1;
         made_writable = 1;
     }
-    int ok = __atomic_compare_exchange_n((uint64_t *)word, &expect, want, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    int ok = swap_block(block, size, old, want);
     if (made_writable && sys3(__NR_mprotect, (long)page, PAGE, PROT_READ | PROT_EXEC) < 0)
         pal_fail(XAX_FAILURE_RUNTIME, "cannot make a rewritten page of the program read-only again");
     return ok ? 0 : -1;
@@ -238,8 +264,9 @@ void pal_rewrite_site(long nr, uintptr_t rip, uint64_t rax)
     __atomic_add_fetch(&stats.trapped, 1, __ATOMIC_RELAXED);
     if (!enabled || nr < 0 || nr >= NR_MAX || (may_allow[nr / 64] >> (nr % 64) & 1) || rax != (uint64_t)nr)
         return;
-    uintptr_t site = rip - 7;
-    if (rip < PAGE + 8 || pal_in_runtime(site) || (site & 7) > 3)
+    uintptr_t site = rip - 7, block;
+    unsigned size;
+    if (rip < PAGE + 16 || pal_in_runtime(site) || !(size = block_of(site, &block)))
         return;
     uint8_t b[8];
     if (pal_copy_in(b, (const void *)(rip - 8), 8))
@@ -249,11 +276,11 @@ void pal_rewrite_site(long nr, uintptr_t rip, uint64_t rax)
     if (is_prefix(b[0]) || b[1] != 0xb8 || b[6] != 0x0f || b[7] != 0x05 || imm != (uint32_t)nr)
         return;
     xax_lock_take(&lock);
-    uint64_t word;
-    const uint8_t *now = (const uint8_t *)&word + (site & 7);
-    if (pal_copy_in(&word, (const void *)(site & ~7UL), 8) == 0 && now[0] == 0xb8) { /* not rewritten by another thread meanwhile */
+    uint64_t old[2] = {0, 0};
+    const uint8_t *now = (const uint8_t *)old + (site - block);
+    if (pal_copy_in(old, (const void *)block, size) == 0 && now[0] == 0xb8) { /* not rewritten by another thread meanwhile */
         uintptr_t stub = make_stub(site, (uint32_t)nr);
-        if (stub && patch(site, stub, word) == 0) {
+        if (stub && patch(site, stub, block, size, old) == 0) {
             stats.sites++;
             if (xax_boot->flags & XAX_BOOT_FLAG_TRACE)
                 pal_trace((int)nr, XAX_TRACE_REWRITTEN);

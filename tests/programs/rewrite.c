@@ -10,6 +10,8 @@
  *   signals   a handler making the same call interrupts a thread in it, 2000 times
  *   outside   the same with SIGUSR1 sent from outside (the test): prints "ready",
  *             then calls the site until 300 signals were handled
+ *   blocks    sites at 6 and 13 bytes into a 16-byte block: the first is rewritten
+ *             with one 16-byte store, the second straddles two blocks and keeps trapping
  *   hostile   the layer's direct entry called with a number a stub never sets */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +29,8 @@ long jump_to_syscall(long nr);   /* eax = nr; jmp to site_getpid's syscall */
 long site_getuid(void);          /* another site, for the handler */
 long redzone_leaf(void);         /* red zone filled, the site called, how many slots changed */
 long call_direct(void *entry, long nr, long a0, long a1);
+long site_at_6(void), site_at_13(void);
+extern const unsigned char site_at_6_mov[], site_at_13_mov[];
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -61,6 +65,16 @@ __asm__(".text\n"
         "    movzbl %dl, %edx\n"
         "    add %rdx, %rax\n"
         "    .endr\n"
+        "    ret\n"
+        ".balign 16\n"
+        "site_at_6: .skip 6, 0x90\n"
+        "site_at_6_mov: mov $" XSTR(SYS_getpid) ", %eax\n"
+        "    syscall\n"
+        "    ret\n"
+        ".balign 16\n"
+        "site_at_13: .skip 13, 0x90\n"
+        "site_at_13_mov: mov $" XSTR(SYS_getpid) ", %eax\n"
+        "    syscall\n"
         "    ret\n"
         /* rdi = entry, rsi = nr, rdx, rcx = the call's first two arguments */
         "call_direct: mov %rdi, %r11\n"
@@ -190,6 +204,22 @@ static int outside(void)
     return 0;
 }
 
+static const char *kind(const unsigned char *site)
+{
+    return site[0] == 0xb8 ? "mov" : site[0] == 0xe9 ? "jmp" : "other";
+}
+
+static int blocks(void)
+{
+    long pid = getpid(), wrong = 0;
+    for (int i = 0; i < 3; i++)
+        wrong += (site_at_6() != pid) + (site_at_13() != pid);
+    printf("site: 6 bytes into a block: %s\nsite: 13 bytes into a block: %s\n", kind(site_at_6_mov),
+           kind(site_at_13_mov));
+    printf("wrong answers: %ld\n", wrong);
+    return 0;
+}
+
 /* A program that finds the layer's direct entry (through a rewritten site's stub)
  * and calls it with any number gets what the same call gets when it traps: the
  * layer is no boundary, the seal is (DESIGN.md invariant 9). */
@@ -230,6 +260,8 @@ int main(int argc, char **argv)
         return signals();
     if (!strcmp(mode, "outside"))
         return outside();
+    if (!strcmp(mode, "blocks"))
+        return blocks();
     if (!strcmp(mode, "hostile"))
         return hostile();
     return 2;
