@@ -54,13 +54,14 @@ def test_a_branch_straight_to_a_rewritten_syscall_still_makes_its_own_call(prog)
 
 
 def test_a_site_is_rewritten_with_one_store_of_its_aligned_block_or_not_at_all(prog):
-    """Five bytes that fit a 16-byte block are written with one cmpxchg16b; five that straddle
-    two blocks could not be written at once, and keep trapping."""
+    """Five bytes that fit a 16-byte block are written with one cmpxchg16b; four in a block and
+    a fifth 0 past it, with a jump whose displacement keeps that 0; five that straddle two
+    blocks otherwise could not be written at once, and keep trapping."""
     native, on, off = three_ways(prog, "blocks")
     assert without_site_lines(on) == without_site_lines(off) == without_site_lines(native) == ["wrong answers: 0"]
-    assert on.splitlines()[:2] == ["site: 6 bytes into a block: jmp", "site: 13 bytes into a block: mov"]
-    assert off.splitlines()[:2] == native.splitlines()[:2] == ["site: 6 bytes into a block: mov",
-                                                               "site: 13 bytes into a block: mov"]
+    assert on.splitlines()[:3] == ["site: 6 bytes into a block: jmp", "site: 12 bytes into a block: jmp",
+                                   "site: 13 bytes into a block: mov"]
+    assert off.splitlines()[:3] == native.splitlines()[:3] == [f"site: {n} bytes into a block: mov" for n in (6, 12, 13)]
 
 
 def test_a_leaf_function_s_red_zone_survives_a_rewritten_call(prog):

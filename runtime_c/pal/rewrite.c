@@ -62,6 +62,22 @@ static int enabled;
 static uint64_t may_allow[NR_MAX / 64]; /* numbers the filter allows in some form */
 static xax_lock lock;
 static unsigned nstubs;
+/* Sites that passed every check but found no room for their stub: not tried again
+ * (each try probes up to 256 pages).  A small open-addressed set; when full, they
+ * are tried again, which only costs time. */
+#define FAILED_SLOTS 1024
+static uintptr_t failed[FAILED_SLOTS];
+
+static uintptr_t *failed_slot(uintptr_t site)
+{
+    unsigned h = (unsigned)((site * 0x9E3779B97F4A7C15UL) >> 54) % FAILED_SLOTS;
+    for (unsigned i = 0; i < 16; i++) {
+        uintptr_t *s = &failed[(h + i) % FAILED_SLOTS];
+        if (*s == site || *s == 0)
+            return s;
+    }
+    return 0;
+}
 static struct pal_rewrite_stats stats;
 
 /* Calls whose handlers need the SIGSYS frame (the signal mask kept in it, a
@@ -177,30 +193,47 @@ static uintptr_t distance(uintptr_t a, uintptr_t b)
     return a > b ? a - b : b - a;
 }
 
-/* A fresh page near `site`, not executable yet: the first free one found
- * 2 MiB steps away, below and then above (MAP_FIXED_NOREPLACE never replaces
- * anything of the program's). */
-static uint8_t *page_near(uintptr_t site)
+static uint8_t *map_page_at(uintptr_t at)
 {
+    long m = sys6(__NR_mmap, (long)at, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                  -1, 0);
+    return m == (long)at ? (uint8_t *)m : 0;
+}
+
+/* A fresh page for site's stub, not executable yet (MAP_FIXED_NOREPLACE never
+ * replaces anything of the program's).  `within`: 0, anywhere within NEAR of the
+ * site, the first free page found 2 MiB steps away, below and then above; else the
+ * jump's displacement must be below `within` (the high bytes it leaves as they
+ * were: see block_of), the first free page found 64 KiB steps above the site. */
+static uint8_t *page_near(uintptr_t site, uintptr_t within)
+{
+    if (within) {
+        uintptr_t first = (site + 5 + PAGE - 1) & ~(PAGE - 1);
+        for (uintptr_t at = first; at - (site + 5) < within && at < (1UL << 47) - PAGE; at += 64 * 1024) {
+            uint8_t *p = map_page_at(at);
+            if (p)
+                return p;
+        }
+        return 0;
+    }
     uintptr_t base = site & ~((2UL << 20) - 1);
     for (int k = 1; k <= 256; k++)
         for (int dir = -1; dir <= 1; dir += 2) {
             uintptr_t at = base + (uintptr_t)(dir * k) * (2UL << 20);
             if (at < (1UL << 20) || at >= (1UL << 47) - PAGE || distance(at, site) >= NEAR)
                 continue;
-            long m = sys6(__NR_mmap, (long)at, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                          -1, 0);
-            if (m == (long)at)
-                return (uint8_t *)m;
+            uint8_t *p = map_page_at(at);
+            if (p)
+                return p;
         }
     return 0;
 }
 
-static uintptr_t make_stub(uintptr_t site, uint32_t nr)
+static uintptr_t make_stub(uintptr_t site, uint32_t nr, uintptr_t within)
 {
     if (nstubs >= MAX_STUBS)
         return 0;
-    uint8_t *page = page_near(site);
+    uint8_t *page = page_near(site, within);
     if (!page)
         return 0;
     write_stub(page, (uintptr_t)page, nr, site + 7);
@@ -213,13 +246,22 @@ static uintptr_t make_stub(uintptr_t site, uint32_t nr)
 }
 
 /* The aligned block the five bytes at site lie in, and its size: an 8-byte word
- * if they fit one, else a 16-byte one if they fit that; 0: they straddle. */
-static unsigned block_of(uintptr_t site, uintptr_t *block)
+ * if they fit one, else a 16-byte one if they fit that; 0: they straddle two.
+ * One straddling case is taken too: four bytes in a 16-byte block and the fifth
+ * in the next, a 0 (the high byte of a number below 2^24): the jump's
+ * displacement is then kept below 2^24 (`*within`), so that its own high byte is
+ * that 0 and only the four bytes in the block change. */
+static unsigned block_of(uintptr_t site, uintptr_t *block, uintptr_t *within)
 {
+    *within = 0;
     if ((site & 7) <= 3)
         return *block = site & ~7UL, 8;
     if ((site & 15) <= 11)
         return *block = site & ~15UL, 16;
+    if ((site & 15) == 12) {
+        *within = 1UL << 24;
+        return *block = site & ~15UL, 16;
+    }
     return 0;
 }
 
@@ -242,11 +284,16 @@ static int swap_block(uintptr_t block, unsigned size, uint64_t old[2], const uin
 static int patch(uintptr_t site, uintptr_t stub, uintptr_t block, unsigned size, uint64_t old[2])
 {
     uintptr_t page = block & ~(PAGE - 1);
-    uint64_t want[2] = {old[0], old[1]};
-    uint8_t *w = (uint8_t *)want + (site - block);
-    w[0] = 0xe9;
+    uint8_t jmp[5] = {0xe9};
     int32_t rel = (int32_t)(stub - (site + 5));
-    memcpy(w + 1, &rel, 4);
+    memcpy(jmp + 1, &rel, 4);
+    unsigned inside = (unsigned)(block + size - site) < 5 ? (unsigned)(block + size - site) : 5;
+    uint8_t beyond[5];
+    if (inside < 5 && (pal_copy_in(beyond, (const void *)(block + size), 5 - inside) ||
+                       memcmp(beyond, jmp + inside, 5 - inside) != 0))
+        return -1; /* the bytes past the block must already be the jump's */
+    uint64_t want[2] = {old[0], old[1]};
+    memcpy((uint8_t *)want + (site - block), jmp, inside);
     int made_writable = 0;
     if (pal_writable((void *)block, size) != size) { /* read-only text: writable for the store only */
         if (sys3(__NR_mprotect, (long)page, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC) < 0)
@@ -264,9 +311,9 @@ void pal_rewrite_site(long nr, uintptr_t rip, uint64_t rax)
     __atomic_add_fetch(&stats.trapped, 1, __ATOMIC_RELAXED);
     if (!enabled || nr < 0 || nr >= NR_MAX || (may_allow[nr / 64] >> (nr % 64) & 1) || rax != (uint64_t)nr)
         return;
-    uintptr_t site = rip - 7, block;
+    uintptr_t site = rip - 7, block, within;
     unsigned size;
-    if (rip < PAGE + 16 || pal_in_runtime(site) || !(size = block_of(site, &block)))
+    if (rip < PAGE + 16 || pal_in_runtime(site) || !(size = block_of(site, &block, &within)))
         return;
     uint8_t b[8];
     if (pal_copy_in(b, (const void *)(rip - 8), 8))
@@ -278,8 +325,15 @@ void pal_rewrite_site(long nr, uintptr_t rip, uint64_t rax)
     xax_lock_take(&lock);
     uint64_t old[2] = {0, 0};
     const uint8_t *now = (const uint8_t *)old + (site - block);
+    uintptr_t *seen = failed_slot(site);
+    if (seen && *seen == site) {
+        xax_lock_give(&lock);
+        return;
+    }
     if (pal_copy_in(old, (const void *)block, size) == 0 && now[0] == 0xb8) { /* not rewritten by another thread meanwhile */
-        uintptr_t stub = make_stub(site, (uint32_t)nr);
+        uintptr_t stub = make_stub(site, (uint32_t)nr, within);
+        if (!stub && seen)
+            *seen = site;
         if (stub && patch(site, stub, block, size, old) == 0) {
             stats.sites++;
             if (xax_boot->flags & XAX_BOOT_FLAG_TRACE)

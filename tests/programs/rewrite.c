@@ -10,8 +10,10 @@
  *   signals   a handler making the same call interrupts a thread in it, 2000 times
  *   outside   the same with SIGUSR1 sent from outside (the test): prints "ready",
  *             then calls the site until 300 signals were handled
- *   blocks    sites at 6 and 13 bytes into a 16-byte block: the first is rewritten
- *             with one 16-byte store, the second straddles two blocks and keeps trapping
+ *   blocks    sites at 6, 12 and 13 bytes into a 16-byte block: the first is rewritten
+ *             with one 16-byte store; the second too, its fifth byte (past the block)
+ *             the 0 its jump's displacement keeps; the third straddles two blocks
+ *             and keeps trapping
  *   hostile   the layer's direct entry called with a number a stub never sets */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,8 +31,8 @@ long jump_to_syscall(long nr);   /* eax = nr; jmp to site_getpid's syscall */
 long site_getuid(void);          /* another site, for the handler */
 long redzone_leaf(void);         /* red zone filled, the site called, how many slots changed */
 long call_direct(void *entry, long nr, long a0, long a1);
-long site_at_6(void), site_at_13(void);
-extern const unsigned char site_at_6_mov[], site_at_13_mov[];
+long site_at_6(void), site_at_12(void), site_at_13(void);
+extern const unsigned char site_at_6_mov[], site_at_12_mov[], site_at_13_mov[];
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -69,6 +71,11 @@ __asm__(".text\n"
         ".balign 16\n"
         "site_at_6: .skip 6, 0x90\n"
         "site_at_6_mov: mov $" XSTR(SYS_getpid) ", %eax\n"
+        "    syscall\n"
+        "    ret\n"
+        ".balign 16\n"
+        "site_at_12: .skip 12, 0x90\n"
+        "site_at_12_mov: mov $" XSTR(SYS_getpid) ", %eax\n"
         "    syscall\n"
         "    ret\n"
         ".balign 16\n"
@@ -213,9 +220,9 @@ static int blocks(void)
 {
     long pid = getpid(), wrong = 0;
     for (int i = 0; i < 3; i++)
-        wrong += (site_at_6() != pid) + (site_at_13() != pid);
-    printf("site: 6 bytes into a block: %s\nsite: 13 bytes into a block: %s\n", kind(site_at_6_mov),
-           kind(site_at_13_mov));
+        wrong += (site_at_6() != pid) + (site_at_12() != pid) + (site_at_13() != pid);
+    printf("site: 6 bytes into a block: %s\nsite: 12 bytes into a block: %s\nsite: 13 bytes into a block: %s\n",
+           kind(site_at_6_mov), kind(site_at_12_mov), kind(site_at_13_mov));
     printf("wrong answers: %ld\n", wrong);
     return 0;
 }
