@@ -10,7 +10,7 @@ programs of benchmarks/ with musl-gcc, packs the images it needs and runs:
   1. the article's Table 1 (bench_table1.py)      2. real apps (bench_apps.py)
   3. the VFS (bench_vfs.py)                        4. the Monitor (bench_monitor.py)
   5. packing (bench_pack.py)                      7. `xax-emu serve` (bench_serve.py)
-  8. servers and readiness (bench_net.py)
+  8. servers and readiness (bench_net.py)        9. rewritten call sites (bench_rewrite.py)
 (6., fuzzing, is benchmarks/fuzz.py's: it takes hours, so run.py keeps its section as it is.)
 Figures are medians of repeated runs; every comparison is a ratio of two figures
 measured in this run.  Where a goal of the issue is missed, its row says what bounds
@@ -48,6 +48,7 @@ import bench_apps  # noqa: E402
 import bench_monitor  # noqa: E402
 import bench_net  # noqa: E402
 import bench_pack  # noqa: E402
+import bench_rewrite  # noqa: E402
 import bench_serve  # noqa: E402
 import bench_table1  # noqa: E402
 import bench_vfs  # noqa: E402
@@ -121,7 +122,9 @@ def main() -> int:
         serve = bench_serve.run_section(work)
         print("benchmarks: 8. servers and readiness", file=sys.stderr)
         net = bench_net.run_section(work)
-    sections = [table1, apps, vfs, monitor, pack, serve, net]
+        print("benchmarks: 9. past the trap", file=sys.stderr)
+        rewrite, _ = bench_rewrite.run_section(work, {k: Path(v) for k, v in images.items()})
+    sections = [table1, apps, vfs, monitor, pack, serve, net, rewrite]
     elapsed = time.monotonic() - t0
     lines = [
         "# Benchmark results",

@@ -57,17 +57,21 @@ def check_kernel_accounting(report: ExitReport) -> Counter:
     """The runtime reached the kernel exactly as the channel and the traps say it must:
     one channel write per request and per TRACE or TRACE_PATH event, one read per reply, one
     rt_sigreturn per trapped call (the SIGSYS handler's return; none of these programs
-    has a signal delivered), and never an exit.  The program's own calls are all on
+    has a signal delivered) — a call through a rewritten site has none, and one more
+    TRACE event saying so; rewriting a site probes its read-only page for writing, a
+    fault the PAL catches (one rt_sigreturn and a TRACE event more) — and never an exit.  The program's own calls are all on
     the allowlist, and it ends with one exit_group or its threads' exits."""
     program, runtime = split_kernel(report)
     requests = sum(n for kind, n in report.xaxcalls.items() if kind not in ("TRACE", "TRACE_PATH"))
-    traps = report.trace.total()
+    calls, direct, sites = report.trace.total(), report.direct.total(), report.rewritten.total()
+    traps = calls - direct
+    events = calls + direct + sites
     paths = report.xaxcalls["TRACE_PATH"]  # one-way too: a write each, no reply
-    assert report.xaxcalls["TRACE"] == traps
+    assert report.xaxcalls["TRACE"] == events
     if report.failed_paths is not None:
         assert paths == sum(report.failed_paths.counts.values()) + sum(report.failed_paths.not_kept.values())
-    assert (runtime["write"], runtime["read"], runtime["rt_sigreturn"]) == (requests + traps + paths, requests,
-                                                                           traps), runtime
+    assert (runtime["write"], runtime["read"], runtime["rt_sigreturn"]) == (requests + events + paths, requests,
+                                                                           traps + sites), runtime
     assert runtime["exit"] == runtime["exit_group"] == 0
     assert set(program) | set(runtime) <= set(ALLOWED)
     # One exit_group, or the last thread's exit; every other thread (a clone that reached the

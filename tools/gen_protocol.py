@@ -99,6 +99,10 @@ def render() -> str:
     out.append("/* trace dispositions (TRACE.chan) */")
     for name, number, meaning in p.TRACE_KINDS:
         out.append(f"#define XAX_TRACE_{name} {number} /* {meaning} */")
+    out.append(f"#define XAX_TRACE_DIRECT {p.TRACE_DIRECT} /* not a class: the call just traced came through a "
+               "rewritten site, not a trap */")
+    out.append(f"#define XAX_TRACE_REWRITTEN {p.TRACE_REWRITTEN} /* not a class: a site making this call was "
+               "rewritten */")
     out.append("")
     out += _struct("xax_msg_hdr", p.HEADER_FIELDS, p.HEADER_SIZE)
     out.append("")

@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "browser's: ACCEPT, or accept(2) on its first listening socket), read the answer to its "
                           "end; repeatable, one after the other; then end it (for trace: a server serving)")
     run.add_argument("--answers", metavar="FILE", help="with --connection: write the answers there, in order")
+    run.add_argument("--no-rewrite", action="store_true",
+                     help="every emulated system call traps (SIGSYS), as before call sites were rewritten into "
+                          "direct calls of the layer at their first trap (docs/rewrite.md); for comparison")
     run.add_argument("--report", choices=("none", "json"), default="none",
                      help="after the run, print a report of the picoprocess on stderr")
     run.add_argument("--stats-json", metavar="FILE",
@@ -243,7 +246,7 @@ def _run(ns: argparse.Namespace, trace_all: bool = False, trace_paths: bool | No
         with _Mounted(grants, kwargs["limits"].download) as mounts, Monitor(cache=cache) as monitor:
             pico = monitor.start(**kwargs, trace_all=trace_all, trace_paths=trace_paths, mounts=mounts,
                                  export_ram=export,
-                                 accepts=connections is not None,
+                                 accepts=connections is not None, rewrite=not ns.no_rewrite,
                                  stdio=Stdio(stdout=1, stderr=2, stdin_fd=0, stdin_bytes=None))
             if connections is not None:
                 connections.start(monitor, pico,

@@ -214,6 +214,13 @@ TRACE_KINDS = (
     ("EMULATED_FAILED", 4, "handled inside the layer, which answered an error (failure-oblivious)"),
 )
 TRACE_KIND_NUMBERS = frozenset(number for _, number, _ in TRACE_KINDS)
+# Not a class: sent after a call's class event when that call arrived through a rewritten
+# site (runtime_c/pal/rewrite.c) instead of a trap; the Monitor counts it apart.
+TRACE_DIRECT = 16
+# Not a class either: a site making this call was just rewritten (its read-only page probed
+# for writing first: one SIGSEGV the PAL's fault handler catches, and its rt_sigreturn).
+TRACE_REWRITTEN = 17
+TRACE_NOT_CLASSES = frozenset((TRACE_DIRECT, TRACE_REWRITTEN))
 _TRACE = {name: number for name, number, _ in TRACE_KINDS}
 TRACE_MISSING = _TRACE["MISSING"]
 TRACE_EMULATED = _TRACE["EMULATED"]
@@ -326,6 +333,7 @@ FAILURES = (
     ("START", 1, "the PAL could not start the layer or the program"),
     ("CHANNEL", 2, "the channel to the Monitor failed, or a reply on it was malformed"),
     ("MEMORY", 3, "the PAL could not allocate what the program needs to start"),
+    ("RUNTIME", 4, "the runtime found its own state broken while the program ran"),
 )
 FAILURE_NAMES = {number: name for name, number, _ in FAILURES}
 MAX_FATAL_REASON = 256

@@ -82,6 +82,10 @@ def accounting(report: ExitReport, xaxcalls: Counter | None = None) -> dict:
         },
         "syscalls": {name: dict(sorted(kinds.items())) for name, kinds in sorted(per_call.items())},
         "missing_syscalls": missing_by_name(report.missing),
+        # Of the trapped classes' calls, those that came through a rewritten site, without a trap
+        # (runtime_c/pal/rewrite.c; none under --no-rewrite), and the sites rewritten.
+        "past_the_trap": {"calls": report.direct.total(), "sites": report.rewritten.total(),
+                          "syscalls": missing_by_name(report.direct)},
     }
 
 
@@ -101,6 +105,9 @@ def render(acc: dict) -> str:
         else:
             extra = f", {c['failed_obliviously']} of them failed obliviously" if cls == "emulated" else ""
         lines.append(f"  {cls:<10} {c['total']:>7}  ({c['unique']} unique{extra})")
+    past = acc["past_the_trap"]
+    lines.append(f"  of the trapped classes, {past['calls']} came through {past['sites']} rewritten call sites "
+                 "without a trap")
     if k["counted"]:
         r = k["runtime"]
         lines.append(f"the runtime's own calls to the kernel (channel, emulation, return from each trap): {r['total']}"

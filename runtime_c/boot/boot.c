@@ -27,8 +27,10 @@
 #include "boot.h"
 #include "xax_protocol.h"
 #include "xax_runtime.h"
+#include "../pal/rewrite_frame.h"
 
 #define SIGALTSTACK_SIZE (256 * 1024)
+_Static_assert(SIGALTSTACK_SIZE == PAL_RUNTIME_STACK_DEPTH, "pal/rewrite_frame.h: the runtime's depth");
 
 void xax_self_relocate(void);
 

@@ -82,6 +82,7 @@
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */
 #define XAX_FAILURE_CHANNEL 2 /* the channel to the Monitor failed, or a reply on it was malformed */
 #define XAX_FAILURE_MEMORY 3 /* the PAL could not allocate what the program needs to start */
+#define XAX_FAILURE_RUNTIME 4 /* the runtime found its own state broken while the program ran */
 #define XAX_MAX_FATAL_REASON 256
 
 /* trace dispositions (TRACE.chan) */
@@ -90,6 +91,8 @@
 #define XAX_TRACE_REJECTED 2 /* failed with a fixed errno or value */
 #define XAX_TRACE_FORWARDED 3 /* turned into an xaxcall */
 #define XAX_TRACE_EMULATED_FAILED 4 /* handled inside the layer, which answered an error (failure-oblivious) */
+#define XAX_TRACE_DIRECT 16 /* not a class: the call just traced came through a rewritten site, not a trap */
+#define XAX_TRACE_REWRITTEN 17 /* not a class: a site making this call was rewritten */
 
 struct xax_msg_hdr {
     uint32_t magic;

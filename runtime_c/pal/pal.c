@@ -7,6 +7,7 @@
 
 #include "../lib/sys.h"
 #include "loader.h"
+#include "rewrite.h"
 #include "tarfind.h"
 #include "user.h"
 #include "xax_protocol.h"
@@ -159,6 +160,7 @@ __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
 {
     xax_boot = info;
     pal_signals_init(map_sigaction_buffer()); /* from here on a bad address is -EFAULT */
+    pal_rewrite_init(setting("rewrite"), info->random); /* before any handler of the program's */
     const char *entry = setting("entry");
     const unsigned char *prog_img;
     size_t prog_size;

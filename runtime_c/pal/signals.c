@@ -25,15 +25,23 @@
 
 #include "../lib/lock.h"
 #include "../lib/sys.h"
+#include "rewrite_frame.h"
 #include "user.h"
 #include "xax_runtime.h"
 
 #define BIT(sig) (1ULL << ((sig)-1))
+#define XAX_NSIG 64 /* the kernel's _NSIG on x86-64: its sigset is 8 bytes */
 enum { OWN_SYS, OWN_SEGV, OWN_BUS, OWNED };
 
 static xax_lock lock; /* the buffer and the table */
 static void *sigbuf;
 static struct xax_k_sigaction owned[OWNED]; /* the program's, as it set them (SIG_DFL at first) */
+/* While call sites are rewritten (rewrite.c), every other handler of the
+ * program is entered through xax_signal_entry, which looks first whether the
+ * signal interrupted a rewritten call inside the runtime; the program's actions
+ * are kept here. */
+static int wrapping;
+static struct xax_k_sigaction wrapped[XAX_NSIG + 1];
 
 static int slot(int sig)
 {
@@ -76,7 +84,14 @@ long pal_sigaction(int sig, const struct xax_k_sigaction *act)
     int s = slot(sig);
     long r = 0;
     xax_lock_take(&lock);
-    if (s < 0) {
+    if (s < 0 && wrapping && sig > 0 && sig <= XAX_NSIG)
+        wrapped[sig] = *act; /* SIG_DFL and SIG_IGN too: a signal held back meanwhile finds them */
+    if (s < 0 && wrapping && sig > 0 && sig <= XAX_NSIG && act->handler != SIG_DFL && act->handler != SIG_IGN) {
+        struct xax_k_sigaction real = *act;
+        real.handler = (void *)xax_signal_entry;
+        real.flags |= SA_SIGINFO;
+        r = install(sig, &real);
+    } else if (s < 0) {
         r = install(sig, act);
     } else {
         if (s != OWN_SYS) {
@@ -158,7 +173,7 @@ static size_t fpu_size(const struct _fpstate *fp)
  * context saved is the trapped call's, returning `result`; the FPU state is the
  * one the kernel saved in the SIGSYS frame, so rt_sigreturn accepts it.  A stack
  * the frame cannot be written to ends the process with SIGSEGV, as in the kernel. */
-static void enter_handler(struct ucontext *uc, long result, const struct xax_signal *s,
+static void enter_handler(struct ucontext *uc, long result, const siginfo_t *info,
                           const struct xax_k_sigaction *a)
 {
     struct sigcontext *mc = &uc->uc_mcontext;
@@ -175,17 +190,14 @@ static void enter_handler(struct ucontext *uc, long result, const struct xax_sig
     f.uc = *uc;
     f.uc.uc_mcontext.rax = (uint64_t)result;
     f.uc.uc_mcontext.fpstate = (void *)fp_at;
-    f.info.si_signo = s->sig;
-    f.info.si_code = s->code;
-    f.info.si_pid = (int)s->pid;
-    f.info.si_uid = s->uid;
+    f.info = *info;
     if (!(a->flags & SA_RESTORER) || (fpsize && pal_copy_out((void *)fp_at, fp, fpsize)) ||
         pal_copy_out((void *)sp, &f, sizeof f))
         pal_die_by(SIGSEGV);
 
     mc->rip = (uint64_t)a->handler;
     mc->rsp = sp;
-    mc->rdi = (uint64_t)s->sig;
+    mc->rdi = (uint64_t)info->si_signo;
     mc->rsi = sp + __builtin_offsetof(struct rt_frame, info);
     mc->rdx = sp + __builtin_offsetof(struct rt_frame, uc);
     mc->eflags &= ~(uint64_t)(EFLAGS_TF | EFLAGS_DF | EFLAGS_RF);
@@ -193,7 +205,10 @@ static void enter_handler(struct ucontext *uc, long result, const struct xax_sig
      * for real: so a second one sent from the handler is delivered at once). */
     uint64_t mask;
     memcpy(&mask, &uc->uc_sigmask, 8);
-    mask |= a->mask & ~(BIT(SIGSYS) | BIT(SIGSEGV) | BIT(SIGBUS) | BIT(SIGKILL) | BIT(SIGSTOP));
+    uint64_t add = a->mask;
+    if (!(a->flags & SA_NODEFER)) /* as the kernel does: the signal itself, during its handler */
+        add |= BIT(info->si_signo);
+    mask |= add & ~(BIT(SIGSYS) | BIT(SIGSEGV) | BIT(SIGBUS) | BIT(SIGKILL) | BIT(SIGSTOP));
     memcpy(&uc->uc_sigmask, &mask, 8);
 }
 
@@ -206,6 +221,105 @@ long pal_raise(void *uc, long result, const struct xax_signal *s)
         return result;
     if (a.handler == SIG_DFL)
         pal_die_by(s->sig);
-    enter_handler(uc, result, s, &a);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = s->sig;
+    info.si_code = s->code;
+    info.si_pid = (int)s->pid;
+    info.si_uid = s->uid;
+    enter_handler(uc, result, &info, &a);
     return 0; /* in rax as the handler starts, as the kernel sets it */
+}
+
+/* -- signals that interrupt a rewritten call ---------------------------------- */
+
+void pal_signals_wrap(void)
+{
+    wrapping = 1;
+}
+
+/* The program's action for a signal being delivered now (a one-shot handler,
+ * SA_RESETHAND, reset as the kernel reset the real action when it arrived). */
+static struct xax_k_sigaction wrapped_action(int sig)
+{
+    xax_lock_take(&lock);
+    struct xax_k_sigaction a = wrapped[sig];
+    if ((a.flags & SA_RESETHAND) && a.handler != SIG_DFL && a.handler != SIG_IGN)
+        wrapped[sig].handler = SIG_DFL, wrapped[sig].flags &= ~(unsigned long)SA_SIGINFO;
+    xax_lock_give(&lock);
+    return a;
+}
+
+/* The runtime's code with nothing of the runtime held: the program's handler
+ * may run there at once, as it would just before or after a system call. */
+static int holds_nothing(uintptr_t ip)
+{
+    return !pal_in_runtime(ip) || (ip >= (uintptr_t)xax_direct_entry && ip < (uintptr_t)xax_direct_marked) ||
+           (ip >= (uintptr_t)xax_direct_unmarked && ip < (uintptr_t)xax_direct_end);
+}
+
+/* The rewritten call's frame the interrupted runtime code runs above: the
+ * nearest marked pal_direct_frame up the stack from the interrupted rsp, within
+ * the depth the runtime may use (its SIGSYS stack's size). */
+static struct pal_direct_frame *interrupted_call(uintptr_t sp)
+{
+    sp = (sp + 15) & ~15UL;
+    for (uintptr_t at = sp; at < sp + PAL_RUNTIME_STACK_DEPTH; at += 16)
+        if (*(const uint64_t *)at == (xax_direct_secret ^ at))
+            return (struct pal_direct_frame *)at;
+    return 0;
+}
+
+/* The real handler of every signal the program handles, while sites are
+ * rewritten (xax_signal_entry).  Outside the runtime, its handler runs now.
+ * Inside it — a rewritten call is running the layer on this thread, which may
+ * hold the layer's lock or be in the middle of a channel exchange, and the
+ * handler's own system calls would need both — the signal is held in the call's
+ * frame and delivered as the call returns (pal_direct_deliver), just as the
+ * trap path, whose handler runs with every signal blocked, delivers it when the
+ * SIGSYS handler returns. */
+void *pal_signal(int sig, siginfo_t *si, struct ucontext *uc)
+{
+    if (sig < 1 || sig > XAX_NSIG)
+        return 0;
+    if (holds_nothing(uc->uc_mcontext.rip)) {
+        struct xax_k_sigaction a = wrapped_action(sig);
+        if (a.handler == SIG_DFL) /* changed meanwhile by another thread, and installed for real */
+            sys2(__NR_kill, (long)xax_boot->host_pid, sig);
+        return a.handler == SIG_DFL || a.handler == SIG_IGN ? 0 : a.handler;
+    }
+    struct pal_direct_frame *f = interrupted_call(uc->uc_mcontext.rsp);
+    if (!f)
+        pal_fail(XAX_FAILURE_RUNTIME, "a signal interrupted the runtime outside any call");
+    int classic = sig < 32; /* the kernel keeps one of each pending; real-time ones queue */
+    for (uint64_t i = 0; classic && i < f->ndeferred; i++)
+        if (f->deferred[i].si_signo == sig)
+            return 0;
+    if (f->ndeferred < PAL_DIRECT_DEFERRED)
+        f->deferred[f->ndeferred++] = *si;
+    return 0;
+}
+
+/* rip == xax_direct_trap_ret: enter the handler of the first signal f holds
+ * back, on this SIGSYS frame (the call has returned; it goes on when the
+ * handler returns).  Its action is read now, as the kernel reads it at delivery. */
+void pal_deliver_deferred(struct ucontext *uc, struct pal_direct_frame *f)
+{
+    if (f->ndeferred == 0 || f->ndeferred > PAL_DIRECT_DEFERRED)
+        return;
+    siginfo_t info = f->deferred[0];
+    for (uint64_t i = 1; i < f->ndeferred; i++)
+        f->deferred[i - 1] = f->deferred[i];
+    f->ndeferred--;
+    int sig = info.si_signo;
+    if (sig < 1 || sig > XAX_NSIG)
+        return;
+    struct xax_k_sigaction a = wrapped_action(sig);
+    if (a.handler == SIG_IGN)
+        return;
+    if (a.handler == SIG_DFL) { /* changed meanwhile (now installed for real): the kernel's default action */
+        sys2(__NR_kill, (long)xax_boot->host_pid, sig);
+        return;
+    }
+    enter_handler(uc, (long)uc->uc_mcontext.rax, &info, &a);
 }

@@ -13,6 +13,8 @@
 #include "xax_frame.h"
 
 #include "futex.h"
+#include "rewrite.h"
+#include "rewrite_frame.h"
 #include "xax_layer.h"
 #include "xax_protocol.h"
 #include "xax_runtime.h"
@@ -23,6 +25,13 @@ static long pal_answer(struct layer_call *c)
     if (xax_boot->flags & XAX_BOOT_FLAG_TRACE)
         pal_trace((int)c->nr, r < 0 && r > -4096 ? XAX_TRACE_EMULATED_FAILED : XAX_TRACE_EMULATED);
     return r;
+}
+
+long pal_syscall(struct layer_call *c)
+{
+    if (c->nr == __NR_futex && pal_futex_is_shared((long)c->a[1]))
+        return pal_answer(c);
+    return xax_layer ? xax_layer->dispatch(c) : -ENOSYS;
 }
 
 void xax_sigsys_handler(int sig, void *info, void *context)
@@ -45,8 +54,12 @@ void xax_sigsys_handler(int sig, void *info, void *context)
         .a = {mc->rdi, mc->rsi, mc->rdx, mc->r10, mc->r8, mc->r9},
         .uc = uc,
     };
-    if (c.nr == __NR_futex && pal_futex_is_shared((long)c.a[1]))
-        mc->rax = (uint64_t)pal_answer(&c);
-    else
-        mc->rax = xax_layer ? (uint64_t)xax_layer->dispatch(&c) : (uint64_t)-ENOSYS;
+    /* A rewritten call returning with signals held back (rewrite.c): not a call. */
+    if (mc->rip == (uint64_t)xax_direct_trap_ret && pal_rewrite_enabled()) {
+        pal_deliver_deferred(uc, (struct pal_direct_frame *)mc->rdi);
+        return;
+    }
+    uint64_t rax = mc->rax;
+    mc->rax = (uint64_t)pal_syscall(&c);
+    pal_rewrite_site(c.nr, mc->rip, rax);
 }

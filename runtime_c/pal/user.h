@@ -16,7 +16,8 @@ struct xax_user_fixup {
     uintptr_t insn, fixup; /* an instruction that may fault, and where to resume if it does */
 };
 extern const struct xax_user_fixup xax_user_table[], xax_user_table_end[];
-void xax_fault_entry(int sig, void *info, void *uc); /* entry.S */
+void xax_fault_entry(int sig, void *info, void *uc);  /* entry.S */
+void xax_signal_entry(int sig, void *info, void *uc); /* entry.S: the program's handlers, rewriting on */
 
 /* user.c: the same with the kernel's range check first (xax_layer_host's copy_in ...).
  * The copies answer how many bytes they could NOT copy (0: all of them). */

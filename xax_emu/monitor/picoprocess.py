@@ -32,7 +32,7 @@ from .. import protocol as p
 from ..errors import ProtocolViolation, SealError
 from ..limits import channel_for_boot
 from ..runtime import pico_binary
-from ..seal import filter_bpf, notified_numbers, notify_filter_bpf
+from ..seal import allowed_numbers, filter_bpf, notified_numbers, notify_filter_bpf
 from .channels import Channel, InputChannel, OutputChannel, SocketChannel
 from .failedpaths import FailedPaths
 from .origin import Origin
@@ -84,6 +84,10 @@ class ExitReport:
     xaxcalls: Counter = field(default_factory=Counter)  # requests served, by message type (TRACE included)
     # The paths the program failed to open or look at (TRACE_PATH), when they were asked for.
     failed_paths: FailedPaths | None = None
+    # Trace mode: of the calls in `trace`, those that came through a rewritten site instead of
+    # a trap (runtime_c/pal/rewrite.c), syscall nr -> count.
+    direct: Counter = field(default_factory=Counter)
+    rewritten: Counter = field(default_factory=Counter)  # syscall nr -> sites rewritten (trace mode)
 
     @property
     def missing(self) -> dict[int, int]:
@@ -98,7 +102,7 @@ class Picoprocess:
                  sigaction_buffer: int | None = None, count_kernel: bool | None = None,
                  on_exit: Callable[["ExitReport"], None] | None = None, origin_address: str | None = None,
                  mounts: "Mounts | None" = None, export_ram: "RamExport | None" = None, accepts: bool = False,
-                 trace_paths: bool | None = None):
+                 trace_paths: bool | None = None, rewrite: bool = True):
         self.host = host
         self.on_exit = on_exit  # called on the loop with the report, once the process has exited
         self.image_url = image_url
@@ -128,6 +132,9 @@ class Picoprocess:
         # The one page rt_sigaction may name (see seal/allowlist.py): a random address per picoprocess.
         self.sigaction_buffer = sigaction_buffer or SIGBUF_LOW + secrets.randbelow(SIGBUF_PAGES) * 4096
         self.pal_settings.append(f"sigbuf={self.sigaction_buffer:#x}")
+        # Rewrite the program's system call sites into direct calls of the layer at their
+        # first trap (runtime_c/pal/rewrite.c, docs/rewrite.md); off: every call traps.
+        self.rewrite = rewrite
         self.stdio = stdio
         self.trace_all = trace_all
         # Counting the calls that reach the kernel goes with trace mode unless asked otherwise.
@@ -145,6 +152,8 @@ class Picoprocess:
         self.parked_poll_until: float | None = None  # a sliced poll's end
         self.messages = 0
         self.trace: Counter = Counter()
+        self.direct: Counter = Counter()  # syscall nr -> calls that came through a rewritten site
+        self.rewritten: Counter = Counter()  # syscall nr -> sites rewritten
         self.xaxcalls: Counter = Counter()  # requests served, by message type
         self.kill_reason: str | None = None
         self.runtime_failure: str | None = None  # from FATAL: what the PAL said before exiting
@@ -190,6 +199,9 @@ class Picoprocess:
             flags |= p.BOOT_FLAG_TRACE_PATHS
         if self.accepts:
             flags |= p.BOOT_FLAG_ACCEPT
+        if self.rewrite:  # the numbers the filter may allow are never rewritten: the PAL must know them
+            nrs = allowed_numbers(threads=self.limits.threads > 1, export_ram=self.export_ram is not None)
+            self.pal_settings.append("rewrite=" + ",".join(map(str, nrs)))
         try:
             boot = p.encode_boot(
                 monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
@@ -421,10 +433,9 @@ class Picoprocess:
         if name == "TRACE":
             if msg.payload:
                 raise ProtocolViolation("TRACE carries no payload")
-            if msg.chan not in p.TRACE_KIND_NUMBERS:
+            if msg.chan not in p.TRACE_KIND_NUMBERS and msg.chan not in p.TRACE_NOT_CLASSES:
                 raise ProtocolViolation(f"TRACE: unknown disposition {msg.chan}")
-            nr = msg.arg if 0 <= msg.arg < 1024 else -1
-            self.trace[(nr, msg.chan)] += 1
+            self._count_trace(msg)
             return
         if name == "TRACE_PATH":  # one-way, like TRACE
             self._trace_path(msg)
@@ -448,6 +459,15 @@ class Picoprocess:
         if self.failed_paths is None:
             raise ProtocolViolation("TRACE_PATH sent though the Monitor did not ask for paths")
         self.failed_paths.add(msg.arg, msg.chan, msg.payload)
+
+    def _count_trace(self, msg: p.Message) -> None:
+        nr = msg.arg if 0 <= msg.arg < 1024 else -1
+        if msg.chan == p.TRACE_DIRECT:
+            self.direct[nr] += 1
+        elif msg.chan == p.TRACE_REWRITTEN:
+            self.rewritten[nr] += 1
+        else:
+            self.trace[(nr, msg.chan)] += 1
 
     def _fatal(self, msg: p.Message) -> None:
         """The PAL's last words: remembered, and said only if the process then exits with
@@ -577,7 +597,8 @@ class Picoprocess:
         self.sock.close()
         os.close(self.pidfd)
         self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace, boot_error,
-                                 self.kernel if self.count_kernel else None, self.xaxcalls, self.failed_paths)
+                                 self.kernel if self.count_kernel else None, self.xaxcalls, self.failed_paths,
+                                 self.direct, self.rewritten)
         if self.host is not None:
             self.host.exited(self)
         if self.on_exit is not None:
@@ -609,8 +630,8 @@ class Picoprocess:
                 msg = p.decode_request(data)
             except ProtocolViolation:
                 return
-            if msg.type_name == "TRACE" and msg.chan in p.TRACE_KIND_NUMBERS:
-                self.trace[(msg.arg if 0 <= msg.arg < 1024 else -1, msg.chan)] += 1
+            if msg.type_name == "TRACE" and (msg.chan in p.TRACE_KIND_NUMBERS or msg.chan in p.TRACE_NOT_CLASSES):
+                self._count_trace(msg)
             elif msg.type_name == "TRACE_PATH":
                 try:
                     self._trace_path(msg)

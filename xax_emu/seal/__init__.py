@@ -19,10 +19,10 @@ import functools
 
 from ..errors import SealError
 from . import _libseccomp as sc
-from .allowlist import ALLOWLIST, EXAMPLE_PID, EXAMPLE_SIGACTION_BUFFER, Entry, allowed_names, allowlist_for, entry
+from .allowlist import ALL64, CHANNEL_FD, ALLOWLIST, EXAMPLE_PID, EXAMPLE_SIGACTION_BUFFER, Entry, allowed_names, allowlist_for, entry
 
 __all__ = ["ALLOWLIST", "EXAMPLE_SIGACTION_BUFFER", "Entry", "allowed_names", "allowlist_for", "entry", "filter_bpf",
-           "filter_pfc", "notified_numbers", "notify_filter_bpf", "notify_filter_pfc", "syscall_number"]
+           "filter_pfc", "allowed_numbers", "notified_numbers", "notify_filter_bpf", "notify_filter_pfc", "syscall_number"]
 
 
 def syscall_number(name: str) -> int:
@@ -49,6 +49,30 @@ def _build(ctx, entries) -> None:
                 cmps[i].datum_b = c.value
             sc.check(lib.seccomp_rule_add_exact_array(ctx, sc.ACT_ALLOW, nr, len(rule.checks), cmps),
                      f"adding the rule for {e.syscall}")
+
+
+def _runtime_only(e: Entry, sigaction_buffer: int) -> bool:
+    """Every form of the entry names what only the runtime uses: the channel's fd (which the
+    layer never hands out as one of the program's fds: vfs_reserve_fd) or the sigaction buffer
+    (a page at a random address that only the PAL writes)."""
+    def pins(form) -> bool:
+        return any((c.index == 0 and c.value == CHANNEL_FD) or (c.index == 1 and c.value == sigaction_buffer
+                                                                and c.mask == ALL64) for c in form)
+    return bool(e.forms) and all(pins(form) for form in e.forms)
+
+
+@functools.lru_cache(maxsize=8)
+def allowed_numbers(threads: bool = True, export_ram: bool = False) -> tuple[int, ...]:
+    """The system calls the filter allows in some form a program may use, sorted: a site making
+    one of them is never rewritten (runtime_c/pal/rewrite.c), since the filter lets such calls
+    through to the kernel, which a direct call of the layer would not.  Left out: calls allowed
+    only in forms that name what only the runtime uses (read and write on the channel,
+    rt_sigaction from the sigaction buffer).  Only hostile code makes those, and a rewritten
+    site then answers it from the layer (EBADF; the program's own action installed through the
+    buffer) — no more than the filter lets it do anyway."""
+    entries = allowlist_for(EXAMPLE_SIGACTION_BUFFER, threads, EXAMPLE_PID, export_ram)
+    return tuple(sorted({syscall_number(e.syscall) for e in entries
+                         if not _runtime_only(e, EXAMPLE_SIGACTION_BUFFER)}))
 
 
 @functools.lru_cache(maxsize=64)

@@ -238,7 +238,11 @@ _ENTRIES: tuple[Entry, ...] = (
             ArgCheck(3, ALL64 & ~MMAP_IMAGE_FLAGS, MAP_PRIVATE),
             ArgCheck(4, LOW32, IMAGE_FD)))),
     Entry("munmap", "Unmaps the picoprocess's own memory; at worst it crashes itself."),
-    Entry("mprotect", "Changes protections of the picoprocess's own memory; at worst it crashes itself."),
+    Entry("mprotect", "Changes protections of the picoprocess's own memory; at worst it crashes itself.  The "
+                      "PAL uses it to make a page of the program's text writable for the one store that "
+                      "rewrites a system call site (runtime_c/pal/rewrite.c): every mapping the filter "
+                      "allows is private, so a written page is the process's own copy and the image file "
+                      "it came from never changes (tests/test_hostile_rewrite.py)."),
     Entry("madvise",
           "Only paging advice about its own pages: "
           + ", ".join(MADV_HARMLESS) + " (the advice is an int).",
