@@ -6,6 +6,17 @@
 
 struct layer_call;
 
+/* processes (sys_fork.c): fork, vfork and clone's fork forms (posix_spawn's CLONE_VM|CLONE_VFORK on
+ * a stack of its own included) made real forks when the Monitor enables processes (PAL setting
+ * processes=1; else ENOSYS, as before); wait4 and waitid for the caller's children by virtual pid;
+ * getppid */
+long layer_fork(struct layer_call *c);
+long layer_vfork(struct layer_call *c);
+long layer_clone(struct layer_call *c);
+long layer_wait4(struct layer_call *c);
+long layer_waitid(struct layer_call *c);
+long layer_getppid(struct layer_call *c);
+
 /* vfs (sys_fs.c): files through the profile's routes (tar image, RAM disk, origin, deny, the
  * synthetic /dev and /proc); fds 0-2 are the stdio channels; no fd is a terminal */
 long layer_read(struct layer_call *c);

@@ -58,6 +58,9 @@ long layer_dispatch(struct layer_call *c);
  * (XAX_BOOT_FLAG_TRACE_PATHS), tell it the path and the errno (failed_path.c). */
 void layer_failed_path(long nr, int dirfd, const char *path, long r);
 /* Around a wait that touches no layer state, so that other threads' calls go on. */
+/* The process's virtual pid (sys_fork.c): XAX_VIRTUAL_PID for the entry program. */
+int32_t layer_vpid(void);
+
 void layer_wait_begin(void);
 void layer_wait_end(void);
 

@@ -138,6 +138,7 @@ static void start_layer(const unsigned char *img, size_t size)
     layer_host.xaxcall = xaxcall;
     layer_host.settings = xax_boot->pal;
     layer_host.trace_path = pal_trace_path;
+    layer_host.fork = xaxcall_fork;
     const struct xax_layer_exports *ex = ((xax_layer_entry)layer.entry)(&layer_host);
     if (!ex || ex->version != XAX_LAYER_VERSION || !ex->dispatch || !ex->program_loaded || !ex->identity ||
         !ex->load_file)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import signal
 import socket
 import threading
 import time
@@ -121,6 +122,9 @@ def close(pico, msg: p.Message) -> None:
         if chan is not None:
             chan.end_output()
         pico.reply(msg, -1 if chan is None else 0)
+        return
+    if msg.chan in pico.channels and pico.release(pico, msg.chan):
+        pico.reply(msg, 0)  # another process of the family still holds it (across fork, as Linux's fds)
         return
     chan = pico.channels.pop(msg.chan, None)
     if chan is None:
@@ -322,6 +326,33 @@ def export_ram(pico, msg: p.Message) -> None:
         pico.reply(msg, 0 if sink.take(msg.payload, msg.arg == p.EXPORT_LAST) else -1)
 
 
+# -- processes (family.py, docs/processes.md) ------------------------------------------
+
+def spawn(pico, msg: p.Message) -> None:
+    _no_payload(msg)
+    pico.family_of().spawn_member(pico, msg)
+
+
+def born(pico, msg: p.Message) -> None:
+    raise ProtocolViolation("BORN comes once, first, on a new channel")
+
+
+def kill(pico, msg: p.Message) -> None:
+    """A signal to a process of the family, by virtual pid; never outside it."""
+    _no_payload(msg)
+    if not 0 <= msg.arg <= 64 or msg.arg == signal.SIGSYS:
+        pico.reply(msg, -errno.EINVAL)
+        return
+    family = pico.family_of()
+    target = family if msg.chan == family.vpid else family.members.get(msg.chan)
+    if target is None or target.report is not None or getattr(target, "ended", False):
+        pico.reply(msg, -errno.ESRCH)
+        return
+    pico.reply(msg, 0)  # first: the signal may end the sender itself
+    if msg.arg:
+        target.signal(msg.arg)
+
+
 # The table, by message type: every request a picoprocess may send (TRACE and TRACE_PATH are
 # one-way and counted by the picoprocess itself; BOOT goes the other way).
 XAXCALLS: dict[int, Callable[..., None]] = {
@@ -336,5 +367,8 @@ XAXCALLS: dict[int, Callable[..., None]] = {
     p.TYPES["LISTENER"]: listener,
     p.TYPES["RUNTIME_CODE"]: runtime_code,
     p.TYPES["EXPORT_RAM"]: export_ram,
+    p.TYPES["SPAWN"]: spawn,
+    p.TYPES["BORN"]: born,
+    p.TYPES["KILL"]: kill,
     **mounts.HANDLERS,  # host directories (run --mount)
 }

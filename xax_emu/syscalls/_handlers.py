@@ -3,6 +3,19 @@
 ((syscall, C function), ...)).  xax_emu/syscalls/handlers.py builds the registry from them."""
 
 FAMILIES = (
+    ('processes',
+     "fork, vfork and clone's fork forms (posix_spawn's CLONE_VM|CLONE_VFORK on a stack of its "
+     'own included) made real forks when the Monitor enables processes (PAL setting processes=1;'
+     " else ENOSYS, as before); wait4 and waitid for the caller's children by virtual pid; "
+     'getppid',
+     'sys_fork.c', (
+        ('fork', 'layer_fork'),
+        ('vfork', 'layer_vfork'),
+        ('clone', 'layer_clone'),
+        ('wait4', 'layer_wait4'),
+        ('waitid', 'layer_waitid'),
+        ('getppid', 'layer_getppid'),
+    )),
     ('vfs',
      "files through the profile's routes (tar image, RAM disk, origin, deny, the synthetic /dev "
      'and /proc); fds 0-2 are the stdio channels; no fd is a terminal',
