@@ -1,0 +1,92 @@
+/* Hostile processes in a family (docs/processes.md).  argv[1] says which attack:
+ *   bomb     fork until it fails: the Monitor's --processes limit answers EAGAIN
+ *   outlive  fork a child that sleeps forever, and one made by a raw (tagged) clone that spins
+ *            without a channel, then exit at once: nothing may outlive the entry program
+ *   forge    a child writes a forged BORN (and a reply-shaped datagram) on its channel: the
+ *            Monitor kills that child alone; the parent sees SIGKILL
+ *   reach    a child tries the world outside the family: kill of a host pid (argv[2]), a
+ *            tagged wait4 of it, and KILL of a virtual pid nobody has */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hostile.h"
+
+#define TAG (0x58415850UL << 32)
+
+static void bomb(void)
+{
+    int made = 0;
+    for (;;) {
+        pid_t p = fork();
+        if (p < 0) {
+            printf("forks = %d, then %s\n", made, strerror(errno));
+            break;
+        }
+        if (p == 0) {
+            for (;;)
+                sleep(100);
+        }
+        made++;
+    }
+}
+
+static void outlive(void)
+{
+    if (fork() == 0)
+        for (;;)
+            sleep(100);
+    long r = raw6(SYS_clone, TAG | SIGCHLD, 0, 0, 0, 0, 0);
+    if (r == 0)
+        for (;;)
+            ;
+    printf("raw clone = %s\n", r > 0 ? "a child" : strerror((int)-r));
+}
+
+static void forge(void)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        unsigned char msg[24] = {0x58, 0x41, 0x58, 0x31, 2, 0, 26, 0}; /* XAX1 v2 BORN */
+        raw3(SYS_write, 3, (long)msg, sizeof msg);
+        sleep(5);
+        _exit(0);
+    }
+    int status;
+    waitpid(p, &status, 0);
+    printf("forger: signaled %d by %d\n", WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static void reach(int host_pid)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        printf("kill host pid = %s\n", kill(host_pid, 0) < 0 ? strerror(errno) : "sent");
+        long r = raw4(SYS_wait4, (long)(TAG | (unsigned)host_pid), 0, WNOHANG, 0);
+        printf("tagged wait4 of it = %s\n", r < 0 ? strerror((int)-r) : "waited");
+        printf("kill vpid 4000 = %s\n", kill(4000, SIGKILL) < 0 ? strerror(errno) : "sent");
+        fflush(stdout);
+        _exit(0);
+    }
+    int status;
+    waitpid(p, &status, 0);
+    printf("child exited %d\n", WEXITSTATUS(status));
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, 0, _IONBF, 0);
+    if (argc > 1 && !strcmp(argv[1], "bomb"))
+        bomb();
+    else if (argc > 1 && !strcmp(argv[1], "outlive"))
+        outlive();
+    else if (argc > 1 && !strcmp(argv[1], "forge"))
+        forge();
+    else if (argc > 2 && !strcmp(argv[1], "reach"))
+        reach(atoi(argv[2]));
+    return 0;
+}

@@ -1,0 +1,94 @@
+"""Processes under the seal (docs/processes.md, issue 14): fork, wait, kill and the family's end,
+compared with the same program run natively, and the hostile ones in tests/hostile/fork_family.c."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from xax_emu.monitor import Limits
+from xax_emu.runtime import pico_binary
+
+from conftest import run_pico
+
+HERE = Path(__file__).parent
+
+
+def _build(tmp_path: Path, source: Path, name: str) -> Path:
+    out = tmp_path / name
+    subprocess.run(["musl-gcc", "-static", "-O2", f"-I{HERE / 'hostile'}", "-o", str(out), str(source)], check=True)
+    return out
+
+
+def _ours_left() -> list[str]:
+    """Processes of this tree's xax-pico still on the host, zombies included (a zombie has no exe:
+    it is found as a child of this process in state Z)."""
+    mine, left = str(pico_binary().resolve()), []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            exe = os.readlink(f"/proc/{name}/exe")
+        except OSError:
+            exe = ""
+        try:
+            stat = Path(f"/proc/{name}/stat").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()
+        if exe == mine or (fields[0] == b"Z" and int(fields[1]) == os.getpid()):
+            left.append(f"{name} {fields[0].decode()}")
+    return left
+
+
+def test_fork_wait_and_kill_as_natively(tmp_path):
+    prog = _build(tmp_path, HERE / "programs" / "forkwait.c", "forkwait")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (native.returncode, None) == (3, None)
+    assert r.stdout == native.stdout
+    assert b"exited 1 with 7" in r.stdout and b"Aborted" in r.stdout
+    assert _ours_left() == []
+
+
+def test_without_processes_fork_is_enosys(tmp_path):
+    """Not enabled (the default --processes 1): the answer of tests/test_fork_answer.py, and the
+    filter has none of the process entries (a tagged raw clone traps)."""
+    prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
+    r = run_pico(prog, ["bomb"], limits=Limits(wall_seconds=60))
+    assert r.stdout == b"forks = 0, then Function not implemented\n"
+
+
+@pytest.mark.parametrize("limit", [2, 5])
+def test_fork_bomb_stops_at_the_limit(tmp_path, limit):
+    prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
+    r = run_pico(prog, ["bomb"], limits=Limits(wall_seconds=60, processes=limit))
+    assert r.code == 0 and r.report.reason is None
+    assert r.stdout == f"forks = {limit - 1}, then Resource temporarily unavailable\n".encode()
+    assert _ours_left() == []
+
+
+def test_nothing_outlives_the_entry_program(tmp_path):
+    """A child sleeping forever and a channel-less child of a raw clone spinning: both end with
+    the entry program, and none is left a zombie."""
+    prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
+    r = run_pico(prog, ["outlive"], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == b"raw clone = a child\n"
+    assert _ours_left() == []
+
+
+def test_a_forger_is_killed_alone(tmp_path):
+    prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
+    r = run_pico(prog, ["forge"], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == b"forger: signaled 1 by 9\n"
+    assert any("BORN comes once" in line for line in r.log)
+
+
+def test_a_child_reaches_nothing_outside_the_family(tmp_path):
+    prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
+    r = run_pico(prog, ["reach", str(os.getpid())], limits=Limits(wall_seconds=60, processes=4))
+    assert r.code == 0
+    assert r.stdout == (b"kill host pid = No such process\ntagged wait4 of it = No child process\n"
+                        b"kill vpid 4000 = No such process\nchild exited 0\n")
