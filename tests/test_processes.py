@@ -92,3 +92,15 @@ def test_a_child_reaches_nothing_outside_the_family(tmp_path):
     assert r.code == 0
     assert r.stdout == (b"kill host pid = No such process\ntagged wait4 of it = No child process\n"
                         b"kill vpid 4000 = No such process\nchild exited 0\n")
+
+
+def test_a_pipe_crosses_fork_as_natively(tmp_path):
+    """A pipe made before the fork (some bytes already in it) becomes the family's: the child
+    writes it directly and through stdout dup2'd onto it; the parent reads it to end of file."""
+    prog = _build(tmp_path, HERE / "programs" / "forkpipe.c", "forkpipe")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (native.returncode, None) == (0, None)
+    assert r.stdout == native.stdout
+    assert b"parent read 85 bytes to EOF (last read 0)" in r.stdout
+    assert _ours_left() == []

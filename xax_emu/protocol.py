@@ -125,6 +125,9 @@ MESSAGES = (
                                   "SCM_CREDENTIALS say which process sent it); reply arg = 0"),
     ("KILL", 28, "pico->monitor", "chan = a virtual pid of the family, arg = a signal (0: does it exist); "
                                   "reply arg = 0 or -errno (ESRCH outside the family)"),
+    ("PIPE", 29, "pico->monitor", "before a fork, for each pipe the process holds: payload = the bytes buffered "
+                                  "in it (at most PIPE_CAPACITY); reply arg = the read end's channel or -1, "
+                                  "payload = int32 the write end's"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -316,6 +319,8 @@ VIRTUAL_PIDS_MAX = 4096
 # the kernel never sees it, and a program's own call (whose int argument has no high bits)
 # never matches the form, so it traps to the layer as before (seal/allowlist.py).
 PROC_TAG = 0x58415850  # "PXAX"
+# Bytes a pipe of the family (PIPE) holds: a Linux pipe's default, and the layer's own pipes'.
+PIPE_CAPACITY = 65536
 
 # Exit statuses of the runtime's own failures: (name, status, who exits with it, why).
 # A program may exit with the same numbers: the Monitor never reads a status alone as

@@ -82,6 +82,7 @@
 #define XAX_MSG_SPAWN 26 /* pico->monitor: before a fork: no payload (the Monitor knows which channels the process holds: its child holds them too); reply arg = the child's virtual pid, SCM_RIGHTS carrying the child's channel, or -errno (EAGAIN: the family's process limit; ENOSYS: processes are not enabled) */
 #define XAX_MSG_BORN 27 /* pico->monitor: a child's first message, on the channel SPAWN made for it (the kernel's SCM_CREDENTIALS say which process sent it); reply arg = 0 */
 #define XAX_MSG_KILL 28 /* pico->monitor: chan = a virtual pid of the family, arg = a signal (0: does it exist); reply arg = 0 or -errno (ESRCH outside the family) */
+#define XAX_MSG_PIPE 29 /* pico->monitor: before a fork, for each pipe the process holds: payload = the bytes buffered in it (at most PIPE_CAPACITY); reply arg = the read end's channel or -1, payload = int32 the write end's */
 
 /* the runtime's failures (FATAL.arg) */
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */

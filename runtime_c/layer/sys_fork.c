@@ -21,6 +21,7 @@
 #include "../lib/sys.h"
 #include "layer.h"
 #include "user.h"
+#include "../vfs/vfs.h"
 
 #define TAGGED(v) ((long)((XAX_PROC_TAG << 32) | (unsigned long)(unsigned)(v)))
 
@@ -70,12 +71,29 @@ static void forget_child(struct layer_child *k)
 
 /* The fork itself.  In the child (returns 0) the stack pointer moves to `stack` if one was
  * given (posix_spawn's clone), and the tid words are written with virtual pids. */
+/* One pipe made the Monitor's (vfs_pipes_to_channels): PIPE with what is buffered in it. */
+static long make_pipe(void *ctx, const void *data, size_t len, int *chans)
+{
+    (void)ctx;
+    int32_t wchan = -1;
+    uint32_t got = 0;
+    int32_t r = layer_host->xaxcall(XAX_MSG_PIPE, -1, 0, data, (uint32_t)len, &wchan, sizeof wchan, &got);
+    if (r < 0 || got != sizeof wchan || wchan < 0)
+        return -EMFILE;
+    chans[0] = r;
+    chans[1] = wchan;
+    return 0;
+}
+
 static long do_fork(struct layer_call *c, uint64_t stack, uint64_t parent_tid, uint64_t child_tid)
 {
     if (!processes_enabled())
         return -ENOSYS;
     if (layer.nchildren >= LAYER_CHILDREN_MAX)
         return -EAGAIN;
+    long e = vfs_pipes_to_channels(layer.vfs, make_pipe, 0); /* the family shares its pipes through the Monitor */
+    if (e < 0)
+        return e == -EMFILE ? -EAGAIN : e;
     int32_t vpid = 0;
     long pid = layer_host->fork(0, 0, &vpid);
     if (pid < 0)

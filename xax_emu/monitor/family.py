@@ -27,6 +27,7 @@ import time
 
 from .. import protocol as p
 from ..errors import ProtocolViolation
+from .channels import CLOSED, NOT_READY, Channel
 
 PR_SET_CHILD_SUBREAPER = 36
 UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
@@ -257,3 +258,59 @@ class Member:
             os.close(self.pidfd)
         self.sock.close()
         self.family.member_ended(self)
+
+
+class FamilyPipe:
+    """A pipe the family's processes share (PIPE, before a fork): one bounded buffer, its two
+    ends channels of the family.  An end is closed when no process holds it (release)."""
+
+    def __init__(self, buffered: bytes, capacity: int = p.PIPE_CAPACITY) -> None:
+        self.buf = bytearray(buffered)
+        self.capacity = capacity
+        self.read_end = _PipeEnd(self, reading=True)
+        self.write_end = _PipeEnd(self, reading=False)
+
+
+class _PipeEnd(Channel):
+    kind = "pipe"
+
+    def __init__(self, pipe: FamilyPipe, reading: bool) -> None:
+        self.pipe, self.reading, self.closed = pipe, reading, False
+
+    def _other_closed(self) -> bool:
+        return (self.pipe.write_end if self.reading else self.pipe.read_end).closed
+
+    def read(self, n: int) -> bytes | int:
+        if not self.reading or self.closed:
+            return CLOSED
+        if self.pipe.buf:
+            out = bytes(self.pipe.buf[:n])
+            del self.pipe.buf[:n]
+            return out
+        return CLOSED if self._other_closed() else NOT_READY
+
+    def write(self, data: bytes) -> int:
+        if self.reading or self.closed or self._other_closed():
+            return CLOSED
+        room = self.pipe.capacity - len(self.pipe.buf)
+        if room <= 0:
+            return NOT_READY
+        self.pipe.buf += data[:room]
+        return min(room, len(data))
+
+    def poll(self, events: int) -> int:
+        revents = 0
+        if self.reading:
+            if events & p.POLLIN and (self.pipe.buf or self._other_closed()):
+                revents |= p.POLLIN
+            if self._other_closed() and not self.pipe.buf:
+                revents |= p.POLLHUP
+        else:
+            if self._other_closed():
+                revents |= p.POLLERR
+            elif events & p.POLLOUT and len(self.pipe.buf) < self.pipe.capacity:
+                revents |= p.POLLOUT
+        return revents
+
+    def close(self) -> None:
+        self.closed = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import functools
 import signal
+import struct
 import socket
 import threading
 import time
@@ -333,6 +334,22 @@ def spawn(pico, msg: p.Message) -> None:
     pico.family_of().spawn_member(pico, msg)
 
 
+def pipe(pico, msg: p.Message) -> None:
+    """PIPE: a pipe of the family, holding what the process's own pipe held."""
+    from .family import FamilyPipe
+    if pico.limits.processes <= 1:
+        raise ProtocolViolation("PIPE: processes are not enabled")
+    if len(msg.payload) > p.PIPE_CAPACITY:
+        raise ProtocolViolation(f"PIPE: {len(msg.payload)} buffered bytes exceed {p.PIPE_CAPACITY}")
+    fp = FamilyPipe(msg.payload)
+    rchan = pico.new_channel(fp.read_end)
+    wchan = pico.new_channel(fp.write_end) if rchan >= 0 else -1
+    if rchan >= 0 and wchan < 0:
+        pico.drop_channel(pico.channels.pop(rchan))
+        rchan = -1
+    pico.reply(msg, rchan, struct.pack("<i", wchan))
+
+
 def born(pico, msg: p.Message) -> None:
     raise ProtocolViolation("BORN comes once, first, on a new channel")
 
@@ -370,5 +387,6 @@ XAXCALLS: dict[int, Callable[..., None]] = {
     p.TYPES["SPAWN"]: spawn,
     p.TYPES["BORN"]: born,
     p.TYPES["KILL"]: kill,
+    p.TYPES["PIPE"]: pipe,
     **mounts.HANDLERS,  # host directories (run --mount)
 }
