@@ -104,3 +104,56 @@ def test_a_pipe_crosses_fork_as_natively(tmp_path):
     assert r.stdout == native.stdout
     assert b"parent read 85 bytes to EOF (last read 0)" in r.stdout
     assert _ours_left() == []
+
+
+def _image(tmp_path: Path, files: dict[str, Path], entry: str, profile: str = "static-libc") -> Path:
+    from xax_emu.image import pack
+    lines = "".join(f'"{guest}" = "{host}"\n' for guest, host in files.items())
+    (tmp_path / "app.toml").write_text(f'[app]\nname = "app"\nentry = "{entry}"\nprofile = "{profile}"\n'
+                                       f'[files]\n{lines}')
+    pack(tmp_path / "app.toml", tmp_path / "app.tar")
+    return tmp_path / "app.tar"
+
+
+def test_exec_from_the_image_in_place_never_a_host_program(tmp_path):
+    prog = _build(tmp_path, HERE / "programs" / "forkexec.c", "forkexec")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    assert native.stdout.splitlines()[:2] == [b"exec'd: argc 3, argv[2] second, env exec, fd 5 closed",
+                                             b"child status 4"]
+    r = run_pico(_image(tmp_path, {"/bin/forkexec": prog}, "/bin/forkexec"),
+                 limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    # The same lines, but the host's /bin/sh is nowhere: the image has none.
+    assert r.stdout == native.stdout.replace(b"hi\nhost sh status 0\n", b"host sh status 98\n")
+    assert r.stderr == b"execve /bin/sh: No such file or directory\n"
+    assert _ours_left() == []
+
+
+def test_exec_of_a_script_runs_its_interpreter_from_the_image(tmp_path):
+    """A #! script: its interpreter (busybox sh, from the image) gets the script's path."""
+    import shutil
+    busybox = shutil.which("busybox")
+    script = tmp_path / "hello.sh"
+    script.write_text("#!/bin/busybox sh\necho \"script $0 says $1\"\nexit 5\n")
+    script.chmod(0o755)
+    src = tmp_path / "runscript.c"
+    src.write_text('#include <stdio.h>\n#include <sys/wait.h>\n#include <unistd.h>\n'
+                   'int main(void){pid_t p=fork(); if(!p){char *a[]={"hello.sh","there",0};'
+                   'execve("/bin/hello.sh",a,0); perror("execve"); _exit(9);} int s; waitpid(p,&s,0);'
+                   'printf("status %d\\n", WEXITSTATUS(s)); return 0;}\n')
+    prog = _build(tmp_path, src, "runscript")
+    r = run_pico(_image(tmp_path, {"/bin/runscript": prog, "/bin/hello.sh": script, "/bin/busybox": Path(busybox)},
+                        "/bin/runscript"), limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None), r.stderr
+    assert r.stdout == b"script /bin/hello.sh says there\nstatus 5\n"
+
+
+def test_the_hostile_exec_reaches_no_host_program_with_processes(build, tmp_path):
+    """tests/hostile/exec.c with processes enabled: /bin/sh by path is not in the (empty) file
+    system, execveat by an fd is not offered; the canary is untouched (hostile() checks it)."""
+    from hostile_support import hostile, parse
+    r = hostile(build, tmp_path, "exec.c", limits=Limits(wall_seconds=60, processes=4))
+    assert r.code == 0
+    enoent, einval = -2, -22
+    assert parse(r.stdout) == {"execve": enoent, "execve_junk": enoent, "execveat": enoent,
+                               "execveat_fd0": einval, "execveat_chan": einval}

@@ -111,6 +111,11 @@ struct xax_layer_host {
      * len bytes), then a plain fork.  The parent gets the child's host pid (or -errno) and the
      * child 0; both get the child's virtual pid in *vpid.  The child runs on a channel of its own. */
     long (*fork)(const void *chans, uint32_t len, int32_t *vpid);
+    /* execve in place (docs/processes.md): img (a whole ELF file from the image, size bytes) becomes
+     * the program, with argv and envp (copied: they may lie in the memory it unmaps), entered when
+     * the trapped call whose frame is uc returns.  -ENOEXEC if img is no program it can load
+     * (nothing changed); once it has begun, a failure ends the process. */
+    long (*exec)(void *uc, const void *img, uint64_t size, const char *const *argv, const char *const *envp);
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */

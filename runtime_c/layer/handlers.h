@@ -17,6 +17,12 @@ long layer_wait4(struct layer_call *c);
 long layer_waitid(struct layer_call *c);
 long layer_getppid(struct layer_call *c);
 
+/* exec (sys_fork.c): execve and execveat of a program from the image, in place (static, dynamic
+ * with its interpreter from the image, a #! script with its interpreter from the image), never a
+ * host program; with processes enabled, else ENOSYS as before */
+long layer_execve(struct layer_call *c);
+long layer_execveat(struct layer_call *c);
+
 /* vfs (sys_fs.c): files through the profile's routes (tar image, RAM disk, origin, deny, the
  * synthetic /dev and /proc); fds 0-2 are the stdio channels; no fd is a terminal */
 long layer_read(struct layer_call *c);

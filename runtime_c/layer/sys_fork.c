@@ -11,9 +11,17 @@
  *     setting processes=1; else ENOSYS, as before); wait4 and waitid for the caller's children by
  *     virtual pid; getppid
  * @serves fork vfork clone wait4 waitid getppid
+ *
+ * @family exec: execve and execveat of a program from the image, in place (static, dynamic with
+ *     its interpreter from the image, a #! script with its interpreter from the image), never a
+ *     host program; with processes enabled, else ENOSYS as before
+ * @serves execve execveat
  */
+#include <linux/fcntl.h>
+#include <linux/mman.h>
 #include <linux/sched.h>
 #include <linux/signal.h>
+#include <linux/stat.h>
 #include <linux/wait.h>
 
 #include "xax_frame.h"
@@ -227,4 +235,189 @@ long layer_waitid(struct layer_call *c)
     if (c->a[4] && user_out(c->a[4], rus, sizeof rus) < 0)
         return -EFAULT;
     return 0;
+}
+
+/* -- execve in place ------------------------------------------------------------------------ */
+
+#define EXEC_ARGS_MAX 4096          /* argv and envp entries, each */
+#define EXEC_STRINGS_MAX (1UL << 20) /* their bytes, NULs included (Linux allows more: 1/4 of the stack) */
+#define EXEC_PATH_MAX 4096
+
+struct exec_args {
+    char *strings;                  /* EXEC_STRINGS_MAX bytes */
+    size_t used;
+    const char *argv[EXEC_ARGS_MAX + 4]; /* room for a #! line's interpreter, its argument and the script */
+    const char *envp[EXEC_ARGS_MAX + 1];
+};
+
+static long keep_string(struct exec_args *a, const char *src, const char **out)
+{
+    if (a->used >= EXEC_STRINGS_MAX)
+        return -E2BIG;
+    long n = layer_host->string_in(a->strings + a->used, src, EXEC_STRINGS_MAX - a->used);
+    if (n < 0)
+        return n == -ENAMETOOLONG ? -E2BIG : n;
+    *out = a->strings + a->used;
+    a->used += (size_t)n + 1;
+    return 0;
+}
+
+/* A NULL-terminated array of the program's strings (NULL itself: none), copied. */
+static long keep_vector(struct exec_args *a, uint64_t vec, const char **out, int first)
+{
+    int n = first;
+    for (int i = 0; vec; i++) {
+        uint64_t p;
+        if (user_in(&p, vec + 8 * (uint64_t)i, 8) < 0)
+            return -EFAULT;
+        if (!p)
+            break;
+        if (n >= EXEC_ARGS_MAX)
+            return -E2BIG;
+        long r = keep_string(a, (const char *)p, &out[n++]);
+        if (r < 0)
+            return r;
+    }
+    out[n] = 0;
+    return n;
+}
+
+/* Resolve path in the image: a regular file someone may execute, loaded. */
+static long load_program(const char *path, const void **data, uint64_t *size)
+{
+    long fd = vfs_openat(layer.vfs, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    struct vfs_stat st;
+    long r = vfs_fstat(layer.vfs, (int)fd, &st);
+    vfs_close(layer.vfs, (int)fd);
+    if (r < 0)
+        return r;
+    if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+        return -EACCES;
+    return layer_load_file(path, data, size);
+}
+
+/* A #! line: the interpreter and its one optional argument, put before the script's path. */
+static long shebang(struct exec_args *a, const char *script, const unsigned char *data, uint64_t size)
+{
+    char line[256];
+    uint64_t n = 2;
+    while (n < size && n < sizeof line && data[n] != '\n')
+        n++;
+    if (n >= sizeof line)
+        return -ENOEXEC;
+    memcpy(line, data + 2, n - 2);
+    line[n - 2] = 0;
+    char *p = line, *interp, *arg = 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    interp = p;
+    while (*p && *p != ' ' && *p != '\t')
+        p++;
+    if (*p) {
+        *p++ = 0;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p) {
+            arg = p;
+            char *end = p + strlen(p);
+            while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+                *--end = 0;
+        }
+    }
+    if (!*interp)
+        return -ENOEXEC;
+    int shift = arg ? 2 : 1; /* argv becomes: interp [arg] script argv[1..] */
+    int argc = 0;
+    while (a->argv[argc])
+        argc++;
+    if (argc + shift >= EXEC_ARGS_MAX + 3)
+        return -E2BIG;
+    const char *s_interp, *s_arg = 0, *s_script;
+    if (keep_string(a, interp, &s_interp) < 0 || (arg && keep_string(a, arg, &s_arg) < 0) ||
+        keep_string(a, script, &s_script) < 0)
+        return -E2BIG;
+    int from = argc ? 1 : 0; /* argv[0] is replaced by the script's path */
+    for (int i = argc; i >= from; i--)
+        a->argv[i + shift + 1 - from] = a->argv[i];
+    a->argv[0] = s_interp;
+    if (arg)
+        a->argv[1] = s_arg;
+    a->argv[shift] = s_script;
+    return 0;
+}
+
+static void reset_handlers(void)
+{
+    struct xax_k_sigaction dfl = {0, 0, 0, 0};
+    for (int sig = 1; sig <= LAYER_SIG_MAX; sig++) {
+        void *h = layer.sigactions[sig].handler;
+        if (h == (void *)0 || h == (void *)1 || sig == SIGKILL || sig == SIGSTOP)
+            continue; /* default and ignored stay as they are */
+        layer_host->sigaction(sig, &dfl);
+        layer.sigactions[sig] = dfl;
+    }
+}
+
+static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64_t uenvp)
+{
+    if (!processes_enabled())
+        return -ENOSYS;
+    long m = sys6(__NR_mmap, 0, sizeof(struct exec_args) + EXEC_STRINGS_MAX, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (sys_failed(m))
+        return -ENOMEM;
+    struct exec_args *a = (struct exec_args *)m;
+    a->strings = (char *)m + sizeof *a;
+    const char *path;
+    long r = keep_string(a, (const char *)upath, &path);
+    if (r == -E2BIG)
+        r = -ENAMETOOLONG;
+    if (r >= 0)
+        r = keep_vector(a, uargv, a->argv, 0);
+    if (r >= 0)
+        r = keep_vector(a, uenvp, a->envp, 0);
+    const void *data = 0;
+    uint64_t size = 0;
+    if (r >= 0)
+        r = load_program(path, &data, &size);
+    if (r >= 0 && size >= 2 && !memcmp(data, "#!", 2)) {
+        r = shebang(a, path, data, size);
+        if (r >= 0)
+            r = load_program(a->argv[0], &data, &size);
+    }
+    if (r >= 0 && (size < 4 || memcmp(data, "\177ELF", 4)))
+        r = -ENOEXEC;
+    if (r >= 0) {
+        if (layer.brk.mapped > layer.brk.start) /* a fixed-address program's break may lie where the next one goes */
+            sys2(__NR_munmap, layer.brk.start, layer.brk.mapped - layer.brk.start);
+        r = layer_host->exec(c->uc, data, size, a->argv, (const char *const *)a->envp);
+        if (r < 0) /* past the point of no return: the old program has no break left */
+            sys_exit_group(127 | XAX_EXIT_STATUS_OWN);
+        vfs_close_on_exec(layer.vfs);
+        reset_handlers();
+    }
+    sys2(__NR_munmap, m, sizeof(struct exec_args) + EXEC_STRINGS_MAX);
+    return r;
+}
+
+long layer_execve(struct layer_call *c)
+{
+    return do_exec(c, c->a[0], c->a[1], c->a[2]);
+}
+
+long layer_execveat(struct layer_call *c)
+{
+    int dirfd = (int)c->a[0];
+    if (!processes_enabled())
+        return -ENOSYS;
+    if (c->a[4]) /* AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW: not offered */
+        return -EINVAL;
+    char first;
+    if (user_in(&first, c->a[1], 1) < 0)
+        return -EFAULT;
+    if (first != '/' && dirfd != AT_FDCWD)
+        return -ENOSYS; /* a path relative to a directory fd: not offered yet */
+    return do_exec(c, c->a[1], c->a[2], c->a[3]);
 }

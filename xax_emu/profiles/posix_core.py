@@ -60,6 +60,9 @@ POSIX_CORE = Profile(
         "wait4": emulate("processes", note="the caller's children, by virtual pid"),
         "waitid": emulate("processes", note="the caller's children, by virtual pid"),
         "getppid": emulate("processes", note="the parent's virtual pid; the entry program's is 1"),
+        "execve": emulate("exec", note="a program from the image, in place, never a host program "
+                          "(docs/processes.md); ENOSYS without --processes"),
+        "execveat": emulate("exec", note="as execve; an absolute path or one relative to the cwd"),
         "prctl": emulate("prctl"),
         **emulate_all("kill"),
         "kill": emulate("kill", note="raise() and abort(): the picoprocess signals itself; nobody else exists"),

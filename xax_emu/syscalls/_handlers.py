@@ -16,6 +16,14 @@ FAMILIES = (
         ('waitid', 'layer_waitid'),
         ('getppid', 'layer_getppid'),
     )),
+    ('exec',
+     'execve and execveat of a program from the image, in place (static, dynamic with its '
+     'interpreter from the image, a #! script with its interpreter from the image), never a host'
+     ' program; with processes enabled, else ENOSYS as before',
+     'sys_fork.c', (
+        ('execve', 'layer_execve'),
+        ('execveat', 'layer_execveat'),
+    )),
     ('vfs',
      "files through the profile's routes (tar image, RAM disk, origin, deny, the synthetic /dev "
      'and /proc); fds 0-2 are the stdio channels; no fd is a terminal',
