@@ -17,6 +17,11 @@ long layer_wait4(struct layer_call *c);
 long layer_waitid(struct layer_call *c);
 long layer_getppid(struct layer_call *c);
 
+/* sigsuspend (sys_fork.c): rt_sigsuspend as shells use it to wait for SIGCHLD: until a child
+ * changes state (or 10 ms pass, with no child), then EINTR with the given mask left in place, so
+ * that a pending signal's handler runs as the call returns (the old mask is not restored after it) */
+long layer_rt_sigsuspend(struct layer_call *c);
+
 /* exec (sys_fork.c): execve and execveat of a program from the image, in place (static, dynamic
  * with its interpreter from the image, a #! script with its interpreter from the image), never a
  * host program; with processes enabled, else ENOSYS as before */

@@ -12,12 +12,19 @@
  *     virtual pid; getppid
  * @serves fork vfork clone wait4 waitid getppid
  *
+ * @family sigsuspend: rt_sigsuspend as shells use it to wait for SIGCHLD: until a child changes
+ *     state (or 10 ms pass, with no child), then EINTR with the given mask left in place, so that
+ *     a pending signal's handler runs as the call returns (the old mask is not restored after it)
+ * @serves rt_sigsuspend
+ *
  * @family exec: execve and execveat of a program from the image, in place (static, dynamic with
  *     its interpreter from the image, a #! script with its interpreter from the image), never a
  *     host program; with processes enabled, else ENOSYS as before
  * @serves execve execveat
  */
 #include <linux/fcntl.h>
+#include <linux/futex.h>
+#include <linux/time_types.h>
 #include <linux/mman.h>
 #include <linux/sched.h>
 #include <linux/signal.h>
@@ -235,6 +242,34 @@ long layer_waitid(struct layer_call *c)
     if (c->a[4] && user_out(c->a[4], rus, sizeof rus) < 0)
         return -EFAULT;
     return 0;
+}
+
+#define NEVER_BLOCKED_ ((1ULL << (SIGSYS - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)) | \
+                        (1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
+
+long layer_rt_sigsuspend(struct layer_call *c)
+{
+    uint64_t mask;
+    if (c->a[1] != 8)
+        return -EINVAL;
+    if (user_in(&mask, c->a[0], 8) < 0)
+        return -EFAULT;
+    long r = -ECHILD;
+    if (layer.nchildren) { /* the usual wait: for SIGCHLD; the child stays to be reaped */
+        siginfo_t info;
+        layer_wait_begin();
+        r = sys6(__NR_waitid, TAGGED(P_ALL), 0, (long)&info, WEXITED | WSTOPPED | WCONTINUED | WNOWAIT, 0, 0);
+        layer_wait_end();
+    }
+    if (r < 0) {
+        struct __kernel_timespec nap = {0, 10 * 1000 * 1000};
+        layer_wait_begin();
+        sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
+        layer_wait_end();
+    }
+    mask &= ~NEVER_BLOCKED_;
+    memcpy(&((struct ucontext *)c->uc)->uc_sigmask, &mask, 8);
+    return -EINTR;
 }
 
 /* -- execve in place ------------------------------------------------------------------------ */

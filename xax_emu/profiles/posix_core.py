@@ -62,6 +62,8 @@ POSIX_CORE = Profile(
         "getppid": emulate("processes", note="the parent's virtual pid; the entry program's is 1"),
         "execve": emulate("exec", note="a program from the image, in place, never a host program "
                           "(docs/processes.md); ENOSYS without --processes"),
+        "rt_sigsuspend": emulate("sigsuspend", note="until a child changes state (or 10 ms), then EINTR with "
+                                 "the given mask left in place: shells waiting for SIGCHLD"),
         "execveat": emulate("exec", note="as execve; an absolute path or one relative to the cwd"),
         "prctl": emulate("prctl"),
         **emulate_all("kill"),

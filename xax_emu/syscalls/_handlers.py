@@ -16,6 +16,13 @@ FAMILIES = (
         ('waitid', 'layer_waitid'),
         ('getppid', 'layer_getppid'),
     )),
+    ('sigsuspend',
+     'rt_sigsuspend as shells use it to wait for SIGCHLD: until a child changes state (or 10 ms '
+     'pass, with no child), then EINTR with the given mask left in place, so that a pending '
+     "signal's handler runs as the call returns (the old mask is not restored after it)",
+     'sys_fork.c', (
+        ('rt_sigsuspend', 'layer_rt_sigsuspend'),
+    )),
     ('exec',
      'execve and execveat of a program from the image, in place (static, dynamic with its '
      'interpreter from the image, a #! script with its interpreter from the image), never a host'
