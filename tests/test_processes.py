@@ -157,3 +157,15 @@ def test_the_hostile_exec_reaches_no_host_program_with_processes(build, tmp_path
     enoent, einval = -2, -22
     assert parse(r.stdout) == {"execve": enoent, "execve_junk": enoent, "execveat": enoent,
                                "execveat_fd0": einval, "execveat_chan": einval}
+
+
+def test_the_tagged_forms_harm_only_the_caller(tmp_path):
+    """Hostile code calling the runtime's own tagged forms: nothing to receive, its own death
+    signal, no child to wait for, the image fd closed (a bare program has none: EBADF), and dup3
+    onto the channel of an fd it does not hold (EBADF: fd 1 is the layer's, not a real fd) — the
+    caller alone is affected."""
+    prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
+    r = run_pico(prog, ["tags"], limits=Limits(wall_seconds=60, processes=4))
+    assert r.stdout == (b"recvmsg = Resource temporarily unavailable\nprctl = 0\n"
+                        b"waitid = No child process\nclose image = -9\n")
+    assert r.code == 40 and r.report.reason is None

@@ -166,6 +166,8 @@ static long signal_self(struct layer_call *c, long sig, int code)
 /* Another of its threads, by real tid. */
 static long signal_thread(struct layer_call *c, int tid, long sig)
 {
+    if (layer_vpid() != XAX_VIRTUAL_PID) /* a forked child: its filter names its parent's pid, not its own */
+        return -ESRCH;
     if (!kept_by_the_pal(sig))
         return sys3(__NR_tgkill, layer_host->host_pid, tid, sig);
     long r = sys3(__NR_tgkill, layer_host->host_pid, tid, 0); /* is there such a thread? */

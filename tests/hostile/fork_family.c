@@ -5,13 +5,19 @@
  *   forge    a child writes a forged BORN (and a reply-shaped datagram) on its channel: the
  *            Monitor kills that child alone; the parent sees SIGKILL
  *   reach    a child tries the world outside the family: kill of a host pid (argv[2]), a
- *            tagged wait4 of it, and KILL of a virtual pid nobody has */
+ *            tagged wait4 of it, and KILL of a virtual pid nobody has
+ *   tags     the runtime's tagged forms called by hostile code: recvmsg on the channel (nothing
+ *            to take), prctl's death signal, waitid of everyone (no child), dup3 of the image
+ *            onto the channel and close of the image: each harms only the caller, which then
+ *            has no channel left and ends at its next request */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "hostile.h"
@@ -77,6 +83,22 @@ static void reach(int host_pid)
     printf("child exited %d\n", WEXITSTATUS(status));
 }
 
+static void tags(void)
+{
+    char buf[64];
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    printf("recvmsg = %s\n", strerror((int)-raw3(SYS_recvmsg, (long)(TAG | 3), (long)&m, MSG_DONTWAIT)));
+    printf("prctl = %ld\n", raw2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
+    siginfo_t si;
+    printf("waitid = %s\n", strerror((int)-raw6(SYS_waitid, (long)(TAG | P_ALL), 0, (long)&si, WEXITED | WNOHANG, 0, 0)));
+    printf("close image = %ld\n", raw1(SYS_close, (long)(TAG | 1023)));
+    long r = raw3(SYS_dup3, 1, (long)(TAG | 3), 0);
+    raw1(SYS_exit_group, r == -EBADF ? 40 : 41); /* its channel is fd 3 still or not: either way, it ends */
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, 0, _IONBF, 0);
@@ -86,6 +108,8 @@ int main(int argc, char **argv)
         outlive();
     else if (argc > 1 && !strcmp(argv[1], "forge"))
         forge();
+    else if (argc > 1 && !strcmp(argv[1], "tags"))
+        tags();
     else if (argc > 2 && !strcmp(argv[1], "reach"))
         reach(atoi(argv[2]));
     return 0;

@@ -256,6 +256,7 @@ class Member:
         if self.pidfd is not None:
             self.host.unwatch(self.pidfd)
             os.close(self.pidfd)
+            self.pidfd = None  # its children's BORN now finds their parent gone
         self.sock.close()
         self.family.member_ended(self)
 
