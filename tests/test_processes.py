@@ -16,7 +16,8 @@ HERE = Path(__file__).parent
 
 def _build(tmp_path: Path, source: Path, name: str) -> Path:
     out = tmp_path / name
-    subprocess.run(["musl-gcc", "-static", "-O2", f"-I{HERE / 'hostile'}", "-o", str(out), str(source)], check=True)
+    subprocess.run(["musl-gcc", "-static", "-O2", f"-I{HERE / 'hostile'}", f"-I{HERE.parent / 'runtime_c' / 'include'}",
+                    "-o", str(out), str(source)], check=True)
     return out
 
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "hostile.h"
+#include "xax_protocol.h"
 
 #define TAG (0x58415850UL << 32)
 
@@ -57,8 +58,8 @@ static void forge(void)
 {
     pid_t p = fork();
     if (p == 0) {
-        unsigned char msg[24] = {0x58, 0x41, 0x58, 0x31, 2, 0, 26, 0}; /* XAX1 v2 BORN */
-        raw3(SYS_write, 3, (long)msg, sizeof msg);
+        struct xax_msg_hdr msg = {XAX_MAGIC, XAX_VERSION, XAX_MSG_BORN, -1, 0, 0, 0};
+        raw3(SYS_write, 3, (long)&msg, sizeof msg);
         sleep(5);
         _exit(0);
     }

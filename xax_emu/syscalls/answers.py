@@ -152,7 +152,7 @@ TABLE: dict[str, Answer] = {
     "setitimer": _none("it delivers SIGALRM later: the layer must keep the timer"),
     "getitimer": _none(_BUFFER + ": the layer must keep the timer"),
     "timer_create": _none("it delivers a signal later: the layer must keep the timer"),
-    "rt_sigsuspend": _none(_WAIT), "rt_sigtimedwait": _none(_WAIT), "pause": _none(_WAIT),
+    "rt_sigtimedwait": _none(_WAIT), "pause": _none(_WAIT),  # rt_sigsuspend: the layer's (sigsuspend)
 }
 
 
