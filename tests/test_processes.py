@@ -170,3 +170,14 @@ def test_the_tagged_forms_harm_only_the_caller(tmp_path):
     assert r.stdout == (b"recvmsg = Resource temporarily unavailable\nprctl = 0\n"
                         b"waitid = No child process\nclose image = -9\n")
     assert r.code == 40 and r.report.reason is None
+
+
+def test_bad_pointers_in_the_process_calls_as_natively(tmp_path):
+    """wait4's status and rusage, waitid's siginfo and rusage, rt_sigsuspend's set, execve's and
+    execveat's path (and Linux's order: the file is opened before argv is read)."""
+    prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
+    native = subprocess.run([str(prog), "efault"], capture_output=True, timeout=60)
+    r = run_pico(prog, ["efault"], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == native.stdout
+    assert r.stdout.count(b"= -14\n") == 6

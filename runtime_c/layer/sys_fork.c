@@ -409,14 +409,14 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
     long r = keep_string(a, (const char *)upath, &path);
     if (r == -E2BIG)
         r = -ENAMETOOLONG;
+    const void *data = 0;
+    uint64_t size = 0;
+    if (r >= 0) /* Linux's order: the file is opened before argv and envp are read */
+        r = load_program(path, &data, &size);
     if (r >= 0)
         r = keep_vector(a, uargv, a->argv, 0);
     if (r >= 0)
         r = keep_vector(a, uenvp, a->envp, 0);
-    const void *data = 0;
-    uint64_t size = 0;
-    if (r >= 0)
-        r = load_program(path, &data, &size);
     if (r >= 0 && size >= 2 && !memcmp(data, "#!", 2)) {
         r = shebang(a, path, data, size);
         if (r >= 0)

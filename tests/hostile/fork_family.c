@@ -11,6 +11,7 @@
  *            onto the channel and close of the image: each harms only the caller, which then
  *            has no channel left and ends at its next request */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,30 @@ static void reach(int host_pid)
     printf("child exited %d\n", WEXITSTATUS(status));
 }
 
+/* Bad pointers in the process calls, answered as Linux answers them (compared with the native run). */
+static long rs(long n, long a, long b, long c, long d, long e)
+{
+    return raw6(n, a, b, c, d, e, 0);
+}
+
+static void efault(void)
+{
+    pid_t p = fork();
+    if (p == 0)
+        _exit(3);
+    siginfo_t si;
+    rs(SYS_waitid, P_PID, p, (long)&si, WEXITED | WNOWAIT, 0); /* until it has exited */
+    printf("waitid_infop = %ld\n", rs(SYS_waitid, P_ALL, 0, 1, WEXITED | WNOWAIT, 0));
+    printf("waitid_ru = %ld\n", rs(SYS_waitid, P_ALL, 0, (long)&si, WEXITED | WNOWAIT, 1));
+    printf("wait4_ru = %ld\n", rs(SYS_wait4, p, 0, WNOHANG, 1, 0));
+    printf("wait4_status = %ld\n", rs(SYS_wait4, p, 1, 0, 0, 0));
+    printf("rt_sigsuspend_set = %ld\n", rs(SYS_rt_sigsuspend, 1, 8, 0, 0, 0));
+    printf("execve_filename = %ld\n", rs(SYS_execve, 1, 0, 0, 0, 0));
+    printf("execve_dir = %ld\n", rs(SYS_execve, (long)"/", 1, 1, 0, 0));
+    printf("execve_missing = %ld\n", rs(SYS_execve, (long)"/nonexistent", 1, 1, 0, 0));
+    printf("execveat_filename = %ld\n", rs(SYS_execveat, AT_FDCWD, 1, 0, 0, 0));
+}
+
 static void tags(void)
 {
     char buf[64];
@@ -109,6 +134,8 @@ int main(int argc, char **argv)
         outlive();
     else if (argc > 1 && !strcmp(argv[1], "forge"))
         forge();
+    else if (argc > 1 && !strcmp(argv[1], "efault"))
+        efault();
     else if (argc > 1 && !strcmp(argv[1], "tags"))
         tags();
     else if (argc > 2 && !strcmp(argv[1], "reach"))
