@@ -40,7 +40,7 @@
 
 #define TAGGED(v) ((long)((XAX_PROC_TAG << 32) | (unsigned long)(unsigned)(v)))
 
-static int processes_enabled(void)
+int layer_processes_enabled(void)
 {
     static int known = -1;
     if (known < 0) {
@@ -51,6 +51,8 @@ static int processes_enabled(void)
     }
     return known && layer_host->fork;
 }
+
+#define processes_enabled layer_processes_enabled
 
 int32_t layer_vpid(void)
 {

@@ -183,7 +183,7 @@ long layer_kill(struct layer_call *c)
     /* itself, its own process group (0), or that group by number: a session of one */
     if (pid == layer_vpid() || pid == 0 || pid == -XAX_VIRTUAL_PID)
         return signal_self(c, sig, SI_USER);
-    if (pid > XAX_VIRTUAL_PID && pid <= XAX_VIRTUAL_PID + XAX_VIRTUAL_PIDS_MAX)
+    if (layer_processes_enabled() && pid > XAX_VIRTUAL_PID && pid <= XAX_VIRTUAL_PID + XAX_VIRTUAL_PIDS_MAX)
         return signal_member(pid, sig); /* another process of the family, if there is one: the Monitor knows */
     return -ESRCH; /* -1 (everyone it may signal) and any other pid: there is no one else */
 }

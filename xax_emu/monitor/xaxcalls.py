@@ -357,13 +357,16 @@ def born(pico, msg: p.Message) -> None:
 def kill(pico, msg: p.Message) -> None:
     """A signal to a process of the family, by virtual pid; never outside it."""
     _no_payload(msg)
-    if not 0 <= msg.arg <= 64 or msg.arg == signal.SIGSYS:
+    if not 0 <= msg.arg <= 64:
         pico.reply(msg, -errno.EINVAL)
         return
     family = pico.family_of()
     target = family if msg.chan == family.vpid else family.members.get(msg.chan)
     if target is None or target.report is not None or getattr(target, "ended", False):
         pico.reply(msg, -errno.ESRCH)
+        return
+    if msg.arg == signal.SIGSYS:  # the seal's own: a real one pending would swallow the target's next trap
+        pico.reply(msg, -errno.EINVAL)
         return
     pico.reply(msg, 0)  # first: the signal may end the sender itself
     if msg.arg:
