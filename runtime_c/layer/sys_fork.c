@@ -431,7 +431,7 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
             sys2(__NR_munmap, layer.brk.start, layer.brk.mapped - layer.brk.start);
         r = layer_host->exec(c->uc, data, size, a->argv, (const char *const *)a->envp);
         if (r < 0) /* past the point of no return: the old program has no break left */
-            sys_exit_group(127 | XAX_EXIT_STATUS_OWN);
+            sys_exit_group(XAX_EXIT_RUNTIME_FAILED); /* the runtime could not finish what it began */
         vfs_close_on_exec(layer.vfs);
         reset_handlers();
     }
