@@ -29,6 +29,13 @@ NEVER_TOUCHED = {
 }
 
 
+# The process calls (docs/processes.md): with processes off, as in this test's run, they answer
+# (ENOSYS, ECHILD) before reading any pointer; tests/test_processes.py tries theirs with processes
+# on (tests/hostile/fork_family.c efault), against the native run.  Not tried anywhere: clone's
+# tid pointers (a bad one natively is written by the kernel in a child that then runs on).
+PROCESS_CALLS = {"clone", "wait4", "waitid", "execve", "execveat", "rt_sigsuspend"}
+
+
 def profile_with_ram(tmp_path, ram) -> str:
     (tmp_path / "efault_profile.py").write_text(
         "from xax_emu.profiles import load\n"
@@ -77,7 +84,7 @@ def test_every_pointer_argument_of_every_emulated_call_is_tried():
     resolved = resolve(load("glibc-dynamic"))
     missing = []
     for name, disposition in sorted(resolved.syscalls.items()):
-        if not isinstance(disposition, (Emulate, Forward)) or name == "futex":  # futex: the PAL's, futex_shared.c
+        if not isinstance(disposition, (Emulate, Forward)) or name == "futex" or name in PROCESS_CALLS:
             continue
         pointers = [a.name for a in catalogue.by_name(name).args
                     if a.kind in ("ptr", "path", "str") and (name, a.name) not in NEVER_TOUCHED]

@@ -41,7 +41,7 @@ def test_inspect_sha1sum(images):
                               {"prefix": "/tmp", "backend": "ram", "size": 64 << 20},
                               {"prefix": "/var/tmp", "backend": "ram", "size": 64 << 20}]
     assert info["limits"] == {"memory": 64 << 20, "cpu_seconds": 10, "wall_seconds": 30.0, "download": None,
-                              "threads": None}
+                              "threads": None, "processes": None}
     (f,) = info["files"]
     size = (path.parent / "sha1sum" / "build" / "sha1sum").stat().st_size
     assert f == {"path": "/bin/sha1sum", "type": "file", "size": size, "elf": True, "aligned": True}

@@ -61,7 +61,7 @@ def test_defaults(tmp_path):
     m = load_manifest(write(tmp_path, '[app]\nname = "a"\nentry = "/a"\n'))
     assert (m.args, m.env, m.cwd, m.profile, m.files, m.exclude) == ((), {}, "/", "static-libc", (), ())
     assert m.limits.as_dict() == {"memory": None, "cpu_seconds": None, "wall_seconds": None, "download": None,
-                                  "threads": None}
+                                  "threads": None, "processes": None}
 
 
 def test_the_error_is_one_xax_error(tmp_path):

@@ -130,7 +130,7 @@ def test_meta(ls_image):
     assert (meta["format"], meta["version"]) == ("xax-image", 1)
     assert meta["app"] == {"name": "ls", "entry": "/bin/ls", "args": ["-l"], "env": {"LC_ALL": "C"}, "cwd": "/etc"}
     assert meta["limits"] == {"memory": 256 << 20, "cpu_seconds": None, "wall_seconds": 5.0, "download": None,
-                              "threads": None}
+                              "threads": None, "processes": None}
     assert meta["layer"] == {"member": ".xax/layer", "size": len(layer), "sha256": hashlib.sha256(layer).hexdigest()}
     rows = table(resolve(load("static-libc")))
     p = meta["profile"]

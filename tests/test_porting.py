@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from xax_emu import protocol as p
 from xax_emu.image import load_manifest, pack
 from xax_emu.image.errors import ManifestError
 from xax_emu.image.validate import validate
@@ -144,12 +145,12 @@ def test_explain_paths_and_syscalls(tmp_path, build):
     assert "absent" in explain_path(image, "/dev/sda").answer
     profile = load("static-libc")
     clone = explain_syscall(profile, "clone")
-    assert clone.answer.startswith("reject -ENOSYS, set by profile 'posix-core'")
+    assert clone.answer.startswith("emulate processes, set by profile 'posix-core'")
     assert any(d.startswith("the seal lets 2 argument form(s) reach the kernel") for d in clone.details)
     assert explain_syscall(profile, "rseq").answer.startswith("reject -ENOSYS, set by profile 'static-libc'")
-    getppid = explain_syscall(profile, "110")
-    assert getppid.subject == "getppid (nr 110)" and getppid.answer.startswith("missing")
-    assert any("answers 1" in d for d in getppid.details)
+    getpgrp = explain_syscall(profile, "111")
+    assert getpgrp.subject == "getpgrp (nr 111)" and getpgrp.answer.startswith("missing")
+    assert any(f"answers {p.VIRTUAL_PID}" in d for d in getpgrp.details)
     r = subprocess.run([sys.executable, "-m", "xax_emu", "explain", "--json", str(tmp_path / "t.tar"), "hello",
                         "exit_group"], capture_output=True, timeout=60)
     out = json.loads(r.stdout)

@@ -70,6 +70,8 @@ def render() -> str:
         f"#define XAX_CHANNEL_FD {p.CHANNEL_FD} /* the channel to the Monitor; never one of the program's fds */",
         f"#define XAX_LAYER_NR_MAX {p.LAYER_NR_MAX} /* entries of the layer's table: syscall numbers below it */",
         f"#define XAX_VIRTUAL_PID {p.VIRTUAL_PID} /* the picoprocess's pid as the program sees it */",
+        f"#define XAX_VIRTUAL_PIDS_MAX {p.VIRTUAL_PIDS_MAX} /* virtual pids a family hands out */",
+        f"#define XAX_PROC_TAG {p.PROC_TAG:#x}UL /* high 32 bits of the runtime's own process calls */",
         f"#define XAX_MAX_MOUNTS {p.MAX_MOUNTS} /* host directories granted in one run */",
         f"#define XAX_MOUNT_PATH_MAX {p.MOUNT_PATH_MAX} /* bytes of a path relative to a mount */",
         f"#define XAX_MOUNT_NAME_MAX {p.MOUNT_NAME_MAX}",

@@ -43,6 +43,19 @@ def render() -> str:
     ]
     lines += [
         "",
+        "## With processes (`--processes N` above 1: docs/processes.md)",
+        "",
+        "The family's processes are made by a real fork under the inherited filter; these entries are",
+        "added (hostile tests: `tests/test_processes.py` with `tests/hostile/fork_family.c`).",
+        "",
+        "| syscall | nr | allowed when | why it is harmless |",
+        "|---|---|---|---|",
+    ]
+    for e in allowlist.PROCESS_ENTRIES:
+        forms = "<br>or ".join(_form(f) for f in e.forms)
+        lines.append(f"| `{e.syscall}` | {syscall_number(e.syscall)} | {forms} | {e.reason} |")
+    lines += [
+        "",
         "Everything else: `SECCOMP_RET_TRAP`, delivered as SIGSYS to the interposition layer inside",
         "the picoprocess.  Another architecture, or an x32 number: `SECCOMP_RET_KILL_PROCESS`.",
         "",

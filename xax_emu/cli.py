@@ -52,6 +52,8 @@ def _add_limits(sp: argparse.ArgumentParser) -> None:
         "download": "largest download or upload through the origin, e.g. 64M (default: the image's, else 256M)",
         "threads": "most threads at once, the first included; 1: the program cannot start any "
                    "(default: the image's, else 64)",
+        "processes": "most processes of the family at once, the entry program included; 1: the program "
+                     "cannot fork (default: the image's, else 1; docs/processes.md)",
     }
     for key, r in RANGES.items():
         sp.add_argument(r.option, dest=key, type=_limit(key), metavar="SIZE" if r.kind == "size" else r.unit.upper(),
@@ -227,7 +229,7 @@ def _run(ns: argparse.Namespace, trace_all: bool = False, trace_paths: bool | No
                            "--profile and --fs-image are for bare programs", ns.program)
     ns.program_meta = program.meta  # trace --suggest extends the image's profile
     wall, by_default = default_wall_seconds(ns.wall_seconds, program.meta)
-    limits = {k: getattr(ns, k) for k in ("memory", "cpu_seconds", "download", "threads")}
+    limits = {k: getattr(ns, k) for k in ("memory", "cpu_seconds", "download", "threads", "processes")}
     limits["wall_seconds"] = None if wall == 0 else wall  # 0: none, set below (the image's would apply)
     request = Request(program, ns.args, ns.env, ns.profile, limits, _read_fs_image(ns.fs_image))
     kwargs = start_kwargs(request)

@@ -16,6 +16,8 @@ bound is what the mechanism that enforces the limit can really take:
                                           (epoll_wait's) is a C int of milliseconds: 24.8 days.
   download      1 .. 128T bytes, whole    one download or upload, held in the Monitor's memory.
   threads       1 .. 4096, whole          RLIMIT_NPROC in the picoprocess's own user namespace.
+  processes     1 .. 256, whole           the family's processes at once (docs/processes.md),
+                                          counted by the Monitor at each fork; 1: no fork.
 
 and the Monitor's own settings (SETTINGS), not a picoprocess's: --cache-size
 (the HTTP cache's files on disk, 1M .. 128T) and serve's --memory-budget,
@@ -75,6 +77,7 @@ class Range:
 
 
 THREADS_MAX = 4096
+PROCESSES_MAX = 256  # runtime_c/layer/state.h LAYER_CHILDREN_MAX
 SELECTOR_MAX = 2_147_483  # seconds: epoll_wait's timeout is a C int of milliseconds
 RANGES = {r.key: r for r in (
     Range("memory", "--memory", "size", "bytes", 16 * MiB, 128 * TiB,
@@ -87,6 +90,9 @@ RANGES = {r.key: r for r in (
           "one body, held in the Monitor's memory"),
     Range("threads", "--threads", "whole", "threads", 1, THREADS_MAX,
           "RLIMIT_NPROC in the picoprocess's own user namespace"),
+    Range("processes", "--processes", "whole", "processes", 1, PROCESSES_MAX,
+          "the family's processes at once, counted by the Monitor (each a task under RLIMIT_NPROC too; "
+          "the layer's table of children holds 256)"),
 )}
 KEYS = tuple(RANGES)
 # The Monitor's own settings, not a picoprocess's limits (no manifest or image sets them), checked the same way.

@@ -116,6 +116,18 @@ MESSAGES = (
                                         "as the program named it, made absolute against its directory where "
                                         "the layer can name that directory: 1 .. TRACE_PATH_MAX bytes, no NUL; "
                                         "no reply"),
+    # Processes (docs/processes.md): a family of sealed processes, each with a channel of its own.
+    ("SPAWN", 26, "pico->monitor", "before a fork: no payload (the Monitor knows which channels the process "
+                                   "holds: its child holds them too); reply arg = the child's virtual pid, SCM_RIGHTS carrying "
+                                   "the child's channel, or -errno (EAGAIN: the family's process limit; ENOSYS: "
+                                   "processes are not enabled)"),
+    ("BORN", 27, "pico->monitor", "a child's first message, on the channel SPAWN made for it (the kernel's "
+                                  "SCM_CREDENTIALS say which process sent it); reply arg = 0"),
+    ("KILL", 28, "pico->monitor", "chan = a virtual pid of the family, arg = a signal (0: does it exist); "
+                                  "reply arg = 0 or -errno (ESRCH outside the family)"),
+    ("PIPE", 29, "pico->monitor", "before a fork, for each pipe the process holds: payload = the bytes buffered "
+                                  "in it (at most PIPE_CAPACITY); reply arg = the read end's channel or -1, "
+                                  "payload = int32 the write end's"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -302,8 +314,20 @@ CHANNEL_FD = 3
 # refuses a system call beyond it.
 LAYER_NR_MAX = 512
 
-# The picoprocess's pid as the program sees it (getpid, /proc/self, kill, prlimit64).
+# The picoprocess's pid as the program sees it (getpid, /proc/self, kill, prlimit64): the
+# entry program's; the processes it forks get the next ones (the Monitor hands them out).
 VIRTUAL_PID = 100
+# Most virtual pids a family hands out (its children's, VIRTUAL_PID + 1 on): the layer's table
+# of children and the Monitor's, both bounded.
+VIRTUAL_PIDS_MAX = 4096
+
+# The runtime's own forms of the calls the seal allows for processes carry this tag in the
+# high 32 bits of an int argument the kernel truncates to 32 bits (an fd, a pid, an option):
+# the kernel never sees it, and a program's own call (whose int argument has no high bits)
+# never matches the form, so it traps to the layer as before (seal/allowlist.py).
+PROC_TAG = 0x58415850  # "PXAX"
+# Bytes a pipe of the family (PIPE) holds: a Linux pipe's default, and the layer's own pipes'.
+PIPE_CAPACITY = 65536
 
 # Exit statuses of the runtime's own failures: (name, status, who exits with it, why).
 # A program may exit with the same numbers: the Monitor never reads a status alone as

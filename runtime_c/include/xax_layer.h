@@ -13,7 +13,7 @@
 #include "xabi.h"
 #include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
-#define XAX_LAYER_VERSION 10 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 11 /* bump on any change to the structs below: images carry their layer */
 
 struct layer_call {
     long nr;
@@ -107,6 +107,15 @@ struct xax_layer_host {
     /* With XAX_BOOT_FLAG_TRACE_PATHS: a path the program failed to open or look at (TRACE_PATH:
      * err is the positive errno, path len bytes, no NUL, at most XAX_TRACE_PATH_MAX). */
     void (*trace_path)(int syscall_nr, int err, const char *path, uint32_t len);
+    /* fork (docs/processes.md): SPAWN, sending chans (the int32 channel ids the process holds,
+     * len bytes), then a plain fork.  The parent gets the child's host pid (or -errno) and the
+     * child 0; both get the child's virtual pid in *vpid.  The child runs on a channel of its own. */
+    long (*fork)(const void *chans, uint32_t len, int32_t *vpid);
+    /* execve in place (docs/processes.md): img (a whole ELF file from the image, size bytes) becomes
+     * the program, with argv and envp (copied: they may lie in the memory it unmaps), entered when
+     * the trapped call whose frame is uc returns.  -ENOEXEC if img is no program it can load
+     * (nothing changed); once it has begun, a failure ends the process. */
+    long (*exec)(void *uc, const void *img, uint64_t size, const char *const *argv, const char *const *envp);
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */

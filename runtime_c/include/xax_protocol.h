@@ -35,6 +35,8 @@
 #define XAX_CHANNEL_FD 3 /* the channel to the Monitor; never one of the program's fds */
 #define XAX_LAYER_NR_MAX 512 /* entries of the layer's table: syscall numbers below it */
 #define XAX_VIRTUAL_PID 100 /* the picoprocess's pid as the program sees it */
+#define XAX_VIRTUAL_PIDS_MAX 4096 /* virtual pids a family hands out */
+#define XAX_PROC_TAG 0x58415850UL /* high 32 bits of the runtime's own process calls */
 #define XAX_MAX_MOUNTS 16 /* host directories granted in one run */
 #define XAX_MOUNT_PATH_MAX 4095 /* bytes of a path relative to a mount */
 #define XAX_MOUNT_NAME_MAX 255
@@ -77,6 +79,10 @@
 #define XAX_MSG_EXPORT_RAM 23 /* pico->monitor: at exit, when the PAL setting export_ram=1 asked for it: payload = the next bytes of a tar of the RAM disks; arg = EXPORT_MORE, EXPORT_LAST on the last piece, or EXPORT_FAILED (the layer could not write the tar: nothing is exported); reply arg = 0, or -1 refused (not asked, over the limit, or after the last piece) */
 #define XAX_MSG_WAKE 24 /* pico->monitor: one-way, may come while a POLL waits: answer the waiting POLL now (another thread needs the channel, or something inside the picoprocess changed), or the next one that would wait; no payload, no reply */
 #define XAX_MSG_TRACE_PATH 25 /* pico->monitor: one-way, only with BOOT_FLAG_TRACE_PATHS: a path the program failed to open or look at (one of TRACE_PATH_CALLS answered an error): arg = the syscall number, chan = the errno (1 .. MAX_ERRNO), payload = the path as the program named it, made absolute against its directory where the layer can name that directory: 1 .. TRACE_PATH_MAX bytes, no NUL; no reply */
+#define XAX_MSG_SPAWN 26 /* pico->monitor: before a fork: no payload (the Monitor knows which channels the process holds: its child holds them too); reply arg = the child's virtual pid, SCM_RIGHTS carrying the child's channel, or -errno (EAGAIN: the family's process limit; ENOSYS: processes are not enabled) */
+#define XAX_MSG_BORN 27 /* pico->monitor: a child's first message, on the channel SPAWN made for it (the kernel's SCM_CREDENTIALS say which process sent it); reply arg = 0 */
+#define XAX_MSG_KILL 28 /* pico->monitor: chan = a virtual pid of the family, arg = a signal (0: does it exist); reply arg = 0 or -errno (ESRCH outside the family) */
+#define XAX_MSG_PIPE 29 /* pico->monitor: before a fork, for each pipe the process holds: payload = the bytes buffered in it (at most PIPE_CAPACITY); reply arg = the read end's channel or -1, payload = int32 the write end's */
 
 /* the runtime's failures (FATAL.arg) */
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */

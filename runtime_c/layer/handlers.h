@@ -6,6 +6,28 @@
 
 struct layer_call;
 
+/* processes (sys_fork.c): fork, vfork and clone's fork forms (posix_spawn's CLONE_VM|CLONE_VFORK on
+ * a stack of its own included) made real forks when the Monitor enables processes (PAL setting
+ * processes=1; else ENOSYS, as before); wait4 and waitid for the caller's children by virtual pid;
+ * getppid */
+long layer_fork(struct layer_call *c);
+long layer_vfork(struct layer_call *c);
+long layer_clone(struct layer_call *c);
+long layer_wait4(struct layer_call *c);
+long layer_waitid(struct layer_call *c);
+long layer_getppid(struct layer_call *c);
+
+/* sigsuspend (sys_fork.c): rt_sigsuspend as shells use it to wait for SIGCHLD: until a child
+ * changes state (or 10 ms pass, with no child), then EINTR with the given mask left in place, so
+ * that a pending signal's handler runs as the call returns (the old mask is not restored after it) */
+long layer_rt_sigsuspend(struct layer_call *c);
+
+/* exec (sys_fork.c): execve and execveat of a program from the image, in place (static, dynamic
+ * with its interpreter from the image, a #! script with its interpreter from the image), never a
+ * host program; with processes enabled, else ENOSYS as before */
+long layer_execve(struct layer_call *c);
+long layer_execveat(struct layer_call *c);
+
 /* vfs (sys_fs.c): files through the profile's routes (tar image, RAM disk, origin, deny, the
  * synthetic /dev and /proc); fds 0-2 are the stdio channels; no fd is a terminal */
 long layer_read(struct layer_call *c);

@@ -14,6 +14,9 @@
 
 struct vfs;
 
+/* Children a process may have at once, unreaped: the family's process limit is at most this. */
+#define LAYER_CHILDREN_MAX 256
+
 /* The kernel's signals are 1 .. 64. */
 #define LAYER_SIG_MAX 64
 
@@ -47,6 +50,14 @@ struct layer_state {
      * waiters with no channel to ask sleep on it (ready_waiters of them). */
     uint32_t ready_word;
     int ready_waiters;
+    /* Processes (sys_fork.c): its virtual pid and its parent's (0 until set: the entry
+     * program's are XAX_VIRTUAL_PID and 1), and its children not yet reaped. */
+    int32_t vpid, ppid;
+    int nchildren;
+    struct layer_child {
+        int32_t vpid;
+        int32_t host_pid;
+    } children[LAYER_CHILDREN_MAX];
 };
 
 extern struct layer_state layer;

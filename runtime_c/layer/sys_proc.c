@@ -30,7 +30,7 @@
 long layer_getpid(struct layer_call *c)
 {
     (void)c;
-    return XAX_VIRTUAL_PID;
+    return layer_vpid();
 }
 
 long layer_set_tid_address(struct layer_call *c)
@@ -38,7 +38,7 @@ long layer_set_tid_address(struct layer_call *c)
     /* Not kept: the main thread's word is never cleared (only a join of the main
      * thread would wait for it); threads from pthread_create get theirs from clone. */
     (void)c;
-    return XAX_VIRTUAL_PID;
+    return layer_vpid();
 }
 
 static void field(char *dst, const char *src)

@@ -143,20 +143,31 @@ static int kept_by_the_pal(long sig)
 
 static long deliver_here(struct layer_call *c, long sig, int code)
 {
-    struct xax_signal s = {(int)sig, code, XAX_VIRTUAL_PID, layer_knobs.identity.uid};
+    struct xax_signal s = {(int)sig, code, (uint32_t)layer_vpid(), layer_knobs.identity.uid};
     return layer_host->raise(c->uc, 0, &s);
+}
+
+/* Another process of the family (or a forked child itself, whose host pid is not the one its
+ * inherited filter lets kill name): the Monitor signals it through its pidfd (KILL). */
+static long signal_member(int32_t vpid, long sig)
+{
+    return layer_host->xaxcall(XAX_MSG_KILL, vpid, (int32_t)sig, 0, 0, 0, 0, 0);
 }
 
 static long signal_self(struct layer_call *c, long sig, int code)
 {
     if (kept_by_the_pal(sig))
         return deliver_here(c, sig, code);
+    if (layer_vpid() != XAX_VIRTUAL_PID)
+        return signal_member(layer_vpid(), sig);
     return sys2(__NR_kill, layer_host->host_pid, sig);
 }
 
 /* Another of its threads, by real tid. */
 static long signal_thread(struct layer_call *c, int tid, long sig)
 {
+    if (layer_vpid() != XAX_VIRTUAL_PID) /* a forked child: its filter names its parent's pid, not its own */
+        return -ESRCH;
     if (!kept_by_the_pal(sig))
         return sys3(__NR_tgkill, layer_host->host_pid, tid, sig);
     long r = sys3(__NR_tgkill, layer_host->host_pid, tid, 0); /* is there such a thread? */
@@ -170,8 +181,10 @@ long layer_kill(struct layer_call *c)
     if (sig < 0 || sig > LAYER_SIG_MAX)
         return -EINVAL;
     /* itself, its own process group (0), or that group by number: a session of one */
-    if (pid == XAX_VIRTUAL_PID || pid == 0 || pid == -XAX_VIRTUAL_PID)
+    if (pid == layer_vpid() || pid == 0 || pid == -XAX_VIRTUAL_PID)
         return signal_self(c, sig, SI_USER);
+    if (layer_processes_enabled() && pid > XAX_VIRTUAL_PID && pid <= XAX_VIRTUAL_PID + XAX_VIRTUAL_PIDS_MAX)
+        return signal_member(pid, sig); /* another process of the family, if there is one: the Monitor knows */
     return -ESRCH; /* -1 (everyone it may signal) and any other pid: there is no one else */
 }
 
@@ -181,9 +194,9 @@ long layer_tgkill(struct layer_call *c)
     long sig = (int)c->a[2];
     if (sig < 0 || sig > LAYER_SIG_MAX || tgid <= 0 || tid <= 0)
         return -EINVAL;
-    if (tgid != XAX_VIRTUAL_PID)
+    if (tgid != layer_vpid())
         return -ESRCH;
-    if (tid == XAX_VIRTUAL_PID)
+    if (tid == layer_vpid())
         return signal_self(c, sig, SI_TKILL);
     return signal_thread(c, tid, sig);
 }
@@ -194,7 +207,7 @@ long layer_tkill(struct layer_call *c)
     long sig = (int)c->a[1];
     if (sig < 0 || sig > LAYER_SIG_MAX || tid <= 0)
         return -EINVAL;
-    if (tid == XAX_VIRTUAL_PID)
+    if (tid == layer_vpid())
         return signal_self(c, sig, SI_TKILL);
     return signal_thread(c, tid, sig);
 }

@@ -13,6 +13,8 @@
 #include "xax_runtime.h"
 
 #define STACK_SIZE (8UL << 20)
+
+uintptr_t pal_stack_start; /* the last stack build_stack made (an exec unmaps it) */
 #define MAX_PROGRAM (1UL << 31)
 
 /* Read a whole channel into memory from xabi_alloc; 0 on failure. */
@@ -226,6 +228,11 @@ const char *map_elf(const unsigned char *img, size_t size, long file_off, struct
     return 0;
 }
 
+int elf_check(const void *img, size_t size)
+{
+    return check_elf(img, size) != 0;
+}
+
 static uint64_t host_aux(uint64_t type)
 {
     for (const uint64_t *a = xax_boot->host_auxv; a[0] != AT_NULL; a += 2)
@@ -242,6 +249,7 @@ uintptr_t build_stack(const struct loaded_program *prog, uintptr_t interp_bias, 
     long m = sys6(__NR_mmap, 0, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (sys_failed(m))
         pal_fail(XAX_FAILURE_MEMORY, "cannot allocate the program's stack");
+    pal_stack_start = (uintptr_t)m;
     uintptr_t top = (uintptr_t)m + STACK_SIZE;
     int argc = 0, envc = 0;
     while (argv[argc])

@@ -10,6 +10,12 @@ struct loaded_program {
     char interp[256];       /* PT_INTERP, or "" for a static program */
 };
 
+/* The initial stack build_stack last made: STACK_SIZE bytes from here. */
+extern uintptr_t pal_stack_start;
+/* 1 if img is not an ELF program this loader can map (checked before an exec unmaps anything). */
+int elf_check(const void *img, size_t size);
+#define PAL_STACK_SIZE (8UL << 20)
+
 /* A whole URL through xabi_open_url("get"), into xabi_alloc'ed memory: 0, -ENOENT or -EIO. */
 long pal_fetch_url(const char *url, const unsigned char **data, size_t *size);
 /* The same, 0 on failure. */

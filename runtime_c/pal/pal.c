@@ -5,6 +5,10 @@
  * from xabi_args()[0], and its filesystem tar, if any, is the mapped image. */
 #include <linux/mman.h>
 
+#include <asm/errno.h>
+
+#include "xax_frame.h"
+
 #include "../lib/sys.h"
 #include "loader.h"
 #include "rewrite.h"
@@ -26,6 +30,11 @@ static size_t append(char *buf, size_t at, size_t size, const char *s)
 }
 
 /* The Monitor says it in one line: "the runtime failed: cannot start the WHAT: WHY". */
+/* The running program and its interpreter (end 0: none), which an exec unmaps. */
+static struct loaded_program running[2];
+
+static long pal_exec(void *ucv, const void *img, uint64_t size, const char *const *argv, const char *const *envp);
+
 static __attribute__((noreturn)) void give_up(const char *what, const char *why)
 {
     char line[XAX_MAX_FATAL_REASON];
@@ -139,6 +148,8 @@ static void start_layer(const unsigned char *img, size_t size)
     layer_host.xaxcall = xaxcall;
     layer_host.settings = xax_boot->pal;
     layer_host.trace_path = pal_trace_path;
+    layer_host.fork = xaxcall_fork;
+    layer_host.exec = pal_exec;
     const struct xax_layer_exports *ex = ((xax_layer_entry)layer.entry)(&layer_host);
     if (!ex || ex->version != XAX_LAYER_VERSION || !ex->dispatch || !ex->program_loaded || !ex->identity ||
         !ex->load_file)
@@ -218,6 +229,51 @@ __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
     }
     xax_layer->program_loaded(prog.brk_start);
     uintptr_t sp = build_stack(&prog, interp_bias, info->args + 1, info->env);
+    running[0] = prog;
+    running[1] = interp;
+    running[1].end = prog.interp[0] ? interp.end : 0;
     report_runtime_code();
     xax_enter_program(start, sp);
+}
+
+/* execve in place (docs/processes.md): the running program's image, its interpreter's and its
+ * initial stack are unmapped (its other mappings stay, unreachable: the kernel's exec would
+ * drop them, this cannot name them), the new program and its interpreter are mapped from the
+ * image as the first program was, and the trapped call's frame is rewritten to enter it.  The
+ * layer has already resolved the path, closed the close-on-exec fds and reset the handlers.
+ * img is checked before anything is unmapped; after that, a failure ends the process. */
+static long pal_exec(void *ucv, const void *img, uint64_t size, const char *const *argv, const char *const *envp)
+{
+    struct ucontext *uc = ucv;
+    if (elf_check(img, size))
+        return -ENOEXEC;
+    for (int i = 0; i < 2; i++)
+        if (running[i].end > running[i].start)
+            sys2(__NR_munmap, running[i].start, running[i].end - running[i].start);
+    if (pal_stack_start)
+        sys2(__NR_munmap, pal_stack_start, PAL_STACK_SIZE);
+    struct loaded_program prog, interp;
+    const char *err = map_elf(img, size, image_offset(img), &prog);
+    if (err)
+        give_up("exec", err);
+    uintptr_t start = prog.entry, interp_bias = 0;
+    interp.end = interp.start = 0;
+    if (prog.interp[0]) {
+        const void *data;
+        uint64_t isize;
+        if (xax_layer->load_file(prog.interp, &data, &isize) < 0)
+            give_up("exec", "the program's interpreter (PT_INTERP) is not in the image");
+        if ((err = map_elf(data, isize, image_offset(data), &interp)) || interp.interp[0])
+            give_up("exec", err ? err : "its interpreter has an interpreter of its own");
+        start = interp.entry;
+        interp_bias = interp.bias;
+    }
+    xax_layer->program_loaded(prog.brk_start);
+    uintptr_t sp = build_stack(&prog, interp_bias, argv, envp);
+    running[0] = prog;
+    running[1] = interp;
+    memset(&uc->uc_mcontext, 0, __builtin_offsetof(struct sigcontext, eflags)); /* r8 .. rip: all 0 */
+    uc->uc_mcontext.rip = start;
+    uc->uc_mcontext.rsp = sp;
+    return 0;
 }

@@ -1,4 +1,6 @@
 /* The PAL's side of the channel protocol (see xax_emu/protocol.py). */
+#include <asm/errno.h>
+
 #include "xaxcall.h"
 #include "../lib/lock.h"
 #include "../lib/sys.h"
@@ -121,4 +123,109 @@ void xaxcall_oneway(uint16_t type, int32_t chan, int32_t arg, const void *payloa
     take_channel();
     send_msg(type, chan, arg, payload, len, 0);
     xax_lock_give(&channel_lock);
+}
+
+/* -- fork: a child with a channel of its own (docs/processes.md) ------------------------------
+ *
+ * SPAWN asks the Monitor for the child's channel, which comes as SCM_RIGHTS with the reply (the
+ * one reason recvmsg is allowed, tagged, on the channel).  Then a plain fork, the only clone the
+ * filter allows; the child moves its channel onto fd 3 (dup3, tagged), closes the spare, sets
+ * its parent-death signal and says BORN on it; the parent closes the child's end.  Every real
+ * fd the runtime names here carries XAX_PROC_TAG in its high bits: the kernel truncates them
+ * away, and the program's own calls, which never carry it, still trap (seal/allowlist.py). */
+#define TAGGED(fd) ((long)((XAX_PROC_TAG << 32) | (unsigned long)(unsigned)(fd)))
+
+struct k_iovec {
+    void *base;
+    unsigned long len;
+};
+struct k_msghdr {
+    void *name;
+    int namelen, pad;
+    struct k_iovec *iov;
+    unsigned long iovlen;
+    void *control;
+    unsigned long controllen;
+    unsigned flags, pad2;
+};
+struct k_cmsghdr {
+    unsigned long len;
+    int level, type;
+    int fds[2];
+};
+#define SOL_SOCKET_ 1
+#define SCM_RIGHTS_ 1
+#define MSG_CTRUNC_ 0x8
+#define MSG_CMSG_CLOEXEC_ 0x40000000
+#define PR_SET_PDEATHSIG_ 1
+#define SIGKILL_ 9
+#define SIGCHLD_ 17
+
+/* The reply to SPAWN and the fd it carries (-1 if none). */
+static int32_t spawn_reply(uint32_t seq, int *fd)
+{
+    struct k_cmsghdr cm;
+    struct k_iovec iov = {buf, sizeof buf};
+    struct k_msghdr m = {0, 0, 0, &iov, 1, &cm, sizeof cm, 0, 0};
+    memset(&cm, 0, sizeof cm);
+    *fd = -1;
+    long n = sys3(__NR_recvmsg, TAGGED(XAX_CHANNEL_FD), (long)&m, MSG_CMSG_CLOEXEC_);
+    if (n == 0)
+        sys_exit_group(XAX_EXIT_MONITOR_GONE);
+    if (n < (long)XAX_HEADER_SIZE)
+        pal_fail(XAX_FAILURE_CHANNEL, "channel recvmsg failed");
+    if (m.controllen >= 20 && cm.level == SOL_SOCKET_ && cm.type == SCM_RIGHTS_) {
+        *fd = cm.fds[0];
+        if (cm.len >= 24) /* the Monitor sends one: any other is closed at once */
+            sys1(__NR_close, TAGGED(cm.fds[1]));
+    }
+    struct xax_msg_hdr h;
+    memcpy(&h, buf, sizeof h);
+    if (h.magic != XAX_MAGIC || h.version != XAX_VERSION || h.type != (XAX_MSG_SPAWN | XAX_REPLY) || h.seq != seq ||
+        h.len != (uint64_t)n - sizeof h || (m.flags & MSG_CTRUNC_) || (h.arg > 0) != (*fd >= 0))
+        pal_fail(XAX_FAILURE_CHANNEL, "malformed SPAWN reply from the Monitor");
+    return h.arg;
+}
+
+/* The child's half: its channel onto fd 3, the parent's gone from it, its own state fresh. */
+static void become_child(int fd)
+{
+    if (sys3(__NR_dup3, fd, TAGGED(XAX_CHANNEL_FD), 0) < 0)
+        sys_exit_group(XAX_EXIT_MONITOR_GONE);
+    sys1(__NR_close, TAGGED(fd));
+    sys2(__NR_prctl, PR_SET_PDEATHSIG_, SIGKILL_);
+    /* Only this thread goes on in the child: no one else holds or waits for its channel. */
+    channel_lock.word = 1;
+    poll_parked = 0;
+    channel_waiters = 0;
+    next_seq = 1;
+    /* BORN: if the parent died before the death signal was set, the Monitor (which knows the
+     * parent's pid) kills this process; if the Monitor is gone, the reply is EOF and it exits. */
+    exchange(XAX_MSG_BORN, -1, 0, 0, 0, 0, 0, 0);
+}
+
+long xaxcall_fork(const void *chans, uint32_t len, int32_t *vpid)
+{
+    if (len > XAX_MAX_PAYLOAD)
+        pal_fail(XAX_FAILURE_CHANNEL, "xaxcall payload too large");
+    take_channel();
+    uint32_t seq = next_seq++;
+    send_msg(XAX_MSG_SPAWN, -1, 0, chans, len, seq);
+    int fd;
+    int32_t r = spawn_reply(seq, &fd);
+    if (r <= 0) {
+        xax_lock_give(&channel_lock);
+        return r < 0 ? r : -EAGAIN;
+    }
+    long pid = sys6(__NR_clone, (long)((XAX_PROC_TAG << 32) | SIGCHLD_), 0, 0, 0, 0, 0);
+    if (pid == 0) {
+        become_child(fd);
+        xax_lock_give(&channel_lock);
+        *vpid = r;
+        return 0;
+    }
+    sys1(__NR_close, TAGGED(fd));
+    xax_lock_give(&channel_lock);
+    *vpid = r;
+    return pid; /* or -errno: the Monitor sees the child's channel closed unused */
 }

@@ -21,4 +21,9 @@ int32_t xaxcall_poll(int32_t how, int32_t chan, void *pfds, uint32_t size, uint3
  * flight, ask the Monitor to answer it now (WAKE).  xaxcall_wakes: the count so far. */
 void xaxcall_wake(void);
 uint32_t xaxcall_wakes(void);
+
+/* fork (docs/processes.md): SPAWN with payload chans (the channel ids the process holds), then
+ * a plain fork.  In the parent: the child's host pid (or -errno) and *vpid its virtual pid; in
+ * the child: 0, with *vpid its own virtual pid, on a channel of its own. */
+long xaxcall_fork(const void *chans, uint32_t len, int32_t *vpid);
 #endif

@@ -227,3 +227,11 @@ long vfs_ioctl(struct vfs *v, int fd, uint32_t cmd, uint64_t arg)
         return -ENOTTY; /* no fd is a terminal */
     return f->ops->ioctl(v, f, cmd, arg);
 }
+
+/* execve: the fds marked close-on-exec are closed, as the kernel closes them. */
+void vfs_close_on_exec(struct vfs *v)
+{
+    for (int fd = 0; v && fd < v->fd_limit; fd++)
+        if (v->fds[fd] && v->cloexec[fd])
+            vfs_close(v, fd);
+}

@@ -255,3 +255,122 @@ static const struct vfs_file_ops pipe_fops = {
     .events = pipe_events,
     .release = pipe_release,
 };
+
+/* -- pipes that cross a fork (docs/processes.md) ---------------------------------------------
+ *
+ * A pipe lives in one process's memory; after a fork each process would have a copy of its own.
+ * So before a fork every pipe the process holds becomes a pipe of the Monitor's (two channels
+ * of the family, with what is buffered in it), and each of its descriptions a description of
+ * one of those channels: reads and writes go to the Monitor, which keeps one buffer for the
+ * family and closes an end when no process holds it any more.  A pipe made and used by one
+ * process alone never pays for this. */
+static long famchan_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    if (n > (size_t)VFS_MAX_RW)
+        n = VFS_MAX_RW;
+    long r = v->env.chan_read(v->env.ctx, f->chan, buf, n);
+    return r > (long)n ? -EIO : r;
+}
+
+static long famchan_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    if (n > (size_t)VFS_MAX_RW)
+        n = VFS_MAX_RW;
+    long r = v->env.chan_write(v->env.ctx, f->chan, buf, n);
+    return r > (long)n ? -EIO : r;
+}
+
+static void famchan_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
+{
+    stream_stat_fill(v, st, f->pos, S_IFIFO | 0600);
+}
+
+static long famchan_setfl(struct vfs *v, struct ofd *f, uint32_t flags)
+{
+    (void)v;
+    (void)f;
+    return (flags & (O_NONBLOCK | FASYNC | O_DIRECT)) ? -EINVAL : 0; /* they block, as the stdio channels */
+}
+
+static uint32_t famchan_poll(struct vfs *v, struct ofd *f, int *chan)
+{
+    (void)v;
+    *chan = f->chan;
+    return 0;
+}
+
+static void famchan_release(struct vfs *v, struct ofd *f)
+{
+    v->env.chan_close(v->env.ctx, f->chan);
+}
+
+static const struct vfs_file_ops famchan_fops = {
+    .read = famchan_read,
+    .write = famchan_write,
+    .readv = stream_readv,
+    .writev = stream_writev,
+    .stat = famchan_stat,
+    .setfl = famchan_setfl,
+    .poll = famchan_poll,
+    .release = famchan_release,
+};
+
+/* The bytes buffered in p, in order, into out (PIPE_CAP bytes): how many. */
+static size_t buffered(const struct vpipe *p, uint8_t *out)
+{
+    for (size_t i = 0; i < p->len; i++)
+        out[i] = p->buf[(p->head + i) % PIPE_CAP];
+    return p->len;
+}
+
+long vfs_pipes_to_channels(struct vfs *v, vfs_make_pipe make, void *ctx)
+{
+    if (!v || !make)
+        return -EINVAL;
+    for (int fd = 0; fd < v->fd_limit; fd++) {
+        struct ofd *f = v->fds[fd];
+        if (!f || f->ops != &pipe_fops)
+            continue;
+        struct vpipe *p = f->priv;
+        uint8_t *data = p->len ? vmem_alloc(v, PIPE_CAP) : 0;
+        if (p->len && !data)
+            return -ENOMEM;
+        size_t len = data ? buffered(p, data) : 0;
+        int chans[2];
+        long r = make(ctx, data, len, chans);
+        if (data)
+            vmem_free(v, data, PIPE_CAP);
+        if (r < 0)
+            return r;
+        uint64_t ino = p->ino;
+        for (int g = fd; g < v->fd_limit; g++) { /* every description of p: each end, however often dup'd */
+            struct ofd *e = v->fds[g];
+            if (!e || e->ops != &pipe_fops || e->priv != p)
+                continue;
+            e->ops = &famchan_fops;
+            e->chan = chans[(e->fmode & FM_READ) ? 0 : 1];
+            e->priv = 0;
+            e->pos = ino;
+        }
+        /* An end no fd holds (closed already, or only in a description being read by another
+         * thread, which this fork does not see finish) is closed at the Monitor now. */
+        if (!p->readers || !p->writers) {
+            if (!p->readers)
+                v->env.chan_close(v->env.ctx, chans[0]);
+            if (!p->writers)
+                v->env.chan_close(v->env.ctx, chans[1]);
+        }
+        if (p->buf)
+            vmem_free(v, p->buf, PIPE_CAP);
+        vmem_free(v, p, sizeof *p);
+    }
+    return 0;
+}

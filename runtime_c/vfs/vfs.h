@@ -278,6 +278,14 @@ long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags);
 long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg);
 /* pipe2: fds[0] the read end, fds[1] the write end (flags: O_CLOEXEC, O_NONBLOCK). */
 long vfs_pipe2(struct vfs *v, int *fds, int flags);
+/* execve: close the fds marked close-on-exec. */
+void vfs_close_on_exec(struct vfs *v);
+/* Before a fork (docs/processes.md): every pipe the fd table holds becomes a pipe of the
+ * Monitor's.  make gets the bytes buffered in one pipe and gives the channels of its two ends
+ * (chans[0] read, chans[1] write): 0, or -errno, which this returns (pipes converted so far
+ * stay converted). */
+typedef long (*vfs_make_pipe)(void *ctx, const void *buffered, size_t len, int *chans);
+long vfs_pipes_to_channels(struct vfs *v, vfs_make_pipe make, void *ctx);
 /* Sockets of the picoprocess (sock*.c): AF_UNIX, AF_INET and AF_INET6; streams, datagrams
  * and (AF_UNIX) seqpackets.  Connections between its own sockets are made inside it; the
  * first listening internet socket takes the browser's connections (vfs_net_accepts); a

@@ -24,6 +24,7 @@
     wall_seconds = 30
     download = "64M"
     threads = 8                    # threads at once, the first included; 1: none may start
+    processes = 4                  # processes of the family at once, the entry included; 1: no fork
 
     [mounts]                       # optional: where the app expects host directories the user
     "/input" = "ro"                # grants at run time (run --mount ~/docs:/input), and whether
@@ -70,10 +71,12 @@ class Limits:
     wall_seconds: float | None = None
     download: int | None = None
     threads: int | None = None
+    processes: int | None = None
 
     def as_dict(self) -> dict:
         return {"memory": self.memory, "cpu_seconds": self.cpu_seconds, "wall_seconds": self.wall_seconds,
-                "download": self.download, "threads": self.threads}
+                "download": self.download, "threads": self.threads,
+                "processes": self.processes}
 
 
 @dataclass(frozen=True)

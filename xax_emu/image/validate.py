@@ -266,7 +266,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
-BASE_LIMITS = set(KEYS) - {"threads"}  # images packed before threads had a limit
+BASE_LIMITS = set(KEYS) - {"threads", "processes"}  # images packed before threads (or processes) had a limit
 
 
 def _need(cond: bool, what: str) -> None:
@@ -375,8 +375,8 @@ def _check_mounts(mounts, routes) -> None:
 
 def _check_limits(limits) -> None:
     """The limits pack writes (every key of limits.py's, null when not set), each in its range."""
-    _need(isinstance(limits, dict) and set(limits) in (BASE_LIMITS, set(KEYS)),
-          f"limits is not an object with {', '.join(KEYS)} (threads optional)")
+    _need(isinstance(limits, dict) and BASE_LIMITS <= set(limits) <= set(KEYS),
+          f"limits is not an object with {', '.join(KEYS)} (threads and processes optional)")
     for k, v in limits.items():
         try:
             if v is not None:

@@ -41,6 +41,7 @@ from .xaxcalls import XAXCALLS
 
 if TYPE_CHECKING:
     from .exportram import RamExport
+    from .family import Member
     from .host import Host
     from .mounts import Mounts
 
@@ -66,6 +67,7 @@ class Limits:
     cpu_seconds: int = 0           # RLIMIT_CPU; 0: none
     wall_seconds: float = 0.0      # enforced by the Monitor; 0: none
     threads: int = 64              # threads at once, the first included (RLIMIT_NPROC in its own user namespace); 1: no clone
+    processes: int = 1             # processes of the family at once, the entry included; 1: no fork (docs/processes.md)
     download: int = 256 << 20      # bytes per download or upload
 
 
@@ -169,6 +171,15 @@ class Picoprocess:
         self.accepts = accepts  # it is offered connections (serve's http instances): BOOT_FLAG_ACCEPT
         self.wake_pending = False  # a WAKE came with no poll waiting: the next one answers at once
         self.name = "picoprocess"  # in log lines until it has a pid
+        # The family (family.py): the entry program is VIRTUAL_PID; its forked processes, by virtual pid.
+        self.vpid = p.VIRTUAL_PID
+        self.members: dict[int, "Member"] = {}
+        self.next_vpid = p.VIRTUAL_PID + 1
+        self.holds: set[int] = set()   # channel ids the entry program holds, once it has forked
+        self.forked = False
+        self.pidfd: int | None = None
+        if limits.processes > 1:
+            self.pal_settings.append("processes=1")
 
     # -- launch ---------------------------------------------------------------
 
@@ -207,7 +218,7 @@ class Picoprocess:
                 monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
                 limit_threads=self.limits.threads, flags=flags,
                 bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1, own_pid=self.pid,
-                               export_ram=self.export_ram is not None),
+                               export_ram=self.export_ram is not None, processes=self.limits.processes > 1),
                 notify_bpf=notify_filter_bpf() if self.count_kernel else b"",
                 # os.fsencode: the program gets the very bytes the command line gave, UTF-8 or not
                 args=[os.fsencode(a) for a in [self.image_url, *self.argv]],
@@ -278,7 +289,8 @@ class Picoprocess:
     def deadline(self) -> float | None:
         deadlines = [d for d in (self.closing_deadline,
                                  self.started + self.limits.wall_seconds if self.limits.wall_seconds else None,
-                                 self.parked_poll_until)
+                                 self.parked_poll_until,
+                                 *(m.parked_poll_until for m in self.members.values()))
                      if d is not None]
         return min(deadlines) if deadlines else None
 
@@ -425,6 +437,10 @@ class Picoprocess:
     # -- xaxcalls ---------------------------------------------------------------
 
     def serve(self, msg: p.Message) -> None:
+        self.serve_for(self, msg)
+
+    def serve_for(self, proc, msg: p.Message) -> None:
+        """Serve one request of the entry program (proc is self) or of a member of its family."""
         if self.first_message_at is None:
             self.first_message_at = time.monotonic()
         self.messages += 1
@@ -446,14 +462,14 @@ class Picoprocess:
         if name == "WAKE":  # one-way, and comes while a POLL waits: that is what it is for
             if msg.payload:
                 raise ProtocolViolation("WAKE carries no payload")
-            self.wake_pending = True
-            self.retry_parked_poll()
+            proc.wake_pending = True
+            proc.retry_parked_poll()
             return
-        if self.pending is not None or self.parked_poll is not None:
+        if proc.pending is not None or proc.parked_poll is not None:
             raise ProtocolViolation(f"{name} sent while another request awaits its reply")
-        if self._reply_unread():
+        if self._reply_unread(proc.sock):
             raise ProtocolViolation(f"{name} sent before the reply to the previous request was read")
-        XAXCALLS[msg.type](self, msg)
+        XAXCALLS[msg.type](proc, msg)
 
     def _trace_path(self, msg: p.Message) -> None:
         if self.failed_paths is None:
@@ -480,11 +496,11 @@ class Picoprocess:
         why = clip(msg.payload.decode("utf-8", "replace")) or "no reason given"
         self.runtime_failure = why if msg.arg == p.FAILURES[0][1] else f"the runtime failed: {why}"
 
-    def _reply_unread(self) -> bool:
-        """A reply still queued on the picoprocess's side (SIOCOUTQ: bytes we sent
+    def _reply_unread(self, sock: socket.socket) -> bool:
+        """A reply still queued on the process's side (SIOCOUTQ: bytes we sent
         that it has not read): requests come one at a time, each after its reply."""
         try:
-            return struct.unpack("i", fcntl.ioctl(self.sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0] > 0
+            return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0] > 0
         except OSError:
             return False
 
@@ -515,9 +531,12 @@ class Picoprocess:
     def retry_parked_poll(self) -> None:
         if self.parked_poll is not None and self.report is None:
             self.answer_poll(*self.parked_poll)
+        for member in list(self.members.values()):
+            member.retry_parked_poll()
 
-    def new_channel(self, chan: Channel) -> int:
-        """A channel id for `chan`, or -1 (and `chan` closed) when the picoprocess holds too many."""
+    def new_channel(self, chan: Channel, holder=None) -> int:
+        """A channel id for `chan`, or -1 (and `chan` closed) when the picoprocess holds too many;
+        once the family has forked, `holder` (the entry by default) holds it."""
         if len(self.channels) >= MAX_CHANNELS:
             chan.close()
             return -1
@@ -526,7 +545,86 @@ class Picoprocess:
         cid = self.next_chan
         self.next_chan += 1
         self.channels[cid] = chan
+        (holder or self).holds.add(cid)
         return cid
+
+    # -- the family (family.py, docs/processes.md) ---------------------------------------
+
+    def signal(self, sig: int) -> None:
+        """KILL from the family: a signal to the entry program."""
+        try:
+            signal.pidfd_send_signal(self.pidfd, sig)
+        except (ProcessLookupError, OSError):
+            pass
+
+    def family_of(self) -> "Picoprocess":
+        return self
+
+    def processes(self) -> list:
+        """The family's live processes: the entry and its members that have not ended."""
+        return [self, *self.members.values()]
+
+    def spawn_member(self, parent, msg: p.Message) -> None:
+        """SPAWN: a channel for `parent`'s next child, or why not (-ENOSYS, -EAGAIN)."""
+        from .family import Member, become_subreaper
+        if self.limits.processes <= 1:
+            parent.reply(msg, -errno.ENOSYS)
+            return
+        if len(self.members) + 1 >= self.limits.processes or len(self.members) >= p.VIRTUAL_PIDS_MAX - 1:
+            parent.reply(msg, -errno.EAGAIN)
+            return
+        if not self.forked:
+            self.forked = True
+            self.holds = set(self.channels)
+            become_subreaper()
+        vpid = self.next_vpid
+        while vpid in self.members or vpid > p.VIRTUAL_PID + p.VIRTUAL_PIDS_MAX:
+            vpid = vpid + 1 if vpid <= p.VIRTUAL_PID + p.VIRTUAL_PIDS_MAX else p.VIRTUAL_PID + 1
+        self.next_vpid = vpid + 1
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        try:
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+            ours.setblocking(False)
+            member = Member(self, ours, vpid, parent)
+            self.members[vpid] = member
+            parent.pending = None
+            try:
+                parent.sock.sendmsg([p.reply(msg, vpid)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                                             struct.pack("i", theirs.fileno()))])
+            except OSError:
+                pass  # it is gone: the new channel sees EOF, and the member ends
+        finally:
+            theirs.close()
+        self.host.watch(ours, member.on_readable)
+
+    def release(self, proc, cid: int) -> bool:
+        """proc closes channel `cid`: True if another process of the family still holds it."""
+        if not self.forked:
+            return False
+        proc.holds.discard(cid)
+        return any(cid in other.holds for other in self.processes() if other is not proc)
+
+    def member_ended(self, member) -> None:
+        self.members.pop(member.vpid, None)
+        for cid in list(member.holds):
+            if not self.release(member, cid):
+                chan = self.channels.pop(cid, None)
+                if chan is not None:
+                    self.drop_channel(chan)
+        for other in list(self.members.values()):  # orphans die with their parent
+            if other.parent is member:
+                other.kill(f"its parent, process {member.vpid}, ended")
+        self.retry_parked_poll()
+
+    def end_family(self) -> None:
+        """The entry program has exited: every process of its family ends now."""
+        from .family import sweep_session
+        for member in list(self.members.values()):
+            member.kill("the entry program ended")
+        if self.forked:
+            sweep_session(self.pid)
+        for member in list(self.members.values()):
+            member.end(None)
 
     def drop_channel(self, chan: Channel) -> None:
         chan.close()
@@ -561,6 +659,7 @@ class Picoprocess:
         self.exited_at = time.monotonic()
         self._stop_watching()
         _, status, rusage = os.wait4(self.pid, 0)
+        self.end_family()
         self.proc.returncode = status
         self.on_readable_after_exit()
         boot_err = b""

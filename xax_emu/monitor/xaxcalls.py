@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import errno
 import functools
+import signal
+import struct
 import socket
 import threading
 import time
@@ -121,6 +123,9 @@ def close(pico, msg: p.Message) -> None:
         if chan is not None:
             chan.end_output()
         pico.reply(msg, -1 if chan is None else 0)
+        return
+    if msg.chan in pico.channels and pico.release(pico, msg.chan):
+        pico.reply(msg, 0)  # another process of the family still holds it (across fork, as Linux's fds)
         return
     chan = pico.channels.pop(msg.chan, None)
     if chan is None:
@@ -322,6 +327,52 @@ def export_ram(pico, msg: p.Message) -> None:
         pico.reply(msg, 0 if sink.take(msg.payload, msg.arg == p.EXPORT_LAST) else -1)
 
 
+# -- processes (family.py, docs/processes.md) ------------------------------------------
+
+def spawn(pico, msg: p.Message) -> None:
+    _no_payload(msg)
+    pico.family_of().spawn_member(pico, msg)
+
+
+def pipe(pico, msg: p.Message) -> None:
+    """PIPE: a pipe of the family, holding what the process's own pipe held."""
+    from .family import FamilyPipe
+    if pico.limits.processes <= 1:
+        raise ProtocolViolation("PIPE: processes are not enabled")
+    if len(msg.payload) > p.PIPE_CAPACITY:
+        raise ProtocolViolation(f"PIPE: {len(msg.payload)} buffered bytes exceed {p.PIPE_CAPACITY}")
+    fp = FamilyPipe(msg.payload)
+    rchan = pico.new_channel(fp.read_end)
+    wchan = pico.new_channel(fp.write_end) if rchan >= 0 else -1
+    if rchan >= 0 and wchan < 0:
+        pico.drop_channel(pico.channels.pop(rchan))
+        rchan = -1
+    pico.reply(msg, rchan, struct.pack("<i", wchan))
+
+
+def born(pico, msg: p.Message) -> None:
+    raise ProtocolViolation("BORN comes once, first, on a new channel")
+
+
+def kill(pico, msg: p.Message) -> None:
+    """A signal to a process of the family, by virtual pid; never outside it."""
+    _no_payload(msg)
+    if not 0 <= msg.arg <= 64:
+        pico.reply(msg, -errno.EINVAL)
+        return
+    family = pico.family_of()
+    target = family if msg.chan == family.vpid else family.members.get(msg.chan)
+    if target is None or target.report is not None or getattr(target, "ended", False):
+        pico.reply(msg, -errno.ESRCH)
+        return
+    if msg.arg == signal.SIGSYS:  # the seal's own: a real one pending would swallow the target's next trap
+        pico.reply(msg, -errno.EINVAL)
+        return
+    pico.reply(msg, 0)  # first: the signal may end the sender itself
+    if msg.arg:
+        target.signal(msg.arg)
+
+
 # The table, by message type: every request a picoprocess may send (TRACE and TRACE_PATH are
 # one-way and counted by the picoprocess itself; BOOT goes the other way).
 XAXCALLS: dict[int, Callable[..., None]] = {
@@ -336,5 +387,9 @@ XAXCALLS: dict[int, Callable[..., None]] = {
     p.TYPES["LISTENER"]: listener,
     p.TYPES["RUNTIME_CODE"]: runtime_code,
     p.TYPES["EXPORT_RAM"]: export_ram,
+    p.TYPES["SPAWN"]: spawn,
+    p.TYPES["BORN"]: born,
+    p.TYPES["KILL"]: kill,
+    p.TYPES["PIPE"]: pipe,
     **mounts.HANDLERS,  # host directories (run --mount)
 }

@@ -50,11 +50,21 @@ POSIX_CORE = Profile(
         "nanosleep": emulate("time", note=_SLEEP),
         "clock_nanosleep": emulate("time", note=_SLEEP),
         "sched_yield": reject(value=0, note="answered at once: the kernel preempts threads anyway"),
-        "clone": reject(errno.ENOSYS, note="thread creation with pthread_create's flags reaches the kernel "
-                        "(the allowlist, under the thread limit); every other form (fork, vfork, namespaces): "
-                        + _NO_PROCESSES),
-        "fork": reject(errno.ENOSYS, note=_NO_PROCESSES),
-        "vfork": reject(errno.ENOSYS, note=_NO_PROCESSES),
+        "clone": emulate("processes", note="thread creation with pthread_create's flags reaches the kernel "
+                          "(the allowlist, under the thread limit); the fork forms (posix_spawn's included) are "
+                          "forks when the Monitor enables processes (--processes N > 1), " + _NO_PROCESSES +
+                          " otherwise; every other form ENOSYS"),
+        "fork": emulate("processes", note="a real fork under the inherited seal (docs/processes.md) with "
+                        "--processes N > 1; else " + _NO_PROCESSES),
+        "vfork": emulate("processes", note="made a fork"),
+        "wait4": emulate("processes", note="the caller's children, by virtual pid"),
+        "waitid": emulate("processes", note="the caller's children, by virtual pid"),
+        "getppid": emulate("processes", note="the parent's virtual pid; the entry program's is 1"),
+        "execve": emulate("exec", note="a program from the image, in place, never a host program "
+                          "(docs/processes.md); ENOSYS without --processes"),
+        "rt_sigsuspend": emulate("sigsuspend", note="until a child changes state (or 10 ms), then EINTR with "
+                                 "the given mask left in place: shells waiting for SIGCHLD"),
+        "execveat": emulate("exec", note="as execve; an absolute path or one relative to the cwd"),
         "prctl": emulate("prctl"),
         **emulate_all("kill"),
         "kill": emulate("kill", note="raise() and abort(): the picoprocess signals itself; nobody else exists"),

@@ -77,21 +77,21 @@ def allowed_numbers(threads: bool = True, export_ram: bool = False) -> tuple[int
 
 @functools.lru_cache(maxsize=64)
 def filter_bpf(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True,
-               own_pid: int = EXAMPLE_PID, export_ram: bool = False) -> bytes:
+               own_pid: int = EXAMPLE_PID, export_ram: bool = False, processes: bool = False) -> bytes:
     """The filter as raw BPF (struct sock_filter[]), default action TRAP, for a
     picoprocess whose sigaction buffer is at `sigaction_buffer`, which may (or
     may not) start threads, whose pid is `own_pid`, and whose RAM disks are (or
     are not) exported at exit."""
     with sc.filter_context(sc.ACT_TRAP) as ctx:
-        _build(ctx, allowlist_for(sigaction_buffer, threads, own_pid, export_ram))
+        _build(ctx, allowlist_for(sigaction_buffer, threads, own_pid, export_ram, processes))
         return sc.export(ctx)
 
 
 def filter_pfc(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True,
-               own_pid: int = EXAMPLE_PID, export_ram: bool = False) -> str:
+               own_pid: int = EXAMPLE_PID, export_ram: bool = False, processes: bool = False) -> str:
     """The same filter in libseccomp's readable pseudo-filter-code form."""
     with sc.filter_context(sc.ACT_TRAP) as ctx:
-        _build(ctx, allowlist_for(sigaction_buffer, threads, own_pid, export_ram))
+        _build(ctx, allowlist_for(sigaction_buffer, threads, own_pid, export_ram, processes))
         return sc.export(ctx, pfc=True).decode()
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 
-from ..protocol import CHANNEL_FD, EXIT_STATUS_OWN, IMAGE_FD
+from ..protocol import CHANNEL_FD, EXIT_STATUS_OWN, IMAGE_FD, PROC_TAG
 
 LOW32 = 0xFFFF_FFFF
 ALL64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -184,6 +184,62 @@ def signal_self_entries(own_pid: int) -> tuple["Entry", ...]:
     )
 
 
+# Processes (docs/processes.md): only when the Monitor's process limit is above 1.  The runtime's
+# own calls carry PROC_TAG in the high 32 bits of an int argument the kernel truncates to 32
+# bits (a fd, a pid, an idtype): the kernel acts on the low 32 bits only, and a program's call
+# never has those bits set, so the program's own close, dup3, wait4, recvmsg and clone still
+# trap to the layer (which keeps its fds, pids and children virtual).  The tag is no secret and
+# no boundary: hostile code may use it, and each reason below holds for any low 32 bits.
+TAG_HIGH = PROC_TAG << 32
+HIGH32 = ALL64 & ~LOW32
+SIGCHLD_ = int(signal.SIGCHLD)
+PR_SET_PDEATHSIG = 1
+P_ALL, P_PID = 0, 1  # <linux/wait.h>: the waitid idtypes the layer uses
+
+PROCESS_ENTRIES: tuple[Entry, ...] = (
+    Entry("clone",
+          "Only with flags exactly PROC_TAG << 32 | SIGCHLD (all 64 bits compared; the kernel reads only the "
+          "low 32 bits of the clone syscall's flags: a plain fork) and a stack, parent-tid, child-tid and tls "
+          "of 0: a child process that shares nothing with its parent (copies of its memory and fds: the "
+          "channel, the image), sealed by this same filter (the kernel copies it), in the same user "
+          "namespace, whose RLIMIT_NPROC (the thread limit) bounds threads and processes of the whole "
+          "family together, and in the same session, by which the Monitor finds and kills every process "
+          "of the family at its end.  The Monitor's own count (--processes) applies to the forks the layer "
+          "makes; a raw clone from hostile code makes a child with no channel of its own, sharing its "
+          "parent's (it can confuse only its own family), still under RLIMIT_NPROC.",
+          ((ArgCheck(0, ALL64, TAG_HIGH | SIGCHLD_), ArgCheck(1, ALL64, 0), ArgCheck(2, ALL64, 0),
+            ArgCheck(3, ALL64, 0), ArgCheck(4, ALL64, 0)),)),
+    Entry("recvmsg",
+          f"Only on the channel, fd {CHANNEL_FD}, tagged (all 64 bits compared): the one call that can take "
+          "the fd the Monitor passes with SPAWN's reply.  Only the Monitor writes to the channel, so the fds "
+          "it can receive are the ones the Monitor chose: a new channel of the family.",
+          ((ArgCheck(0, ALL64, TAG_HIGH | CHANNEL_FD),),)),
+    Entry("dup3",
+          f"Only onto the channel's number ({CHANNEL_FD}, tagged, all 64 bits of newfd compared) with flags "
+          "0: the forked child moves its own channel there.  Any oldfd: the process holds only channels "
+          "the Monitor gave it and the image, so the worst hostile code can do is put the image or its "
+          "own channel at fd 3 and lose its channel.",
+          ((ArgCheck(1, ALL64, TAG_HIGH | CHANNEL_FD), ArgCheck(2, ALL64, 0)),)),
+    Entry("close",
+          "Only tagged (the high 32 bits of fd equal PROC_TAG; the kernel closes the fd in the low 32): "
+          "the parent closes its child's channel end, the child the spare copy of its own.  Closing one "
+          "of its own fds only ever takes something from the caller.",
+          ((ArgCheck(0, HIGH32, TAG_HIGH),),)),
+    Entry("wait4",
+          "Only tagged (the high 32 bits of the pid equal PROC_TAG): waits for, and reaps, the caller's own "
+          "children only (the kernel's rule); their statuses and rusage are of the family.",
+          ((ArgCheck(0, HIGH32, TAG_HIGH),),)),
+    Entry("waitid",
+          "Only tagged (the high 32 bits of the idtype equal PROC_TAG): as wait4, the caller's own children "
+          "only.",
+          ((ArgCheck(0, HIGH32, TAG_HIGH),),)),
+    Entry("prctl",
+          "Only PR_SET_PDEATHSIG with SIGKILL (option an int: low 32 bits; the signal all 64): the caller "
+          "dies when the thread that forked it ends.  It can only end the caller.",
+          ((ArgCheck(0, LOW32, PR_SET_PDEATHSIG), ArgCheck(1, ALL64, int(signal.SIGKILL))),)),
+)
+
+
 EXPORT_EXIT_ENTRY = Entry(
     "exit_group",
     "Only with bit 8 of the status set (the status is an int: low 32 bits "
@@ -195,12 +251,15 @@ EXPORT_EXIT_ENTRY = Entry(
 
 
 def allowlist_for(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: bool = True,
-                  own_pid: int = EXAMPLE_PID, export_ram: bool = False) -> tuple["Entry", ...]:
+                  own_pid: int = EXAMPLE_PID, export_ram: bool = False,
+                  processes: bool = False) -> tuple["Entry", ...]:
     """The allowlist for one picoprocess (its sigaction buffer's address; whether it may start
     threads; its own pid, the only one it may signal; whether its RAM disks are exported at exit,
-    which makes the program's own exit_group trap: EXPORT_EXIT_ENTRY)."""
+    which makes the program's own exit_group trap: EXPORT_EXIT_ENTRY; whether it may fork:
+    PROCESS_ENTRIES)."""
     base = tuple(EXPORT_EXIT_ENTRY if export_ram and e.syscall == "exit_group" else e for e in _ENTRIES)
-    return base + ((THREADS_ENTRY,) if threads else ()) + signal_self_entries(own_pid) + (
+    return base + ((THREADS_ENTRY,) if threads else ()) + (PROCESS_ENTRIES if processes else ()) + \
+        signal_self_entries(own_pid) + (
         Entry("rt_sigaction",
               "Only with the act pointer equal to the picoprocess's sigaction buffer (a page at a random "
               "address the Monitor chose; all 64 bits compared) and only for signals other than SIGSYS, "

@@ -3,6 +3,34 @@
 ((syscall, C function), ...)).  xax_emu/syscalls/handlers.py builds the registry from them."""
 
 FAMILIES = (
+    ('processes',
+     "fork, vfork and clone's fork forms (posix_spawn's CLONE_VM|CLONE_VFORK on a stack of its "
+     'own included) made real forks when the Monitor enables processes (PAL setting processes=1;'
+     " else ENOSYS, as before); wait4 and waitid for the caller's children by virtual pid; "
+     'getppid',
+     'sys_fork.c', (
+        ('fork', 'layer_fork'),
+        ('vfork', 'layer_vfork'),
+        ('clone', 'layer_clone'),
+        ('wait4', 'layer_wait4'),
+        ('waitid', 'layer_waitid'),
+        ('getppid', 'layer_getppid'),
+    )),
+    ('sigsuspend',
+     'rt_sigsuspend as shells use it to wait for SIGCHLD: until a child changes state (or 10 ms '
+     'pass, with no child), then EINTR with the given mask left in place, so that a pending '
+     "signal's handler runs as the call returns (the old mask is not restored after it)",
+     'sys_fork.c', (
+        ('rt_sigsuspend', 'layer_rt_sigsuspend'),
+    )),
+    ('exec',
+     'execve and execveat of a program from the image, in place (static, dynamic with its '
+     'interpreter from the image, a #! script with its interpreter from the image), never a host'
+     ' program; with processes enabled, else ENOSYS as before',
+     'sys_fork.c', (
+        ('execve', 'layer_execve'),
+        ('execveat', 'layer_execveat'),
+    )),
     ('vfs',
      "files through the profile's routes (tar image, RAM disk, origin, deny, the synthetic /dev "
      'and /proc); fds 0-2 are the stdio channels; no fd is a terminal',

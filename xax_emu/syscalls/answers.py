@@ -64,9 +64,7 @@ _BUFFER = "it fills a structure the caller reads; failing, as on a kernel withou
 _WAIT = "it waits for events on fds or for time; a fixed answer would make the program spin or stall"
 
 TABLE: dict[str, Answer] = {
-    # Identity: one picoprocess, its own session and process group, a parent outside it.
-    "getppid": _val(1, "the parent (the Monitor) is outside the picoprocess: answered as for a process whose "
-                       "parent has gone (pid 1)"),
+    # Identity: one picoprocess, its own session and process group (getppid: the processes family's).
     "getpgrp": _val(VIRTUAL_PID, "a process group of its own, led by the picoprocess (its virtual pid)"),
     "getpgid": _val(VIRTUAL_PID, "its own process group (the only process there is), led by itself"),
     "getsid": _val(VIRTUAL_PID, "a session of its own, led by the picoprocess"),
@@ -144,11 +142,7 @@ TABLE: dict[str, Answer] = {
     "clock_settime": _err(E.EPERM, "the clock is the host's"),
     "settimeofday": _err(E.EPERM, "the clock is the host's"),
     "getcpu": _err(E.ENOSYS, "as on a kernel without it: sched_getcpu then answers CPU 0's way"),
-    # Processes: there are none but the picoprocess.
-    "execve": _err(E.ENOSYS, "no other program can start in a picoprocess"),
-    "execveat": _err(E.ENOSYS, "no other program can start in a picoprocess"),
-    "wait4": _err(E.ECHILD, "no child process ever exists"),
-    "waitid": _err(E.ECHILD, "no child process ever exists"),
+    # Processes (execve, wait4 and waitid are the processes family's: docs/processes.md).
     "pidfd_open": _err(E.ENOSYS, "as on a kernel without it"),
     # Timers and signal fds: the layer must do these (poll, select, epoll and eventfd it does:
     # sys_poll.c, and sendfile and socketpair: sys_net.c).
@@ -158,7 +152,7 @@ TABLE: dict[str, Answer] = {
     "setitimer": _none("it delivers SIGALRM later: the layer must keep the timer"),
     "getitimer": _none(_BUFFER + ": the layer must keep the timer"),
     "timer_create": _none("it delivers a signal later: the layer must keep the timer"),
-    "rt_sigsuspend": _none(_WAIT), "rt_sigtimedwait": _none(_WAIT), "pause": _none(_WAIT),
+    "rt_sigtimedwait": _none(_WAIT), "pause": _none(_WAIT),  # rt_sigsuspend: the layer's (sigsuspend)
 }
 
 

@@ -1,0 +1,50 @@
+"""Debian's dash and busybox sh from an image run a script of processes (tests/scripts/
+shell_family.sh: pipelines, redirections, $(...), && and ||, background jobs and wait),
+byte-identical to the native run (issue 14's first Proof item, less what needs the RAM disk
+shared between processes: docs/processes.md)."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from xax_emu.image import pack
+from xax_emu.monitor import Limits
+
+from conftest import run_pico
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "scripts" / "shell_family.sh"
+TOOLS = ["cat", "tr", "sort", "grep", "wc", "head", "ls", "sleep", "false", "true"]
+
+
+def _which(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed (bootstrap.sh installs it)")
+    return str(Path(path).resolve())
+
+
+def _image(tmp_path: Path, shell: str, profile: str) -> Path:
+    files = {f"/bin/{t}": _which(t) for t in TOOLS}
+    files["/bin/sh"] = _which(shell)
+    files["/work/script.sh"] = str(SCRIPT)
+    lines = "".join(f'"{g}" = "{h}"\n' for g, h in files.items())
+    (tmp_path / "sh.toml").write_text(
+        f'[app]\nname = "sh"\nentry = "/bin/sh"\nprofile = "{profile}"\ncwd = "/work"\n'
+        f'env = {{ PATH = "/bin" }}\n[files]\n{lines}')
+    pack(tmp_path / "sh.toml", tmp_path / "sh.tar")
+    return tmp_path / "sh.tar"
+
+
+@pytest.mark.parametrize("shell", ["dash", "busybox"])
+def test_a_shell_script_of_processes_as_natively(tmp_path, shell):
+    argv = ["sh", str(SCRIPT)] if shell == "busybox" else [str(SCRIPT)]
+    native = subprocess.run([_which(shell), *argv], capture_output=True, timeout=60, env={"PATH": "/bin:/usr/bin"})
+    image = _image(tmp_path, shell, "glibc-dynamic")
+    # the image's entry is /bin/sh: busybox runs as its sh applet by that name
+    r = run_pico(image, ["/work/script.sh"], limits=Limits(wall_seconds=60, processes=8))
+    assert (r.code, r.report.reason) == (native.returncode, None) == (0, None), r.stderr
+    assert r.stdout == native.stdout
+    assert r.stderr == native.stderr == b"to-stderr\n"
+    assert r.stdout.count(b"\n") >= 30
