@@ -48,3 +48,12 @@ def test_a_shell_script_of_processes_as_natively(tmp_path, shell):
     assert r.stdout == native.stdout
     assert r.stderr == native.stderr == b"to-stderr\n"
     assert r.stdout.count(b"\n") >= 30
+
+
+def test_a_family_runs_after_a_repack(tmp_path):
+    """The same Monitor process runs a family, the image is packed again, and a second family
+    runs as well (this ended with "channel read failed" while rewriting was on in families)."""
+    for _ in range(2):
+        image = _image(tmp_path, "dash", "glibc-dynamic")
+        r = run_pico(image, ["/work/script.sh"], limits=Limits(wall_seconds=60, processes=8))
+        assert (r.code, r.report.reason) == (0, None), r.stderr
