@@ -79,14 +79,14 @@ def test_a_handler_interrupting_a_rewritten_call_from_another_thread(prog):
     assert on == off == native == "signals handled: 2000, wrong in the handler: 0, wrong outside: 0\n"
 
 
-def _run_signalled_from_outside(prog, rewrite):
+def _run_signalled_from_outside(prog, rewrite, mode="outside"):
     """The program loops on a rewritten call while this test sends it SIGUSR1 every
     0.3 ms from outside (kill at its host pid): most land while the layer runs the call
     on the program's stack, holding the layer's lock, which the handler's own call needs.
     Without holding such a signal back until the call returns, the handler deadlocks."""
     out = bytearray()
     monitor = Monitor()
-    request = Request(resolve(str(prog), None, None), ["outside"], [], None, {"wall_seconds": 30}, None)
+    request = Request(resolve(str(prog), None, None), [mode], [], None, {"wall_seconds": 30}, None)
     pico = monitor.start(**start_kwargs(request), rewrite=rewrite,
                          stdio=Stdio(stdout=out.extend, stderr=out.extend, stdin_bytes=b""))
     done = threading.Event()
@@ -117,6 +117,18 @@ def test_signals_from_outside_interrupting_rewritten_calls(prog, rewrite):
     report, out = _run_signalled_from_outside(prog, rewrite)
     assert report.reason is None, report.reason
     assert out == "ready\nsignals handled: at least 300, wrong in the handler: 0, wrong outside: 0\n"
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_a_handler_without_sa_restart_interrupting_the_runtime_s_wait_on_its_channel(prog, rewrite):
+    """Through a rewritten site the runtime runs with the program's signal mask: a signal whose
+    handler has no SA_RESTART ends the PAL's wait for the Monitor's reply with EINTR.  That
+    ended a family's entry with "channel read failed" (dash's SIGCHLD handler, a child's exit
+    landing in the parent's rewritten write); the PAL waits again, as the trap path (where every
+    signal is blocked) never needed to.  Natively no write here blocks, so none fails."""
+    report, out = _run_signalled_from_outside(prog, rewrite, "channel")
+    assert report.reason is None, report.reason
+    assert re.fullmatch(r"ready\n\.+\nchannel: failed writes: 0\n", out), out[-200:]
 
 
 def test_calling_the_layer_s_direct_entry_gains_a_program_nothing(prog):

@@ -74,7 +74,9 @@ static long sleep_futex(int clock, int absolute, uint64_t user_t)
     return r == -ETIMEDOUT ? 0 : r;
 }
 
-/* The remaining time is written only when a sleep is interrupted, which these are not. */
+/* The remaining time is written only when a sleep is interrupted, which on the trap path
+ * (every signal blocked) these are not.  Through a rewritten site a handler without SA_RESTART
+ * can end one with EINTR, the remaining time not written yet (docs/rewrite.md). */
 long layer_nanosleep(struct layer_call *c)
 {
     return sleep_futex(CLOCK_MONOTONIC, 0, c->a[0]);

@@ -230,6 +230,7 @@ __attribute__((noreturn)) void pal_fail(int failure, const char *why)
         n++;
     memcpy(m.why, why, n);
     m.h = (struct xax_msg_hdr){XAX_MAGIC, XAX_VERSION, XAX_MSG_FATAL, -1, failure, n, 0};
-    sys3(__NR_write, XAX_CHANNEL_FD, (long)&m, sizeof m.h + n);
+    while (sys3(__NR_write, XAX_CHANNEL_FD, (long)&m, sizeof m.h + n) == -EINTR)
+        ; /* a program handler without SA_RESTART, on the direct path (xaxcall.c: channel_io) */
     sys_exit_group(XAX_EXIT_RUNTIME_FAILED);
 }

@@ -24,12 +24,28 @@ static int poll_parked;         /* a POLL that may wait is in flight */
 static int channel_waiters;     /* threads waiting for the channel lock */
 static uint32_t wakes;          /* xaxcall_wake calls so far */
 
+/* A read, write or recvmsg of the channel, repeated when a signal interrupted it.  Through a
+ * rewritten call site (rewrite.c) the runtime runs with the program's signal mask, so a signal
+ * whose handler the program installed without SA_RESTART (dash's SIGCHLD, as a child exits)
+ * ends a wait on the channel with EINTR; its handler is held until the call returns
+ * (signals.c).  An interrupted SOCK_SEQPACKET read or write moved nothing (a datagram goes
+ * whole or not at all), so the same call again is the one meant.  On the trap path every
+ * signal is blocked and EINTR never came. */
+static long channel_io(long nr, long fd, long p, long n)
+{
+    long r;
+    do
+        r = sys3(nr, fd, p, n);
+    while (r == -EINTR);
+    return r;
+}
+
 static void send_wake(void)
 {
     if (!__atomic_load_n(&poll_parked, __ATOMIC_SEQ_CST))
         return;
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, XAX_MSG_WAKE, -1, 0, 0, 0};
-    sys3(__NR_write, XAX_CHANNEL_FD, (long)&h, sizeof h); /* a full channel holds a WAKE already */
+    channel_io(__NR_write, XAX_CHANNEL_FD, (long)&h, sizeof h); /* a full channel holds a WAKE already */
 }
 
 void xaxcall_wake(void)
@@ -59,7 +75,7 @@ static void send_msg(uint16_t type, int32_t chan, int32_t arg, const void *paylo
     memcpy(buf, &h, sizeof h);
     if (len)
         memcpy(buf + sizeof h, payload, len);
-    long n = sys3(__NR_write, XAX_CHANNEL_FD, (long)buf, sizeof h + len);
+    long n = channel_io(__NR_write, XAX_CHANNEL_FD, (long)buf, sizeof h + len);
     if (n != (long)(sizeof h + len))
         pal_fail(XAX_FAILURE_CHANNEL, "channel write failed");
 }
@@ -70,7 +86,7 @@ static int32_t exchange(uint16_t type, int32_t chan, int32_t arg, const void *pa
 {
     uint32_t seq = next_seq++;
     send_msg(type, chan, arg, payload, len, seq);
-    long n = sys3(__NR_read, XAX_CHANNEL_FD, (long)buf, sizeof buf);
+    long n = channel_io(__NR_read, XAX_CHANNEL_FD, (long)buf, sizeof buf);
     if (n == 0)
         sys_exit_group(XAX_EXIT_MONITOR_GONE);
     if (n < (long)XAX_HEADER_SIZE)
@@ -169,7 +185,7 @@ static int32_t spawn_reply(uint32_t seq, int *fd)
     struct k_msghdr m = {0, 0, 0, &iov, 1, &cm, sizeof cm, 0, 0};
     memset(&cm, 0, sizeof cm);
     *fd = -1;
-    long n = sys3(__NR_recvmsg, TAGGED(XAX_CHANNEL_FD), (long)&m, MSG_CMSG_CLOEXEC_);
+    long n = channel_io(__NR_recvmsg, TAGGED(XAX_CHANNEL_FD), (long)&m, MSG_CMSG_CLOEXEC_);
     if (n == 0)
         sys_exit_group(XAX_EXIT_MONITOR_GONE);
     if (n < (long)XAX_HEADER_SIZE)

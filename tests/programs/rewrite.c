@@ -14,7 +14,10 @@
  *             with one 16-byte store; the second too, its fifth byte (past the block)
  *             the 0 its jump's displacement keeps; the third straddles two blocks
  *             and keeps trapping
- *   hostile   the layer's direct entry called with a number a stub never sets */
+ *   hostile   the layer's direct entry called with a number a stub never sets
+ *   channel   writes to stdout through a site (each an exchange with the Monitor) while
+ *             the test sends SIGUSR1 from outside, its handler installed without
+ *             SA_RESTART: prints "ready", then writes "." until 300 signals were handled */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -32,6 +35,7 @@ long site_getuid(void);          /* another site, for the handler */
 long redzone_leaf(void);         /* red zone filled, the site called, how many slots changed */
 long call_direct(void *entry, long nr, long a0, long a1);
 long site_at_6(void), site_at_12(void), site_at_13(void);
+long site_write(int fd, const void *buf, unsigned long len); /* mov $SYS_write,%eax; syscall; ret */
 extern const unsigned char site_at_6_mov[], site_at_12_mov[], site_at_13_mov[];
 
 #define STR(x) #x
@@ -45,6 +49,10 @@ __asm__(".text\n"
         "    jmp site_getpid_syscall\n"
         ".balign 8\n"
         "site_getuid: mov $" XSTR(SYS_getuid) ", %eax\n"
+        "    syscall\n"
+        "    ret\n"
+        ".balign 8\n"
+        "site_write: mov $" XSTR(SYS_write) ", %eax\n"
         "    syscall\n"
         "    ret\n"
         ".balign 8\n"
@@ -211,6 +219,28 @@ static int outside(void)
     return 0;
 }
 
+static volatile long interruptions;
+
+static void count_usr1(int sig)
+{
+    (void)sig;
+    interruptions++;
+}
+
+static int channel(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa); /* no SA_RESTART: as dash installs its SIGCHLD handler */
+    sa.sa_handler = count_usr1;
+    sigaction(SIGUSR1, &sa, 0);
+    printf("ready\n");
+    long failed = 0;
+    while (interruptions < 300)
+        failed += site_write(1, ".", 1) != 1;
+    printf("\nchannel: failed writes: %ld\n", failed);
+    return 0;
+}
+
 static const char *kind(const unsigned char *site)
 {
     return site[0] == 0xb8 ? "mov" : site[0] == 0xe9 ? "jmp" : "other";
@@ -271,5 +301,7 @@ int main(int argc, char **argv)
         return blocks();
     if (!strcmp(mode, "hostile"))
         return hostile();
+    if (!strcmp(mode, "channel"))
+        return channel();
     return 2;
 }

@@ -136,11 +136,8 @@ class Picoprocess:
         self.pal_settings.append(f"sigbuf={self.sigaction_buffer:#x}")
         # Rewrite the program's system call sites into direct calls of the layer at their
         # first trap (runtime_c/pal/rewrite.c, docs/rewrite.md); off: every call traps.
-        # A family of processes runs trap-only for now: with both on, a family started after
-        # an image was packed again in the same Monitor process ended with "channel read
-        # failed" (tests/test_processes_shell.py::test_a_family_runs_after_a_repack); the
-        # cause is not found yet, and the trap path is the proven one.
-        self.rewrite = rewrite and limits.processes <= 1
+        # Families too (docs/rewrite.md, "Processes").
+        self.rewrite = rewrite
         self.stdio = stdio
         self.trace_all = trace_all
         # Counting the calls that reach the kernel goes with trace mode unless asked otherwise.
