@@ -263,31 +263,8 @@ static const struct vfs_file_ops pipe_fops = {
  * of the family, with what is buffered in it), and each of its descriptions a description of
  * one of those channels: reads and writes go to the Monitor, which keeps one buffer for the
  * family and closes an end when no process holds it any more.  A pipe made and used by one
- * process alone never pays for this. */
-static long famchan_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (!buf)
-        return -EFAULT;
-    if (n > (size_t)VFS_MAX_RW)
-        n = VFS_MAX_RW;
-    long r = v->env.chan_read(v->env.ctx, f->chan, buf, n);
-    return r > (long)n ? -EIO : r;
-}
-
-static long famchan_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (!buf)
-        return -EFAULT;
-    if (n > (size_t)VFS_MAX_RW)
-        n = VFS_MAX_RW;
-    long r = v->env.chan_write(v->env.ctx, f->chan, buf, n);
-    return r > (long)n ? -EIO : r;
-}
-
+ * process alone never pays for this.  Their reads and writes are stdio's (stream_chan_read,
+ * stream_chan_write). */
 static void famchan_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 {
     stream_stat_fill(v, st, f->pos, S_IFIFO | 0600);
@@ -313,8 +290,8 @@ static void famchan_release(struct vfs *v, struct ofd *f)
 }
 
 static const struct vfs_file_ops famchan_fops = {
-    .read = famchan_read,
-    .write = famchan_write,
+    .read = stream_chan_read,
+    .write = stream_chan_write,
     .readv = stream_readv,
     .writev = stream_writev,
     .stat = famchan_stat,

@@ -83,38 +83,6 @@ static long stdio_open(struct vfs *v, struct ofd *f, struct vnode *n)
     return 0;
 }
 
-static long stdio_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (!buf)
-        return -EFAULT;
-    if (!v->env.chan_read)
-        return -EBADF;
-    if (n > (size_t)VFS_MAX_RW)
-        n = VFS_MAX_RW;
-    long r = v->env.chan_read(v->env.ctx, f->chan, buf, n);
-    if (r > (long)n)
-        return -EIO;
-    return r;
-}
-
-static long stdio_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (!buf)
-        return -EFAULT;
-    if (!v->env.chan_write)
-        return -EBADF;
-    if (n > (size_t)VFS_MAX_RW)
-        n = VFS_MAX_RW;
-    long r = v->env.chan_write(v->env.ctx, f->chan, buf, n);
-    if (r > (long)n)
-        return -EIO;
-    return r;
-}
-
 static void stdio_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 {
     node_stat(v, v->chan_node[f->chan], st);
@@ -150,8 +118,8 @@ static void stdio_release(struct vfs *v, struct ofd *f)
 
 const struct vfs_file_ops vfs_stdio_fops = {
     .open = stdio_open,
-    .read = stdio_read,
-    .write = stdio_write,
+    .read = stream_chan_read,
+    .write = stream_chan_write,
     .readv = stream_readv,
     .writev = stream_writev,
     .stat = stdio_stat,

@@ -1,7 +1,8 @@
 /* What the descriptions with no node behind them share — the stdio channels, pipes and
  * sockets: their vectored reads and writes, alike for all (readv fills the first non-empty
  * buffer only, a short read as a pipe may give; writev stops at the first short write),
- * and what fstat shows of an inode of the picoprocess's own.  Each kind's table (struct
+ * what fstat shows of an inode of the picoprocess's own, and the read and write of a
+ * description that is one of the Monitor's channels (f->chan: stdio, the family's pipes).  Each kind's table (struct
  * vfs_file_ops) names these; nothing here knows the kinds. */
 #include "vfs_int.h"
 
@@ -46,4 +47,34 @@ void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t ino, uint32_t
     st->st_uid = v->uid;
     st->st_gid = v->gid;
     st->st_blksize = 4096;
+}
+
+/* One read or write of the channel f->chan, capped at VFS_MAX_RW: an answer longer than
+ * asked is the Monitor's lie (-EIO); no channel functions in the env: -EBADF. */
+long stream_chan_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    if (!v->env.chan_read)
+        return -EBADF;
+    if (n > (size_t)VFS_MAX_RW)
+        n = VFS_MAX_RW;
+    long r = v->env.chan_read(v->env.ctx, f->chan, buf, n);
+    return r > (long)n ? -EIO : r;
+}
+
+long stream_chan_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    if (!v->env.chan_write)
+        return -EBADF;
+    if (n > (size_t)VFS_MAX_RW)
+        n = VFS_MAX_RW;
+    long r = v->env.chan_write(v->env.ctx, f->chan, buf, n);
+    return r > (long)n ? -EIO : r;
 }
