@@ -198,3 +198,26 @@ def test_rewrite_c_s_cases_through_the_table(build, rewrite_image, mode, expecte
     assert native.returncode == on.code == 0, on.stderr
     assert native.stdout.decode() == on.stdout.decode() == expected
     assert sum(on.report.direct.values()) >= direct  # the calls came through stubs
+
+
+# -- a sleep interrupted by a handler (issue 15's small item) ----------------------------------
+
+@pytest.fixture(scope="module")
+def sleep_image(build, tmp_path_factory):
+    return pack(build("programs/sleepintr.c", "musl", ["-pthread"]), tmp_path_factory.mktemp("sleep"),
+                name="sleepintr")
+
+
+@pytest.mark.parametrize("mode", ["nanosleep", "relative", "absolute"])
+@pytest.mark.parametrize("flags", ["plain", "restart"])
+def test_an_interrupted_sleep_fails_with_eintr_and_says_the_time_left_as_natively(build, sleep_image, mode, flags):
+    """nanosleep and clock_nanosleep end with EINTR when a handler runs, SA_RESTART or not; a
+    relative sleep writes the time it had left, an absolute one nothing.  The sleeping thread
+    is not the main one: its SIGSYS frame lies on its own stack (no signal stack), where the
+    PAL once built the handler's frame over it, and the handler's return looped forever."""
+    prog = build("programs/sleepintr.c", "musl", ["-pthread"])
+    native = run_native(prog, [mode, flags])
+    on = run_pico(sleep_image, [mode, flags], limits=LIMITS)
+    assert native.returncode == on.code == 0, on.stderr
+    assert on.stdout == native.stdout
+    assert on.stdout.decode() == f"{mode}: EINTR, handled 1, rem {'untouched' if mode == 'absolute' else 'about 1.9 s'}\n"
