@@ -260,9 +260,12 @@ void pal_sites_mapped(uintptr_t addr, uint64_t len, uint64_t image_off, uint64_t
             end = table[j].at + table[j].len;
             j++;
         }
-        if (j == i) /* out of order, overlapping, or past the mapping: the rest is not used */
-            break;
-        apply_run(addr, image_off, i, j, prot);
+        if (j > i)
+            apply_run(addr, image_off, i, j, prot);
+        if (j < count && table[j].at < hi && (table[j].at < end || table[j].at + table[j].len <= table[j].at))
+            break; /* out of order or overlapping: the table is not pack's, the rest is not used */
+        if (j == i)
+            j++; /* a window past the end of the mapping: left alone */
         i = j;
     }
     xax_lock_give(&lock);

@@ -22,6 +22,8 @@ capstone (PyPI) decodes; its `disasm_lite` keeps a sweep of glibc's text under a
 """
 from __future__ import annotations
 
+import bisect
+import collections
 import re
 import struct
 from dataclasses import dataclass
@@ -79,38 +81,80 @@ def exec_ranges(head: bytes, size: int) -> list[tuple[int, int]]:
     return [(off, off + n) for off, _, n in _exec_segments(head, size)]
 
 
-def _sweep(code: bytes, base: int) -> list[_Insn]:
+CHUNK = 1 << 16  # bytes handed to capstone at once: a resynchronization copies no more than this
+AROUND = 256  # block starts are kept only this near a `0f 05` (a window, and the scan for its number, reach less far)
+CONTEXT = 16  # instructions kept before a syscall, for its window and its number
+# Executable segments larger than this are not swept: capstone's Python binding takes about a
+# second per 1.5 MB of code, and libLLVM's 80 MB (gldemo's image, through Mesa) would add over a
+# minute to a pack for its 163 sites, which its code rarely runs.  Their sites keep the lazy path.
+SWEEP_MAX = 32 << 20
+
+
+def _sweep(code: bytes, base: int) -> tuple[list[tuple[list[_Insn], int]], set[int]]:
+    """One linear sweep of an executable segment, streamed (libLLVM's 80 MiB of code must not
+    become a list of instructions): for each syscall, the instructions around it (CONTEXT
+    before, POST_MAX after) with its index among them; and the block starts near a `0f 05`:
+    direct branch targets, what follows an unconditional transfer, endbr64, and addresses
+    taken with a rip-relative lea."""
     import capstone  # only pack disassembles: run and the Monitor never import it
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    out: list[_Insn] = []
+    near: list[int] = []
+    at = code.find(b"\x0f\x05")
+    while at >= 0:
+        near.append(base + at)
+        at = code.find(b"\x0f\x05", at + 1)
+    starts: set[int] = set()
+
+    def start(addr: int) -> None:
+        k = bisect.bisect_left(near, addr - AROUND)
+        if k < len(near) and near[k] <= addr + AROUND:
+            starts.add(addr)
+
+    view = memoryview(code)
+    recent: collections.deque = collections.deque(maxlen=CONTEXT + 1)
+    found: list[tuple[list[_Insn], int]] = []
+    pending: list[tuple[list[_Insn], int]] = []  # syscalls still taking the instructions after them
+    after_end = False
     off = 0
     while off < len(code):
         last = off
-        for addr, size, mnemonic, op_str in md.disasm_lite(code[off:], base + off):
-            out.append(_Insn(addr, size, mnemonic, op_str))
+        for addr, size, mnemonic, op_str in md.disasm_lite(view[off:off + CHUNK], base + off):
+            ins = _Insn(addr, size, mnemonic, op_str)
             last = addr - base + size
-        off = last if last > off else off + 1  # undecodable byte: resynchronize past it
-    return out
-
-
-def _block_starts(insns: list[_Insn]) -> set[int]:
-    """Addresses a branch may land on: direct branch targets, what follows an
-    unconditional transfer, endbr64, and addresses taken with a rip-relative lea."""
-    starts: set[int] = set()
-    for i, ins in enumerate(insns):
-        m = ins.mnemonic
-        if (m.startswith("j") or m == "call" or m.startswith("loop")) and _IMM_TARGET.match(ins.op_str):
-            starts.add(int(ins.op_str, 16))
-        if _ENDS_BLOCK.match(m) and i + 1 < len(insns):
-            starts.add(insns[i + 1].addr)
-        if m == "endbr64":
-            starts.add(ins.addr)
-        if m == "lea":
-            r = _RIP.search(ins.op_str)
-            if r:
-                d = int(r.group(2), 16)
-                starts.add(ins.addr + ins.size + (d if r.group(1) == "+" else -d))
-    return starts
+            if after_end:
+                start(addr)
+                after_end = False
+            c = mnemonic[0]
+            if c == "j" or mnemonic == "call" or mnemonic.startswith("loop"):
+                if _IMM_TARGET.match(op_str):
+                    start(int(op_str, 16))
+            elif mnemonic == "lea":
+                r = _RIP.search(op_str)
+                if r:
+                    d = int(r.group(2), 16)
+                    start(addr + size + (d if r.group(1) == "+" else -d))
+            elif mnemonic == "endbr64":
+                start(addr)
+            if _ENDS_BLOCK.match(mnemonic):
+                after_end = True
+            if pending:
+                for g, k in pending:
+                    g.append(ins)
+                pending = [(g, k) for g, k in pending if len(g) - 1 - k < POST_MAX]
+            recent.append(ins)
+            if mnemonic == "syscall":
+                g = list(recent)
+                found.append((g, len(g) - 1))
+                pending.append((g, len(g) - 1))
+        if last == off:  # an undecodable byte: go on past it, as a new block
+            off += 1
+            after_end = True
+            recent.clear()
+        elif last - off >= CHUNK - 16 and off + CHUNK < len(code):
+            off = last  # a chunk's end: decode again from the last whole instruction
+        else:
+            off = last  # the sweep stopped at an undecodable byte (or the end)
+    return found, starts
 
 
 def _movable(ins: _Insn) -> bool:
@@ -165,21 +209,20 @@ def find_sites(data: bytes) -> list[Site]:
     """The rewritable syscall sites of an ELF file's bytes, sorted by offset."""
     sites: list[Site] = []
     for p_offset, p_vaddr, p_filesz in _exec_segments(data):
+        if p_filesz > SWEEP_MAX:
+            continue
         code = data[p_offset:p_offset + p_filesz]
         if b"\x0f\x05" not in code:
             continue
-        insns = _sweep(code, p_vaddr)
-        starts = _block_starts(insns)
-        for k, ins in enumerate(insns):
-            if ins.mnemonic != "syscall":
-                continue
+        found, starts = _sweep(code, p_vaddr)
+        for insns, k in found:
             w = _window(insns, k, starts)
             if w is None:
                 continue
             first = insns[w[0]]
             sites.append(Site(offset=first.addr - p_vaddr + p_offset,
                               length=insns[w[1]].addr + insns[w[1]].size - first.addr,
-                              syscall=ins.addr - first.addr, nr=_number(insns, k, starts)))
+                              syscall=insns[k].addr - first.addr, nr=_number(insns, k, starts)))
     sites.sort(key=lambda s: s.offset)
     return sites
 
