@@ -1,7 +1,8 @@
 """9. Past the trap (issue 15, the first way; docs/rewrite.md): the null emulated call
 through a rewritten site against a native close(-1) and against the same call trapped, and
 the share of the trapped calls of python3 -c pass, espeak-ng and sqlite3 that no longer
-trap.  Standalone: python3 benchmarks/bench_rewrite.py (packs the images it needs)."""
+trap (their images carry a site table: docs/rewrite.md; benchmarks/trapped_sites.py names
+the sites that still trap).  Standalone: python3 benchmarks/bench_rewrite.py (packs the images it needs)."""
 from __future__ import annotations
 
 import re
@@ -73,9 +74,9 @@ def run_section(work: Path, images: dict[str, Path]) -> tuple[Section, dict]:
         sec.lines.append(f"| {app.name} | {counts[0]:,} | {counts[1]:,} | {share:.1%} |")
     worst = min(shares.values())
     sec.goal("share of trapped calls that no longer trap >= 95 %", f"{worst:.1%} (the lowest)", worst >= 0.95,
-             "" if worst >= 0.95 else "sites this lazy rewriter cannot prove safe keep trapping: glibc's "
-             "`xor %eax, %eax; syscall` (read), a `mov $NR, %eax` not next to its `syscall` (openat), five bytes "
-             "straddling two 16-byte blocks, mmap (allowed for anonymous memory); docs/rewrite.md, Measured")
+             "" if worst >= 0.95 else "calls the stubs make as real syscalls, which the filter traps: the ones "
+             "whose handlers need the trap's frame (rt_sigprocmask, clone3) and the shared futex forms; sites "
+             "pack could not prove (benchmarks/trapped_sites.py names them)")
     return sec, {"null_site": (n, s, t), "shares": shares}
 
 

@@ -535,6 +535,67 @@ def app_cases() -> list[Case]:
     return c
 
 
+# -- the site table (.xax/sites, docs/rewrite.md "The site table") ----------------------------
+
+def tiny_elf(code: bytes, flags: int = 5) -> bytes:
+    """An ELF header, one PT_LOAD of the whole file (flags: PF_R|PF_X by default), then code at 120."""
+    import struct
+    eh = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 120, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+    size = 120 + len(code)
+    ph = struct.pack("<IIQQQQQQ", 1, flags, 0, 0, 0, size, size, PAGE)
+    return eh + ph + code
+
+
+SITE_CODE = b"\x90\xb8\x27\x00\x00\x00\x0f\x05\xc3"  # nop; mov $39, %eax; syscall; ret: the window at 121
+
+
+def sites_image(rows=lambda base: [(base + 121, 7, 5, 39)], *, elf_flags: int = 5, sites_name: str = ".xax/sites",
+                after: tuple = (), meta_size=None, raw_table=None) -> bytes:
+    """An app image with one ELF file (tiny_elf) and a site table whose rows, given the image
+    offset of that file's data, are (offset, length, syscall, nr); built twice, the second time
+    with the offsets the first one placed the file at (the table, last, moves nothing)."""
+    import struct
+    from xax_emu.image.format import SITES_HEADER, SITES_MAGIC
+    from xax_emu.image.validate import read_tar
+    elf = M("lib/", "dir"), M("lib/x.so", data=tiny_elf(SITE_CODE, elf_flags))
+
+    def build(base: int) -> bytes:
+        table = raw_table if raw_table is not None else struct.pack("<8sII", SITES_MAGIC, len(rows(base)), 0) + \
+            b"".join(struct.pack("<QBBHI", *r, 0) for r in rows(base))
+        body = in_order(*BASE, *elf)
+        files = {}
+        for m in body:
+            files.update(m.info() or {})
+        size = len(table) if meta_size is None else meta_size
+        obj = meta(files, sites={"member": ".xax/sites", "size": size})
+        return App(body=(*body, M(sites_name, data=table, listed=False), *after), meta_obj=obj).build()
+
+    base = read_tar(build(0)).by_name["lib/x.so"].data_offset
+    return build(base)
+
+
+def site_cases() -> list[Case]:
+    b = sites_image
+    return [
+        Case("sites/valid", b(), None),
+        Case("sites/a-second-window-without-syscall", b(lambda base: [(base + 121, 7, 5, 39), (base + 128, 5, 0, 0xFFFF)]),
+             "sites"),
+        Case("sites/overlapping", b(lambda base: [(base + 121, 7, 5, 39), (base + 125, 5, 2, 39)]), "sites"),
+        Case("sites/unsorted", b(lambda base: [(base + 121, 7, 5, 39), (base + 120, 8, 6, 39)]), "sites"),
+        Case("sites/no-syscall-there", b(lambda base: [(base + 120, 7, 5, 39)]), "sites"),
+        Case("sites/outside-every-elf-file", b(lambda base: [(max(0, base - PAGE), 7, 5, 39)]), "sites"),
+        Case("sites/past-the-file", b(lambda base: [(base + 121 + PAGE, 7, 5, 39)]), "sites"),
+        Case("sites/not-executable", b(elf_flags=4), "sites"),
+        Case("sites/window-too-long", b(lambda base: [(base + 100, 40, 27, 39)]), "sites"),
+        Case("sites/syscall-past-the-window", b(lambda base: [(base + 121, 7, 6, 39)]), "sites"),
+        Case("sites/bad-magic", b(raw_table=b"XAXSITE0" + bytes(8)), "sites"),
+        Case("sites/count-wrong", b(raw_table=b"XAXSITE1" + b"\x02" + bytes(7) + bytes(16)), "sites"),
+        Case("sites/size-not-as-meta-says", b(meta_size=48), "meta"),
+        Case("reserved/sites-not-last", b(after=(M("zz", data=b"z"),)), "reserved"),
+        Case("reserved/sites-misnamed", b(sites_name=".xax/sitez"), "reserved"),
+    ]
+
+
 def written_by_pack() -> list[Case]:
     """Images the real writer writes (tarwrite.TarWriter: libarchive's pax), as pack lays them
     out — the format's first witness."""
@@ -567,4 +628,4 @@ def written_by_pack() -> list[Case]:
 
 def cases() -> list[Case]:
     """Every case: the valid images first."""
-    return [*valid(), *written_by_pack(), *header_cases(), *tree_cases(), *app_cases()]
+    return [*valid(), *written_by_pack(), *header_cases(), *tree_cases(), *app_cases(), *site_cases()]

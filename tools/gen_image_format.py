@@ -33,8 +33,13 @@ _NUMBERS = (
     ("SYMLINK_MAX", "bytes of a symlink's target"),
     ("PAD_MAX", "bytes of a padding member's data"),
     ("PAD_DIGITS", "digits of a padding member's number"),
+    ("SITES_HEADER", "bytes of .xax/sites's header"),
+    ("SITES_ENTRY", "bytes of one entry of .xax/sites"),
+    ("SITES_WINDOW_MAX", "bytes one rewritten window may span"),
+    ("SITES_NR_UNKNOWN", "a site whose number the code sets elsewhere"),
+    ("SITES_MAX", "entries of .xax/sites"),
 )
-_NAMES = ("META", "LAYER", "PAD_DIR")
+_NAMES = ("META", "LAYER", "PAD_DIR", "SITES")
 
 
 def _c_string(text: str) -> str:
@@ -53,6 +58,7 @@ def render() -> str:
         out.append(f"#define XAX_IMAGE_{name} {getattr(f, name)} /* {why} */")
     for name in _NAMES:
         out.append(f"#define XAX_IMAGE_{name} {_c_string(getattr(f, name))}")
+    out.append(f"#define XAX_IMAGE_SITES_MAGIC {_c_string(f.SITES_MAGIC.decode())}")
     out += ["", "/* The rules: a refusal's reason starts with the rule's name and \": \" (format.RULES). */"]
     for name, level, statement in f.RULES:
         macro = "XAX_RULE_" + name.upper().replace("-", "_")

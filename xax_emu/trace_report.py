@@ -106,8 +106,8 @@ def render(acc: dict) -> str:
             extra = f", {c['failed_obliviously']} of them failed obliviously" if cls == "emulated" else ""
         lines.append(f"  {cls:<10} {c['total']:>7}  ({c['unique']} unique{extra})")
     past = acc["past_the_trap"]
-    lines.append(f"  of the trapped classes, {past['calls']} came through {past['sites']} rewritten call sites "
-                 "without a trap")
+    lines.append(f"  of the trapped classes, {past['calls']} came through rewritten call sites without a trap "
+                 f"({past['sites']} sites rewritten at their first trap; the image's site table is not counted)")
     if k["counted"]:
         r = k["runtime"]
         lines.append(f"the runtime's own calls to the kernel (channel, emulation, return from each trap): {r['total']}"

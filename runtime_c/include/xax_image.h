@@ -14,9 +14,16 @@
 #define XAX_IMAGE_SYMLINK_MAX 4095 /* bytes of a symlink's target */
 #define XAX_IMAGE_PAD_MAX 3072 /* bytes of a padding member's data */
 #define XAX_IMAGE_PAD_DIGITS 6 /* digits of a padding member's number */
+#define XAX_IMAGE_SITES_HEADER 16 /* bytes of .xax/sites's header */
+#define XAX_IMAGE_SITES_ENTRY 16 /* bytes of one entry of .xax/sites */
+#define XAX_IMAGE_SITES_WINDOW_MAX 24 /* bytes one rewritten window may span */
+#define XAX_IMAGE_SITES_NR_UNKNOWN 65535 /* a site whose number the code sets elsewhere */
+#define XAX_IMAGE_SITES_MAX 1048576 /* entries of .xax/sites */
 #define XAX_IMAGE_META ".xax/meta.json"
 #define XAX_IMAGE_LAYER ".xax/layer"
 #define XAX_IMAGE_PAD_DIR ".xax/pad/"
+#define XAX_IMAGE_SITES ".xax/sites"
+#define XAX_IMAGE_SITES_MAGIC "XAXSITE1"
 
 /* The rules: a refusal's reason starts with the rule's name and ": " (format.RULES). */
 #define XAX_RULE_TRUNCATED "truncated" /* header: a header, or a member's data and its padding, runs past the end of the file */
@@ -45,7 +52,8 @@
 #define XAX_RULE_META_FIRST "meta-first" /* app: the first member is .xax/meta.json, a regular file of at most 32 MiB */
 #define XAX_RULE_LAYER "layer" /* app: .xax/layer comes next (after one padding member if it needs one), its data on a page */
 #define XAX_RULE_PAD "pad" /* app: padding members: .xax/pad/NNNNNN in order from 1, zeros, then a member whose data is on a page */
-#define XAX_RULE_RESERVED "reserved" /* app: no other member under .xax/ */
+#define XAX_RULE_RESERVED "reserved" /* app: no other member under .xax/ but .xax/sites, the last member if any */
+#define XAX_RULE_SITES "sites" /* app: .xax/sites: sorted windows inside ELF members' executable segments, each holding a syscall */
 #define XAX_RULE_ELF_ALIGNED "elf-aligned" /* app: the data of every ELF file starts on a page */
 #define XAX_RULE_ORDER "order" /* app: after the layer, the app's members come in the order of their paths */
 #define XAX_RULE_META "meta" /* app: .xax/meta.json is the metadata pack writes and describes the image exactly */

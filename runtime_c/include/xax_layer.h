@@ -13,7 +13,7 @@
 #include "xabi.h"
 #include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
-#define XAX_LAYER_VERSION 11 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 12 /* bump on any change to the structs below: images carry their layer */
 
 struct layer_call {
     long nr;
@@ -116,6 +116,12 @@ struct xax_layer_host {
      * the trapped call whose frame is uc returns.  -ENOEXEC if img is no program it can load
      * (nothing changed); once it has begun, a failure ends the process. */
     long (*exec)(void *uc, const void *img, uint64_t size, const char *const *argv, const char *const *envp);
+    /* The layer mapped, at addr, len bytes of the image from image_off, executable (prot): bytes of
+     * the file whose data lies at [file_off, file_off + file_size) of the image.  The PAL rewrites
+     * the system call sites the image's site table names there (pal/sites.c), before any code runs
+     * from the new mapping. */
+    void (*code_mapped)(uintptr_t addr, uint64_t len, uint64_t image_off, uint64_t file_off, uint64_t file_size,
+                        uint64_t prot);
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */

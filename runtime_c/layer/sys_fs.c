@@ -585,9 +585,13 @@ static long mmap_image(uint64_t addr, uint64_t len, uint64_t prot, uint64_t plac
 {
     uint64_t span = XAX_PAGE_UP(len), in_file = size > off ? size - off : 0;
     uint64_t whole = XAX_PAGE_DOWN(in_file < span ? in_file : span);
-    if (whole == span) /* file data to the end of the last page */
-        return sys6(__NR_mmap, (long)addr, (long)len, (long)prot, (long)(place | MAP_PRIVATE), XAX_IMAGE_FD,
-                    (long)image_off);
+    if (whole == span) { /* file data to the end of the last page */
+        long m = sys6(__NR_mmap, (long)addr, (long)len, (long)prot, (long)(place | MAP_PRIVATE), XAX_IMAGE_FD,
+                      (long)image_off);
+        if (!sys_failed(m) && (prot & PROT_EXEC) && layer_host->code_mapped)
+            layer_host->code_mapped((uintptr_t)m, len, image_off, image_off - off, size, prot);
+        return m;
+    }
     long m = sys6(__NR_mmap, (long)addr, (long)len, PROT_READ | PROT_WRITE,
                   (long)(place | MAP_PRIVATE | MAP_ANONYMOUS), -1, 0);
     if (sys_failed(m))
@@ -602,6 +606,8 @@ static long mmap_image(uint64_t addr, uint64_t len, uint64_t prot, uint64_t plac
     }
     if (prot != (PROT_READ | PROT_WRITE))
         sys3(__NR_mprotect, m + (long)whole, (long)(span - whole), (long)prot);
+    if ((prot & PROT_EXEC) && layer_host->code_mapped)
+        layer_host->code_mapped((uintptr_t)m, len, image_off, image_off - off, size, prot);
     return m;
 }
 

@@ -55,13 +55,31 @@ long layer_clock_getres(struct layer_call *c)
     return c->a[1] ? user_out(c->a[1], &res, sizeof res) : 0;
 }
 
-static long sleep_futex(int clock, int absolute, uint64_t user_t)
+#define NS 1000000000L
+
+static int64_t monotonic_ns(void)
+{
+    struct __kernel_timespec ts = {0, 0};
+    sys2(__NR_clock_gettime, CLOCK_MONOTONIC, (long)&ts);
+    return ts.tv_sec * NS + ts.tv_nsec;
+}
+
+/* A sleep as a futex wait.  A timed futex wait that a handler interrupts returns EINTR
+ * whatever SA_RESTART says (the kernel's -ERESTART_RESTARTBLOCK), as nanosleep and
+ * clock_nanosleep do; then, as Linux, a relative sleep writes the time it had left to
+ * user_rem (if not 0), an absolute one writes nothing.  On the trap path every signal is
+ * blocked while the layer runs, so only a sleep through a rewritten site is interrupted
+ * (its handler entered as the call returns: docs/rewrite.md). */
+static long sleep_futex(int clock, int absolute, uint64_t user_t, uint64_t user_rem)
 {
     struct __kernel_timespec ts, *t = &ts;
     if (user_in(&ts, user_t, sizeof ts) < 0)
         return -EFAULT;
     if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L)
         return -EINVAL;
+    int64_t end = 0;
+    if (!absolute) /* no overflow: a sleep past 2262 ends then */
+        end = monotonic_ns() + (t->tv_sec > INT64_MAX / NS - 1 ? INT64_MAX / NS - 1 : t->tv_sec) * NS + t->tv_nsec;
     long r;
     layer_wait_begin();
     if (absolute) { /* FUTEX_WAIT_BITSET takes an absolute time, on MONOTONIC or (flagged) REALTIME */
@@ -71,15 +89,20 @@ static long sleep_futex(int clock, int absolute, uint64_t user_t)
         r = sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)t);
     }
     layer_wait_end();
+    if (r == -EINTR && !absolute && user_rem) {
+        int64_t left = end - monotonic_ns();
+        if (left < 0)
+            left = 0;
+        struct __kernel_timespec rem = {left / NS, left % NS};
+        if (user_out(user_rem, &rem, sizeof rem) < 0)
+            return -EFAULT;
+    }
     return r == -ETIMEDOUT ? 0 : r;
 }
 
-/* The remaining time is written only when a sleep is interrupted, which on the trap path
- * (every signal blocked) these are not.  Through a rewritten site a handler without SA_RESTART
- * can end one with EINTR, the remaining time not written yet (docs/rewrite.md). */
 long layer_nanosleep(struct layer_call *c)
 {
-    return sleep_futex(CLOCK_MONOTONIC, 0, c->a[0]);
+    return sleep_futex(CLOCK_MONOTONIC, 0, c->a[0], c->a[1]);
 }
 
 long layer_clock_nanosleep(struct layer_call *c)
@@ -88,5 +111,5 @@ long layer_clock_nanosleep(struct layer_call *c)
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME)
         return clock >= 0 && clock <= CLOCK_BOOTTIME ? -EOPNOTSUPP : -EINVAL; /* as Linux answers */
     int absolute = (c->a[1] & TIMER_ABSTIME) != 0;
-    return sleep_futex(clock == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC, absolute, c->a[2]);
+    return sleep_futex(clock == CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC, absolute, c->a[2], c->a[3]);
 }

@@ -21,12 +21,35 @@
 
 #define AC_DF 0x40400
 
-    .globl xax_direct_entry, xax_direct_marked, xax_direct_unmarked, xax_direct_end
-    .hidden xax_direct_entry, xax_direct_marked, xax_direct_unmarked, xax_direct_end
+    .globl xax_direct_entry, xax_direct_generic, xax_direct_marked, xax_direct_unmarked, xax_direct_end
+    .hidden xax_direct_entry, xax_direct_generic, xax_direct_marked, xax_direct_unmarked, xax_direct_end
     .type xax_direct_entry, @function
 xax_direct_entry:
     pushf
-    push %rbp
+    jmp 2f
+/* The entry of the stubs of the image's site table (sites.c): the number was not
+ * proven at pack time, so it is looked at here.  A number the filter may allow in
+ * some form (pal_may_allow, with the ones whose handlers need the trap's frame)
+ * returns PAL_SITE_FALLBACK bytes past the call, where the stub makes the real
+ * `syscall`: the filter then decides, as for any call of the program's.  mmap is
+ * taken here only in the form the filter always traps (a file, not the image fd). */
+xax_direct_generic:
+    pushf
+    cmp $PAL_NR_MAX, %rax
+    jae 3f
+    bt %rax, pal_may_allow(%rip)
+    jnc 2f
+    cmp $__NR_mmap, %eax
+    jne 3f
+    test $PAL_MAP_ANONYMOUS, %r10d
+    jnz 3f
+    cmp $PAL_IMAGE_FD, %r8d
+    je 3f
+    jmp 2f
+3:  addq $PAL_SITE_FALLBACK, 8(%rsp)
+    popf
+    ret
+2:  push %rbp
     mov %rsp, %rbp
     and $-16, %rsp
     /* struct pal_direct_frame, from its end down: deferred signals, count, result,

@@ -9,6 +9,7 @@
 
 #include "../lib/sys.h"
 #include "loader.h"
+#include "rewrite.h"
 #include "xax_protocol.h"
 #include "xax_runtime.h"
 
@@ -182,6 +183,7 @@ const char *map_elf(const unsigned char *img, size_t size, long file_off, struct
     for (int i = 0; i < eh->e_phnum; i++)
         if (ph[i].p_type == PT_LOAD && (err = place_segment(img, ph, eh->e_phnum, i, bias, file_off)))
             return err;
+    pal_sites_elf(img, size, file_off, bias); /* before any of it runs (sites.c) */
     /* Final protections; a page shared by two segments (first or last page of
      * one lying in the other) gets both segments' protections. */
     for (int i = 0; i < eh->e_phnum; i++) {

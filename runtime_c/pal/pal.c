@@ -12,6 +12,7 @@
 #include "../lib/sys.h"
 #include "loader.h"
 #include "rewrite.h"
+#include "xax_image.h"
 #include "tarfind.h"
 #include "user.h"
 #include "xax_protocol.h"
@@ -150,6 +151,7 @@ static void start_layer(const unsigned char *img, size_t size)
     layer_host.trace_path = pal_trace_path;
     layer_host.fork = xaxcall_fork;
     layer_host.exec = pal_exec;
+    layer_host.code_mapped = pal_sites_mapped;
     const struct xax_layer_exports *ex = ((xax_layer_entry)layer.entry)(&layer_host);
     if (!ex || ex->version != XAX_LAYER_VERSION || !ex->dispatch || !ex->program_loaded || !ex->identity ||
         !ex->load_file)
@@ -189,6 +191,11 @@ __attribute__((noreturn)) void pal_start(const struct xax_boot_info *info)
         start_layer(layer, layer_size);
         const void *data;
         uint64_t size;
+        /* The site table (pal/sites.c), if pack wrote one: only from the image's own bytes. */
+        if (pal_rewrite_enabled() && xax_layer->load_file("/" XAX_IMAGE_SITES, &data, &size) == 0 &&
+            (uintptr_t)data >= (uintptr_t)info->image && size <= info->image_size &&
+            (uintptr_t)data - (uintptr_t)info->image <= info->image_size - size)
+            pal_sites_load(data, size);
         if (xax_layer->load_file(entry, &data, &size) < 0)
             give_up("program", "its entry is not a readable file in the image");
         prog_img = data;

@@ -59,7 +59,11 @@
 
 uint64_t xax_direct_secret;
 static int enabled;
-static uint64_t may_allow[NR_MAX / 64]; /* numbers the filter allows in some form */
+/* Numbers the filter allows in some form, and the DIRECT_NEVER ones: never through
+ * the layer directly (direct.S's generic entry reads it too). */
+uint64_t pal_may_allow[NR_MAX / 64];
+#define may_allow pal_may_allow
+_Static_assert(NR_MAX == PAL_NR_MAX, "direct.S's bound");
 static xax_lock lock;
 static unsigned nstubs;
 /* Sites that passed every check but found no room for their stub: not tried again

@@ -12,6 +12,14 @@ int pal_rewrite_enabled(void);
 /* After a trapped call of the program's has been answered: rewrite its site if it can. */
 void pal_rewrite_site(long nr, uintptr_t rip, uint64_t rax);
 
+/* sites.c: the image's site table (.xax/sites), and the windows it names rewritten
+ * as executable bytes of the image are mapped (by the loader, by the layer's mmap). */
+void pal_sites_load(const void *data, uint64_t size);
+void pal_sites_mapped(uintptr_t addr, uint64_t len, uint64_t image_off, uint64_t file_off, uint64_t file_size,
+                      uint64_t prot);
+void pal_sites_elf(const unsigned char *img, unsigned long size, long file_off, uintptr_t bias);
+uint64_t pal_sites_applied(void);
+
 struct pal_rewrite_stats {
     uint64_t trapped;   /* calls that arrived by SIGSYS */
     uint64_t direct;    /* calls that arrived through a rewritten site */

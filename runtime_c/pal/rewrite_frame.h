@@ -9,6 +9,16 @@
  * the size of the SIGSYS stack it otherwise runs on (boot.c). */
 #define PAL_RUNTIME_STACK_DEPTH (256 * 1024)
 
+/* The generic entry (direct.S, for the site table's stubs, sites.c): numbers below
+ * PAL_NR_MAX are looked up in pal_may_allow; a call it does not take returns
+ * PAL_SITE_FALLBACK bytes past the stub's call, where the stub makes it as a real
+ * `syscall`.  mmap is taken unless MAP_ANONYMOUS or the image fd (the forms the
+ * filter may allow). */
+#define PAL_NR_MAX 512
+#define PAL_SITE_FALLBACK 42
+#define PAL_MAP_ANONYMOUS 0x20
+#define PAL_IMAGE_FD 1023
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
@@ -28,6 +38,8 @@ _Static_assert(__builtin_offsetof(struct pal_direct_frame, ndeferred) == 72, "di
 _Static_assert(PAL_DIRECT_FRAME_SIZE % 16 == 0, "direct.S keeps the stack aligned");
 
 extern uint64_t xax_direct_secret;
+extern uint64_t pal_may_allow[PAL_NR_MAX / 64];
+extern const char xax_direct_generic[];
 extern const char xax_direct_entry[], xax_direct_marked[], xax_direct_unmarked[], xax_direct_end[];
 extern const char xax_direct_trap_ret[];
 long pal_direct(struct pal_direct_frame *f);

@@ -180,6 +180,15 @@ static void enter_handler(struct ucontext *uc, long result, const siginfo_t *inf
     const struct _fpstate *fp = (const struct _fpstate *)mc->fpstate;
     size_t fpsize = fpu_size(fp);
     uintptr_t sp = mc->rsp - 128, fp_at = 0;
+    /* A thread without a signal stack (Linux gives none to a clone with CLONE_VM: the
+     * program's threads) got its SIGSYS frame right below the interrupted rsp, and this
+     * handler runs below that: build the handler's frame below both, never over the
+     * frame rt_sigreturn has yet to read (over it, the handler's return restored the
+     * handler's own entry, again and again: a thread's sleep through a rewritten site
+     * interrupted by a signal never returned). */
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (here < sp && sp - here < PAL_RUNTIME_STACK_DEPTH)
+        sp = here - 16384;
     if (fpsize)
         sp = fp_at = (sp - fpsize) & ~63UL;
     sp = ((sp - sizeof(struct rt_frame)) & ~15UL) - 8;

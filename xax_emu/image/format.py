@@ -9,6 +9,8 @@ as absolute paths ("/usr/bin/lua5.4").  Members under ".xax/" are the image's ow
 
   .xax/meta.json   always the first member: the metadata (see pack.py for the schema)
   .xax/layer       the compiled interposition layer (an ELF, page-aligned like every ELF)
+  .xax/sites       optional, the last member: the syscall sites pack found in the ELF members
+                   (xax_emu/image/syscall_sites.py), which the PAL rewrites as it maps them
   .xax/pad/NNNNNN  padding (zero bytes) placed before an ELF member so that its data
                    starts at a page-aligned offset in the tar; never listed in meta.json
 """
@@ -20,6 +22,7 @@ VERSION = 1
 META = ".xax/meta.json"
 LAYER = ".xax/layer"
 PAD_DIR = ".xax/pad/"
+SITES = ".xax/sites"
 RESERVED = ".xax"
 
 PAGE = 4096
@@ -39,6 +42,18 @@ PAD_DIGITS = 6  # .xax/pad/000001
 LINK_DEPTH_MAX = 40  # symlinks followed while resolving one path (as Linux)
 
 ELF_MAGIC = b"\x7fELF"
+
+# .xax/sites (docs/rewrite.md, "The site table"): a header of SITES_HEADER bytes (the magic,
+# a u32 count, a u32 zero), then `count` entries of SITES_ENTRY bytes, little-endian:
+# u64 the image offset of a window's first byte, u8 its length, u8 the offset of its
+# syscall in it, u16 the number the code sets (SITES_NR_UNKNOWN: set elsewhere), u32 zero.
+# Sorted by offset, windows apart.
+SITES_MAGIC = b"XAXSITE1"
+SITES_HEADER = 16
+SITES_ENTRY = 16
+SITES_WINDOW_MAX = 24  # bytes a window may span (the stub's copies of its instructions)
+SITES_NR_UNKNOWN = 0xFFFF
+SITES_MAX = 1 << 20  # entries
 
 # The rules of the format, each with the name a refusal carries (ImageError.rule in
 # Python; the C readers' reasons start with "NAME: ").  docs/image-format.md states each.
@@ -72,7 +87,8 @@ RULES = (
     ("meta-first", "app", f"the first member is {META}, a regular file of at most {META_MAX >> 20} MiB"),
     ("layer", "app", f"{LAYER} comes next (after one padding member if it needs one), its data on a page"),
     ("pad", "app", f"padding members: {PAD_DIR}NNNNNN in order from 1, zeros, then a member whose data is on a page"),
-    ("reserved", "app", f"no other member under {RESERVED}/"),
+    ("reserved", "app", f"no other member under {RESERVED}/ but {SITES}, the last member if any"),
+    ("sites", "app", f"{SITES}: sorted windows inside ELF members' executable segments, each holding a syscall"),
     ("elf-aligned", "app", "the data of every ELF file starts on a page"),
     ("order", "app", "after the layer, the app's members come in the order of their paths"),
     ("meta", "app", f"{META} is the metadata pack writes and describes the image exactly"),

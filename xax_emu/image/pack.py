@@ -2,7 +2,9 @@
 
 Members, in this order: .xax/meta.json, .xax/layer, then the app's directories,
 files and symlinks sorted by name, with .xax/pad/NNNNNN padding before each ELF
-member (see tarwrite.py).  Regular files keep their host mtime (whole seconds);
+member (see tarwrite.py), then .xax/sites if the ELF files have syscall sites the PAL
+may rewrite (syscall_sites.py; its entries name where each ELF file's data lies, known
+only once the members before it are written).  Regular files keep their host mtime (whole seconds);
 everything else is at time 0.
 
 .xax/meta.json (UTF-8 JSON, keys sorted):
@@ -18,6 +20,7 @@ everything else is at time 0.
   files     {"/image/path": {type: "file", size, mode, mtime, sha256, elf}
                           | {type: "symlink", target}}
             (directories and .xax/ members are not listed)
+  sites     {member: ".xax/sites", size} (absent when no ELF file has a rewritable site)
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -34,7 +37,9 @@ from ..syscalls.compiler import build_layer
 from ..syscalls.profile import ProfileError
 from .elfdeps import add_closure, is_x86_64
 from .errors import ImageError, ManifestError
-from .format import ELF_MAGIC, FORMAT, LAYER, META, VERSION, member_name
+from .format import (ELF_MAGIC, FORMAT, LAYER, META, SITES, SITES_ENTRY, SITES_HEADER, SITES_MAX, VERSION,
+                     member_name)
+from .syscall_sites import Site, encode_table, find_sites
 from .manifest import Manifest, load_manifest
 from .mounts import MountPointError, check_points
 from .profileinfo import summary
@@ -73,6 +78,7 @@ class _Plan:
     profile_meta: dict
     layer: bytes
     hashes: dict[str, tuple[str, bool]]  # image path -> (sha256, starts with the ELF magic)
+    sites: dict[str, list[Site]] = field(default_factory=dict)  # ELF image path -> its rewritable syscall sites
 
 
 def _hash_file(path: str, size: int, on_chunk) -> tuple[str, bool]:
@@ -137,7 +143,30 @@ def plan(manifest: Manifest, progress: Callable[[Progress], None] | None = None)
         hashes[p] = _hash_file(n.host, n.size, tick)
         if progress:
             progress(Progress("hash", i, len(files), done, total, p))
-    return _Plan(manifest, tree, profile_meta, layer, hashes)
+    return _Plan(manifest, tree, profile_meta, layer, hashes, _sites_of(tree, hashes))
+
+
+def _sites_of(tree: Tree, hashes: dict[str, tuple[str, bool]]) -> dict[str, list[Site]]:
+    """Each ELF file's syscall sites (syscall_sites.py), for .xax/sites."""
+    out = {}
+    for path, (_, elf) in hashes.items():
+        if not elf:
+            continue
+        try:
+            with open(tree.get(path).host, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise PackError(f"{tree.get(path).host}: {e.strerror or e}") from None
+        found = find_sites(data)
+        if found:
+            out[path] = found
+    if sum(map(len, out.values())) > SITES_MAX:
+        raise PackError(f"over {SITES_MAX} syscall sites in the image's ELF files")
+    return out
+
+
+def _sites_size(p: _Plan) -> int:
+    return SITES_HEADER + SITES_ENTRY * sum(map(len, p.sites.values()))
 
 
 def meta_of(p: _Plan) -> dict:
@@ -162,6 +191,7 @@ def meta_of(p: _Plan) -> dict:
         "http": m.http,
         "mounts": dict(m.mounts),
         "files": files,
+        **({"sites": {"member": SITES, "size": _sites_size(p)}} if p.sites else {}),
     }
 
 
@@ -205,6 +235,7 @@ def write(p: _Plan, out_path: Path, progress: Callable[[Progress], None] | None 
         with out, TarWriter(out) as w:
             w.add(META, "file", size=len(meta), chunks=[meta])
             w.add(LAYER, "file", size=len(p.layer), mode=0o755, chunks=[p.layer], align=p.layer[:4] == ELF_MAGIC)
+            at: dict[str, int] = {}  # ELF image path -> the offset of its data in the image
             for path in paths:
                 n = p.tree.get(path)
                 if n.kind == "dir":
@@ -214,7 +245,7 @@ def write(p: _Plan, out_path: Path, progress: Callable[[Progress], None] | None 
                 else:
                     digest, elf = p.hashes[path]
                     try:
-                        w.add(member_name(path), "file", size=n.size, mode=n.mode, mtime=n.mtime,
+                        at[path] = w.add(member_name(path), "file", size=n.size, mode=n.mode, mtime=n.mtime,
                               chunks=file_chunks(n.host, n.size, digest, tick), align=elf)
                     except ChangedWhilePacking:
                         raise PackError(f"{n.host} changed while packing") from None
@@ -223,6 +254,9 @@ def write(p: _Plan, out_path: Path, progress: Callable[[Progress], None] | None 
                     done_files += 1
                     if progress:
                         progress(Progress("write", done_files, len(files), done_bytes, total, path))
+            if p.sites:  # last: its entries name where the ELF files' data lies in the image
+                table = encode_table([(at[path], s) for path, found in p.sites.items() for s in found])
+                w.add(SITES, "file", size=len(table), chunks=[table])
         image_id = w.sha256.hexdigest()  # after the close: the two zero blocks that end the archive
         size = w.offset
         try:  # a safety net: the structure (names, links, metadata) as any reader will check it

@@ -23,6 +23,7 @@ validate(image) reads an app image: read_tar, then the "app" rules:
 """
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import math
@@ -36,7 +37,8 @@ from .errors import ImageError
 from ..hostfile import open_regular
 from ..limits import KEYS, LimitError, check, check_image_strings
 from .format import (BLOCK, ELF_MAGIC, FORMAT, LAYER, META, META_MAX, PAD_DIGITS, PAD_DIR, PAD_MAX, PAGE, RESERVED,
-                     VERSION, split_image_path)
+                     SITES, SITES_ENTRY, SITES_HEADER, SITES_MAX, VERSION, split_image_path)
+from .syscall_sites import decode_table, exec_ranges
 from .http import HttpSpecError, check_http
 from .mounts import MountPointError, check_points
 from .paths import NotADir, PathEscape, PathLoop, resolve
@@ -240,9 +242,11 @@ def _app_members(reader: TarReader, image: Image, check_data: bool) -> None:
             pads += 1
             _pad(reader, members, k, pads, check_data)
             continue
+        if m.name == SITES and m.type == "file" and k == len(members) - 1:
+            continue  # the site table, last (pack.py)
         if m.name == RESERVED or m.name.startswith(RESERVED + "/"):
-            raise ImageError(f"a member under /{RESERVED} that is not {META}, {LAYER} or padding", m.raw_name,
-                             rule="reserved")
+            raise ImageError(f"a member under /{RESERVED} that is not {META}, {LAYER}, padding or {SITES} "
+                             "(the last member)", m.raw_name, rule="reserved")
         if previous is not None and m.name <= previous.name:
             raise ImageError(f"comes after {previous.raw_name!r}: the app's members are not in the order of their "
                              "paths", m.raw_name, rule="order")
@@ -344,6 +348,10 @@ def parse_meta(raw: bytes) -> dict:
     except HttpSpecError as e:
         _need(False, f"http.{e.key}: {e.message}")
     _check_mounts(meta.get("mounts", {}), routes)
+    sites = meta.get("sites")
+    _need(sites is None or (isinstance(sites, dict) and set(sites) == {"member", "size"}
+                            and sites["member"] == SITES and _is_int(sites["size"]) and sites["size"] >= 0),
+          f"sites is not {{member: {SITES!r}, size}}")
     files = meta.get("files")
     _need(isinstance(files, dict), "files is not an object")
     for path, info in files.items():
@@ -393,6 +401,43 @@ def _hex64(x) -> bool:
 
 
 # -- the contents against the metadata ------------------------------------------------
+
+
+def _sites(reader: TarReader, image: Image, check_data: bool) -> None:
+    """.xax/sites as meta.json gives it; with check_data, every window inside the data of an
+    ELF file of the image, inside one of its executable segments, its syscall's two bytes
+    `0f 05`: the PAL checks the same before it patches (runtime_c/pal/sites.c), so a hostile
+    table reaches neither past the program's text nor the runtime's own."""
+    m = image.by_name.get(SITES)
+    given = image.meta.get("sites")
+    if (m is None) != (given is None) or (m is not None and m.size != given["size"]):
+        raise ImageError(f"does not match what {META} gives", SITES, rule="meta")
+    if m is None or not check_data:
+        return
+    if m.size > SITES_HEADER + SITES_ENTRY * SITES_MAX:
+        raise ImageError(f"{m.size} bytes, over {SITES_MAX} entries", SITES, rule="sites")
+    try:
+        entries = decode_table(reader.read(m.data_offset, m.size))
+    except ValueError as e:
+        raise ImageError(str(e), SITES, rule="sites") from None
+    files = image.meta["files"]
+    elves = sorted((x.data_offset, x) for x in image.members
+                   if x.type == "file" and files.get("/" + x.name, {}).get("elf"))
+    starts = [at for at, _ in elves]
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for i, e in enumerate(entries):
+        k = bisect.bisect_right(starts, e.at) - 1
+        elf = elves[k][1] if k >= 0 else None
+        if elf is None or e.at + e.length > elf.data_offset + elf.size:
+            raise ImageError(f"entry {i}: offset {e.at} is not inside an ELF file's data", SITES, rule="sites")
+        if elf.name not in ranges:
+            head = reader.read(elf.data_offset, min(elf.size, 1 << 16))
+            ranges[elf.name] = [(a + elf.data_offset, b + elf.data_offset) for a, b in exec_ranges(head, elf.size)]
+        if not any(a <= e.at and e.at + e.length <= b for a, b in ranges[elf.name]):
+            raise ImageError(f"entry {i}: offset {e.at} is not inside an executable segment of {elf.raw_name!r}",
+                             SITES, rule="sites")
+        if reader.read(e.at + e.syscall, 2) != b"\x0f\x05":
+            raise ImageError(f"entry {i}: no syscall instruction at offset {e.at + e.syscall}", SITES, rule="sites")
 
 
 def _sha256(reader: TarReader, m: Member) -> str:
@@ -451,3 +496,4 @@ def _contents(reader: TarReader, image: Image, check_data: bool) -> None:
             where = None
         if where is None or where.strip("/") not in image.dirs:
             raise ImageError(f"http.pages {pages} is not a directory in the image", META, rule="meta")
+    _sites(reader, image, check_data)

@@ -37,7 +37,8 @@ from pathlib import Path
 from ..image.format import META_MAX
 
 # The modules whose code decides what validate() accepts (validate.py's own imports).
-_VALIDATOR_SOURCES = ("validate.py", "tarread.py", "paths.py", "format.py", "errors.py", "http.py", "mounts.py")
+_VALIDATOR_SOURCES = ("validate.py", "tarread.py", "paths.py", "format.py", "errors.py", "http.py", "mounts.py",
+                      "syscall_sites.py")
 
 
 @functools.cache
