@@ -108,6 +108,9 @@ class Member:
         self.ended = False
         self.report = None
         self.early_signals: list[int] = []   # sent before it said BORN (its parent's fork has returned)
+        self.pgid, self.sid = parent.pgid, parent.sid  # the family's own (groups.py)
+        self.execed = False
+        self.programs: list[str] = []        # what it exec'd, in order (EXEC)
 
     def __getattr__(self, name):
         """What is not the member's own is its family's (channels, limits, origin, counters)."""

@@ -175,9 +175,14 @@ class Picoprocess:
         # The family (family.py): the entry program is VIRTUAL_PID; its forked processes, by virtual pid.
         self.vpid = p.VIRTUAL_PID
         self.members: dict[int, "Member"] = {}
+        self.ended_members: dict[int, "Member"] = {}  # by vpid until the vpid is given again: at most VIRTUAL_PIDS_MAX
         self.next_vpid = p.VIRTUAL_PID + 1
         self.holds: set[int] = set()   # channel ids the entry program holds, once it has forked
         self.forked = False
+        self.pgid = self.sid = p.VIRTUAL_PID  # the entry leads its group and session (groups.py)
+        self.parent = None
+        self.execed = False
+        self.programs: list[str] = []  # what it exec'd, in order (EXEC)
         self.pidfd: int | None = None
         if limits.processes > 1:
             self.pal_settings.append("processes=1")
@@ -582,6 +587,7 @@ class Picoprocess:
         while vpid in self.members or vpid > p.VIRTUAL_PID + p.VIRTUAL_PIDS_MAX:
             vpid = vpid + 1 if vpid <= p.VIRTUAL_PID + p.VIRTUAL_PIDS_MAX else p.VIRTUAL_PID + 1
         self.next_vpid = vpid + 1
+        self.ended_members.pop(vpid, None)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         try:
             ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
@@ -607,6 +613,7 @@ class Picoprocess:
 
     def member_ended(self, member) -> None:
         self.members.pop(member.vpid, None)
+        self.ended_members[member.vpid] = member  # a zombie to its parent: its group still answers (groups.py)
         for cid in list(member.holds):
             if not self.release(member, cid):
                 chan = self.channels.pop(cid, None)
