@@ -20,3 +20,60 @@ def test_groups_and_sessions_as_natively(tmp_path):
     assert (r.code, r.report.reason) == (0, None), r.stderr
     assert r.stdout.decode() == native.stdout.decode()
     assert _ours_left() == []
+
+
+def _hostile(tmp_path: Path) -> Path:
+    return _build(tmp_path, HERE / "hostile" / "pgrp_family.c", "pgrp_family")
+
+
+def test_forged_group_and_exec_messages_kill_the_forger_alone(tmp_path):
+    r = run_pico(_hostile(tmp_path), ["forged"], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == (b"pgrp op 99: killed by 9\nsetpgid payload 3: killed by 9\n"
+                        b"exec no path: killed by 9\nexec nul: killed by 9\n")
+    log = "\n".join(r.log)
+    assert "PGRP: arg must be one of" in log and "PGRP_SETPGID: the payload is one int32" in log
+    assert log.count("EXEC: the path must be") == 2
+    assert _ours_left() == []
+
+
+def test_raw_group_requests_get_linux_errnos(tmp_path):
+    r = run_pico(_hostile(tmp_path), ["raw"], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == (b"setpgid of the parent = -3\nsetsid with a pid = -22\ngetpgid of the parent = 100\n"
+                        b"kill group 7 = -3\nkill group INT_MIN = -3\nchild: exited 0\n")
+
+
+def test_groups_never_reach_outside_the_family(tmp_path):
+    """The host's process group of this test, named from inside: no signal, no wait, no joining;
+    kill(-1) reaches the family (the entry program, which ignores signal 0)."""
+    import os
+    r = run_pico(_hostile(tmp_path), ["outside", str(os.getpgid(0))], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == (b"kill(-host group, 0) = No such process\nkill(-1, 0) = sent (the family)\n"
+                        b"waitpid(-host group) = No child process\nsetpgid(0, host group) = Operation not permitted\n"
+                        b"child: exited 0\n")
+
+
+def test_a_raw_pgrp_without_processes_is_a_violation(tmp_path):
+    r = run_pico(_hostile(tmp_path), ["alone"], limits=Limits(wall_seconds=60))
+    assert r.stdout == b"" and r.report.reason == "protocol violation: PGRP: processes are not enabled"
+
+
+def test_a_child_in_a_session_of_its_own_still_ends_with_the_family(tmp_path):
+    r = run_pico(_hostile(tmp_path), ["leave"], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == b"child's session is its own: 1\n"
+    assert _ours_left() == []
+
+
+def test_one_process_leads_its_group_and_session(tmp_path):
+    """Without processes: a family of one, as Linux answers a session leader."""
+    src = tmp_path / "one.c"
+    src.write_text('#include <errno.h>\n#include <stdio.h>\n#include <string.h>\n#include <unistd.h>\n'
+                   'int main(void){printf("%d %d %d %d\\n", getpid()==getpgrp(), getpgid(0)==getpid(), '
+                   'getsid(0)==getpid(), getpgid(getpid()+1));\n'
+                   'printf("%s / %s / %s\\n", setpgid(0,0)<0?strerror(errno):"ok", setsid()<0?strerror(errno):"ok", '
+                   'setpgid(0,-1)<0?strerror(errno):"ok"); return 0;}\n')
+    r = run_pico(_build(tmp_path, src, "one"), limits=Limits(wall_seconds=60))
+    assert r.stdout == b"1 1 1 -1\nOperation not permitted / Operation not permitted / Invalid argument\n"
