@@ -83,7 +83,19 @@ static struct layer_child *child_by_host(int32_t host_pid)
 
 static void forget_child(struct layer_child *k)
 {
+    layer.reaped[layer.nreaped++ % (sizeof layer.reaped / sizeof layer.reaped[0])] = *k;
     *k = layer.children[--layer.nchildren];
+}
+
+int32_t layer_vpid_of(int32_t host_pid)
+{
+    struct layer_child *k = child_by_host(host_pid);
+    if (k)
+        return k->vpid;
+    for (unsigned i = 0; i < sizeof layer.reaped / sizeof layer.reaped[0]; i++)
+        if (layer.reaped[i].host_pid == host_pid && host_pid)
+            return layer.reaped[i].vpid;
+    return 0;
 }
 
 /* The fork itself.  In the child (returns 0) the stack pointer moves to `stack` if one was
