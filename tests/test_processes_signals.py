@@ -24,3 +24,14 @@ def test_sigchld_names_the_child_as_fork_did(tmp_path, rewrite):
     assert (r.code, r.report.reason) == (0, None)
     assert r.stdout == native.stdout
     assert _ours_left() == []
+
+
+def test_proc_self_names_each_process_of_the_family(tmp_path):
+    """/proc/self in a child and a grandchild is their own pid (the family shares the vfs's
+    nodes: the link is made as it is read), /proc lists it, /proc/<pid>/fd is theirs."""
+    prog = _build(tmp_path, HERE / "programs" / "procself.c", "procself")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    assert native.returncode == 0 and b": 0" not in native.stdout
+    r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == native.stdout

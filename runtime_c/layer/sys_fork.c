@@ -130,6 +130,7 @@ static long do_fork(struct layer_call *c, uint64_t stack, uint64_t parent_tid, u
     if (pid == 0) { /* the child: a process of one thread with no children yet */
         layer.ppid = layer_vpid();
         layer.vpid = vpid;
+        vfs_proc_set_pid((uint32_t)vpid);
         layer.nchildren = 0;
         if (child_tid)
             user_out(child_tid, &vpid, 4);

@@ -240,6 +240,9 @@ long vfs_mount_dev(struct vfs *v, const char *prefix);
  * open fds: readlink gives what they are, opening one opens that file again),
  * loadavg and stat (one idle CPU, one process).  Nothing of the host's. */
 long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char *exe);
+/* This process's pid in /proc (self, <pid>, loadavg) where it is not the one the route was
+ * mounted with: a forked process of a family, whose vfs nodes its family shares (proc.c). */
+void vfs_proc_set_pid(uint32_t pid);
 
 /* -- system calls ------------------------------------------------------------
  * Arguments as the kernel takes them (dirfd may be AT_FDCWD = -100). */
