@@ -35,3 +35,15 @@ def test_proc_self_names_each_process_of_the_family(tmp_path):
     r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4))
     assert (r.code, r.report.reason) == (0, None)
     assert r.stdout == native.stdout
+
+
+def test_nonblocking_family_pipes_as_natively(tmp_path):
+    """O_NONBLOCK (F_SETFL, FIONBIO, pipe2) on pipes that crossed a fork: EAGAIN when empty or
+    full, a write of a page whole or not at all, POLLOUT once a page is free."""
+    prog = _build(tmp_path, HERE / "programs" / "nbpipe.c", "nbpipe")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    assert native.returncode == 0 and b"child filled 65536, then Resource temporarily unavailable" in native.stdout
+    r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == native.stdout
+    assert _ours_left() == []

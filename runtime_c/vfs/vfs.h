@@ -46,6 +46,10 @@ struct vfs_env {
      * last fd referring to a channel is closed.  Any may be NULL (-EBADF / no-op). */
     long (*chan_read)(void *ctx, int chan, void *buf, size_t n);
     long (*chan_write)(void *ctx, int chan, const void *buf, size_t n);
+    /* The same without waiting (an O_NONBLOCK description of a family pipe): -EAGAIN when
+     * nothing can move now.  May be NULL: such a description is refused (EINVAL). */
+    long (*chan_try_read)(void *ctx, int chan, void *buf, size_t n);
+    long (*chan_try_write)(void *ctx, int chan, const void *buf, size_t n);
     void (*chan_close)(void *ctx, int chan);
     /* Wall clock for RAM-disk timestamps; NULL: time 0. */
     void (*clock)(void *ctx, int64_t *sec, uint32_t *nsec);

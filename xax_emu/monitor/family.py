@@ -31,6 +31,7 @@ from .channels import CLOSED, NOT_READY, Channel
 
 PR_SET_CHILD_SUBREAPER = 36
 UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+PIPE_BUF = 4096               # a write of at most this many bytes goes into a pipe whole or not at all (Linux)
 SWEEP_ROUNDS = 50             # kill-and-reap rounds at the family's end (a forking process races the sweep)
 
 
@@ -297,7 +298,7 @@ class _PipeEnd(Channel):
         if self.reading or self.closed or self._other_closed():
             return CLOSED
         room = self.pipe.capacity - len(self.pipe.buf)
-        if room <= 0:
+        if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):  # atomic, as Linux's
             return NOT_READY
         self.pipe.buf += data[:room]
         return min(room, len(data))
@@ -312,7 +313,7 @@ class _PipeEnd(Channel):
         else:
             if self._other_closed():
                 revents |= p.POLLERR
-            elif events & p.POLLOUT and len(self.pipe.buf) < self.pipe.capacity:
+            elif events & p.POLLOUT and self.pipe.capacity - len(self.pipe.buf) >= PIPE_BUF:  # as a write of PIPE_BUF fits
                 revents |= p.POLLOUT
         return revents
 
