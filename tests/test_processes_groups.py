@@ -77,3 +77,16 @@ def test_one_process_leads_its_group_and_session(tmp_path):
                    'setpgid(0,-1)<0?strerror(errno):"ok"); return 0;}\n')
     r = run_pico(_build(tmp_path, src, "one"), limits=Limits(wall_seconds=60))
     assert r.stdout == b"1 1 1 -1\nOperation not permitted / Operation not permitted / Invalid argument\n"
+
+
+def test_an_exec_claim_is_the_claimants_own_line_of_the_trace(tmp_path):
+    """EXEC is the process's word (the trace shows it; setpgid's EACCES follows it): a path that
+    is no UTF-8 is shown escaped, on the claimant's line only."""
+    import json
+    import sys
+    out = tmp_path / "t.json"
+    r = subprocess.run([sys.executable, "-m", "xax_emu", "trace", "--json", "--output", str(out), "--processes", "4",
+                        str(_hostile(tmp_path)), "--", "execbytes"], capture_output=True, timeout=120)
+    assert r.returncode == 0 and r.stdout == b"EXEC = 0\nchild: exited 0\n", r.stderr
+    procs = json.loads(out.read_text())["processes"]
+    assert [p["programs"][1:] for p in procs] == [[], ["\\xff/not-run"]]

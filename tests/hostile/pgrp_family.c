@@ -8,6 +8,8 @@
  *   outside    argv[2] is the host's process group of the test: kill(-it, 0) and kill(-1, 0) from
  *              a child, and wait4 of that group: the family's numbers only
  *   alone      (no processes) a raw PGRP: processes are not enabled, the process is killed
+ *   execbytes  a child says EXEC of a path that is no UTF-8 and never execs: only its own line of
+ *              the trace's tree shows it (escaped)
  *   leave      a child makes a session of its own and idles; the entry exits: nothing is left
  *              (its host session never changed, so the Monitor's sweep finds it) */
 #include <errno.h>
@@ -108,7 +110,15 @@ int main(int argc, char **argv)
         raw_requests();
     else if (!strcmp(mode, "outside"))
         outside(atoi(argv[2]));
-    else if (!strcmp(mode, "alone"))
+    else if (!strcmp(mode, "execbytes")) {
+        pid_t p = fork();
+        if (p == 0) {
+            printf("EXEC = %ld\n", raw_request(XAX_MSG_EXEC, -1, 0, "\xff/not-run", 9));
+            fflush(stdout);
+            _exit(0);
+        }
+        ended("child", p);
+    } else if (!strcmp(mode, "alone"))
         printf("raw PGRP = %ld\n", raw_request(XAX_MSG_PGRP, 0, XAX_PGRP_GETPGID, 0, 0));
     else if (!strcmp(mode, "leave")) {
         int ready[2];

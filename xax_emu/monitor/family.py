@@ -24,6 +24,7 @@ import signal
 import socket
 import struct
 import time
+from collections import Counter
 
 from .. import protocol as p
 from ..errors import ProtocolViolation
@@ -112,6 +113,8 @@ class Member:
         self.pgid, self.sid = parent.pgid, parent.sid  # the family's own (groups.py)
         self.execed = False
         self.programs: list[str] = []        # what it exec'd, in order (EXEC)
+        self.first_program = parent.programs[-1] if parent.programs else parent.first_program
+        self.calls: Counter = Counter()      # trace mode: its system calls, by number
 
     def __getattr__(self, name):
         """What is not the member's own is its family's (channels, limits, origin, counters)."""
@@ -258,8 +261,9 @@ class Member:
         self.status = status
         self.host.unwatch(self.sock)
         if self.pidfd is not None:
+            from .familywatch import keep_for_status
             self.host.unwatch(self.pidfd)
-            os.close(self.pidfd)
+            keep_for_status(self.family, self, self.pidfd)  # its status, once its parent reaps it
             self.pidfd = None  # its children's BORN now finds their parent gone
         self.sock.close()
         self.family.member_ended(self)
