@@ -769,7 +769,7 @@ class Picoprocess:
             except ProtocolViolation:
                 return
             if msg.type_name == "TRACE" and (msg.chan in p.TRACE_KIND_NUMBERS or msg.chan in p.TRACE_NOT_CLASSES):
-                self._count_trace(msg)
+                self._count_trace(self, msg)
             elif msg.type_name == "TRACE_PATH":
                 try:
                     self._trace_path(msg)
