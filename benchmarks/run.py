@@ -11,6 +11,7 @@ programs of benchmarks/ with musl-gcc, packs the images it needs and runs:
   3. the VFS (bench_vfs.py)                        4. the Monitor (bench_monitor.py)
   5. packing (bench_pack.py)                      7. `xax-emu serve` (bench_serve.py)
   8. servers and readiness (bench_net.py)        9. rewritten call sites (bench_rewrite.py)
+ 10. processes: fork, exec, a dash loop (bench_processes.py)
 (6., fuzzing, is benchmarks/fuzz.py's: it takes hours, so run.py keeps its section as it is.)
 Figures are medians of repeated runs; every comparison is a ratio of two figures
 measured in this run.  Where a goal of the issue is missed, its row says what bounds
@@ -48,6 +49,7 @@ import bench_apps  # noqa: E402
 import bench_monitor  # noqa: E402
 import bench_net  # noqa: E402
 import bench_pack  # noqa: E402
+import bench_processes  # noqa: E402
 import bench_rewrite  # noqa: E402
 import bench_serve  # noqa: E402
 import bench_table1  # noqa: E402
@@ -124,7 +126,9 @@ def main() -> int:
         net = bench_net.run_section(work)
         print("benchmarks: 9. past the trap", file=sys.stderr)
         rewrite, _ = bench_rewrite.run_section(work, {k: Path(v) for k, v in images.items()})
-    sections = [table1, apps, vfs, monitor, pack, serve, net, rewrite]
+        print("benchmarks: 10. processes", file=sys.stderr)
+        processes = bench_processes.run_section(work)
+    sections = [table1, apps, vfs, monitor, pack, serve, net, rewrite, processes]
     elapsed = time.monotonic() - t0
     lines = [
         "# Benchmark results",

@@ -80,6 +80,12 @@ def render() -> str:
         f"#define XAX_EXPORT_MORE {p.EXPORT_MORE} /* EXPORT_RAM's arg */",
         f"#define XAX_EXPORT_LAST {p.EXPORT_LAST}",
         f"#define XAX_EXPORT_FAILED {p.EXPORT_FAILED}",
+        f"#define XAX_PGRP_GETPGID {p.PGRP_GETPGID} /* PGRP's arg */",
+        f"#define XAX_PGRP_GETSID {p.PGRP_GETSID}",
+        f"#define XAX_PGRP_SETPGID {p.PGRP_SETPGID}",
+        f"#define XAX_PGRP_SETSID {p.PGRP_SETSID}",
+        f"#define XAX_KILL_SELF_TOO {p.KILL_SELF_TOO} /* KILL's reply: the caller is in the group */",
+        f"#define XAX_EXEC_PATH_MAX {p.EXEC_PATH_MAX} /* EXEC's payload */",
         "",
         "/* exit statuses of the runtime's own failures */",
     ]

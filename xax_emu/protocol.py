@@ -123,11 +123,21 @@ MESSAGES = (
                                    "processes are not enabled)"),
     ("BORN", 27, "pico->monitor", "a child's first message, on the channel SPAWN made for it (the kernel's "
                                   "SCM_CREDENTIALS say which process sent it); reply arg = 0"),
-    ("KILL", 28, "pico->monitor", "chan = a virtual pid of the family, arg = a signal (0: does it exist); "
-                                  "reply arg = 0 or -errno (ESRCH outside the family)"),
+    ("KILL", 28, "pico->monitor", "chan = a virtual pid of the family, or a group of it: 0 the caller's "
+                                  "group, -1 every member but the caller, -pgid that group; arg = a signal "
+                                  "(0: does it exist); reply arg = 0, KILL_SELF_TOO when the caller is in the "
+                                  "group (every other member is signalled, the caller signals itself), or "
+                                  "-errno (ESRCH: nobody of the family)"),
     ("PIPE", 29, "pico->monitor", "before a fork, for each pipe the process holds: payload = the bytes buffered "
                                   "in it (at most PIPE_CAPACITY); reply arg = the read end's channel or -1, "
                                   "payload = int32 the write end's"),
+    ("PGRP", 30, "pico->monitor", "process groups and sessions, the family's own (the host's never change): "
+                                  "arg = PGRP_GETPGID, PGRP_GETSID, PGRP_SETPGID or PGRP_SETSID; chan = a "
+                                  "virtual pid (0: the caller); payload = int32 the group for PGRP_SETPGID "
+                                  "(0: the pid's own), none otherwise; reply arg = the group or session, 0 "
+                                  "(PGRP_SETPGID), or -errno as Linux's (ESRCH, EPERM, EACCES, EINVAL)"),
+    ("EXEC", 31, "pico->monitor", "the process is about to run another program in place (the layer has "
+                                  "loaded it): payload = its path, 1 .. EXEC_PATH_MAX bytes; reply arg = 0"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -204,6 +214,13 @@ MOUNT_STRUCTS = (
 
 # EXPORT_RAM's arg
 EXPORT_MORE, EXPORT_LAST, EXPORT_FAILED = 0, 1, 2
+
+# PGRP's arg: which question or change.
+PGRP_GETPGID, PGRP_GETSID, PGRP_SETPGID, PGRP_SETSID = 0, 1, 2, 3
+# KILL's reply arg when the caller is in the group it signalled: it signals itself.
+KILL_SELF_TOO = 1
+# EXEC's payload: a path, as PATH_MAX bounds it.
+EXEC_PATH_MAX = 4096
 
 # Poll entry: struct xabi_poll_fd from the ABI header (chan, events, revents).
 POLL_FIELDS = (

@@ -86,6 +86,9 @@ def accounting(report: ExitReport, xaxcalls: Counter | None = None) -> dict:
         # (runtime_c/pal/rewrite.c; none under --no-rewrite), and the sites rewritten.
         "past_the_trap": {"calls": report.direct.total(), "sites": report.rewritten.total(),
                           "syscalls": missing_by_name(report.direct)},
+        # Once the program forked: every process of its family, by virtual pid (docs/processes.md).
+        "processes": None if report.family is None else [
+            {**proc, "syscalls": missing_by_name(proc["syscalls"])} for proc in report.family],
     }
 
 
@@ -118,7 +121,33 @@ def render(acc: dict) -> str:
     lines.append("per system call:")
     for name, kinds in acc["syscalls"].items():
         lines.append(f"  {name:<24} " + ", ".join(f"{kind} {n}" for kind, n in kinds.items()))
+    if acc.get("processes"):
+        lines += render_tree(acc["processes"])
     return "\n".join(lines)
+
+
+def _exit_text(exit_: dict | None) -> str:
+    if exit_ is None:
+        return "exit unknown (not reaped by its parent)"
+    return f"exited {exit_['code']}" if "code" in exit_ else f"killed by signal {exit_['signal']}"
+
+
+def render_tree(procs: list[dict]) -> list[str]:
+    """The family's process tree: each process under its parent, with the programs it ran,
+    its exit and its trapped calls."""
+    children: dict = {}
+    for proc in procs:
+        children.setdefault(proc["parent"], []).append(proc)
+    lines = [f"processes: {len(procs)} (virtual pids; trapped calls each)"]
+
+    def show(proc: dict, depth: int) -> None:
+        lines.append(f"  {'  ' * depth}{proc['vpid']} {' -> '.join(proc['programs'])}: {_exit_text(proc['exit'])}, "
+                     f"{proc['calls']} calls")
+        for child in children.get(proc["vpid"], []):
+            show(child, depth + 1)
+    for root in children.get(None, []):
+        show(root, 0)
+    return lines
 
 
 def suggest(acc: dict, base_spec: str) -> str:

@@ -139,6 +139,10 @@ struct xax_layer_exports {
     /* A whole file through the layer's file system (the PAL loads the program
      * with it): 0, or -errno.  Data in the image is not copied. */
     long (*load_file)(const char *path, const void **data, uint64_t *size);
+    /* The virtual pid of one of the process's children (or one it reaped lately) by host pid,
+     * or 0: the PAL names SIGCHLD's sender with it before the program's handler sees it.
+     * Called from a signal handler: it only reads. */
+    int32_t (*vpid_of)(int32_t host_pid);
 };
 
 typedef const struct xax_layer_exports *(*xax_layer_entry)(const struct xax_layer_host *host);

@@ -45,6 +45,12 @@
 #define XAX_EXPORT_MORE 0 /* EXPORT_RAM's arg */
 #define XAX_EXPORT_LAST 1
 #define XAX_EXPORT_FAILED 2
+#define XAX_PGRP_GETPGID 0 /* PGRP's arg */
+#define XAX_PGRP_GETSID 1
+#define XAX_PGRP_SETPGID 2
+#define XAX_PGRP_SETSID 3
+#define XAX_KILL_SELF_TOO 1 /* KILL's reply: the caller is in the group */
+#define XAX_EXEC_PATH_MAX 4096 /* EXEC's payload */
 
 /* exit statuses of the runtime's own failures */
 #define XAX_EXIT_RUNTIME_FAILED 124 /* the PAL: it cannot start or go on; its FATAL message said why */
@@ -81,8 +87,10 @@
 #define XAX_MSG_TRACE_PATH 25 /* pico->monitor: one-way, only with BOOT_FLAG_TRACE_PATHS: a path the program failed to open or look at (one of TRACE_PATH_CALLS answered an error): arg = the syscall number, chan = the errno (1 .. MAX_ERRNO), payload = the path as the program named it, made absolute against its directory where the layer can name that directory: 1 .. TRACE_PATH_MAX bytes, no NUL; no reply */
 #define XAX_MSG_SPAWN 26 /* pico->monitor: before a fork: no payload (the Monitor knows which channels the process holds: its child holds them too); reply arg = the child's virtual pid, SCM_RIGHTS carrying the child's channel, or -errno (EAGAIN: the family's process limit; ENOSYS: processes are not enabled) */
 #define XAX_MSG_BORN 27 /* pico->monitor: a child's first message, on the channel SPAWN made for it (the kernel's SCM_CREDENTIALS say which process sent it); reply arg = 0 */
-#define XAX_MSG_KILL 28 /* pico->monitor: chan = a virtual pid of the family, arg = a signal (0: does it exist); reply arg = 0 or -errno (ESRCH outside the family) */
+#define XAX_MSG_KILL 28 /* pico->monitor: chan = a virtual pid of the family, or a group of it: 0 the caller's group, -1 every member but the caller, -pgid that group; arg = a signal (0: does it exist); reply arg = 0, KILL_SELF_TOO when the caller is in the group (every other member is signalled, the caller signals itself), or -errno (ESRCH: nobody of the family) */
 #define XAX_MSG_PIPE 29 /* pico->monitor: before a fork, for each pipe the process holds: payload = the bytes buffered in it (at most PIPE_CAPACITY); reply arg = the read end's channel or -1, payload = int32 the write end's */
+#define XAX_MSG_PGRP 30 /* pico->monitor: process groups and sessions, the family's own (the host's never change): arg = PGRP_GETPGID, PGRP_GETSID, PGRP_SETPGID or PGRP_SETSID; chan = a virtual pid (0: the caller); payload = int32 the group for PGRP_SETPGID (0: the pid's own), none otherwise; reply arg = the group or session, 0 (PGRP_SETPGID), or -errno as Linux's (ESRCH, EPERM, EACCES, EINVAL) */
+#define XAX_MSG_EXEC 31 /* pico->monitor: the process is about to run another program in place (the layer has loaded it): payload = its path, 1 .. EXEC_PATH_MAX bytes; reply arg = 0 */
 
 /* the runtime's failures (FATAL.arg) */
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */

@@ -44,6 +44,22 @@ long chan_read(int chan, void *buf, size_t len)
     }
 }
 
+long chan_try_read(int chan, void *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
+    int n = LAYER_ABI->read(chan, buf, len > 0x7fffffff ? 0x7fffffff : (int)len);
+    return n > 0 ? n : n < 0 ? 0 : -EAGAIN; /* closed: end of file */
+}
+
+long chan_try_write(int chan, const void *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
+    int n = LAYER_ABI->write(chan, (char *)buf, len > 0x7fffffff ? 0x7fffffff : (int)len);
+    return n > 0 ? n : n < 0 ? -EPIPE : -EAGAIN;
+}
+
 long chan_write(int chan, const void *buf, size_t len)
 {
     size_t done = 0;

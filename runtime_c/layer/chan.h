@@ -8,4 +8,8 @@
 long chan_read(int chan, void *buf, size_t len);
 /* Bytes written, or -EPIPE if the channel closed before any was. */
 long chan_write(int chan, const void *buf, size_t len);
+/* One try each, never waiting: bytes moved, 0 at end of file (read), -EPIPE closed (write), or
+ * -EAGAIN when the channel is not ready (O_NONBLOCK descriptions of the family's pipes). */
+long chan_try_read(int chan, void *buf, size_t len);
+long chan_try_write(int chan, const void *buf, size_t len);
 #endif

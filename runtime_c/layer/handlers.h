@@ -108,6 +108,14 @@ long layer_recvmmsg(struct layer_call *c);
 /* sendfile (sys_net.c): a file's bytes to any fd (a socket, mostly) through a bounce buffer */
 long layer_sendfile(struct layer_call *c);
 
+/* pgrp (sys_pgrp.c): process groups and sessions of the family (virtual ids, the Monitor's; Linux's
+ * checks and errnos); one process without processes enabled: its own group and session */
+long layer_setpgid(struct layer_call *c);
+long layer_getpgid(struct layer_call *c);
+long layer_getpgrp(struct layer_call *c);
+long layer_setsid(struct layer_call *c);
+long layer_getsid(struct layer_call *c);
+
 /* readiness (sys_poll.c): poll, select and epoll over files, pipes, sockets, eventfds and the
  * Monitor's channels in one wait; timeouts honoured; a waiting thread holds up no other */
 long layer_poll(struct layer_call *c);
@@ -163,7 +171,8 @@ long layer_rt_sigaction(struct layer_call *c);
 
 /* kill (sys_signal.c): signals to the picoprocess itself (its virtual pid, its group, its threads)
  * through kill and tgkill at its host pid, the only ones the filter allows; SIGSYS, SIGSEGV and
- * SIGBUS delivered by the PAL, never sent; every other pid ESRCH */
+ * SIGBUS delivered by the PAL, never sent; with processes, other processes and groups of the family
+ * (0, -pgid, -1) through the Monitor (KILL); every other pid ESRCH */
 long layer_kill(struct layer_call *c);
 long layer_tkill(struct layer_call *c);
 long layer_tgkill(struct layer_call *c);

@@ -60,6 +60,8 @@ void layer_failed_path(long nr, int dirfd, const char *path, long r);
 /* Around a wait that touches no layer state, so that other threads' calls go on. */
 /* The process's virtual pid (sys_fork.c): XAX_VIRTUAL_PID for the entry program. */
 int32_t layer_vpid(void);
+/* A child's virtual pid by host pid, reaped lately or not; 0 if none (sys_fork.c). */
+int32_t layer_vpid_of(int32_t host_pid);
 /* Whether the Monitor lets it fork (PAL setting processes=1): only then are there other processes. */
 int layer_processes_enabled(void);
 

@@ -22,5 +22,6 @@ const struct xax_layer_exports *xax_layer_start(const struct xax_layer_host *hos
     exports.identity = &layer_knobs.identity;
     exports.init_error = layer_fs_init();
     exports.load_file = layer_load_file;
+    exports.vpid_of = layer_vpid_of;
     return &exports;
 }

@@ -58,6 +58,9 @@ struct layer_state {
         int32_t vpid;
         int32_t host_pid;
     } children[LAYER_CHILDREN_MAX];
+    /* The last children reaped, as SIGCHLD's handler may run after the wait (layer_vpid_of). */
+    struct layer_child reaped[16];
+    unsigned nreaped;
 };
 
 extern struct layer_state layer;

@@ -83,7 +83,19 @@ static struct layer_child *child_by_host(int32_t host_pid)
 
 static void forget_child(struct layer_child *k)
 {
+    layer.reaped[layer.nreaped++ % (sizeof layer.reaped / sizeof layer.reaped[0])] = *k;
     *k = layer.children[--layer.nchildren];
+}
+
+int32_t layer_vpid_of(int32_t host_pid)
+{
+    struct layer_child *k = child_by_host(host_pid);
+    if (k)
+        return k->vpid;
+    for (unsigned i = 0; i < sizeof layer.reaped / sizeof layer.reaped[0]; i++)
+        if (layer.reaped[i].host_pid == host_pid && host_pid)
+            return layer.reaped[i].vpid;
+    return 0;
 }
 
 /* The fork itself.  In the child (returns 0) the stack pointer moves to `stack` if one was
@@ -118,6 +130,7 @@ static long do_fork(struct layer_call *c, uint64_t stack, uint64_t parent_tid, u
     if (pid == 0) { /* the child: a process of one thread with no children yet */
         layer.ppid = layer_vpid();
         layer.vpid = vpid;
+        vfs_proc_set_pid((uint32_t)vpid);
         layer.nchildren = 0;
         if (child_tid)
             user_out(child_tid, &vpid, 4);
@@ -159,14 +172,62 @@ long layer_clone(struct layer_call *c)
     return do_fork(c, stack, (flags & CLONE_PARENT_SETTID) ? c->a[2] : 0, (flags & CLONE_CHILD_SETTID) ? c->a[3] : 0);
 }
 
-/* The host pid to wait for: -1 for any child (process groups are the family's one, so 0 and
- * -pgid wait for any child too), or a child's; 0 when there is no such child. */
+/* The host pid to wait for: -1 for any child, or a child's; 0 when there is no such child. */
 static int32_t host_target(int32_t pid)
 {
-    if (pid <= 0)
+    if (pid == -1)
         return layer.nchildren ? -1 : 0;
     struct layer_child *k = child_by_vpid(pid);
     return k ? k->host_pid : 0;
+}
+
+/* A child of group `pgid` (the family's: the Monitor knows each child's) with a state change
+ * `flags` (waitid's WEXITED, WSTOPPED, WCONTINUED) waits for: its host pid; 0 if no child is in
+ * the group (ECHILD); -1 if none is ready yet and `nohang`.  The kernel cannot wait for a
+ * virtual group, so this waits for any child (WNOWAIT, the child stays) and looks again, with a
+ * nap when the one that changed is of another group (it stays ready, and would be found again). */
+static int32_t group_target(int32_t pgid, int flags, int nohang)
+{
+    for (;;) {
+        int in_group = 0;
+        for (int i = 0; i < layer.nchildren; i++) {
+            struct layer_child *k = &layer.children[i];
+            if (layer_host->xaxcall(XAX_MSG_PGRP, k->vpid, XAX_PGRP_GETPGID, 0, 0, 0, 0, 0) != pgid)
+                continue;
+            in_group = 1;
+            siginfo_t info;
+            info.si_pid = 0;
+            long r = sys6(__NR_waitid, TAGGED(P_PID), k->host_pid, (long)&info, flags | WNOHANG | WNOWAIT, 0, 0);
+            if (r == 0 && info.si_pid)
+                return k->host_pid;
+        }
+        if (!in_group)
+            return 0;
+        if (nohang)
+            return -1;
+        siginfo_t info;
+        info.si_pid = 0;
+        layer_wait_begin();
+        long r = sys6(__NR_waitid, TAGGED(P_ALL), 0, (long)&info, flags | WNOWAIT, 0, 0);
+        layer_wait_end();
+        if (r < 0 && r != -EINTR)
+            return 0;
+        struct layer_child *changed = info.si_pid ? child_by_host(info.si_pid) : 0;
+        if (changed && layer_host->xaxcall(XAX_MSG_PGRP, changed->vpid, XAX_PGRP_GETPGID, 0, 0, 0, 0, 0) == pgid)
+            continue; /* one of the group: found by the next look */
+        struct __kernel_timespec nap = {0, 5 * 1000 * 1000};
+        layer_wait_begin();
+        sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
+        layer_wait_end();
+    }
+}
+
+/* wait4's pid for a group: 0 its own, -pgid that one; else 0 (not a group). */
+static int32_t wait4_group(int32_t pid)
+{
+    if (pid == 0)
+        return processes_enabled() ? layer_host->xaxcall(XAX_MSG_PGRP, 0, XAX_PGRP_GETPGID, 0, 0, 0, 0, 0) : 0;
+    return pid < -1 && pid != INT32_MIN ? -pid : 0;
 }
 
 static int reaps(int options, int status_or_code, int is_waitid)
@@ -184,6 +245,13 @@ long layer_wait4(struct layer_call *c)
     if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD))
         return -EINVAL;
     int32_t target = host_target(pid);
+    int32_t pgid = wait4_group(pid);
+    if (pgid > 0) {
+        int flags = WEXITED | ((options & WUNTRACED) ? WSTOPPED : 0) | ((options & WCONTINUED) ? WCONTINUED : 0);
+        target = group_target(pgid, flags, options & WNOHANG);
+        if (target < 0)
+            return 0;
+    }
     if (!target)
         return -ECHILD;
     int status = 0;
@@ -213,14 +281,29 @@ long layer_waitid(struct layer_call *c)
     int32_t id = (int32_t)c->a[1];
     int options = (int)c->a[3];
     int32_t target;
-    if (idtype == P_ALL || idtype == P_PGID)
+    if (idtype == P_ALL)
         target = host_target(-1);
     else if (idtype == P_PID)
         target = id > 0 ? host_target(id) : -1;
+    else if (idtype == P_PGID)
+        target = id < 0 ? -1 : 1; /* checked below, after the options */
     else
         return -EINVAL;
-    if (target < 0 && idtype == P_PID)
+    if (target < 0 && idtype != P_ALL)
         return -EINVAL;
+    if (idtype == P_PGID) {
+        if (!(options & (WEXITED | WSTOPPED | WCONTINUED)) ||
+            (options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD)))
+            return -EINVAL;
+        int32_t pgid = id ? id : (processes_enabled() ? layer_host->xaxcall(XAX_MSG_PGRP, 0, XAX_PGRP_GETPGID, 0, 0, 0, 0, 0)
+                                                       : XAX_VIRTUAL_PID);
+        target = processes_enabled() ? group_target(pgid, options & (WEXITED | WSTOPPED | WCONTINUED), options & WNOHANG) : 0;
+        if (target < 0) { /* none ready: Linux's WNOHANG answer, a siginfo of zeros */
+            siginfo_t none;
+            memset(&none, 0, sizeof none);
+            return c->a[2] && user_out(c->a[2], &none, sizeof none) < 0 ? -EFAULT : 0;
+        }
+    }
     if (!target)
         return -ECHILD;
     siginfo_t info;
@@ -427,6 +510,8 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
     if (r >= 0 && (size < 4 || memcmp(data, "\177ELF", 4)))
         r = -ENOEXEC;
     if (r >= 0) {
+        size_t plen = strlen(path); /* the Monitor's record: the trace's tree, setpgid's EACCES */
+        layer_host->xaxcall(XAX_MSG_EXEC, -1, 0, path, (uint32_t)(plen > XAX_EXEC_PATH_MAX ? XAX_EXEC_PATH_MAX : plen), 0, 0, 0);
         if (layer.brk.mapped > layer.brk.start) /* a fixed-address program's break may lie where the next one goes */
             sys2(__NR_munmap, layer.brk.start, layer.brk.mapped - layer.brk.start);
         r = layer_host->exec(c->uc, data, size, a->argv, (const char *const *)a->envp);

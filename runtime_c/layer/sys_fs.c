@@ -102,6 +102,20 @@ static long env_chan_write(void *ctx, int chan, const void *buf, size_t n)
     return n ? chan_write(chan, buf, n) : -EFAULT;
 }
 
+static long env_chan_try_read(void *ctx, int chan, void *buf, size_t n)
+{
+    (void)ctx;
+    n = layer_host->writable(buf, n < XAX_MAX_PAYLOAD ? n : XAX_MAX_PAYLOAD);
+    return n ? chan_try_read(chan, buf, n) : -EFAULT;
+}
+
+static long env_chan_try_write(void *ctx, int chan, const void *buf, size_t n)
+{
+    (void)ctx;
+    n = layer_host->readable(buf, n);
+    return n ? chan_try_write(chan, buf, n) : -EFAULT;
+}
+
 static void env_chan_close(void *ctx, int chan)
 {
     (void)ctx;
@@ -162,6 +176,8 @@ static const struct vfs_env env = {
     .fetch = env_fetch,
     .chan_read = env_chan_read,
     .chan_write = env_chan_write,
+    .chan_try_read = env_chan_try_read,
+    .chan_try_write = env_chan_try_write,
     .chan_close = env_chan_close,
     .clock = env_clock,
     .wait = env_wait,

@@ -18,7 +18,8 @@
  *
  * @family kill: signals to the picoprocess itself (its virtual pid, its group, its threads)
  *     through kill and tgkill at its host pid, the only ones the filter allows; SIGSYS, SIGSEGV
- *     and SIGBUS delivered by the PAL, never sent; every other pid ESRCH
+ *     and SIGBUS delivered by the PAL, never sent; with processes, other processes and groups
+ *     of the family (0, -pgid, -1) through the Monitor (KILL); every other pid ESRCH
  * @serves kill tkill tgkill
  *
  * @family sigaltstack: the program's signal stack, recorded and reported but not installed (the
@@ -180,12 +181,18 @@ long layer_kill(struct layer_call *c)
     long sig = (int)c->a[1];
     if (sig < 0 || sig > LAYER_SIG_MAX)
         return -EINVAL;
-    /* itself, its own process group (0), or that group by number: a session of one */
-    if (pid == layer_vpid() || pid == 0 || pid == -XAX_VIRTUAL_PID)
+    if (pid == layer_vpid())
         return signal_self(c, sig, SI_USER);
-    if (layer_processes_enabled() && pid > XAX_VIRTUAL_PID && pid <= XAX_VIRTUAL_PID + XAX_VIRTUAL_PIDS_MAX)
-        return signal_member(pid, sig); /* another process of the family, if there is one: the Monitor knows */
-    return -ESRCH; /* -1 (everyone it may signal) and any other pid: there is no one else */
+    if (!layer_processes_enabled()) /* a family of one: its own group (0, or by number) is itself */
+        return pid == 0 || pid == -XAX_VIRTUAL_PID ? signal_self(c, sig, SI_USER) : -ESRCH;
+    if (pid > 0)
+        return pid <= XAX_VIRTUAL_PID + XAX_VIRTUAL_PIDS_MAX ? signal_member(pid, sig) : -ESRCH;
+    if (pid == INT32_MIN)
+        return -ESRCH; /* Linux: its group number cannot be negated */
+    /* a group of the family (0: its own; -1: every other process): the Monitor signals the
+     * others, and says whether the caller is in it too, to be signalled last, here */
+    long r = signal_member(pid, sig);
+    return r == XAX_KILL_SELF_TOO ? signal_self(c, sig, SI_USER) : r;
 }
 
 long layer_tgkill(struct layer_call *c)

@@ -83,10 +83,13 @@ long pal_sigaction(int sig, const struct xax_k_sigaction *act)
 {
     int s = slot(sig);
     long r = 0;
+    /* SIGCHLD's handler is entered through pal_signal too, which names the child by its
+     * virtual pid (the kernel's siginfo holds the host's) */
+    int wrap = wrapping || (sig == SIGCHLD && xax_layer && xax_layer->vpid_of);
     xax_lock_take(&lock);
-    if (s < 0 && wrapping && sig > 0 && sig <= XAX_NSIG)
+    if (s < 0 && wrap && sig > 0 && sig <= XAX_NSIG)
         wrapped[sig] = *act; /* SIG_DFL and SIG_IGN too: a signal held back meanwhile finds them */
-    if (s < 0 && wrapping && sig > 0 && sig <= XAX_NSIG && act->handler != SIG_DFL && act->handler != SIG_IGN) {
+    if (s < 0 && wrap && sig > 0 && sig <= XAX_NSIG && act->handler != SIG_DFL && act->handler != SIG_IGN) {
         struct xax_k_sigaction real = *act;
         real.handler = (void *)xax_signal_entry;
         real.flags |= SA_SIGINFO;
@@ -291,6 +294,10 @@ void *pal_signal(int sig, siginfo_t *si, struct ucontext *uc)
 {
     if (sig < 1 || sig > XAX_NSIG)
         return 0;
+    if (sig == SIGCHLD && si->si_code > 0 && xax_layer && xax_layer->vpid_of) { /* the kernel's: CLD_* */
+        si->si_pid = xax_layer->vpid_of(si->si_pid);
+        si->si_uid = xax_layer->identity->uid;
+    }
     if (holds_nothing(uc->uc_mcontext.rip)) {
         struct xax_k_sigaction a = wrapped_action(sig);
         if (a.handler == SIG_DFL) /* changed meanwhile by another thread, and installed for real */

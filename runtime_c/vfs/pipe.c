@@ -264,17 +264,33 @@ static const struct vfs_file_ops pipe_fops = {
  * one of those channels: reads and writes go to the Monitor, which keeps one buffer for the
  * family and closes an end when no process holds it any more.  A pipe made and used by one
  * process alone never pays for this.  Their reads and writes are stdio's (stream_chan_read,
- * stream_chan_write). */
+ * stream_chan_write), or with O_NONBLOCK one try each (EAGAIN when the Monitor's buffer is
+ * empty, or has no room: a write of at most PIPE_BUF bytes goes in whole or not at all). */
 static void famchan_stat(struct vfs *v, struct ofd *f, struct vfs_stat *st)
 {
     stream_stat_fill(v, st, f->pos, S_IFIFO | 0600);
 }
 
+#define FAMCHAN_SETFL (O_APPEND | O_NONBLOCK | O_NOATIME) /* F_SETFL's, but O_DIRECT (a packet pipe) */
+
 static long famchan_setfl(struct vfs *v, struct ofd *f, uint32_t flags)
 {
-    (void)v;
-    (void)f;
-    return (flags & (O_NONBLOCK | FASYNC | O_DIRECT)) ? -EINVAL : 0; /* they block, as the stdio channels */
+    if (flags & (FASYNC | O_DIRECT))
+        return -EINVAL;
+    if ((flags & O_NONBLOCK) && (!v->env.chan_try_read || !v->env.chan_try_write))
+        return -EINVAL;
+    f->flags = (flags & FAMCHAN_SETFL) | (f->flags & ~(uint32_t)FAMCHAN_SETFL);
+    return 0;
+}
+
+static long famchan_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+{
+    return (f->flags & O_NONBLOCK) ? stream_chan_try_read(v, f, buf, n) : stream_chan_read(v, f, buf, n);
+}
+
+static long famchan_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+{
+    return (f->flags & O_NONBLOCK) ? stream_chan_try_write(v, f, buf, n) : stream_chan_write(v, f, buf, n);
 }
 
 static uint32_t famchan_poll(struct vfs *v, struct ofd *f, int *chan)
@@ -290,8 +306,8 @@ static void famchan_release(struct vfs *v, struct ofd *f)
 }
 
 static const struct vfs_file_ops famchan_fops = {
-    .read = stream_chan_read,
-    .write = stream_chan_write,
+    .read = famchan_read,
+    .write = famchan_write,
     .readv = stream_readv,
     .writev = stream_writev,
     .stat = famchan_stat,

@@ -1,7 +1,9 @@
 /* The /proc route (vfs_mount_proc): the process's own entries and a machine of
  * its own, made by the vfs: nothing here is read from the host.
  *
- *   self          -> "<pid>" (the virtual pid the layer gives getpid)
+ *   self          -> "<pid>" (the virtual pid the layer gives getpid: in a process of a family,
+ *                 its own, vfs_proc_set_pid — a magic link made as it is read, for a family's
+ *                 processes share the vfs's nodes)
  *   <pid>/        the process (owned by the virtual user, as procfs shows the caller's)
  *   <pid>/exe     -> the program's path as the picoprocess sees it (absent when none
  *                 is known: a bare program has no path in the namespace)
@@ -23,6 +25,29 @@
 #include "vfs_int.h"
 
 enum { PROC_LOADAVG = 1, PROC_STAT };
+
+#define SELF_LINK (-1) /* "self"'s arg: VN_MAGIC, but no fd */
+
+/* This process's pid where it is not the route's (a forked process of the family): it lives in
+ * the layer's own memory, private to each process, never in the vfs's (shared by a family). */
+static uint32_t own_pid;
+
+void vfs_proc_set_pid(uint32_t pid)
+{
+    own_pid = pid;
+}
+
+static uint32_t pid_of(const struct route *rt)
+{
+    return own_pid ? own_pid : rt->pid;
+}
+
+/* The <pid> directory: made with the route's pid as its name, shown as this process's. */
+static struct vnode *pid_dir(struct vfs *v, const struct route *rt)
+{
+    char name[12];
+    return node_child(v, rt->root, name, fmt_u64(name, rt->pid));
+}
 
 static size_t put(char *out, size_t pos, const char *s)
 {
@@ -88,6 +113,8 @@ static long proc_populate(struct vfs *v, struct route *rt, const char *exe)
     if (r < 0)
         return r;
     node_own(n, 0, 0);
+    n->flags |= VN_MAGIC;
+    n->arg = SELF_LINK;
     r = add(v, rt->root, pid, pidlen, 1, S_IFDIR | 0555, &piddir);
     if (r < 0)
         return r;
@@ -117,7 +144,7 @@ static size_t text(const struct vnode *n, char *out)
     size_t pos = 0;
     if (n->synth == PROC_LOADAVG) {
         pos = put(out, pos, "0.00 0.00 0.00 1/1 ");
-        pos += fmt_u64(out + pos, rt->pid);
+        pos += fmt_u64(out + pos, pid_of(rt));
         return put(out, pos, "\n");
     }
     pos = put(out, pos, "cpu  0 0 0 0 0 0 0 0 0 0\n"
@@ -188,6 +215,18 @@ static long proc_lookup(struct vfs *v, struct vnode *dir, const char *name, size
     *final = 1;
     if (dir->flags & VN_FDDIR)
         return fd_lookup(v, dir, name, len, out);
+    if (dir == dir->rt->root && own_pid) { /* <pid>: this process's, never the route's */
+        char mine[12], made[12];
+        size_t mlen = fmt_u64(mine, own_pid), dlen = fmt_u64(made, dir->rt->pid);
+        if (name_eq(name, len, mine, mlen)) {
+            *out = pid_dir(v, dir->rt);
+            return *out ? 0 : -ENOENT;
+        }
+        if (name_eq(name, len, made, dlen)) {
+            *out = 0;
+            return -ENOENT;
+        }
+    }
     *out = node_child(v, dir, name, len);
     return *out ? 0 : -ENOENT;
 }
@@ -195,6 +234,10 @@ static long proc_lookup(struct vfs *v, struct vnode *dir, const char *name, size
 /* fd/N leads to what fd N is open on */
 static long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **target)
 {
+    if (link->arg == SELF_LINK) {
+        *target = pid_dir(v, link->rt);
+        return *target ? 0 : -ENOENT;
+    }
     struct ofd *f = fd_get(v, link->arg);
     if (!f)
         return -ENOENT; /* closed since it was looked up */
@@ -209,6 +252,14 @@ static long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **
  * "pipe:[N]") */
 static long proc_readlink(struct vfs *v, const struct vnode *link, char *buf, size_t size)
 {
+    if (link->arg == SELF_LINK) {
+        char pid[12];
+        size_t len = fmt_u64(pid, pid_of(link->rt));
+        if (len > size)
+            len = size;
+        memcpy(buf, pid, len);
+        return (long)len;
+    }
     struct vnode *n;
     long r = proc_follow(v, link, &n);
     if (r < 0)
@@ -236,10 +287,37 @@ static long fd_readdir(struct vfs *v, struct vnode *dir, struct dirlist *d, uint
     return 0;
 }
 
+/* /proc itself: its entries as dir_list gives them (newest first), <pid> named as this
+ * process's own */
+static long root_readdir(struct vfs *v, struct vnode *dir, struct dirlist *d, uint64_t *pos)
+{
+    struct vnode *mine = pid_dir(v, dir->rt);
+    char pid[12];
+    size_t pidlen = fmt_u64(pid, pid_of(dir->rt));
+    if (*pos < VFS_SKEL_OFF) {
+        uint64_t below = *pos == VFS_DIR_FIRST ? ~(uint64_t)0 : VFS_SKEL_OFF - *pos;
+        struct vnode *c = dir->last;
+        while (c && c->dir_off >= below)
+            c = c->prev;
+        for (; c; c = c->prev) {
+            uint64_t next = VFS_SKEL_OFF - c->dir_off;
+            int self = c == mine;
+            if (!dirlist_emit(d, c->ino, (int64_t)next, VFS_ISDIR(c->mode) ? VFS_DT_DIR : VFS_ISLNK(c->mode) ? VFS_DT_LNK : VFS_DT_REG, self ? pid : c->name,
+                              self ? pidlen : c->namelen))
+                return VFS_DIR_FULL;
+            *pos = next;
+        }
+        *pos = VFS_SKEL_OFF;
+    }
+    return dir_list(v, dir, d, pos); /* from VFS_SKEL_OFF on: the routes below /proc, if any */
+}
+
 static long proc_readdir(struct vfs *v, struct vnode *dir, struct dirlist *d, uint64_t *pos)
 {
     if (dir->flags & VN_FDDIR)
         return fd_readdir(v, dir, d, pos);
+    if (dir == dir->rt->root && own_pid)
+        return root_readdir(v, dir, d, pos);
     return dir_list(v, dir, d, pos);
 }
 
@@ -253,7 +331,7 @@ static void proc_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
         for (int fd = 0; fd < v->fd_limit; fd++)
             st->st_size += fd_get(v, fd) != 0;
     }
-    if (n->flags & VN_MAGIC) {
+    if ((n->flags & VN_MAGIC) && n->arg != SELF_LINK) {
         struct ofd *f = fd_get(v, n->arg);
         uint32_t perm = 0;
         if (f && (f->fmode & FM_READ))

@@ -65,6 +65,35 @@ long stream_chan_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
     return r > (long)n ? -EIO : r;
 }
 
+/* A description of the family's pipes with O_NONBLOCK: -EAGAIN where the others wait. */
+long stream_chan_try_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    if (!v->env.chan_try_read)
+        return -EBADF;
+    if (n > (size_t)VFS_MAX_RW)
+        n = VFS_MAX_RW;
+    long r = v->env.chan_try_read(v->env.ctx, f->chan, buf, n);
+    return r > (long)n ? -EIO : r;
+}
+
+long stream_chan_try_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!buf)
+        return -EFAULT;
+    if (!v->env.chan_try_write)
+        return -EBADF;
+    if (n > (size_t)VFS_MAX_RW)
+        n = VFS_MAX_RW;
+    long r = v->env.chan_try_write(v->env.ctx, f->chan, buf, n);
+    return r > (long)n ? -EIO : r;
+}
+
 long stream_chan_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
 {
     if (n == 0)

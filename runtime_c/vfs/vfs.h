@@ -46,6 +46,10 @@ struct vfs_env {
      * last fd referring to a channel is closed.  Any may be NULL (-EBADF / no-op). */
     long (*chan_read)(void *ctx, int chan, void *buf, size_t n);
     long (*chan_write)(void *ctx, int chan, const void *buf, size_t n);
+    /* The same without waiting (an O_NONBLOCK description of a family pipe): -EAGAIN when
+     * nothing can move now.  May be NULL: such a description is refused (EINVAL). */
+    long (*chan_try_read)(void *ctx, int chan, void *buf, size_t n);
+    long (*chan_try_write)(void *ctx, int chan, const void *buf, size_t n);
     void (*chan_close)(void *ctx, int chan);
     /* Wall clock for RAM-disk timestamps; NULL: time 0. */
     void (*clock)(void *ctx, int64_t *sec, uint32_t *nsec);
@@ -240,6 +244,9 @@ long vfs_mount_dev(struct vfs *v, const char *prefix);
  * open fds: readlink gives what they are, opening one opens that file again),
  * loadavg and stat (one idle CPU, one process).  Nothing of the host's. */
 long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char *exe);
+/* This process's pid in /proc (self, <pid>, loadavg) where it is not the one the route was
+ * mounted with: a forked process of a family, whose vfs nodes its family shares (proc.c). */
+void vfs_proc_set_pid(uint32_t pid);
 
 /* -- system calls ------------------------------------------------------------
  * Arguments as the kernel takes them (dirfd may be AT_FDCWD = -100). */

@@ -572,6 +572,8 @@ VFS_INTERNAL void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t 
 /* a description that is a Monitor's channel (f->chan): one read or write of it */
 VFS_INTERNAL long stream_chan_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
 VFS_INTERNAL long stream_chan_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
+VFS_INTERNAL long stream_chan_try_read(struct vfs *v, struct ofd *f, void *buf, size_t n);
+VFS_INTERNAL long stream_chan_try_write(struct vfs *v, struct ofd *f, const void *buf, size_t n);
 
 /* a node's file (file.c): lseek as the node's size and type say (vfs_backend.seek may
  * call it); getdents64 (readdir.c) */

@@ -1,11 +1,12 @@
 /* Makes calls the shipped bases leave missing, which xax_emu/syscalls/answers.py answers
- * (getppid, getpgrp, setuid, fadvise64, times, statfs) or cannot (timerfd_create), and prints
+ * (getppid, getpriority, setuid, fadvise64, times, statfs) or cannot (timerfd_create), and prints
  * what each returned: `trace --suggest` turns them into a profile, tests/test_trace.py
  * runs the program again with it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/timerfd.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/times.h>
@@ -22,7 +23,7 @@ int main(void)
     struct statfs fs;
     errno = 0;
     show("getppid", syscall(SYS_getppid));
-    show("getpgrp", syscall(SYS_getpgrp));
+    show("getpriority", syscall(SYS_getpriority, PRIO_PROCESS, 0));
     show("setuid", syscall(SYS_setuid, syscall(SYS_getuid)));
     show("fadvise64", syscall(SYS_fadvise64, 0, 0, 0, POSIX_FADV_SEQUENTIAL));
     show("times", syscall(SYS_times, &t));

@@ -24,6 +24,7 @@ import signal
 import socket
 import struct
 import time
+from collections import Counter
 
 from .. import protocol as p
 from ..errors import ProtocolViolation
@@ -31,6 +32,7 @@ from .channels import CLOSED, NOT_READY, Channel
 
 PR_SET_CHILD_SUBREAPER = 36
 UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+PIPE_BUF = 4096               # a write of at most this many bytes goes into a pipe whole or not at all (Linux)
 SWEEP_ROUNDS = 50             # kill-and-reap rounds at the family's end (a forking process races the sweep)
 
 
@@ -108,6 +110,11 @@ class Member:
         self.ended = False
         self.report = None
         self.early_signals: list[int] = []   # sent before it said BORN (its parent's fork has returned)
+        self.pgid, self.sid = parent.pgid, parent.sid  # the family's own (groups.py)
+        self.execed = False
+        self.programs: list[str] = []        # what it exec'd, in order (EXEC)
+        self.first_program = parent.programs[-1] if parent.programs else parent.first_program
+        self.calls: Counter = Counter()      # trace mode: its system calls, by number
 
     def __getattr__(self, name):
         """What is not the member's own is its family's (channels, limits, origin, counters)."""
@@ -254,8 +261,9 @@ class Member:
         self.status = status
         self.host.unwatch(self.sock)
         if self.pidfd is not None:
+            from .familywatch import keep_for_status
             self.host.unwatch(self.pidfd)
-            os.close(self.pidfd)
+            keep_for_status(self.family, self, self.pidfd)  # its status, once its parent reaps it
             self.pidfd = None  # its children's BORN now finds their parent gone
         self.sock.close()
         self.family.member_ended(self)
@@ -294,7 +302,7 @@ class _PipeEnd(Channel):
         if self.reading or self.closed or self._other_closed():
             return CLOSED
         room = self.pipe.capacity - len(self.pipe.buf)
-        if room <= 0:
+        if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):  # atomic, as Linux's
             return NOT_READY
         self.pipe.buf += data[:room]
         return min(room, len(data))
@@ -309,7 +317,7 @@ class _PipeEnd(Channel):
         else:
             if self._other_closed():
                 revents |= p.POLLERR
-            elif events & p.POLLOUT and len(self.pipe.buf) < self.pipe.capacity:
+            elif events & p.POLLOUT and self.pipe.capacity - len(self.pipe.buf) >= PIPE_BUF:  # as a write of PIPE_BUF fits
                 revents |= p.POLLOUT
         return revents
 

@@ -49,6 +49,7 @@ RECV_SIZE = p.HEADER_SIZE + p.MAX_PAYLOAD
 MAX_CHANNELS = 1024
 MAX_BATCH = 64                 # datagrams served per wake-up of one picoprocess
 MAX_INCOMING = 64              # connections waiting for ACCEPT; more are refused by whoever offers them
+EVERY_MEMBER_MAX = 10000      # processes of a family the trace's tree lists (a shell loop forks thousands)
 STDIO_FLUSH_AFTER_KILL = 1.0   # seconds the rest of a killed program's output may take to reach a slow reader
 LAYER_URL = "xax-local:layer"
 SIGBUF_LOW, SIGBUF_PAGES = 0x1000_0000_0000, (0x6000_0000_0000 - 0x1000_0000_0000) // 4096
@@ -90,6 +91,8 @@ class ExitReport:
     # a trap (runtime_c/pal/rewrite.c), syscall nr -> count.
     direct: Counter = field(default_factory=Counter)
     rewritten: Counter = field(default_factory=Counter)  # syscall nr -> sites rewritten (trace mode)
+    # Once it forked: every process of the family (monitor/familywatch.py tree), else None.
+    family: list | None = None
 
     @property
     def missing(self) -> dict[int, int]:
@@ -175,9 +178,24 @@ class Picoprocess:
         # The family (family.py): the entry program is VIRTUAL_PID; its forked processes, by virtual pid.
         self.vpid = p.VIRTUAL_PID
         self.members: dict[int, "Member"] = {}
+        self.ended_members: dict[int, "Member"] = {}  # by vpid until the vpid is given again: at most VIRTUAL_PIDS_MAX
         self.next_vpid = p.VIRTUAL_PID + 1
         self.holds: set[int] = set()   # channel ids the entry program holds, once it has forked
         self.forked = False
+        self.pgid = self.sid = p.VIRTUAL_PID  # the entry leads its group and session (groups.py)
+        self.parent = None
+        self.execed = False
+        self.programs: list[str] = []  # what it exec'd, in order (EXEC)
+        self.first_program = next((s[6:] for s in self.pal_settings if s.startswith("entry=")),
+                                  self.argv[0] if self.argv else image_url)
+        self.calls: Counter = Counter()  # trace mode: its own system calls, by number (the family's tree)
+        # The family as a whole (familywatch.py): sampled usage, ended members' pidfds kept for
+        # their statuses, every member it had (for the trace's tree; at most EVERY_MEMBER_MAX).
+        self.family_cpu = 0.0
+        self.family_resident_peak = 0
+        self.next_sample: float | None = None
+        self.status_pidfds: dict = {}
+        self.every_member: list = []
         self.pidfd: int | None = None
         if limits.processes > 1:
             self.pal_settings.append("processes=1")
@@ -290,7 +308,7 @@ class Picoprocess:
     def deadline(self) -> float | None:
         deadlines = [d for d in (self.closing_deadline,
                                  self.started + self.limits.wall_seconds if self.limits.wall_seconds else None,
-                                 self.parked_poll_until,
+                                 self.parked_poll_until, self.next_sample,
                                  *(m.parked_poll_until for m in self.members.values()))
                      if d is not None]
         return min(deadlines) if deadlines else None
@@ -309,6 +327,12 @@ class Picoprocess:
             self.kill("protocol violation: empty message on the channel")
         elif self.limits.wall_seconds and now >= self.started + self.limits.wall_seconds:
             self.kill(f"wall-clock limit of {self.limits.wall_seconds:g} s reached")
+        elif self.next_sample is not None and now >= self.next_sample and self.report is None:
+            from .familywatch import SAMPLE_SECONDS, sample
+            self.next_sample = now + SAMPLE_SECONDS
+            reason = sample(self)
+            if reason is not None:
+                self.kill(reason)
         self.retry_parked_poll()  # a sliced poll whose slice is over
 
     def _stop_watching(self) -> None:
@@ -452,7 +476,7 @@ class Picoprocess:
                 raise ProtocolViolation("TRACE carries no payload")
             if msg.chan not in p.TRACE_KIND_NUMBERS and msg.chan not in p.TRACE_NOT_CLASSES:
                 raise ProtocolViolation(f"TRACE: unknown disposition {msg.chan}")
-            self._count_trace(msg)
+            self._count_trace(proc, msg)
             return
         if name == "TRACE_PATH":  # one-way, like TRACE
             self._trace_path(msg)
@@ -477,7 +501,7 @@ class Picoprocess:
             raise ProtocolViolation("TRACE_PATH sent though the Monitor did not ask for paths")
         self.failed_paths.add(msg.arg, msg.chan, msg.payload)
 
-    def _count_trace(self, msg: p.Message) -> None:
+    def _count_trace(self, proc, msg: p.Message) -> None:
         nr = msg.arg if 0 <= msg.arg < 1024 else -1
         if msg.chan == p.TRACE_DIRECT:
             self.direct[nr] += 1
@@ -485,6 +509,8 @@ class Picoprocess:
             self.rewritten[nr] += 1
         else:
             self.trace[(nr, msg.chan)] += 1
+            if self.forked or proc is not self:  # the family's tree: each process's own (the entry's: from its fork on, plus its trace before)
+                proc.calls[nr] += 1
 
     def _fatal(self, msg: p.Message) -> None:
         """The PAL's last words: remembered, and said only if the process then exits with
@@ -575,19 +601,25 @@ class Picoprocess:
             parent.reply(msg, -errno.EAGAIN)
             return
         if not self.forked:
+            from .familywatch import SAMPLE_SECONDS
             self.forked = True
             self.holds = set(self.channels)
+            self.calls = Counter({nr: n for (nr, _), n in self.trace.items()})  # its calls before the fork
+            self.next_sample = time.monotonic() + SAMPLE_SECONDS
             become_subreaper()
         vpid = self.next_vpid
         while vpid in self.members or vpid > p.VIRTUAL_PID + p.VIRTUAL_PIDS_MAX:
             vpid = vpid + 1 if vpid <= p.VIRTUAL_PID + p.VIRTUAL_PIDS_MAX else p.VIRTUAL_PID + 1
         self.next_vpid = vpid + 1
+        self.ended_members.pop(vpid, None)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         try:
             ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
             ours.setblocking(False)
             member = Member(self, ours, vpid, parent)
             self.members[vpid] = member
+            if len(self.every_member) < EVERY_MEMBER_MAX:
+                self.every_member.append(member)
             parent.pending = None
             try:
                 parent.sock.sendmsg([p.reply(msg, vpid)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
@@ -607,6 +639,7 @@ class Picoprocess:
 
     def member_ended(self, member) -> None:
         self.members.pop(member.vpid, None)
+        self.ended_members[member.vpid] = member  # a zombie to its parent: its group still answers (groups.py)
         for cid in list(member.holds):
             if not self.release(member, cid):
                 chan = self.channels.pop(cid, None)
@@ -661,6 +694,11 @@ class Picoprocess:
         self._stop_watching()
         _, status, rusage = os.wait4(self.pid, 0)
         self.end_family()
+        family_tree = None
+        if self.forked:
+            from .familywatch import close_statuses, tree
+            close_statuses(self)
+            family_tree = tree(self, status)
         self.proc.returncode = status
         self.on_readable_after_exit()
         boot_err = b""
@@ -698,7 +736,7 @@ class Picoprocess:
         os.close(self.pidfd)
         self.report = ExitReport(code, sig, reason, cpu, time.monotonic() - self.started, self.trace, boot_error,
                                  self.kernel if self.count_kernel else None, self.xaxcalls, self.failed_paths,
-                                 self.direct, self.rewritten)
+                                 self.direct, self.rewritten, family_tree)
         if self.host is not None:
             self.host.exited(self)
         if self.on_exit is not None:
@@ -731,7 +769,7 @@ class Picoprocess:
             except ProtocolViolation:
                 return
             if msg.type_name == "TRACE" and (msg.chan in p.TRACE_KIND_NUMBERS or msg.chan in p.TRACE_NOT_CLASSES):
-                self._count_trace(msg)
+                self._count_trace(self, msg)
             elif msg.type_name == "TRACE_PATH":
                 try:
                     self._trace_path(msg)

@@ -355,22 +355,69 @@ def born(pico, msg: p.Message) -> None:
 
 
 def kill(pico, msg: p.Message) -> None:
-    """A signal to a process of the family, by virtual pid; never outside it."""
+    """A signal to a process of the family by virtual pid, or to a group of it (0: the caller's,
+    -pgid, -1: every other member); never outside it.  The caller, when a group holds it, is not
+    signalled here: KILL_SELF_TOO tells it to signal itself, after the others, as the call returns."""
+    from . import groups
     _no_payload(msg)
     if not 0 <= msg.arg <= 64:
         pico.reply(msg, -errno.EINVAL)
         return
     family = pico.family_of()
-    target = family if msg.chan == family.vpid else family.members.get(msg.chan)
-    if target is None or target.report is not None or getattr(target, "ended", False):
+    if family.report is not None:
+        pico.reply(msg, -errno.ESRCH)
+        return
+    targets = groups.kill_targets(family, pico, msg.chan)
+    if targets is None:
         pico.reply(msg, -errno.ESRCH)
         return
     if msg.arg == signal.SIGSYS:  # the seal's own: a real one pending would swallow the target's next trap
         pico.reply(msg, -errno.EINVAL)
         return
-    pico.reply(msg, 0)  # first: the signal may end the sender itself
+    self_too = msg.chan <= 0 and pico in targets
+    pico.reply(msg, p.KILL_SELF_TOO if self_too else 0)  # first: the signal may end the sender itself
     if msg.arg:
-        target.signal(msg.arg)
+        for target in targets:
+            if target is not pico or not self_too:
+                target.signal(msg.arg)
+
+
+def pgrp(pico, msg: p.Message) -> None:
+    """PGRP: the family's process groups and sessions (groups.py)."""
+    from . import groups
+    if msg.arg not in groups.PGRP_OPS:
+        raise ProtocolViolation(f"PGRP: arg must be one of PGRP_GETPGID, PGRP_GETSID, PGRP_SETPGID, PGRP_SETSID, "
+                                f"not {msg.arg}")
+    if msg.arg == p.PGRP_SETPGID:
+        if len(msg.payload) != 4:
+            raise ProtocolViolation(f"PGRP_SETPGID: the payload is one int32 (the group), not {len(msg.payload)} bytes")
+    else:
+        _no_payload(msg)
+    if pico.limits.processes <= 1:
+        raise ProtocolViolation("PGRP: processes are not enabled")
+    family = pico.family_of()
+    if msg.arg == p.PGRP_GETPGID:
+        r = groups.getpgid(family, pico, msg.chan)
+    elif msg.arg == p.PGRP_GETSID:
+        r = groups.getsid(family, pico, msg.chan)
+    elif msg.arg == p.PGRP_SETPGID:
+        r = groups.setpgid(family, pico, msg.chan, struct.unpack("<i", msg.payload)[0])
+    else:
+        r = -errno.EINVAL if msg.chan else groups.setsid(family, pico)
+    pico.reply(msg, r)
+
+
+def exec_(pico, msg: p.Message) -> None:
+    """EXEC: the process runs another program from now on (its parent's setpgid of it is EACCES;
+    the trace names the program)."""
+    if pico.limits.processes <= 1:
+        raise ProtocolViolation("EXEC: processes are not enabled")
+    if not 1 <= len(msg.payload) <= p.EXEC_PATH_MAX or b"\0" in msg.payload:
+        raise ProtocolViolation(f"EXEC: the path must be 1 .. {p.EXEC_PATH_MAX} bytes without NUL, "
+                                f"not {len(msg.payload)} bytes")
+    pico.execed = True
+    pico.programs.append(msg.payload.decode("utf-8", "backslashreplace"))
+    pico.reply(msg, 0)
 
 
 # The table, by message type: every request a picoprocess may send (TRACE and TRACE_PATH are
@@ -391,5 +438,7 @@ XAXCALLS: dict[int, Callable[..., None]] = {
     p.TYPES["BORN"]: born,
     p.TYPES["KILL"]: kill,
     p.TYPES["PIPE"]: pipe,
+    p.TYPES["PGRP"]: pgrp,
+    p.TYPES["EXEC"]: exec_,
     **mounts.HANDLERS,  # host directories (run --mount)
 }

@@ -60,6 +60,8 @@ POSIX_CORE = Profile(
         "wait4": emulate("processes", note="the caller's children, by virtual pid"),
         "waitid": emulate("processes", note="the caller's children, by virtual pid"),
         "getppid": emulate("processes", note="the parent's virtual pid; the entry program's is 1"),
+        **emulate_all("pgrp", note="the family's own groups and sessions (the Monitor's); the host's never "
+                                   "change; the entry program leads its group and session"),
         "execve": emulate("exec", note="a program from the image, in place, never a host program "
                           "(docs/processes.md); ENOSYS without --processes"),
         "rt_sigsuspend": emulate("sigsuspend", note="until a child changes state (or 10 ms), then EINTR with "

@@ -121,6 +121,16 @@ FAMILIES = (
      'sys_net.c', (
         ('sendfile', 'layer_sendfile'),
     )),
+    ('pgrp',
+     "process groups and sessions of the family (virtual ids, the Monitor's; Linux's checks and "
+     'errnos); one process without processes enabled: its own group and session',
+     'sys_pgrp.c', (
+        ('setpgid', 'layer_setpgid'),
+        ('getpgid', 'layer_getpgid'),
+        ('getpgrp', 'layer_getpgrp'),
+        ('setsid', 'layer_setsid'),
+        ('getsid', 'layer_getsid'),
+    )),
     ('readiness',
      "poll, select and epoll over files, pipes, sockets, eventfds and the Monitor's channels in "
      'one wait; timeouts honoured; a waiting thread holds up no other',
@@ -192,7 +202,8 @@ FAMILIES = (
     ('kill',
      'signals to the picoprocess itself (its virtual pid, its group, its threads) through kill '
      'and tgkill at its host pid, the only ones the filter allows; SIGSYS, SIGSEGV and SIGBUS '
-     'delivered by the PAL, never sent; every other pid ESRCH',
+     'delivered by the PAL, never sent; with processes, other processes and groups of the family'
+     ' (0, -pgid, -1) through the Monitor (KILL); every other pid ESRCH',
      'sys_signal.c', (
         ('kill', 'layer_kill'),
         ('tkill', 'layer_tkill'),

@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno as E
 from dataclasses import dataclass
 
-from ..protocol import VIRTUAL_PID
 from .profile import Disposition, Identity, reject
 
 
@@ -64,12 +63,7 @@ _BUFFER = "it fills a structure the caller reads; failing, as on a kernel withou
 _WAIT = "it waits for events on fds or for time; a fixed answer would make the program spin or stall"
 
 TABLE: dict[str, Answer] = {
-    # Identity: one picoprocess, its own session and process group (getppid: the processes family's).
-    "getpgrp": _val(VIRTUAL_PID, "a process group of its own, led by the picoprocess (its virtual pid)"),
-    "getpgid": _val(VIRTUAL_PID, "its own process group (the only process there is), led by itself"),
-    "getsid": _val(VIRTUAL_PID, "a session of its own, led by the picoprocess"),
-    "setpgid": _val(0, "it already leads its own process group: joining it again changes nothing"),
-    "setsid": _err(E.EPERM, "it already leads its process group (getpgrp), where setsid fails with EPERM"),
+    # Identity: the virtual user (groups and sessions: posix-core's pgrp family; getppid: processes).
     "getgroups": _val(0, "no supplementary groups: the count is 0 and the list is not written"),
     "setuid": _SET_ID, "setgid": _SET_ID, "setreuid": _SET_ID, "setregid": _SET_ID, "setresuid": _SET_ID,
     "setresgid": _SET_ID, "setgroups": _SET_ID,

@@ -1,0 +1,49 @@
+"""What a family's processes see of each other in signals and /proc (docs/processes.md, issue 14):
+SIGCHLD's siginfo names the child by its virtual pid, compared with the native run."""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from xax_emu.monitor import Limits
+
+from conftest import run_pico
+from test_processes import _build, _ours_left
+
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_sigchld_names_the_child_as_fork_did(tmp_path, rewrite):
+    """The handler's si_pid and si_uid (the kernel's are the host's), rewritten call sites or not,
+    and after the child was reaped (its handler runs once SIGCHLD is unblocked)."""
+    prog = _build(tmp_path, HERE / "programs" / "sigchld.c", "sigchld")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    assert native.returncode == 0 and native.stdout.count(b"is the child: 1") == 7
+    r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4), rewrite=rewrite)
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == native.stdout
+    assert _ours_left() == []
+
+
+def test_proc_self_names_each_process_of_the_family(tmp_path):
+    """/proc/self in a child and a grandchild is their own pid (the family shares the vfs's
+    nodes: the link is made as it is read), /proc lists it, /proc/<pid>/fd is theirs."""
+    prog = _build(tmp_path, HERE / "programs" / "procself.c", "procself")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    assert native.returncode == 0 and b": 0" not in native.stdout
+    r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == native.stdout
+
+
+def test_nonblocking_family_pipes_as_natively(tmp_path):
+    """O_NONBLOCK (F_SETFL, FIONBIO, pipe2) on pipes that crossed a fork: EAGAIN when empty or
+    full, a write of a page whole or not at all, POLLOUT once a page is free."""
+    prog = _build(tmp_path, HERE / "programs" / "nbpipe.c", "nbpipe")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    assert native.returncode == 0 and b"child filled 65536, then Resource temporarily unavailable" in native.stdout
+    r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == native.stdout
+    assert _ours_left() == []
