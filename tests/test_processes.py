@@ -107,6 +107,25 @@ def test_a_pipe_crosses_fork_as_natively(tmp_path):
     assert _ours_left() == []
 
 
+def test_the_family_shares_its_files_as_natively(tmp_path):
+    """The RAM disk is the family's (docs/processes.md): a file one process writes, renames or
+    unlinks, the others see at once; a description inherited across fork shares its offset;
+    O_APPEND writes from parent and child interleave whole (tests/programs/forkfiles.c)."""
+    prog = _build(tmp_path, HERE / "programs" / "forkfiles.c", "forkfiles")
+    (tmp_path / "native").mkdir()
+    native = subprocess.run([str(prog), str(tmp_path / "native")], capture_output=True, timeout=60)
+    r = run_pico(prog, ["/tmp"], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (native.returncode, None) == (0, None)
+    assert r.stdout == native.stdout
+    out = r.stdout.decode()
+    assert "parent: shared holds 31 bytes: [from the parent\nfrom the child\n]" in out
+    assert "parent: live holds 27 bytes" in out and "child: renamed-by-parent exists" in out
+    assert "parent's offset after the child wrote: 6" in out and "[abcdefghi]" in out
+    assert "300 parent lines, 300 child lines in order, 0 bad, 9600 bytes" in out
+    assert "nlink 0" in out and "2 entries" in out
+    assert _ours_left() == []
+
+
 def _image(tmp_path: Path, files: dict[str, Path], entry: str, profile: str = "static-libc") -> Path:
     from xax_emu.image import pack
     lines = "".join(f'"{guest}" = "{host}"\n' for guest, host in files.items())

@@ -13,7 +13,7 @@
 #include "xabi.h"
 #include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
-#define XAX_LAYER_VERSION 11 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 12 /* bump on any change to the structs below: images carry their layer */
 
 struct layer_call {
     long nr;
@@ -116,6 +116,11 @@ struct xax_layer_host {
      * the trapped call whose frame is uc returns.  -ENOEXEC if img is no program it can load
      * (nothing changed); once it has begun, a failure ends the process. */
     long (*exec)(void *uc, const void *img, uint64_t size, const char *const *argv, const char *const *envp);
+    /* The family's arena (docs/processes.md): memory every process of the family maps at
+     * this address, shared (MAP_SHARED, mapped by the boot block before the seal when
+     * processes are enabled), arena_size bytes; 0 otherwise. */
+    void *arena;
+    uint64_t arena_size;
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */
