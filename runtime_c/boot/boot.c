@@ -169,7 +169,7 @@ static void map_family_arena(struct xax_boot_info *info, uint64_t limit_as)
     if (size > FAMILY_ARENA_MAX)
         size = FAMILY_ARENA_MAX;
     size &= ~(uint64_t)0xfff;
-    long p = sys6(__NR_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    long p = sys6(__NR_mmap, (long)XAX_FAMILY_ARENA_HINT, (long)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p < 0 && p > -4096)
         fail("cannot map the family's shared memory", p);
     info->arena = (void *)p;

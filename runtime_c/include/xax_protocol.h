@@ -17,6 +17,9 @@
 #define XAX_POLL_TIMEOUT_MAX 0x7fffffff
 #define XAX_MAX_URL 4096
 #define XAX_MAX_BOOT 1048576
+/* Where the boot block asks for the family's arena (docs/processes.md), the kernel's choice if it
+ * is taken: in the open, as any member can find and write it anyway (tests/hostile/arena.c). */
+#define XAX_FAMILY_ARENA_HINT 0x7e0000000000UL
 #define XAX_BOOT_FLAG_STDIO 0x1
 #define XAX_BOOT_FLAG_TRACE 0x2
 #define XAX_BOOT_FLAG_COUNT_KERNEL 0x4
