@@ -9,7 +9,7 @@
  * @serves read write readv writev pread64 pwrite64 lseek close open openat creat stat lstat fstat
  *     newfstatat statx getdents64 readlink readlinkat access faccessat faccessat2 mkdir mkdirat
  *     rmdir unlink unlinkat rename renameat renameat2 ftruncate fsync fdatasync dup dup2 dup3
- *     fcntl ioctl chdir fchdir getcwd umask pipe pipe2
+ *     fcntl ioctl chdir fchdir getcwd umask pipe pipe2 chmod fchmod fchmodat
  *
  * @family mmap: the mmap forms the filter traps: files are copied into private memory, shared
  *     anonymous memory is private memory, huge pages ENOMEM
@@ -517,6 +517,24 @@ long layer_faccessat2(struct layer_call *c)
 {
     PATH(path, 1);
     return FAILED(FD(0), path, vfs_faccessat2(V, FD(0), path, (int)A(2), (int)A(3)));
+}
+
+long layer_chmod(struct layer_call *c)
+{
+    PATH(path, 0);
+    return FAILED(AT_FDCWD, path, vfs_fchmodat(V, AT_FDCWD, path, (uint32_t)A(1), 0));
+}
+
+/* The kernel's fchmodat has no flags argument: 0. */
+long layer_fchmodat(struct layer_call *c)
+{
+    PATH(path, 1);
+    return FAILED(FD(0), path, vfs_fchmodat(V, FD(0), path, (uint32_t)A(2), 0));
+}
+
+long layer_fchmod(struct layer_call *c)
+{
+    return vfs_fchmod(V, FD(0), (uint32_t)A(1));
 }
 
 long layer_mkdir(struct layer_call *c)

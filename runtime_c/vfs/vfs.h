@@ -298,6 +298,9 @@ long vfs_pipes_to_channels(struct vfs *v, vfs_make_pipe make, void *ctx);
  * process is ending; its shared descriptions and its cwd are let go (not its channels: the
  * Monitor lets go of those when it has exited). */
 long vfs_fork_prepare(struct vfs *v);
+/* chmod: fchmodat's flags AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (fchmodat2's) */
+long vfs_fchmodat(struct vfs *v, int dirfd, const char *path, uint32_t mode, int flags);
+long vfs_fchmod(struct vfs *v, int fd, uint32_t mode);
 void vfs_fork_abort(struct vfs *v);
 void vfs_fork_child(struct vfs *v);
 void vfs_fork_exit(struct vfs *v);

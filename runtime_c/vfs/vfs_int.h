@@ -327,6 +327,10 @@ struct vfs_backend {
     /* Nothing can be created, yet it is not a read-only filesystem: the owner's
      * permission bits refuse writes (EACCES), as on devtmpfs and procfs. */
     int perm_only;
+    /* chmod (stat.c, owner and route checked): the node's permission bits become mode (07777).
+     * NULL: EROFS on a read-only route, else EPERM (the backend keeps no modes the program sets:
+     * a host directory's are the host's, a device's are fixed). */
+    long (*chmod)(struct vfs *v, struct vnode *n, uint32_t mode);
     /* -- changes made outside the vfs first (hostdir.c: by the Monitor, in the host
      * directory); generic code changes its nodes only once the backend said 0.  NULL: 0. -- */
     /* n, new from .create, is about to be named `name` in dir (open O_CREAT, mkdir) */
