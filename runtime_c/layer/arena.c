@@ -103,7 +103,7 @@ static int holder_gone(int32_t holder)
 
 void family_lock(void)
 {
-    if (!head)
+    if (!head && !arena_on())
         return;
     if (held)
         return;

@@ -522,14 +522,14 @@ long layer_faccessat2(struct layer_call *c)
 long layer_chmod(struct layer_call *c)
 {
     PATH(path, 0);
-    return FAILED(AT_FDCWD, path, vfs_fchmodat(V, AT_FDCWD, path, (uint32_t)A(1), 0));
+    return vfs_fchmodat(V, AT_FDCWD, path, (uint32_t)A(1), 0);
 }
 
 /* The kernel's fchmodat has no flags argument: 0. */
 long layer_fchmodat(struct layer_call *c)
 {
     PATH(path, 1);
-    return FAILED(FD(0), path, vfs_fchmodat(V, FD(0), path, (uint32_t)A(2), 0));
+    return vfs_fchmodat(V, FD(0), path, (uint32_t)A(2), 0);
 }
 
 long layer_fchmod(struct layer_call *c)

@@ -45,6 +45,10 @@ long vfs_fork_prepare(struct vfs *v)
 {
     if (!v)
         return -EINVAL;
+    if (!v->fork_copy) /* the process's own memory, as struct vfs; kept for its next forks */
+        v->fork_copy = v->env.alloc_own(v->env.ctx, VFS_FD_MAX * sizeof *v->fork_copy);
+    if (!v->fork_copy)
+        return -ENOMEM;
     for (int fd = 0; fd < v->fd_limit; fd++) {
         struct ofd *f = v->fds[fd];
         v->fork_copy[fd] = 0;
@@ -81,6 +85,8 @@ void vfs_fork_abort(struct vfs *v)
 
 void vfs_fork_child(struct vfs *v)
 {
+    if (!v->fork_copy)
+        return;
     for (int fd = 0; fd < v->fd_limit; fd++) {
         if (v->fork_copy[fd])
             v->fds[fd] = v->fork_copy[fd];

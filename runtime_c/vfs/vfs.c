@@ -67,6 +67,8 @@ void vfs_free(struct vfs *v)
         route_free(v, rt);
     }
     struct vfs_env env = v->env;
+    if (v->fork_copy)
+        env.release_own(env.ctx, v->fork_copy, VFS_FD_MAX * sizeof *v->fork_copy);
     vmem_release_all(v);
     env.release(env.ctx, v->sh, sizeof *v->sh);
     env.release_own(env.ctx, v, sizeof *v);

@@ -647,7 +647,7 @@ struct vfs {
     const char *tar_refusal;    /* why the last vfs_mount_tar refused its image (tar.c) */
     uint64_t tar_refusal_at;    /* the offset of the header it is about */
     int outside_accepts;        /* the Monitor hands over connections (vfs_net_accepts) */
-    struct ofd *fork_copy[VFS_FD_MAX]; /* between vfs_fork_prepare and the fork: the child's copies (fork.c) */
+    struct ofd **fork_copy;     /* VFS_FD_MAX of them, from a process's first fork on: the child's copies (fork.c) */
 };
 
 static inline int route_is_skel(const struct vfs *v, const struct route *rt)
