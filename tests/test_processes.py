@@ -123,6 +123,9 @@ def test_the_family_shares_its_files_as_natively(tmp_path):
     assert "parent's offset after the child wrote: 6" in out and "[abcdefghi]" in out
     assert "300 parent lines, 300 child lines in order, 0 bad, 9600 bytes" in out
     assert "nlink 0" in out and "2 entries" in out
+    # No process left the family's lock held at its exit: no waiter had to ask the Monitor
+    # whether a holder lives (the program itself sends no signal).
+    assert r.xaxcalls["KILL"] == 0
     assert _ours_left() == []
 
 
