@@ -27,7 +27,7 @@ from xax_emu.syscalls import catalogue
 
 ENOSYS = -errno.ENOSYS
 EBADF, EINVAL, ENOMEM, EAGAIN = -errno.EBADF, -errno.EINVAL, -errno.ENOMEM, -errno.EAGAIN
-ENOENT, ENODEV = -errno.ENOENT, -errno.ENODEV
+ENOENT, ENODEV, EPERM = -errno.ENOENT, -errno.ENODEV, -errno.EPERM
 ETIMEDOUT, ENXIO = -errno.ETIMEDOUT, -errno.ENXIO
 MISSING, EMULATED, REJECTED, FORWARDED, EMULATED_FAILED = (p.TRACE_MISSING, p.TRACE_EMULATED, p.TRACE_REJECTED,
                                                       p.TRACE_FORWARDED, p.TRACE_EMULATED_FAILED)
@@ -196,17 +196,20 @@ def test_no_privilege_and_no_way_to_loosen_the_seal(build, tmp_path):
     assert r.code == 0
     attempts = ["unshare_user", "unshare_files", "setns", "io_uring_setup", "memfd_create", "personality",
                 "personality_query", "seccomp_filter", "seccomp_strict", "bpf", "perf_event_open", "userfaultfd",
-                "mount", "umount2", "chroot", "pivot_root", "reboot", "setuid", "setresuid", "setgid", "capset"]
+                "mount", "umount2", "chroot", "pivot_root", "reboot", "capset"]
     # prctl is the layer's: setting anything is EINVAL; PR_GET_SECCOMP tells the truth (filter mode).
     # open_after: the canary's host path, -ENOENT from the layer's VFS (no route covers it).
+    # set*id are the layer's (sys_ids.c): the virtual user is fixed, uid 0 is not one of its ids: EPERM.
     assert parse(r.stdout) == {**{n: ENOSYS for n in attempts}, "open_after": ENOENT, "prctl_get_seccomp": 2,
+                               **{n: EPERM for n in ("setuid", "setresuid", "setgid")},
                                **{n: EINVAL for n in ("prctl_dumpable", "prctl_seccomp_strict",
                                                       "prctl_seccomp_filter", "prctl_pdeathsig")}}
     assert traced(r, EMULATED)["prctl"] == 5  # errors included (folded)
     assert_missing(r, {"unshare": 2, "setns": 1, "io_uring_setup": 1, "memfd_create": 1,
                        "personality": 2, "seccomp": 2, "bpf": 1, "perf_event_open": 1, "userfaultfd": 1, "mount": 1,
-                       "umount2": 1, "chroot": 1, "pivot_root": 1, "reboot": 1, "setuid": 1, "setresuid": 1,
-                       "setgid": 1, "capset": 1})
+                       "umount2": 1, "chroot": 1, "pivot_root": 1, "reboot": 1, "capset": 1})
+    assert {n: traced(r, EMULATED)[n] for n in ("setuid", "setresuid", "setgid")} == \
+        {"setuid": 1, "setresuid": 1, "setgid": 1}
     assert traced(r, EMULATED)["openat"] == 1  # the last openat still reached the layer
 
 
