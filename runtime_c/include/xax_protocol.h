@@ -17,9 +17,6 @@
 #define XAX_POLL_TIMEOUT_MAX 0x7fffffff
 #define XAX_MAX_URL 4096
 #define XAX_MAX_BOOT 1048576
-/* Where the boot block asks for the family's arena (docs/processes.md), the kernel's choice if it
- * is taken: in the open, as any member can find and write it anyway (tests/hostile/arena.c). */
-#define XAX_FAMILY_ARENA_HINT 0x7e0000000000UL
 #define XAX_BOOT_FLAG_STDIO 0x1
 #define XAX_BOOT_FLAG_TRACE 0x2
 #define XAX_BOOT_FLAG_COUNT_KERNEL 0x4
@@ -36,6 +33,7 @@
 #define XAX_ACCEPT_CHAN (-2) /* poll it for POLLIN: a connection waits for ACCEPT */
 #define XAX_IMAGE_FD 1023 /* the image, read-only: only private mappings of it are allowed */
 #define XAX_CHANNEL_FD 3 /* the channel to the Monitor; never one of the program's fds */
+#define XAX_FAMILY_ARENA_HINT 0x7e0000000000UL /* where the family's arena is asked for */
 #define XAX_LAYER_NR_MAX 512 /* entries of the layer's table: syscall numbers below it */
 #define XAX_VIRTUAL_PID 100 /* the picoprocess's pid as the program sees it */
 #define XAX_VIRTUAL_PIDS_MAX 4096 /* virtual pids a family hands out */
