@@ -23,7 +23,7 @@ def _build(tmp_path: Path, source: Path, name: str) -> Path:
 
 def _ours_left() -> list[str]:
     """Processes of this tree's xax-pico still on the host, zombies included (a zombie has no exe:
-    it is found as a child of this process in state Z)."""
+    it is found as a child of this process in state Z, named xax-pico)."""
     mine, left = str(pico_binary().resolve()), []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -37,7 +37,11 @@ def _ours_left() -> list[str]:
         except OSError:
             continue
         fields = stat[stat.rindex(b")") + 2:].split()
-        if exe == mine or (fields[0] == b"Z" and int(fields[1]) == os.getpid()):
+        comm = stat[stat.index(b"(") + 1:stat.rindex(b")")]
+        # A zombie's comm is still its program's (a family member's is xax-pico's, exec in place
+        # or not); once a family has made this process the subreaper, other tests' orphans are
+        # reparented here too, and are not ours.
+        if exe == mine or (fields[0] == b"Z" and int(fields[1]) == os.getpid() and comm == b"xax-pico"):
             left.append(f"{name} {fields[0].decode()}")
     return left
 

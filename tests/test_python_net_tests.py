@@ -5,8 +5,7 @@ connect to: names resolve from the image's files, nsswitch.conf says files first
 
 Left out, each with its reason (--ignore):
   *test_poll2, *test_read_all_from_pipe_reader     start a process (subprocess): one picoprocess
-                                                    cannot; test_the_tests_that_start_a_process
-                                                    runs them with processes enabled
+                                                    cannot
   *test_select_interrupt_exc, *testInterruptedTimeout   need SIGALRM from signal.alarm: no timer
                                                     signal reaches a picoprocess (alarm is -ENOSYS)
 test_socket is run for its socket-pair, AF_INET stream (TCP: basic, closer, non-blocking,
@@ -14,7 +13,6 @@ makefile's file objects, create_connection and create_server, timeouts, sendmsg/
 sendfile), UDP and AF_UNIX classes (SOCKET_CLASSES); the others test families a picoprocess
 does not have (CAN, RDS, TIPC, VSOCK, Bluetooth, ALG, QIPCRTR, SCTP, UDPLITE, IPv6 ancillary
 data) or fd passing (SCM_RIGHTS), which the layer does not offer."""
-import re
 from pathlib import Path
 
 import pytest
@@ -59,9 +57,7 @@ def image(tmp_path_factory):
         '[app]\nname = "python3-net-tests"\nentry = "/usr/bin/python3.11"\n'
         'env = { LC_ALL = "C", HOME = "/tmp", TMPDIR = "/tmp" }\ncwd = "/tmp"\nprofile = "profile.py:APP"\n'
         '[files]\n"/usr/bin/python3.11" = "/usr/bin/python3.11"\n"/usr/lib/python3.11" = "/usr/lib/python3.11"\n'
-        '"/etc/hosts" = "hosts"\n"/etc/nsswitch.conf" = "nsswitch.conf"\n'
-        # test_poll2's child: a shell loop of echo and sleep
-        '"/bin/sh" = "/usr/bin/dash"\n"/bin/sleep" = "/usr/bin/sleep"\n')
+        '"/etc/hosts" = "hosts"\n"/etc/nsswitch.conf" = "nsswitch.conf"\n')
     image = d / "python3-net-tests.tar"
     pack_image(str(d / "manifest.toml"), str(image))
     return image
@@ -99,17 +95,3 @@ def test_asyncio_servers_and_clients_in_one_process(image):
     # nothing of this asks for a call the layer does not answer, but processes and mremap
     missing = {catalogue.by_number(nr).name for nr in r.report.missing}
     assert missing <= {"wait4", "mremap"}, missing
-
-
-def test_the_tests_that_start_a_process(image):
-    """The two left out above, with processes enabled: test_poll2 polls the pipe of a shell
-    child (`subprocess.Popen(..., shell=True)`), test_read_all_from_pipe_reader reads a child's
-    pipe through asyncio."""
-    r = run_pico(image, ["-m", "test", "test_poll", "test_asyncio.test_streams", "-v", "-m", "*test_poll2",
-                         "-m", "*test_read_all_from_pipe_reader"],
-                 limits=Limits(wall_seconds=300, memory=2 << 30, processes=16))
-    out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
-    assert "All 2 tests OK." in out and "Tests result: SUCCESS" in out, out[-3000:]
-    for name in ("test_poll2", "test_read_all_from_pipe_reader"):
-        assert re.search(rf"^{name} \(test\.[\w.]+\) \.\.\. ok$", out, re.M), name
-    assert r.code == 0
