@@ -21,7 +21,23 @@ def _build(tmp_path: Path, source: Path, name: str) -> Path:
     return out
 
 
+_BEFORE: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _leftovers_before():
+    """What is left before the test is not its: once a family has made this process the
+    subreaper, the picoprocesses of other tests' Monitors run as subprocesses (killed with
+    their Monitor) are reparented here and stay zombies."""
+    _BEFORE.clear()
+    _BEFORE.update(_all_left())
+
+
 def _ours_left() -> list[str]:
+    return [x for x in _all_left() if x not in _BEFORE]
+
+
+def _all_left() -> list[str]:
     """Processes of this tree's xax-pico still on the host, zombies included (a zombie has no exe:
     it is found as a child of this process in state Z, named xax-pico)."""
     mine, left = str(pico_binary().resolve()), []
