@@ -1,6 +1,7 @@
 """Unmodified, dynamically linked Debian programs packed into images: the PAL loads
 PT_INTERP (ld.so) from the image, and ld.so loads the libraries through the layer's
 file system.  Output compared with the native run, byte for byte."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from xax_emu.image import pack_image
+from xax_emu.monitor import Limits
 from xax_emu.syscalls import catalogue
 
 from conftest import run_pico
@@ -93,23 +95,11 @@ def test_bare_dynamic_program_is_refused_with_advice():
 
 def test_python_stdlib_test_modules_pass_in_the_picoprocess(tmp_path):
     """Debian's own test modules (libpython3.11-testsuite) run with `python3 -m test`
-    inside the picoprocess.  Three tests are left out because each starts another
+    inside the picoprocess.  Three tests are left out here because each starts another
     process (json.tool through a subprocess, a re timeout in a child, struct at
-    interpreter shutdown in a child), which one picoprocess cannot; and the runner's
-    exit-time watchdog needs a thread, so it ends with status 1 after reporting success."""
-    if not (PYTHON.parent.parent / "lib/python3.11/test/libregrtest").is_dir():
-        pytest.fail("Debian's libpython3.11-testsuite is missing (bootstrap.sh installs it)")
-    (tmp_path / "profile.py").write_text(
-        "from xax_emu.profiles import load\n"
-        "from xax_emu.syscalls.profile import Profile, RamDisk\n"
-        "APP = Profile('python3-tests', extends=[load('glibc-dynamic')], routes={'/tmp': RamDisk(size=64 << 20)})\n")
-    (tmp_path / "manifest.toml").write_text(
-        'exclude = ["idlelib/*", "tkinter/*", "ensurepip/*", "lib2to3/*"]\n'
-        '[app]\nname = "python3-tests"\nentry = "/usr/bin/python3.11"\n'
-        'env = { LC_ALL = "C", HOME = "/tmp", TMPDIR = "/tmp" }\ncwd = "/tmp"\nprofile = "profile.py:APP"\n'
-        '[files]\n"/usr/bin/python3.11" = "/usr/bin/python3.11"\n"/usr/lib/python3.11" = "/usr/lib/python3.11"\n')
-    image = tmp_path / "python3-tests.tar"
-    pack_image(str(tmp_path / "manifest.toml"), str(image))
+    interpreter shutdown in a child), which one picoprocess cannot: the next test runs them
+    with processes enabled.  (This one keeps one process for check_kernel_accounting.)"""
+    image = _python_tests_image(tmp_path)
     r = run_pico(image, ["-m", "test", "test_json", "test_re", "test_struct", "test_string",
                          "--ignore", "*.test_tool.*", "--ignore", "*test_regression_gh94675",
                          "--ignore", "*test_struct_cleans_up_at_runtime_shutdown"],
@@ -123,6 +113,43 @@ def test_python_stdlib_test_modules_pass_in_the_picoprocess(tmp_path):
     assert r.code == 0
     program = check_kernel_accounting(r.report)
     assert program["mmap"] >= 1 and program["munmap"] >= 1
+
+
+FAMILY_TESTS = ["test_infile_outfile", "test_writing_in_place", "test_stdin_stdout", "test_regression_gh94675",
+                "test_struct_cleans_up_at_runtime_shutdown"]
+
+
+def test_python_stdlib_tests_that_start_processes_pass_with_processes(tmp_path):
+    """The three left out above, run with processes enabled: test_json's test_tool (json.tool in
+    a subprocess, reading and writing files of the family's RAM disk), test_re's
+    test_regression_gh94675 (a child) and test_struct's runtime-shutdown test (a child)."""
+    image = _python_tests_image(tmp_path)
+    r = run_pico(image, ["-m", "test", "test_json", "test_re", "test_struct", "-v", "-m", "*.test_tool.*",
+                         "-m", "*test_regression_gh94675", "-m", "*test_struct_cleans_up_at_runtime_shutdown"],
+                 limits=Limits(wall_seconds=300, processes=16))
+    out = r.stdout.decode() + r.stderr.decode()
+    assert "All 3 tests OK." in out and "Tests result: SUCCESS" in out, out[-3000:]
+    for name in FAMILY_TESTS:
+        assert re.search(rf"^{name} \(test\.[\w.]+\) \.\.\. ok$", out, re.M), name
+    assert "... FAIL" not in out and "... ERROR" not in out
+    assert r.code == 0
+
+
+def _python_tests_image(tmp_path: Path) -> Path:
+    if not (PYTHON.parent.parent / "lib/python3.11/test/libregrtest").is_dir():
+        pytest.fail("Debian's libpython3.11-testsuite is missing (bootstrap.sh installs it)")
+    (tmp_path / "profile.py").write_text(
+        "from xax_emu.profiles import load\n"
+        "from xax_emu.syscalls.profile import Profile, RamDisk\n"
+        "APP = Profile('python3-tests', extends=[load('glibc-dynamic')], routes={'/tmp': RamDisk(size=64 << 20)})\n")
+    (tmp_path / "manifest.toml").write_text(
+        'exclude = ["idlelib/*", "tkinter/*", "ensurepip/*", "lib2to3/*"]\n'
+        '[app]\nname = "python3-tests"\nentry = "/usr/bin/python3.11"\n'
+        'env = { LC_ALL = "C", HOME = "/tmp", TMPDIR = "/tmp" }\ncwd = "/tmp"\nprofile = "profile.py:APP"\n'
+        '[files]\n"/usr/bin/python3.11" = "/usr/bin/python3.11"\n"/usr/lib/python3.11" = "/usr/lib/python3.11"\n')
+    image = tmp_path / "python3-tests.tar"
+    pack_image(str(tmp_path / "manifest.toml"), str(image))
+    return image
 
 
 PY_THREADS = """\

@@ -27,7 +27,7 @@ from xax_emu.syscalls import catalogue
 
 ENOSYS = -errno.ENOSYS
 EBADF, EINVAL, ENOMEM, EAGAIN = -errno.EBADF, -errno.EINVAL, -errno.ENOMEM, -errno.EAGAIN
-ENOENT, ENODEV = -errno.ENOENT, -errno.ENODEV
+ENOENT, ENODEV, EPERM = -errno.ENOENT, -errno.ENODEV, -errno.EPERM
 ETIMEDOUT, ENXIO = -errno.ETIMEDOUT, -errno.ENXIO
 MISSING, EMULATED, REJECTED, FORWARDED, EMULATED_FAILED = (p.TRACE_MISSING, p.TRACE_EMULATED, p.TRACE_REJECTED,
                                                       p.TRACE_FORWARDED, p.TRACE_EMULATED_FAILED)
@@ -65,22 +65,22 @@ def assert_missing(r, expected: dict[str, int]) -> None:
 
 def test_path_calls_reach_no_host_file(build, tmp_path):
     """open, openat (read, read-write-truncate, create beside it), stat, newfstatat,
-    statx, access, readlink and unlink of the canary's host path: the layer's VFS
-    answers -ENOENT (no route covers a host path; the kernel would have opened or
-    found the existing file), chmod has no handler (-ENOSYS).  Every one of them was
-    trapped: the trace shows each reaching the layer."""
+    statx, access, readlink, chmod and unlink of the canary's host path: the layer's
+    VFS answers -ENOENT (no route covers a host path; the kernel would have opened,
+    found or changed the existing file).  Every one of them was trapped: the trace
+    shows each reaching the layer."""
     r = hostile(build, tmp_path, "open_host_file.c", trace_all=True)
     assert r.code == 0
     assert parse(r.stdout) == {
         "open": ENOENT, "openat": ENOENT, "openat_rdwr": ENOENT, "creat": ENOENT, "stat": ENOENT,
-        "newfstatat": ENOENT, "statx": ENOENT, "access": ENOENT, "readlink": ENOENT, "chmod": ENOSYS,
+        "newfstatat": ENOENT, "statx": ENOENT, "access": ENOENT, "readlink": ENOENT, "chmod": ENOENT,
         "unlink": ENOENT,
     }
     emulated = traced(r, EMULATED)
     path_calls = {"open": 1, "openat": 3, "stat": 1, "newfstatat": 1, "statx": 1, "access": 1, "readlink": 1,
-                  "unlink": 1}
+                  "chmod": 1, "unlink": 1}
     assert {n: emulated.get(n, 0) for n in path_calls} == path_calls
-    assert_missing(r, {"chmod": 1})
+    assert_missing(r, {})
 
 
 def test_network_is_unreachable(build, tmp_path):
@@ -196,17 +196,20 @@ def test_no_privilege_and_no_way_to_loosen_the_seal(build, tmp_path):
     assert r.code == 0
     attempts = ["unshare_user", "unshare_files", "setns", "io_uring_setup", "memfd_create", "personality",
                 "personality_query", "seccomp_filter", "seccomp_strict", "bpf", "perf_event_open", "userfaultfd",
-                "mount", "umount2", "chroot", "pivot_root", "reboot", "setuid", "setresuid", "setgid", "capset"]
+                "mount", "umount2", "chroot", "pivot_root", "reboot", "capset"]
     # prctl is the layer's: setting anything is EINVAL; PR_GET_SECCOMP tells the truth (filter mode).
     # open_after: the canary's host path, -ENOENT from the layer's VFS (no route covers it).
+    # set*id are the layer's (sys_ids.c): the virtual user is fixed, uid 0 is not one of its ids: EPERM.
     assert parse(r.stdout) == {**{n: ENOSYS for n in attempts}, "open_after": ENOENT, "prctl_get_seccomp": 2,
+                               **{n: EPERM for n in ("setuid", "setresuid", "setgid")},
                                **{n: EINVAL for n in ("prctl_dumpable", "prctl_seccomp_strict",
                                                       "prctl_seccomp_filter", "prctl_pdeathsig")}}
     assert traced(r, EMULATED)["prctl"] == 5  # errors included (folded)
     assert_missing(r, {"unshare": 2, "setns": 1, "io_uring_setup": 1, "memfd_create": 1,
                        "personality": 2, "seccomp": 2, "bpf": 1, "perf_event_open": 1, "userfaultfd": 1, "mount": 1,
-                       "umount2": 1, "chroot": 1, "pivot_root": 1, "reboot": 1, "setuid": 1, "setresuid": 1,
-                       "setgid": 1, "capset": 1})
+                       "umount2": 1, "chroot": 1, "pivot_root": 1, "reboot": 1, "capset": 1})
+    assert {n: traced(r, EMULATED)[n] for n in ("setuid", "setresuid", "setgid")} == \
+        {"setuid": 1, "setresuid": 1, "setgid": 1}
     assert traced(r, EMULATED)["openat"] == 1  # the last openat still reached the layer
 
 

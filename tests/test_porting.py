@@ -96,10 +96,10 @@ def test_answers_table_rules():
         assert not (row.errno is not None and row.value is not None), name
         assert not row.native or row.fixed, f"{name}: native needs a default"
     # native where harmless: the native answer if it is one and 0 or an errno, else the default
-    setuid = answers.disposition("setuid", {"0": 3})
-    assert isinstance(setuid, Reject) and setuid.value == 0 and "native answer on all 3" in setuid.note
-    assert answers.disposition("setuid", {"-EPERM": 1}).errno == errno.EPERM
-    assert answers.disposition("setuid", {"0": 1, "-EPERM": 1}).value == 0  # not one answer: the default
+    setgroups = answers.disposition("setgroups", {"0": 3})
+    assert isinstance(setgroups, Reject) and setgroups.value == 0 and "native answer on all 3" in setgroups.note
+    assert answers.disposition("setgroups", {"-EPERM": 1}).errno == errno.EPERM
+    assert answers.disposition("setgroups", {"0": 1, "-EPERM": 1}).value == 0  # not one answer: the default
     assert answers.disposition("poll", {"1": 4}) is None and answers.disposition("nosuchcall") is None
 
 

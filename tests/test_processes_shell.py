@@ -1,7 +1,7 @@
 """Debian's dash and busybox sh from an image run a script of processes (tests/scripts/
 shell_family.sh: pipelines, redirections, $(...), && and ||, background jobs and wait),
-byte-identical to the native run (issue 14's first Proof item, less what needs the RAM disk
-shared between processes: docs/processes.md)."""
+byte-identical to the native run (issue 14's first Proof item), and one whose processes share
+files on the RAM disk (tests/scripts/shell_files.sh)."""
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,10 +25,10 @@ def _which(name: str) -> str:
     return str(Path(path).resolve())
 
 
-def _image(tmp_path: Path, shell: str, profile: str) -> Path:
-    files = {f"/bin/{t}": _which(t) for t in TOOLS}
+def _image(tmp_path: Path, shell: str, profile: str, script: Path = SCRIPT, tools: list[str] = TOOLS) -> Path:
+    files = {f"/bin/{t}": _which(t) for t in tools}
     files["/bin/sh"] = _which(shell)
-    files["/work/script.sh"] = str(SCRIPT)
+    files["/work/script.sh"] = str(script)
     lines = "".join(f'"{g}" = "{h}"\n' for g, h in files.items())
     (tmp_path / "sh.toml").write_text(
         f'[app]\nname = "sh"\nentry = "/bin/sh"\nprofile = "{profile}"\ncwd = "/work"\n'
@@ -59,3 +59,19 @@ def test_a_family_runs_after_a_repack(tmp_path):
         image = _image(tmp_path, "dash", "glibc-dynamic")
         r = run_pico(image, ["/work/script.sh"], limits=Limits(wall_seconds=60, processes=8))
         assert (r.code, r.report.reason) == (0, None), r.stderr
+
+
+def test_a_shell_s_processes_share_the_ram_disk_as_natively(tmp_path):
+    """`echo x > /tmp/f &` then `cat /tmp/f` after `wait`, and the like (tests/scripts/
+    shell_files.sh): background jobs, subshells and a child shell write, rename and remove files
+    the others read, byte-identical to native."""
+    script = HERE / "scripts" / "shell_files.sh"
+    (tmp_path / "native").mkdir()
+    native = subprocess.run([_which("dash"), str(script), str(tmp_path / "native")], capture_output=True, timeout=60,
+                            env={"PATH": "/bin:/usr/bin"})
+    image = _image(tmp_path, "dash", "glibc-dynamic", script, TOOLS + ["mkdir", "rm", "mv"])
+    r = run_pico(image, ["/work/script.sh", "/tmp"], limits=Limits(wall_seconds=60, processes=8))
+    assert (r.code, r.report.reason) == (native.returncode, None) == (0, None), r.stderr
+    assert r.stdout == native.stdout
+    assert r.stderr == native.stderr == b""
+    assert b"background\none\ntwo\na\nb\nfrom-child-shell\n" in r.stdout and r.stdout.endswith(b"gone\n")

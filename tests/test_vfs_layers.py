@@ -7,7 +7,7 @@ from conftest import load_tool
 
 # the generic part: the namespace, the walker, the fd table and the system calls
 GENERIC = {"alloc.c", "user.c", "node.c", "route.c", "lookup.c", "path.c", "fdtable.c", "file.c", "io.c", "stat.c",
-           "readdir.c", "dir.c", "open.c", "cwd.c", "vfs.c", "stream.c"}
+           "readdir.c", "dir.c", "open.c", "cwd.c", "vfs.c", "stream.c", "fork.c"}
 # backends (struct vfs_backend) and kinds of description (struct vfs_file_ops)
 BACKENDS = {"tar.c", "ram.c", "origin.c", "deny.c", "devices.c", "proc.c", "hostdir.c"}
 KINDS = {"stdio.c", "pipe.c", "sock.c", "eventfd.c", "epoll.c"}

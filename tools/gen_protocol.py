@@ -68,6 +68,7 @@ def render() -> str:
         f"#define XAX_ACCEPT_CHAN ({p.ACCEPT_CHAN}) /* poll it for POLLIN: a connection waits for ACCEPT */",
         f"#define XAX_IMAGE_FD {p.IMAGE_FD} /* the image, read-only: only private mappings of it are allowed */",
         f"#define XAX_CHANNEL_FD {p.CHANNEL_FD} /* the channel to the Monitor; never one of the program's fds */",
+        f"#define XAX_FAMILY_ARENA_HINT {p.FAMILY_ARENA_HINT:#x}UL /* where the family's arena is asked for */",
         f"#define XAX_LAYER_NR_MAX {p.LAYER_NR_MAX} /* entries of the layer's table: syscall numbers below it */",
         f"#define XAX_VIRTUAL_PID {p.VIRTUAL_PID} /* the picoprocess's pid as the program sees it */",
         f"#define XAX_VIRTUAL_PIDS_MAX {p.VIRTUAL_PIDS_MAX} /* virtual pids a family hands out */",

@@ -327,6 +327,11 @@ IMAGE_FD = 1023
 # write on it reaches the kernel directly).
 CHANNEL_FD = 3
 
+# Where the boot block asks for the family's arena when processes are enabled (docs/
+# processes.md), the kernel's choice if that is taken: in the open, as any member can find
+# and write it anyway (tests/hostile/arena.c).
+FAMILY_ARENA_HINT = 0x7E0000000000
+
 # The layer's table has one entry per syscall number below this; the profile compiler
 # refuses a system call beyond it.
 LAYER_NR_MAX = 512

@@ -151,6 +151,31 @@ static void count_threads_apart(void)
              r);
 }
 
+/* The family's arena (docs/processes.md): when processes are enabled, the memory the layer's
+ * file system lives in, shared by every process forked from this one and by nothing else (an
+ * anonymous shared mapping has no name: only inheritance reaches it).  Mapped here because
+ * the filter allows no shared mapping after the seal.  A quarter of the address-space limit,
+ * at most 1 GiB: the RAM disks, every node and description; pages are taken as touched. */
+#define FAMILY_ARENA_MAX (1ULL << 30)
+static void map_family_arena(struct xax_boot_info *info, uint64_t limit_as)
+{
+    int on = 0;
+    for (const char **s = info->pal; *s; s++)
+        if (!strcmp(*s, "processes=1"))
+            on = 1;
+    if (!on)
+        return;
+    uint64_t size = limit_as ? limit_as / 4 : FAMILY_ARENA_MAX;
+    if (size > FAMILY_ARENA_MAX)
+        size = FAMILY_ARENA_MAX;
+    size &= ~(uint64_t)0xfff;
+    long p = sys6(__NR_mmap, (long)XAX_FAMILY_ARENA_HINT, (long)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p < 0 && p > -4096)
+        fail("cannot map the family's shared memory", p);
+    info->arena = (void *)p;
+    info->arena_size = size;
+}
+
 /* The Monitor's fds (any numbers) become the channel, fd 3, and the image,
  * XAX_IMAGE_FD (image < 0: none).  Each goes through a fresh number first, so
  * that neither move can overwrite the other whatever numbers they came with. */
@@ -271,6 +296,7 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     memcpy(info.random, fixed.random, sizeof info.random);
     info.host_auxv = auxv;
     info.host_pid = (uint32_t)sys0(__NR_getpid); /* the only pid the filter lets it signal */
+    map_family_arena(&info, fixed.limit_as);
 
     /* Before the parent-death signal: a change of uid clears it. */
     if (fixed.limit_threads > 1)

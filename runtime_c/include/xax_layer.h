@@ -13,7 +13,7 @@
 #include "xabi.h"
 #include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
-#define XAX_LAYER_VERSION 12 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 13 /* bump on any change to the structs below: images carry their layer */
 
 struct layer_call {
     long nr;
@@ -122,6 +122,11 @@ struct xax_layer_host {
      * from the new mapping. */
     void (*code_mapped)(uintptr_t addr, uint64_t len, uint64_t image_off, uint64_t file_off, uint64_t file_size,
                         uint64_t prot);
+    /* The family's arena (docs/processes.md): memory every process of the family maps at
+     * this address, shared (MAP_SHARED, mapped by the boot block before the seal when
+     * processes are enabled), arena_size bytes; 0 otherwise. */
+    void *arena;
+    uint64_t arena_size;
 };
 
 /* The virtual user the program runs as (the profile's identity knob). */

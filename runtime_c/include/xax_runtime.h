@@ -20,6 +20,8 @@ struct xax_boot_info {
     const void *image;              /* the image fd (XAX_IMAGE_FD) mapped private read-only, or 0 */
     uint64_t image_size;
     uint32_t host_pid;              /* the picoprocess's own pid on the host (kill, tgkill) */
+    void *arena;                    /* the family's shared memory (processes=1), or 0 */
+    uint64_t arena_size;
 };
 
 /* boot -> PAL */

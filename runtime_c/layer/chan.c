@@ -5,6 +5,7 @@
 #include <linux/time_types.h>
 
 #include "../lib/sys.h"
+#include "arena.h"
 #include "layer.h"
 
 /* Until the channel is ready.  A blocking poll would hold the channel (one
@@ -22,18 +23,16 @@ static void wait_for(int chan, short events)
         if (layer_host->poll_sliced(&p, 1) != 0 || p.revents)
             return; /* ready, closed, or an error: the caller's read or write tells which */
         struct __kernel_timespec nap = {0, 200 * 1000};
-        layer_wait_begin();
+        layer_nap_begin();
         sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
-        layer_wait_end();
+        layer_nap_end();
     }
 }
 
-long chan_read(int chan, void *buf, size_t len)
+/* The family's lock (arena.c) is let go for the whole transfer: the bytes a read waits for
+ * may come from another process of the family, which needs the lock to write them. */
+static long read_unlocked(int chan, void *buf, size_t len)
 {
-    if (len == 0)
-        return 0;
-    if (len > 0x7fffffff)
-        len = 0x7fffffff;
     for (;;) {
         int n = LAYER_ABI->read(chan, buf, (int)len);
         if (n > 0)
@@ -44,11 +43,29 @@ long chan_read(int chan, void *buf, size_t len)
     }
 }
 
+long chan_read(int chan, void *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (len > 0x7fffffff)
+        len = 0x7fffffff;
+    int held = family_unlock();
+    long r = read_unlocked(chan, buf, len);
+    if (held)
+        family_lock();
+    return r;
+}
+
+static long write_unlocked(int chan, const void *buf, size_t len);
+
 long chan_try_read(int chan, void *buf, size_t len)
 {
     if (len == 0)
         return 0;
+    int held = family_unlock(); /* nobody waits for the family's lock across a round trip */
     int n = LAYER_ABI->read(chan, buf, len > 0x7fffffff ? 0x7fffffff : (int)len);
+    if (held)
+        family_lock();
     return n > 0 ? n : n < 0 ? 0 : -EAGAIN; /* closed: end of file */
 }
 
@@ -56,11 +73,23 @@ long chan_try_write(int chan, const void *buf, size_t len)
 {
     if (len == 0)
         return 0;
+    int held = family_unlock();
     int n = LAYER_ABI->write(chan, (char *)buf, len > 0x7fffffff ? 0x7fffffff : (int)len);
+    if (held)
+        family_lock();
     return n > 0 ? n : n < 0 ? -EPIPE : -EAGAIN;
 }
 
 long chan_write(int chan, const void *buf, size_t len)
+{
+    int held = family_unlock();
+    long r = write_unlocked(chan, buf, len);
+    if (held)
+        family_lock();
+    return r;
+}
+
+static long write_unlocked(int chan, const void *buf, size_t len)
 {
     size_t done = 0;
     while (done < len) {

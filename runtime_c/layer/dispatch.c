@@ -1,6 +1,7 @@
 /* The dispatcher, in a fixed order: bounds, disposition, handler; a call with
  * no disposition gets -ENOSYS and a trace event.  The table itself is
  * generated from the app's profile (layer_table.c, see xax_emu/syscalls/compiler.py). */
+#include "arena.h"
 #include "layer.h"
 #include "../lib/sys.h"
 #include "xax_protocol.h"
@@ -10,10 +11,23 @@
  * sleep) lets go for the wait. */
 void layer_wait_begin(void)
 {
+    family_unlock();
     xax_lock_give(&layer.lock);
 }
 
 void layer_wait_end(void)
+{
+    xax_lock_take(&layer.lock);
+    family_lock();
+}
+
+/* A nap that leaves the family's lock as it is (let go already: chan.c) */
+void layer_nap_begin(void)
+{
+    xax_lock_give(&layer.lock);
+}
+
+void layer_nap_end(void)
 {
     xax_lock_take(&layer.lock);
 }
@@ -23,7 +37,9 @@ static long dispatch_locked(struct layer_call *c);
 long layer_dispatch(struct layer_call *c)
 {
     xax_lock_take(&layer.lock);
+    family_lock(); /* the family's files (arena.c): after the layer's lock, let go before it */
     long r = dispatch_locked(c);
+    family_unlock();
     xax_lock_give(&layer.lock);
     return r;
 }

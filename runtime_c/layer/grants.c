@@ -8,6 +8,7 @@
  *   hands it to layer_exit_group: the RAM disks go to the Monitor as one tar
  *   (vfs_export_ram) in EXPORT_RAM messages, then the picoprocess exits with the
  *   program's status. */
+#include "arena.h"
 #include "layer.h"
 
 #include "../lib/sys.h"
@@ -115,5 +116,9 @@ void layer_exit_group(struct layer_call *c)
 {
     if (export_asked())
         export_ram();
+    if (arena_on()) { /* the family's files this process held open are let go (vfs/fork.c) */
+        vfs_fork_exit(layer.vfs);
+        family_unlock(); /* else the others would wait for the Monitor to see this process gone */
+    }
     sys_exit_group((int)c->a[0]);
 }

@@ -74,10 +74,22 @@ long layer_getcwd(struct layer_call *c);
 long layer_umask(struct layer_call *c);
 long layer_pipe(struct layer_call *c);
 long layer_pipe2(struct layer_call *c);
+long layer_chmod(struct layer_call *c);
+long layer_fchmod(struct layer_call *c);
+long layer_fchmodat(struct layer_call *c);
 
 /* mmap (sys_fs.c): the mmap forms the filter traps: files are copied into private memory, shared
  * anonymous memory is private memory, huge pages ENOMEM */
 long layer_mmap(struct layer_call *c);
+
+/* setids (sys_ids.c): set*uid and set*gid that keep the virtual user's ids (each given id -1, the
+ * real or the effective one): 0; any other id EPERM (the identity is fixed) */
+long layer_setuid(struct layer_call *c);
+long layer_setgid(struct layer_call *c);
+long layer_setreuid(struct layer_call *c);
+long layer_setregid(struct layer_call *c);
+long layer_setresuid(struct layer_call *c);
+long layer_setresgid(struct layer_call *c);
 
 /* brk (sys_mem.c): the program break, grown in anonymous memory after the program's last segment */
 long layer_brk(struct layer_call *c);

@@ -67,6 +67,8 @@ int layer_processes_enabled(void);
 
 void layer_wait_begin(void);
 void layer_wait_end(void);
+void layer_nap_begin(void);
+void layer_nap_end(void);
 
 /* The kernel takes fds as int: truncate exactly as it does. */
 static inline int arg_fd(uint64_t v)

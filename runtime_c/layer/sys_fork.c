@@ -22,6 +22,7 @@
  *     host program; with processes enabled, else ENOSYS as before
  * @serves execve execveat
  */
+#include "arena.h"
 #include <linux/fcntl.h>
 #include <linux/futex.h>
 #include <linux/time_types.h>
@@ -114,6 +115,25 @@ static long make_pipe(void *ctx, const void *data, size_t len, int *chans)
     return 0;
 }
 
+/* The fork, the file system shared (arena.c, vfs/fork.c): the child's references are taken
+ * before it, under the family's lock; the lock is let go across the fork (the child must not
+ * start out as its holder) and taken again by the parent here, by the child in do_fork. */
+static long fork_sharing_files(int32_t *vpid)
+{
+    if (!arena_on())
+        return layer_host->fork(0, 0, vpid);
+    long e = vfs_fork_prepare(layer.vfs);
+    if (e < 0)
+        return -EAGAIN;
+    family_unlock();
+    long pid = layer_host->fork(0, 0, vpid);
+    if (pid != 0)
+        family_lock();
+    if (pid < 0)
+        vfs_fork_abort(layer.vfs);
+    return pid;
+}
+
 static long do_fork(struct layer_call *c, uint64_t stack, uint64_t parent_tid, uint64_t child_tid)
 {
     if (!processes_enabled())
@@ -124,7 +144,7 @@ static long do_fork(struct layer_call *c, uint64_t stack, uint64_t parent_tid, u
     if (e < 0)
         return e == -EMFILE ? -EAGAIN : e;
     int32_t vpid = 0;
-    long pid = layer_host->fork(0, 0, &vpid);
+    long pid = fork_sharing_files(&vpid);
     if (pid < 0)
         return pid;
     if (pid == 0) { /* the child: a process of one thread with no children yet */
@@ -132,6 +152,8 @@ static long do_fork(struct layer_call *c, uint64_t stack, uint64_t parent_tid, u
         layer.vpid = vpid;
         vfs_proc_set_pid((uint32_t)vpid);
         layer.nchildren = 0;
+        family_lock(); /* as the child's own (its vpid) */
+        vfs_fork_child(layer.vfs);
         if (child_tid)
             user_out(child_tid, &vpid, 4);
         if (parent_tid)

@@ -9,7 +9,7 @@
  * @serves read write readv writev pread64 pwrite64 lseek close open openat creat stat lstat fstat
  *     newfstatat statx getdents64 readlink readlinkat access faccessat faccessat2 mkdir mkdirat
  *     rmdir unlink unlinkat rename renameat renameat2 ftruncate fsync fdatasync dup dup2 dup3
- *     fcntl ioctl chdir fchdir getcwd umask pipe pipe2
+ *     fcntl ioctl chdir fchdir getcwd umask pipe pipe2 chmod fchmod fchmodat
  *
  * @family mmap: the mmap forms the filter traps: files are copied into private memory, shared
  *     anonymous memory is private memory, huge pages ENOMEM
@@ -25,6 +25,7 @@
 
 #include "../lib/sys.h"
 #include "../vfs/vfs.h"
+#include "arena.h"
 #include "chan.h"
 #include "layer.h"
 #include "net.h"
@@ -50,17 +51,33 @@ static int program_fd(uint64_t v)
 
 /* -- the VFS's environment inside the picoprocess ---------------------------- */
 
-static void *env_alloc(void *ctx, size_t n)
+/* The process's own memory: struct vfs (its fds and cwd), and everything when processes are off. */
+static void *env_alloc_own(void *ctx, size_t n)
 {
     (void)ctx;
     return LAYER_ABI->alloc(0, (long)n);
 }
 
-static void env_release(void *ctx, void *p, size_t n)
+static void env_release_own(void *ctx, void *p, size_t n)
 {
     (void)ctx;
     (void)n;
     LAYER_ABI->free(p);
+}
+
+/* The file system's memory: the family's arena when processes are enabled (arena.c: nodes,
+ * descriptions and the RAM disks' bytes are then the family's), else the process's own. */
+static void *env_alloc(void *ctx, size_t n)
+{
+    return arena_on() ? arena_alloc(n) : env_alloc_own(ctx, n);
+}
+
+static void env_release(void *ctx, void *p, size_t n)
+{
+    if (arena_on())
+        arena_release(p, n);
+    else
+        env_release_own(ctx, p, n);
 }
 
 /* An origin file: layer_host->origin + url, fetched whole through the Monitor
@@ -79,7 +96,16 @@ static int env_fetch(void *ctx, const char *url, void **data, size_t *len)
     memcpy(full + o, url, u + 1);
     const unsigned char *got;
     long r = layer_host->fetch(full, &got, len);
-    LAYER_ABI->free(full);
+    env_release(0, full, o + u + 1);
+    if (r == 0 && arena_on() && *len) { /* the PAL's memory is the process's own: the family's copy */
+        void *copy = env_alloc(0, *len);
+        if (copy)
+            memcpy(copy, got, *len);
+        LAYER_ABI->free((void *)got);
+        if (!copy)
+            return -EIO;
+        got = copy;
+    }
     if (r == 0)
         *data = (void *)got;
     return (int)r;
@@ -173,6 +199,8 @@ static size_t env_copy_in(void *ctx, void *dst, const void *src, size_t n)
 static const struct vfs_env env = {
     .alloc = env_alloc,
     .release = env_release,
+    .alloc_own = env_alloc_own,
+    .release_own = env_release_own,
     .fetch = env_fetch,
     .chan_read = env_chan_read,
     .chan_write = env_chan_write,
@@ -270,7 +298,7 @@ long layer_load_file(const char *path, const void **data, uint64_t *size)
         *data = (const unsigned char *)layer_host->image + off;
         *size = (uint64_t)st.st_size;
     } else if (r == 0) { /* not in the image: a copy */
-        void *buf = env_alloc(0, st.st_size ? (size_t)st.st_size : 1);
+        void *buf = env_alloc_own(0, st.st_size ? (size_t)st.st_size : 1);
         r = buf ? vfs_pread64(V, (int)fd, buf, (size_t)st.st_size, 0) : -ENOMEM;
         if (r >= 0 && r != st.st_size)
             r = -EIO;
@@ -354,7 +382,7 @@ static long vectored(struct layer_call *c, int writing)
         return writing ? vfs_writev(V, FD(0), 0, cnt) : vfs_readv(V, FD(0), 0, cnt); /* -EBADF or -EINVAL */
     struct vfs_iovec local[IOV_ON_STACK], *iov = local;
     size_t bytes = (size_t)cnt * sizeof *iov;
-    if (cnt > IOV_ON_STACK && !(iov = env_alloc(0, bytes)))
+    if (cnt > IOV_ON_STACK && !(iov = env_alloc_own(0, bytes)))
         return -ENOMEM;
     long r = user_in(iov, A(1), bytes);
     for (int i = 0; r == 0 && i < cnt; i++)
@@ -365,7 +393,7 @@ static long vectored(struct layer_call *c, int writing)
     else
         r = outside_user(writing ? vfs_writev(V, FD(0), 0, 0) : vfs_readv(V, FD(0), 0, 0));
     if (iov != local)
-        env_release(0, iov, bytes);
+        env_release_own(0, iov, bytes);
     return r;
 }
 
@@ -505,6 +533,24 @@ long layer_faccessat2(struct layer_call *c)
 {
     PATH(path, 1);
     return FAILED(FD(0), path, vfs_faccessat2(V, FD(0), path, (int)A(2), (int)A(3)));
+}
+
+long layer_chmod(struct layer_call *c)
+{
+    PATH(path, 0);
+    return vfs_fchmodat(V, AT_FDCWD, path, (uint32_t)A(1), 0);
+}
+
+/* The kernel's fchmodat has no flags argument: 0. */
+long layer_fchmodat(struct layer_call *c)
+{
+    PATH(path, 1);
+    return vfs_fchmodat(V, FD(0), path, (uint32_t)A(2), 0);
+}
+
+long layer_fchmod(struct layer_call *c)
+{
+    return vfs_fchmod(V, FD(0), (uint32_t)A(1));
 }
 
 long layer_mkdir(struct layer_call *c)

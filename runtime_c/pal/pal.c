@@ -136,6 +136,8 @@ static void start_layer(const unsigned char *img, size_t size)
     layer_host.cwd = setting("cwd");
     layer_host.exe = setting("entry"); /* /proc/self/exe */
     layer_host.host_pid = xax_boot->host_pid;
+    layer_host.arena = xax_boot->arena;
+    layer_host.arena_size = xax_boot->arena_size;
     layer_host.copy_in = pal_copy_in;
     layer_host.copy_out = pal_copy_out;
     layer_host.string_in = pal_string_in;

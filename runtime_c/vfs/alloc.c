@@ -30,35 +30,35 @@ void *vmem_alloc(struct vfs *v, size_t n)
         return v->env.alloc(v->env.ctx, n);
     int cls = size_class(n);
     size_t csize = (size_t)16 << cls;
-    void *p = v->mem.free[cls];
+    void *p = v->sh->mem.free[cls];
     if (p) {
-        v->mem.free[cls] = *(void **)p;
+        v->sh->mem.free[cls] = *(void **)p;
         return p;
     }
-    if (v->mem.left < csize) {
+    if (v->sh->mem.left < csize) {
         /* the remainder of the chunk goes to the free lists, biggest classes first */
-        while (v->mem.left >= 16) {
+        while (v->sh->mem.left >= 16) {
             int c = VMEM_CLASSES - 1;
-            while (((size_t)16 << c) > v->mem.left)
+            while (((size_t)16 << c) > v->sh->mem.left)
                 c--;
-            void *q = v->mem.cur;
-            *(void **)q = v->mem.free[c];
-            v->mem.free[c] = q;
-            v->mem.cur += (size_t)16 << c;
-            v->mem.left -= (size_t)16 << c;
+            void *q = v->sh->mem.cur;
+            *(void **)q = v->sh->mem.free[c];
+            v->sh->mem.free[c] = q;
+            v->sh->mem.cur += (size_t)16 << c;
+            v->sh->mem.left -= (size_t)16 << c;
         }
         struct chunk *ch = v->env.alloc(v->env.ctx, VMEM_CHUNK);
         if (!ch)
             return 0;
-        ch->next = v->mem.chunks;
+        ch->next = v->sh->mem.chunks;
         ch->size = VMEM_CHUNK;
-        v->mem.chunks = ch;
-        v->mem.cur = (char *)ch + 16; /* keeps 16-byte alignment */
-        v->mem.left = VMEM_CHUNK - 16;
+        v->sh->mem.chunks = ch;
+        v->sh->mem.cur = (char *)ch + 16; /* keeps 16-byte alignment */
+        v->sh->mem.left = VMEM_CHUNK - 16;
     }
-    p = v->mem.cur;
-    v->mem.cur += csize;
-    v->mem.left -= csize;
+    p = v->sh->mem.cur;
+    v->sh->mem.cur += csize;
+    v->sh->mem.left -= csize;
     return p;
 }
 
@@ -81,17 +81,17 @@ void vmem_free(struct vfs *v, void *p, size_t n)
         return;
     }
     int cls = size_class(n);
-    *(void **)p = v->mem.free[cls];
-    v->mem.free[cls] = p;
+    *(void **)p = v->sh->mem.free[cls];
+    v->sh->mem.free[cls] = p;
 }
 
 void vmem_release_all(struct vfs *v)
 {
-    struct chunk *ch = v->mem.chunks;
+    struct chunk *ch = v->sh->mem.chunks;
     while (ch) {
         struct chunk *next = ch->next;
         v->env.release(v->env.ctx, ch, ch->size);
         ch = next;
     }
-    memset(&v->mem, 0, sizeof v->mem);
+    memset(&v->sh->mem, 0, sizeof v->sh->mem);
 }

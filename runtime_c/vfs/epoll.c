@@ -34,7 +34,7 @@ struct epitem {
 };
 
 struct vepoll {
-    struct vepoll *next_set;    /* v->epolls */
+    struct vepoll *next_set;    /* v->sh->epolls */
     struct epitem *items;
     uint64_t ino, next_id;
     uint32_t seq;
@@ -52,7 +52,7 @@ static struct vepoll *epoll_of(struct vfs *v, int fd, long *err)
 /* a description is closing: it leaves every set (struct vfs.on_release) */
 static void forget(struct vfs *v, struct ofd *f)
 {
-    for (struct vepoll *ep = v->epolls; ep; ep = ep->next_set) {
+    for (struct vepoll *ep = v->sh->epolls; ep; ep = ep->next_set) {
         for (struct epitem **pi = &ep->items; *pi;) {
             struct epitem *it = *pi;
             if (it->file == f) {
@@ -85,11 +85,11 @@ long vfs_epoll_create1(struct vfs *v, int flags)
         vmem_free(v, ep, sizeof *ep);
         return fd;
     }
-    ep->ino = v->next_ino++;
+    ep->ino = v->sh->next_ino++;
     ep->next_id = 1;
-    ep->next_set = v->epolls;
-    v->epolls = ep;
-    v->on_release = forget;
+    ep->next_set = v->sh->epolls;
+    v->sh->epolls = ep;
+    v->sh->on_release = forget;
     f->ops = &epoll_fops;
     f->fmode = FM_READ | FM_WRITE;
     f->flags = O_RDWR;
@@ -288,13 +288,13 @@ static void epoll_release(struct vfs *v, struct ofd *f)
         ep->items = it->next;
         vmem_free(v, it, sizeof *it);
     }
-    for (struct vepoll **pe = &v->epolls; *pe; pe = &(*pe)->next_set)
+    for (struct vepoll **pe = &v->sh->epolls; *pe; pe = &(*pe)->next_set)
         if (*pe == ep) {
             *pe = ep->next_set;
             break;
         }
-    if (!v->epolls)
-        v->on_release = 0;
+    if (!v->sh->epolls)
+        v->sh->on_release = 0;
     vmem_free(v, ep, sizeof *ep);
 }
 

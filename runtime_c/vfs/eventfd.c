@@ -46,7 +46,7 @@ long vfs_eventfd2(struct vfs *v, unsigned initval, int flags)
     }
     e->count = initval;
     e->semaphore = (flags & EFD_SEMAPHORE_) != 0;
-    e->ino = v->next_ino++;
+    e->ino = v->sh->next_ino++;
     f->ops = &eventfd_fops;
     f->fmode = FM_READ | FM_WRITE;
     f->flags = O_RDWR | (flags & O_NONBLOCK);

@@ -50,8 +50,8 @@ void ofd_put(struct vfs *v, struct ofd *f)
 {
     if (!f || --f->refs)
         return;
-    if (v->on_release) /* epoll sets holding it let go (epoll.c) */
-        v->on_release(v, f);
+    if (v->sh->on_release) /* epoll sets holding it let go (epoll.c) */
+        v->sh->on_release(v, f);
     if (f->ops && f->ops->release)
         f->ops->release(v, f);
     vmem_free(v, f, sizeof *f);

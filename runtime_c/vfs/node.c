@@ -50,12 +50,12 @@ struct vnode *node_new_untimed(struct vfs *v, struct route *rt, uint32_t mode)
     n->rt = rt;
     n->mode = mode;
     n->nlink = VFS_ISDIR(mode) ? 2 : 1;
-    n->ino = v->next_ino++;
+    n->ino = v->sh->next_ino++;
     n->next_off = VFS_DIR_FIRST;
-    n->all_next = v->all;
-    if (v->all)
-        v->all->all_prev = n;
-    v->all = n;
+    n->all_next = v->sh->all;
+    if (v->sh->all)
+        v->sh->all->all_prev = n;
+    v->sh->all = n;
     return n;
 }
 
@@ -108,7 +108,7 @@ static uint32_t entry_hash(const struct vfs *v, const struct vnode *dir, const c
 /* n's bucket: its hash is not kept (a node fills its 256 bytes), it is computed again */
 static struct vnode **bucket_of(struct vfs *v, const struct vnode *n)
 {
-    return &v->htab[entry_hash(v, n->parent, n->name, n->namelen) & v->hmask];
+    return &v->sh->htab[entry_hash(v, n->parent, n->name, n->namelen) & v->sh->hmask];
 }
 
 static void table_put(struct vfs *v, struct vnode *n)
@@ -124,10 +124,10 @@ static int table_resize(struct vfs *v, uint32_t size)
     struct vnode **t = vmem_zalloc(v, (size_t)size * sizeof *t);
     if (!t)
         return -ENOMEM;
-    struct vnode **old = v->htab;
-    uint32_t oldsize = v->hmask + 1;
-    v->htab = t;
-    v->hmask = size - 1;
+    struct vnode **old = v->sh->htab;
+    uint32_t oldsize = v->sh->hmask + 1;
+    v->sh->htab = t;
+    v->sh->hmask = size - 1;
     for (uint32_t i = 0; i < oldsize; i++) {
         for (struct vnode *n = old[i], *next; n; n = next) {
             next = n->hnext;
@@ -143,11 +143,11 @@ long node_table_init(struct vfs *v)
 #ifdef VFS_DEBUG
     v->dbg.hash_mask = ~0u;
 #endif
-    v->htab = vmem_zalloc(v, TABLE_FIRST * sizeof *v->htab);
-    if (!v->htab)
+    v->sh->htab = vmem_zalloc(v, TABLE_FIRST * sizeof *v->sh->htab);
+    if (!v->sh->htab)
         return -ENOMEM;
-    v->hmask = TABLE_FIRST - 1;
-    v->hcount = 0;
+    v->sh->hmask = TABLE_FIRST - 1;
+    v->sh->hcount = 0;
     return 0;
 }
 
@@ -156,8 +156,8 @@ static void table_insert(struct vfs *v, struct vnode *n)
     table_put(v, n);
     n->flags |= VN_HASHED;
     /* at most one entry per bucket on average; a failed growth only lengthens the chains */
-    if (++v->hcount > v->hmask + 1 && v->hmask < 0x7fffffffu)
-        table_resize(v, (v->hmask + 1) * 2);
+    if (++v->sh->hcount > v->sh->hmask + 1 && v->sh->hmask < 0x7fffffffu)
+        table_resize(v, (v->sh->hmask + 1) * 2);
 }
 
 static void table_remove(struct vfs *v, struct vnode *n)
@@ -170,7 +170,7 @@ static void table_remove(struct vfs *v, struct vnode *n)
     *p = n->hnext;
     n->hnext = 0;
     n->flags &= ~VN_HASHED;
-    v->hcount--;
+    v->sh->hcount--;
 }
 
 /* n's name becomes name (own: vfs memory to free with it); a linked node moves to the
@@ -224,7 +224,7 @@ struct vnode *node_child(struct vfs *v, const struct vnode *dir, const char *nam
     if (!dir || !VFS_ISDIR(dir->mode))
         return 0;
     VFS_DEBUG_COUNT(v, lookups);
-    for (struct vnode *c = v->htab[entry_hash(v, dir, name, len) & v->hmask]; c; c = c->hnext) {
+    for (struct vnode *c = v->sh->htab[entry_hash(v, dir, name, len) & v->sh->hmask]; c; c = c->hnext) {
         VFS_DEBUG_COUNT(v, probes);
         if (c->parent == dir && name_eq(c->name, c->namelen, name, len))
             return c;
@@ -322,7 +322,7 @@ void node_destroy(struct vfs *v, struct vnode *n)
         if (n->all_prev)
             n->all_prev->all_next = n->all_next;
         else
-            v->all = n->all_next;
+            v->sh->all = n->all_next;
         if (n->all_next)
             n->all_next->all_prev = n->all_prev;
         vmem_free(v, n, sizeof *n);
@@ -348,17 +348,17 @@ int node_is_ancestor(const struct vnode *a, const struct vnode *n)
 long vfs_debug_stats(struct vfs *v, uint64_t out[5])
 {
     uint64_t longest = 0;
-    for (uint32_t i = 0; i <= v->hmask; i++) {
+    for (uint32_t i = 0; i <= v->sh->hmask; i++) {
         uint64_t k = 0;
-        for (struct vnode *n = v->htab[i]; n; n = n->hnext)
+        for (struct vnode *n = v->sh->htab[i]; n; n = n->hnext)
             k++;
         if (k > longest)
             longest = k;
     }
     out[0] = v->dbg.lookups;
     out[1] = v->dbg.probes;
-    out[2] = (uint64_t)v->hmask + 1;
-    out[3] = v->hcount;
+    out[2] = (uint64_t)v->sh->hmask + 1;
+    out[3] = v->sh->hcount;
     out[4] = longest;
     return 0;
 }
@@ -366,8 +366,8 @@ long vfs_debug_stats(struct vfs *v, uint64_t out[5])
 long vfs_debug_hash_mask(struct vfs *v, uint32_t mask)
 {
     v->dbg.hash_mask = mask;
-    struct vnode **t = v->htab;
-    uint32_t size = v->hmask + 1;
+    struct vnode **t = v->sh->htab;
+    uint32_t size = v->sh->hmask + 1;
     /* re-bucket in place: gather every entry, then put each back */
     struct vnode *all = 0;
     for (uint32_t i = 0; i < size; i++) {

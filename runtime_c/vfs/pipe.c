@@ -58,7 +58,7 @@ long vfs_pipe2(struct vfs *v, int *fds, int flags)
     }
     fd_install(v, (int)wfd, wr, (flags & O_CLOEXEC) != 0);
     p->readers = p->writers = 1;
-    p->ino = v->next_ino++;
+    p->ino = v->sh->next_ino++;
     vfs_now(v, &p->ctime);
     p->atime = p->mtime = p->ctime;
     uint32_t nb = flags & O_NONBLOCK;
@@ -306,6 +306,7 @@ static void famchan_release(struct vfs *v, struct ofd *f)
 }
 
 static const struct vfs_file_ops famchan_fops = {
+    .per_process = 1,
     .read = famchan_read,
     .write = famchan_write,
     .readv = stream_readv,

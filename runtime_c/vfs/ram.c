@@ -147,7 +147,15 @@ static void ram_drop(struct vfs *v, struct vnode *n)
         n->rt->nodes--;
 }
 
+static long ram_chmod(struct vfs *v, struct vnode *n, uint32_t mode)
+{
+    n->mode = (n->mode & S_IFMT) | mode;
+    vfs_now(v, &n->ctime);
+    return 0;
+}
+
 const struct vfs_backend vfs_ram_backend = {
+    .chmod = ram_chmod,
     .stat = ram_stat,
     .read = ram_read,
     .write = ram_write,

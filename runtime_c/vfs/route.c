@@ -88,7 +88,7 @@ long route_new(struct vfs *v, const char *prefix, const struct vfs_backend *ops,
     if (!rt)
         return -ENOMEM;
     rt->ops = ops;
-    rt->dev = v->next_dev++;
+    rt->dev = v->sh->next_dev++;
     rt->prefix = vmem_alloc(v, len + 1);
     rt->root = node_new(v, rt, S_IFDIR | rootmode);
     if (!rt->prefix || !rt->root) {
@@ -107,7 +107,7 @@ long route_new(struct vfs *v, const char *prefix, const struct vfs_backend *ops,
 
 void route_discard(struct vfs *v, struct route *rt)
 {
-    struct vnode *n = v->all, *next;
+    struct vnode *n = v->sh->all, *next;
     for (; n; n = next) {
         next = n->all_next;
         if (n->rt == rt) {

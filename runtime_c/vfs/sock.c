@@ -221,7 +221,7 @@ long vfs_listen(struct vfs *v, int fd, int backlog)
     s->backlog_max = (uint32_t)backlog + 1;
     if (s->state != SS_LISTENING) {
         s->state = SS_LISTENING;
-        s->listen_order = ++v->listen_order;
+        s->listen_order = ++v->sh->listen_order;
     }
     sock_changed(v, s);
     return 0;
@@ -490,7 +490,7 @@ static struct vsock *from_outside(struct vfs *v, struct vsock *l, int chan)
     addr_ep(&l->local, &local);
     memset(&peer, 0, sizeof peer);
     peer.a[10] = peer.a[11] = 0xff, peer.a[12] = 127, peer.a[15] = 1; /* the Monitor, on this machine */
-    peer.port = (uint16_t)(PORT_FIRST + (v->next_port++ % (PORT_LAST - PORT_FIRST + 1)));
+    peer.port = (uint16_t)(PORT_FIRST + (v->sh->next_port++ % (PORT_LAST - PORT_FIRST + 1)));
     if (ep_is_any(&local)) {
         uint16_t port = local.port;
         local = peer;

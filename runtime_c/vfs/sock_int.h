@@ -100,7 +100,7 @@ struct sockopts {
 enum { SS_FREE, SS_BOUND, SS_LISTENING, SS_CONNECTED };
 
 struct vsock {
-    struct vsock *next, *prev;  /* every socket of the vfs (v->socks): bound names, listeners */
+    struct vsock *next, *prev;  /* every socket of the vfs (v->sh->socks): bound names, listeners */
     uint16_t family, type, protocol;
     uint8_t state;              /* SS_* (bound or not: local.len) */
     uint8_t shut;               /* 1: no more reading (SHUT_RD), 2: no more writing (SHUT_WR) */

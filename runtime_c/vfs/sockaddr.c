@@ -141,7 +141,7 @@ static int overlaps(const struct vsock *s, const struct ep *a, const struct vsoc
 
 static int port_taken(struct vfs *v, const struct vsock *s, const struct ep *ep)
 {
-    for (struct vsock *t = v->socks; t; t = t->next) {
+    for (struct vsock *t = v->sh->socks; t; t = t->next) {
         if (t == s || !sock_inet(t) || !t->local.len || !same_space(s, t))
             continue;
         struct ep b;
@@ -166,7 +166,7 @@ long port_claim(struct vfs *v, struct vsock *s, struct ep *ep)
     }
     uint32_t span = PORT_LAST - PORT_FIRST + 1;
     for (uint32_t i = 0; i < span; i++) {
-        ep->port = (uint16_t)(PORT_FIRST + (v->next_port++ % span));
+        ep->port = (uint16_t)(PORT_FIRST + (v->sh->next_port++ % span));
         if (!port_taken(v, s, ep))
             return 0;
     }
@@ -224,7 +224,7 @@ static int receives_at(const struct vsock *t, const struct ep *dst)
 
 struct vsock *inet_listener(struct vfs *v, const struct vsock *s, const struct ep *dst)
 {
-    for (struct vsock *t = v->socks; t; t = t->next)
+    for (struct vsock *t = v->sh->socks; t; t = t->next)
         if (sock_inet(t) && t->state == SS_LISTENING && t->type == s->type && receives_at(t, dst))
             return t;
     return 0;
@@ -232,7 +232,7 @@ struct vsock *inet_listener(struct vfs *v, const struct vsock *s, const struct e
 
 struct vsock *inet_receiver(struct vfs *v, const struct vsock *s, const struct ep *dst)
 {
-    for (struct vsock *t = v->socks; t; t = t->next)
+    for (struct vsock *t = v->sh->socks; t; t = t->next)
         if (sock_inet(t) && t->type == SOCK_DGRAM_ && t->family == s->family && t->local.len && receives_at(t, dst))
             return t;
     return 0;
@@ -243,7 +243,7 @@ struct vsock *sock_outside_listener(struct vfs *v)
     if (!v->outside_accepts)
         return 0;
     struct vsock *first = 0;
-    for (struct vsock *t = v->socks; t; t = t->next)
+    for (struct vsock *t = v->sh->socks; t; t = t->next)
         if (sock_inet(t) && t->state == SS_LISTENING && (!first || t->listen_order < first->listen_order))
             first = t;
     return first;
@@ -273,7 +273,7 @@ long unix_name(const void *addr, uint32_t len, struct saddr *out)
 
 static int abstract_taken(struct vfs *v, const struct vsock *s, const struct saddr *name)
 {
-    for (struct vsock *t = v->socks; t; t = t->next)
+    for (struct vsock *t = v->sh->socks; t; t = t->next)
         if (t != s && t->family == AF_UNIX_ && t->owns_name && t->type == s->type && t->local.len == name->len &&
             t->local.u.b[2] == 0 && memcmp(t->local.u.b, name->u.b, name->len) == 0)
             return 1;
@@ -310,7 +310,7 @@ long unix_autobind(struct vfs *v, struct vsock *s)
         struct saddr name;
         memset(&name, 0, sizeof name);
         name.u.family = AF_UNIX_;
-        uint32_t k = v->next_autobind++ & 0xfffff;
+        uint32_t k = v->sh->next_autobind++ & 0xfffff;
         for (int i = 0; i < 5; i++)
             name.u.b[3 + i] = (uint8_t)hex[(k >> (4 * (4 - i))) & 0xf];
         name.len = 8;
@@ -328,7 +328,7 @@ long unix_autobind(struct vfs *v, struct vsock *s)
 long unix_lookup(struct vfs *v, const struct vsock *s, const struct saddr *name, struct vsock **out)
 {
     if (name->u.b[2] == 0) {
-        for (struct vsock *t = v->socks; t; t = t->next)
+        for (struct vsock *t = v->sh->socks; t; t = t->next)
             if (t->family == AF_UNIX_ && t->owns_name && t->type == s->type && t->local.len == name->len &&
                 memcmp(t->local.u.b, name->u.b, name->len) == 0) {
                 *out = t;
@@ -347,7 +347,7 @@ long unix_lookup(struct vfs *v, const struct vsock *s, const struct saddr *name,
         return r;
     if ((w.node->mode & S_IFMT) != S_IFSOCK)
         return -ECONNREFUSED;
-    for (struct vsock *t = v->socks; t; t = t->next)
+    for (struct vsock *t = v->sh->socks; t; t = t->next)
         if (t->family == AF_UNIX_ && t->owns_name && t->node == w.node) {
             if (t->type != s->type)
                 return -EPROTOTYPE;

@@ -13,12 +13,12 @@ struct vsock *sock_new(struct vfs *v, int family, int type, int protocol)
     s->protocol = (uint16_t)protocol;
     s->chan = -1;
     s->refs = 1;
-    s->ino = v->next_ino++;
+    s->ino = v->sh->next_ino++;
     sockopt_defaults(s);
-    s->next = v->socks;
-    if (v->socks)
-        v->socks->prev = s;
-    v->socks = s;
+    s->next = v->sh->socks;
+    if (v->sh->socks)
+        v->sh->socks->prev = s;
+    v->sh->socks = s;
     return s;
 }
 
@@ -28,8 +28,8 @@ void sock_unlist(struct vfs *v, struct vsock *s)
 {
     if (s->prev)
         s->prev->next = s->next;
-    else if (v->socks == s)
-        v->socks = s->next;
+    else if (v->sh->socks == s)
+        v->sh->socks = s->next;
     if (s->next)
         s->next->prev = s->prev;
     s->next = s->prev = 0;

@@ -192,6 +192,47 @@ long vfs_faccessat2(struct vfs *v, int dirfd, const char *path, int mode, int fl
     return r;
 }
 
+/* chmod, fchmod and fchmodat: in Linux's order, a read-only route first (EROFS), then the owner
+ * (the virtual user, or uid 0: else EPERM); a symlink's own mode cannot change (EOPNOTSUPP, as
+ * fchmodat2 answers); a stream's (a channel, a pipe, a socket) is fixed here (EPERM). */
+static long change_mode(struct vfs *v, struct vnode *n, uint32_t mode)
+{
+    if (route_rofs(n->rt) && !VFS_ISSPECIAL(n->mode))
+        return -EROFS;
+    uint32_t owner = (n->flags & VN_OWNED) ? n->uid : v->uid;
+    if (v->uid != 0 && v->uid != owner)
+        return -EPERM;
+    if (VFS_ISLNK(n->mode))
+        return -EOPNOTSUPP;
+    if (!n->rt->ops->chmod)
+        return -EPERM;
+    return n->rt->ops->chmod(v, n, mode & VFS_PERM_MASK);
+}
+
+long vfs_fchmodat(struct vfs *v, int dirfd, const char *path, uint32_t mode, int flags)
+{
+    if (!v)
+        return -EINVAL;
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    struct vnode *n;
+    struct ofd *chan;
+    long r = stat_target(v, dirfd, path, flags, &n, &chan);
+    if (r < 0)
+        return r;
+    return chan ? -EPERM : change_mode(v, n, mode);
+}
+
+long vfs_fchmod(struct vfs *v, int fd, uint32_t mode)
+{
+    if (!v)
+        return -EINVAL;
+    struct ofd *f = fd_get_io(v, fd); /* O_PATH: EBADF */
+    if (!f)
+        return -EBADF;
+    return f->node ? change_mode(v, f->node, mode) : -EPERM;
+}
+
 long vfs_faccessat(struct vfs *v, int dirfd, const char *path, int mode)
 {
     return vfs_faccessat2(v, dirfd, path, mode, 0);

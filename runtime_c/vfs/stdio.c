@@ -117,6 +117,7 @@ static void stdio_release(struct vfs *v, struct ofd *f)
 }
 
 const struct vfs_file_ops vfs_stdio_fops = {
+    .per_process = 1,
     .open = stdio_open,
     .read = stream_chan_read,
     .write = stream_chan_write,

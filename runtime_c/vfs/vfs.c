@@ -6,23 +6,34 @@ struct vfs *vfs_new(const struct vfs_env *env)
 {
     if (!env || !env->alloc || !env->release)
         return 0;
-    struct vfs *v = env->alloc(env->ctx, sizeof *v);
+    struct vfs *v = env->alloc_own ? env->alloc_own(env->ctx, sizeof *v) : env->alloc(env->ctx, sizeof *v);
     if (!v)
         return 0;
     memset(v, 0, sizeof *v);
     v->env = *env;
+    if (!env->alloc_own || !env->release_own) {
+        v->env.alloc_own = env->alloc;
+        v->env.release_own = env->release;
+    }
+    v->sh = env->alloc(env->ctx, sizeof *v->sh);
+    if (!v->sh) {
+        v->env.release_own(env->ctx, v, sizeof *v);
+        return 0;
+    }
+    memset(v->sh, 0, sizeof *v->sh);
     v->fd_limit = 1024;
     v->uid = v->gid = 1000;
     v->umask = 022;
-    v->next_ino = 1;
-    v->next_dev = 0x30;
+    v->sh->next_ino = 1;
+    v->sh->next_dev = 0x30;
     v->stdio_dev = 0x2f;
     v->skel.ops = &vfs_skel_backend;
-    v->skel.dev = v->next_dev++;
+    v->skel.dev = v->sh->next_dev++;
     v->skel_root = node_table_init(v) == 0 ? node_new(v, &v->skel, S_IFDIR | 0555) : 0;
     if (!v->skel_root) {
         vmem_release_all(v);
-        env->release(env->ctx, v, sizeof *v);
+        env->release(env->ctx, v->sh, sizeof *v->sh);
+        v->env.release_own(env->ctx, v, sizeof *v);
         return 0;
     }
     v->skel_root->parent = v->skel_root;
@@ -45,19 +56,22 @@ void vfs_free(struct vfs *v)
         }
     }
     /* every node, whatever its state: what backends hold outside vmem (file data) */
-    while (v->all) {
-        struct vnode *n = v->all;
+    while (v->sh->all) {
+        struct vnode *n = v->sh->all;
         n->flags &= ~(VN_DEAD | VN_HASHED); /* the whole table goes below */
         node_destroy(v, n);
     }
-    vmem_free(v, v->htab, ((size_t)v->hmask + 1) * sizeof *v->htab);
+    vmem_free(v, v->sh->htab, ((size_t)v->sh->hmask + 1) * sizeof *v->sh->htab);
     for (struct route *rt = v->routes, *next; rt; rt = next) {
         next = rt->next;
         route_free(v, rt);
     }
     struct vfs_env env = v->env;
+    if (v->fork_copy)
+        env.release_own(env.ctx, v->fork_copy, VFS_FD_MAX * sizeof *v->fork_copy);
     vmem_release_all(v);
-    env.release(env.ctx, v, sizeof *v);
+    env.release(env.ctx, v->sh, sizeof *v->sh);
+    env.release_own(env.ctx, v, sizeof *v);
 }
 
 long vfs_set_user(struct vfs *v, uint32_t uid, uint32_t gid)

@@ -36,6 +36,10 @@ struct vfs_env {
      * alloc returns NULL when out of memory; release gets the size alloc was given. */
     void *(*alloc)(void *ctx, size_t n);
     void (*release)(void *ctx, void *p, size_t n);
+    /* Memory for struct vfs alone (each process's own fds and cwd, where alloc's may be
+     * shared by a family of processes: fork.c); NULL: alloc and release. */
+    void *(*alloc_own)(void *ctx, size_t n);
+    void (*release_own)(void *ctx, void *p, size_t n);
     /* Origin backend: fetch a whole file.  Returns 0 with *data (allocated with
      * alloc, owned by the vfs from then on; NULL if *len is 0) and *len, or
      * -ENOENT (no such file) or -EIO (anything else).  May be NULL: every
@@ -293,6 +297,20 @@ void vfs_close_on_exec(struct vfs *v);
  * stay converted). */
 typedef long (*vfs_make_pipe)(void *ctx, const void *buffered, size_t len, int *chans);
 long vfs_pipes_to_channels(struct vfs *v, vfs_make_pipe make, void *ctx);
+/* Fork, when the vfs's memory (env.alloc's) is shared by the family and struct vfs
+ * (env.alloc_own's) is each process's own (fork.c, docs/processes.md).  In the parent,
+ * before the fork: the child's references to the descriptions it inherits (0, or -ENOMEM:
+ * nothing taken).  vfs_fork_abort gives them back if the fork failed; vfs_fork_child, in
+ * the child, installs its own copies of the channels' descriptions.  vfs_fork_exit: the
+ * process is ending; its shared descriptions and its cwd are let go (not its channels: the
+ * Monitor lets go of those when it has exited). */
+long vfs_fork_prepare(struct vfs *v);
+/* chmod: fchmodat's flags AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (fchmodat2's) */
+long vfs_fchmodat(struct vfs *v, int dirfd, const char *path, uint32_t mode, int flags);
+long vfs_fchmod(struct vfs *v, int fd, uint32_t mode);
+void vfs_fork_abort(struct vfs *v);
+void vfs_fork_child(struct vfs *v);
+void vfs_fork_exit(struct vfs *v);
 /* Sockets of the picoprocess (sock*.c): AF_UNIX, AF_INET and AF_INET6; streams, datagrams
  * and (AF_UNIX) seqpackets.  Connections between its own sockets are made inside it; the
  * first listening internet socket takes the browser's connections (vfs_net_accepts); a

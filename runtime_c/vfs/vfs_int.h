@@ -327,6 +327,10 @@ struct vfs_backend {
     /* Nothing can be created, yet it is not a read-only filesystem: the owner's
      * permission bits refuse writes (EACCES), as on devtmpfs and procfs. */
     int perm_only;
+    /* chmod (stat.c, owner and route checked): the node's permission bits become mode (07777).
+     * NULL: EROFS on a read-only route, else EPERM (the backend keeps no modes the program sets:
+     * a host directory's are the host's, a device's are fixed). */
+    long (*chmod)(struct vfs *v, struct vnode *n, uint32_t mode);
     /* -- changes made outside the vfs first (hostdir.c: by the Monitor, in the host
      * directory); generic code changes its nodes only once the backend said 0.  NULL: 0. -- */
     /* n, new from .create, is about to be named `name` in dir (open O_CREAT, mkdir) */
@@ -538,6 +542,11 @@ struct vfs_file_ops {
     struct vnode *(*link_node)(struct vfs *v, struct ofd *f);
     /* the last reference is gone: release what f holds (f itself is freed after) */
     void (*release)(struct vfs *v, struct ofd *f);
+    /* A description of a Monitor's channel, which counts each process's holds apart (a
+     * process's exit lets go of its own): a forked child gets its own copy (fork.c) instead
+     * of sharing it, and its close is its own.  0: the family shares the description, its
+     * position included, as Linux shares one across fork. */
+    int per_process;
 };
 
 VFS_INTERNAL struct ofd *fd_get(struct vfs *v, int fd);        /* NULL: EBADF */
@@ -596,16 +605,33 @@ static inline long vfs_moved(size_t n, size_t left)
 }
 
 /* -- the vfs ------------------------------------------------------------------- */
-struct vfs {
-    struct vfs_env env;
+/* What a family of processes shares (docs/processes.md): the allocator, every node (the
+ * entry table, inode and device numbers), the sockets' and epoll sets' lists.  The layer
+ * puts it, and everything vmem_alloc hands out, in memory all the family's processes map at
+ * the same address; struct vfs itself (fds, cwd, umask, identity) is each process's own. */
+struct vfs_shared {
     struct vmem mem;
-    struct route *routes;
-    struct vnode *skel_root;    /* the skeleton: "/" and the directories leading to prefixes */
-    struct route skel;          /* the skeleton's pseudo-route */
     struct vnode *all;          /* every node */
     struct vnode **htab;        /* the entry table: (directory, name) -> node, chained (node.c) */
     uint32_t hmask;             /* its size - 1 (a power of two) */
     uint32_t hcount;            /* nodes in it */
+    uint64_t next_ino;
+    uint32_t next_dev;
+    /* sockets (sock*.c) and epoll sets (epoll.c) */
+    struct vsock *socks;        /* every socket: the names bound, who listens */
+    uint32_t next_port;         /* the next ephemeral port to try */
+    uint32_t next_autobind;     /* the next AF_UNIX autobind name */
+    uint64_t listen_order;      /* listen calls so far: which socket listened first */
+    struct vepoll *epolls;      /* every epoll set: a description that goes leaves them */
+    void (*on_release)(struct vfs *v, struct ofd *f); /* set by epoll.c while sets exist */
+};
+
+struct vfs {
+    struct vfs_env env;
+    struct vfs_shared *sh;      /* allocated with env.alloc, next to this struct's env.alloc_own */
+    struct route *routes;       /* mounted before any fork: the same list in every process */
+    struct vnode *skel_root;    /* the skeleton: "/" and the directories leading to prefixes */
+    struct route skel;          /* the skeleton's pseudo-route */
 #ifdef VFS_DEBUG
     struct vfs_debug dbg;       /* the host build's counters and knobs (vfs.h) */
 #endif
@@ -618,20 +644,12 @@ struct vfs {
     struct vnode *chan_node[3]; /* the channels as FIFOs, after vfs_stdio */
     uint32_t chan_refs[3];      /* open descriptions of each channel: closed when none is left */
     uint32_t uid, gid, umask;
-    uint64_t next_ino;
-    uint32_t next_dev;
     uint32_t stdio_dev;
     char scratch[VFS_PATH_MAX * 2]; /* origin paths and URLs */
     const char *tar_refusal;    /* why the last vfs_mount_tar refused its image (tar.c) */
     uint64_t tar_refusal_at;    /* the offset of the header it is about */
-    /* sockets (sock*.c) and epoll sets (epoll.c) */
-    struct vsock *socks;        /* every socket: the names bound, who listens */
-    uint32_t next_port;         /* the next ephemeral port to try */
-    uint32_t next_autobind;     /* the next AF_UNIX autobind name */
-    uint64_t listen_order;      /* listen calls so far: which socket listened first */
     int outside_accepts;        /* the Monitor hands over connections (vfs_net_accepts) */
-    struct vepoll *epolls;      /* every epoll set: a description that goes leaves them */
-    void (*on_release)(struct vfs *v, struct ofd *f); /* set by epoll.c while sets exist */
+    struct ofd **fork_copy;     /* VFS_FD_MAX of them, from a process's first fork on: the child's copies (fork.c) */
 };
 
 static inline int route_is_skel(const struct vfs *v, const struct route *rt)

@@ -110,6 +110,8 @@ static void read_from(const char *bad)
     say("faccessat2", SC(SYS_faccessat2, AT_FDCWD, bad, F_OK, 0, 0, 0));
     say("mkdir", SC(SYS_mkdir, bad, 0700, 0, 0, 0, 0));
     say("mkdirat", SC(SYS_mkdirat, AT_FDCWD, bad, 0700, 0, 0, 0));
+    say("chmod", SC(SYS_chmod, bad, 0700, 0, 0, 0, 0));
+    say("fchmodat", SC(SYS_fchmodat, AT_FDCWD, bad, 0700, 0, 0, 0));
     say("rmdir", SC(SYS_rmdir, bad, 0, 0, 0, 0, 0));
     say("unlink", SC(SYS_unlink, bad, 0, 0, 0, 0, 0));
     say("unlinkat", SC(SYS_unlinkat, AT_FDCWD, bad, 0, 0, 0, 0));

@@ -202,6 +202,12 @@ class Picoprocess:
 
     # -- launch ---------------------------------------------------------------
 
+    @property
+    def traps_exit(self) -> bool:
+        """Whether the program's exit_group traps (seal/allowlist.py's EXPORT_EXIT_ENTRY): so that
+        the layer first exports the RAM disks, or lets go of the family's shared files."""
+        return self.export_ram is not None or self.limits.processes > 1
+
     def spawn(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
         # The boot block moves the channel to fd 3 and the image (read-only) to p.IMAGE_FD.
@@ -230,14 +236,14 @@ class Picoprocess:
         if self.accepts:
             flags |= p.BOOT_FLAG_ACCEPT
         if self.rewrite:  # the numbers the filter may allow are never rewritten: the PAL must know them
-            nrs = allowed_numbers(threads=self.limits.threads > 1, export_ram=self.export_ram is not None)
+            nrs = allowed_numbers(threads=self.limits.threads > 1, export_ram=self.traps_exit)
             self.pal_settings.append("rewrite=" + ",".join(map(str, nrs)))
         try:
             boot = p.encode_boot(
                 monitor_pid=os.getpid(), limit_as=self.limits.memory, limit_cpu=self.limits.cpu_seconds,
                 limit_threads=self.limits.threads, flags=flags,
                 bpf=filter_bpf(self.sigaction_buffer, threads=self.limits.threads > 1, own_pid=self.pid,
-                               export_ram=self.export_ram is not None, processes=self.limits.processes > 1),
+                               export_ram=self.traps_exit, processes=self.limits.processes > 1),
                 notify_bpf=notify_filter_bpf() if self.count_kernel else b"",
                 # os.fsencode: the program gets the very bytes the command line gave, UTF-8 or not
                 args=[os.fsencode(a) for a in [self.image_url, *self.argv]],

@@ -35,6 +35,8 @@ POSIX_CORE = Profile(
         "mmap": emulate("mmap", note="only what the filter traps; private anonymous memory reaches the kernel"),
         # The getuid family, and the process's own ids.
         **emulate_all("identity", note="the virtual user"),
+        **emulate_all("setids", note="the virtual user is fixed: only calls that keep its ids succeed "
+                      "(posix_spawn's POSIX_SPAWN_RESETIDS, which make uses)"),
         "getpid": emulate("identity", note="a fixed virtual pid"),
         "gettid": emulate("identity", note="the process id, in every thread (threads have no ids of their own)"),
         "set_tid_address": emulate("identity", note="not kept: the main thread's word is never cleared "

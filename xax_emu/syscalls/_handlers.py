@@ -79,12 +79,26 @@ FAMILIES = (
         ('umask', 'layer_umask'),
         ('pipe', 'layer_pipe'),
         ('pipe2', 'layer_pipe2'),
+        ('chmod', 'layer_chmod'),
+        ('fchmod', 'layer_fchmod'),
+        ('fchmodat', 'layer_fchmodat'),
     )),
     ('mmap',
      'the mmap forms the filter traps: files are copied into private memory, shared anonymous '
      'memory is private memory, huge pages ENOMEM',
      'sys_fs.c', (
         ('mmap', 'layer_mmap'),
+    )),
+    ('setids',
+     "set*uid and set*gid that keep the virtual user's ids (each given id -1, the real or the "
+     'effective one): 0; any other id EPERM (the identity is fixed)',
+     'sys_ids.c', (
+        ('setuid', 'layer_setuid'),
+        ('setgid', 'layer_setgid'),
+        ('setreuid', 'layer_setreuid'),
+        ('setregid', 'layer_setregid'),
+        ('setresuid', 'layer_setresuid'),
+        ('setresgid', 'layer_setresgid'),
     )),
     ('brk',
      "the program break, grown in anonymous memory after the program's last segment",

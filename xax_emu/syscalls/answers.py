@@ -65,8 +65,8 @@ _WAIT = "it waits for events on fds or for time; a fixed answer would make the p
 TABLE: dict[str, Answer] = {
     # Identity: the virtual user (groups and sessions: posix-core's pgrp family; getppid: processes).
     "getgroups": _val(0, "no supplementary groups: the count is 0 and the list is not written"),
-    "setuid": _SET_ID, "setgid": _SET_ID, "setreuid": _SET_ID, "setregid": _SET_ID, "setresuid": _SET_ID,
-    "setresgid": _SET_ID, "setgroups": _SET_ID,
+    # (set*uid and set*gid are the bases' own: runtime_c/layer/sys_ids.c keeps the virtual user's ids)
+    "setgroups": _SET_ID,
     "setfsuid": _val(_USER.uid, "the previous file-system uid: the virtual user's (nothing changes)"),
     "setfsgid": _val(_USER.gid, "the previous file-system gid: the virtual user's (nothing changes)"),
     "capget": _none(_BUFFER + ": the layer must write 'no capabilities'"),
@@ -118,9 +118,7 @@ TABLE: dict[str, Answer] = {
     "setxattr": _err(E.EOPNOTSUPP, "no extended attributes on the image's files"),
     "lsetxattr": _err(E.EOPNOTSUPP, "no extended attributes on the image's files"),
     "fsetxattr": _err(E.EOPNOTSUPP, "no extended attributes on the image's files"),
-    "fchmod": _val(0, "modes are not kept: the change is accepted, a later stat shows the mode the file has"),
-    "chmod": _val(0, "modes are not kept: the change is accepted, a later stat shows the mode the file has"),
-    "fchmodat": _val(0, "modes are not kept: the change is accepted, a later stat shows the mode the file has"),
+    # (chmod, fchmod and fchmodat are the bases' own: the vfs keeps a RAM file's mode)
     "fchown": _val(0, "one virtual user owns every file: giving it to that user changes nothing"),
     "chown": _val(0, "one virtual user owns every file: giving it to that user changes nothing"),
     "lchown": _val(0, "one virtual user owns every file: giving it to that user changes nothing"),

@@ -1,0 +1,2 @@
+void greet(const char *who);
+int add(int a, int b);
