@@ -327,3 +327,49 @@ def test_export_ram_through_run_pico(busybox, tmp_path):
         assert (tmp_path / "out" / "tmp" / "f").read_bytes() == b"data\n"
     finally:
         export.close()
+
+
+def test_export_ram_of_a_family_is_the_entrys_at_its_exit(busybox, tmp_path):
+    """The family shares its RAM disks: a child's exit (the subshell) must not export them
+    before the entry wrote the rest (it did: /tmp/late was lost)."""
+    (tmp_path / "prof.py").write_text(RAM_PROFILE)
+    out = tmp_path / "out"
+    r = xax("run", "--processes", "4", "--profile", f"{tmp_path}/prof.py:P", "--export-ram", out, busybox, "--",
+            "sh", "-c", "echo a > /tmp/a; (echo sub > /tmp/sub); echo late > /tmp/late; exit 3")
+    assert (r.returncode, program_stderr(r)) == (3, b"")
+    assert sorted(p.name for p in (out / "tmp").iterdir()) == ["a", "late", "sub"]
+    assert (out / "tmp" / "late").read_bytes() == b"late\n"
+
+
+def test_a_forked_member_asking_to_export_is_refused():
+    """The Monitor's half: EXPORT_RAM from a member (not the entry) is answered -1 and
+    reaches no sink, whatever the member's layer does."""
+    import socket
+
+    from xax_emu import protocol as p
+    from xax_emu.monitor import xaxcalls
+    from xax_emu.monitor.family import Member
+
+    taken = []
+
+    class Sink:
+        def take(self, payload, last):
+            taken.append(payload)
+            return True
+
+        def abandon(self, why):
+            taken.append(why)
+
+    class Entry:
+        holds, pgid, sid, programs, first_program = set(), 100, 100, [], "/bin/sh"
+        name = "fam"
+        export_ram = Sink()
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with ours, theirs:
+        member = Member(Entry(), ours, 101, Entry())
+        msg = p.Message(p.TYPES["EXPORT_RAM"], -1, p.EXPORT_LAST, 7, b"x" * 512)
+        xaxcalls.export_ram(member, msg)
+        answer = theirs.recv(p.HEADER_SIZE + 16)
+    assert taken == []
+    assert p.HEADER.unpack_from(answer)[4] == -1

@@ -114,7 +114,9 @@ static void export_ram(void)
 
 void layer_exit_group(struct layer_call *c)
 {
-    if (export_asked())
+    /* The family's RAM disks are one (docs/processes.md): the entry's exit exports them, with
+     * what every member left; a child's exit would send them before the family is done. */
+    if (export_asked() && layer_vpid() == XAX_VIRTUAL_PID)
         export_ram();
     if (arena_on()) { /* the family's files this process held open are let go (vfs/fork.c) */
         vfs_fork_exit(layer.vfs);

@@ -317,7 +317,10 @@ def export_ram(pico, msg: p.Message) -> None:
         raise ProtocolViolation(f"EXPORT_RAM: arg must be EXPORT_MORE, EXPORT_LAST or EXPORT_FAILED, not {msg.arg}")
     if msg.arg == p.EXPORT_FAILED and msg.payload:
         raise ProtocolViolation("EXPORT_RAM: EXPORT_FAILED carries no payload")
-    sink = pico.export_ram
+    from .family import Member
+    # The entry's exit exports the family's RAM disks; a member (forked) asking is refused,
+    # so that no child sends pieces of a tar the entry is still changing.
+    sink = None if isinstance(pico, Member) else pico.export_ram
     if sink is None:
         pico.reply(msg, -1)
     elif msg.arg == p.EXPORT_FAILED:
