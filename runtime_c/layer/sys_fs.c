@@ -114,32 +114,40 @@ static int env_fetch(void *ctx, const char *url, void **data, size_t *len)
 /* The stdio channels: the PAL moves the bytes between the channel and the
  * program's buffer.  A read takes at most one reply's worth, and only into what
  * the program can write: the Monitor's bytes would be lost in a bad buffer. */
+static long into_program(int chan, void *buf, size_t n, long (*read)(int, void *, size_t))
+{
+    n = layer_host->writable(buf, n < XAX_MAX_PAYLOAD ? n : XAX_MAX_PAYLOAD);
+    return n ? read(chan, buf, n) : -EFAULT;
+}
+
+static long from_program(int chan, const void *buf, size_t n, long (*write)(int, const void *, size_t))
+{
+    n = layer_host->readable(buf, n); /* what it can read of it, as far as the first bad page */
+    return n ? write(chan, buf, n) : -EFAULT;
+}
+
 static long env_chan_read(void *ctx, int chan, void *buf, size_t n)
 {
     (void)ctx;
-    n = layer_host->writable(buf, n < XAX_MAX_PAYLOAD ? n : XAX_MAX_PAYLOAD);
-    return n ? chan_read(chan, buf, n) : -EFAULT;
+    return into_program(chan, buf, n, chan_read);
 }
 
 static long env_chan_write(void *ctx, int chan, const void *buf, size_t n)
 {
     (void)ctx;
-    n = layer_host->readable(buf, n); /* what it can read of it, as far as the first bad page */
-    return n ? chan_write(chan, buf, n) : -EFAULT;
+    return from_program(chan, buf, n, chan_write);
 }
 
 static long env_chan_try_read(void *ctx, int chan, void *buf, size_t n)
 {
     (void)ctx;
-    n = layer_host->writable(buf, n < XAX_MAX_PAYLOAD ? n : XAX_MAX_PAYLOAD);
-    return n ? chan_try_read(chan, buf, n) : -EFAULT;
+    return into_program(chan, buf, n, chan_try_read);
 }
 
 static long env_chan_try_write(void *ctx, int chan, const void *buf, size_t n)
 {
     (void)ctx;
-    n = layer_host->readable(buf, n);
-    return n ? chan_try_write(chan, buf, n) : -EFAULT;
+    return from_program(chan, buf, n, chan_try_write);
 }
 
 static void env_chan_close(void *ctx, int chan)

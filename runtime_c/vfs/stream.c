@@ -49,61 +49,47 @@ void stream_stat_fill(struct vfs *v, struct vfs_stat *st, uint64_t ino, uint32_t
     st->st_blksize = 4096;
 }
 
-/* One read or write of the channel f->chan, capped at VFS_MAX_RW: an answer longer than
- * asked is the Monitor's lie (-EIO); no channel functions in the env: -EBADF. */
-long stream_chan_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+/* One read (rbuf) or write (wbuf) of the channel f->chan, capped at VFS_MAX_RW, waiting or
+ * (nonblock: the family's pipes with O_NONBLOCK) answering -EAGAIN where it would wait: an
+ * answer longer than asked is the Monitor's lie (-EIO); no channel functions in the env: -EBADF. */
+static long chan_transfer(struct vfs *v, struct ofd *f, void *rbuf, const void *wbuf, size_t n, int nonblock)
 {
     if (n == 0)
         return 0;
-    if (!buf)
-        return -EFAULT;
-    if (!v->env.chan_read)
-        return -EBADF;
     if (n > (size_t)VFS_MAX_RW)
         n = VFS_MAX_RW;
-    long r = v->env.chan_read(v->env.ctx, f->chan, buf, n);
+    long r;
+    if (rbuf) {
+        long (*read)(void *, int, void *, size_t) = nonblock ? v->env.chan_try_read : v->env.chan_read;
+        if (!read)
+            return -EBADF;
+        r = read(v->env.ctx, f->chan, rbuf, n);
+    } else {
+        long (*write)(void *, int, const void *, size_t) = nonblock ? v->env.chan_try_write : v->env.chan_write;
+        if (!write)
+            return -EBADF;
+        r = write(v->env.ctx, f->chan, wbuf, n);
+    }
     return r > (long)n ? -EIO : r;
+}
+
+long stream_chan_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
+{
+    return buf ? chan_transfer(v, f, buf, 0, n, 0) : n ? -EFAULT : 0;
+}
+
+long stream_chan_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
+{
+    return buf ? chan_transfer(v, f, 0, buf, n, 0) : n ? -EFAULT : 0;
 }
 
 /* A description of the family's pipes with O_NONBLOCK: -EAGAIN where the others wait. */
 long stream_chan_try_read(struct vfs *v, struct ofd *f, void *buf, size_t n)
 {
-    if (n == 0)
-        return 0;
-    if (!buf)
-        return -EFAULT;
-    if (!v->env.chan_try_read)
-        return -EBADF;
-    if (n > (size_t)VFS_MAX_RW)
-        n = VFS_MAX_RW;
-    long r = v->env.chan_try_read(v->env.ctx, f->chan, buf, n);
-    return r > (long)n ? -EIO : r;
+    return buf ? chan_transfer(v, f, buf, 0, n, 1) : n ? -EFAULT : 0;
 }
 
 long stream_chan_try_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
 {
-    if (n == 0)
-        return 0;
-    if (!buf)
-        return -EFAULT;
-    if (!v->env.chan_try_write)
-        return -EBADF;
-    if (n > (size_t)VFS_MAX_RW)
-        n = VFS_MAX_RW;
-    long r = v->env.chan_try_write(v->env.ctx, f->chan, buf, n);
-    return r > (long)n ? -EIO : r;
-}
-
-long stream_chan_write(struct vfs *v, struct ofd *f, const void *buf, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (!buf)
-        return -EFAULT;
-    if (!v->env.chan_write)
-        return -EBADF;
-    if (n > (size_t)VFS_MAX_RW)
-        n = VFS_MAX_RW;
-    long r = v->env.chan_write(v->env.ctx, f->chan, buf, n);
-    return r > (long)n ? -EIO : r;
+    return buf ? chan_transfer(v, f, 0, buf, n, 1) : n ? -EFAULT : 0;
 }
