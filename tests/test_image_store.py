@@ -103,3 +103,16 @@ def test_no_cache_uses_a_sealed_copy_and_a_full_store_is_evicted(image, tmp_path
     assert len(kept) == 1  # over the cap, all but the newest went
     by_file = list((tmp_path / "small" / "by-file").iterdir())
     assert all(json.loads(p.read_text())["sha256"] for p in by_file)
+
+
+def test_a_store_that_cannot_be_used_is_named_and_the_run_still_answers(image, tmp_path):
+    """No silent fallback: a cache directory that cannot hold the store (here a regular file
+    stands where its directory would be) costs a copy in memory, and the run says so."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "xax-emu").write_text("not a directory")
+    result = run(image, cache)
+    assert result.returncode == 0 and b"argv[1] = stored" in result.stdout, result.stderr
+    line, = [l for l in result.stderr.decode().splitlines() if "image store" in l]
+    assert line.startswith("xax-emu: the image store ") and str(cache / "xax-emu" / "images") in line
+    assert "Not a directory" in line and f"{image} is copied into memory for this run" in line

@@ -221,7 +221,8 @@ def _run(ns: argparse.Namespace, trace_all: bool = False, trace_paths: bool | No
     cache = None if ns.no_cache else HttpCache(HttpCache.default_directory(),
                                                ns.cache_size or HttpCache.DEFAULT_MAX)
     validated = None if ns.no_cache else ValidatedImages(ValidatedImages.default_directory())
-    store = None if ns.no_cache else ImageStore(ImageStore.default_directory())
+    store = None if ns.no_cache else ImageStore(ImageStore.default_directory(),
+                                                notice=lambda line: emit(f"xax-emu: {one_line(line)}", sys.stderr))
     program = resolve_program(ns.program, origin, cache, validated=validated, store=store,
                               **({"download_limit": ns.download} if ns.download else {}))
     if program.is_image and (ns.profile is not None or ns.fs_image is not None):

@@ -21,7 +21,8 @@ an evicted store file stays whole for whoever still maps it (an unlinked file li
 while it is mapped).  As for the HTTP cache and the record of validated images, the
 directory is the user's own: whoever can write there can already replace the user's
 programs.  Where the store cannot be used (a noexec cache, a full or read-only disk)
-the run falls back to the sealed memfd copy and says nothing: the result is the same.
+the run falls back to the sealed memfd copy and says so in one line (`notice`): the result is
+the same, only slower and held in memory.
 """
 from __future__ import annotations
 
@@ -41,9 +42,10 @@ def _identity(st: os.stat_result) -> str:
 
 
 class ImageStore:
-    def __init__(self, directory: Path | None, cap: int = DEFAULT_CAP):
+    def __init__(self, directory: Path | None, cap: int = DEFAULT_CAP, notice=None):
         self.directory = directory
         self.cap = cap
+        self.notice = notice  # called with one line when the store cannot be used
 
     @staticmethod
     def default_directory() -> Path:
@@ -58,8 +60,12 @@ class ImageStore:
         if self.directory is not None:
             try:
                 return self._from_store(path, fd)
-            except OSError:
-                pass  # a store that cannot be written or mapped executable: the copy below is as good
+            except OSError as e:  # a store that cannot be written or mapped executable: the copy below is as good
+                if self.notice is not None:
+                    reason = e.strerror or str(e)
+                    where = f" ({e.filename})" if e.filename else ""
+                    self.notice(f"the image store {self.directory} cannot be used: {reason}{where}; "
+                                f"{path} is copied into memory for this run")
         return ImageFile.copy_of_file(path, fd)
 
     # -- steps --------------------------------------------------------------------------
