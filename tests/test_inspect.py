@@ -7,6 +7,7 @@ import pytest
 from image_support import build_example, image, member
 from xax_emu import cli
 from xax_emu.image import ImageError, describe, inspect, pack
+from xax_emu.image.syscall_sites import find_sites
 from xax_emu.profiles import load
 from xax_emu.syscalls.compiler import table
 from xax_emu.syscalls.profile import resolve
@@ -44,8 +45,14 @@ def test_inspect_sha1sum(images):
                               "threads": None, "processes": None}
     (f,) = info["files"]
     size = (path.parent / "sha1sum" / "build" / "sha1sum").stat().st_size
-    assert f == {"path": "/bin/sha1sum", "type": "file", "size": size, "elf": True, "aligned": True}
+    # the site table's entries for it: the syscall sites pack found in the binary (a static libc has some)
+    sites = len(find_sites((path.parent / "sha1sum" / "build" / "sha1sum").read_bytes()))
+    assert sites > 0 and info["syscall_sites"] == sites
+    assert f == {"path": "/bin/sha1sum", "type": "file", "size": size, "elf": True, "aligned": True,
+                 "syscall_sites": sites}
     assert info["file_count"] == 1 and info["files_bytes"] == size
+    text = describe(info)
+    assert f"sites    {sites} syscall sites in 1 ELF files" in text and f"(ELF, page-aligned, {sites} sites)" in text
 
 
 def test_inspect_a_file_profile_from_the_metadata(images):

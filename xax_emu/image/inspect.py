@@ -6,7 +6,7 @@ import os
 
 from ..syscalls.profile import ProfileError
 from .errors import ImageError
-from .format import PAGE, RESERVED
+from .format import PAGE, RESERVED, SITES
 from .profileinfo import is_shipped, syscall_counts
 from .validate import validate
 
@@ -34,9 +34,35 @@ def _syscalls(profile: dict) -> tuple[dict, str]:
     return dict(profile["syscalls"]), "image metadata"
 
 
+def _sites_per_member(image, image_path) -> dict[str, int] | None:
+    """How many of each ELF member's `syscall` sites the image's site table (.xax/sites, found
+    at pack time) lets the PAL rewrite before they run; None for an image packed without one.
+    validate() has checked the table: every entry lies inside one ELF member's data."""
+    m = image.by_name.get(SITES)
+    if m is None:
+        return None
+    from .syscall_sites import decode_table
+    try:
+        with open(image_path, "rb") as f:
+            f.seek(m.data_offset)
+            entries = decode_table(f.read(m.size))
+    except OSError as e:
+        raise ImageError(f"cannot read the image {os.fspath(image_path)}: {e.strerror or e}") from None
+    spans = [(x.data_offset, x.data_offset + x.size, "/" + x.name) for x in image.members
+             if x.type == "file" and image.meta["files"].get("/" + x.name, {}).get("elf")]
+    counts = {name: 0 for _, _, name in spans}
+    for e in entries:
+        for start, end, name in spans:
+            if start <= e.at < end:
+                counts[name] += 1
+                break
+    return counts
+
+
 def inspect(image_path: str | os.PathLike) -> dict:
     image = validate(image_path)
     meta = image.meta
+    sites = _sites_per_member(image, image_path)
     files = []
     for m in sorted(image.members, key=lambda m: m.name):
         if m.type == "dir" or m.name == "" or m.name == RESERVED or m.name.startswith(RESERVED + "/"):
@@ -48,6 +74,8 @@ def inspect(image_path: str | os.PathLike) -> dict:
         if info.get("elf"):
             entry["elf"] = True
             entry["aligned"] = m.data_offset % PAGE == 0
+            if sites is not None:
+                entry["syscall_sites"] = sites.get("/" + m.name, 0)
         files.append(entry)
     counts, counts_from = _syscalls(meta["profile"])
     app = meta["app"]
@@ -70,6 +98,7 @@ def inspect(image_path: str | os.PathLike) -> dict:
         "http": meta.get("http"),
         "mounts": meta.get("mounts", {}),
         "layer": {"size": meta["layer"]["size"], "sha256": meta["layer"]["sha256"]},
+        "syscall_sites": None if sites is None else sum(sites.values()),
         "files": files,
         "file_count": len(files),
         "files_bytes": sum(f["size"] for f in files),
@@ -123,10 +152,21 @@ def describe(info: dict) -> str:
                      f"(run --mount HOSTDIR:{point}{':rw' if mode == 'rw' else ''})")
     lines.extend(_describe_http(info["http"]))
     lines.append(f"layer    {_mib(info['layer']['size'])}, sha256 {info['layer']['sha256'][:16]}...")
+    if info["syscall_sites"] is None:
+        lines.append("sites    (no site table: every system call of the program traps until its site's first trap "
+                     "rewrites it)")
+    else:
+        elves = sum(1 for f in info["files"] if f.get("elf"))
+        lines.append(f"sites    {info['syscall_sites']} syscall sites in {elves} ELF files rewritten as they are "
+                     "mapped (the site table)")
     lines.append(f"files    {info['file_count']} ({_mib(info['files_bytes'])})")
     for f in info["files"]:
         if f["type"] == "symlink":
             lines.append(f"  {'':>10}  {f['path']} -> {f['target']}")
         else:
-            lines.append(f"  {f['size']:>10}  {f['path']}" + ("  (ELF, page-aligned)" if f.get("aligned") else ""))
+            elf = ""
+            if f.get("elf"):
+                elf = "  (ELF" + (", page-aligned" if f["aligned"] else "")
+                elf += (f", {f['syscall_sites']} sites)" if "syscall_sites" in f else ")")
+            lines.append(f"  {f['size']:>10}  {f['path']}{elf}")
     return "\n".join(lines)
