@@ -240,17 +240,53 @@ def empty_start(work, env) -> tuple[float, float]:
     return median(sealed), median(native)
 
 
-def import_times(env) -> list[tuple[str, float, float]]:
-    """`python3 -X importtime` of the run path's imports: (module, own s, cumulative s) of each, the
-    largest first (the import system's own figures, one run)."""
-    r = subprocess.run([sys.executable, "-X", "importtime", "-c", "import " + ", ".join(RUN_PATH_IMPORTS)],
-                       env=env, capture_output=True, text=True)
+def _importtime(stderr: str) -> list[tuple[int, str, float, float]]:
+    """`-X importtime`'s lines as (depth, module, own s, cumulative s); depth 0 is a top-level import."""
     out = []
-    for line in r.stderr.splitlines():
+    for line in stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, cum_us, name = (x.strip() for x in line[len("import time:"):].split("|"))
-        out.append((name, int(self_us) / 1e6, int(cum_us) / 1e6))
+        self_us, cum_us, name = line[len("import time:"):].split("|")
+        depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
+        out.append((depth, name.strip(), int(self_us) / 1e6, int(cum_us) / 1e6))
+    return out
+
+
+def import_times(env) -> list[tuple[int, str, float, float]]:
+    """`python3 -X importtime` of the run path's imports (the import system's own figures, one run)."""
+    r = subprocess.run([sys.executable, "-X", "importtime", "-c", "import " + ", ".join(RUN_PATH_IMPORTS)],
+                       env=env, capture_output=True, text=True)
+    return _importtime(r.stderr)
+
+
+def site_parts(env) -> list[tuple[str, float]]:
+    """What `site` imports at the interpreter's start (the .pth files of site-packages: an editable
+    install's finder, and whatever else the machine's site-packages holds), by `-X importtime`:
+    (module, cumulative s) of site's direct imports, the largest first."""
+    r = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], env=env, capture_output=True, text=True)
+    rows = _importtime(r.stderr)
+    out, children = [], []
+    for depth, name, _, cum in rows:  # a module's line follows its imports' lines
+        if depth == 1:
+            children.append((name, cum))
+        elif depth == 0:
+            if name == "site":
+                out = children
+            children = []
+    return sorted(out, key=lambda r: -r[1])[:4]
+
+
+def importing_pth() -> list[str]:
+    """The .pth files of this interpreter's site-packages with an `import` line (site runs it at every start)."""
+    import site
+    out = []
+    for d in site.getsitepackages():
+        for pth in sorted(Path(d).glob("*.pth")):
+            try:
+                if any(line.startswith(("import ", "import\t")) for line in pth.read_text().splitlines()):
+                    out.append(pth.name)
+            except OSError:
+                pass
     return out
 
 
@@ -300,8 +336,10 @@ def python_breakdown(work, env, image, wall, pico, app: App) -> tuple[list[str],
     own = sorted(((tt, f"{os.path.basename(file)}:{name}") for (file, line, name), (cc, nc, tt, ct, callers)
                   in pst.stats.items()), reverse=True)[:4]
     itimes = import_times(env)
-    top_level = sorted((r for r in itimes if not r[0].startswith(" ")), key=lambda r: -r[2])[:6]
-    by_own = sorted(itimes, key=lambda r: -r[1])[:6]
+    site = site_parts(env)
+    top_level = sorted(((name, own_s, cum) for depth, name, own_s, cum in itimes if depth == 0 and name != "site"),
+                       key=lambda r: -r[2])[:6]
+    by_own = sorted(((name, own_s, cum) for _, name, own_s, cum in itimes), key=lambda r: -r[1])[:6]
     p = median(pico[app.name])
     n = median(wall[(app.name, "native")])
     rest = x - imports - resolve_s - p
@@ -319,7 +357,7 @@ def python_breakdown(work, env, image, wall, pico, app: App) -> tuple[list[str],
         f"{ms(resolve_s)} |",
         f"| the picoprocess, spawn to exit | {ms(p)} |",
         f"| the rest, not broken down (argument parsing, the Monitor's set-up and loop around the picoprocess, "
-        f"the interpreter's exit) | {ms(max(0.0, rest))} |",
+        f"the interpreter's exit; the parts above are measured apart, so it may come out below zero) | {ms(rest)} |",
         "",
         f"The first run of an image (a fresh store and record) copies it into the store, hashing it, and validates "
         f"it member by member: `program.resolve` then takes {ms(cold_s)} instead of {ms(resolve_s)}.",
@@ -331,8 +369,13 @@ def python_breakdown(work, env, image, wall, pico, app: App) -> tuple[list[str],
         + "; ".join(f"`{name}` {ms(cum)}" for name, _, cum in top_level)
         + ". By own time: " + "; ".join(f"`{name.strip()}` {ms(own_s)}" for name, own_s, _ in by_own) + ".",
         "",
+        "What `site` imports at the interpreter's start (the .pth files in site-packages), by `-X importtime` of "
+        "`python3 -c pass` (cumulative): " + "; ".join(f"`{name}` {ms(cum)}" for name, cum in site)
+        + "; the .pth files that run code (an `import` line) in the Monitor's site-packages: "
+        + (", ".join(f"`{n}`" for n in importing_pth()) or "none") + ".",
+        "",
         *perf_profile(work, env, image),
     ]
     facts = {"bare": bare, "bare_no_site": bare_s, "imports": imports - bare, "resolve": resolve_s, "cold": cold_s,
-             "pico": p, "rest": max(0.0, rest), "size": size, "import_top": top_level}
+             "pico": p, "rest": rest, "size": size, "import_top": top_level, "site": site}
     return lines, facts

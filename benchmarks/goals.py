@@ -102,10 +102,11 @@ def whole(apps: dict) -> str:
         return f"{ms(t)} ({t / n:.1f}x)" if t is not None else "not measured (section 2)"
     before = b["bare"] + b["imports"] + b["resolve"]
     top = "; ".join(f"`{m}` {ms(cum)}" for m, _, cum in b["import_top"][:3])
+    site = "; ".join(f"`{m}` {ms(cum)}" for m, cum in b.get("site", [])[:2])
     return _row(name, "faster than proot", f"{ms(x)} ({x / n:.1f}x)", ms(n), cell("proot"), cell("gVisor"),
                 cell("Pyodide"), x < pr,
                 f"before the picoprocess exists: the Monitor's interpreter bare {ms(b['bare'])} (with -S, no site: "
-                f"{ms(b['bare_no_site'])}), the run path's imports {ms(b['imports'])} (largest: {top}), the store's "
+                f"{ms(b['bare_no_site'])}; site's largest imports, from .pth files: {site}), the run path's imports {ms(b['imports'])} (largest: {top}), the store's "
                 f"lookup and the image's check {ms(b['resolve'])}: {ms(before)}, {before / pr:.1f}x proot's whole "
                 f"run; then the picoprocess {ms(b['pico'])} and the rest {ms(b['rest'])}. The interpreter's bare "
                 f"start alone is {b['bare'] / pr:.1f}x proot's run")
