@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import cProfile
 import json
-import importlib.util
 import os
 import pstats
 import shutil
@@ -71,28 +70,6 @@ def peer_argv(peer: str, app: App, image, stats) -> list[str]:
     if peer == "gVisor":
         return ["runsc", "--network=none", "--platform=ptrace", "do", *app.native]
     return xax("run", "--stats-json", str(stats), str(image), "--", *app.args)
-
-
-def python_min_image(work, env) -> str:
-    """An image of python3 with only the modules `python3 -c pass` loads (and lib-dynload, the
-    landmark Python looks for): the same program, a small fraction of the bytes."""
-    out = subprocess.run([PYTHON, "-c", "import sys; print('\\n'.join(m.__file__ for m in list(sys.modules.values()) "
-                                        "if getattr(m, '__file__', None)))"],
-                         capture_output=True, text=True, env={"LC_ALL": "C"}, check=True).stdout.split()
-    files = {PYTHON: PYTHON, "/usr/lib/python3.11/lib-dynload": "/usr/lib/python3.11/lib-dynload"}
-    for f in out:
-        if f.startswith("/usr/lib/python3.11/"):
-            files[f] = f
-            pyc = importlib.util.cache_from_source(f)
-            if os.path.exists(pyc):
-                files[pyc] = pyc
-    manifest = work / "python3-min.toml"
-    manifest.write_text('[app]\nname = "python3-min"\nentry = "/usr/bin/python3.11"\nenv = { LC_ALL = "C" }\n'
-                        'cwd = "/"\nprofile = "glibc-dynamic"\n[files]\n'
-                        + "".join(f'"{k}" = "{v}"\n' for k, v in sorted(files.items())))
-    image = work / "python3-min.tar"
-    subprocess.run(xax("pack", str(manifest), "-o", str(image)), env=env, check=True, capture_output=True)
-    return str(image)
 
 
 def perf_profile(work, env, image) -> list[str]:
