@@ -34,6 +34,7 @@ from harness import PYTHON, ROOT, Section, cli_env, under, xax  # noqa: E402
 WAIT_CODE = "import sys; print('ready', flush=True); sys.stdin.read()"
 READY_TIMEOUT = 120  # seconds: gVisor's and Pyodide's starts are long on a loaded machine
 MIB = 1 << 20
+SETTLE = 1.0  # seconds after "ready" before reading: node's heap still moves just after its start
 IMAGE_FD = 1023  # where the picoprocess holds its image (runtime_c's boot block; trapped_sites.py's too)
 
 
@@ -207,11 +208,11 @@ def one_and_two(argv: list[str], env: dict, cwd: Path) -> dict:
     """The run alone, then a second instance beside it: what the pair holds over the first alone."""
     a = Running(argv, env, cwd)
     try:
-        time.sleep(0.2)  # let the first settle (its Monitor's loop, node's GC) before reading it
+        time.sleep(SETTLE)  # let the first settle (its Monitor's loop, node's GC) before reading it
         alone = measure(a.pids())
         b = Running(argv, env, cwd)
         try:
-            time.sleep(0.2)
+            time.sleep(SETTLE)
             a_pids, b_pids = a.pids(), b.pids()
             pair = measure(a_pids + b_pids)
             second = measure(b_pids)
@@ -243,21 +244,23 @@ def run_section(work: Path, image: str, pyodide: list[str] | None) -> Section:
         "(allocated bytes, once per file). Pyodide: node with npm's `pyodide` (section 2), which prints the line "
         "from Python and then waits on stdin in JavaScript.",
         "",
-        "| run | processes | Pss | Private | Rss | in no RSS | second instance: extra memory | its Private |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | processes | Pss | Private | Rss | in no RSS | second instance: extra memory | its Pss | its Private |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for peer, r in results.items():
         a, s = r["alone"], r["second"]
         sec.lines.append(f"| {peer} | {a['processes']} | {a['pss'] / MIB:,.1f} MiB | {a['private'] / MIB:,.1f} MiB | "
                          f"{a['rss'] / MIB:,.1f} MiB | {a['hidden_bytes'] / MIB:,.1f} MiB | "
-                         f"{r['extra'] / MIB:,.1f} MiB | {s['private'] / MIB:,.1f} MiB |")
+                         f"{r['extra'] / MIB:,.1f} MiB | {s['pss'] / MIB:,.1f} MiB | {s['private'] / MIB:,.1f} MiB |")
     x = results["xax-emu"]
     copies = image_copies(x["alone"], image_size)
     sec.lines += [
         "",
         "\"extra memory\" is (Pss of both instances + their in-memory files) minus (Pss + in-memory files of the "
         "first alone): what the machine holds more for the second. It is the second's Private plus its share of "
-        "pages it maps that the first did not (shared with other processes of the machine).",
+        "pages it maps that the first did not (shared with other processes of the machine), give or take what the "
+        "first freed or grew between the two readings (node's garbage collector moves its heap: Pyodide's extra "
+        "memory can come out below its second instance's Private).",
         "",
         f"xax-emu's in-memory files with the first run alone: "
         + (", ".join(f"`{name}` {size / MIB:,.1f} MiB" for name, size in x["alone"]["hidden"].values()) or "none")

@@ -109,7 +109,7 @@ def whole(apps: dict) -> str:
     return _row(name, "faster than proot", f"{ms(x)} ({x / n:.1f}x)", ms(n), cell("proot"), cell("gVisor"),
                 cell("Pyodide"), x < pr,
                 f"before the picoprocess exists: the Monitor's interpreter bare {ms(b['bare'])} (with -S, no site: "
-                f"{ms(b['bare_no_site'])}; site's largest imports, from .pth files: {site}), the run path's imports {ms(b['imports'])} (largest: {top}), the store's "
+                f"{ms(b['bare_no_site'])}; site's largest imports, from .pth files: {site}), the run path's imports {ms(b['imports'])} (largest in one `-X importtime` run: {top}), the store's "
                 f"lookup and the image's check {ms(b['resolve'])}: {ms(before)}, {before / pr:.1f}x proot's whole "
                 f"run; then the picoprocess {ms(b['pico'])} and the rest {ms(b['rest'])}. The interpreter's bare "
                 f"start alone is {b['bare'] / pr:.1f}x proot's run")

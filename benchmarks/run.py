@@ -2,7 +2,7 @@
 """Benchmarks (not tests, not CI): xax-emu against native runs, proot and gVisor, as the
 benchmarks issue asks; writes benchmarks/RESULTS.md.
 
-    python3 benchmarks/run.py        (as root on Debian 12; ~5-10 minutes)
+    python3 benchmarks/run.py        (as root on Debian 12; ~10-15 minutes on a 2-vCPU VM)
 
 On a fresh clone it runs ./bootstrap.sh first (xax-emu itself: apt and pip packages,
 the C runtime).  It installs what else it lacks with apt-get (proot, runsc, ...), builds the small C
