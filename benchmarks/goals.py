@@ -181,15 +181,23 @@ def download(monitor_sec) -> str:
                                         "; section 4 measures no first byte, so streaming is not shown"))
 
 
+ROW_NAMES = ("null emulated call vs native close(-1)", "share of python3 -c pass / espeak-ng / sqlite3 trapped calls "
+             "that no longer trap", "espeak-ng, the picoprocess's part vs native", "tar-route random 4 KiB pread / "
+             "sequential read / tree walk vs page cache", "`xax-emu run python3.tar -- -c pass`, whole command",
+             "memory of that run: extra copies of the image; a second instance of the same image",
+             "origin download of 64 MiB through xabi_read vs native socket")
+
+
 def table(t1, apps, vfs_sec, monitor_sec, rewrite: dict, mem_sec) -> list[str]:
     """The rows; a row whose sections did not run (`run.py --only`) says so."""
-    def row(fn, *needs):
+    def row(name, fn, *needs):
         if any(n is None or n == {} for n in needs):
-            return [f"| {fn.__name__} | not run (`--only`) |" + " |" * 7]
+            return [f"| {name} | not run (`--only`) |" + " |" * 7]
         out = fn(*needs)
         return list(out) if isinstance(out, tuple) else [out]
+    n = iter(ROW_NAMES)
     return HEADER + [
-        *row(null_call, t1, rewrite), *row(shares, rewrite),
-        *row(lambda a, t, r: espeak(a.facts, t, r), apps, t1, rewrite),
-        *row(lambda v: vfs(v.facts), vfs_sec), *row(lambda a: whole(a.facts), apps),
-        *row(lambda m: memory(m.facts), mem_sec), *row(download, monitor_sec)]
+        *row(next(n), null_call, t1, rewrite), *row(next(n), shares, rewrite),
+        *row(next(n), lambda a, t, r: espeak(a.facts, t, r), apps, t1, rewrite),
+        *row(next(n), lambda v: vfs(v.facts), vfs_sec), *row(next(n), lambda a: whole(a.facts), apps),
+        *row(next(n), lambda m: memory(m.facts), mem_sec), *row(next(n), download, monitor_sec)]
