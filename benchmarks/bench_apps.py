@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import cProfile
 import json
-import importlib.util
 import os
 import pstats
 import shutil
@@ -16,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import PYTHON, ROOT, Section, cli_env, median, ms, read_stats, run, xax
+import pyodide_peer
+from harness import PYTHON, ROOT, Section, build, cli_env, median, ms, read_stats, run, xax
 
 REPS = 9
 SENTENCE = "The Martians had landed on Horsell Common, and nobody in the village knew it yet."
@@ -47,18 +47,18 @@ class App:
     stdin: bytes = b""
     env: dict = field(default_factory=lambda: {"LC_ALL": "C"})
     db: str | None = None          # sqlite3: a file removed before each run
-    goal: bool = False             # the issue's goals apply (python3 -c pass, espeak-ng)
+    pyodide: str | None = None     # the same Python code under Pyodide (python3's row)
 
 
 def apps(work) -> list[App]:
     db = str(work / "bench.db")
     return [
-        App("`python3 -c pass`", "python3", [PYTHON, "-c", "pass"], ["-c", "pass"], goal=True),
+        App("`python3 -c pass`", "python3", [PYTHON, "-c", "pass"], ["-c", "pass"], pyodide="pass"),
         App("lua5.4: a script (sort 200k numbers, count words)", "lua", ["/usr/bin/lua5.4", "-"], ["-"], LUA),
         App("sqlite3: 20k rows inserted, indexed, queried (a file db; sealed on the RAM disk)", "sqlite3",
             ["/usr/bin/sqlite3", db], ["/data/bench.db"], SQL, {"LC_ALL": "C", "HOME": str(work)}, db),
         App("espeak-ng: one sentence to a WAV on stdout", "espeak-ng", ["/usr/bin/espeak-ng", "--stdout", SENTENCE],
-            ["--stdout", SENTENCE], goal=True),
+            ["--stdout", SENTENCE]),
     ]
 
 
@@ -70,28 +70,6 @@ def peer_argv(peer: str, app: App, image, stats) -> list[str]:
     if peer == "gVisor":
         return ["runsc", "--network=none", "--platform=ptrace", "do", *app.native]
     return xax("run", "--stats-json", str(stats), str(image), "--", *app.args)
-
-
-def python_min_image(work, env) -> str:
-    """An image of python3 with only the modules `python3 -c pass` loads (and lib-dynload, the
-    landmark Python looks for): the same program, a small fraction of the bytes."""
-    out = subprocess.run([PYTHON, "-c", "import sys; print('\\n'.join(m.__file__ for m in list(sys.modules.values()) "
-                                        "if getattr(m, '__file__', None)))"],
-                         capture_output=True, text=True, env={"LC_ALL": "C"}, check=True).stdout.split()
-    files = {PYTHON: PYTHON, "/usr/lib/python3.11/lib-dynload": "/usr/lib/python3.11/lib-dynload"}
-    for f in out:
-        if f.startswith("/usr/lib/python3.11/"):
-            files[f] = f
-            pyc = importlib.util.cache_from_source(f)
-            if os.path.exists(pyc):
-                files[pyc] = pyc
-    manifest = work / "python3-min.toml"
-    manifest.write_text('[app]\nname = "python3-min"\nentry = "/usr/bin/python3.11"\nenv = { LC_ALL = "C" }\n'
-                        'cwd = "/"\nprofile = "glibc-dynamic"\n[files]\n'
-                        + "".join(f'"{k}" = "{v}"\n' for k, v in sorted(files.items())))
-    image = work / "python3-min.tar"
-    subprocess.run(xax("pack", str(manifest), "-o", str(image)), env=env, check=True, capture_output=True)
-    return str(image)
 
 
 def perf_profile(work, env, image) -> list[str]:
@@ -116,124 +94,194 @@ def perf_profile(work, env, image) -> list[str]:
     return lines + ["```"]
 
 
-def trapped_and_xaxcalls(work, env, image: str, app: App) -> tuple[int, int]:
-    """How many calls one sealed run of the app traps to the layer, and how many xaxcalls it makes
-    (`xax-emu trace --json`, counting the calls that reach the kernel off: they would not trap)."""
-    out = work / f"trace-{app.name.split(':')[0].replace(' ', '_')}.json"
-    _, proc = run(xax("trace", "--json", "--output", str(out), image, "--", *app.args), stdin=app.stdin, env=env,
-                  cwd=work)
-    if proc.returncode != 0 and not out.exists():
-        raise RuntimeError(f"trace of {app.name}: exit {proc.returncode}: {proc.stderr.decode()[-1000:]}")
-    acc = json.loads(out.read_text())
-    xaxcalls = sum(n for kind, n in (acc.get("kernel") or {}).get("xaxcalls", {}).items() if kind != "TRACE")
-    return acc["trapped"]["total"], xaxcalls
+RUN_PATH_IMPORTS = ("xax_emu.cli", "xax_emu.launch.program", "xax_emu.launch.request", "xax_emu.launch.store",
+                    "xax_emu.launch.validated", "xax_emu.monitor", "xax_emu.monitor.fetch")
 
 
-def run_section(work, images: dict[str, str], table1: dict | None = None) -> Section:
+def run_section(work, images: dict[str, str], pyodide: list[str] | None = None) -> Section:
+    """Every app natively, sealed, under proot and gVisor (and python3 under Pyodide), round-robin."""
     sec = Section("2. Real apps")
     env = cli_env(work)
     rows = apps(work)
-    wall = {(a.name, p): [] for a in rows for p in PEERS}
+    peers = {a.name: PEERS + (("Pyodide",) if a.pyodide is not None and pyodide else ()) for a in rows}
+    wall = {(a.name, p): [] for a in rows for p in peers[a.name]}
     pico = {a.name: [] for a in rows}
+    xaxcalls = {a.name: [] for a in rows}
     outcome = {}
     for rep in range(REPS):
         for a in rows:
-            for peer in PEERS:
+            for peer in peers[a.name]:
                 if a.db and os.path.exists(a.db):
                     os.unlink(a.db)
                 stats = work / "stats.json"
-                argv = peer_argv(peer, a, images[a.manifest], stats)
+                argv = [*pyodide, a.pyodide] if peer == "Pyodide" else peer_argv(peer, a, images[a.manifest], stats)
                 t, proc = run(argv, stdin=a.stdin, env=env if peer == "xax-emu" else a.env, cwd=work)
                 if rep == 0:
                     outcome[(a.name, peer)] = proc
-                ok = proc.returncode == outcome[(a.name, "native")].returncode and \
-                    proc.stdout == outcome[(a.name, "native")].stdout
+                native = outcome[(a.name, "native")]
+                # Pyodide is another Python (its own version): its output is not the native one's
+                ok = proc.returncode == native.returncode and (peer == "Pyodide" or proc.stdout == native.stdout)
                 if ok:
                     wall[(a.name, peer)].append(t)
                 if peer == "xax-emu" and ok:
-                    pico[a.name].append(read_stats(stats)["spawn_to_exit_seconds"])
+                    st = read_stats(stats)
+                    pico[a.name].append(st["spawn_to_exit_seconds"])
+                    xaxcalls[a.name].append(sum(st["xaxcalls"].values()))
     sec.lines += [
         f"Whole commands, wall time from before the fork to after the wait, medians of {REPS} round-robin runs "
-        "(native, xax-emu, proot, gVisor, app after app). `xax-emu run` is the whole command: the Python Monitor "
-        "starts, reads and checks the image, spawns the picoprocess and relays its stdio. \"picoprocess\" is its "
-        "own part, spawn to exit on the Monitor's clock (`run --stats-json`), beside the native process's spawn "
-        "to exit (the native command). Every run's stdout and exit status are compared with the native run's; a "
-        "run that differs is not timed.",
+        "(native, xax-emu, proot, gVisor, app after app; for `python3 -c pass` Pyodide too). `xax-emu run` is the "
+        "whole command: the Python Monitor starts, finds the image in its store (xax_emu/launch/store.py) and "
+        "checks it, spawns the picoprocess and relays its stdio. \"picoprocess\" is its own part, spawn to exit on "
+        "the Monitor's clock (`run --stats-json`), beside the native process's spawn to exit (the native "
+        "command). Every run's stdout and exit status are compared with the native run's; a run that differs is "
+        "not timed.",
         "",
-        "| app | native | xax-emu run | picoprocess | proot | gVisor (ptrace) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| app | native | xax-emu run | picoprocess | proot | gVisor (ptrace) | Pyodide (node) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def failed(peer, a) -> str:
+        proc = outcome[(a.name, peer)]
+        why = proc.stderr.decode(errors="replace").replace("`", "'").replace("|", "/").strip().splitlines()
+        return f"fails: exit {proc.returncode}" + (f", `{why[-1][:160]}`" if why else "")
+
+    facts = {"wall": {}, "pico": {}, "xaxcalls": {}, "reps": REPS}
     for a in rows:
-        n = median(wall[(a.name, "native")])
+        native_times = wall[(a.name, "native")]
+        if not native_times:  # nothing to compare with: the row says why
+            sec.lines.append(f"| {a.name} | {failed('native', a)} |" + " — |" * 6)
+            continue
+        n = median(native_times)
+        facts["wall"][(a.manifest, "native")] = n
         cells = [ms(n)]
-        for peer in PEERS[1:]:
-            times = wall[(a.name, peer)]
-            if not times:
-                proc = outcome[(a.name, peer)]
-                why = proc.stderr.decode(errors="replace").replace("`", "'").strip().splitlines()
-                cells.append(f"fails: exit {proc.returncode}" + (f", `{why[-2] if len(why) > 1 else why[-1]}`"
-                                                                 if why else ""))
+        for peer in PEERS[1:] + ("Pyodide",):
+            times = wall.get((a.name, peer))
+            if times is None:
+                cells.append("—" if a.pyodide is None else "not installed")
+            elif not times:
+                cells.append(failed(peer, a))
             else:
+                facts["wall"][(a.manifest, peer)] = median(times)
                 cells.append(f"{ms(median(times))} ({median(times) / n:.1f}x)")
             if peer == "xax-emu":
                 p = pico[a.name]
+                if p:
+                    facts["pico"][a.manifest] = median(p)
+                    facts["xaxcalls"][a.manifest] = median(xaxcalls[a.name])
                 cells.append(f"{ms(median(p))} ({median(p) / n:.1f}x)" if p else "—")
         sec.lines.append(f"| {a.name} | " + " | ".join(cells) + " |")
-    lines, facts = python_breakdown(work, env, images["python3"], wall, pico, rows[0])
+    if pyodide:
+        sec.lines += ["", pyodide_note(work)]
+    lines, facts["breakdown"] = python_breakdown(work, env, images["python3"], wall, pico, rows[0])
     sec.lines += lines
-    for a in (r for r in rows if r.goal):
-        n = median(wall[(a.name, "native")])
-        x, pr, pc = wall[(a.name, "xax-emu")], wall[(a.name, "proot")], pico[a.name]
-        if not x:
-            proc = outcome[(a.name, "xax-emu")]
-            tail = proc.stderr.decode(errors="replace").replace("`", "'").strip().splitlines()[-2:]
-            why = (f"it does not run sealed yet (exit {proc.returncode}: {' / '.join(tail)}): espeak-ng starts a "
-                   "thread at initialisation and the layer has no threads yet (the lead's work in progress)")
-            sec.goal(f"{a.name}: `xax-emu run` faster than proot", "measured failing", False, why)
-            sec.goal(f"{a.name}: the picoprocess's part <= 1.3x native", "measured failing", False, "as above")
-            continue
-        bound_whole = bound_pico = ""
-        if facts and a is rows[0]:
-            before = facts["bare"] + facts["imports"] + facts["copy"] + facts["check"]
-            bound_whole = (f"before the picoprocess exists, the Monitor's Python start ({ms(facts['bare'])}), "
-                           f"the run path's imports ({ms(facts['imports'])}), the image's copy into a sealed memfd "
-                           f"with its sha256 ({ms(facts['copy'])}) and its check ({ms(facts['check'])}: validated "
-                           f"before, by that sha256) take {ms(before)}, {before / median(pr):.1f}x proot's whole run; "
-                           f"the copy and hash of {facts['size']:,.0f} MiB alone is "
-                           f"{facts['copy'] / median(pr):.1f}x proot's run")
-            bound_pico = (f"{facts['reads']:,} READ xaxcalls (the image is mapped); from an image of only the "
-                          f"{facts['small_size']:,.1f} MiB it uses, the same part takes {ms(facts['small'])} "
-                          f"({facts['small'] / n:.1f}x native)" if facts.get("small") else "")
-        if not bound_pico and table1 and median(pc) / n > 1.3:
-            if a.db and os.path.exists(a.db):
-                os.unlink(a.db)
-            traps, calls = trapped_and_xaxcalls(work, env, images[a.manifest], a)
-            trap_s = traps * table1["floor"]["close_trapped"] / 1e9
-            call_s = calls * table1["sealed"]["xaxcall"] / 1e9
-            bound_pico = (f"the run traps {traps:,} calls and makes {calls:,} xaxcalls (`xax-emu trace`): at the trap's "
-                          f"floor and the null xaxcall's round trip (section 1) that is {ms(trap_s)} + {ms(call_s)} of "
-                          f"the {ms(median(pc) - n)} it adds over native; the rest is the picoprocess's start (boot, "
-                          "the image's index, the loader)")
-        sec.goal(f"{a.name}: `xax-emu run` faster than proot", f"{ms(median(x))} vs {ms(median(pr))}",
-                 median(x) < median(pr), bound_whole)
-        sec.goal(f"{a.name}: the picoprocess's part <= 1.3x native", f"{median(pc) / n:.1f}x "
-                 f"({ms(median(pc))} vs {ms(n)})", median(pc) / n <= 1.3, bound_pico)
+    facts["empty_pico"], facts["empty_native"] = empty_start(work, env)
+    sec.lines += ["", f"A static program (musl) whose main returns at once: "
+                  f"natively {ms(facts['empty_native'])} spawn to exit, sealed {ms(facts['empty_pico'])} (the "
+                  "picoprocess's own start: boot, the layer, the seal)."]
+    sec.facts.update(facts)
     return sec
 
 
+def pyodide_note(work) -> str:
+    """What the Pyodide figure includes, and node's own start measured beside it."""
+    node = median(run(["node", "-e", "0"])[0] for _ in range(5))
+    return (f"Pyodide (npm's `pyodide` {pyodide_peer.VERSION}, CPython {pyodide_python()} in WebAssembly, its "
+            "standard library only) runs `pass` under node (benchmarks/pyodide_peer.py): its figure is the whole "
+            f"command, node's own start ({ms(node)} for `node -e 0`), compiling and instantiating pyodide.asm.wasm, "
+            "loading python_stdlib.zip into its in-memory file system and CPython's initialisation. It is the web's "
+            "answer to the same program, not the same binary: its Python is its own version, so its output is not "
+            "compared with the native run's (its exit status is).")
+
+
+def pyodide_python() -> str:
+    try:
+        lock = json.loads((pyodide_peer.cache_dir() / "node_modules/pyodide/pyodide-lock.json").read_text())
+        return lock["info"]["python"]
+    except (OSError, ValueError, KeyError):
+        return "(its version unknown)"
+
+
+def empty_start(work, env) -> tuple[float, float]:
+    """The picoprocess's own start: a static program that returns from main at once, sealed
+    (spawn to exit, `run --stats-json`) and natively (the whole command)."""
+    src = work / "empty.c"
+    src.write_text("int main(void) { return 0; }\n")
+    prog = build(work, str(src))
+    stats = work / "stats-empty.json"
+    sealed, native = [], []
+    for _ in range(REPS):
+        native.append(run([str(prog)])[0])
+        _, proc = run(xax("run", "--stats-json", str(stats), str(prog)), env=env)
+        if proc.returncode == 0:
+            sealed.append(read_stats(stats)["spawn_to_exit_seconds"])
+    return median(sealed), median(native)
+
+
+def _importtime(stderr: str) -> list[tuple[int, str, float, float]]:
+    """`-X importtime`'s lines as (depth, module, own s, cumulative s); depth 0 is a top-level import."""
+    out = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, cum_us, name = line[len("import time:"):].split("|")
+        depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
+        out.append((depth, name.strip(), int(self_us) / 1e6, int(cum_us) / 1e6))
+    return out
+
+
+def import_times(env) -> list[tuple[int, str, float, float]]:
+    """`python3 -X importtime` of the run path's imports (the import system's own figures, one run)."""
+    r = subprocess.run([sys.executable, "-X", "importtime", "-c", "import " + ", ".join(RUN_PATH_IMPORTS)],
+                       env=env, capture_output=True, text=True)
+    return _importtime(r.stderr)
+
+
+def site_parts(env) -> list[tuple[str, float]]:
+    """What `site` imports at the interpreter's start (the .pth files of site-packages: an editable
+    install's finder, and whatever else the machine's site-packages holds), by `-X importtime`:
+    (module, cumulative s) of site's direct imports, the largest first."""
+    r = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], env=env, capture_output=True, text=True)
+    rows = _importtime(r.stderr)
+    out, children = [], []
+    for depth, name, _, cum in rows:  # a module's line follows its imports' lines
+        if depth == 1:
+            children.append((name, cum))
+        elif depth == 0:
+            if name == "site":
+                out = children
+            children = []
+    return sorted(out, key=lambda r: -r[1])[:4]
+
+
+def importing_pth() -> list[str]:
+    """The .pth files of this interpreter's site-packages with an `import` line (site runs it at every start)."""
+    import site
+    out = []
+    for d in site.getsitepackages():
+        for pth in sorted(Path(d).glob("*.pth")):
+            try:
+                if any(line.startswith(("import ", "import\t")) for line in pth.read_text().splitlines()):
+                    out.append(pth.name)
+            except OSError:
+                pass
+    return out
+
+
 def python_breakdown(work, env, image, wall, pico, app: App) -> tuple[list[str], dict]:
-    x = median(wall[(app.name, "xax-emu")]) if wall[(app.name, "xax-emu")] else None
-    if x is None:
+    if not wall[(app.name, "xax-emu")]:
         return ["", "`python3 -c pass` did not run sealed: no breakdown."], {}
-    # What `run` imports before it starts the picoprocess (cli.py imports the rest of its run path in _run).
-    run_path = "import xax_emu.cli, xax_emu.launch.request, xax_emu.monitor, xax_emu.launch.validated, xax_emu.launch.program"
-    imports = median(run([sys.executable, "-c", run_path], env=env)[0] for _ in range(REPS))
+    x = median(wall[(app.name, "xax-emu")])
+    imports = median(run([sys.executable, "-c", "import " + ", ".join(RUN_PATH_IMPORTS)], env=env)[0]
+                     for _ in range(REPS))
     bare = median(run([sys.executable, "-c", "pass"], env=env)[0] for _ in range(REPS))
+    bare_s = median(run([sys.executable, "-S", "-c", "pass"], env=env)[0] for _ in range(REPS))
     sys.path.insert(0, str(ROOT))
-    from xax_emu.launch.imagefile import ImageFile
-    from xax_emu.launch.validated import ValidatedImages
     from xax_emu.launch.program import resolve
-    validated = ValidatedImages(Path(env["XDG_CACHE_HOME"]) / "xax-emu" / "validated")  # the runs' own record
+    from xax_emu.launch.store import ImageStore
+    from xax_emu.launch.validated import ValidatedImages
+    cache = Path(env["XDG_CACHE_HOME"]) / "xax-emu"
+    validated = ValidatedImages(cache / "validated")  # the runs' own record and store
+    store = ImageStore(cache / "images")
 
     def timed(fn) -> float:
         times = []
@@ -243,72 +291,68 @@ def python_breakdown(work, env, image, wall, pico, app: App) -> tuple[list[str],
             times.append(time.perf_counter() - t)
         return median(times)
 
-    def copy() -> None:
-        fd = os.open(image, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            ImageFile.copy_of_file(image, fd).close()
-        finally:
-            os.close(fd)
-
-    prog = resolve(image, None, validated=validated)
+    prog = resolve(image, None, validated=validated, store=store)
     size = prog.image.size
     prog.image.close()
-    copy_s = timed(copy)
-    resolve_s = timed(lambda: resolve(image, None, validated=validated).image.close())
-    cold_s = timed(lambda: resolve(image, None).image.close())
+    resolve_s = timed(lambda: resolve(image, None, validated=validated, store=store).image.close())
+    # The first run of an image: imported into a fresh store and validated member by member.
+    cold = []
+    for i in range(3):
+        fresh = work / f"cold-{i}"
+        t = time.perf_counter()
+        resolve(image, None, validated=ValidatedImages(fresh / "validated"), store=ImageStore(fresh / "images")) \
+            .image.close()
+        cold.append(time.perf_counter() - t)
+        shutil.rmtree(fresh, ignore_errors=True)
+    cold_s = median(cold)
     prof = cProfile.Profile()
     prof.enable()
-    resolve(image, None, validated=validated).image.close()
+    resolve(image, None, validated=validated, store=store).image.close()
     prof.disable()
     pst = pstats.Stats(prof)
     own = sorted(((tt, f"{os.path.basename(file)}:{name}") for (file, line, name), (cc, nc, tt, ct, callers)
                   in pst.stats.items()), reverse=True)[:4]
-    stats = work / "stats-min.json"
-    small = python_min_image(work, env)
-    small_s, small_msgs = [], []
-    for _ in range(5):
-        _, proc = run(xax("run", "--stats-json", str(stats), small, "--", "-c", "pass"), env=env)
-        if proc.returncode == 0:
-            st = read_stats(stats)
-            small_s.append(st["spawn_to_exit_seconds"])
-            small_msgs.append(st["xaxcalls"].get("READ", 0))
-    _, proc = run(xax("run", "--stats-json", str(stats), image, "--", "-c", "pass"), env=env)
-    full = read_stats(stats)
-    small_size = os.path.getsize(small)
+    itimes = import_times(env)
+    site = site_parts(env)
+    top_level = sorted(((name, own_s, cum) for depth, name, own_s, cum in itimes if depth == 0 and name != "site"),
+                       key=lambda r: -r[2])[:6]
+    by_own = sorted(((name, own_s, cum) for _, name, own_s, cum in itimes), key=lambda r: -r[1])[:6]
     p = median(pico[app.name])
     n = median(wall[(app.name, "native")])
+    rest = x - imports - resolve_s - p
     lines = [
         "",
         f"Where `xax-emu run python3.tar -- -c pass` spends its {ms(x)} (native {ms(n)}):",
         "",
         "| part | time |",
         "|---|---:|",
-        f"| the Monitor's interpreter starting, bare (`python3 -c pass` of the Monitor's Python) | {ms(bare)} |",
-        f"| importing what `run` uses (xax_emu's CLI, launch, program, monitor), over that | {ms(imports - bare)} |",
-        f"| copying the {size / 2**20:,.0f} MiB image into a sealed memfd and hashing it as it is written (sha256: "
-        f"the key of the record of validated images) | {ms(copy_s)} |",
-        f"| checking it: validated before (the record of that sha256), so only its metadata is read and checked "
-        f"(`program.resolve` minus the copy) | {ms(max(0.0, resolve_s - copy_s))} |",
-        f"| the picoprocess, spawn to exit ({full['xaxcalls'].get('READ', 0):,} READ xaxcalls: the image is mapped) "
-        f"| {ms(p)} |",
-        f"| the rest, not broken down (the Monitor's loop around the picoprocess, freeing the memfd, the "
-        f"interpreter's exit) | {ms(max(0.0, x - imports - resolve_s - p))} |",
+        f"| the Monitor's interpreter starting, bare (`python3 -c pass` of the Monitor's Python; with `-S`, no "
+        f"site and no .pth files: {ms(bare_s)}) | {ms(bare)} |",
+        f"| importing what `run` uses ({', '.join(RUN_PATH_IMPORTS)}), over that | {ms(imports - bare)} |",
+        f"| finding the {size / 2**20:,.0f} MiB image in the store (its file's identity remembered: not read) "
+        f"and checking it (validated before: only its metadata is read and checked), `program.resolve` | "
+        f"{ms(resolve_s)} |",
+        f"| the picoprocess, spawn to exit | {ms(p)} |",
+        f"| the rest, not broken down (argument parsing, the Monitor's set-up and loop around the picoprocess, "
+        f"the interpreter's exit; the parts above are measured apart, so it may come out below zero) | {ms(rest)} |",
         "",
-        f"The first run of an image finds no record and validates it member by member (every header, every "
-        f"member's sha256): `program.resolve` then takes {ms(cold_s)} instead of {ms(resolve_s)}.",
+        f"The first run of an image (a fresh store and record) copies it into the store, hashing it, and validates "
+        f"it member by member: `program.resolve` then takes {ms(cold_s)} instead of {ms(resolve_s)}.",
         "",
-        "`program.resolve` with the record, by own time (cProfile): "
+        "`program.resolve` with the store and the record, by own time (cProfile): "
         + "; ".join(f"`{where}` {ms(tt)}" for tt, where in own) + f" of {ms(pst.total_tt)}.",
         "",
-        f"The same `python3 -c pass` from an image holding only the {small_size / 2**20:,.1f} MiB it needs (the modules "
-        f"it loads, lib-dynload, python3.11 and its libraries): the picoprocess's part is "
-        + (f"{ms(median(small_s))} ({median(small_s) / n:.1f}x native; {median(small_msgs):,.0f} READs)"
-           if small_s else "not measured (it failed)")
-        + f" against {ms(p)} from the {size / 2**20:,.0f} MiB image.",
+        "The run path's imports by `python3 -X importtime` (one run; cumulative, the top-level imports): "
+        + "; ".join(f"`{name}` {ms(cum)}" for name, _, cum in top_level)
+        + ". By own time: " + "; ".join(f"`{name.strip()}` {ms(own_s)}" for name, own_s, _ in by_own) + ".",
+        "",
+        "What `site` imports at the interpreter's start (the .pth files in site-packages), by `-X importtime` of "
+        "`python3 -c pass` (cumulative): " + "; ".join(f"`{name}` {ms(cum)}" for name, cum in site)
+        + "; the .pth files that run code (an `import` line) in the Monitor's site-packages: "
+        + (", ".join(f"`{n}`" for n in importing_pth()) or "none") + ".",
         "",
         *perf_profile(work, env, image),
     ]
-    facts = {"bare": bare, "imports": imports - bare, "copy": copy_s, "check": max(0.0, resolve_s - copy_s),
-             "reads": full["xaxcalls"].get("READ", 0),
-             "size": size / 2**20, "small_size": small_size / 2**20, "small": median(small_s) if small_s else None}
+    facts = {"bare": bare, "bare_no_site": bare_s, "imports": imports - bare, "resolve": resolve_s, "cold": cold_s,
+             "pico": p, "rest": rest, "size": size, "import_top": top_level, "site": site}
     return lines, facts

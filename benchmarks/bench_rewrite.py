@@ -54,7 +54,7 @@ def run_section(work: Path, images: dict[str, Path]) -> tuple[Section, dict]:
     ]
     sec.goal("null emulated call <= 1.0x native close(-1)", f"{s / n:.2f}x", s / n <= 1.0,
              "" if s / n <= 1.0 else "the layer's dispatcher and its lock on every call")
-    shares = {}
+    shares, trapped = {}, {}
     sec.lines += ["Trapped calls (SIGSYS deliveries, counted by strace) of one run with and without rewriting:", "",
                   "| app | trapped, --no-rewrite | trapped, rewriting | no longer trap |", "|---|---:|---:|---:|"]
     for app in apps(work):
@@ -71,13 +71,14 @@ def run_section(work: Path, images: dict[str, Path]) -> tuple[Section, dict]:
             counts.append(count)
         share = 1 - counts[1] / counts[0] if counts[0] else 0.0
         shares[app.manifest] = share
+        trapped[app.manifest] = (counts[0], counts[1])
         sec.lines.append(f"| {app.name} | {counts[0]:,} | {counts[1]:,} | {share:.1%} |")
     worst = min(shares.values())
     sec.goal("share of trapped calls that no longer trap >= 95 %", f"{worst:.1%} (the lowest)", worst >= 0.95,
              "" if worst >= 0.95 else "calls the stubs make as real syscalls, which the filter traps: the ones "
              "whose handlers need the trap's frame (rt_sigprocmask, clone3) and the shared futex forms; sites "
              "pack could not prove (benchmarks/trapped_sites.py names them)")
-    return sec, {"null_site": (n, s, t), "shares": shares}
+    return sec, {"null_site": (n, s, t), "shares": shares, "counts": trapped}
 
 
 def main() -> int:

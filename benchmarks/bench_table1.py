@@ -99,12 +99,7 @@ def run(work) -> tuple[Section, dict]:
              "not the seal: pinned to one CPU the two agree, and the filter alone costs nothing (trapfloor). "
              "Unpinned, the picoprocess runs beside the Monitor's process on a 2-vCPU VM whose vCPUs differ in "
              "speed from run to run (see the native spread)")
-    sec.goal("emulated null call <= 5x native close(-1)", f"{s['null'] / n['null']:.2f}", s["null"] / n["null"] <= 5,
-             f"the trap itself: a bare trap to an empty SIGSYS handler costs {floor['close_trapped']:,.0f} ns "
-             f"({floor['close_trapped'] / floor['close_native']:.1f}x native close), "
-             + ("as much as the layer's whole emulated call" if floor["close_trapped"] >= 0.8 * s["null"] else
-                "most of the layer's emulated call") + f" ({s['null']:,.0f} ns). Only not trapping "
-             "passes the goal: rewrite syscall sites (at pack time, or lazily on the first trap, as zpoline and "
-             "LiteBox do) into calls of the layer")
+    # The emulated null call's goal is issue 15's (<= 1.0x, through a rewritten site): section 9 measures it;
+    # row (b) here is a bare program's call site, which the lazy rewriter may leave trapping.
     sec.goal("16 MB alloc <= 1.2", f"{s['alloc'] / n['alloc']:.2f}", s["alloc"] / n["alloc"] <= 1.2)
     return sec, {"native": n, "sealed": s, "pinned": pinned, "pinned_native": pn, "floor": floor, "peers": peer}

@@ -25,7 +25,8 @@ PYTHON = "/usr/bin/python3.11"  # Debian's, the program benchmarked (not the int
 # command -> the Debian package that brings it
 TOOLS = {"proot": "proot", "runsc": "runsc", "musl-gcc": "musl-tools", "gcc": "gcc", "lua5.4": "lua5.4",
          "sqlite3": "sqlite3", "espeak-ng": "espeak-ng", PYTHON: "python3.11", "tar": "tar", "taskset": "util-linux",
-         "/usr/sbin/nginx": "nginx-light", "websocketd": "websocketd", "wrk": "wrk"}
+         "/usr/sbin/nginx": "nginx-light", "websocketd": "websocketd", "wrk": "wrk",
+         "strace": "strace", "node": "nodejs", "npm": "npm"}
 OPTIONAL_TOOLS = {"perf": "linux-perf"}  # profiles only: a row says so when it is missing
 
 
@@ -125,6 +126,7 @@ class Section:
     title: str
     lines: list[str] = field(default_factory=list)
     goals: list[tuple[str, str, bool, str]] = field(default_factory=list)  # (goal, measured, met, what bounds it)
+    facts: dict = field(default_factory=dict)  # the figures benchmarks/goals.py builds issue 15's table from
 
     def goal(self, name: str, measured: str, met: bool, bound: str = "") -> None:
         self.goals.append((name, measured, met, bound))

@@ -2,7 +2,7 @@
 """Benchmarks (not tests, not CI): xax-emu against native runs, proot and gVisor, as the
 benchmarks issue asks; writes benchmarks/RESULTS.md.
 
-    python3 benchmarks/run.py        (as root on Debian 12; ~5-10 minutes)
+    python3 benchmarks/run.py        (as root on Debian 12; ~10-15 minutes on a 2-vCPU VM)
 
 On a fresh clone it runs ./bootstrap.sh first (xax-emu itself: apt and pip packages,
 the C runtime).  It installs what else it lacks with apt-get (proot, runsc, ...), builds the small C
@@ -12,6 +12,10 @@ programs of benchmarks/ with musl-gcc, packs the images it needs and runs:
   5. packing (bench_pack.py)                      7. `xax-emu serve` (bench_serve.py)
   8. servers and readiness (bench_net.py)        9. rewritten call sites (bench_rewrite.py)
  10. processes: fork, exec, a dash loop (bench_processes.py)
+ 11. memory: one run and a second instance beside it (bench_memory.py)
+Pyodide (npm's `pyodide` under node, installed by pyodide_peer.py into ~/.cache) is a peer
+for python3 in sections 2 and 11.  `--only 2,11` runs some sections and prints them (no
+RESULTS.md).  The table "The issue's goals" holds issue 15's rows (goals.py).
 (6., fuzzing, is benchmarks/fuzz.py's: it takes hours, so run.py keeps its section as it is.)
 Figures are medians of repeated runs; every comparison is a ratio of two figures
 measured in this run.  Where a goal of the issue is missed, its row says what bounds
@@ -46,6 +50,9 @@ def _bootstrap_if_needed() -> None:
 _bootstrap_if_needed()
 
 import bench_apps  # noqa: E402
+import bench_memory  # noqa: E402
+import goals  # noqa: E402
+import pyodide_peer  # noqa: E402
 import bench_monitor  # noqa: E402
 import bench_net  # noqa: E402
 import bench_pack  # noqa: E402
@@ -57,32 +64,13 @@ import bench_vfs  # noqa: E402
 from harness import HERE, ROOT, cli_env, ensure_tools, machine, xax  # noqa: E402
 
 NEXT_STEPS = """\
-## What bounds the missed goals, and the way past each
+## What bounds the missed goals
 
-Done since the first run of these benchmarks: the image reaches the picoprocess as one read-only fd
-and is mapped, not copied (DESIGN.md "Map, don't copy"); the runtime's memcpy is `rep movsb`; the
-VFS finds names through one hash table; threads run (espeak-ng's row is measured like the others);
-`run` imports only what it uses, sums tar headers in C and validates an image's bytes once (a record
-named by their sha256, `xax_emu/launch/validated.py`).
-What is left, from the rows above:
-
-1. **The trap.** An emulated call costs one signal delivery (section 1, trapfloor): an empty SIGSYS
-   handler alone is over the 5x goal, and random 4 KiB reads and stat calls from the tar route are
-   bound by it too (section 3). Only rewriting syscall instructions into calls of the layer (at pack
-   time for the image's ELF members, or lazily on the first trap of each site, as zpoline and LiteBox
-   do) gets under it; the red zone below the stack pointer and other threads running the code being
-   patched are what such a rewrite has to answer.
-2. **xaxcalls cross processes.** A null xaxcall costs a SEQPACKET round trip, and on this 2-vCPU VM a
-   cross-CPU wake-up dominates it (section 4: pinned vs unpinned, and the C-to-C floor). The Monitor's
-   Python adds its own part per message on top. Batching, or a shared-memory ring with one wake-up per
-   batch, is the way under 30x; pinning the Monitor and the picoprocess to one CPU is a cheap option.
-3. **The Monitor's start.** What is left before the picoprocess (section 2's breakdown): the
-   interpreter's own start — about what proot's whole run costs here — and the copy of a local image
-   into a sealed memfd with its sha256 on every run (what lets a user-writable file be mapped at all;
-   some 75 ms for 82 MiB here). An image that holds only what the program uses is cheaper in
-   proportion; a file the kernel keeps immutable (fs-verity, whose digest it gives in O(1)) would need
-   neither copy nor hash; a Monitor already running (`xax-emu serve`, the browser's proxy) pays the
-   interpreter's start once.
+Each row of "The issue's goals" above that is missed says, in its last column, what bounds it, from
+figures measured in this run: the breakdown of section 2 (the Monitor's interpreter, the run path's
+imports, the store's lookup and check, the picoprocess), the calls still trapping (section 9), the
+layer's cost per call (sections 3 and 9), the memory of each process (section 11) and the download's
+parts (section 4).
 """
 
 
@@ -97,15 +85,36 @@ def _fuzz_section() -> list[str]:
     return text[start:end if end >= 0 else len(text)].rstrip("\n").split("\n")
 
 
-def main() -> int:
+SECTIONS = {"1": "Table 1", "2": "real apps", "3": "VFS", "4": "Monitor", "5": "pack", "7": "serve",
+            "8": "servers and readiness", "9": "past the trap", "10": "processes", "11": "memory"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(description="xax-emu's benchmarks; writes benchmarks/RESULTS.md")
+    ap.add_argument("--only", metavar="N,N", help="run only these sections (e.g. 2,11) and print them: "
+                    "RESULTS.md is not written and the goals table is left out (it needs every section)")
+    o = ap.parse_args(argv)
+    only = set(o.only.split(",")) if o.only else set(SECTIONS)
+    unknown = only - set(SECTIONS)
+    if unknown:
+        ap.error(f"--only: no section {', '.join(sorted(unknown))} (there are {', '.join(SECTIONS)})")
+    need_t1 = only & {"1", "3", "4"}
     t0 = time.monotonic()
     load_start = os.getloadavg()[0]
     notes = ensure_tools()
+    pyodide = pyodide_peer.command() if only & {"2", "11"} else None
+    if pyodide is None and only & {"2", "11"}:
+        notes.append("Pyodide could not be installed (see the run's output): its column is empty")
+    table1 = apps = vfs = monitor = pack = serve = net = rewrite = processes = memory = None
+    rw_facts: dict = {}
     with tempfile.TemporaryDirectory(prefix="xax-bench-") as tmp:
         work = Path(tmp)
         (work / "cache").mkdir()
-        print("benchmarks: 1. Table 1", file=sys.stderr)
-        table1, t1 = bench_table1.run(work)
+        t1 = None
+        if need_t1:
+            print("benchmarks: 1. Table 1", file=sys.stderr)
+            table1, t1 = bench_table1.run(work)
         print("benchmarks: 5. pack", file=sys.stderr)
         pack, python_image = bench_pack.run_section(work)
         images = {"python3": python_image}
@@ -114,21 +123,41 @@ def main() -> int:
             subprocess.run(xax("pack", str(ROOT / "images" / name / "manifest.toml"), "-o", str(out)),
                            env=cli_env(work), check=True, capture_output=True)
             images[name] = str(out)
-        print("benchmarks: 2. real apps", file=sys.stderr)
-        apps = bench_apps.run_section(work, images, t1)
-        print("benchmarks: 3. VFS", file=sys.stderr)
-        vfs = bench_vfs.run_section(work, t1)
-        print("benchmarks: 4. Monitor", file=sys.stderr)
-        monitor = bench_monitor.run_section(work, t1)
-        print("benchmarks: 7. serve", file=sys.stderr)
-        serve = bench_serve.run_section(work)
-        print("benchmarks: 8. servers and readiness", file=sys.stderr)
-        net = bench_net.run_section(work)
-        print("benchmarks: 9. past the trap", file=sys.stderr)
-        rewrite, _ = bench_rewrite.run_section(work, {k: Path(v) for k, v in images.items()})
-        print("benchmarks: 10. processes", file=sys.stderr)
-        processes = bench_processes.run_section(work)
-    sections = [table1, apps, vfs, monitor, pack, serve, net, rewrite, processes]
+        if "2" in only:
+            print("benchmarks: 2. real apps", file=sys.stderr)
+            apps = bench_apps.run_section(work, images, pyodide)
+        if "3" in only:
+            print("benchmarks: 3. VFS", file=sys.stderr)
+            vfs = bench_vfs.run_section(work, t1)
+        if "4" in only:
+            print("benchmarks: 4. Monitor", file=sys.stderr)
+            monitor = bench_monitor.run_section(work, t1)
+        if "7" in only:
+            print("benchmarks: 7. serve", file=sys.stderr)
+            serve = bench_serve.run_section(work)
+        if "8" in only:
+            print("benchmarks: 8. servers and readiness", file=sys.stderr)
+            net = bench_net.run_section(work)
+        if "9" in only:
+            print("benchmarks: 9. past the trap", file=sys.stderr)
+            rewrite, rw_facts = bench_rewrite.run_section(work, {k: Path(v) for k, v in images.items()})
+        if "10" in only:
+            print("benchmarks: 10. processes", file=sys.stderr)
+            processes = bench_processes.run_section(work)
+        if "11" in only:
+            print("benchmarks: 11. memory", file=sys.stderr)
+            memory = bench_memory.run_section(work, python_image, pyodide)
+    if "1" not in only:
+        table1 = None
+    if "5" not in only:
+        pack = None
+    sections = [s for s in (table1, apps, vfs, monitor, pack, serve, net, rewrite, processes, memory) if s is not None]
+    if o.only:
+        for sec in sections:
+            print("\n".join(["", f"## {sec.title}", "", *sec.lines]))
+        print("\n".join(["", "## The issue's goals (of the sections run)", "",
+                         *goals.table(t1, apps, vfs, monitor, rw_facts, memory)]))
+        return 0
     elapsed = time.monotonic() - t0
     lines = [
         "# Benchmark results",
@@ -143,6 +172,13 @@ def main() -> int:
         *([""] + [f"Note: {n}." for n in notes] if notes else []),
         "",
         "## The issue's goals",
+        "",
+        "Issue 15's rows, each with its peers (\"—\": the row has no counterpart there; the section named in each "
+        "row says why); ratios are to the native run.",
+        "",
+        *goals.table(t1, apps, vfs, monitor, rw_facts, memory),
+        "",
+        "Earlier issues' goals, still measured:",
         "",
         "| goal | measured | met | what bounds it (measured in this run) |",
         "|---|---|---|---|",
