@@ -137,7 +137,11 @@ MESSAGES = (
                                   "(0: the pid's own), none otherwise; reply arg = the group or session, 0 "
                                   "(PGRP_SETPGID), or -errno as Linux's (ESRCH, EPERM, EACCES, EINVAL)"),
     ("EXEC", 31, "pico->monitor", "the process is about to run another program in place (the layer has "
-                                  "loaded it): payload = its path, 1 .. EXEC_PATH_MAX bytes; reply arg = 0"),
+                                  "loaded it): arg 0, payload = its path, 1 .. EXEC_PATH_MAX bytes; or arg "
+                                  "EXEC_AGAIN, no payload: the same exec, its other threads not ended yet.  "
+                                  "The Monitor sends each of the process's threads SIGBUS with the value "
+                                  "EXEC_END_THREAD (docs/processes.md); reply arg = how many threads it had, "
+                                  "the caller included"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -221,6 +225,10 @@ PGRP_GETPGID, PGRP_GETSID, PGRP_SETPGID, PGRP_SETSID = 0, 1, 2, 3
 KILL_SELF_TOO = 1
 # EXEC's payload: a path, as PATH_MAX bounds it.
 EXEC_PATH_MAX = 4096
+# EXEC's arg: the path was sent already; end the threads again.
+EXEC_AGAIN = 1
+# The value (si_value) of the SIGBUS by which the Monitor ends a thread at an exec ("xaxE").
+EXEC_END_THREAD = 0x78617845
 
 # Poll entry: struct xabi_poll_fd from the ABI header (chan, events, revents).
 POLL_FIELDS = (

@@ -152,6 +152,7 @@ static long do_fork(struct layer_call *c, uint64_t stack, uint64_t parent_tid, u
         layer.vpid = vpid;
         vfs_proc_set_pid((uint32_t)vpid);
         layer.nchildren = 0;
+        layer_threads_forked();
         family_lock(); /* as the child's own (its vpid) */
         vfs_fork_child(layer.vfs);
         if (child_tid)
@@ -229,18 +230,18 @@ static int32_t group_target(int32_t pgid, int flags, int nohang)
             return -1;
         siginfo_t info;
         info.si_pid = 0;
-        layer_wait_begin();
+        uint32_t exec_gen = layer_wait_begin();
         long r = sys6(__NR_waitid, TAGGED(P_ALL), 0, (long)&info, flags | WNOWAIT, 0, 0);
-        layer_wait_end();
+        layer_wait_end(exec_gen);
         if (r < 0 && r != -EINTR)
             return 0;
         struct layer_child *changed = info.si_pid ? child_by_host(info.si_pid) : 0;
         if (changed && layer_host->xaxcall(XAX_MSG_PGRP, changed->vpid, XAX_PGRP_GETPGID, 0, 0, 0, 0, 0) == pgid)
             continue; /* one of the group: found by the next look */
         struct __kernel_timespec nap = {0, 5 * 1000 * 1000};
-        layer_wait_begin();
+        exec_gen = layer_wait_begin();
         sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
-        layer_wait_end();
+        layer_wait_end(exec_gen);
     }
 }
 
@@ -280,9 +281,9 @@ long layer_wait4(struct layer_call *c)
     struct rusage_k {
         long w[18];
     } ru;
-    layer_wait_begin(); /* a wait takes as long as the child does: other threads go on */
+    uint32_t exec_gen = layer_wait_begin(); /* a wait takes as long as the child does: other threads go on */
     long r = sys4(__NR_wait4, TAGGED(target), (long)&status, options, c->a[3] ? (long)&ru : 0);
-    layer_wait_end();
+    layer_wait_end(exec_gen);
     if (r <= 0)
         return r;
     struct layer_child *k = child_by_host((int32_t)r);
@@ -331,10 +332,10 @@ long layer_waitid(struct layer_call *c)
     siginfo_t info;
     memset(&info, 0, sizeof info);
     long rus[18];
-    layer_wait_begin();
+    uint32_t exec_gen = layer_wait_begin();
     long r = sys6(__NR_waitid, TAGGED(target > 0 ? P_PID : P_ALL), target > 0 ? target : 0, (long)&info, options,
                   c->a[4] ? (long)rus : 0, 0);
-    layer_wait_end();
+    layer_wait_end(exec_gen);
     if (r < 0)
         return r;
     if (info.si_pid) { /* a child changed state: name it by its virtual pid */
@@ -364,15 +365,15 @@ long layer_rt_sigsuspend(struct layer_call *c)
     long r = -ECHILD;
     if (layer.nchildren) { /* the usual wait: for SIGCHLD; the child stays to be reaped */
         siginfo_t info;
-        layer_wait_begin();
+        uint32_t exec_gen = layer_wait_begin();
         r = sys6(__NR_waitid, TAGGED(P_ALL), 0, (long)&info, WEXITED | WSTOPPED | WCONTINUED | WNOWAIT, 0, 0);
-        layer_wait_end();
+        layer_wait_end(exec_gen);
     }
     if (r < 0) {
         struct __kernel_timespec nap = {0, 10 * 1000 * 1000};
-        layer_wait_begin();
+        uint32_t exec_gen = layer_wait_begin();
         sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
-        layer_wait_end();
+        layer_wait_end(exec_gen);
     }
     mask &= ~NEVER_BLOCKED_;
     memcpy(&((struct ucontext *)c->uc)->uc_sigmask, &mask, 8);
@@ -533,7 +534,7 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
         r = -ENOEXEC;
     if (r >= 0) {
         size_t plen = strlen(path); /* the Monitor's record: the trace's tree, setpgid's EACCES */
-        layer_host->xaxcall(XAX_MSG_EXEC, -1, 0, path, (uint32_t)(plen > XAX_EXEC_PATH_MAX ? XAX_EXEC_PATH_MAX : plen), 0, 0, 0);
+        layer_end_other_threads(path, (uint32_t)(plen > XAX_EXEC_PATH_MAX ? XAX_EXEC_PATH_MAX : plen));
         if (layer.brk.mapped > layer.brk.start) /* a fixed-address program's break may lie where the next one goes */
             sys2(__NR_munmap, layer.brk.start, layer.brk.mapped - layer.brk.start);
         r = layer_host->exec(c->uc, data, size, a->argv, (const char *const *)a->envp);

@@ -1,0 +1,31 @@
+"""exec from a multithreaded process (docs/processes.md, issue 14): as Linux's exec, every other
+thread ends before the new program runs — one writing to a pipe, one spinning, one sleeping, one
+waiting on a condition variable — compared with the native run (tests/programs/threadexec.c)."""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from xax_emu.monitor import Limits
+
+from conftest import run_pico
+from test_processes import _build, _image, _ours_left
+
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("how", ["main", "fromthread"])
+def test_exec_ends_the_other_threads_as_natively(tmp_path, how):
+    prog = _build(tmp_path, HERE / "programs" / "threadexec.c", "threadexec")
+    args = ["fromthread"] if how == "fromthread" else []
+    native = subprocess.run([str(prog), *args], capture_output=True, timeout=60)
+    assert native.returncode == 7, native
+    assert native.stdout == (b"exec'd: the threads wrote before the exec: yes\n"
+                             b"exec'd: written after the exec: 0 bytes\n"
+                             b"exec'd: read after the last writer: 0\n")
+    image = _image(tmp_path, {"/bin/threadexec": prog}, "/bin/threadexec")
+    r = run_pico(image, args, limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (7, None), r.stderr
+    assert (r.stdout, r.stderr) == (native.stdout, native.stderr)
+    assert r.xaxcalls["EXEC"] >= 1
+    assert _ours_left() == []
