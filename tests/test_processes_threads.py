@@ -29,3 +29,22 @@ def test_exec_ends_the_other_threads_as_natively(tmp_path, how):
     assert (r.stdout, r.stderr) == (native.stdout, native.stderr)
     assert r.xaxcalls["EXEC"] >= 1
     assert _ours_left() == []
+
+
+def test_proc_self_exe_names_the_program_an_exec_runs(tmp_path):
+    """/proc/self/exe after an exec: readlink names the new program (a second file), and opening
+    it opens that file, as on Linux (tests/programs/execexe.c)."""
+    import shutil
+    first = _build(tmp_path, HERE / "programs" / "execexe.c", "first")
+    second = tmp_path / "second"
+    shutil.copy(first, second)
+    with open(second, "ab") as f:
+        f.write(b"\0" * 4096)  # a different size: opening exe must open the second file
+    native = subprocess.run([str(first)], capture_output=True, timeout=60)
+    assert native.returncode == 0, native
+    assert native.stdout == (f"first: exe {first}, opened: the same file\n"
+                             f"second: exe {second}, opened: the same file\n").encode()
+    r = run_pico(_image(tmp_path, {"/bin/first": first, "/bin/second": second}, "/bin/first"),
+                 limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None), r.stderr
+    assert r.stdout == native.stdout.replace(str(tmp_path).encode(), b"/bin")

@@ -391,6 +391,8 @@ struct exec_args {
     size_t used;
     const char *argv[EXEC_ARGS_MAX + 4]; /* room for a #! line's interpreter, its argument and the script */
     const char *envp[EXEC_ARGS_MAX + 1];
+    char exe[EXEC_PATH_MAX];        /* the loaded file's absolute path: /proc/self/exe from the exec on */
+    long exelen;
 };
 
 static long keep_string(struct exec_args *a, const char *src, const char **out)
@@ -425,14 +427,16 @@ static long keep_vector(struct exec_args *a, uint64_t vec, const char **out, int
     return n;
 }
 
-/* Resolve path in the image: a regular file someone may execute, loaded. */
-static long load_program(const char *path, const void **data, uint64_t *size)
+/* Resolve path in the image: a regular file someone may execute, loaded; its absolute path
+ * (symlinks resolved, as Linux's /proc/self/exe shows it) in a->exe. */
+static long load_program(struct exec_args *a, const char *path, const void **data, uint64_t *size)
 {
     long fd = vfs_openat(layer.vfs, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return fd;
     struct vfs_stat st;
     long r = vfs_fstat(layer.vfs, (int)fd, &st);
+    a->exelen = vfs_fd_path(layer.vfs, (int)fd, a->exe, sizeof a->exe);
     vfs_close(layer.vfs, (int)fd);
     if (r < 0)
         return r;
@@ -520,7 +524,7 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
     const void *data = 0;
     uint64_t size = 0;
     if (r >= 0) /* Linux's order: the file is opened before argv and envp are read */
-        r = load_program(path, &data, &size);
+        r = load_program(a, path, &data, &size);
     if (r >= 0)
         r = keep_vector(a, uargv, a->argv, 0);
     if (r >= 0)
@@ -528,7 +532,7 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
     if (r >= 0 && size >= 2 && !memcmp(data, "#!", 2)) {
         r = shebang(a, path, data, size);
         if (r >= 0)
-            r = load_program(a->argv[0], &data, &size);
+            r = load_program(a, a->argv[0], &data, &size);
     }
     if (r >= 0 && (size < 4 || memcmp(data, "\177ELF", 4)))
         r = -ENOEXEC;
@@ -542,6 +546,7 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
             sys_exit_group(XAX_EXIT_RUNTIME_FAILED); /* the runtime could not finish what it began */
         vfs_close_on_exec(layer.vfs);
         reset_handlers();
+        vfs_proc_set_exe(a->exe, a->exelen > 0 ? (size_t)a->exelen : 0);
     }
     sys2(__NR_munmap, m, sizeof(struct exec_args) + EXEC_STRINGS_MAX);
     return r;

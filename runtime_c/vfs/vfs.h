@@ -253,6 +253,12 @@ long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char 
 /* This process's pid in /proc (self, <pid>, loadavg) where it is not the one the route was
  * mounted with: a forked process of a family, whose vfs nodes its family shares (proc.c). */
 void vfs_proc_set_pid(uint32_t pid);
+/* The program this process runs since its exec, for /proc/<pid>/exe (len bytes, no NUL): the
+ * process's own, as its pid is. */
+void vfs_proc_set_exe(const char *path, size_t len);
+/* The absolute path of what fd is open on, as /proc/self/fd/N names it, NUL-terminated in buf
+ * (size bytes): its length without the NUL, or -EBADF, -ENOENT, -ENAMETOOLONG. */
+long vfs_fd_path(struct vfs *v, int fd, char *buf, size_t size);
 
 /* -- system calls ------------------------------------------------------------
  * Arguments as the kernel takes them (dirfd may be AT_FDCWD = -100). */

@@ -9,7 +9,9 @@
  *              a child, and wait4 of that group: the family's numbers only
  *   alone      (no processes) a raw PGRP: processes are not enabled, the process is killed
  *   execbytes  a child says EXEC of a path that is no UTF-8 and never execs: only its own line of
- *              the trace's tree shows it (escaped)
+ *              the trace's tree shows it (escaped), and the Monitor's answer ends the claimant's
+ *              thread, which runs its own code, as a thread an exec ends (its "EXEC =" line is
+ *              never written; it exits 0, as a process whose last thread called exit)
  *   leave      a child makes a session of its own and idles; the entry exits: nothing is left
  *              (its host session never changed, so the Monitor's sweep finds it) */
 #include <errno.h>
