@@ -321,19 +321,21 @@ ACCEPT_CHAN = -2
 # tar) to the boot block as one read-only fd, which the boot block moves to this
 # number and maps privately before the seal; the filter lets the layer map it
 # privately too (seal/allowlist.py), so that file-backed mmaps of the image's
-# members become mappings of the image, not copies.  The layer keeps the number
-# out of the program's fd space, as it does the channel's (fd 3).  It is the last
-# fd under the usual RLIMIT_NOFILE soft limit of 1024, so that the boot block can
-# always place it there.
-IMAGE_FD = 1023
+# members become mappings of the image, not copies.  Like the channel's, the number
+# lies above every fd the program can have (its RLIMIT_NOFILE is 1024: fds 0..1023,
+# the layer's virtual ones), so that it takes none of the program's numbers; the
+# boot block raises its own soft RLIMIT_NOFILE to place it there.
+IMAGE_FD = 1025
 
 # -- facts of the runtime that the Monitor, the compiler and the tests know too ---------
 
 # The channel's fd: the one real fd a sealed picoprocess has besides the image.  The
 # boot block moves the channel here; the filter allows read and write on it (seal/
-# allowlist.py); the layer keeps the number out of the program's fd space (a read or
-# write on it reaches the kernel directly).
-CHANNEL_FD = 3
+# allowlist.py).  It lies above every fd the program can have (its RLIMIT_NOFILE is
+# 1024: fds 0..1023, the layer's virtual ones; a read or write on this number reaches
+# the kernel directly), so that every number the program may use is its own: a shell's
+# `exec 3>file` gets fd 3, as on Linux.
+CHANNEL_FD = 1024
 
 # Where the boot block asks for the family's arena when processes are enabled (docs/
 # processes.md), the kernel's choice if that is taken: in the open, as any member can find

@@ -31,8 +31,8 @@
 #define XAX_STDOUT_CHAN 1
 #define XAX_STDERR_CHAN 2
 #define XAX_ACCEPT_CHAN (-2) /* poll it for POLLIN: a connection waits for ACCEPT */
-#define XAX_IMAGE_FD 1023 /* the image, read-only: only private mappings of it are allowed */
-#define XAX_CHANNEL_FD 3 /* the channel to the Monitor; never one of the program's fds */
+#define XAX_IMAGE_FD 1025 /* the image, read-only: only private mappings of it are allowed */
+#define XAX_CHANNEL_FD 1024 /* the channel to the Monitor; never one of the program's fds */
 #define XAX_FAMILY_ARENA_HINT 0x7e0000000000UL /* where the family's arena is asked for */
 #define XAX_LAYER_NR_MAX 512 /* entries of the layer's table: syscall numbers below it */
 #define XAX_VIRTUAL_PID 100 /* the picoprocess's pid as the program sees it */

@@ -60,7 +60,7 @@ static void forge(void)
     pid_t p = fork();
     if (p == 0) {
         struct xax_msg_hdr msg = {XAX_MAGIC, XAX_VERSION, XAX_MSG_BORN, -1, 0, 0, 0};
-        raw3(SYS_write, 3, (long)&msg, sizeof msg);
+        raw3(SYS_write, XAX_CHANNEL_FD, (long)&msg, sizeof msg);
         sleep(5);
         _exit(0);
     }
@@ -120,7 +120,7 @@ static void tags(void)
     printf("prctl = %ld\n", raw2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
     siginfo_t si;
     printf("waitid = %s\n", strerror((int)-raw6(SYS_waitid, (long)(TAG | P_ALL), 0, (long)&si, WEXITED | WNOHANG, 0, 0)));
-    printf("close image = %ld\n", raw1(SYS_close, (long)(TAG | 1023)));
+    printf("close image = %ld\n", raw1(SYS_close, (long)(TAG | XAX_IMAGE_FD)));
     long r = raw3(SYS_dup3, 1, (long)(TAG | 3), 0);
     raw1(SYS_exit_group, r == -EBADF ? 40 : 41); /* its channel is fd 3 still or not: either way, it ends */
 }

@@ -32,9 +32,9 @@ static long raw_request(uint16_t type, int32_t chan, int32_t arg, const void *pa
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, type, chan, arg, len, 7};
     memcpy(buf, &h, sizeof h);
     memcpy(buf + sizeof h, payload, len);
-    if (raw3(SYS_write, 3, (long)buf, (long)(sizeof h + len)) < 0)
+    if (raw3(SYS_write, XAX_CHANNEL_FD, (long)buf, (long)(sizeof h + len)) < 0)
         return -998;
-    long n = raw3(SYS_read, 3, (long)buf, sizeof buf);
+    long n = raw3(SYS_read, XAX_CHANNEL_FD, (long)buf, sizeof buf);
     if (n < (long)sizeof h)
         return -999;
     memcpy(&h, buf, sizeof h);

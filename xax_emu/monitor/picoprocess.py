@@ -210,7 +210,7 @@ class Picoprocess:
 
     def spawn(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
-        # The boot block moves the channel to fd 3 and the image (read-only) to p.IMAGE_FD.
+        # The boot block moves the channel to p.CHANNEL_FD and the image (read-only) to p.IMAGE_FD.
         fds = (child.fileno(),) + ((self.image.fd,) if self.image is not None else ())
         self.spawn_started = time.monotonic()  # --stats-json: spawn to exit includes the fork and exec
         try:
