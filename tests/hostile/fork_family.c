@@ -116,13 +116,13 @@ static void tags(void)
     struct msghdr m = {0};
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
-    printf("recvmsg = %s\n", strerror((int)-raw3(SYS_recvmsg, (long)(TAG | 3), (long)&m, MSG_DONTWAIT)));
+    printf("recvmsg = %s\n", strerror((int)-raw3(SYS_recvmsg, (long)(TAG | XAX_CHANNEL_FD), (long)&m, MSG_DONTWAIT)));
     printf("prctl = %ld\n", raw2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
     siginfo_t si;
     printf("waitid = %s\n", strerror((int)-raw6(SYS_waitid, (long)(TAG | P_ALL), 0, (long)&si, WEXITED | WNOHANG, 0, 0)));
     printf("close image = %ld\n", raw1(SYS_close, (long)(TAG | XAX_IMAGE_FD)));
-    long r = raw3(SYS_dup3, 1, (long)(TAG | 3), 0);
-    raw1(SYS_exit_group, r == -EBADF ? 40 : 41); /* its channel is fd 3 still or not: either way, it ends */
+    long r = raw3(SYS_dup3, 1, (long)(TAG | XAX_CHANNEL_FD), 0);
+    raw1(SYS_exit_group, r == -EBADF ? 40 : 41); /* its channel is where it was or not: either way, it ends */
 }
 
 int main(int argc, char **argv)
