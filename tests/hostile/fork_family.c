@@ -9,7 +9,10 @@
  *   tags     the runtime's tagged forms called by hostile code: recvmsg on the channel (nothing
  *            to take), prctl's death signal, waitid of everyone (no child), dup3 of the image
  *            onto the channel and close of the image: each harms only the caller, which then
- *            has no channel left and ends at its next request */
+ *            has no channel left and ends at its next request
+ *   orphans  a child makes a grandchild by a raw (tagged) clone that exits at once, and exits
+ *            without waiting for it: the grandchild's zombie goes to the Monitor (the family's
+ *            subreaper), which must reap it while the family runs on (the entry sleeps 2 s) */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,6 +56,23 @@ static void outlive(void)
         for (;;)
             ;
     printf("raw clone = %s\n", r > 0 ? "a child" : strerror((int)-r));
+}
+
+static void orphans(void)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        long r = raw6(SYS_clone, TAG | SIGCHLD, 0, 0, 0, 0, 0);
+        if (r == 0)
+            raw1(SYS_exit_group, 0); /* no channel of its own: straight to the kernel */
+        _exit(r > 0 ? 0 : 1);
+    }
+    int status;
+    waitpid(p, &status, 0);
+    printf("child exited %d\n", WEXITSTATUS(status));
+    fflush(stdout);
+    sleep(2);
+    printf("entry done\n");
 }
 
 static void forge(void)
@@ -132,6 +152,8 @@ int main(int argc, char **argv)
         bomb();
     else if (argc > 1 && !strcmp(argv[1], "outlive"))
         outlive();
+    else if (argc > 1 && !strcmp(argv[1], "orphans"))
+        orphans();
     else if (argc > 1 && !strcmp(argv[1], "forge"))
         forge();
     else if (argc > 1 && !strcmp(argv[1], "efault"))
