@@ -48,3 +48,22 @@ def test_proc_self_exe_names_the_program_an_exec_runs(tmp_path):
                  limits=Limits(wall_seconds=60, processes=4))
     assert (r.code, r.report.reason) == (0, None), r.stderr
     assert r.stdout == native.stdout.replace(str(tmp_path).encode(), b"/bin")
+
+
+def test_exec_ends_the_other_threads_in_a_forked_member(tmp_path):
+    """The same in a process of the family (a forked child that execs the threaded program,
+    which execs again): the Monitor signals that member's threads, not the entry's."""
+    prog = _build(tmp_path, HERE / "programs" / "threadexec.c", "threadexec")
+    src = tmp_path / "runner.c"
+    src.write_text('#include <stdio.h>\n#include <sys/wait.h>\n#include <unistd.h>\n'
+                   'int main(int argc, char **argv){pid_t p=fork(); if(!p){char *a[]={argv[1],0};'
+                   'execv(argv[1],a); perror("execv"); _exit(9);} int s; waitpid(p,&s,0);'
+                   'printf("member status %d\\n", WEXITSTATUS(s)); return 0;}\n')
+    runner = _build(tmp_path, src, "runner")
+    native = subprocess.run([str(runner), str(prog)], capture_output=True, timeout=60)
+    assert native.stdout.endswith(b"member status 7\n"), native
+    image = _image(tmp_path, {"/bin/runner": runner, "/bin/threadexec": prog}, "/bin/runner")
+    r = run_pico(image, ["/bin/threadexec"], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None), r.stderr
+    assert (r.stdout, r.stderr) == (native.stdout, native.stderr)
+    assert _ours_left() == []
