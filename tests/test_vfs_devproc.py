@@ -33,7 +33,7 @@ TREE = [Entry(("bin",), "dir", 0o755), Entry(("bin", "app"), "file", 0o755, data
 def v():
     vfs = HostVfs(uid=1000, gid=1000)
     assert vfs.stdio() == 0
-    assert vfs.reserve_fd(3) == 0  # as the layer does: its channel's number
+    assert vfs.reserve_fd(3) == 0  # a reserved number, as the layer reserves the channel's (1024)
     assert vfs.mount_tar("/", build_tar(TREE)) == 0
     assert vfs.mount_ram("/tmp", 1 << 20) == 0
     assert vfs.mount_dev("/dev") == 0
