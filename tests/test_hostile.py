@@ -215,11 +215,11 @@ def test_no_privilege_and_no_way_to_loosen_the_seal(build, tmp_path):
 
 def test_no_fd_but_the_channel_and_stdio(build, tmp_path):
     """read/write on fds that do not exist and on stdio in the wrong direction: -EBADF
-    from the layer (the trace proves every read and write was trapped: none is on fd 3).
+    from the layer (the trace proves every read and write was trapped: none is on the channel's fd).
     Junk above an fd is truncated as the kernel does: 1|(1<<32) is stdout, 2|(..) is
     stderr, 0|(..) is stdin.  Copying or reconfiguring the channel (dup*, fcntl,
     ioctl, close, close_range, pread/pwrite, sendfile, splice) fails, and the
-    channel still works afterwards: the layer's VFS knows no fd 3 (-EBADF, where the
+    channel still works afterwards: the layer's VFS knows no fd of its number (-EBADF, where the
     kernel would have copied the socket or said -ESPIPE, and for sendfile), and splice and
     close_range have no handler (-ENOSYS); the trace shows each one trapped."""
     r = hostile(build, tmp_path, "fds.c", stdin=b"hello-stdin", trace_all=True)
@@ -256,11 +256,11 @@ def test_garbage_on_the_channel_is_a_protocol_violation(build, tmp_path):
 
 
 def test_mmap_only_private_anonymous_memory(build, tmp_path):
-    """File mappings of the channel and of stdin: the layer's VFS knows no fd 3
+    """File mappings of the channel and of stdin: the layer's VFS knows no fd of the channel's number
     (-EBADF, for private and shared mappings alike: as Linux, the fd is checked
     first), stdin is no regular file (-ENODEV); huge pages: -ENOMEM; unknown
     flag or prot bits (upper 32 bits too), MAP_LOCKED, unknown shared-validate flags:
-    -EINVAL.  Shared anonymous memory (even naming fd 3) becomes private memory that
+    -EINVAL.  Shared anonymous memory (even naming the channel's fd) becomes private memory that
     works.  Every mmap but the plain private one was trapped (14 reached the layer)."""
     r = hostile(build, tmp_path, "mmap.c", trace_all=True, extra=UAPI)
     assert r.code == 0

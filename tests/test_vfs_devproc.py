@@ -33,7 +33,7 @@ TREE = [Entry(("bin",), "dir", 0o755), Entry(("bin", "app"), "file", 0o755, data
 def v():
     vfs = HostVfs(uid=1000, gid=1000)
     assert vfs.stdio() == 0
-    assert vfs.reserve_fd(3) == 0  # as the layer does: its channel's number
+    assert vfs.reserve_fd(3) == 0  # a reserved number, as the layer reserves the channel's (1024)
     assert vfs.mount_tar("/", build_tar(TREE)) == 0
     assert vfs.mount_ram("/tmp", 1 << 20) == 0
     assert vfs.mount_dev("/dev") == 0
@@ -443,7 +443,7 @@ def test_reserved_fd_is_never_handed_out(v):
 
 
 def test_several_reserved_fds_are_all_kept_out(v):
-    """The layer reserves two numbers (the channel, 3, and the image, 1023): both stay out."""
+    """The layer reserves two numbers (the channel's and the image's): any reserved numbers stay out."""
     assert v.reserve_fd(5) == 0
     fds = [v.dup(0) for _ in range(4)]
     assert 3 not in fds and 5 not in fds and fds == [4, 6, 7, 8]

@@ -87,6 +87,8 @@ def render() -> str:
         f"#define XAX_PGRP_SETSID {p.PGRP_SETSID}",
         f"#define XAX_KILL_SELF_TOO {p.KILL_SELF_TOO} /* KILL's reply: the caller is in the group */",
         f"#define XAX_EXEC_PATH_MAX {p.EXEC_PATH_MAX} /* EXEC's payload */",
+        f"#define XAX_EXEC_AGAIN {p.EXEC_AGAIN} /* EXEC's arg: the threads again */",
+        f"#define XAX_EXEC_END_THREAD 0x{p.EXEC_END_THREAD:x} /* the SIGBUS value that ends a thread at an exec */",
         "",
         "/* exit statuses of the runtime's own failures */",
     ]

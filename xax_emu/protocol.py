@@ -137,7 +137,11 @@ MESSAGES = (
                                   "(0: the pid's own), none otherwise; reply arg = the group or session, 0 "
                                   "(PGRP_SETPGID), or -errno as Linux's (ESRCH, EPERM, EACCES, EINVAL)"),
     ("EXEC", 31, "pico->monitor", "the process is about to run another program in place (the layer has "
-                                  "loaded it): payload = its path, 1 .. EXEC_PATH_MAX bytes; reply arg = 0"),
+                                  "loaded it): arg 0, payload = its path, 1 .. EXEC_PATH_MAX bytes; or arg "
+                                  "EXEC_AGAIN, no payload: the same exec, its other threads not ended yet.  "
+                                  "The Monitor sends each of the process's threads SIGBUS with the value "
+                                  "EXEC_END_THREAD (docs/processes.md); reply arg = how many threads it had, "
+                                  "the caller included"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -221,6 +225,10 @@ PGRP_GETPGID, PGRP_GETSID, PGRP_SETPGID, PGRP_SETSID = 0, 1, 2, 3
 KILL_SELF_TOO = 1
 # EXEC's payload: a path, as PATH_MAX bounds it.
 EXEC_PATH_MAX = 4096
+# EXEC's arg: the path was sent already; end the threads again.
+EXEC_AGAIN = 1
+# The value (si_value) of the SIGBUS by which the Monitor ends a thread at an exec ("xaxE").
+EXEC_END_THREAD = 0x78617845
 
 # Poll entry: struct xabi_poll_fd from the ABI header (chan, events, revents).
 POLL_FIELDS = (
@@ -313,19 +321,21 @@ ACCEPT_CHAN = -2
 # tar) to the boot block as one read-only fd, which the boot block moves to this
 # number and maps privately before the seal; the filter lets the layer map it
 # privately too (seal/allowlist.py), so that file-backed mmaps of the image's
-# members become mappings of the image, not copies.  The layer keeps the number
-# out of the program's fd space, as it does the channel's (fd 3).  It is the last
-# fd under the usual RLIMIT_NOFILE soft limit of 1024, so that the boot block can
-# always place it there.
-IMAGE_FD = 1023
+# members become mappings of the image, not copies.  Like the channel's, the number
+# lies above every fd the program can have (its RLIMIT_NOFILE is 1024: fds 0..1023,
+# the layer's virtual ones), so that it takes none of the program's numbers; the
+# boot block raises its own soft RLIMIT_NOFILE to place it there.
+IMAGE_FD = 1025
 
 # -- facts of the runtime that the Monitor, the compiler and the tests know too ---------
 
 # The channel's fd: the one real fd a sealed picoprocess has besides the image.  The
 # boot block moves the channel here; the filter allows read and write on it (seal/
-# allowlist.py); the layer keeps the number out of the program's fd space (a read or
-# write on it reaches the kernel directly).
-CHANNEL_FD = 3
+# allowlist.py).  It lies above every fd the program can have (its RLIMIT_NOFILE is
+# 1024: fds 0..1023, the layer's virtual ones; a read or write on this number reaches
+# the kernel directly), so that every number the program may use is its own: a shell's
+# `exec 3>file` gets fd 3, as on Linux.
+CHANNEL_FD = 1024
 
 # Where the boot block asks for the family's arena when processes are enabled (docs/
 # processes.md), the kernel's choice if that is taken: in the open, as any member can find

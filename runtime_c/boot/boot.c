@@ -176,22 +176,48 @@ static void map_family_arena(struct xax_boot_info *info, uint64_t limit_as)
     info->arena_size = size;
 }
 
-/* The Monitor's fds (any numbers) become the channel, fd 3, and the image,
+/* The channel and the image lie above every fd number the program can have
+ * (protocol.py: its own fds are the layer's, 0..1023), so that each of its numbers
+ * is its own; the soft RLIMIT_NOFILE must reach past them (the hard one allows it
+ * on every Linux this runs on: 4096 at least). */
+#define FD_ROOM (XAX_IMAGE_FD + 3) /* both, and a fresh number for each move */
+_Static_assert(XAX_CHANNEL_FD >= 1024 && XAX_IMAGE_FD >= 1024, "the program's fds are 0..1023");
+
+static void make_room_for_fds(void)
+{
+    struct rlimit64 {
+        uint64_t cur, max;
+    } lim;
+    long r = sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, 0, (long)&lim);
+    if (r < 0)
+        fail("cannot read RLIMIT_NOFILE", r);
+    if (lim.cur >= FD_ROOM)
+        return;
+    if (lim.max < FD_ROOM)
+        fail("RLIMIT_NOFILE's hard limit is below 1028: raise it (ulimit -Hn)", 0);
+    lim.cur = FD_ROOM;
+    r = sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, (long)&lim, 0);
+    if (r < 0)
+        fail("cannot raise RLIMIT_NOFILE", r);
+}
+
+/* The Monitor's fds (any numbers) become the channel, XAX_CHANNEL_FD, and the image,
  * XAX_IMAGE_FD (image < 0: none).  Each goes through a fresh number first, so
  * that neither move can overwrite the other whatever numbers they came with. */
 static void place_fds(int chan, int image)
 {
-    long c = sys3(__NR_fcntl, chan, F_DUPFD, XAX_CHANNEL_FD + 1), i = -1;
+    make_room_for_fds();
+    long c = sys3(__NR_fcntl, chan, F_DUPFD, XAX_IMAGE_FD + 1), i = -1;
     if (c < 0)
         fail("cannot move the channel", c);
-    if (image >= 0 && (i = sys3(__NR_fcntl, image, F_DUPFD, XAX_CHANNEL_FD + 1)) < 0)
+    if (image >= 0 && (i = sys3(__NR_fcntl, image, F_DUPFD, XAX_IMAGE_FD + 1)) < 0)
         fail("cannot move the image fd", i);
     sys1(__NR_close, chan);
     if (image >= 0)
         sys1(__NR_close, image);
     long r = sys3(__NR_dup3, c, XAX_CHANNEL_FD, 0);
     if (r < 0)
-        fail("cannot move the channel to fd 3", r);
+        fail("cannot move the channel to its fd", r);
     sys1(__NR_close, c);
     if (i >= 0 && i != XAX_IMAGE_FD) {
         r = sys3(__NR_dup3, i, XAX_IMAGE_FD, 0);
@@ -368,9 +394,8 @@ __attribute__((noreturn, used)) void boot_main(uintptr_t *sp)
     }
 
     /* Nothing but the channel and the image stays open. */
-    r = sys3(__NR_close_range, XAX_CHANNEL_FD + 1, XAX_IMAGE_FD - 1, 0);
-    if (r >= 0)
-        r = sys3(__NR_close_range, XAX_IMAGE_FD + (image_fd >= 0), ~0U, 0);
+    _Static_assert(XAX_IMAGE_FD == XAX_CHANNEL_FD + 1, "nothing lies between them to close");
+    r = sys3(__NR_close_range, XAX_IMAGE_FD + (image_fd >= 0), ~0U, 0);
     if (r < 0)
         fail("cannot close inherited fds", r);
     r = sys3(__NR_close_range, 0, XAX_CHANNEL_FD - 1, 0);

@@ -31,8 +31,8 @@
 #define XAX_STDOUT_CHAN 1
 #define XAX_STDERR_CHAN 2
 #define XAX_ACCEPT_CHAN (-2) /* poll it for POLLIN: a connection waits for ACCEPT */
-#define XAX_IMAGE_FD 1023 /* the image, read-only: only private mappings of it are allowed */
-#define XAX_CHANNEL_FD 3 /* the channel to the Monitor; never one of the program's fds */
+#define XAX_IMAGE_FD 1025 /* the image, read-only: only private mappings of it are allowed */
+#define XAX_CHANNEL_FD 1024 /* the channel to the Monitor; never one of the program's fds */
 #define XAX_FAMILY_ARENA_HINT 0x7e0000000000UL /* where the family's arena is asked for */
 #define XAX_LAYER_NR_MAX 512 /* entries of the layer's table: syscall numbers below it */
 #define XAX_VIRTUAL_PID 100 /* the picoprocess's pid as the program sees it */
@@ -52,6 +52,8 @@
 #define XAX_PGRP_SETSID 3
 #define XAX_KILL_SELF_TOO 1 /* KILL's reply: the caller is in the group */
 #define XAX_EXEC_PATH_MAX 4096 /* EXEC's payload */
+#define XAX_EXEC_AGAIN 1 /* EXEC's arg: the threads again */
+#define XAX_EXEC_END_THREAD 0x78617845 /* the SIGBUS value that ends a thread at an exec */
 
 /* exit statuses of the runtime's own failures */
 #define XAX_EXIT_RUNTIME_FAILED 124 /* the PAL: it cannot start or go on; its FATAL message said why */
@@ -91,7 +93,7 @@
 #define XAX_MSG_KILL 28 /* pico->monitor: chan = a virtual pid of the family, or a group of it: 0 the caller's group, -1 every member but the caller, -pgid that group; arg = a signal (0: does it exist); reply arg = 0, KILL_SELF_TOO when the caller is in the group (every other member is signalled, the caller signals itself), or -errno (ESRCH: nobody of the family) */
 #define XAX_MSG_PIPE 29 /* pico->monitor: before a fork, for each pipe the process holds: payload = the bytes buffered in it (at most PIPE_CAPACITY); reply arg = the read end's channel or -1, payload = int32 the write end's */
 #define XAX_MSG_PGRP 30 /* pico->monitor: process groups and sessions, the family's own (the host's never change): arg = PGRP_GETPGID, PGRP_GETSID, PGRP_SETPGID or PGRP_SETSID; chan = a virtual pid (0: the caller); payload = int32 the group for PGRP_SETPGID (0: the pid's own), none otherwise; reply arg = the group or session, 0 (PGRP_SETPGID), or -errno as Linux's (ESRCH, EPERM, EACCES, EINVAL) */
-#define XAX_MSG_EXEC 31 /* pico->monitor: the process is about to run another program in place (the layer has loaded it): payload = its path, 1 .. EXEC_PATH_MAX bytes; reply arg = 0 */
+#define XAX_MSG_EXEC 31 /* pico->monitor: the process is about to run another program in place (the layer has loaded it): arg 0, payload = its path, 1 .. EXEC_PATH_MAX bytes; or arg EXEC_AGAIN, no payload: the same exec, its other threads not ended yet.  The Monitor sends each of the process's threads SIGBUS with the value EXEC_END_THREAD (docs/processes.md); reply arg = how many threads it had, the caller included */
 
 /* the runtime's failures (FATAL.arg) */
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */

@@ -15,17 +15,18 @@
  * Monitor's clock; readiness still answers at once), and between them the
  * channel and the layer's state are let go for a moment (a 200 us nap: the
  * locks are not fair, and the thread woken for them needs time to run). */
-static void wait_for(int chan, short events)
+static long wait_for(int chan, short events)
 {
     xabi_poll_fd p = {chan, events, 0};
     for (;;) {
         p.revents = 0;
         if (layer_host->poll_sliced(&p, 1) != 0 || p.revents)
-            return; /* ready, closed, or an error: the caller's read or write tells which */
+            return 0; /* ready, closed, or an error: the caller's read or write tells which */
         struct __kernel_timespec nap = {0, 200 * 1000};
-        layer_nap_begin();
+        uint32_t exec_gen = layer_nap_begin();
         sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
-        layer_nap_end();
+        if (layer_nap_end(exec_gen) < 0)
+            return -EINTR; /* another thread exec'd: this one moves nothing more and ends */
     }
 }
 
@@ -39,7 +40,8 @@ static long read_unlocked(int chan, void *buf, size_t len)
             return n;
         if (n < 0)
             return 0; /* closed: end of file */
-        wait_for(chan, XABI_POLLIN);
+        if (wait_for(chan, XABI_POLLIN) < 0)
+            return -EINTR;
     }
 }
 
@@ -99,8 +101,8 @@ static long write_unlocked(int chan, const void *buf, size_t len)
             done += (size_t)n;
         else if (n < 0)
             return done ? (long)done : -EPIPE;
-        else
-            wait_for(chan, XABI_POLLOUT);
+        else if (wait_for(chan, XABI_POLLOUT) < 0)
+            return done ? (long)done : -EINTR;
     }
     return (long)done;
 }

@@ -65,10 +65,18 @@ int32_t layer_vpid_of(int32_t host_pid);
 /* Whether the Monitor lets it fork (PAL setting processes=1): only then are there other processes. */
 int layer_processes_enabled(void);
 
-void layer_wait_begin(void);
-void layer_wait_end(void);
-void layer_nap_begin(void);
-void layer_nap_end(void);
+/* Each begin returns the exec generation its end takes back.  An end answers 0, or -EINTR when
+ * another thread exec'd meanwhile: the call is to give up at once, leaving things as they were
+ * (no bytes moved, no child reaped); the thread then ends as its call returns (dispatch.c). */
+uint32_t layer_wait_begin(void);
+long layer_wait_end(uint32_t exec_gen);
+uint32_t layer_nap_begin(void);
+long layer_nap_end(uint32_t exec_gen);
+/* exec (sys_fork.c): tell the Monitor (EXEC, the new program's path) and end every other thread
+ * of the process before the new program runs (dispatch.c). */
+void layer_end_other_threads(const char *path, uint32_t len);
+/* fork's child (sys_fork.c): a process of one thread, none held back. */
+void layer_threads_forked(void);
 
 /* The kernel takes fds as int: truncate exactly as it does. */
 static inline int arg_fd(uint64_t v)

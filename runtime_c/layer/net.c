@@ -209,14 +209,14 @@ void net_shutdown(void *ctx, int chan)
     layer_host->end_output(chan);
 }
 
-void net_wait(void *ctx, int chan, uint32_t events, uint32_t *word, uint32_t seen)
+long net_wait(void *ctx, int chan, uint32_t events, uint32_t *word, uint32_t seen)
 {
     (void)ctx;
     uint32_t wakes = layer_host->poll_wakes();
     if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != seen)
-        return;
+        return 0;
     xabi_poll_fd p = {chan, chan == XAX_ACCEPT_CHAN ? XABI_POLLIN : wait_xabi_bits(events ? events : POLLIN_), 0};
-    layer_wait_begin();
+    uint32_t exec_gen = layer_wait_begin();
     layer_host->poll_wait(&p, 1, WAIT_FOREVER, wakes);
-    layer_wait_end();
+    return layer_wait_end(exec_gen);
 }

@@ -10,7 +10,7 @@ long net_connect(void *ctx, const uint8_t addr[16], uint16_t port);
 long net_read(void *ctx, int chan, void *buf, size_t n);
 long net_write(void *ctx, int chan, const void *buf, size_t n);
 void net_shutdown(void *ctx, int chan);
-void net_wait(void *ctx, int chan, uint32_t events, uint32_t *word, uint32_t seen);
+long net_wait(void *ctx, int chan, uint32_t events, uint32_t *word, uint32_t seen);
 
 /* the struct vfs_env entries that name them */
 #define LAYER_NET_ENV                                                                                                \

@@ -61,6 +61,11 @@ struct layer_state {
     /* The last children reaped, as SIGCHLD's handler may run after the wait (layer_vpid_of). */
     struct layer_child reaped[16];
     unsigned nreaped;
+    /* exec of a multithreaded process (dispatch.c): bumped by each exec; set while one ends the
+     * other threads; how many threads wait for the lock or in a wait (held back: not running). */
+    uint32_t exec_gen;
+    int ending_threads;
+    int parked;
 };
 
 extern struct layer_state layer;

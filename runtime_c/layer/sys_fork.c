@@ -152,6 +152,7 @@ static long do_fork(struct layer_call *c, uint64_t stack, uint64_t parent_tid, u
         layer.vpid = vpid;
         vfs_proc_set_pid((uint32_t)vpid);
         layer.nchildren = 0;
+        layer_threads_forked();
         family_lock(); /* as the child's own (its vpid) */
         vfs_fork_child(layer.vfs);
         if (child_tid)
@@ -229,18 +230,18 @@ static int32_t group_target(int32_t pgid, int flags, int nohang)
             return -1;
         siginfo_t info;
         info.si_pid = 0;
-        layer_wait_begin();
+        uint32_t exec_gen = layer_wait_begin();
         long r = sys6(__NR_waitid, TAGGED(P_ALL), 0, (long)&info, flags | WNOWAIT, 0, 0);
-        layer_wait_end();
+        layer_wait_end(exec_gen);
         if (r < 0 && r != -EINTR)
             return 0;
         struct layer_child *changed = info.si_pid ? child_by_host(info.si_pid) : 0;
         if (changed && layer_host->xaxcall(XAX_MSG_PGRP, changed->vpid, XAX_PGRP_GETPGID, 0, 0, 0, 0, 0) == pgid)
             continue; /* one of the group: found by the next look */
         struct __kernel_timespec nap = {0, 5 * 1000 * 1000};
-        layer_wait_begin();
+        exec_gen = layer_wait_begin();
         sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
-        layer_wait_end();
+        layer_wait_end(exec_gen);
     }
 }
 
@@ -280,9 +281,9 @@ long layer_wait4(struct layer_call *c)
     struct rusage_k {
         long w[18];
     } ru;
-    layer_wait_begin(); /* a wait takes as long as the child does: other threads go on */
+    uint32_t exec_gen = layer_wait_begin(); /* a wait takes as long as the child does: other threads go on */
     long r = sys4(__NR_wait4, TAGGED(target), (long)&status, options, c->a[3] ? (long)&ru : 0);
-    layer_wait_end();
+    layer_wait_end(exec_gen);
     if (r <= 0)
         return r;
     struct layer_child *k = child_by_host((int32_t)r);
@@ -331,10 +332,10 @@ long layer_waitid(struct layer_call *c)
     siginfo_t info;
     memset(&info, 0, sizeof info);
     long rus[18];
-    layer_wait_begin();
+    uint32_t exec_gen = layer_wait_begin();
     long r = sys6(__NR_waitid, TAGGED(target > 0 ? P_PID : P_ALL), target > 0 ? target : 0, (long)&info, options,
                   c->a[4] ? (long)rus : 0, 0);
-    layer_wait_end();
+    layer_wait_end(exec_gen);
     if (r < 0)
         return r;
     if (info.si_pid) { /* a child changed state: name it by its virtual pid */
@@ -364,15 +365,15 @@ long layer_rt_sigsuspend(struct layer_call *c)
     long r = -ECHILD;
     if (layer.nchildren) { /* the usual wait: for SIGCHLD; the child stays to be reaped */
         siginfo_t info;
-        layer_wait_begin();
+        uint32_t exec_gen = layer_wait_begin();
         r = sys6(__NR_waitid, TAGGED(P_ALL), 0, (long)&info, WEXITED | WSTOPPED | WCONTINUED | WNOWAIT, 0, 0);
-        layer_wait_end();
+        layer_wait_end(exec_gen);
     }
     if (r < 0) {
         struct __kernel_timespec nap = {0, 10 * 1000 * 1000};
-        layer_wait_begin();
+        uint32_t exec_gen = layer_wait_begin();
         sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)&nap);
-        layer_wait_end();
+        layer_wait_end(exec_gen);
     }
     mask &= ~NEVER_BLOCKED_;
     memcpy(&((struct ucontext *)c->uc)->uc_sigmask, &mask, 8);
@@ -390,6 +391,8 @@ struct exec_args {
     size_t used;
     const char *argv[EXEC_ARGS_MAX + 4]; /* room for a #! line's interpreter, its argument and the script */
     const char *envp[EXEC_ARGS_MAX + 1];
+    char exe[EXEC_PATH_MAX];        /* the loaded file's absolute path: /proc/self/exe from the exec on */
+    long exelen;
 };
 
 static long keep_string(struct exec_args *a, const char *src, const char **out)
@@ -424,14 +427,16 @@ static long keep_vector(struct exec_args *a, uint64_t vec, const char **out, int
     return n;
 }
 
-/* Resolve path in the image: a regular file someone may execute, loaded. */
-static long load_program(const char *path, const void **data, uint64_t *size)
+/* Resolve path in the image: a regular file someone may execute, loaded; its absolute path
+ * (symlinks resolved, as Linux's /proc/self/exe shows it) in a->exe. */
+static long load_program(struct exec_args *a, const char *path, const void **data, uint64_t *size)
 {
     long fd = vfs_openat(layer.vfs, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return fd;
     struct vfs_stat st;
     long r = vfs_fstat(layer.vfs, (int)fd, &st);
+    a->exelen = vfs_fd_path(layer.vfs, (int)fd, a->exe, sizeof a->exe);
     vfs_close(layer.vfs, (int)fd);
     if (r < 0)
         return r;
@@ -519,7 +524,7 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
     const void *data = 0;
     uint64_t size = 0;
     if (r >= 0) /* Linux's order: the file is opened before argv and envp are read */
-        r = load_program(path, &data, &size);
+        r = load_program(a, path, &data, &size);
     if (r >= 0)
         r = keep_vector(a, uargv, a->argv, 0);
     if (r >= 0)
@@ -527,13 +532,13 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
     if (r >= 0 && size >= 2 && !memcmp(data, "#!", 2)) {
         r = shebang(a, path, data, size);
         if (r >= 0)
-            r = load_program(a->argv[0], &data, &size);
+            r = load_program(a, a->argv[0], &data, &size);
     }
     if (r >= 0 && (size < 4 || memcmp(data, "\177ELF", 4)))
         r = -ENOEXEC;
     if (r >= 0) {
         size_t plen = strlen(path); /* the Monitor's record: the trace's tree, setpgid's EACCES */
-        layer_host->xaxcall(XAX_MSG_EXEC, -1, 0, path, (uint32_t)(plen > XAX_EXEC_PATH_MAX ? XAX_EXEC_PATH_MAX : plen), 0, 0, 0);
+        layer_end_other_threads(path, (uint32_t)(plen > XAX_EXEC_PATH_MAX ? XAX_EXEC_PATH_MAX : plen));
         if (layer.brk.mapped > layer.brk.start) /* a fixed-address program's break may lie where the next one goes */
             sys2(__NR_munmap, layer.brk.start, layer.brk.mapped - layer.brk.start);
         r = layer_host->exec(c->uc, data, size, a->argv, (const char *const *)a->envp);
@@ -541,6 +546,7 @@ static long do_exec(struct layer_call *c, uint64_t upath, uint64_t uargv, uint64
             sys_exit_group(XAX_EXIT_RUNTIME_FAILED); /* the runtime could not finish what it began */
         vfs_close_on_exec(layer.vfs);
         reset_handlers();
+        vfs_proc_set_exe(a->exe, a->exelen > 0 ? (size_t)a->exelen : 0);
     }
     sys2(__NR_munmap, m, sizeof(struct exec_args) + EXEC_STRINGS_MAX);
     return r;

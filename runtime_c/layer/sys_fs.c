@@ -176,12 +176,12 @@ static void env_clock(void *ctx, int64_t *sec, uint32_t *nsec)
 
 /* A thread blocked on a pipe lets the others into the layer (dispatch.c) and
  * sleeps on the pipe's word: private futex wait and wake, on the allowlist. */
-static void env_wait(void *ctx, uint32_t *word, uint32_t seen)
+static long env_wait(void *ctx, uint32_t *word, uint32_t seen)
 {
     (void)ctx;
-    layer_wait_begin();
+    uint32_t exec_gen = layer_wait_begin();
     sys4(__NR_futex, (long)word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, (long)seen, 0);
-    layer_wait_end();
+    return layer_wait_end(exec_gen);
 }
 
 static void env_wake(void *ctx, uint32_t *word)

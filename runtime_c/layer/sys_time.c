@@ -81,14 +81,14 @@ static long sleep_futex(int clock, int absolute, uint64_t user_t, uint64_t user_
     if (!absolute) /* no overflow: a sleep past 2262 ends then */
         end = monotonic_ns() + (t->tv_sec > INT64_MAX / NS - 1 ? INT64_MAX / NS - 1 : t->tv_sec) * NS + t->tv_nsec;
     long r;
-    layer_wait_begin();
+    uint32_t exec_gen = layer_wait_begin();
     if (absolute) { /* FUTEX_WAIT_BITSET takes an absolute time, on MONOTONIC or (flagged) REALTIME */
         int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (clock == CLOCK_REALTIME ? FUTEX_CLOCK_REALTIME : 0);
         r = sys6(__NR_futex, (long)&layer.never_woken, op, 0, (long)t, 0, FUTEX_BITSET_MATCH_ANY);
     } else {
         r = sys4(__NR_futex, (long)&layer.never_woken, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 0, (long)t);
     }
-    layer_wait_end();
+    layer_wait_end(exec_gen);
     if (r == -EINTR && !absolute && user_rem) {
         int64_t left = end - monotonic_ns();
         if (left < 0)

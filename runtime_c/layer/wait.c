@@ -85,13 +85,13 @@ static void sleep_until(uint32_t seen, int64_t deadline)
 {
     struct __kernel_timespec ts = {deadline / NS, deadline % NS};
     __atomic_add_fetch(&layer.ready_waiters, 1, __ATOMIC_SEQ_CST);
-    layer_wait_begin();
+    uint32_t exec_gen = layer_wait_begin();
     if (deadline < 0)
         sys4(__NR_futex, (long)&layer.ready_word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, (long)seen, 0);
     else
         sys6(__NR_futex, (long)&layer.ready_word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, (long)seen, (long)&ts, 0,
              FUTEX_BITSET_MATCH_ANY);
-    layer_wait_end();
+    layer_wait_end(exec_gen);
     __atomic_sub_fetch(&layer.ready_waiters, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -163,11 +163,12 @@ long wait_ready(const struct wait_over *w, int64_t timeout_ns)
             continue;
         }
         int ms = ready ? 0 : timeout_ms(left);
+        uint32_t exec_gen = 0;
         if (ms)
-            layer_wait_begin();
+            exec_gen = layer_wait_begin();
         int r = layer_host->poll_wait(chans, nchans, ms, wakes);
         if (ms)
-            layer_wait_end();
+            layer_wait_end(exec_gen);
         if (r < 0)
             return -EIO;
         long got = w->merge(w->ctx, chans, nchans);

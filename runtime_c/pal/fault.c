@@ -15,12 +15,19 @@
  * - One sent while it is inside a trapped call (only kill or tgkill at its host
  *   pid by hand can do that: the layer delivers SIGSEGV and SIGBUS itself) cannot
  *   run the program's handler in the middle of the runtime: the default action
- *   still ends the process; a handled or ignored one is dropped. */
+ *   still ends the process; a handled or ignored one is dropped.
+ * - The Monitor's SIGBUS that ends a thread at an exec (xax_emu/monitor/threads.py: si_code
+ *   SI_QUEUE, the value XAX_EXEC_END_THREAD): a thread running the program's code ends here, as
+ *   the kernel's exec would end it; one inside the runtime lets it pass (the thread that execs,
+ *   and threads the layer holds back, which end themselves: layer/dispatch.c).  Hostile code can
+ *   queue one only to its own threads (rt_tgsigqueueinfo traps), ending only its own thread. */
 #include <linux/signal.h>
 
 #include "xax_frame.h"
 
+#include "../lib/sys.h"
 #include "user.h"
+#include "xax_protocol.h"
 #include "xax_runtime.h"
 
 void *pal_fault(int sig, siginfo_t *si, struct ucontext *uc)
@@ -35,6 +42,11 @@ void *pal_fault(int sig, siginfo_t *si, struct ucontext *uc)
             return 0;
         }
     int in_runtime = pal_in_runtime(ip);
+    if (sig == SIGBUS && si->si_code == SI_QUEUE && (uint32_t)si->si_int == XAX_EXEC_END_THREAD) {
+        if (!in_runtime)
+            sys1(__NR_exit, 0);
+        return 0;
+    }
     if (by_cpu && in_runtime)
         pal_die_by(sig);
     struct xax_k_sigaction a = pal_action(sig, !in_runtime);

@@ -17,7 +17,7 @@
 #define PAL_NR_MAX 512
 #define PAL_SITE_FALLBACK 42
 #define PAL_MAP_ANONYMOUS 0x20
-#define PAL_IMAGE_FD 1023
+#define PAL_IMAGE_FD 1025
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

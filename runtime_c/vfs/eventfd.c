@@ -59,8 +59,7 @@ static long wait_change(struct vfs *v, struct vevent *e, uint32_t seen)
 {
     if (!v->env.wait)
         return -EAGAIN;
-    v->env.wait(v->env.ctx, &e->seq, seen);
-    return 0;
+    return v->env.wait(v->env.ctx, &e->seq, seen);
 }
 
 static long eventfd_read(struct vfs *v, struct ofd *f, void *buf, size_t n)

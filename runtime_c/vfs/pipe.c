@@ -102,8 +102,7 @@ static long wait_change(struct vfs *v, struct vpipe *p, uint32_t seen)
 {
     if (!v->env.wait)
         return -EAGAIN;
-    v->env.wait(v->env.ctx, &p->seq, seen);
-    return 0;
+    return v->env.wait(v->env.ctx, &p->seq, seen);
 }
 
 static long read_some(struct vfs *v, struct ofd *f, void *buf, size_t n)

@@ -6,7 +6,9 @@
  *                 processes share the vfs's nodes)
  *   <pid>/        the process (owned by the virtual user, as procfs shows the caller's)
  *   <pid>/exe     -> the program's path as the picoprocess sees it (absent when none
- *                 is known: a bare program has no path in the namespace)
+ *                 is known: a bare program has no path in the namespace); after an exec,
+ *                 the program it runs now (vfs_proc_set_exe: a magic link, for the family
+ *                 shares the node and each process runs its own program)
  *   <pid>/fd/     the open fds; fd/N is a "magic" link: readlink gives what the fd
  *                 is open on (a path, "pipe:[N]" for a stdio channel, " (deleted)"
  *                 after the path of a removed file), following it reaches that
@@ -27,6 +29,7 @@
 enum { PROC_LOADAVG = 1, PROC_STAT };
 
 #define SELF_LINK (-1) /* "self"'s arg: VN_MAGIC, but no fd */
+#define EXE_LINK (-2)  /* "exe"'s: the program this process runs */
 
 /* This process's pid where it is not the route's (a forked process of the family): it lives in
  * the layer's own memory, private to each process, never in the vfs's (shared by a family). */
@@ -35,6 +38,38 @@ static uint32_t own_pid;
 void vfs_proc_set_pid(uint32_t pid)
 {
     own_pid = pid;
+}
+
+/* The program it runs since its last exec (0 bytes: the one the route was mounted with), as
+ * private to the process as own_pid. */
+static char own_exe[VFS_PATH_MAX];
+static size_t own_exe_len;
+
+void vfs_proc_set_exe(const char *path, size_t len)
+{
+    if (len >= sizeof own_exe)
+        len = 0;
+    memcpy(own_exe, path, len);
+    own_exe_len = len;
+}
+
+long vfs_fd_path(struct vfs *v, int fd, char *buf, size_t size)
+{
+    struct ofd *f = fd_get(v, fd);
+    if (!f)
+        return -EBADF;
+    struct vnode *n = ofd_link_node(v, f);
+    if (!n)
+        return -ENOENT;
+    int r = node_path(v, n, buf, size, 0);
+    return r < 0 ? r : r - 1;
+}
+
+/* exe's text: the program's path */
+static const char *exe_text(const struct vnode *link, size_t *len)
+{
+    *len = own_exe_len ? own_exe_len : link->size;
+    return own_exe_len ? own_exe : (const char *)link->data;
 }
 
 static uint32_t pid_of(const struct route *rt)
@@ -120,6 +155,10 @@ static long proc_populate(struct vfs *v, struct route *rt, const char *exe)
         return r;
     if (exe && (r = add_link(v, piddir, "exe", exe, exelen, &n)) < 0)
         return r;
+    if (exe) {
+        n->flags |= VN_MAGIC;
+        n->arg = EXE_LINK;
+    }
     r = add(v, piddir, "fd", 2, 0, S_IFDIR | 0500, &fd);
     if (r < 0)
         return r;
@@ -238,6 +277,19 @@ static long proc_follow(struct vfs *v, const struct vnode *link, struct vnode **
         *target = pid_dir(v, link->rt);
         return *target ? 0 : -ENOENT;
     }
+    if (link->arg == EXE_LINK) { /* the program's file, wherever its path leads now */
+        size_t len;
+        const char *text = exe_text(link, &len);
+        static char path[VFS_PATH_MAX]; /* one call at a time (the layer's lock); not on the signal stack */
+        memcpy(path, text, len);
+        path[len] = 0;
+        struct walk w;
+        long r = vfs_walk(v, AT_FDCWD, path, W_FOLLOW, &w);
+        if (r < 0)
+            return r;
+        *target = w.node;
+        return w.node ? 0 : -ENOENT;
+    }
     struct ofd *f = fd_get(v, link->arg);
     if (!f)
         return -ENOENT; /* closed since it was looked up */
@@ -258,6 +310,14 @@ static long proc_readlink(struct vfs *v, const struct vnode *link, char *buf, si
         if (len > size)
             len = size;
         memcpy(buf, pid, len);
+        return (long)len;
+    }
+    if (link->arg == EXE_LINK) {
+        size_t len;
+        const char *text = exe_text(link, &len);
+        if (len > size)
+            len = size;
+        memcpy(buf, text, len);
         return (long)len;
     }
     struct vnode *n;
@@ -331,7 +391,7 @@ static void proc_stat(struct vfs *v, const struct vnode *n, struct vfs_stat *st)
         for (int fd = 0; fd < v->fd_limit; fd++)
             st->st_size += fd_get(v, fd) != 0;
     }
-    if ((n->flags & VN_MAGIC) && n->arg != SELF_LINK) {
+    if ((n->flags & VN_MAGIC) && n->arg >= 0) { /* an fd's link */
         struct ofd *f = fd_get(v, n->arg);
         uint32_t perm = 0;
         if (f && (f->fmode & FM_READ))

@@ -281,9 +281,11 @@ static long connect_inside(struct vfs *v, struct ofd *f, struct vsock *s, struct
             return -EAGAIN;
         uint32_t seen = l->seq;
         l->refs++;
-        v->env.wait(v->env.ctx, &l->seq, seen);
+        long err = v->env.wait(v->env.ctx, &l->seq, seen);
         int gone = l->refs == 1 || l->state != SS_LISTENING;
         sock_put(v, l);
+        if (err < 0)
+            return err;
         if (gone)
             return -ECONNREFUSED;
         if (s->state == SS_CONNECTED)
@@ -553,12 +555,14 @@ long vfs_accept4(struct vfs *v, int fd, void *addr, uint32_t *len, int flags)
             return l->state != SS_LISTENING ? -EINVAL : err;
         }
         if (l == sock_outside_listener(v) && v->env.net_wait)
-            v->env.net_wait(v->env.ctx, VFS_CHAN_ACCEPT, POLLIN, &l->seq, seen);
+            err = v->env.net_wait(v->env.ctx, VFS_CHAN_ACCEPT, POLLIN, &l->seq, seen);
         else if (v->env.wait)
-            v->env.wait(v->env.ctx, &l->seq, seen);
-        else {
+            err = v->env.wait(v->env.ctx, &l->seq, seen);
+        else
+            err = -EAGAIN;
+        if (err < 0) {
             ofd_put(v, f);
-            return -EAGAIN;
+            return err;
         }
     }
     ofd_put(v, f);

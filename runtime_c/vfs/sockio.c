@@ -81,14 +81,11 @@ static size_t iov_scatter(struct vfs *v, const struct vfs_iovec *iov, int cnt, s
  * the channel to be ready for events.  0, or -EAGAIN if nothing can wait here. */
 static long wait_change(struct vfs *v, struct vsock *s, uint32_t seen, uint32_t events)
 {
-    if (s->chan >= 0 && v->env.net_wait) {
-        v->env.net_wait(v->env.ctx, s->chan, events, &s->seq, seen);
-        return 0;
-    }
+    if (s->chan >= 0 && v->env.net_wait)
+        return v->env.net_wait(v->env.ctx, s->chan, events, &s->seq, seen);
     if (!v->env.wait)
         return -EAGAIN;
-    v->env.wait(v->env.ctx, &s->seq, seen);
-    return 0;
+    return v->env.wait(v->env.ctx, &s->seq, seen);
 }
 
 /* -- the ring ----------------------------------------------------------------------- */
@@ -270,7 +267,8 @@ static long message_to(struct vfs *v, struct ofd *f, struct vsock *s, struct vso
             r = -EAGAIN;
             break;
         }
-        v->env.wait(v->env.ctx, &to->seq, to->seq);
+        if ((r = v->env.wait(v->env.ctx, &to->seq, to->seq)) < 0)
+            break;
     }
     sock_put(v, to);
     return r;

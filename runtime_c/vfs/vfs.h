@@ -59,8 +59,10 @@ struct vfs_env {
     void (*clock)(void *ctx, int64_t *sec, uint32_t *nsec);
     /* Blocking on a pipe: wait until *word is no longer `seen` (or spuriously),
      * letting other threads into the vfs meanwhile; wake every waiter on word.
-     * NULL: nothing can wait, and a call that would block is -EAGAIN. */
-    void (*wait)(void *ctx, uint32_t *word, uint32_t seen);
+     * NULL: nothing can wait, and a call that would block is -EAGAIN.  wait and net_wait
+     * answer 0, or -EINTR when the caller must give up its call at once (the thread ends:
+     * another thread exec'd), which the call then answers, leaving the files as they were. */
+    long (*wait)(void *ctx, uint32_t *word, uint32_t seen);
     void (*wake)(void *ctx, uint32_t *word);
     /* Random bytes for /dev/random and /dev/urandom: 1 .. n bytes written (a short
      * answer is asked again) or -errno.  NULL: reading them is -EIO. */
@@ -95,7 +97,7 @@ struct vfs_env {
     long (*net_read)(void *ctx, int chan, void *buf, size_t n);
     long (*net_write)(void *ctx, int chan, const void *buf, size_t n);
     void (*net_shutdown)(void *ctx, int chan);
-    void (*net_wait)(void *ctx, int chan, uint32_t events, uint32_t *word, uint32_t seen);
+    long (*net_wait)(void *ctx, int chan, uint32_t events, uint32_t *word, uint32_t seen);
 };
 
 /* Not a channel: in vfs_poll's *chan and env.net_wait, the Monitor's queue of browser
@@ -251,6 +253,12 @@ long vfs_mount_proc(struct vfs *v, const char *prefix, uint32_t pid, const char 
 /* This process's pid in /proc (self, <pid>, loadavg) where it is not the one the route was
  * mounted with: a forked process of a family, whose vfs nodes its family shares (proc.c). */
 void vfs_proc_set_pid(uint32_t pid);
+/* The program this process runs since its exec, for /proc/<pid>/exe (len bytes, no NUL): the
+ * process's own, as its pid is. */
+void vfs_proc_set_exe(const char *path, size_t len);
+/* The absolute path of what fd is open on, as /proc/self/fd/N names it, NUL-terminated in buf
+ * (size bytes): its length without the NUL, or -EBADF, -ENOENT, -ENAMETOOLONG. */
+long vfs_fd_path(struct vfs *v, int fd, char *buf, size_t size);
 
 /* -- system calls ------------------------------------------------------------
  * Arguments as the kernel takes them (dirfd may be AT_FDCWD = -100). */

@@ -17,7 +17,7 @@ static long send_raw(uint32_t magic, uint16_t version, uint16_t type, int32_t ch
     struct xax_msg_hdr h = {magic, version, type, chan, arg, len, 7};
     memset(msg, 0, size);
     memcpy(msg, &h, size < sizeof h ? size : sizeof h);
-    return raw3(SYS_write, 3, (long)msg, size);
+    return raw3(SYS_write, XAX_CHANNEL_FD, (long)msg, size);
 }
 
 static long send_msg(uint16_t type, int32_t chan, int32_t arg, const void *payload, uint32_t len)
@@ -25,7 +25,7 @@ static long send_msg(uint16_t type, int32_t chan, int32_t arg, const void *paylo
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, type, chan, arg, len, 7};
     memcpy(msg, &h, sizeof h);
     memcpy(msg + sizeof h, payload, len);
-    return raw3(SYS_write, 3, (long)msg, sizeof h + len);
+    return raw3(SYS_write, XAX_CHANNEL_FD, (long)msg, sizeof h + len);
 }
 
 static long send_poll(int32_t block, int n)
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     else if (!strcmp(m, "short10"))
         w = send_raw(M, V, XAX_MSG_NULL, -1, 0, 0, 10);
     else if (!strcmp(m, "empty"))
-        w = raw3(SYS_write, 3, (long)msg, 0);
+        w = raw3(SYS_write, XAX_CHANNEL_FD, (long)msg, 0);
     else if (!strcmp(m, "oversize"))
         w = send_raw(M, V, XAX_MSG_WRITE, 1, 0, XAX_MAX_PAYLOAD + 1, 24 + XAX_MAX_PAYLOAD + 1);
     else if (!strcmp(m, "read_negative"))
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
             send_raw(M, V, XAX_MSG_NULL, -1, 0, 0, 24);
     } else
         return 2;
-    long n = raw3(SYS_read, 3, (long)in, sizeof in);
+    long n = raw3(SYS_read, XAX_CHANNEL_FD, (long)in, sizeof in);
     struct xax_msg_hdr h;
     memcpy(&h, in, sizeof h);
     printf("write = %ld\nreply = %d\nread = %ld\n", w, n >= 24 ? h.arg : -1, n);

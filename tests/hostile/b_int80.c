@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include "hostile.h"
+#include "xax_protocol.h"
 
 static char path[4096];                /* .bss: below 4 GiB */
 static char sh[] = "/bin/sh";
@@ -42,9 +43,9 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "exit"))
         r = int80(1, 42, 0, 0);
     else if (!strcmp(mode, "read"))
-        r = int80(3, 3, (long)buf, sizeof buf);
+        r = int80(3, XAX_CHANNEL_FD, (long)buf, sizeof buf);
     else if (!strcmp(mode, "write"))
-        r = int80(4, 3, (long)buf, sizeof buf);
+        r = int80(4, XAX_CHANNEL_FD, (long)buf, sizeof buf);
     else if (!strcmp(mode, "open"))
         r = int80(5, (long)path, O_RDONLY, 0);
     else if (!strcmp(mode, "unlink"))

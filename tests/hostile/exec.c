@@ -3,6 +3,7 @@
  * file beside it; execveat by fd (AT_EMPTY_PATH on fd 0 and on the channel). */
 #include <fcntl.h>
 #include "hostile.h"
+#include "xax_protocol.h"
 
 int main(int argc, char **argv)
 {
@@ -14,7 +15,7 @@ int main(int argc, char **argv)
     report("execve_junk", raw3(SYS_execve | (1L << 32), (long)"/bin/sh", (long)sh_argv, (long)envp));
     report("execveat", raw6(SYS_execveat, AT_FDCWD, (long)"/bin/sh", (long)sh_argv, (long)envp, 0, 0));
     report("execveat_fd0", raw6(SYS_execveat, 0, (long)"", (long)sh_argv, (long)envp, AT_EMPTY_PATH, 0));
-    report("execveat_chan", raw6(SYS_execveat, 3, (long)"", (long)sh_argv, (long)envp, AT_EMPTY_PATH, 0));
+    report("execveat_chan", raw6(SYS_execveat, XAX_CHANNEL_FD, (long)"", (long)sh_argv, (long)envp, AT_EMPTY_PATH, 0));
     (void)argc;
     return 0;
 }

@@ -16,7 +16,7 @@ static void fatal(int kind, const char *why, unsigned len)
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, XAX_MSG_FATAL, -1, kind, len, 0};
     memcpy(m, &h, sizeof h);
     memcpy(m + sizeof h, why, len);
-    report("sent", raw3(SYS_write, 3, (long)m, sizeof h + len));
+    report("sent", raw3(SYS_write, XAX_CHANNEL_FD, (long)m, sizeof h + len));
 }
 
 int main(int argc, char **argv)

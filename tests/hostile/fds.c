@@ -2,11 +2,12 @@
  * fds that do not exist (4, 5, -1), fd numbers with junk in the upper 32 bits
  * (the kernel and the layer truncate an fd to an int: 1|(1<<32) IS stdout),
  * the wrong direction on stdio, and every other way to use or copy the
- * channel fd 3: dup, fcntl, ioctl, close, readv/pwrite/sendfile/splice. */
+ * channel fd (XAX_CHANNEL_FD): dup, fcntl, ioctl, close, readv/pwrite/sendfile/splice. */
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include "hostile.h"
+#include "xax_protocol.h"
 
 int main(int argc, char **argv)
 {
@@ -27,20 +28,20 @@ int main(int argc, char **argv)
     report("read_stdin_junk", n);
     buf[n > 0 ? n : 0] = 0;
     printf("stdin said: %s\n", buf);
-    report("readv_chan", raw3(SYS_readv, 3, (long)&iov, 1));
-    report("writev_chan", raw3(SYS_writev, 3, (long)&iov, 1));
-    report("pread_chan", raw4(SYS_pread64, 3, (long)buf, sizeof buf, 0));
-    report("pwrite_chan", raw4(SYS_pwrite64, 3, (long)buf, sizeof buf, 0));
-    report("sendfile", raw4(SYS_sendfile, 1, 3, 0, 4096));
-    report("splice", raw6(SYS_splice, 3, 0, 1, 0, 4096, 0));
-    report("dup_chan", raw1(SYS_dup, 3));
-    report("dup2_chan", raw2(SYS_dup2, 3, 7));
-    report("dup3_chan", raw3(SYS_dup3, 3, 7, 0));
-    report("fcntl_dupfd_chan", raw3(SYS_fcntl, 3, F_DUPFD, 10));
-    report("fcntl_setfl_chan", raw3(SYS_fcntl, 3, F_SETFL, O_NONBLOCK));
-    report("ioctl_fionbio_chan", raw3(SYS_ioctl, 3, FIONBIO, (long)&on));
-    report("close_chan", raw1(SYS_close, 3));
-    report("close_range", raw3(SYS_close_range, 3, 3, 0));
+    report("readv_chan", raw3(SYS_readv, XAX_CHANNEL_FD, (long)&iov, 1));
+    report("writev_chan", raw3(SYS_writev, XAX_CHANNEL_FD, (long)&iov, 1));
+    report("pread_chan", raw4(SYS_pread64, XAX_CHANNEL_FD, (long)buf, sizeof buf, 0));
+    report("pwrite_chan", raw4(SYS_pwrite64, XAX_CHANNEL_FD, (long)buf, sizeof buf, 0));
+    report("sendfile", raw4(SYS_sendfile, 1, XAX_CHANNEL_FD, 0, 4096));
+    report("splice", raw6(SYS_splice, XAX_CHANNEL_FD, 0, 1, 0, 4096, 0));
+    report("dup_chan", raw1(SYS_dup, XAX_CHANNEL_FD));
+    report("dup2_chan", raw2(SYS_dup2, XAX_CHANNEL_FD, 7));
+    report("dup3_chan", raw3(SYS_dup3, XAX_CHANNEL_FD, 7, 0));
+    report("fcntl_dupfd_chan", raw3(SYS_fcntl, XAX_CHANNEL_FD, F_DUPFD, 10));
+    report("fcntl_setfl_chan", raw3(SYS_fcntl, XAX_CHANNEL_FD, F_SETFL, O_NONBLOCK));
+    report("ioctl_fionbio_chan", raw3(SYS_ioctl, XAX_CHANNEL_FD, FIONBIO, (long)&on));
+    report("close_chan", raw1(SYS_close, XAX_CHANNEL_FD));
+    report("close_range", raw3(SYS_close_range, XAX_CHANNEL_FD, XAX_CHANNEL_FD, 0));
     report("still_served", 1); /* printed through the channel: it still works */
     (void)argc;
     (void)argv;

@@ -9,7 +9,10 @@
  *   tags     the runtime's tagged forms called by hostile code: recvmsg on the channel (nothing
  *            to take), prctl's death signal, waitid of everyone (no child), dup3 of the image
  *            onto the channel and close of the image: each harms only the caller, which then
- *            has no channel left and ends at its next request */
+ *            has no channel left and ends at its next request
+ *   orphans  a child makes a grandchild by a raw (tagged) clone that exits at once, and exits
+ *            without waiting for it: the grandchild's zombie goes to the Monitor (the family's
+ *            subreaper), which must reap it while the family runs on (the entry sleeps 2 s) */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -55,12 +58,29 @@ static void outlive(void)
     printf("raw clone = %s\n", r > 0 ? "a child" : strerror((int)-r));
 }
 
+static void orphans(void)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        long r = raw6(SYS_clone, TAG | SIGCHLD, 0, 0, 0, 0, 0);
+        if (r == 0)
+            raw1(SYS_exit_group, 0); /* no channel of its own: straight to the kernel */
+        _exit(r > 0 ? 0 : 1);
+    }
+    int status;
+    waitpid(p, &status, 0);
+    printf("child exited %d\n", WEXITSTATUS(status));
+    fflush(stdout);
+    sleep(2);
+    printf("entry done\n");
+}
+
 static void forge(void)
 {
     pid_t p = fork();
     if (p == 0) {
         struct xax_msg_hdr msg = {XAX_MAGIC, XAX_VERSION, XAX_MSG_BORN, -1, 0, 0, 0};
-        raw3(SYS_write, 3, (long)&msg, sizeof msg);
+        raw3(SYS_write, XAX_CHANNEL_FD, (long)&msg, sizeof msg);
         sleep(5);
         _exit(0);
     }
@@ -116,13 +136,13 @@ static void tags(void)
     struct msghdr m = {0};
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
-    printf("recvmsg = %s\n", strerror((int)-raw3(SYS_recvmsg, (long)(TAG | 3), (long)&m, MSG_DONTWAIT)));
+    printf("recvmsg = %s\n", strerror((int)-raw3(SYS_recvmsg, (long)(TAG | XAX_CHANNEL_FD), (long)&m, MSG_DONTWAIT)));
     printf("prctl = %ld\n", raw2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL));
     siginfo_t si;
     printf("waitid = %s\n", strerror((int)-raw6(SYS_waitid, (long)(TAG | P_ALL), 0, (long)&si, WEXITED | WNOHANG, 0, 0)));
-    printf("close image = %ld\n", raw1(SYS_close, (long)(TAG | 1023)));
-    long r = raw3(SYS_dup3, 1, (long)(TAG | 3), 0);
-    raw1(SYS_exit_group, r == -EBADF ? 40 : 41); /* its channel is fd 3 still or not: either way, it ends */
+    printf("close image = %ld\n", raw1(SYS_close, (long)(TAG | XAX_IMAGE_FD)));
+    long r = raw3(SYS_dup3, 1, (long)(TAG | XAX_CHANNEL_FD), 0);
+    raw1(SYS_exit_group, r == -EBADF ? 40 : 41); /* its channel is where it was or not: either way, it ends */
 }
 
 int main(int argc, char **argv)
@@ -132,6 +152,8 @@ int main(int argc, char **argv)
         bomb();
     else if (argc > 1 && !strcmp(argv[1], "outlive"))
         outlive();
+    else if (argc > 1 && !strcmp(argv[1], "orphans"))
+        orphans();
     else if (argc > 1 && !strcmp(argv[1], "forge"))
         forge();
     else if (argc > 1 && !strcmp(argv[1], "efault"))

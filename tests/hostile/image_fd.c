@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     report("prot_sem", map(0, PROT_READ | PROT_SEM, MAP_PRIVATE, IMG));
     report("fd_below", map(0, PROT_READ, MAP_PRIVATE, IMG - 1));
     report("fd_above", map(0, PROT_READ, MAP_PRIVATE, IMG + 1));
-    report("fd_channel", map(0, PROT_READ, MAP_PRIVATE, 3));
+    report("fd_channel", map(0, PROT_READ, MAP_PRIVATE, XAX_CHANNEL_FD));
     char buf[16];
     report("read", raw3(SYS_read, IMG, (long)buf, sizeof buf));
     report("pread", raw4(SYS_pread64, IMG, (long)buf, sizeof buf, 0));

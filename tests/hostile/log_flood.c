@@ -22,9 +22,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < rounds; i++) {
         struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, XAX_MSG_OPEN_URL, -1, 0, len, 0x40000000u + i};
         memcpy(msg, &h, sizeof h);
-        if (raw3(SYS_write, 3, (long)msg, XAX_HEADER_SIZE + len) != (long)(XAX_HEADER_SIZE + len))
+        if (raw3(SYS_write, XAX_CHANNEL_FD, (long)msg, XAX_HEADER_SIZE + len) != (long)(XAX_HEADER_SIZE + len))
             break;
-        long n = raw3(SYS_read, 3, (long)reply, sizeof reply);
+        long n = raw3(SYS_read, XAX_CHANNEL_FD, (long)reply, sizeof reply);
         if (n < (long)XAX_HEADER_SIZE)
             break;
         memcpy(&h, reply, sizeof h);

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <asm-generic/mman-common.h>
 #include "hostile.h"
+#include "xax_protocol.h"
 
 #define PAGE 4096L
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
@@ -18,8 +19,8 @@ static long map(long prot, long flags, long fd)
 int main(int argc, char **argv)
 {
     const long rw = PROT_READ | PROT_WRITE;
-    report("file_chan_private", map(PROT_READ, MAP_PRIVATE, 3));
-    report("file_chan_shared", map(rw, MAP_SHARED, 3));
+    report("file_chan_private", map(PROT_READ, MAP_PRIVATE, XAX_CHANNEL_FD));
+    report("file_chan_shared", map(rw, MAP_SHARED, XAX_CHANNEL_FD));
     report("file_stdin_private", map(PROT_READ, MAP_PRIVATE, 0));
     report("file_stdin_shared_validate", map(PROT_READ, MAP_SHARED_VALIDATE, 0));
     report("hugetlb", map(rw, ANON | MAP_HUGETLB, -1));
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
     report("shared_validate_unknown", map(rw, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | 0x800000, -1));
 
     /* Shared anonymous memory, with fd 3 given (ignored with MAP_ANONYMOUS). */
-    long p = map(rw, MAP_SHARED | MAP_ANONYMOUS, 3);
+    long p = map(rw, MAP_SHARED | MAP_ANONYMOUS, XAX_CHANNEL_FD);
     report("shared_anon_ok", p > 0 && (p & (PAGE - 1)) == 0);
     if (p > 0) {
         volatile char *c = (char *)p;

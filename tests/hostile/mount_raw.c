@@ -12,7 +12,7 @@ static long send_request(uint16_t type, int32_t chan, int32_t arg, const void *p
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, type, chan, arg, len, 0x7777};
     memcpy(msg, &h, sizeof h);
     memcpy(msg + sizeof h, payload, len);
-    return raw3(SYS_write, 3, (long)msg, sizeof h + len);
+    return raw3(SYS_write, XAX_CHANNEL_FD, (long)msg, sizeof h + len);
 }
 
 int main(int argc, char **argv)
@@ -37,7 +37,7 @@ int main(int argc, char **argv)
         send_request(XAX_MSG_MOUNT_READ, 0, 0, payload, sizeof io + 1);
     }
     unsigned char reply[256];
-    long r = raw3(SYS_read, 3, (long)reply, sizeof reply); /* the Monitor kills us before any reply */
+    long r = raw3(SYS_read, XAX_CHANNEL_FD, (long)reply, sizeof reply); /* the Monitor kills us before any reply */
     report("after", r);
     for (;;)
         raw0(SYS_getpid);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "hostile.h"
+#include "xax_protocol.h"
 
 int main(int argc, char **argv)
 {
@@ -19,15 +20,15 @@ int main(int argc, char **argv)
     report("socket_unix", raw3(SYS_socket, AF_UNIX, SOCK_STREAM, 0));
     report("socket_netlink", raw3(SYS_socket, AF_NETLINK, SOCK_RAW, 0));
     report("socket_packet", raw3(SYS_socket, AF_PACKET, SOCK_RAW, 0));
-    report("connect_chan", raw3(SYS_connect, 3, (long)&to, sizeof to));
+    report("connect_chan", raw3(SYS_connect, XAX_CHANNEL_FD, (long)&to, sizeof to));
     report("connect_fd0", raw3(SYS_connect, 0, (long)&to, sizeof to));
     report("connect_chan_junk", raw3(SYS_connect, 3 | (7L << 32), (long)&to, sizeof to));
-    report("sendto_chan", raw6(SYS_sendto, 3, (long)"x", 1, 0, (long)&to, sizeof to));
-    report("sendmsg_chan", raw3(SYS_sendmsg, 3, 0, 0));
-    report("bind_chan", raw3(SYS_bind, 3, (long)&un, sizeof un));
-    report("bind_inet", raw3(SYS_bind, 3, (long)&to, sizeof to));
-    report("listen_chan", raw2(SYS_listen, 3, 1));
-    report("accept_chan", raw3(SYS_accept, 3, 0, 0));
+    report("sendto_chan", raw6(SYS_sendto, XAX_CHANNEL_FD, (long)"x", 1, 0, (long)&to, sizeof to));
+    report("sendmsg_chan", raw3(SYS_sendmsg, XAX_CHANNEL_FD, 0, 0));
+    report("bind_chan", raw3(SYS_bind, XAX_CHANNEL_FD, (long)&un, sizeof un));
+    report("bind_inet", raw3(SYS_bind, XAX_CHANNEL_FD, (long)&to, sizeof to));
+    report("listen_chan", raw2(SYS_listen, XAX_CHANNEL_FD, 1));
+    report("accept_chan", raw3(SYS_accept, XAX_CHANNEL_FD, 0, 0));
     report("socketpair", raw4(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, (long)pair));
     report("pair_untouched", pair[0] == -1 && pair[1] == -1);
     (void)argc;

@@ -18,7 +18,7 @@ static long send_msg(uint16_t type, const void *payload, uint32_t len)
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, type, -1, 0, len, 7};
     memcpy(msg, &h, sizeof h);
     memcpy(msg + sizeof h, payload, len);
-    return raw3(SYS_write, 3, (long)msg, sizeof h + len);
+    return raw3(SYS_write, XAX_CHANNEL_FD, (long)msg, sizeof h + len);
 }
 
 int main(int argc, char **argv)
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
         c->cmsg_len = CMSG_LEN(sizeof(int));
-        int fd = 3;
+        int fd = XAX_CHANNEL_FD;
         memcpy(CMSG_DATA(c), &fd, sizeof fd);
         report("sendmsg", raw3(SYS_sendmsg, 3, (long)&mh, 0));
         return 0;
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         w = send_msg(XAX_MSG_RUNTIME_CODE, ranges, sizeof ranges);
     else
         return 2;
-    long n = raw3(SYS_read, 3, (long)msg, sizeof msg);
+    long n = raw3(SYS_read, XAX_CHANNEL_FD, (long)msg, sizeof msg);
     struct xax_msg_hdr h;
     memcpy(&h, msg, sizeof h);
     printf("write = %ld\nreply = %d\nread = %ld\n", w, n >= 24 ? h.arg : -1, n);

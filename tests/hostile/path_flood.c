@@ -18,7 +18,7 @@ static long forge(int err, int nr, const void *payload, uint32_t len)
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, XAX_MSG_TRACE_PATH, err, nr, len, 0};
     memcpy(msg, &h, sizeof h);
     memcpy(msg + sizeof h, payload, len);
-    return raw3(SYS_write, 3, (long)msg, sizeof h + len);
+    return raw3(SYS_write, XAX_CHANNEL_FD, (long)msg, sizeof h + len);
 }
 
 /* /xax-flood/<i>/ then nine components of 250 bytes: 'a'.. with \x01, \x1b, \xff, \xc3( in them */

@@ -1,15 +1,18 @@
 /* Hostile process groups (tests/test_processes_groups.py): forged PGRP, KILL and EXEC messages
  * written raw on the channel, and groups that would reach outside the family.
  *   forged     children each write one malformed message (PGRP with an unknown op, SETPGID's
- *              payload of 3 bytes, EXEC with no path, EXEC with a NUL in it): the Monitor kills
- *              each alone; the parent reports how each ended
+ *              payload of 3 bytes, EXEC with no path, EXEC with a NUL in it, EXEC_AGAIN before
+ *              any EXEC, EXEC with an unknown arg): the Monitor kills each alone; the parent
+ *              reports how each ended (one whose well-formed EXEC came first is ended by it)
  *   raw        well-formed raw requests the layer would never send: PGRP_SETPGID of the parent
  *              by a child (ESRCH), PGRP_SETSID with a pid (EINVAL), KILL of a group nobody has
  *   outside    argv[2] is the host's process group of the test: kill(-it, 0) and kill(-1, 0) from
  *              a child, and wait4 of that group: the family's numbers only
  *   alone      (no processes) a raw PGRP: processes are not enabled, the process is killed
  *   execbytes  a child says EXEC of a path that is no UTF-8 and never execs: only its own line of
- *              the trace's tree shows it (escaped)
+ *              the trace's tree shows it (escaped), and the Monitor's answer ends the claimant's
+ *              thread, which runs its own code, as a thread an exec ends (its "EXEC =" line is
+ *              never written; it exits 0, as a process whose last thread called exit)
  *   leave      a child makes a session of its own and idles; the entry exits: nothing is left
  *              (its host session never changed, so the Monitor's sweep finds it) */
 #include <errno.h>
@@ -30,9 +33,9 @@ static long raw_request(uint16_t type, int32_t chan, int32_t arg, const void *pa
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, type, chan, arg, len, 7};
     memcpy(buf, &h, sizeof h);
     memcpy(buf + sizeof h, payload, len);
-    if (raw3(SYS_write, 3, (long)buf, (long)(sizeof h + len)) < 0)
+    if (raw3(SYS_write, XAX_CHANNEL_FD, (long)buf, (long)(sizeof h + len)) < 0)
         return -998;
-    long n = raw3(SYS_read, 3, (long)buf, sizeof buf);
+    long n = raw3(SYS_read, XAX_CHANNEL_FD, (long)buf, sizeof buf);
     if (n < (long)sizeof h)
         return -999;
     memcpy(&h, buf, sizeof h);
@@ -48,8 +51,9 @@ static void ended(const char *what, pid_t p)
 
 static void forged(void)
 {
-    static const char *names[] = {"pgrp op 99", "setpgid payload 3", "exec no path", "exec nul"};
-    for (int i = 0; i < 4; i++) {
+    static const char *names[] = {"pgrp op 99", "setpgid payload 3", "exec no path", "exec nul",
+                                  "exec again first", "exec again payload", "exec arg 7"};
+    for (int i = 0; i < 7; i++) {
         fflush(stdout);
         pid_t p = fork();
         if (p == 0) {
@@ -59,8 +63,14 @@ static void forged(void)
                 raw_request(XAX_MSG_PGRP, 0, XAX_PGRP_SETPGID, "abc", 3);
             else if (i == 2)
                 raw_request(XAX_MSG_EXEC, -1, 0, 0, 0);
-            else
+            else if (i == 3)
                 raw_request(XAX_MSG_EXEC, -1, 0, "/bin\0sh", 7);
+            else if (i == 4) /* the threads again, of an exec never announced */
+                raw_request(XAX_MSG_EXEC, -1, XAX_EXEC_AGAIN, 0, 0);
+            else if (i == 5) /* ended by the Monitor's signal: it runs its own code */
+                raw_request(XAX_MSG_EXEC, -1, 0, "/x", 2), raw_request(XAX_MSG_EXEC, -1, XAX_EXEC_AGAIN, "/x", 2);
+            else
+                raw_request(XAX_MSG_EXEC, -1, 7, "/x", 2);
             sleep(5);
             _exit(0);
         }

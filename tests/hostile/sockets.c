@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "hostile.h"
+#include "xax_protocol.h"
 
 static struct sockaddr_in v4(const char *host, int port)
 {
@@ -124,8 +125,8 @@ int main(int argc, char **argv)
     report("scm_rights_unix", pass_fds(SOCK_STREAM, AF_UNIX));
     report("scm_rights_dgram", pass_fds(SOCK_DGRAM, AF_UNIX));
     report("scm_rights_tcp", pass_fds(SOCK_STREAM, AF_INET));
-    report("getsockname_chan", raw3(SYS_getsockname, 3, 0, 0));
-    report("shutdown_chan", raw2(SYS_shutdown, 3, SHUT_RDWR));
+    report("getsockname_chan", raw3(SYS_getsockname, XAX_CHANNEL_FD, 0, 0));
+    report("shutdown_chan", raw2(SYS_shutdown, XAX_CHANNEL_FD, SHUT_RDWR));
 
     /* a listener of ours on the port the test connects to from outside meanwhile */
     struct sockaddr_in at = v4("0.0.0.0", mine);

@@ -12,7 +12,7 @@
 static volatile int flag;
 static struct xax_msg_hdr marks[8];
 
-/* The syscall; in a child (rax == 0): flag = 1, write(3, mark, 24), exit(0). */
+/* The syscall; in a child (rax == 0): flag = 1, write(the channel, mark, 24), exit(0). */
 static long spawn(long nr, long a, long b, long c, long d, long e, int i)
 {
     struct xax_msg_hdr *m = &marks[i];
@@ -25,7 +25,7 @@ static long spawn(long nr, long a, long b, long c, long d, long e, int i)
                      "jnz 1f\n\t"
                      "movl $1, (%[flag])\n\t"
                      "mov %[wr], %%eax\n\t"
-                     "mov $3, %%edi\n\t"
+                     "mov %[chan], %%edi\n\t"
                      "mov %[m], %%rsi\n\t"
                      "mov %[len], %%edx\n\t"
                      "syscall\n\t"
@@ -35,7 +35,7 @@ static long spawn(long nr, long a, long b, long c, long d, long e, int i)
                      "1:"
                      : "=a"(r), "+D"(a), "+S"(b), "+d"(c), "+r"(r10), "+r"(r8)
                      : "a"(nr), [flag] "r"(&flag), [m] "r"(m), [wr] "i"(SYS_write), [ex] "i"(SYS_exit),
-                       [len] "i"(sizeof *m)
+                       [len] "i"(sizeof *m), [chan] "i"(XAX_CHANNEL_FD)
                      : "rcx", "r11", "memory");
     return r;
 }

@@ -10,7 +10,7 @@
 static long send_wake(void)
 {
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, XAX_MSG_WAKE, -1, 0, 0, 0};
-    return raw3(SYS_write, 3, (long)&h, sizeof h);
+    return raw3(SYS_write, XAX_CHANNEL_FD, (long)&h, sizeof h);
 }
 
 /* one request and its reply, straight on the channel */
@@ -20,8 +20,8 @@ static long call(uint16_t type, int32_t chan, int32_t arg, const void *payload, 
     struct xax_msg_hdr h = {XAX_MAGIC, XAX_VERSION, type, chan, arg, len, seq};
     memcpy(buf, &h, sizeof h);
     memcpy(buf + sizeof h, payload, len);
-    raw3(SYS_write, 3, (long)buf, sizeof h + len);
-    long n = raw3(SYS_read, 3, (long)buf, sizeof buf);
+    raw3(SYS_write, XAX_CHANNEL_FD, (long)buf, sizeof h + len);
+    long n = raw3(SYS_read, XAX_CHANNEL_FD, (long)buf, sizeof buf);
     if (n < (long)sizeof h)
         return -1000;
     memcpy(&h, buf, sizeof h);

@@ -1,4 +1,4 @@
-/* Which fd numbers a program gets: the channel's number (3) is never one of them. */
+/* Which fd numbers a program gets: all of its own from 3 on (the channel's number lies above them). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

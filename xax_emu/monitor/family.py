@@ -36,6 +36,44 @@ PIPE_BUF = 4096               # a write of at most this many bytes goes into a p
 SWEEP_ROUNDS = 50             # kill-and-reap rounds at the family's end (a forking process races the sweep)
 
 
+# What the Monitor's process (serve runs many families in it) reaps through the objects that
+# keep their statuses — an entry picoprocess (Picoprocess.finish), a member (Member.on_exit) —
+# and never as an orphan of someone else's (reap_orphans).
+OWNED_PIDS: set[int] = set()
+
+
+def adopted_zombies(sid: int) -> list[int]:
+    """Zombies among this process's children in session `sid` (a family's: its entry's pid)."""
+    found = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/children", "rb") as f:
+                children = f.read().split()
+        except OSError:
+            continue
+        for pid in map(int, children):
+            st = proc_stat(pid)
+            if st is not None and st[0] == "Z" and st[2] == sid and pid not in OWNED_PIDS:
+                found.append(pid)
+    return found
+
+
+def reap_orphans(sid: int) -> list[int]:
+    """Reap the zombies that came to the Monitor as the subreaper from family `sid` (a raw
+    clone's child, a grandchild whose parent ended first) and that no member or entry object
+    waits for; each is the family's own (its session), never another family's.  Returns their
+    pids."""
+    reaped = []
+    for pid in adopted_zombies(sid):
+        if reap(pid) is not None:
+            reaped.append(pid)
+    return reaped
+
+
 def become_subreaper() -> None:
     """Orphans of the family (their parent killed first) come to the Monitor to be reaped,
     never to the host's init, which may not reap them."""
@@ -184,6 +222,7 @@ class Member:
             self.end(None)
             return
         self.pid = pid
+        OWNED_PIDS.add(pid)
         self.name = f"{self.family.name}/{self.vpid}({pid})"
         self.host.watch(self.pidfd, self.on_exit)
         self.send(p.reply(msg, 0))
@@ -247,6 +286,7 @@ class Member:
 
     def on_exit(self) -> None:
         status = reap(self.pid) if self.pid else None
+        OWNED_PIDS.discard(self.pid)
         if status is None and self.pid:
             st = proc_stat(self.pid)
             status = None if st is None else status

@@ -194,6 +194,7 @@ class Picoprocess:
         self.family_cpu = 0.0
         self.family_resident_peak = 0
         self.next_sample: float | None = None
+        self.orphans_reaped = 0  # zombies of its session the Monitor reaped as their subreaper
         self.status_pidfds: dict = {}
         self.every_member: list = []
         self.pidfd: int | None = None
@@ -210,7 +211,7 @@ class Picoprocess:
 
     def spawn(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
-        # The boot block moves the channel to fd 3 and the image (read-only) to p.IMAGE_FD.
+        # The boot block moves the channel to p.CHANNEL_FD and the image (read-only) to p.IMAGE_FD.
         fds = (child.fileno(),) + ((self.image.fd,) if self.image is not None else ())
         self.spawn_started = time.monotonic()  # --stats-json: spawn to exit includes the fork and exec
         try:
@@ -339,6 +340,10 @@ class Picoprocess:
             reason = sample(self)
             if reason is not None:
                 self.kill(reason)
+            from .family import reap_orphans
+            for pid in reap_orphans(self.pid):  # its own session's only: another family's are theirs
+                self.orphans_reaped += 1
+                self.log(f"reaped an orphan of the family, host pid {pid}")
         self.retry_parked_poll()  # a sliced poll whose slice is over
 
     def _stop_watching(self) -> None:
@@ -599,7 +604,7 @@ class Picoprocess:
 
     def spawn_member(self, parent, msg: p.Message) -> None:
         """SPAWN: a channel for `parent`'s next child, or why not (-ENOSYS, -EAGAIN)."""
-        from .family import Member, become_subreaper
+        from .family import OWNED_PIDS, Member, become_subreaper
         if self.limits.processes <= 1:
             parent.reply(msg, -errno.ENOSYS)
             return
@@ -613,6 +618,7 @@ class Picoprocess:
             self.calls = Counter({nr: n for (nr, _), n in self.trace.items()})  # its calls before the fork
             self.next_sample = time.monotonic() + SAMPLE_SECONDS
             become_subreaper()
+            OWNED_PIDS.add(self.pid)
         vpid = self.next_vpid
         while vpid in self.members or vpid > p.VIRTUAL_PID + p.VIRTUAL_PIDS_MAX:
             vpid = vpid + 1 if vpid <= p.VIRTUAL_PID + p.VIRTUAL_PIDS_MAX else p.VIRTUAL_PID + 1
@@ -700,6 +706,9 @@ class Picoprocess:
         self._stop_watching()
         _, status, rusage = os.wait4(self.pid, 0)
         self.end_family()
+        if self.forked:
+            from .family import OWNED_PIDS
+            OWNED_PIDS.discard(self.pid)
         family_tree = None
         if self.forked:
             from .familywatch import close_statuses, tree

@@ -20,7 +20,7 @@ from typing import Callable
 from .. import protocol as p
 from ..errors import OriginError, ProtocolViolation
 from ..syscalls.forwarding import FORWARDABLE, Forwarded
-from . import mounts
+from . import mounts, threads
 from .channels import CLOSED, BodyChannel, PutChannel, SocketChannel, StreamChannel
 from .fetch import FetchError, fetch, fetch_stream
 from .origin import check_same_origin, pin_address
@@ -415,12 +415,18 @@ def exec_(pico, msg: p.Message) -> None:
     the trace names the program)."""
     if pico.limits.processes <= 1:
         raise ProtocolViolation("EXEC: processes are not enabled")
-    if not 1 <= len(msg.payload) <= p.EXEC_PATH_MAX or b"\0" in msg.payload:
+    if msg.arg == p.EXEC_AGAIN:
+        if msg.payload or not pico.execed:
+            raise ProtocolViolation("EXEC again: only after an EXEC, and without a payload")
+    elif msg.arg != 0:
+        raise ProtocolViolation(f"EXEC: arg must be 0 or EXEC_AGAIN, not {msg.arg}")
+    elif not 1 <= len(msg.payload) <= p.EXEC_PATH_MAX or b"\0" in msg.payload:
         raise ProtocolViolation(f"EXEC: the path must be 1 .. {p.EXEC_PATH_MAX} bytes without NUL, "
                                 f"not {len(msg.payload)} bytes")
-    pico.execed = True
-    pico.programs.append(msg.payload.decode("utf-8", "backslashreplace"))
-    pico.reply(msg, 0)
+    else:
+        pico.execed = True
+        pico.programs.append(msg.payload.decode("utf-8", "backslashreplace"))
+    pico.reply(msg, threads.end_threads(pico.pid) if pico.pid else 1)
 
 
 # The table, by message type: every request a picoprocess may send (TRACE and TRACE_PATH are

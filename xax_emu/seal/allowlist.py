@@ -218,7 +218,7 @@ PROCESS_ENTRIES: tuple[Entry, ...] = (
           f"Only onto the channel's number ({CHANNEL_FD}, tagged, all 64 bits of newfd compared) with flags "
           "0: the forked child moves its own channel there.  Any oldfd: the process holds only channels "
           "the Monitor gave it and the image, so the worst hostile code can do is put the image or its "
-          "own channel at fd 3 and lose its channel.",
+          f"own channel at fd {CHANNEL_FD} and lose its channel.",
           ((ArgCheck(1, ALL64, TAG_HIGH | CHANNEL_FD), ArgCheck(2, ALL64, 0)),)),
     Entry("close",
           "Only tagged (the high 32 bits of fd equal PROC_TAG; the kernel closes the fd in the low 32): "
@@ -273,11 +273,11 @@ def allowlist_for(sigaction_buffer: int = EXAMPLE_SIGACTION_BUFFER, threads: boo
 
 _ENTRIES: tuple[Entry, ...] = (
     Entry("read",
-          "Only on fd 3, the channel to the Monitor (the fd is an int: low 32 bits compared). "
+          f"Only on fd {CHANNEL_FD}, the channel to the Monitor (the fd is an int: low 32 bits compared). "
           "Reading the channel can only take the picoprocess's own replies into its own memory.",
           _fd_is_channel()),
     Entry("write",
-          "Only on fd 3, the channel.  Every byte written there is checked by the Monitor, "
+          f"Only on fd {CHANNEL_FD}, the channel.  Every byte written there is checked by the Monitor, "
           "which kills the picoprocess on any violation.",
           _fd_is_channel()),
     Entry("mmap",
@@ -337,7 +337,7 @@ _ENTRIES: tuple[Entry, ...] = (
 ALLOWLIST: tuple[Entry, ...] = allowlist_for()
 
 # What two picoprocesses can and cannot share (docs/seal.md renders it).
-SHARING = """\
+SHARING = f"""\
 Nothing the calls above can name leads to a kernel object that another picoprocess can name too
 (DESIGN.md, invariant 8: picoprocesses share nothing).  Call by call:
 
@@ -356,7 +356,7 @@ Nothing the calls above can name leads to a kernel object that another picoproce
   named), finds no shared waiter anywhere: there are none.  The PAL's waits look at their word
   every 2 ms instead, which is how `pthread_join` still sees its thread end.
 - **Files and fds**: no call that opens, creates, duplicates or receives an fd is allowed.
-  `read` and `write` reach only fd 3, the picoprocess's own channel to the Monitor (a socket pair
+  `read` and `write` reach only fd {CHANNEL_FD}, the picoprocess's own channel to the Monitor (a socket pair
   made for it alone); the image fd can only be mapped privately.  Every other file operation is
   the layer's, on its own VFS.
 - **Processes and signals**: `clone` makes only threads of the same process; `kill` and `tgkill`
