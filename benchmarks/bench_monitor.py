@@ -138,7 +138,13 @@ def run_section(work, table1: dict) -> Section:
              "cross: answer in the picoprocess what needs no policy (poll of no channels, reads of data already "
              "handed over), batch the rest, and share a ring buffer with the Monitor instead of a datagram per call")
 
-    # -- origin download -------------------------------------------------------------
+    sec.lines += download_lines(work, env)
+    return sec
+
+
+def download_lines(work, env) -> list[str]:
+    """The origin download rows: native socket GET against sealed xabi_read, and the
+    Monitor's HTTP part alone."""
     www = work / "www"
     www.mkdir(exist_ok=True)
     (www / "big.bin").write_bytes(os.urandom(DOWNLOAD_MIB << 20))
@@ -167,7 +173,7 @@ def run_section(work, table1: dict) -> Section:
     size = DOWNLOAD_MIB << 20
     chan_s = sealed["download_ns"] / 1e9 - fetch_s
     reads = size // 65536
-    sec.lines += [
+    return [
         "",
         f"Origin download of a {DOWNLOAD_MIB} MiB file from a loopback HTTP server (Python's ThreadingHTTPServer, "
         "started by the benchmark), `benchmarks/download.c`, median of 5 downloads in one run: natively an "
@@ -187,4 +193,12 @@ def run_section(work, table1: dict) -> Section:
         "The Monitor holds the whole body before the first READ (http.client in 1 MiB reads, then joined), then "
         "slices it into 64 KiB replies: the download is serial, not streamed, and each 64 KiB pays a round trip.",
     ]
-    return sec
+
+
+if __name__ == "__main__":  # the download rows alone: python3 benchmarks/bench_monitor.py download
+    import tempfile
+    from pathlib import Path
+    if sys.argv[1:] != ["download"]:
+        raise SystemExit("usage: bench_monitor.py download")
+    with tempfile.TemporaryDirectory() as d:
+        print("\n".join(download_lines(Path(d), cli_env(Path(d)))))
