@@ -284,6 +284,9 @@ static int cmd_get(int argc, char **argv)
         say("open=%ld\n", c);
         if (c >= 0) {
             say("total=%ld\n", pump(c, 1, 0, 0));
+            xabi_poll_fd end = {c, XABI_POLLIN, 0}; /* read said -1: ended (POLLHUP) or failed (POLLERR) */
+            xabi_poll(&end, 1, false);
+            say("end=%ld\n", end.revents);
             say("close=%ld\n", xabi_close(c));
         }
     }
