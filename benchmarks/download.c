@@ -13,7 +13,7 @@
 #include "bench.h"
 #include "xabi.h"
 
-enum { RUNS = 5, CHUNK = 64 << 10 };
+enum { RUNS = 5, CHUNK = 1 << 20 }; /* the most one xabi_read moves (XAX_MAX_READ); native reads the same */
 static char buf[CHUNK];
 
 static long sealed_get(const struct xabi_table *abi, const char *url)

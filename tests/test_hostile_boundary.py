@@ -209,7 +209,7 @@ CHANNEL_ATTACKS = {
     "empty": "empty message on the channel",
     "oversize": "message larger than",
     "read_negative": "READ of -1 bytes is outside",
-    "read_huge": "READ of 65537 bytes is outside",
+    "read_huge": f"READ of {p.MAX_READ + 1} bytes is outside",
     "read_payload": "READ carries no payload",
     "poll_10000": "message larger than",      # 10000 entries do not fit in one message
     "poll_257": "POLL: 257 entries exceed 256",

@@ -52,10 +52,20 @@ def make_tar() -> bytes:
     return buf.getvalue()
 
 
+def cut_off(h) -> None:
+    """A body that breaks off: 100 bytes declared, 50 sent, the connection closed."""
+    h.send_response(200)
+    h.send_header("Content-Length", "100")
+    h.end_headers()
+    h.wfile.write(b"x" * 50)
+    h.close_connection = True
+
+
 @pytest.fixture
 def servers():
     with HttpOrigin() as origin_server, HttpOrigin() as other:
         origin_server.add("/pub/hello.txt", b"fetched from the origin\n")
+        origin_server.special["/pub/cut.txt"] = cut_off
         other.add("/hello.txt", b"other origin\n")
         yield origin_server, other
 
@@ -80,13 +90,15 @@ def test_routes_end_to_end(build, tmp_path, servers):
         "unlink 0",
         "/remote/hello.txt: fetched from the origin",
         f"/remote/missing.txt: errno {errno.ENOENT}",
+        f"/remote/cut.txt: errno {errno.EIO}",  # never a file of the 50 bytes that came
         f"socket: -1 errno {errno.EACCES}",
         "other origin: -1",
         "cwd /tmp",
     ]
     assert other.requests == [] and other.connections == 0  # the other origin saw nothing
     assert [(s.method, s.path) for s in origin_server.requests] == [("GET", "/pub/hello.txt"),
-                                                                    ("GET", "/pub/missing.txt")]
+                                                                    ("GET", "/pub/missing.txt"),
+                                                                    ("GET", "/pub/cut.txt")]
 
 
 def test_tar_route_without_an_image_is_a_clear_error(build, tmp_path):

@@ -44,6 +44,7 @@ def render() -> str:
         f"#define XAX_REPLY 0x{p.REPLY:04x}",
         f"#define XAX_HEADER_SIZE {p.HEADER_SIZE}",
         f"#define XAX_MAX_PAYLOAD {p.MAX_PAYLOAD}",
+        f"#define XAX_MAX_READ {p.MAX_READ} /* a READ's ask, and its reply's payload */",
         f"#define XAX_MAX_POLL_FDS {p.MAX_POLL_FDS}",
         f"#define XAX_POLL_NOW {p.POLL_NOW}",
         f"#define XAX_POLL_BLOCK {p.POLL_BLOCK}",

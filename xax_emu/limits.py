@@ -45,7 +45,7 @@ import socket
 from dataclasses import dataclass
 
 from .errors import XaxError
-from .protocol import BOOT, HEADER_SIZE, MAX_BOOT
+from .protocol import BOOT, HEADER_SIZE, MAX_BOOT, MAX_READ
 
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 _SHIFT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
@@ -199,6 +199,16 @@ def channel_for_boot(sock: socket.socket) -> int:
     default); an unprivileged process gets at most net.core.wmem_max doubled."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, HEADER_SIZE + MAX_BOOT + UNIX_SKB_RESERVE)
     return sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) - UNIX_SKB_RESERVE
+
+
+def channel_for_replies(sock: socket.socket) -> int:
+    """Ask for a send buffer on the Monitor's end of a channel that carries a READ reply of
+    MAX_READ bytes (never shrinking one set for BOOT), and return the most payload a READ's
+    reply may carry on it: MAX_READ, or less where the kernel grants less."""
+    want = HEADER_SIZE + MAX_READ + UNIX_SKB_RESERVE
+    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < want:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, want)
+    return min(MAX_READ, sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) - UNIX_SKB_RESERVE - HEADER_SIZE)
 
 
 @functools.cache

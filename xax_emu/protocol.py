@@ -25,6 +25,10 @@ REPLY = 0x8000
 # Limits shared by both sides.  A datagram larger than HEADER_SIZE + MAX_PAYLOAD
 # is a violation (the Monitor reads with MSG_TRUNC detection).
 MAX_PAYLOAD = 65536
+# A READ may ask for more, and its reply carry more: a download then crosses the channel in
+# a sixteenth of the round trips.  The Monitor sends less where its end of a channel cannot
+# carry a datagram that large (limits.channel_for_replies), which a READ's reply may always do.
+MAX_READ = 1 << 20
 MAX_POLL_FDS = 256
 POLL_NOW, POLL_BLOCK, POLL_SLICED, POLL_TIMED = 0, 1, 2, 3
 POLL_SLICE = 0.05  # seconds: how long a sliced poll may wait (threads waiting for input let others at the channel)
@@ -49,7 +53,8 @@ HEADER_SIZE = HEADER.size
 MESSAGES = (
     ("BOOT", 1, "monitor->boot", "boot configuration, read by the trusted boot block before the seal"),
     ("OPEN_URL", 2, "pico->monitor", "payload 'method\\0url\\0'; reply arg = channel or -1"),
-    ("READ", 3, "pico->monitor", "arg = max bytes; reply arg = n (payload), 0 not ready, -1 closed/failed"),
+    ("READ", 3, "pico->monitor", "arg = max bytes (at most MAX_READ); reply arg = n (payload), 0 not ready, "
+                                 "-1 closed/failed (a POLL then says which: POLLERR failed, POLLHUP ended)"),
     ("WRITE", 4, "pico->monitor", "payload = bytes; reply arg = n accepted, 0 not ready, -1 closed/failed"),
     ("POLL", 5, "pico->monitor", "arg = 0: answer now, 1: when one is ready, 2: when one is ready or POLL_SLICE "
                                  "has passed, 3: when one is ready or chan milliseconds have passed; a WAKE answers "
@@ -417,6 +422,18 @@ def encode(type_: int, chan: int = -1, arg: int = 0, payload: bytes = b"", seq: 
 
 def reply(request: Message, arg: int, payload: bytes = b"") -> bytes:
     return encode(request.type | REPLY, request.chan, arg, payload, request.seq)
+
+
+MAX_REPLY_PARTS = 512  # buffers of one gathered reply, its header apart (sendmsg takes 1024 at most)
+
+
+def reply_parts(request: Message, arg: int, parts: list) -> list:
+    """A reply as buffers to send as one datagram (sendmsg gathers them): its header, then the
+    payload's pieces as they are, never joined (a READ's megabyte is copied once, by the kernel)."""
+    length = sum(len(part) for part in parts)
+    if length > MAX_READ or len(parts) > MAX_REPLY_PARTS:
+        raise ValueError(f"a reply of {length} bytes in {len(parts)} parts is over the protocol limit")
+    return [HEADER.pack(MAGIC, VERSION, request.type | REPLY, request.chan, arg, length, request.seq), *parts]
 
 
 def decode_request(datagram: bytes) -> Message:

@@ -9,6 +9,7 @@
 #define XAX_REPLY 0x8000
 #define XAX_HEADER_SIZE 24
 #define XAX_MAX_PAYLOAD 65536
+#define XAX_MAX_READ 1048576 /* a READ's ask, and its reply's payload */
 #define XAX_MAX_POLL_FDS 256
 #define XAX_POLL_NOW 0
 #define XAX_POLL_BLOCK 1
@@ -65,7 +66,7 @@
 /* message types */
 #define XAX_MSG_BOOT 1 /* monitor->boot: boot configuration, read by the trusted boot block before the seal */
 #define XAX_MSG_OPEN_URL 2 /* pico->monitor: payload 'method\0url\0'; reply arg = channel or -1 */
-#define XAX_MSG_READ 3 /* pico->monitor: arg = max bytes; reply arg = n (payload), 0 not ready, -1 closed/failed */
+#define XAX_MSG_READ 3 /* pico->monitor: arg = max bytes (at most MAX_READ); reply arg = n (payload), 0 not ready, -1 closed/failed (a POLL then says which: POLLERR failed, POLLHUP ended) */
 #define XAX_MSG_WRITE 4 /* pico->monitor: payload = bytes; reply arg = n accepted, 0 not ready, -1 closed/failed */
 #define XAX_MSG_POLL 5 /* pico->monitor: arg = 0: answer now, 1: when one is ready, 2: when one is ready or POLL_SLICE has passed, 3: when one is ready or chan milliseconds have passed; a WAKE answers 1, 2 and 3 at once; payload = poll entries; reply arg = ready count, payload = entries */
 #define XAX_MSG_CLOSE 6 /* pico->monitor: arg = 0: close; 1: the picoprocess writes no more on it (its reading goes on); reply arg = 0 or -1 */

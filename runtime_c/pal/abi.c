@@ -86,8 +86,8 @@ static int pal_read(int chnl, char *buf, int len)
 {
     if (len < 0)
         return -1;
-    if (len > XAX_MAX_PAYLOAD)
-        len = XAX_MAX_PAYLOAD;
+    if (len > XAX_MAX_READ)
+        len = XAX_MAX_READ;
     uint32_t got = 0;
     int r = xaxcall(XAX_MSG_READ, chnl, len, 0, 0, buf, len, &got);
     if (r > 0 && (uint32_t)r != got)

@@ -20,7 +20,8 @@ uintptr_t pal_stack_start; /* the last stack build_stack made (an exec unmaps it
 
 /* Read a whole channel into memory from xabi_alloc; 0 on failure. */
 /* A whole URL through xabi_open_url("get"), into memory from xabi_alloc: 0, or
- * -ENOENT (the Monitor refused or found nothing) or -EIO (memory, size).  Also
+ * -ENOENT (the Monitor refused or found nothing) or -EIO (memory, size, a body that
+ * broke off before its end).  Also
  * the layer's way to fetch origin files (xax_layer_host.fetch). */
 long pal_fetch_url(const char *url, const unsigned char **data, size_t *size)
 {
@@ -42,12 +43,18 @@ long pal_fetch_url(const char *url, const unsigned char **data, size_t *size)
             buf = bigger;
             cap *= 2;
         }
-        size_t want = cap - len > XAX_MAX_PAYLOAD ? XAX_MAX_PAYLOAD : cap - len;
+        size_t want = cap - len > XAX_MAX_READ ? XAX_MAX_READ : cap - len;
         int n = xax_pal_table.read(chan, (char *)buf + len, (int)want);
         if (n > 0) {
             len += n;
         } else if (n < 0) {
-            break; /* closed: the whole body has arrived */
+            /* closed: the whole body has arrived, or it broke off (the origin closed early,
+             * the download limit): the Monitor's POLL tells which, and a body cut short is
+             * an error, never a shorter file */
+            xabi_poll_fd p = {chan, XABI_POLLIN, 0};
+            if (xax_pal_table.poll(&p, 1, false) < 0 || (p.revents & XABI_POLLERR))
+                err = -EIO;
+            break;
         } else {
             xabi_poll_fd p = {chan, XABI_POLLIN, 0};
             xax_pal_table.poll(&p, 1, true);

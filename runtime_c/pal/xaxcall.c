@@ -8,9 +8,13 @@
 #include "xax_runtime.h"
 
 /* One request in flight at a time (the Monitor enforces it): the lock makes a
- * request and its reply one step for the program's threads, and guards buf. */
+ * request and its reply one step for the program's threads, and guards buf.  Replies
+ * may be as large as a READ's (XAX_MAX_READ), requests only XAX_MAX_PAYLOAD; the pages
+ * past the first 64 KiB are touched only by reads that large.  (Scattering a READ's
+ * reply straight into the caller's buffer would save its copy, but needs recvmsg or
+ * readv in the seal's allowlist for every picoprocess, not only for families.) */
 static xax_lock channel_lock;
-static unsigned char buf[XAX_HEADER_SIZE + XAX_MAX_PAYLOAD];
+static unsigned char buf[XAX_HEADER_SIZE + (XAX_MAX_READ > XAX_MAX_PAYLOAD ? XAX_MAX_READ : XAX_MAX_PAYLOAD)];
 static uint32_t next_seq = 1;
 
 /* A POLL that may wait holds the channel for as long as it waits.  A thread that wants the

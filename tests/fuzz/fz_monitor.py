@@ -7,12 +7,14 @@ takes, with a host of the harness's own: the real bounded Logbook, slow work
 and the TCP connect answered by the input instead of the network.  Every message
 type and every header field comes from the input, each type's payload too (well
 formed, nearly so, or raw), mixed with what the outside does meanwhile (a
-connection offered, stdin fed, a deadline, a worker finishing).
+connection offered, stdin fed, a deadline, a worker finishing).  A GET's download,
+which the Monitor runs in a thread of its own, runs at once in the harness's thread
+(deterministic), its body in pieces the input cuts, whole or broken off.
 
 Allowed: a ProtocolViolation, which kills this picoprocess (one line).  Checked:
 on_readable never raises; every reply is a well-formed datagram of at most
-HEADER_SIZE + MAX_PAYLOAD bytes answering a request that was sent and not yet
-answered; a kill reason and every log line are one line; the channel table stays
+HEADER_SIZE + MAX_PAYLOAD bytes (a READ's: MAX_READ, and never more than it asked
+for) answering a request that was sent and not yet answered; a kill reason and every log line are one line; the channel table stays
 under MAX_CHANNELS.
 
 When the input's mode says so, the picoprocess has a granted directory (run --mount,
@@ -37,7 +39,7 @@ from xax_emu.errors import OriginError
 from xax_emu.monitor import Limits, Origin, Picoprocess, Stdio
 from xax_emu.monitor import xaxcalls
 from xax_emu.monitor.channels import PipeChannel
-from xax_emu.monitor.fetch import FetchError, Response
+from xax_emu.monitor.fetch import FetchError, Response, Stream
 from xax_emu.monitor.logbook import LINE_MAX, Logbook
 from xax_emu.monitor.exportram import RamExport
 from xax_emu.monitor.mounts import Grant, Mounts
@@ -49,7 +51,8 @@ ORIGIN = Origin("http", "127.0.0.1", 8000)
 LOCAL = "xax-local:layer"
 TYPES = sorted(p.TYPE_NAMES) + [0, 13, 0x7FFF, p.REPLY | 3, 0xFFFF]
 CHANS = (-2, -1, 0, 1, 2, 3, 4, 5, 1024, (1 << 31) - 1, -(1 << 31))
-ARGS = (0, 1, 2, 3, -1, 4096, p.MAX_PAYLOAD, p.MAX_PAYLOAD + 1, (1 << 31) - 1, -(1 << 31))
+ARGS = (0, 1, 2, 3, -1, 4096, p.MAX_PAYLOAD, p.MAX_PAYLOAD + 1, p.MAX_READ, p.MAX_READ + 1, (1 << 31) - 1,
+        -(1 << 31))
 URLS = ("http://127.0.0.1:8000/a", "http://127.0.0.1:8000/", LOCAL, "http://127.0.0.1:8001/a",
         "https://127.0.0.1:8000/a", "http://user@127.0.0.1:8000/", "http://127.0.0.1:8000/a b",
         "http://[::1]:8000/", "ftp://x/", "", "http://127.0.0.1:8000/" + "x" * 5000)
@@ -111,6 +114,24 @@ class Outside:
         status = r.choose((200, 200, 201, 204, 304, 404, 500))
         return Response(status, r.take(r.u16() % (2 * limit + 2)))
 
+    def fetch_stream(self, method, url, origin, *, body=None, limit=0, cache=None, address=None):
+        """fetch, its body in pieces the input cuts (empty ones too), maybe breaking off."""
+        got = self.fetch(method, url, origin, body=body, limit=limit, cache=cache, address=address)
+        r, data, pieces = self.reader, got.body, []
+        while data:
+            if r.u8() % 8 == 0:
+                pieces.append(b"")  # an empty piece: nothing to hand on yet
+            n = r.choose((1, 7, 4096, 1 << 16))
+            pieces.append(data[:n])
+            data = data[n:]
+        broken = r.u8() % 4 == 0
+
+        def flow():
+            yield from pieces
+            if broken:
+                raise FetchError("the input says this body breaks off")
+        return Stream(got.status, flow(), lambda: None)
+
     def create_connection(self, where, timeout=None):
         if self.reader.u8() % 3 == 0:
             raise ConnectionRefusedError(errno.ECONNREFUSED, "refused (the input says so)")
@@ -120,6 +141,21 @@ class Outside:
             b.shutdown(socket.SHUT_WR)
         self.sockets += [a, b]
         return a
+
+
+class _Thread:
+    """xaxcalls' threading.Thread: the work runs at once, in the harness's thread.  A GET's
+    body (under 64 KiB here) fits its channel's buffer: it never waits."""
+
+    def __init__(self, target, name=None, daemon=None):
+        self.target = target
+
+    def start(self) -> None:
+        self.target()
+
+
+class _ThreadingModule:
+    Thread = _Thread
 
 
 class _SocketModule:
@@ -218,8 +254,8 @@ def _payload(r: Reader, type_: int) -> bytes:
     return b"" if shape < 4 else r.blob(64)
 
 
-def _datagram(r: Reader, seq_counter: list[int]) -> tuple[bytes, int, int]:
-    """(datagram, type, seq) with every header field from the input (zero bytes: well formed)."""
+def _datagram(r: Reader, seq_counter: list[int]) -> tuple[bytes, int, int, int]:
+    """(datagram, type, seq, arg) with every header field from the input (zero bytes: well formed)."""
     type_ = r.choose(TYPES)
     chan = r.i32() if r.u8() % 4 == 3 else r.choose(CHANS)
     arg = r.i32() if r.u8() % 4 == 3 else r.choose(ARGS)
@@ -235,19 +271,21 @@ def _datagram(r: Reader, seq_counter: list[int]) -> tuple[bytes, int, int]:
     elif fault == 3:
         length = r.u32()
     elif fault == 4:
-        return r.blob(64), type_, seq  # raw bytes: maybe shorter than a header, maybe empty
-    return struct.pack("<IHHiiII", magic, version, type_, chan, arg, length, seq) + payload, type_, seq
+        return r.blob(64), type_, seq, arg  # raw bytes: maybe shorter than a header, maybe empty
+    return struct.pack("<IHHiiII", magic, version, type_, chan, arg, length, seq) + payload, type_, seq, arg
 
 
-def _check_reply(raw: bytes, outstanding: list[tuple[int, int]]) -> None:
-    check(p.HEADER_SIZE <= len(raw) <= p.HEADER_SIZE + p.MAX_PAYLOAD, f"a reply of {len(raw)} bytes")
+def _check_reply(raw: bytes, outstanding: list[tuple[int, int, int]]) -> None:
+    check(p.HEADER_SIZE <= len(raw) <= p.HEADER_SIZE + p.MAX_READ, f"a reply of {len(raw)} bytes")
     magic, version, type_, chan, arg, length, seq = p.HEADER.unpack_from(raw)
     check(magic == p.MAGIC and version == p.VERSION, "a reply with a bad magic or version")
     check(length == len(raw) - p.HEADER_SIZE, "a reply whose length field is wrong")
     check(type_ & p.REPLY, f"a reply without the REPLY bit: type {type_}")
-    key = (type_ & ~p.REPLY, seq)
-    check(key in outstanding, f"a reply to no outstanding request: type {type_ & ~p.REPLY}, seq {seq}")
-    outstanding.remove(key)
+    asked = [a for t, q, a in outstanding if (t, q) == (type_ & ~p.REPLY, seq)]
+    check(bool(asked), f"a reply to no outstanding request: type {type_ & ~p.REPLY}, seq {seq}")
+    most = asked[0] if type_ & ~p.REPLY == p.TYPES["READ"] else p.MAX_PAYLOAD
+    check(length <= most, f"a {p.TYPE_NAMES.get(type_ & ~p.REPLY)} reply of {length} bytes, over {most}")
+    outstanding.remove((type_ & ~p.REPLY, seq, asked[0]))
 
 
 def one_input(data: bytes) -> None:
@@ -284,7 +322,9 @@ def one_input(data: bytes) -> None:
         pico._open_stdio()
     host.watch(ours, pico.on_readable)
     fetch, sock_module = xaxcalls.fetch, xaxcalls.socket
+    fetch_stream, threading_module = xaxcalls.fetch_stream, xaxcalls.threading
     xaxcalls.fetch, xaxcalls.socket = outside.fetch, _SocketModule(outside)
+    xaxcalls.fetch_stream, xaxcalls.threading = outside.fetch_stream, _ThreadingModule
     outstanding: list[tuple[int, int]] = []
     seq_counter = [0]
     pipes: list[PipeChannel] = []
@@ -294,7 +334,7 @@ def one_input(data: bytes) -> None:
                 break
             op = r.u8() % 12
             if op <= 5:
-                datagram, type_, seq = _datagram(r, seq_counter)
+                datagram, type_, seq, arg = _datagram(r, seq_counter)
                 fds = [os.open(os.devnull, os.O_RDONLY)] if p.TYPE_NAMES.get(type_) == "LISTENER" and r.u8() & 1 else []
                 try:
                     if fds:
@@ -307,12 +347,12 @@ def one_input(data: bytes) -> None:
                     for fd in fds:
                         os.close(fd)
                 if p.TYPE_NAMES.get(type_) not in (None, "TRACE", "BOOT", "LISTENER"):
-                    outstanding.append((type_, seq))
+                    outstanding.append((type_, seq, arg))
                 pico.on_readable()
             elif op == 6:  # the picoprocess reads its replies
                 while True:
                     try:
-                        _check_reply(theirs.recv(p.HEADER_SIZE + p.MAX_PAYLOAD + 1), outstanding)
+                        _check_reply(theirs.recv(p.HEADER_SIZE + p.MAX_READ + 1), outstanding)
                     except BlockingIOError:
                         break
             elif op == 7 and host.works:  # a worker finishes
@@ -359,6 +399,7 @@ def one_input(data: bytes) -> None:
         if world is not None:
             shutil.rmtree(world[0], ignore_errors=True)
         xaxcalls.fetch, xaxcalls.socket = fetch, sock_module
+        xaxcalls.fetch_stream, xaxcalls.threading = fetch_stream, threading_module
         for chan in list(pico.channels.values()) + pico.incoming:
             chan.close()
         for s in (ours, theirs, *outside.sockets):
@@ -377,4 +418,25 @@ def seeds() -> list[bytes]:
         r.take(3)
         _datagram(r, [0])  # where this type's datagram ends: zeros choose the well-formed defaults
         out.append(prefix + bytes(r.pos - len(prefix)) + bytes([6, 7, 2, 0, 6]))
-    return out
+    return out + [_download_seed(broken) for broken in (False, True)]
+
+
+def _well_formed(type_: int, chan: int = -2, arg: int = 0) -> bytes:
+    """The bytes that send one well-formed datagram of this type (op 0), with this chan and arg."""
+    head = bytes([0, TYPES.index(type_), 0, CHANS.index(chan), 0, ARGS.index(arg)])
+    r = Reader(head + bytes(64))
+    r.take(1)  # the op; _datagram reads the rest
+    _datagram(r, [0])
+    return head + bytes(r.pos - len(head))
+
+
+def _download_seed(broken: bool) -> bytes:
+    """A GET whose body comes in two pieces (7 bytes, then the rest of 3000), whole or broken
+    off: OPEN_URL, the download (it runs at once), its answer (op 11), then READs of the new
+    channel (3) of 1, 4096 and MAX_READ bytes, each reply read (op 6)."""
+    download = bytes([2, 0]) + (3000).to_bytes(2, "little") + bytes(range(256)) * 11 + bytes(184) \
+        + bytes([1, 1, 1, 2, 0 if broken else 1])
+    return (bytes([1, 2]) + _well_formed(p.TYPES["OPEN_URL"]) + download + bytes([11, 6])
+            + _well_formed(p.TYPES["READ"], 3, 1) + bytes([6])  # a piece cut
+            + _well_formed(p.TYPES["READ"], 3, 4096) + bytes([6])  # its rest, and the next piece
+            + _well_formed(p.TYPES["READ"], 3, p.MAX_READ) + bytes([6]))  # the end, or the failure

@@ -68,7 +68,7 @@ int main(int argc, char **argv)
     else if (!strcmp(m, "read_negative"))
         w = send_raw(M, V, XAX_MSG_READ, 0, -1, 0, 24);
     else if (!strcmp(m, "read_huge"))
-        w = send_raw(M, V, XAX_MSG_READ, 0, XAX_MAX_PAYLOAD + 1, 0, 24);
+        w = send_raw(M, V, XAX_MSG_READ, 0, XAX_MAX_READ + 1, 0, 24);
     else if (!strcmp(m, "read_payload"))
         w = send_raw(M, V, XAX_MSG_READ, 0, 1, 4, 24 + 4);
     else if (!strcmp(m, "poll_10000"))

@@ -54,6 +54,7 @@ int main(int argc, char **argv)
 
     cat("/remote/hello.txt");
     cat("/remote/missing.txt");
+    cat("/remote/cut.txt"); /* the origin closes halfway through its body */
     int sock = socket(AF_INET, SOCK_STREAM, 0);
     printf("socket: %d errno %d\n", sock, errno);
     printf("other origin: %d\n", argc > 1 ? xabi_open_url("get", argv[1]) : 0);

@@ -28,7 +28,7 @@
 
 #define FUTEX_WAIT_PRIVATE 128 /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG, <linux/futex.h> (musl-gcc has no kernel headers) */
 
-static char buf[100000]; /* larger than one xaxcall payload: the PAL caps each read */
+static char buf[(1 << 20) + 100000]; /* larger than one READ may move (XAX_MAX_READ): the PAL caps each read */
 
 static void say(const char *fmt, long v)
 {
@@ -81,8 +81,8 @@ static long pump(int chnl, int to, char *into, long cap)
                 say("BLOCKING_POLL_RETURNED_0=%ld\n", chnl);
             continue;
         }
-        if (r > 65536)
-            say("READ_OVER_MAX_PAYLOAD=%ld\n", r);
+        if (r > (1 << 20))
+            say("READ_OVER_MAX_READ=%ld\n", r);
         if (into) {
             if (total + r > cap)
                 return -1;
@@ -284,6 +284,9 @@ static int cmd_get(int argc, char **argv)
         say("open=%ld\n", c);
         if (c >= 0) {
             say("total=%ld\n", pump(c, 1, 0, 0));
+            xabi_poll_fd end = {c, XABI_POLLIN, 0}; /* read said -1: ended (POLLHUP) or failed (POLLERR) */
+            xabi_poll(&end, 1, false);
+            say("end=%ld\n", end.revents);
             say("close=%ld\n", xabi_close(c));
         }
     }

@@ -6,6 +6,7 @@ Buffers are bounded; nothing here blocks the Monitor's event loop.
 """
 from __future__ import annotations
 
+import collections
 import socket
 from typing import Callable
 
@@ -361,7 +362,10 @@ class StreamChannel(Channel):
         self._cond = threading.Condition()
         self._wake = wake
         self.capacity = capacity
-        self._buf = bytearray()
+        # The pieces as they came (a read joins them: one copy; a piece that fits is handed on
+        # as it is), and their total.
+        self._pieces: collections.deque[bytes | memoryview] = collections.deque()
+        self._size = 0
         self._ended = False
         self.failed = False
         self._closed = False  # the program closed it: the download stops
@@ -369,20 +373,36 @@ class StreamChannel(Channel):
     # -- the picoprocess's side (the loop) --------------------------------------
 
     def read(self, n: int) -> bytes | int:
+        out = self.read_parts(n)
+        return out if isinstance(out, int) else b"".join(out)
+
+    def read_parts(self, n: int) -> list[bytes | memoryview] | int:
+        """read, as the pieces themselves (at most protocol.MAX_REPLY_PARTS of them, the
+        last maybe cut): a READ's reply gathers them into its datagram, never joined."""
         with self._cond:
-            if self._buf:
-                out = bytes(self._buf[:n])
-                del self._buf[:n]
-                self._cond.notify_all()
-                return out
-            return CLOSED if (self._ended or self.failed) else NOT_READY
+            if not self._size:
+                return CLOSED if (self._ended or self.failed) else NOT_READY
+            taken, room = [], n
+            while room and self._pieces and len(taken) < p.MAX_REPLY_PARTS:
+                piece = self._pieces[0]
+                if len(piece) <= room:
+                    taken.append(self._pieces.popleft())
+                    room -= len(piece)
+                else:
+                    view = memoryview(piece)
+                    taken.append(view[:room])
+                    self._pieces[0] = view[room:]
+                    room = 0
+            self._size -= n - room
+            self._cond.notify_all()
+        return taken
 
     def poll(self, events: int) -> int:
         with self._cond:
-            if self.failed and not self._buf:
+            if self.failed and not self._size:
                 return p.POLLERR
-            revents = events & p.POLLIN if (self._buf or self._ended) else 0
-            return revents | (p.POLLHUP if self._ended and not self._buf else 0)
+            revents = events & p.POLLIN if (self._size or self._ended) else 0
+            return revents | (p.POLLHUP if self._ended and not self._size else 0)
 
     def close(self) -> None:
         with self._cond:
@@ -397,11 +417,15 @@ class StreamChannel(Channel):
             while True:
                 if self._closed:
                     return False
-                if len(self._buf) < self.capacity:
+                if self._size < self.capacity:
                     break
                 self._cond.wait()
-            self._buf += piece
-        self._wake()
+            was_empty = not self._size
+            if piece:
+                self._pieces.append(piece)
+                self._size += len(piece)
+        if was_empty:  # a poll parks only on an empty channel: a piece behind others wakes no one
+            self._wake()
         return True
 
     def finish(self, ok: bool) -> None:

@@ -240,9 +240,13 @@ class Member:
                     pass
         self.end(None)
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | list) -> None:
+        """One datagram: bytes, or buffers gathered into one (protocol.reply_parts)."""
         try:
-            self.sock.send(data)
+            if isinstance(data, list):
+                self.sock.sendmsg(data)
+            else:
+                self.sock.send(data)
         except BlockingIOError:
             self.kill("protocol violation: the process does not read its replies")
         except OSError:
@@ -251,6 +255,10 @@ class Member:
     def reply(self, msg: p.Message, arg: int, payload: bytes = b"") -> None:
         self.pending = None
         self.send(p.reply(msg, arg, payload))
+
+    def reply_parts(self, msg: p.Message, arg: int, parts: list) -> None:
+        self.pending = None
+        self.send(p.reply_parts(msg, arg, parts))
 
     def answer_poll(self, msg, entries) -> bool:
         return type(self.family).answer_poll(self, msg, entries)

@@ -460,7 +460,8 @@ def fetch(method: str, url: str, origin: Origin | None, *, body: bytes | None = 
         got.resp.close()
 
 
-PIECE = 64 << 10  # bytes read from the origin at a time when streaming
+PIECE = 1 << 20  # at most this many bytes from the origin at a time when streaming: one READ's most (a piece is
+# handed on as it came, and fewer pieces cost the downloading thread less)
 
 
 @dataclass

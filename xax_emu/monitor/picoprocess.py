@@ -458,9 +458,13 @@ class Picoprocess:
             return "runtime"
         return "program"
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | list) -> None:
+        """One datagram: bytes, or buffers gathered into one (protocol.reply_parts)."""
         try:
-            self.sock.send(data)
+            if isinstance(data, list):
+                self.sock.sendmsg(data)
+            else:
+                self.sock.send(data)
         except BlockingIOError:
             self.kill("protocol violation: the picoprocess does not read its replies")
         except OSError:
@@ -469,6 +473,10 @@ class Picoprocess:
     def reply(self, msg: p.Message, arg: int, payload: bytes = b"") -> None:
         self.pending = None
         self.send(p.reply(msg, arg, payload))
+
+    def reply_parts(self, msg: p.Message, arg: int, parts: list) -> None:
+        self.pending = None
+        self.send(p.reply_parts(msg, arg, parts))
 
     # -- xaxcalls ---------------------------------------------------------------
 

@@ -15,10 +15,12 @@ import struct
 import socket
 import threading
 import time
+import weakref
 from typing import Callable
 
 from .. import protocol as p
 from ..errors import OriginError, ProtocolViolation
+from ..limits import channel_for_replies
 from ..syscalls.forwarding import FORWARDABLE, Forwarded
 from . import mounts, threads
 from .channels import CLOSED, BodyChannel, PutChannel, SocketChannel, StreamChannel
@@ -84,10 +86,22 @@ def accept(pico, msg: p.Message) -> None:
     pico.reply(msg, -1 if chan is None else pico.new_channel(chan))
 
 
+_REPLY_MAX: "weakref.WeakKeyDictionary[socket.socket, int]" = weakref.WeakKeyDictionary()
+
+
+def _reply_max(sock: socket.socket) -> int:
+    """The most payload a READ's reply may carry on this channel (the entry's, or a forked
+    member's: each its own socket), its send buffer raised for it on the first READ."""
+    n = _REPLY_MAX.get(sock)
+    if n is None:
+        n = _REPLY_MAX[sock] = channel_for_replies(sock)
+    return n
+
+
 def read(pico, msg: p.Message) -> None:
     _no_payload(msg)
-    if not 0 <= msg.arg <= p.MAX_PAYLOAD:
-        raise ProtocolViolation(f"READ of {msg.arg} bytes is outside 0..{p.MAX_PAYLOAD}")
+    if not 0 <= msg.arg <= p.MAX_READ:
+        raise ProtocolViolation(f"READ of {msg.arg} bytes is outside 0..{p.MAX_READ}")
     chan = pico.channels.get(msg.chan)
     if chan is None:
         pico.reply(msg, CLOSED)
@@ -95,7 +109,15 @@ def read(pico, msg: p.Message) -> None:
     if msg.arg == 0:
         pico.reply(msg, 0)
         return
-    out = chan.read(msg.arg)
+    n = min(msg.arg, _reply_max(pico.sock))
+    if isinstance(chan, StreamChannel):  # a download's pieces, gathered into the reply as they are
+        parts = chan.read_parts(n)
+        if isinstance(parts, int):
+            pico.reply(msg, parts)
+        else:
+            pico.reply_parts(msg, sum(map(len, parts)), parts)
+        return
+    out = chan.read(n)
     if isinstance(chan, SocketChannel):
         pico.resume_socket(chan)
     if isinstance(out, int):
