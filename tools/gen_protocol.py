@@ -87,6 +87,9 @@ def render() -> str:
         f"#define XAX_PGRP_SETSID {p.PGRP_SETSID}",
         f"#define XAX_KILL_SELF_TOO {p.KILL_SELF_TOO} /* KILL's reply: the caller is in the group */",
         f"#define XAX_EXEC_PATH_MAX {p.EXEC_PATH_MAX} /* EXEC's payload */",
+        f"#define XAX_PIPE_CAPACITY {p.PIPE_CAPACITY}u /* a pipe's capacity at first */",
+        f"#define XAX_PIPE_MIN_SIZE {p.PIPE_MIN_SIZE}u /* F_SETPIPE_SZ's least (a page) */",
+        f"#define XAX_PIPE_MAX_SIZE {p.PIPE_MAX_SIZE}u /* F_SETPIPE_SZ's most (Linux's pipe-max-size) */",
         "",
         "/* exit statuses of the runtime's own failures */",
     ]

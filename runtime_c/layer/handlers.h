@@ -66,6 +66,7 @@ long layer_fdatasync(struct layer_call *c);
 long layer_dup(struct layer_call *c);
 long layer_dup2(struct layer_call *c);
 long layer_dup3(struct layer_call *c);
+long layer_close_range(struct layer_call *c);
 long layer_fcntl(struct layer_call *c);
 long layer_ioctl(struct layer_call *c);
 long layer_chdir(struct layer_call *c);

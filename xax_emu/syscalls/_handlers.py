@@ -71,6 +71,7 @@ FAMILIES = (
         ('dup', 'layer_dup'),
         ('dup2', 'layer_dup2'),
         ('dup3', 'layer_dup3'),
+        ('close_range', 'layer_close_range'),
         ('fcntl', 'layer_fcntl'),
         ('ioctl', 'layer_ioctl'),
         ('chdir', 'layer_chdir'),

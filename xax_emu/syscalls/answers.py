@@ -108,7 +108,6 @@ TABLE: dict[str, Answer] = {
     "fallocate": _err(E.EOPNOTSUPP, "not on this file system: posix_fallocate then writes the blocks itself"),
     "copy_file_range": _err(E.ENOSYS, "as on a kernel without it: callers copy with read and write"),
     "splice": _err(E.EINVAL, "not between these fds: callers copy with read and write"),
-    "close_range": _err(E.ENOSYS, "as on a kernel without it: closefrom lists /proc/self/fd instead"),
     "getxattr": _err(E.EOPNOTSUPP, "no extended attributes (ACLs, security labels) on the image's files"),
     "lgetxattr": _err(E.EOPNOTSUPP, "no extended attributes (ACLs, security labels) on the image's files"),
     "fgetxattr": _err(E.EOPNOTSUPP, "no extended attributes (ACLs, security labels) on the image's files"),
