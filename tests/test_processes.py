@@ -132,6 +132,18 @@ def test_close_range_and_pipe_sizes_as_natively(tmp_path):
     assert b"parent F_GETPIPE_SZ after the child's = 8192\n" in r.stdout
 
 
+def test_supplementary_groups_as_an_unprivileged_process(tmp_path):
+    """getgroups (none) and setgroups (EPERM, whatever the list: no CAP_SETGID), as Linux answers
+    uid 1000; natively the program drops root to 1000 first (tests/programs/setgroups.c).
+    subprocess's extra_groups= relies on the EPERM (it was ENOSYS)."""
+    prog = _build(tmp_path, HERE / "programs" / "setgroups.c", "setgroups")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    r = run_pico(prog, trace_all=True)
+    assert (r.code, r.report.reason) == (native.returncode, None) == (0, None)
+    assert r.stdout == native.stdout
+    assert r.stdout.count(b"Operation not permitted") == 3 and not r.report.missing
+
+
 def test_a_child_reaches_nothing_outside_the_family(tmp_path):
     prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
     r = run_pico(prog, ["reach", str(os.getpid())], limits=Limits(wall_seconds=60, processes=4))
