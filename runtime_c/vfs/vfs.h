@@ -289,8 +289,8 @@ long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags);
 /* Pipe sizes (F_SETPIPE_SZ): xax_protocol.h's XAX_PIPE_CAPACITY (the default), XAX_PIPE_MIN_SIZE
  * (a page) and XAX_PIPE_MAX_SIZE (Linux's pipe-max-size: what an unprivileged process may ask
  * for; the picoprocess has no CAP_SYS_RESOURCE), shared with the Monitor's pipes. */
-#define VFS_CLOSE_RANGE_UNSHARE (1U << 1) /* <linux/close_range.h>'s */
-#define VFS_CLOSE_RANGE_CLOEXEC (1U << 2)
+#define VFS_CLOSE_RANGE_UNSHARE 2 /* <linux/close_range.h>'s (1U << 1) */
+#define VFS_CLOSE_RANGE_CLOEXEC 4 /* (1U << 2) */
 long vfs_close_range(struct vfs *v, unsigned first, unsigned last, unsigned flags);
 long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg);
 /* pipe2: fds[0] the read end, fds[1] the write end (flags: O_CLOEXEC, O_NONBLOCK). */
