@@ -26,6 +26,9 @@ NEVER_TOUCHED = {
     ("set_tid_address", "tidptr"): "stored for the thread's exit, never read or written by the call",
     ("nanosleep", "rmtp"): "written only when a sleep is interrupted",
     ("clock_nanosleep", "rmtp"): "written only when a sleep is interrupted",
+    # (the native run, as root, may have supplementary groups and may set them: the two differ there)
+    ("getgroups", "grouplist"): "written only with supplementary groups: the virtual user has none",
+    ("setgroups", "grouplist"): "read only with CAP_SETGID: the virtual user is refused (EPERM) first",
 }
 
 

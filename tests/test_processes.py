@@ -107,6 +107,43 @@ def test_a_forger_is_killed_alone(tmp_path):
     assert any("BORN comes once" in line for line in r.log)
 
 
+@pytest.mark.parametrize("which,why", [("pipe", "PIPE: capacity 1073741824 is not a power of two"),
+                                       ("size", "PIPE_SIZE: capacity 3 is not a power of two")])
+def test_a_forged_pipe_size_kills_the_forger_alone(tmp_path, which, why):
+    """PIPE's capacity and PIPE_SIZE's are the layer's rounding (a power of two, a page to
+    pipe-max-size): a child that sends another is a protocol violation, and the family goes on."""
+    prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
+    r = run_pico(prog, ["pipesize", which], limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == b"forger: signaled 1 by 9\n"
+    assert any(why in line for line in r.log), r.log
+
+
+def test_close_range_and_pipe_sizes_as_natively(tmp_path):
+    """close_range (its flags CLOEXEC and UNSHARE, its EINVALs) and F_GETPIPE_SZ/F_SETPIPE_SZ of
+    a pipe of the process's own and of one that crossed a fork (the Monitor's: one size for the
+    family, more bytes than a message holds carried across): tests/programs/fdrange.c."""
+    prog = _build(tmp_path, HERE / "programs" / "fdrange.c", "fdrange")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (native.returncode, None) == (0, None)
+    assert r.stdout == native.stdout
+    assert b"child read 100000 bytes, the same\n" in r.stdout
+    assert b"parent F_GETPIPE_SZ after the child's = 8192\n" in r.stdout
+
+
+def test_supplementary_groups_as_an_unprivileged_process(tmp_path):
+    """getgroups (none) and setgroups (EPERM, whatever the list: no CAP_SETGID), as Linux answers
+    uid 1000; natively the program drops root to 1000 first (tests/programs/setgroups.c).
+    subprocess's extra_groups= relies on the EPERM (it was ENOSYS)."""
+    prog = _build(tmp_path, HERE / "programs" / "setgroups.c", "setgroups")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    r = run_pico(prog, trace_all=True)
+    assert (r.code, r.report.reason) == (native.returncode, None) == (0, None)
+    assert r.stdout == native.stdout
+    assert r.stdout.count(b"Operation not permitted") == 3 and not r.report.missing
+
+
 def test_a_child_reaches_nothing_outside_the_family(tmp_path):
     prog = _build(tmp_path, HERE / "hostile" / "fork_family.c", "ff")
     r = run_pico(prog, ["reach", str(os.getpid())], limits=Limits(wall_seconds=60, processes=4))

@@ -47,3 +47,18 @@ def test_nonblocking_family_pipes_as_natively(tmp_path):
     assert (r.code, r.report.reason) == (0, None)
     assert r.stdout == native.stdout
     assert _ours_left() == []
+
+
+def test_a_signal_ends_poll_select_and_epoll_wait_with_eintr(tmp_path):
+    """A SIGCHLD that comes while poll, select or epoll_wait waits with no timeout (over a pipe of
+    the process's own, and over one of the family's, which the Monitor answers) ends the wait
+    with EINTR and its handler runs, SA_RESTART or not, as on Linux (tests/programs/waitintr.c,
+    rewritten call sites).  It hung before: the handler was held back until the call returned,
+    and asyncio's child watcher's handler writes the very socket its epoll_wait waits for."""
+    prog = _build(tmp_path, HERE / "programs" / "waitintr.c", "waitintr")
+    native = subprocess.run([str(prog)], capture_output=True, timeout=60)
+    assert native.returncode == 0 and native.stdout.count(b"Interrupted system call, handler ran 1") == 12
+    r = run_pico(prog, limits=Limits(wall_seconds=60, processes=4))
+    assert (r.code, r.report.reason) == (0, None)
+    assert r.stdout == native.stdout
+    assert _ours_left() == []

@@ -90,6 +90,9 @@ def render() -> str:
         f"#define XAX_EXEC_PATH_MAX {p.EXEC_PATH_MAX} /* EXEC's payload */",
         f"#define XAX_EXEC_AGAIN {p.EXEC_AGAIN} /* EXEC's arg: the threads again */",
         f"#define XAX_EXEC_END_THREAD 0x{p.EXEC_END_THREAD:x} /* the SIGBUS value that ends a thread at an exec */",
+        f"#define XAX_PIPE_CAPACITY {p.PIPE_CAPACITY}u /* a pipe's capacity at first */",
+        f"#define XAX_PIPE_MIN_SIZE {p.PIPE_MIN_SIZE}u /* F_SETPIPE_SZ's least (a page) */",
+        f"#define XAX_PIPE_MAX_SIZE {p.PIPE_MAX_SIZE}u /* F_SETPIPE_SZ's most (Linux's pipe-max-size) */",
         "",
         "/* exit statuses of the runtime's own failures */",
     ]

@@ -133,9 +133,10 @@ MESSAGES = (
                                   "(0: does it exist); reply arg = 0, KILL_SELF_TOO when the caller is in the "
                                   "group (every other member is signalled, the caller signals itself), or "
                                   "-errno (ESRCH: nobody of the family)"),
-    ("PIPE", 29, "pico->monitor", "before a fork, for each pipe the process holds: payload = the bytes buffered "
-                                  "in it (at most PIPE_CAPACITY); reply arg = the read end's channel or -1, "
-                                  "payload = int32 the write end's"),
+    ("PIPE", 29, "pico->monitor", "before a fork, for each pipe the process holds: arg = its capacity (a power "
+                                  "of two, PIPE_MIN_SIZE .. PIPE_MAX_SIZE); payload = the bytes buffered in it (at "
+                                  "most its capacity); reply arg = the read end's channel or -1, payload = int32 "
+                                  "the write end's"),
     ("PGRP", 30, "pico->monitor", "process groups and sessions, the family's own (the host's never change): "
                                   "arg = PGRP_GETPGID, PGRP_GETSID, PGRP_SETPGID or PGRP_SETSID; chan = a "
                                   "virtual pid (0: the caller); payload = int32 the group for PGRP_SETPGID "
@@ -147,6 +148,10 @@ MESSAGES = (
                                   "The Monitor sends each of the process's threads SIGBUS with the value "
                                   "EXEC_END_THREAD (docs/processes.md); reply arg = how many threads it had, "
                                   "the caller included"),
+    ("PIPE_SIZE", 32, "pico->monitor", "F_GETPIPE_SZ and F_SETPIPE_SZ of a pipe of the family: chan = one of its "
+                                       "ends; arg = 0 (what is it) or the new capacity (a power of two, "
+                                       "PIPE_MIN_SIZE .. PIPE_MAX_SIZE); no payload; reply arg = the capacity, or "
+                                       "-errno (EBUSY: more is buffered than it holds; EBADF: chan is no pipe's)"),
 )
 TYPES = {name: number for name, number, _, _ in MESSAGES}
 TYPE_NAMES = {number: name for name, number, _, _ in MESSAGES}
@@ -363,8 +368,12 @@ VIRTUAL_PIDS_MAX = 4096
 # the kernel never sees it, and a program's own call (whose int argument has no high bits)
 # never matches the form, so it traps to the layer as before (seal/allowlist.py).
 PROC_TAG = 0x58415850  # "PXAX"
-# Bytes a pipe of the family (PIPE) holds: a Linux pipe's default, and the layer's own pipes'.
+# Bytes a pipe holds (the layer's and the family's, PIPE): a Linux pipe's default; F_SETPIPE_SZ
+# sets a power of two from a page to Linux's pipe-max-size default (the most an unprivileged
+# process may ask for: a picoprocess has no CAP_SYS_RESOURCE).
 PIPE_CAPACITY = 65536
+PIPE_MIN_SIZE = 4096
+PIPE_MAX_SIZE = 1 << 20
 
 # Exit statuses of the runtime's own failures: (name, status, who exits with it, why).
 # A program may exit with the same numbers: the Monitor never reads a status alone as

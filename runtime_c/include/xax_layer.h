@@ -13,12 +13,17 @@
 #include "xabi.h"
 #include "xax_protocol.h" /* XAX_CHANNEL_FD, XAX_IMAGE_FD: the fds the program never sees */
 
-#define XAX_LAYER_VERSION 13 /* bump on any change to the structs below: images carry their layer */
+#define XAX_LAYER_VERSION 14 /* bump on any change to the structs below: images carry their layer */
 
 struct layer_call {
     long nr;
     uint64_t a[6];          /* rdi, rsi, rdx, r10, r8, r9 as the program passed them */
     void *uc;               /* the interrupted struct ucontext: its mask is the program's */
+    /* A rewritten call's (the direct path): how many signals arrived for this thread while it
+     * runs, held back to be delivered as it returns (pal_direct_frame).  A wait for readiness
+     * ends for one with EINTR, as the kernel's does.  NULL on the trap path, whose SIGSYS
+     * handler runs with every signal blocked (the kernel holds them). */
+    const volatile uint64_t *held;
 };
 
 /* The first address a program cannot map (TASK_SIZE_MAX, 4-level page tables): a

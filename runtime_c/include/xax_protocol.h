@@ -55,6 +55,9 @@
 #define XAX_EXEC_PATH_MAX 4096 /* EXEC's payload */
 #define XAX_EXEC_AGAIN 1 /* EXEC's arg: the threads again */
 #define XAX_EXEC_END_THREAD 0x78617845 /* the SIGBUS value that ends a thread at an exec */
+#define XAX_PIPE_CAPACITY 65536u /* a pipe's capacity at first */
+#define XAX_PIPE_MIN_SIZE 4096u /* F_SETPIPE_SZ's least (a page) */
+#define XAX_PIPE_MAX_SIZE 1048576u /* F_SETPIPE_SZ's most (Linux's pipe-max-size) */
 
 /* exit statuses of the runtime's own failures */
 #define XAX_EXIT_RUNTIME_FAILED 124 /* the PAL: it cannot start or go on; its FATAL message said why */
@@ -92,9 +95,10 @@
 #define XAX_MSG_SPAWN 26 /* pico->monitor: before a fork: no payload (the Monitor knows which channels the process holds: its child holds them too); reply arg = the child's virtual pid, SCM_RIGHTS carrying the child's channel, or -errno (EAGAIN: the family's process limit; ENOSYS: processes are not enabled) */
 #define XAX_MSG_BORN 27 /* pico->monitor: a child's first message, on the channel SPAWN made for it (the kernel's SCM_CREDENTIALS say which process sent it); reply arg = 0 */
 #define XAX_MSG_KILL 28 /* pico->monitor: chan = a virtual pid of the family, or a group of it: 0 the caller's group, -1 every member but the caller, -pgid that group; arg = a signal (0: does it exist); reply arg = 0, KILL_SELF_TOO when the caller is in the group (every other member is signalled, the caller signals itself), or -errno (ESRCH: nobody of the family) */
-#define XAX_MSG_PIPE 29 /* pico->monitor: before a fork, for each pipe the process holds: payload = the bytes buffered in it (at most PIPE_CAPACITY); reply arg = the read end's channel or -1, payload = int32 the write end's */
+#define XAX_MSG_PIPE 29 /* pico->monitor: before a fork, for each pipe the process holds: arg = its capacity (a power of two, PIPE_MIN_SIZE .. PIPE_MAX_SIZE); payload = the bytes buffered in it (at most its capacity); reply arg = the read end's channel or -1, payload = int32 the write end's */
 #define XAX_MSG_PGRP 30 /* pico->monitor: process groups and sessions, the family's own (the host's never change): arg = PGRP_GETPGID, PGRP_GETSID, PGRP_SETPGID or PGRP_SETSID; chan = a virtual pid (0: the caller); payload = int32 the group for PGRP_SETPGID (0: the pid's own), none otherwise; reply arg = the group or session, 0 (PGRP_SETPGID), or -errno as Linux's (ESRCH, EPERM, EACCES, EINVAL) */
 #define XAX_MSG_EXEC 31 /* pico->monitor: the process is about to run another program in place (the layer has loaded it): arg 0, payload = its path, 1 .. EXEC_PATH_MAX bytes; or arg EXEC_AGAIN, no payload: the same exec, its other threads not ended yet.  The Monitor sends each of the process's threads SIGBUS with the value EXEC_END_THREAD (docs/processes.md); reply arg = how many threads it had, the caller included */
+#define XAX_MSG_PIPE_SIZE 32 /* pico->monitor: F_GETPIPE_SZ and F_SETPIPE_SZ of a pipe of the family: chan = one of its ends; arg = 0 (what is it) or the new capacity (a power of two, PIPE_MIN_SIZE .. PIPE_MAX_SIZE); no payload; reply arg = the capacity, or -errno (EBUSY: more is buffered than it holds; EBADF: chan is no pipe's) */
 
 /* the runtime's failures (FATAL.arg) */
 #define XAX_FAILURE_START 1 /* the PAL could not start the layer or the program */

@@ -66,6 +66,7 @@ long layer_fdatasync(struct layer_call *c);
 long layer_dup(struct layer_call *c);
 long layer_dup2(struct layer_call *c);
 long layer_dup3(struct layer_call *c);
+long layer_close_range(struct layer_call *c);
 long layer_fcntl(struct layer_call *c);
 long layer_ioctl(struct layer_call *c);
 long layer_chdir(struct layer_call *c);
@@ -83,13 +84,17 @@ long layer_fchmodat(struct layer_call *c);
 long layer_mmap(struct layer_call *c);
 
 /* setids (sys_ids.c): set*uid and set*gid that keep the virtual user's ids (each given id -1, the
- * real or the effective one): 0; any other id EPERM (the identity is fixed) */
+ * real or the effective one): 0; any other id EPERM (the identity is fixed); the supplementary
+ * groups: none (getgroups 0), and setgroups EPERM whatever the list, as Linux answers a process
+ * without CAP_SETGID */
 long layer_setuid(struct layer_call *c);
 long layer_setgid(struct layer_call *c);
 long layer_setreuid(struct layer_call *c);
 long layer_setregid(struct layer_call *c);
 long layer_setresuid(struct layer_call *c);
 long layer_setresgid(struct layer_call *c);
+long layer_getgroups(struct layer_call *c);
+long layer_setgroups(struct layer_call *c);
 
 /* brk (sys_mem.c): the program break, grown in anonymous memory after the program's last segment */
 long layer_brk(struct layer_call *c);

@@ -35,6 +35,7 @@
 #include "xax_frame.h"
 
 #include "../lib/sys.h"
+#include "chan.h"
 #include "layer.h"
 #include "user.h"
 #include "../vfs/vfs.h"
@@ -102,14 +103,27 @@ int32_t layer_vpid_of(int32_t host_pid)
 /* The fork itself.  In the child (returns 0) the stack pointer moves to `stack` if one was
  * given (posix_spawn's clone), and the tid words are written with virtual pids. */
 /* One pipe made the Monitor's (vfs_pipes_to_channels): PIPE with what is buffered in it. */
-static long make_pipe(void *ctx, const void *data, size_t len, int *chans)
+static long make_pipe(void *ctx, const void *data, size_t len, uint32_t capacity, int *chans)
 {
     (void)ctx;
     int32_t wchan = -1;
     uint32_t got = 0;
-    int32_t r = layer_host->xaxcall(XAX_MSG_PIPE, -1, 0, data, (uint32_t)len, &wchan, sizeof wchan, &got);
+    /* a pipe made larger (F_SETPIPE_SZ) may hold more than one message carries: the rest is
+     * written into the family's pipe through its write end, which has room for it all */
+    size_t first = len < XAX_MAX_PAYLOAD ? len : XAX_MAX_PAYLOAD;
+    int32_t r = layer_host->xaxcall(XAX_MSG_PIPE, -1, (int32_t)capacity, data, (uint32_t)first, &wchan,
+                                    sizeof wchan, &got);
     if (r < 0 || got != sizeof wchan || wchan < 0)
         return -EMFILE;
+    for (size_t done = first; done < len;) {
+        long w = chan_write(wchan, (const char *)data + done, len - done);
+        if (w <= 0) {
+            LAYER_ABI->close(r);
+            LAYER_ABI->close(wchan);
+            return -EMFILE;
+        }
+        done += (size_t)w;
+    }
     chans[0] = r;
     chans[1] = wchan;
     return 0;

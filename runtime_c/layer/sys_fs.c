@@ -9,7 +9,7 @@
  * @serves read write readv writev pread64 pwrite64 lseek close open openat creat stat lstat fstat
  *     newfstatat statx getdents64 readlink readlinkat access faccessat faccessat2 mkdir mkdirat
  *     rmdir unlink unlinkat rename renameat renameat2 ftruncate fsync fdatasync dup dup2 dup3
- *     fcntl ioctl chdir fchdir getcwd umask pipe pipe2 chmod fchmod fchmodat
+ *     close_range fcntl ioctl chdir fchdir getcwd umask pipe pipe2 chmod fchmod fchmodat
  *
  * @family mmap: the mmap forms the filter traps: files are copied into private memory, shared
  *     anonymous memory is private memory, huge pages ENOMEM
@@ -606,6 +606,10 @@ long layer_ftruncate(struct layer_call *c) { return vfs_ftruncate(V, FD(0), (int
 long layer_fsync(struct layer_call *c) { return vfs_fsync(V, FD(0)); }
 long layer_fdatasync(struct layer_call *c) { return vfs_fdatasync(V, FD(0)); }
 long layer_dup(struct layer_call *c) { return vfs_dup(V, FD(0)); }
+
+/* The channel's and the image's numbers are never found by the VFS (vfs_reserve_fd): a range
+ * over them closes the program's fds around them and leaves them be. */
+long layer_close_range(struct layer_call *c) { return vfs_close_range(V, (unsigned)A(0), (unsigned)A(1), (unsigned)A(2)); }
 long layer_dup2(struct layer_call *c) { return vfs_dup2(V, FD(0), FD(1)); }
 long layer_dup3(struct layer_call *c) { return vfs_dup3(V, FD(0), FD(1), (int)A(2)); }
 

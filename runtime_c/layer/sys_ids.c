@@ -4,8 +4,10 @@
  * sets the effective ids to the real ones, which keeps them here.
  *
  * @family setids: set*uid and set*gid that keep the virtual user's ids (each given id -1, the
- *     real or the effective one): 0; any other id EPERM (the identity is fixed)
- * @serves setuid setgid setreuid setregid setresuid setresgid
+ *     real or the effective one): 0;
+ *     any other id EPERM (the identity is fixed); the supplementary groups: none (getgroups 0),
+ *     and setgroups EPERM whatever the list, as Linux answers a process without CAP_SETGID
+ * @serves setuid setgid setreuid setregid setresuid setresgid getgroups setgroups
  */
 #include "layer.h"
 
@@ -56,4 +58,18 @@ long layer_setresuid(struct layer_call *c)
 long layer_setresgid(struct layer_call *c)
 {
     return set_ids(c, 3, layer_knobs.identity.gid, layer_knobs.identity.egid);
+}
+
+/* Linux's setgroups asks may_setgroups (CAP_SETGID) before it reads the count or the list */
+long layer_setgroups(struct layer_call *c)
+{
+    (void)c;
+    return -EPERM;
+}
+
+/* The virtual user has no supplementary groups: the count is 0 and the list is not written
+ * (a negative size is EINVAL, as Linux's) */
+long layer_getgroups(struct layer_call *c)
+{
+    return (int)c->a[0] < 0 ? -EINVAL : 0;
 }

@@ -132,7 +132,7 @@ static long poll_merge(void *ctx, const xabi_poll_fd *chans, int n)
     return ready;
 }
 
-static long do_poll(uint64_t ufds, unsigned nfds, int64_t timeout_ns)
+static long do_poll(struct layer_call *c, uint64_t ufds, unsigned nfds, int64_t timeout_ns)
 {
     if (nfds > layer.rlimits[RLIMIT_NOFILE].cur || nfds > VFS_FD_MAX)
         return -EINVAL;
@@ -144,7 +144,7 @@ static long do_poll(uint64_t ufds, unsigned nfds, int64_t timeout_ns)
     struct polling p = {mem, nfds, (uint16_t *)((char *)mem + nfds * sizeof(struct k_pollfd))};
     long r = prog_in(p.fds, ufds, nfds * sizeof(struct k_pollfd));
     if (r == 0) {
-        struct wait_over w = {poll_scan, poll_merge, &p};
+        struct wait_over w = {poll_scan, poll_merge, &p, c->held};
         r = wait_ready(&w, timeout_ns);
     }
     for (unsigned i = 0; r >= 0 && i < nfds; i++)
@@ -158,7 +158,7 @@ static long do_poll(uint64_t ufds, unsigned nfds, int64_t timeout_ns)
 long layer_poll(struct layer_call *c)
 {
     int ms = (int)A(2);
-    return do_poll(A(0), (unsigned)A(1), ms < 0 ? WAIT_FOREVER : (int64_t)ms * 1000000);
+    return do_poll(c, A(0), (unsigned)A(1), ms < 0 ? WAIT_FOREVER : (int64_t)ms * 1000000);
 }
 
 long layer_ppoll(struct layer_call *c)
@@ -168,7 +168,7 @@ long layer_ppoll(struct layer_call *c)
     if (r < 0 || (r = sigmask_ok(A(3), A(4))) < 0)
         return r;
     int64_t deadline = wait_deadline(ns);
-    r = do_poll(A(0), (unsigned)A(1), ns);
+    r = do_poll(c, A(0), (unsigned)A(1), ns);
     timespec_back(A(2), deadline);
     return r;
 }
@@ -288,7 +288,7 @@ static long do_select(struct layer_call *c, int64_t timeout_ns)
     }
     s.owner = (uint16_t *)((uint64_t *)mem + 6 * words);
     if (r == 0) {
-        struct wait_over w = {select_scan, select_merge, &s};
+        struct wait_over w = {select_scan, select_merge, &s, c->held};
         r = wait_ready(&w, timeout_ns);
     }
     for (int k = 0; r >= 0 && k < 3; k++)
@@ -433,7 +433,7 @@ static long do_epoll_wait(struct layer_call *c, int64_t timeout_ns)
     long r = vfs_epoll_scan(V, e.epfd, 0, 0); /* EBADF, EINVAL first */
     if (r < 0)
         return r;
-    struct wait_over w = {epoll_scan, epoll_merge, &e};
+    struct wait_over w = {epoll_scan, epoll_merge, &e, c->held};
     r = wait_ready(&w, timeout_ns);
     if (r > 0) {
         struct vfs_epoll_event local[ON_STACK];

@@ -8,7 +8,11 @@
  * Any change inside the picoprocess (a pipe written, a socket connected, by another thread)
  * calls wait_changed, which bumps ready_word and wakes both kinds of waiter: a waiter in the
  * Monitor through poll_wake (the PAL sends WAKE if a POLL waits), so that no change is lost
- * between a scan and the wait (the seen counts are read before the scan, under the lock). */
+ * between a scan and the wait (the seen counts are read before the scan, under the lock).
+ * A signal that comes for the caller meanwhile ends the wait with EINTR (signalled, below):
+ * without that, a handler held back until the call returns (a rewritten call's) would wait
+ * for a call that waits for the handler (asyncio's SIGCHLD watcher: its handler writes the
+ * loop's wake-up socket, which the epoll_wait it interrupted waits for). */
 #include "wait.h"
 
 #include <linux/futex.h>
@@ -95,6 +99,32 @@ static void sleep_until(uint32_t seen, int64_t deadline)
     __atomic_sub_fetch(&layer.ready_waiters, 1, __ATOMIC_SEQ_CST);
 }
 
+/* A signal for the caller (a rewritten call's, held back until it returns: rewrite_frame.h)
+ * ends the wait with EINTR.  The kernel cuts the real futex or channel wait short for it only
+ * when the program's handler has no SA_RESTART; with SA_RESTART it restarts them, so a
+ * caller that can be signalled this way waits in slices of SIGNAL_SLICE_NS and looks between. */
+#define SIGNAL_SLICE_NS (50 * 1000000LL)
+
+static int signalled(const struct wait_over *w)
+{
+    return w->held && __atomic_load_n(w->held, __ATOMIC_RELAXED) != 0;
+}
+
+/* the deadline (absolute, -1 none) of one slice of the wait */
+static int64_t slice_deadline(const struct wait_over *w, int64_t deadline)
+{
+    if (!w->held)
+        return deadline;
+    int64_t slice = now_ns() + SIGNAL_SLICE_NS;
+    return deadline < 0 || deadline > slice ? slice : deadline;
+}
+
+/* the time left (-1 none) of one slice of the wait */
+static int64_t slice_left(const struct wait_over *w, int64_t left)
+{
+    return w->held && (left < 0 || left > SIGNAL_SLICE_NS) ? SIGNAL_SLICE_NS : left;
+}
+
 static int timeout_ms(int64_t left)
 {
     if (left < 0)
@@ -137,6 +167,8 @@ static long wait_big(const struct wait_over *w, int64_t deadline, int count)
         int64_t left = wait_left(deadline);
         if (ready || left == 0)
             return ready;
+        if (signalled(w))
+            return -EINTR;
         int64_t until = now_ns() + (left >= 0 && left < BIG_ROUND ? left : BIG_ROUND);
         sleep_until(seen, until);
     }
@@ -159,10 +191,14 @@ long wait_ready(const struct wait_over *w, int64_t timeout_ns)
         if (!nchans) {
             if (ready || left == 0)
                 return ready;
-            sleep_until(seen, deadline);
+            if (signalled(w))
+                return -EINTR;
+            sleep_until(seen, slice_deadline(w, deadline));
             continue;
         }
-        int ms = ready ? 0 : timeout_ms(left);
+        if (!ready && left != 0 && signalled(w))
+            return -EINTR;
+        int ms = ready ? 0 : timeout_ms(slice_left(w, left));
         uint32_t exec_gen = 0;
         if (ms)
             exec_gen = layer_wait_begin();

@@ -19,12 +19,15 @@ struct wait_over {
     long (*scan)(void *ctx, xabi_poll_fd *chans, int cap, int *nchans);
     long (*merge)(void *ctx, const xabi_poll_fd *chans, int n);
     void *ctx;
+    const volatile uint64_t *held; /* the call's held signals (struct layer_call), or NULL */
 };
 
 #define WAIT_FOREVER (-1)
 
 /* Until a record is ready or timeout_ns passes (WAIT_FOREVER: no limit; 0: look once):
- * the count ready (0 when the time passed), or -errno from scan.  The layer's lock is let
+ * the count ready (0 when the time passed), -EINTR when a signal came for the caller
+ * meanwhile with nothing ready (poll, select and epoll_wait are never restarted after a
+ * handler, SA_RESTART or not), or -errno from scan.  The layer's lock is let
  * go while it waits, so that the other threads' calls go on; any change inside the
  * picoprocess (wait_changed) ends a wait to look again. */
 long wait_ready(const struct wait_over *w, int64_t timeout_ns);

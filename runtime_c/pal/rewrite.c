@@ -137,7 +137,7 @@ struct pal_rewrite_stats pal_rewrite_stats(void)
 
 long pal_direct(struct pal_direct_frame *f)
 {
-    struct layer_call c = {.nr = (long)f->nr, .uc = 0};
+    struct layer_call c = {.nr = (long)f->nr, .uc = 0, .held = &f->ndeferred};
     for (int i = 0; i < 6; i++)
         c.a[i] = f->a[i];
     __atomic_add_fetch(&stats.direct, 1, __ATOMIC_RELAXED);

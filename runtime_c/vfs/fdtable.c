@@ -1,8 +1,8 @@
 /* The virtual fd table: fd_get / fd_get_io / fd_alloc / fd_install, open file
  * descriptions (ofd_new, ofd_put: shared by dup'ed fds; the last put lets the kind
  * release what it holds: a node, a stdio channel, a pipe's end), and the calls that work
- * on fds alone: close, dup, dup2, dup3, fcntl (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
- * F_SETFD, F_GETFL, F_SETFL — O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME, kept and shown,
+ * on fds alone: close, close_range, dup, dup2, dup3, fcntl (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
+ * F_SETFD, F_GETFL, F_SETFL, F_GETPIPE_SZ and F_SETPIPE_SZ (a pipe's kind answers) — O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME, kept and shown,
  * O_APPEND the only one that changes anything, unless the kind says otherwise — and the
  * record locks of a node's file, which always succeed: there is one process), ioctl (the
  * kind's, else ENOTTY).  The reserved fd (vfs_reserve_fd) is never handed out and never
@@ -65,6 +65,32 @@ long vfs_close(struct vfs *v, int fd)
     v->fds[fd] = 0;
     v->cloexec[fd] = 0;
     ofd_put(v, f);
+    return 0;
+}
+
+/* close_range(first, last, flags) as Linux 5.11+: EINVAL for a flag other than
+ * CLOSE_RANGE_UNSHARE and CLOSE_RANGE_CLOEXEC or for first > last; the open fds of
+ * [first, min(last, the table's end)] are closed (CLOEXEC: marked close-on-exec instead);
+ * fds not open are passed over; 0.  CLOSE_RANGE_UNSHARE asks the kernel for a table of the
+ * caller's own first; the layer's table is the process's, shared by its threads, so it is
+ * the one changed: for a caller with no other thread (a child after fork, which is how
+ * subprocess and posix_spawn use it) that is exactly Linux's result. */
+long vfs_close_range(struct vfs *v, unsigned first, unsigned last, unsigned flags)
+{
+    if (flags & ~(unsigned)(VFS_CLOSE_RANGE_UNSHARE | VFS_CLOSE_RANGE_CLOEXEC))
+        return -EINVAL;
+    if (first > last)
+        return -EINVAL;
+    if (!v)
+        return 0;
+    for (unsigned fd = first; fd <= last && fd < (unsigned)v->fd_limit; fd++) {
+        if (!fd_get(v, (int)fd))
+            continue;
+        if (flags & VFS_CLOSE_RANGE_CLOEXEC)
+            v->cloexec[fd] = 1;
+        else
+            vfs_close(v, (int)fd);
+    }
     return 0;
 }
 
@@ -148,6 +174,28 @@ static long do_lock(struct vfs *v, struct ofd *f, int cmd, struct vfs_flock *fl)
     return f->ops->lock(v, f, cmd, fl);
 }
 
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031
+#define F_GETPIPE_SZ 1032
+#endif
+
+/* F_SETPIPE_SZ as Linux's pipe_set_size: the size rounded up to a power of two, at least a
+ * page; above 2^31, EINVAL; growing past pipe-max-size, EPERM (no CAP_SYS_RESOURCE here). */
+static long set_pipe_size(struct vfs *v, struct ofd *f, uint32_t arg)
+{
+    if (arg > (1u << 31))
+        return -EINVAL;
+    uint32_t size = XAX_PIPE_MIN_SIZE;
+    while (size < arg)
+        size <<= 1;
+    if (size > XAX_PIPE_MAX_SIZE) {
+        long now = f->ops->pipe_size(v, f, 0);
+        if (now < 0 || size > (uint32_t)now)
+            return -EPERM;
+    }
+    return f->ops->pipe_size(v, f, size);
+}
+
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME)
 
 long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg)
@@ -192,6 +240,11 @@ long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg)
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
         return do_lock(v, f, cmd, (struct vfs_flock *)(uintptr_t)arg);
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ:
+        if (!f->ops->pipe_size)
+            return -EBADF; /* not a pipe: Linux's pipe_fcntl */
+        return cmd == F_GETPIPE_SZ ? f->ops->pipe_size(v, f, 0) : set_pipe_size(v, f, (uint32_t)arg);
     default:
         return -EINVAL;
     }

@@ -1,4 +1,4 @@
-/* Pipes (pipe, pipe2): a ring of 64 KiB (Linux's default pipe size) between a
+/* Pipes (pipe, pipe2): a ring of 64 KiB (Linux's default pipe size; F_SETPIPE_SZ changes it) between a
  * read end and a write end, each an open description of its own.
  *
  * As on Linux: read returns what is there (up to n), 0 once no writer is left,
@@ -14,7 +14,6 @@
  * build, one thread) such a call answers -EAGAIN instead of waiting forever. */
 #include "vfs_int.h"
 
-#define PIPE_CAP 65536
 #define PIPE_BUF_ATOMIC 4096
 
 struct vpipe {
@@ -22,7 +21,8 @@ struct vpipe {
     uint32_t seq;               /* the futex word waiters sleep on */
     uint64_t ino;
     size_t head, len;           /* bytes [head, head + len) of the ring */
-    uint8_t *buf;               /* PIPE_CAP bytes, from the first write on */
+    uint32_t cap;               /* its capacity (F_SETPIPE_SZ): XAX_PIPE_CAPACITY at first */
+    uint8_t *buf;               /* cap bytes, from the first write on */
     struct vfs_ts atime, mtime, ctime;
 };
 
@@ -58,6 +58,7 @@ long vfs_pipe2(struct vfs *v, int *fds, int flags)
     }
     fd_install(v, (int)wfd, wr, (flags & O_CLOEXEC) != 0);
     p->readers = p->writers = 1;
+    p->cap = XAX_PIPE_CAPACITY;
     p->ino = v->sh->next_ino++;
     vfs_now(v, &p->ctime);
     p->atime = p->mtime = p->ctime;
@@ -90,7 +91,7 @@ static void pipe_release(struct vfs *v, struct ofd *f)
         return;
     }
     if (p->buf)
-        vmem_free(v, p->buf, PIPE_CAP);
+        vmem_free(v, p->buf, p->cap);
     vmem_free(v, p, sizeof *p);
 }
 
@@ -115,7 +116,7 @@ static long read_some(struct vfs *v, struct ofd *f, void *buf, size_t n)
     for (;;) {
         if (p->len) {
             size_t k = n < p->len ? n : p->len;
-            size_t first = PIPE_CAP - p->head < k ? PIPE_CAP - p->head : k;
+            size_t first = p->cap - p->head < k ? p->cap - p->head : k;
             size_t left = vfs_copy_out(v, buf, p->buf + p->head, first);
             if (!left)
                 left = vfs_copy_out(v, (char *)buf + first, p->buf, k - first);
@@ -124,7 +125,7 @@ static long read_some(struct vfs *v, struct ofd *f, void *buf, size_t n)
             if (left == k)
                 return -EFAULT; /* nothing taken: the bytes stay in the pipe */
             k -= left;
-            p->head = (p->head + k) % PIPE_CAP;
+            p->head = (p->head + k) % p->cap;
             p->len -= k;
             vfs_now(v, &p->atime);
             changed(v, p);
@@ -153,14 +154,14 @@ static long write_some(struct vfs *v, struct ofd *f, const void *buf, size_t n)
     for (;;) {
         if (!p->readers)
             return done ? (long)done : -EPIPE;
-        if (!p->buf && !(p->buf = vmem_alloc(v, PIPE_CAP)))
+        if (!p->buf && !(p->buf = vmem_alloc(v, p->cap)))
             return done ? (long)done : -ENOMEM;
-        size_t space = PIPE_CAP - p->len, left = n - done;
+        size_t space = p->cap - p->len, left = n - done;
         /* up to PIPE_BUF bytes go in at once or not at all */
         if (space && (left > PIPE_BUF_ATOMIC || space >= left)) {
             size_t k = left < space ? left : space;
-            size_t tail = (p->head + p->len) % PIPE_CAP;
-            size_t first = PIPE_CAP - tail < k ? PIPE_CAP - tail : k;
+            size_t tail = (p->head + p->len) % p->cap;
+            size_t first = p->cap - tail < k ? p->cap - tail : k;
             size_t bad = vfs_copy_in(v, p->buf + tail, (const char *)buf + done, first);
             if (!bad)
                 bad = vfs_copy_in(v, p->buf, (const char *)buf + done + first, k - first);
@@ -229,7 +230,7 @@ static uint32_t pipe_poll(struct vfs *v, struct ofd *f, int *chan)
         if (!p->writers)
             mask |= POLLHUP;
     } else {
-        if (PIPE_CAP - p->len >= PIPE_BUF_ATOMIC)
+        if (p->cap - p->len >= PIPE_BUF_ATOMIC)
             mask |= POLLOUT | POLLWRNORM;
         if (!p->readers)
             mask |= POLLERR;
@@ -244,6 +245,30 @@ static uint32_t pipe_events(struct vfs *v, struct ofd *f)
     return ((struct vpipe *)f->priv)->seq;
 }
 
+static size_t buffered(const struct vpipe *p, uint8_t *out);
+
+/* F_GETPIPE_SZ, F_SETPIPE_SZ: the ring moves into one of the new size, what it holds first. */
+static long pipe_size(struct vfs *v, struct ofd *f, uint32_t size)
+{
+    struct vpipe *p = f->priv;
+    if (!size || size == p->cap)
+        return p->cap;
+    if (p->len > size)
+        return -EBUSY;
+    if (p->buf) {
+        uint8_t *ring = vmem_alloc(v, size);
+        if (!ring)
+            return -ENOMEM;
+        buffered(p, ring);
+        vmem_free(v, p->buf, p->cap);
+        p->buf = ring;
+        p->head = 0;
+    }
+    p->cap = size;
+    changed(v, p); /* a writer waiting for room may have it now */
+    return p->cap;
+}
+
 static const struct vfs_file_ops pipe_fops = {
     .read = pipe_read,
     .write = pipe_write,
@@ -252,6 +277,7 @@ static const struct vfs_file_ops pipe_fops = {
     .stat = pipe_stat,
     .poll = pipe_poll,
     .events = pipe_events,
+    .pipe_size = pipe_size,
     .release = pipe_release,
 };
 
@@ -304,6 +330,15 @@ static void famchan_release(struct vfs *v, struct ofd *f)
     v->env.chan_close(v->env.ctx, f->chan);
 }
 
+/* The family pipe's capacity is the Monitor's (PIPE_SIZE): every process sees one size. */
+static long famchan_pipe_size(struct vfs *v, struct ofd *f, uint32_t size)
+{
+    if (!v->env.monitor)
+        return -EBADF;
+    uint32_t outlen = 0;
+    return v->env.monitor(v->env.ctx, XAX_MSG_PIPE_SIZE, f->chan, (int32_t)size, 0, 0, 0, 0, &outlen);
+}
+
 static const struct vfs_file_ops famchan_fops = {
     .per_process = 1,
     .read = famchan_read,
@@ -312,15 +347,16 @@ static const struct vfs_file_ops famchan_fops = {
     .writev = stream_writev,
     .stat = famchan_stat,
     .setfl = famchan_setfl,
+    .pipe_size = famchan_pipe_size,
     .poll = famchan_poll,
     .release = famchan_release,
 };
 
-/* The bytes buffered in p, in order, into out (PIPE_CAP bytes): how many. */
+/* The bytes buffered in p, in order, into out (p->cap bytes): how many. */
 static size_t buffered(const struct vpipe *p, uint8_t *out)
 {
     for (size_t i = 0; i < p->len; i++)
-        out[i] = p->buf[(p->head + i) % PIPE_CAP];
+        out[i] = p->buf[(p->head + i) % p->cap];
     return p->len;
 }
 
@@ -333,14 +369,14 @@ long vfs_pipes_to_channels(struct vfs *v, vfs_make_pipe make, void *ctx)
         if (!f || f->ops != &pipe_fops)
             continue;
         struct vpipe *p = f->priv;
-        uint8_t *data = p->len ? vmem_alloc(v, PIPE_CAP) : 0;
+        uint8_t *data = p->len ? vmem_alloc(v, p->cap) : 0;
         if (p->len && !data)
             return -ENOMEM;
         size_t len = data ? buffered(p, data) : 0;
         int chans[2];
-        long r = make(ctx, data, len, chans);
+        long r = make(ctx, data, len, p->cap, chans);
         if (data)
-            vmem_free(v, data, PIPE_CAP);
+            vmem_free(v, data, p->cap);
         if (r < 0)
             return r;
         uint64_t ino = p->ino;
@@ -362,7 +398,7 @@ long vfs_pipes_to_channels(struct vfs *v, vfs_make_pipe make, void *ctx)
                 v->env.chan_close(v->env.ctx, chans[1]);
         }
         if (p->buf)
-            vmem_free(v, p->buf, PIPE_CAP);
+            vmem_free(v, p->buf, p->cap);
         vmem_free(v, p, sizeof *p);
     }
     return 0;

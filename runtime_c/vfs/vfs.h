@@ -294,6 +294,12 @@ long vfs_fdatasync(struct vfs *v, int fd);
 long vfs_dup(struct vfs *v, int fd);
 long vfs_dup2(struct vfs *v, int oldfd, int newfd);
 long vfs_dup3(struct vfs *v, int oldfd, int newfd, int flags);
+/* Pipe sizes (F_SETPIPE_SZ): xax_protocol.h's XAX_PIPE_CAPACITY (the default), XAX_PIPE_MIN_SIZE
+ * (a page) and XAX_PIPE_MAX_SIZE (Linux's pipe-max-size: what an unprivileged process may ask
+ * for; the picoprocess has no CAP_SYS_RESOURCE), shared with the Monitor's pipes. */
+#define VFS_CLOSE_RANGE_UNSHARE 2 /* <linux/close_range.h>'s (1U << 1) */
+#define VFS_CLOSE_RANGE_CLOEXEC 4 /* (1U << 2) */
+long vfs_close_range(struct vfs *v, unsigned first, unsigned last, unsigned flags);
 long vfs_fcntl(struct vfs *v, int fd, int cmd, uint64_t arg);
 /* pipe2: fds[0] the read end, fds[1] the write end (flags: O_CLOEXEC, O_NONBLOCK). */
 long vfs_pipe2(struct vfs *v, int *fds, int flags);
@@ -303,7 +309,7 @@ void vfs_close_on_exec(struct vfs *v);
  * Monitor's.  make gets the bytes buffered in one pipe and gives the channels of its two ends
  * (chans[0] read, chans[1] write): 0, or -errno, which this returns (pipes converted so far
  * stay converted). */
-typedef long (*vfs_make_pipe)(void *ctx, const void *buffered, size_t len, int *chans);
+typedef long (*vfs_make_pipe)(void *ctx, const void *buffered, size_t len, uint32_t capacity, int *chans);
 long vfs_pipes_to_channels(struct vfs *v, vfs_make_pipe make, void *ctx);
 /* Fork, when the vfs's memory (env.alloc's) is shared by the family and struct vfs
  * (env.alloc_own's) is each process's own (fork.c, docs/processes.md).  In the parent,

@@ -65,6 +65,7 @@
 #include <linux/stat.h>
 
 #include "vfs.h"
+#include "../include/xax_protocol.h"
 
 /* freestanding helpers: lib/mem.c in the layer, libc in the host build */
 void *memcpy(void *dst, const void *src, size_t n);
@@ -536,6 +537,10 @@ struct vfs_file_ops {
     /* F_SETFL with these flags: the answer, the flags changed or not; NULL: the flags of
      * F_SETFL's mask are kept as asked */
     long (*setfl)(struct vfs *v, struct ofd *f, uint32_t flags);
+    /* F_GETPIPE_SZ (size 0) and F_SETPIPE_SZ (size already rounded as Linux rounds it, a
+     * power of two from XAX_PIPE_MIN_SIZE to XAX_PIPE_MAX_SIZE): the pipe's capacity in bytes,
+     * or -EBUSY (more is buffered than the new size holds); NULL: not a pipe, EBADF */
+    long (*pipe_size)(struct vfs *v, struct ofd *f, uint32_t size);
     /* the record locks of fcntl (fl checked non-NULL); NULL: EINVAL */
     long (*lock)(struct vfs *v, struct ofd *f, int cmd, struct vfs_flock *fl);
     /* what /proc/self/fd/N leads to; NULL: f->node (nothing, if it has none) */

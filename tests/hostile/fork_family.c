@@ -4,6 +4,8 @@
  *            without a channel, then exit at once: nothing may outlive the entry program
  *   forge    a child writes a forged BORN (and a reply-shaped datagram) on its channel: the
  *            Monitor kills that child alone; the parent sees SIGKILL
+ *   pipesize a child forges PIPE with a capacity no pipe has (argv[2]: "pipe"), or PIPE_SIZE
+ *            with one ("size"): the Monitor kills that child alone
  *   reach    a child tries the world outside the family: kill of a host pid (argv[2]), a
  *            tagged wait4 of it, and KILL of a virtual pid nobody has
  *   tags     the runtime's tagged forms called by hostile code: recvmsg on the channel (nothing
@@ -89,6 +91,25 @@ static void forge(void)
     printf("forger: signaled %d by %d\n", WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+static void forge_pipe_size(const char *which)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        struct xax_msg_hdr msg = {XAX_MAGIC, XAX_VERSION, XAX_MSG_PIPE_SIZE, 0, 3, 0, 0};
+        if (!strcmp(which, "pipe")) {
+            msg.type = XAX_MSG_PIPE;
+            msg.chan = -1;
+            msg.arg = 1 << 30; /* past PIPE_MAX_SIZE */
+        }
+        raw3(SYS_write, 3, (long)&msg, sizeof msg);
+        sleep(5);
+        _exit(0);
+    }
+    int status;
+    waitpid(p, &status, 0);
+    printf("forger: signaled %d by %d\n", WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 static void reach(int host_pid)
 {
     pid_t p = fork();
@@ -156,6 +177,8 @@ int main(int argc, char **argv)
         orphans();
     else if (argc > 1 && !strcmp(argv[1], "forge"))
         forge();
+    else if (argc > 2 && !strcmp(argv[1], "pipesize"))
+        forge_pipe_size(argv[2]);
     else if (argc > 1 && !strcmp(argv[1], "efault"))
         efault();
     else if (argc > 1 && !strcmp(argv[1], "tags"))

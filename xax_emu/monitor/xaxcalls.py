@@ -364,15 +364,41 @@ def pipe(pico, msg: p.Message) -> None:
     from .family import FamilyPipe
     if pico.limits.processes <= 1:
         raise ProtocolViolation("PIPE: processes are not enabled")
-    if len(msg.payload) > p.PIPE_CAPACITY:
-        raise ProtocolViolation(f"PIPE: {len(msg.payload)} buffered bytes exceed {p.PIPE_CAPACITY}")
-    fp = FamilyPipe(msg.payload)
+    if not _pipe_size_valid(msg.arg):
+        raise ProtocolViolation(f"PIPE: capacity {msg.arg} is not a power of two from {p.PIPE_MIN_SIZE} to {p.PIPE_MAX_SIZE}")
+    if len(msg.payload) > msg.arg:
+        raise ProtocolViolation(f"PIPE: {len(msg.payload)} buffered bytes exceed its capacity {msg.arg}")
+    fp = FamilyPipe(msg.payload, msg.arg)
     rchan = pico.new_channel(fp.read_end)
     wchan = pico.new_channel(fp.write_end) if rchan >= 0 else -1
     if rchan >= 0 and wchan < 0:
         pico.drop_channel(pico.channels.pop(rchan))
         rchan = -1
     pico.reply(msg, rchan, struct.pack("<i", wchan))
+
+
+def _pipe_size_valid(size: int) -> bool:
+    return p.PIPE_MIN_SIZE <= size <= p.PIPE_MAX_SIZE and size & (size - 1) == 0
+
+
+def pipe_size(pico, msg: p.Message) -> None:
+    """PIPE_SIZE: F_GETPIPE_SZ (arg 0) or F_SETPIPE_SZ (arg the new capacity, which the layer
+    rounded as Linux does) of a family pipe one of whose ends the process holds."""
+    _no_payload(msg)
+    if msg.arg != 0 and not _pipe_size_valid(msg.arg):
+        raise ProtocolViolation(f"PIPE_SIZE: capacity {msg.arg} is not a power of two from {p.PIPE_MIN_SIZE} "
+                                f"to {p.PIPE_MAX_SIZE}")
+    end = pico.channels.get(msg.chan)
+    fp = getattr(end, "pipe", None) if getattr(end, "kind", None) == "pipe" else None
+    if fp is None:
+        pico.reply(msg, -errno.EBADF)
+        return
+    if msg.arg and len(fp.buf) > msg.arg:
+        pico.reply(msg, -errno.EBUSY)
+        return
+    if msg.arg:
+        fp.capacity = msg.arg
+    pico.reply(msg, fp.capacity)
 
 
 def born(pico, msg: p.Message) -> None:
@@ -469,6 +495,7 @@ XAXCALLS: dict[int, Callable[..., None]] = {
     p.TYPES["BORN"]: born,
     p.TYPES["KILL"]: kill,
     p.TYPES["PIPE"]: pipe,
+    p.TYPES["PIPE_SIZE"]: pipe_size,
     p.TYPES["PGRP"]: pgrp,
     p.TYPES["EXEC"]: exec_,
     **mounts.HANDLERS,  # host directories (run --mount)

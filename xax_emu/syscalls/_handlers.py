@@ -71,6 +71,7 @@ FAMILIES = (
         ('dup', 'layer_dup'),
         ('dup2', 'layer_dup2'),
         ('dup3', 'layer_dup3'),
+        ('close_range', 'layer_close_range'),
         ('fcntl', 'layer_fcntl'),
         ('ioctl', 'layer_ioctl'),
         ('chdir', 'layer_chdir'),
@@ -91,7 +92,9 @@ FAMILIES = (
     )),
     ('setids',
      "set*uid and set*gid that keep the virtual user's ids (each given id -1, the real or the "
-     'effective one): 0; any other id EPERM (the identity is fixed)',
+     'effective one): 0; any other id EPERM (the identity is fixed); the supplementary groups: '
+     'none (getgroups 0), and setgroups EPERM whatever the list, as Linux answers a process '
+     'without CAP_SETGID',
      'sys_ids.c', (
         ('setuid', 'layer_setuid'),
         ('setgid', 'layer_setgid'),
@@ -99,6 +102,8 @@ FAMILIES = (
         ('setregid', 'layer_setregid'),
         ('setresuid', 'layer_setresuid'),
         ('setresgid', 'layer_setresgid'),
+        ('getgroups', 'layer_getgroups'),
+        ('setgroups', 'layer_setgroups'),
     )),
     ('brk',
      "the program break, grown in anonymous memory after the program's last segment",

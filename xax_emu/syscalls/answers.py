@@ -54,19 +54,14 @@ def _none(reason: str) -> Answer:
     return Answer(reason=reason)
 
 
-_DROP = ("dropping or changing privileges: the picoprocess has none to drop and one virtual user, so "
-         "claiming the change changes nothing it can reach (programs that drop privileges refuse to go on "
-         "when it fails)")
-_SET_ID = Answer(value=0, native=True, reason=_DROP)
 _USER = Identity()
 _BUFFER = "it fills a structure the caller reads; failing, as on a kernel without it, is what callers check for"
 _WAIT = "it waits for events on fds or for time; a fixed answer would make the program spin or stall"
 
 TABLE: dict[str, Answer] = {
     # Identity: the virtual user (groups and sessions: posix-core's pgrp family; getppid: processes).
-    "getgroups": _val(0, "no supplementary groups: the count is 0 and the list is not written"),
-    # (set*uid and set*gid are the bases' own: runtime_c/layer/sys_ids.c keeps the virtual user's ids)
-    "setgroups": _SET_ID,
+    # (set*uid, set*gid, getgroups and setgroups are the bases' own: runtime_c/layer/sys_ids.c keeps the
+    # virtual user's ids, has no supplementary groups and refuses to set any, as Linux without CAP_SETGID)
     "setfsuid": _val(_USER.uid, "the previous file-system uid: the virtual user's (nothing changes)"),
     "setfsgid": _val(_USER.gid, "the previous file-system gid: the virtual user's (nothing changes)"),
     "capget": _none(_BUFFER + ": the layer must write 'no capabilities'"),
@@ -108,7 +103,6 @@ TABLE: dict[str, Answer] = {
     "fallocate": _err(E.EOPNOTSUPP, "not on this file system: posix_fallocate then writes the blocks itself"),
     "copy_file_range": _err(E.ENOSYS, "as on a kernel without it: callers copy with read and write"),
     "splice": _err(E.EINVAL, "not between these fds: callers copy with read and write"),
-    "close_range": _err(E.ENOSYS, "as on a kernel without it: closefrom lists /proc/self/fd instead"),
     "getxattr": _err(E.EOPNOTSUPP, "no extended attributes (ACLs, security labels) on the image's files"),
     "lgetxattr": _err(E.EOPNOTSUPP, "no extended attributes (ACLs, security labels) on the image's files"),
     "fgetxattr": _err(E.EOPNOTSUPP, "no extended attributes (ACLs, security labels) on the image's files"),
