@@ -1,5 +1,5 @@
 /* Attack: malformed, truncated, oversized and out-of-order messages written
- * straight to the channel (fd 3, where write is allowed).  argv[3] names the
+ * straight to the channel (XAX_CHANNEL_FD, where write is allowed).  argv[3] names the
  * message.  The Monitor must kill this picoprocess with "protocol violation";
  * if a reply ever comes back instead, "reply = ARG" is printed. */
 #include <stdlib.h>

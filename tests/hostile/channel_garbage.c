@@ -1,5 +1,5 @@
 /* Attack: write bytes that are not a message to the channel.  write() is
- * allowed on fd 3 only; 3|(junk<<32) IS fd 3 (the kernel truncates the int),
+ * allowed on the channel only; XAX_CHANNEL_FD|(junk<<32) IS the channel (the kernel truncates the int),
  * so the garbage reaches the Monitor, which must kill this picoprocess for a
  * protocol violation and go on serving others.  "after" must never appear. */
 #include "hostile.h"

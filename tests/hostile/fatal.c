@@ -1,5 +1,5 @@
 /* Attack: speak as the runtime.  A FATAL message is the PAL's last word before it
- * exits with the runtime's status; a program can send one too (the channel is fd 3).
+ * exits with the runtime's status; a program can send one too (the channel is XAX_CHANNEL_FD).
  * argv[3] picks the attempt:
  *   plain     exit(124) with no FATAL: the program's own status, never read as the runtime's
  *   forged    a FATAL with terminal escapes, then exit(124): said in one clean line, about itself

@@ -101,7 +101,7 @@ static void forge_pipe_size(const char *which)
             msg.chan = -1;
             msg.arg = 1 << 30; /* past PIPE_MAX_SIZE */
         }
-        raw3(SYS_write, 3, (long)&msg, sizeof msg);
+        raw3(SYS_write, XAX_CHANNEL_FD, (long)&msg, sizeof msg);
         sleep(5);
         _exit(0);
     }

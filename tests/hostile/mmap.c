@@ -1,5 +1,5 @@
 /* Attack: map something that is not private anonymous memory.  A file mapping
- * of the channel fd 3 and of fd 0 (private and shared), shared anonymous
+ * of the channel (XAX_CHANNEL_FD) and of fd 0 (private and shared), shared anonymous
  * memory (the layer turns it into private memory: it must work), huge pages,
  * unknown flag or prot bits in the upper 32 bits, MAP_SHARED_VALIDATE with an
  * unknown flag, and mremap/remap_file_pages/mbind, which are not allowed. */
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     report("locked", map(rw, ANON | MAP_LOCKED, -1));
     report("shared_validate_unknown", map(rw, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | 0x800000, -1));
 
-    /* Shared anonymous memory, with fd 3 given (ignored with MAP_ANONYMOUS). */
+    /* Shared anonymous memory, with the channel's fd given (ignored with MAP_ANONYMOUS). */
     long p = map(rw, MAP_SHARED | MAP_ANONYMOUS, XAX_CHANNEL_FD);
     report("shared_anon_ok", p > 0 && (p & (PAGE - 1)) == 0);
     if (p > 0) {

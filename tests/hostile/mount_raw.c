@@ -1,6 +1,6 @@
 /* Attack: speak the protocol directly and send MOUNT_* requests the layer never would: a path
  * with "..", an absolute path, a mount never granted, a read larger than a reply.  write() on
- * fd 3 is allowed, so each reaches the Monitor, which must kill this picoprocess for a protocol
+ * the channel is allowed, so each reaches the Monitor, which must kill this picoprocess for a protocol
  * violation (the canary stays unread).  "after" must never appear.  argv[3] names the attack. */
 #include "hostile.h"
 #include "xax_protocol.h"

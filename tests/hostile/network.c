@@ -1,6 +1,6 @@
 /* Attack: reach the network or another socket.  socket() of every useful
- * family, connect()/bind()/sendto() on the channel fd 3 and on fd 0 towards the
- * test's loopback listener (argv[2]), socketpair(), listen/accept on fd 3. */
+ * family, connect()/bind()/sendto() on the channel (XAX_CHANNEL_FD) and on fd 0 towards the
+ * test's loopback listener (argv[2]), socketpair(), listen/accept on the channel. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -22,7 +22,7 @@ int main(int argc, char **argv)
     report("socket_packet", raw3(SYS_socket, AF_PACKET, SOCK_RAW, 0));
     report("connect_chan", raw3(SYS_connect, XAX_CHANNEL_FD, (long)&to, sizeof to));
     report("connect_fd0", raw3(SYS_connect, 0, (long)&to, sizeof to));
-    report("connect_chan_junk", raw3(SYS_connect, 3 | (7L << 32), (long)&to, sizeof to));
+    report("connect_chan_junk", raw3(SYS_connect, XAX_CHANNEL_FD | (7L << 32), (long)&to, sizeof to));
     report("sendto_chan", raw6(SYS_sendto, XAX_CHANNEL_FD, (long)"x", 1, 0, (long)&to, sizeof to));
     report("sendmsg_chan", raw3(SYS_sendmsg, XAX_CHANNEL_FD, 0, 0));
     report("bind_chan", raw3(SYS_bind, XAX_CHANNEL_FD, (long)&un, sizeof un));
