@@ -8,7 +8,8 @@ from xax_emu.launch.program import resolve
 from xax_emu.launch.request import Request, start_kwargs
 from xax_emu.monitor import Limits, Monitor, Stdio
 
-from test_processes import _build, _ours_left
+# _leftovers_before is autouse: what other tests' Monitors left before each test is not its
+from test_processes import _build, _leftovers_before, _ours_left  # noqa: F401
 
 HERE = Path(__file__).parent
 

@@ -9,7 +9,8 @@ import pytest
 from xax_emu.monitor import Limits
 
 from conftest import run_pico
-from test_processes import _build, _image, _ours_left
+# _leftovers_before is autouse: what other tests' Monitors left before each test is not its
+from test_processes import _build, _image, _leftovers_before, _ours_left  # noqa: F401
 
 HERE = Path(__file__).parent
 

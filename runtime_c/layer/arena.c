@@ -37,6 +37,8 @@
 struct arena_head {
     int32_t lock;       /* 0, or the holder's virtual pid */
     uint32_t steals;    /* locks taken over from a dead holder */
+    uint32_t forked;    /* 1 once any member forked (family_forked) */
+    uint32_t pad;
     uint64_t top;       /* bytes of the arena carved so far */
     void *free[ARENA_CLASSES];
 };
@@ -139,4 +141,15 @@ int family_unlock(void)
 uint32_t family_lock_steals(void)
 {
     return head ? head->steals : 0;
+}
+
+void family_mark_forked(void)
+{
+    if (arena_on())
+        __atomic_store_n(&head->forked, 1, __ATOMIC_SEQ_CST);
+}
+
+int family_forked(void)
+{
+    return arena_on() && __atomic_load_n(&head->forked, __ATOMIC_RELAXED);
 }

@@ -18,5 +18,11 @@ void family_lock(void);
 int family_unlock(void);
 /* how many times a waiter took the lock over from a dead process (the arena's count) */
 uint32_t family_lock_steals(void);
+/* Whether a member of the family ever forked: from then on an object in the arena (a socket,
+ * an eventfd) may be changed by another process, whose futex wake never reaches this one's
+ * private futex wait, so waits look again every FAMILY_SLICE_NS (wait.c, sys_fs.c's env_wait). */
+void family_mark_forked(void);
+int family_forked(void);
+#define FAMILY_SLICE_NS (5 * 1000000LL)
 
 #endif

@@ -139,6 +139,7 @@ static long fork_sharing_files(int32_t *vpid)
     long e = vfs_fork_prepare(layer.vfs);
     if (e < 0)
         return -EAGAIN;
+    family_mark_forked(); /* before the child exists: its first wait already looks in slices */
     family_unlock();
     long pid = layer_host->fork(0, 0, vpid);
     if (pid != 0)

@@ -175,12 +175,20 @@ static void env_clock(void *ctx, int64_t *sec, uint32_t *nsec)
 }
 
 /* A thread blocked on a pipe lets the others into the layer (dispatch.c) and
- * sleeps on the pipe's word: private futex wait and wake, on the allowlist. */
+ * sleeps on the pipe's word: private futex wait and wake, on the allowlist.  Once the family
+ * has forked, the word may lie in the arena and be bumped by another member, whose private
+ * wake never reaches this process: the wait then ends every FAMILY_SLICE_NS and the caller
+ * looks again (its callers loop until what they wait for is there). */
 static long env_wait(void *ctx, uint32_t *word, uint32_t seen)
 {
     (void)ctx;
     uint32_t exec_gen = layer_wait_begin();
-    sys4(__NR_futex, (long)word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, (long)seen, 0);
+    if (family_forked()) {
+        struct __kernel_timespec slice = {0, FAMILY_SLICE_NS};
+        sys4(__NR_futex, (long)word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, (long)seen, (long)&slice);
+    } else {
+        sys4(__NR_futex, (long)word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, (long)seen, 0);
+    }
     return layer_wait_end(exec_gen);
 }
 

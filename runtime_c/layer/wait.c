@@ -20,6 +20,7 @@
 #include <linux/time_types.h>
 
 #include "../lib/sys.h"
+#include "arena.h"
 #include "layer.h"
 #include "xax_protocol.h"
 
@@ -110,19 +111,33 @@ static int signalled(const struct wait_over *w)
     return w->held && __atomic_load_n(w->held, __ATOMIC_RELAXED) != 0;
 }
 
+/* How long one slice of the wait lasts (-1: the whole wait is one): SIGNAL_SLICE_NS for a
+ * caller a held signal may end; FAMILY_SLICE_NS once the family has forked, for an object in
+ * the arena (a socket, an eventfd) may be changed by another member, whose wake (a private
+ * futex, its own ready_word) never reaches this process: the next slice's scan sees it. */
+static int64_t slice_ns(const struct wait_over *w)
+{
+    int64_t ns = w->held ? SIGNAL_SLICE_NS : -1;
+    if (family_forked() && (ns < 0 || ns > FAMILY_SLICE_NS))
+        ns = FAMILY_SLICE_NS;
+    return ns;
+}
+
 /* the deadline (absolute, -1 none) of one slice of the wait */
 static int64_t slice_deadline(const struct wait_over *w, int64_t deadline)
 {
-    if (!w->held)
+    int64_t ns = slice_ns(w);
+    if (ns < 0)
         return deadline;
-    int64_t slice = now_ns() + SIGNAL_SLICE_NS;
+    int64_t slice = now_ns() + ns;
     return deadline < 0 || deadline > slice ? slice : deadline;
 }
 
 /* the time left (-1 none) of one slice of the wait */
 static int64_t slice_left(const struct wait_over *w, int64_t left)
 {
-    return w->held && (left < 0 || left > SIGNAL_SLICE_NS) ? SIGNAL_SLICE_NS : left;
+    int64_t ns = slice_ns(w);
+    return ns >= 0 && (left < 0 || left > ns) ? ns : left;
 }
 
 static int timeout_ms(int64_t left)
