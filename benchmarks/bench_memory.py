@@ -30,12 +30,12 @@ sys.path.insert(0, str(HERE_DIR))
 sys.path.insert(1, str(HERE_DIR.parent))
 
 from harness import PYTHON, ROOT, Section, cli_env, under, xax  # noqa: E402
+from xax_emu.protocol import IMAGE_FD  # noqa: E402  (where the picoprocess holds its image)
 
 WAIT_CODE = "import sys; print('ready', flush=True); sys.stdin.read()"
 READY_TIMEOUT = 120  # seconds: gVisor's and Pyodide's starts are long on a loaded machine
 MIB = 1 << 20
 SETTLE = 1.0  # seconds after "ready" before reading: node's heap still moves just after its start
-IMAGE_FD = 1023  # where the picoprocess holds its image (runtime_c's boot block; trapped_sites.py's too)
 
 
 def tree(pid: int) -> list[int]:

@@ -1,7 +1,7 @@
 """Which system call sites still trap, and why (issue 15, the first way; docs/rewrite.md).
 
 Runs an image's app under strace, which sees every SIGSYS (the kernel's si_call_addr is the
-address after the trapped `syscall`) and every mmap of the image fd (1023: the layer maps the
+address after the trapped `syscall`) and every mmap of the image fd (protocol.IMAGE_FD: the layer maps the
 image's ELF files from it, the PAL's loader the program and ld.so), so that each trapped site
 is named as ELF file + offset, with the instructions before it (capstone), its system call
 and how often it trapped.  Not a test: a diagnostic for RESULTS.md section 9.
@@ -24,8 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from xax_emu.image.tarread import TarReader  # noqa: E402
-
-IMAGE_FD = 1023
+from xax_emu.protocol import IMAGE_FD  # noqa: E402  (where the picoprocess holds its image)
 _MMAP = re.compile(r"^(\d+)\s+mmap\((0x[0-9a-f]+|NULL), (\d+), [^,]+, [^,]+, (-?\d+), (0x[0-9a-f]+|0)\) = (0x[0-9a-f]+)")
 _SIGSYS = re.compile(r"^(\d+)\s+--- SIGSYS \{.*si_call_addr=(0x[0-9a-f]+), si_syscall=__NR_(\w+)")
 

@@ -77,11 +77,12 @@ static void orphans(void)
     printf("entry done\n");
 }
 
-static void forge(void)
+/* A child writes one forged message on its own channel and waits to be killed for it: the
+ * Monitor must kill that child alone; the parent reports how it ended. */
+static void forge_in_child(struct xax_msg_hdr msg)
 {
     pid_t p = fork();
     if (p == 0) {
-        struct xax_msg_hdr msg = {XAX_MAGIC, XAX_VERSION, XAX_MSG_BORN, -1, 0, 0, 0};
         raw3(SYS_write, XAX_CHANNEL_FD, (long)&msg, sizeof msg);
         sleep(5);
         _exit(0);
@@ -91,23 +92,17 @@ static void forge(void)
     printf("forger: signaled %d by %d\n", WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+static void forge(void)
+{
+    forge_in_child((struct xax_msg_hdr){XAX_MAGIC, XAX_VERSION, XAX_MSG_BORN, -1, 0, 0, 0});
+}
+
 static void forge_pipe_size(const char *which)
 {
-    pid_t p = fork();
-    if (p == 0) {
-        struct xax_msg_hdr msg = {XAX_MAGIC, XAX_VERSION, XAX_MSG_PIPE_SIZE, 0, 3, 0, 0};
-        if (!strcmp(which, "pipe")) {
-            msg.type = XAX_MSG_PIPE;
-            msg.chan = -1;
-            msg.arg = 1 << 30; /* past PIPE_MAX_SIZE */
-        }
-        raw3(SYS_write, XAX_CHANNEL_FD, (long)&msg, sizeof msg);
-        sleep(5);
-        _exit(0);
-    }
-    int status;
-    waitpid(p, &status, 0);
-    printf("forger: signaled %d by %d\n", WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    if (!strcmp(which, "pipe")) /* a capacity past PIPE_MAX_SIZE */
+        forge_in_child((struct xax_msg_hdr){XAX_MAGIC, XAX_VERSION, XAX_MSG_PIPE, -1, 1 << 30, 0, 0});
+    else /* one that is no power of two */
+        forge_in_child((struct xax_msg_hdr){XAX_MAGIC, XAX_VERSION, XAX_MSG_PIPE_SIZE, 0, 3, 0, 0});
 }
 
 static void reach(int host_pid)
